@@ -1,0 +1,1 @@
+"""The ovnet command line."""

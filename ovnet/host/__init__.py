@@ -1,0 +1,1 @@
+"""Host side: VIF plugging, the local OVS, the host agent and its front-ends."""

@@ -1,0 +1,1 @@
+"""OVN: the pure model -> NB translation, NB access and the syncer."""

@@ -1,0 +1,1 @@
+"""Starting, checking and stopping the OVS/OVN daemons and ovnet services."""

@@ -1,0 +1,1 @@
+"""Test beds: hypervisors and workloads as network namespaces, for tests and the demo."""
