@@ -1,0 +1,94 @@
+"""The ``ovnet`` command: a thin layer over the runtime library, the API client and the agent."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ovnet.config import load_settings
+from ovnet.runtime import allinone
+from ovnet.runtime.process import RuntimeFailure
+
+app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+# Off a terminal rich would wrap at 80 columns and cut paths; status rows are for copying.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
+                        help="State directory (default /var/lib/ovnet).")
+
+
+def _table(rows: list[allinone.ServiceStatus]) -> Table:
+    table = Table("service", "pid", "alive", "healthy", "endpoint", "log")
+    for r in rows:
+        health = "[green]yes[/]" if r.healthy else f"[red]no[/] ({r.reason})"
+        table.add_row(r.name, str(r.pid or "-"), "yes" if r.alive else "no", health, r.endpoint, r.log)
+    return table
+
+
+@app.command()
+def up(
+    state_dir: Path = StateDir,
+    nb_port: int = typer.Option(None, help="TCP port of the OVN NB DB (default 6641)."),
+    sb_port: int = typer.Option(None, help="TCP port of the OVN SB DB (default 6642)."),
+    api_port: int = typer.Option(None, help="TCP port of the API server (default 9696)."),
+    datapath: str = typer.Option(None, help="auto (default), system or netdev."),
+) -> None:
+    """Start the all-in-one (OVN central, this host's chassis, ovnet services); return when all are healthy."""
+    try:
+        settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    started = time.monotonic()
+    with console.status("starting ovnet") as spinner:
+        def progress(name: str, state: str) -> None:
+            spinner.update(f"{name}: {state}")
+            if state in ("started", "running"):
+                console.print(f"  {name} {state}")
+
+        try:
+            rows = allinone.up(settings, progress)
+        except RuntimeFailure as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    console.print(_table(rows))
+    datapath_used = (settings.state_dir / "datapath").read_text().strip()
+    console.print(f"ovnet is up in {time.monotonic() - started:.1f} s; datapath: {datapath_used}"
+                  f"{' (userspace, no openvswitch kernel module)' if datapath_used == 'netdev' else ' (kernel)'}; "
+                  f"state: {settings.state_dir}")
+
+
+@app.command()
+def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """One row per service: pid, alive, healthy, endpoint, log. Exit 1 if any is unhealthy."""
+    settings = load_settings(state_dir)
+    rows = allinone.status(settings)
+    if json_:
+        print(allinone.status_json(rows))
+    else:
+        console.print(_table(rows))
+    if not all(r.healthy for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Also delete the state dir.")) -> None:
+    """Stop exactly the processes ovnet started (by pidfile) and remove what it created."""
+    settings = load_settings(state_dir)
+    try:
+        allinone.down(settings, purge=purge, progress=lambda name, state: console.print(f"  {name} {state}"))
+    except RuntimeFailure as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print("ovnet is down" + (f"; {settings.state_dir} deleted" if purge else ""))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,144 @@
+"""The one settings object of ovnet, built from defaults, a settings file, the environment and flags.
+
+It imports nothing of ovnet, so every layer may use it. Precedence, lowest first: the defaults
+below, ``<state_dir>/settings.json`` (written by ``ovnet up`` so that later commands find the same
+ports), ``OVNET_<FIELD>`` environment variables, explicit keyword arguments (CLI flags).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_STATE_DIR = Path("/var/lib/ovnet")
+SETTINGS_FILE = "settings.json"
+GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 + inner Ethernet 14
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where an ovnet installation keeps its state and how its pieces reach each other.
+
+    Ports are TCP ports on ``listen_host``; ``underlay_mtu`` is in bytes. ``chassis_name`` is the
+    OVN chassis (system-id) of this host; ``netns`` names a network namespace that this host's
+    ovs-vswitchd runs in (None: the current one), which tests use to keep kernel names private.
+    """
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    listen_host: str = "127.0.0.1"
+    nb_port: int = 6641
+    sb_port: int = 6642
+    api_port: int = 9696
+    chassis_name: str = field(default_factory=socket.gethostname)
+    bridge: str = "br-int"
+    encap_ip: str = "127.0.0.1"
+    netns: str | None = None
+    datapath: str = "auto"  # "auto" | "system" | "netdev"
+    underlay_mtu: int = 1500
+    sync_interval: float = 60.0  # seconds between full NB reconciles
+    bind_timeout: float = 30.0  # seconds a port may take to become ovn-installed
+
+    # -- derived paths -------------------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def ovs_rundir(self) -> Path:
+        return self.run_dir / "ovs"
+
+    @property
+    def ovn_rundir(self) -> Path:
+        return self.run_dir / "ovn"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "log"
+
+    @property
+    def db_dir(self) -> Path:
+        return self.state_dir / "db"
+
+    @property
+    def nb_url(self) -> str:
+        """OVSDB connection string of the northbound DB, e.g. ``tcp:127.0.0.1:6641``."""
+        return f"tcp:{self.listen_host}:{self.nb_port}"
+
+    @property
+    def sb_url(self) -> str:
+        """OVSDB connection string of the southbound DB, e.g. ``tcp:127.0.0.1:6642``."""
+        return f"tcp:{self.listen_host}:{self.sb_port}"
+
+    @property
+    def ovs_db_sock(self) -> Path:
+        return self.ovs_rundir / "db.sock"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of ovnet-server, e.g. ``http://127.0.0.1:9696``."""
+        return f"http://{self.listen_host}:{self.api_port}"
+
+    @property
+    def sql_url(self) -> str:
+        """SQLAlchemy URL of the model store: ``OVNET_SQL_URL`` or SQLite in the state dir."""
+        return os.environ.get("OVNET_SQL_URL") or f"sqlite:///{self.state_dir / 'ovnet.db'}"
+
+    @property
+    def network_mtu(self) -> int:
+        """Default MTU of a network in bytes: the underlay MTU less the Geneve overhead."""
+        return self.underlay_mtu - GENEVE_OVERHEAD
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self) -> Path:
+        """Write these settings to ``<state_dir>/settings.json`` (mode 0600); return its path."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / SETTINGS_FILE
+        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return path
+
+
+def _coerce(name: str, raw: str) -> object:
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "Path":
+        return Path(raw)
+    if kind == "str | None":
+        return raw or None
+    return raw
+
+
+def load_settings(state_dir: Path | str | None = None, **overrides: object) -> Settings:
+    """Build Settings from defaults < settings file < ``OVNET_*`` environment < ``overrides``.
+
+    ``state_dir`` defaults to ``OVNET_STATE_DIR`` or /var/lib/ovnet. Overrides whose value is None
+    are ignored, so CLI flags can be passed through unconditionally. Raises ValueError on an
+    unknown field or a value of the wrong type.
+    """
+    state = Path(state_dir or os.environ.get("OVNET_STATE_DIR") or DEFAULT_STATE_DIR)
+    names = {f.name for f in dataclasses.fields(Settings)}
+    values: dict[str, object] = {}
+    path = state / SETTINGS_FILE
+    if path.exists():
+        values.update(json.loads(path.read_text()))
+    for name in names - {"state_dir"}:
+        env = os.environ.get(f"OVNET_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values = {k: _coerce(k, v) if isinstance(v, str) else v for k, v in values.items()}
+    values["state_dir"] = state
+    return Settings(**values)

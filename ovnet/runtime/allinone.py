@@ -1,0 +1,162 @@
+"""The all-in-one: central OVN services, this host's chassis and ovnet's own services on one machine.
+
+``up`` is idempotent (a healthy service is left running), refuses to start anything when a binary
+is missing or a port is taken, and stops what it started when a later step fails, so nothing is
+left half-started. ``down`` stops exactly the processes named in the pidfiles under the state dir.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from ovnet.config import Settings
+from ovnet.runtime import owned
+from ovnet.runtime.central import central_services
+from ovnet.runtime.chassis import ChassisSpec, chassis_services, choose_datapath
+from ovnet.runtime.daemon import Service
+from ovnet.runtime.process import RuntimeFailure, port_in_use
+from ovnet.runtime.services import ovnet_services
+
+# Which Debian package brings each binary ovnet runs, for the one-line fix in the error.
+PACKAGES = {
+    "ovsdb-server": "openvswitch-switch", "ovs-vswitchd": "openvswitch-switch", "ovs-vsctl": "openvswitch-switch",
+    "ovsdb-tool": "openvswitch-switch", "ovsdb-client": "openvswitch-switch", "ovs-appctl": "openvswitch-common",
+    "ovn-northd": "ovn-central", "ovn-controller": "ovn-host", "ovn-appctl": "ovn-common",
+    "ovn-sbctl": "ovn-common", "nsenter": "util-linux",
+}
+
+Progress = Callable[[str, str], None]  # (service name, "starting" | "running" | "started" | "stopped")
+
+
+@dataclass
+class ServiceStatus:
+    """One row of ``ovnet status``: pid (or None), alive, healthy, reason when not, endpoint, log path."""
+
+    name: str
+    pid: int | None
+    alive: bool
+    healthy: bool
+    reason: str | None
+    endpoint: str
+    log: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def local_chassis(settings: Settings) -> ChassisSpec:
+    """The ChassisSpec of the all-in-one host itself, with the datapath resolved."""
+    return ChassisSpec(name=settings.chassis_name, root=settings.state_dir, sb_url=settings.sb_url,
+                       encap_ip=settings.encap_ip, bridge=settings.bridge, netns=settings.netns,
+                       datapath=_datapath(settings))
+
+
+def _datapath(settings: Settings) -> str:
+    recorded = settings.state_dir / "datapath"
+    if recorded.exists():
+        return recorded.read_text().strip()
+    return choose_datapath(settings.datapath)
+
+
+def services(settings: Settings) -> list[Service]:
+    """Every service of the all-in-one, in start order."""
+    return central_services(settings) + chassis_services(local_chassis(settings)) + ovnet_services(settings)
+
+
+@contextmanager
+def _lock(settings: Settings):
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.state_dir / "lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def preflight(todo: list[Service]) -> None:
+    """Raise RuntimeFailure for the first missing binary or taken port among services to start."""
+    for svc in todo:
+        binary = next(a for a in svc.argv if not a.startswith("--") and a != "nsenter")
+        for tool in {binary, "ovs-vsctl", "ovsdb-tool", "ovsdb-client", "ovn-appctl", "ovn-sbctl"} & PACKAGES.keys():
+            if shutil.which(tool) is None:
+                raise RuntimeFailure(f"{tool} not found: install the Debian package {PACKAGES[tool]} (make setup)")
+        for port, what in svc.ports:
+            host = svc.endpoint.split(":")[1] if svc.endpoint.startswith("tcp:") else "127.0.0.1"
+            if port_in_use(host, port):
+                raise RuntimeFailure(f"port {port} for {what} is already in use on {host}: "
+                                     f"stop what holds it, or pick another port")
+
+
+def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStatus]:
+    """Start every service that is not already running and healthy; return the status rows.
+
+    Raises RuntimeFailure (one line naming the fix) after stopping whatever this call started.
+    """
+    note = progress or (lambda _name, _state: None)
+    with _lock(settings):
+        settings.save()
+        datapath = _datapath(settings)
+        (settings.state_dir / "datapath").write_text(datapath + "\n")
+        all_services = services(settings)
+        todo = [s for s in all_services if s.pid() is None]
+        preflight(todo)
+        started: list[Service] = []
+        try:
+            if settings.netns:
+                owned.ensure_netns(settings.state_dir, settings.netns)
+            for svc in all_services:
+                if svc in todo:
+                    note(svc.name, "starting")
+                    started.append(svc)
+                    svc.start()
+                    note(svc.name, "started")
+                else:
+                    svc.wait_healthy()
+                    note(svc.name, "running")
+        except BaseException:
+            for svc in reversed(started):
+                svc.stop()
+            if not any(s.pid() for s in all_services):
+                owned.remove_all(settings.state_dir)
+            raise
+        return _rows(all_services)
+
+
+def _rows(all_services: list[Service]) -> list[ServiceStatus]:
+    rows = []
+    for svc in all_services:
+        pid = svc.pid()
+        reason = svc.check()
+        rows.append(ServiceStatus(svc.name, pid, pid is not None, reason is None, reason, svc.endpoint, str(svc.log)))
+    return rows
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    """The status rows of every all-in-one service (no side effects)."""
+    return _rows(services(settings))
+
+
+def down(settings: Settings, purge: bool = False, progress: Progress | None = None) -> None:
+    """Stop every service by its pidfile pid (reverse order), remove the namespaces and links ovnet
+    recorded, and with ``purge`` delete the state dir. Stopping what is not running is harmless."""
+    note = progress or (lambda _name, _state: None)
+    if not settings.state_dir.exists():
+        return
+    with _lock(settings):
+        for svc in reversed(services(settings)):
+            if svc.stop():
+                note(svc.name, "stopped")
+        for removed in owned.remove_all(settings.state_dir):
+            note(removed, "removed")
+        (settings.state_dir / "datapath").unlink(missing_ok=True)
+    if purge:
+        shutil.rmtree(settings.state_dir)
+
+
+def status_json(rows: list[ServiceStatus]) -> str:
+    """The rows as a JSON array of objects (``ovnet status --json``)."""
+    return json.dumps([r.as_dict() for r in rows], indent=2)

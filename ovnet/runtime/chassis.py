@@ -1,0 +1,165 @@
+"""One hypervisor (OVN chassis): its local ovsdb-server, ovs-vswitchd with the integration bridge,
+and ovn-controller. The all-in-one host is one; `ovnet host add` makes more."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ovnet.runtime.central import ensure_db, list_dbs_probe
+from ovnet.runtime.daemon import Service
+from ovnet.runtime.process import run
+
+VSWITCH_SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
+
+
+def choose_datapath(preference: str = "auto") -> str:
+    """``"system"`` when the openvswitch kernel module is usable, else ``"netdev"`` (userspace).
+
+    ``preference`` "system" or "netdev" is returned as is; "auto" probes ``/sys/module/openvswitch``
+    and then tries ``modprobe openvswitch``. Raises ValueError on any other preference.
+    """
+    if preference in ("system", "netdev"):
+        return preference
+    if preference != "auto":
+        raise ValueError(f"datapath must be auto, system or netdev, not {preference!r}")
+    if Path("/sys/module/openvswitch").exists():
+        return "system"
+    if shutil.which("modprobe") is None:
+        return "netdev"
+    probe = subprocess.run(["modprobe", "-q", "openvswitch"], capture_output=True, check=False)
+    return "system" if probe.returncode == 0 and Path("/sys/module/openvswitch").exists() else "netdev"
+
+
+@dataclass(frozen=True)
+class ChassisSpec:
+    """Where one chassis keeps its files and how it joins OVN.
+
+    ``root`` holds run/ovs, run/ovn, log and db; ``netns`` (or None) is where ovs-vswitchd runs, so its
+    bridge and tunnel devices live there; ``encap_ip`` is the Geneve tunnel endpoint (IPv4 string);
+    ``sb_url`` the SB connection, e.g. ``tcp:127.0.0.1:6642``.
+    """
+
+    name: str
+    root: Path
+    sb_url: str
+    encap_ip: str
+    bridge: str = "br-int"
+    netns: str | None = None
+    datapath: str = "netdev"
+
+    @property
+    def ovs_rundir(self) -> Path:
+        return self.root / "run" / "ovs"
+
+    @property
+    def ovn_rundir(self) -> Path:
+        return self.root / "run" / "ovn"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "log"
+
+    @property
+    def db_sock(self) -> Path:
+        return self.ovs_rundir / "db.sock"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment that points OVS/OVN tools at this chassis' private run directories."""
+        return {**os.environ, "OVS_RUNDIR": str(self.ovs_rundir), "OVN_RUNDIR": str(self.ovn_rundir),
+                "OVS_LOGDIR": str(self.log_dir), "OVN_LOGDIR": str(self.log_dir)}
+
+    def vsctl(self, *args: str, wait: bool = True) -> str:
+        """Run ``ovs-vsctl`` against this chassis' OVSDB; returns stdout."""
+        argv = ["ovs-vsctl", f"--db=unix:{self.db_sock}", "--timeout=10"]
+        return run(argv + ([] if wait else ["--no-wait"]) + list(args), timeout=15)
+
+    def controller_ctl(self, pid: int) -> Path:
+        # OVN 23.03's ovn-controller rejects --unixctl; it names its socket after its pid.
+        return self.ovn_rundir / f"ovn-controller.{pid}.ctl"
+
+
+def chassis_services(spec: ChassisSpec) -> list[Service]:
+    """Local ovsdb-server, ovs-vswitchd and ovn-controller for ``spec``, in start order."""
+    ovs, ovn, logs = spec.ovs_rundir, spec.ovn_rundir, spec.log_dir
+    conf_db = spec.root / "db" / "conf.db"
+    netns_prefix = ["nsenter", f"--net=/run/netns/{spec.netns}"] if spec.netns else []
+
+    def init_db() -> None:
+        ensure_db(conf_db, VSWITCH_SCHEMA)
+
+    def configure() -> None:
+        spec.vsctl("--", "--may-exist", "add-br", spec.bridge,
+                   "--", "set", "Bridge", spec.bridge, f"datapath_type={spec.datapath}", "fail_mode=secure",
+                   "other_config:disable-in-band=true",
+                   "--", "set", "Open_vSwitch", ".", f"external_ids:system-id={spec.name}",
+                   f"external_ids:hostname={spec.name}", f"external_ids:ovn-remote={spec.sb_url}",
+                   "external_ids:ovn-encap-type=geneve", f"external_ids:ovn-encap-ip={spec.encap_ip}",
+                   f"external_ids:ovn-bridge={spec.bridge}",
+                   f"external_ids:ovn-bridge-datapath-type={spec.datapath}",
+                   "external_ids:ovn-remote-probe-interval=5000")
+
+    def vswitchd_probe() -> str | None:
+        run(["ovs-appctl", "-t", str(ovs / "ovs-vswitchd.ctl"), "version"], timeout=3)
+        return None
+
+    def controller_probe() -> str | None:
+        pid = int((ovn / "ovn-controller.pid").read_text())
+        status = run(["ovn-appctl", "-t", str(spec.controller_ctl(pid)), "connection-status"], timeout=3).strip()
+        if status != "connected":
+            return f"SB connection {status}"
+        found = run(["ovn-sbctl", f"--db={spec.sb_url}", "--timeout=2", "--bare", "--columns=name",
+                     "find", "Chassis", f"name={spec.name}"], timeout=3).strip()
+        return None if found == spec.name else f"chassis {spec.name} not registered in SB"
+
+    def controller_exit(pid: int) -> None:
+        # "exit" makes ovn-controller remove its Chassis and Encap rows from SB before leaving.
+        run(["ovn-appctl", "-t", str(spec.controller_ctl(pid)), "exit"], timeout=5)
+
+    def drop_bridge(_pid: int) -> None:
+        # Deleting the bridge removes its ports and, on the kernel datapath, its kernel devices.
+        spec.vsctl("--if-exists", "del-br", spec.bridge)
+
+    return [
+        Service(
+            name="ovsdb-local",
+            argv=["ovsdb-server", str(conf_db), f"--remote=punix:{spec.db_sock}",
+                  f"--pidfile={ovs / 'ovsdb-server.pid'}", f"--log-file={logs / 'ovsdb-server.log'}",
+                  f"--unixctl={ovs / 'ovsdb-server.ctl'}", "--detach", "--no-chdir"],
+            pidfile=ovs / "ovsdb-server.pid",
+            log=logs / "ovsdb-server.log",
+            endpoint=f"unix:{spec.db_sock}",
+            health=list_dbs_probe(f"unix:{spec.db_sock}", "Open_vSwitch"),
+            before=init_db,
+            env=spec.env,
+        ),
+        Service(
+            name="ovs-vswitchd",
+            argv=netns_prefix + ["ovs-vswitchd", f"unix:{spec.db_sock}", f"--pidfile={ovs / 'ovs-vswitchd.pid'}",
+                                 f"--log-file={logs / 'ovs-vswitchd.log'}",
+                                 f"--unixctl={ovs / 'ovs-vswitchd.ctl'}", "--detach", "--no-chdir"],
+            pidfile=ovs / "ovs-vswitchd.pid",
+            log=logs / "ovs-vswitchd.log",
+            endpoint=f"{spec.bridge} ({spec.datapath} datapath" + (f", netns {spec.netns})" if spec.netns else ")"),
+            health=vswitchd_probe,
+            before=lambda: spec.vsctl("init", wait=False),
+            before_stop=drop_bridge,
+            env=spec.env,
+        ),
+        Service(
+            name="ovn-controller",
+            argv=["ovn-controller", f"unix:{spec.db_sock}", f"--pidfile={ovn / 'ovn-controller.pid'}",
+                  f"--log-file={logs / 'ovn-controller.log'}", "--detach", "--no-chdir"],
+            pidfile=ovn / "ovn-controller.pid",
+            log=logs / "ovn-controller.log",
+            endpoint=f"chassis {spec.name} -> {spec.sb_url}",
+            health=controller_probe,
+            before=configure,
+            before_stop=controller_exit,
+            env=spec.env,
+        ),
+    ]

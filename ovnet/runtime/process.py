@@ -1,0 +1,122 @@
+"""Process primitives for the runtime: run a command, read pidfiles, stop a pid, probe a port.
+
+Daemons are always stopped by the pid in their pidfile, never by name, so that a system Open vSwitch
+or another ovnet installation on the same machine is left alone.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class RuntimeFailure(Exception):
+    """A daemon could not be started, configured or checked; the message is one line naming the fix."""
+
+
+def run(argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 10.0) -> str:
+    """Run ``argv`` and return its stdout. Raises RuntimeFailure with the command's stderr if it fails."""
+    try:
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeFailure(f"{argv[0]} did not finish within {timeout:g} s") from exc
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise RuntimeFailure(f"{' '.join(argv[:2])} failed: {detail[-1] if detail else f'exit {done.returncode}'}")
+    return done.stdout
+
+
+def read_pid(pidfile: Path) -> int | None:
+    """The pid written in ``pidfile``, or None when the file is missing or empty."""
+    try:
+        text = pidfile.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True when ``pid`` names a running process (a zombie counts as dead)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def stop_pid(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM ``pid``, wait up to ``timeout`` seconds, then SIGKILL it. A pid already gone is fine."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        _reap(pid)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not pid_alive(pid):
+                _reap(pid)
+                return
+            time.sleep(0.02)
+    raise RuntimeFailure(f"process {pid} survived SIGKILL")
+
+
+def _reap(pid: int) -> None:
+    # Our own children (ovnet's Python services) become zombies until waited for.
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when a TCP listener already holds ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now (for tests and private instances)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout: float, interval: float = 0.05):
+    """Call ``check()`` until it returns None (healthy) or ``timeout`` seconds pass.
+
+    ``check`` returns None when satisfied, else a reason string. Returns the last reason (None on
+    success); exceptions from ``check`` count as a reason.
+    """
+    deadline = time.monotonic() + timeout
+    delay = interval
+    while True:
+        try:
+            reason = check()
+        except Exception as exc:  # a probe failing is a reason to keep waiting, not a crash
+            reason = str(exc) or type(exc).__name__
+        if reason is None or time.monotonic() >= deadline:
+            return reason
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)

@@ -1,0 +1,36 @@
+"""Shared fixtures: a whole ovnet all-in-one in a temporary state dir, torn down even on failure."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from ovnet.config import Settings
+from ovnet.runtime import allinone as aio
+from ovnet.runtime.process import free_port
+
+
+def private_settings(tmp_path, **overrides) -> Settings:
+    """Settings for a private all-in-one: state under tmp_path, free loopback ports, and an
+    ovs-vswitchd in its own network namespace so its kernel devices never clash with another's."""
+    tag = secrets.token_hex(3)
+    values = dict(state_dir=tmp_path / "state", nb_port=free_port(), sb_port=free_port(),
+                  api_port=free_port(), chassis_name=f"ovt-{tag}", netns=f"ovt-{tag}")
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def allinone_settings(tmp_path):
+    """Settings of a private all-in-one that is NOT started; down(purge) runs at teardown anyway."""
+    settings = private_settings(tmp_path)
+    yield settings
+    aio.down(settings, purge=True)
+
+
+@pytest.fixture
+def allinone(allinone_settings):
+    """A running private all-in-one (OVN central, one chassis, ovnet services); yields its Settings."""
+    aio.up(allinone_settings)
+    return allinone_settings

@@ -1,0 +1,129 @@
+"""The all-in-one runtime against real OVS/OVN daemons: up, status, down, and how it fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+from pyroute2 import netns
+
+from ovnet.runtime import allinone as aio
+from ovnet.runtime.process import RuntimeFailure, pid_alive, run
+
+pytestmark = [pytest.mark.root, pytest.mark.ovn]
+
+
+def _pids(settings) -> dict[str, int]:
+    return {svc.name: svc.pid() for svc in aio.services(settings)}
+
+
+def test_up_status_down_leaves_nothing(allinone_settings):
+    rows = aio.up(allinone_settings)
+    assert [r.name for r in rows if not r.healthy] == []
+    assert all(r.alive and r.pid for r in rows)
+    chassis = run(["ovn-sbctl", f"--db={allinone_settings.sb_url}", "--bare", "--columns=name", "list", "Chassis"])
+    assert chassis.split() == [allinone_settings.chassis_name]
+    pids = [r.pid for r in rows]
+    pidfiles = [svc.pidfile for svc in aio.services(allinone_settings)]
+
+    aio.down(allinone_settings)
+
+    assert [p for p in pids if pid_alive(p)] == []
+    assert [p for p in pidfiles if p.exists()] == []
+    assert allinone_settings.netns not in netns.listnetns()  # and with it the netdev br-int
+    assert all(not r.alive for r in aio.status(allinone_settings))
+
+
+def test_bridge_in_root_namespace_is_removed(tmp_path):
+    from tests.conftest import private_settings
+
+    bridge = "brt" + os.urandom(3).hex()
+    settings = private_settings(tmp_path, netns=None, bridge=bridge)
+    try:
+        aio.up(settings)
+        assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0
+    finally:
+        aio.down(settings, purge=True)
+    assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0
+    assert not settings.state_dir.exists()
+
+
+def test_up_twice_keeps_the_same_processes(allinone):
+    before = _pids(allinone)
+    rows = aio.up(allinone)
+    assert _pids(allinone) == before
+    assert all(r.healthy for r in rows)
+
+
+def test_down_twice_is_harmless(allinone):
+    aio.down(allinone)
+    aio.down(allinone)
+    assert all(not r.alive for r in aio.status(allinone))
+
+
+def test_port_in_use_fails_cleanly(allinone_settings):
+    holder = socket.socket()
+    holder.bind((allinone_settings.listen_host, allinone_settings.sb_port))
+    holder.listen()
+    try:
+        with pytest.raises(RuntimeFailure, match=f"port {allinone_settings.sb_port} .* already in use"):
+            aio.up(allinone_settings)
+    finally:
+        holder.close()
+    assert all(not r.alive for r in aio.status(allinone_settings))
+
+
+def test_failure_midway_stops_what_was_started(allinone_settings, monkeypatch):
+    # ovn-controller cannot become healthy when SB points nowhere: everything started must go again.
+    from ovnet.runtime import chassis
+
+    real = chassis.chassis_services
+
+    def broken(spec):
+        services = real(spec)
+        services[-1].start_timeout = 2.0
+        services[-1].argv.append("--invalid-option-for-test")
+        return services
+
+    monkeypatch.setattr(aio, "chassis_services", broken)
+    with pytest.raises(RuntimeFailure, match="ovn-controller"):
+        aio.up(allinone_settings)
+    assert all(not r.alive for r in aio.status(allinone_settings))
+    assert allinone_settings.netns not in netns.listnetns()
+
+
+def test_missing_binary_names_the_package(allinone_settings, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(RuntimeFailure, match=r"not found: install the Debian package"):
+        aio.up(allinone_settings)
+    assert all(not r.alive for r in aio.status(allinone_settings))
+
+
+def test_killed_northd_is_reported_unhealthy(allinone):
+    northd = next(s for s in aio.services(allinone) if s.name == "ovn-northd")
+    os.kill(northd.pid(), signal.SIGKILL)
+    rows = {r.name: r for r in aio.status(allinone)}
+    assert not rows["ovn-northd"].healthy
+    assert rows["ovn-northd"].reason == "not running"
+    assert rows["ovsdb-nb"].healthy
+
+
+def test_cli_up_status_down(allinone_settings):
+    env = {**os.environ, "OVNET_STATE_DIR": str(allinone_settings.state_dir)}
+    allinone_settings.save()  # the CLI reads ports and netns from the settings file
+    ovnet = [sys.executable, "-m", "ovnet.cli.main"]
+    up = subprocess.run(ovnet + ["up"], env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    assert "datapath: netdev" in up.stdout or "datapath: system" in up.stdout
+    status = subprocess.run(ovnet + ["status", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0
+    assert {r["name"] for r in json.loads(status.stdout)} >= {"ovsdb-nb", "ovn-northd", "ovn-controller"}
+    down = subprocess.run(ovnet + ["down"], env=env, capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0
+    after = subprocess.run(ovnet + ["status"], env=env, capture_output=True, text=True, timeout=60)
+    assert after.returncode == 1
