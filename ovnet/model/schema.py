@@ -1,0 +1,149 @@
+"""SQL schema of the model (SQLAlchemy 2 declarative); migrations in ``migrations/`` create it.
+
+Neutron's invariants that must hold even under concurrent writers are constraints here, not only
+code: an IP address is allocated at most once per subnet (``uq_ipallocation_subnet_ip``) and a MAC
+address at most once per network (``uq_port_network_mac``). Timestamps are naive UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    """A fresh resource id: a UUID4 string of 36 characters, as Neutron uses."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC, naive and truncated to seconds (Neutron shows whole seconds)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class StandardAttrs:
+    """Columns every Neutron resource carries (standard-attr-* extensions)."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(255), default="")
+    revision_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Token(Base):
+    """An API token, kept only as its SHA-256 hex digest; ``role`` is "admin" or "member"."""
+
+    __tablename__ = "tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Network(StandardAttrs, Base):
+    __tablename__ = "networks"
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    mtu: Mapped[int] = mapped_column(Integer)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    subnets: Mapped[list[Subnet]] = relationship(
+        back_populates="network", order_by="Subnet.created_at, Subnet.id", passive_deletes=True
+    )
+
+
+class Subnet(StandardAttrs, Base):
+    __tablename__ = "subnets"
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    cidr: Mapped[str] = mapped_column(String(64))
+    ip_version: Mapped[int] = mapped_column(Integer)
+    gateway_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
+    ipv6_address_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    ipv6_ra_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    dns_nameservers: Mapped[list] = mapped_column(JSON, default=list)
+    host_routes: Mapped[list] = mapped_column(JSON, default=list)
+    network: Mapped[Network] = relationship(back_populates="subnets")
+    allocation_pools: Mapped[list[AllocationPool]] = relationship(
+        order_by="AllocationPool.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class AllocationPool(Base):
+    """One inclusive range ``first_ip``..``last_ip`` of a subnet that IPAM hands out from."""
+
+    __tablename__ = "allocation_pools"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subnet_id: Mapped[str] = mapped_column(ForeignKey("subnets.id", ondelete="CASCADE"), index=True)
+    first_ip: Mapped[str] = mapped_column(String(64))
+    last_ip: Mapped[str] = mapped_column(String(64))
+
+
+class Port(StandardAttrs, Base):
+    __tablename__ = "ports"
+    __table_args__ = (UniqueConstraint("network_id", "mac_address", name="uq_port_network_mac"),)
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    mac_address: Mapped[str] = mapped_column(String(32))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
+    device_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    device_owner: Mapped[str] = mapped_column(String(255), default="")
+    binding_host_id: Mapped[str] = mapped_column(String(255), default="")
+    binding_vnic_type: Mapped[str] = mapped_column(String(64), default="normal")
+    binding_profile: Mapped[dict] = mapped_column(JSON, default=dict)
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    allowed_address_pairs: Mapped[list] = mapped_column(JSON, default=list)
+    fixed_ips: Mapped[list[IPAllocation]] = relationship(
+        order_by="IPAllocation.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class IPAllocation(Base):
+    """An address of a port. The unique constraint is what guarantees no IP is handed out twice."""
+
+    __tablename__ = "ipallocations"
+    __table_args__ = (UniqueConstraint("subnet_id", "ip_address", name="uq_ipallocation_subnet_ip"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    port_id: Mapped[str] = mapped_column(ForeignKey("ports.id", ondelete="CASCADE"), index=True)
+    subnet_id: Mapped[str] = mapped_column(ForeignKey("subnets.id", ondelete="CASCADE"))
+    ip_address: Mapped[str] = mapped_column(String(64))
+
+
+class Outbox(Base):
+    """A committed change the syncer has yet to carry to OVN NB (written in the same transaction)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(16))
+    resource_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+Index("ix_ports_created_at", Port.created_at)

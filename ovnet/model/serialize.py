@@ -1,0 +1,85 @@
+"""Model rows to Neutron-shaped dicts, exactly as the API's show returns them (Neutron API v2.0).
+
+Timestamps are ISO 8601 UTC with a trailing "Z"; ``tenant_id`` repeats ``project_id`` as Neutron
+still does for old clients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ovnet.model.schema import Network, Port, Subnet
+
+
+def _time(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _standard(row: Network | Subnet | Port) -> dict:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "project_id": row.project_id,
+        "tenant_id": row.project_id,
+        "revision_number": row.revision_number,
+        "created_at": _time(row.created_at),
+        "updated_at": _time(row.updated_at),
+        "tags": list(row.tags),
+    }
+
+
+def network_dict(net: Network) -> dict:
+    """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order."""
+    return {
+        **_standard(net),
+        "admin_state_up": net.admin_state_up,
+        "status": net.status,
+        "mtu": net.mtu,
+        "shared": net.shared,
+        "port_security_enabled": net.port_security_enabled,
+        "subnets": [s.id for s in net.subnets],
+        "router:external": False,
+    }
+
+
+def subnet_dict(subnet: Subnet) -> dict:
+    """A subnet as Neutron shows it; ``allocation_pools`` as [{"start", "end"}] (inclusive)."""
+    return {
+        **_standard(subnet),
+        "network_id": subnet.network_id,
+        "cidr": subnet.cidr,
+        "ip_version": subnet.ip_version,
+        "gateway_ip": subnet.gateway_ip,
+        "enable_dhcp": subnet.enable_dhcp,
+        "ipv6_address_mode": subnet.ipv6_address_mode,
+        "ipv6_ra_mode": subnet.ipv6_ra_mode,
+        "dns_nameservers": list(subnet.dns_nameservers),
+        "host_routes": [dict(r) for r in subnet.host_routes],
+        "allocation_pools": [{"start": p.first_ip, "end": p.last_ip} for p in subnet.allocation_pools],
+        "subnetpool_id": None,
+    }
+
+
+def port_dict(port: Port) -> dict:
+    """A port as Neutron shows it with the binding, port-security and allowed-address-pairs attributes.
+
+    ``binding:vif_type`` is "ovs" once the port is bound to a host (``binding:host_id``), else "unbound".
+    """
+    return {
+        **_standard(port),
+        "network_id": port.network_id,
+        "mac_address": port.mac_address,
+        "admin_state_up": port.admin_state_up,
+        "status": port.status,
+        "device_id": port.device_id,
+        "device_owner": port.device_owner,
+        "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in port.fixed_ips],
+        "binding:host_id": port.binding_host_id,
+        "binding:vif_type": "ovs" if port.binding_host_id else "unbound",
+        "binding:vnic_type": port.binding_vnic_type,
+        "binding:profile": dict(port.binding_profile),
+        "binding:vif_details": {"port_filter": True} if port.binding_host_id else {},
+        "port_security_enabled": port.port_security_enabled,
+        "allowed_address_pairs": [dict(p) for p in port.allowed_address_pairs],
+    }

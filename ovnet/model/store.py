@@ -1,0 +1,118 @@
+"""The SQL store: one engine, sessions, retried write transactions and Alembic migrations.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on; a write transaction starts
+with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing
+when a read lock cannot be upgraded. PostgreSQL is used as given by its URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ovnet.model.errors import Conflict
+
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_ATTEMPTS = 8
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001 - DB-API objects
+        # pysqlite's own implicit BEGIN would defeat BEGIN IMMEDIATE below.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        immediate = conn.get_execution_options().get("ovnet_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Store:
+    """The model's SQL database at ``sql_url`` (any SQLAlchemy URL; sqlite:/// or postgresql+psycopg://).
+
+    ``session()`` yields a Session committed on success and rolled back on error. ``run(fn)`` runs
+    ``fn(session)`` in a write transaction and retries it when a unique constraint or a lock lost a
+    race with a concurrent writer, so callers re-check state on each attempt.
+    """
+
+    def __init__(self, sql_url: str):
+        self.url = sql_url
+        self.is_sqlite = sql_url.startswith("sqlite")
+        kwargs: dict = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            kwargs["pool_size"] = 16
+        else:
+            kwargs.update(pool_size=16, max_overflow=16, pool_pre_ping=True)
+        self.engine = create_engine(sql_url, **kwargs)
+        if self.is_sqlite:
+            _setup_sqlite(self.engine)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self.engine.execution_options(ovnet_write=True), expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def session(self, readonly: bool = False) -> Iterator[Session]:
+        """A transaction as a Session: committed when the block ends, rolled back if it raises.
+
+        ``readonly=True`` takes no write lock on SQLite (use it for snapshots and listings).
+        """
+        factory = self._reader if readonly else self._writer
+        with factory() as session:
+            with session.begin():
+                yield session
+
+    def run(self, fn: Callable[[Session], T], readonly: bool = False) -> T:
+        """Run ``fn(session)`` in one transaction and return its result.
+
+        Write transactions that lose a race (IntegrityError, e.g. two writers picked the same free
+        IP; or a serialization/lock error) are retried from scratch up to WRITE_ATTEMPTS times;
+        then Conflict is raised. ModelError raised by ``fn`` rolls back and propagates as is.
+        """
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self.session(readonly=readonly) as session:
+                    return fn(session)
+            except (IntegrityError, OperationalError) as exc:
+                if readonly or attempt == WRITE_ATTEMPTS - 1 or not _is_race(exc):
+                    if isinstance(exc, IntegrityError):
+                        raise Conflict("A concurrent request changed the same resources; retry.") from exc
+                    raise
+        raise AssertionError("unreachable")
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (alembic upgrade head)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _is_race(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "locked" in text or "deadlock" in text or "could not serialize" in text

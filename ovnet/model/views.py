@@ -1,0 +1,69 @@
+"""What the OVN syncer reads and writes in the model (CONTRACTS.md "For the syncer").
+
+The syncer sees every project (admin view) and the same dicts the API shows; it consumes the
+outbox that every committed change of a network, subnet or port wrote in its own transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ovnet.model.schema import Network, Outbox, Port, Subnet
+from ovnet.model.serialize import network_dict, port_dict, subnet_dict
+
+PORT_STATUSES = ("ACTIVE", "DOWN")
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One pending change: ``resource_type`` is "network", "subnet" or "port"."""
+
+    id: int
+    resource_type: str
+    resource_id: str
+
+
+def snapshot(session: Session) -> dict[str, list[dict]]:
+    """Every network, subnet and port of every project as Neutron-shaped dicts.
+
+    Returns {"networks": [...], "subnets": [...], "ports": [...]}, each list ordered by id.
+    Reads with eager loading: a fixed number of queries whatever the number of ports.
+    """
+    networks = session.scalars(select(Network).options(selectinload(Network.subnets)).order_by(Network.id))
+    subnets = session.scalars(
+        select(Subnet).options(selectinload(Subnet.allocation_pools)).order_by(Subnet.id)
+    )
+    ports = session.scalars(select(Port).options(selectinload(Port.fixed_ips)).order_by(Port.id))
+    return {
+        "networks": [network_dict(n) for n in networks],
+        "subnets": [subnet_dict(s) for s in subnets],
+        "ports": [port_dict(p) for p in ports],
+    }
+
+
+def outbox_pending(session: Session, limit: int = 1000) -> list[OutboxEntry]:
+    """The oldest ``limit`` outbox rows not yet marked done, oldest first."""
+    rows = session.execute(select(Outbox.id, Outbox.resource_type, Outbox.resource_id).order_by(Outbox.id).limit(limit))
+    return [OutboxEntry(*row) for row in rows]
+
+
+def outbox_done(session: Session, ids: list[int]) -> None:
+    """Remove the outbox rows ``ids`` (the syncer applied them to NB)."""
+    if ids:
+        session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
+
+
+def set_port_status(session: Session, port_id: str, status: str) -> bool:
+    """Set a port's ``status`` to "ACTIVE" or "DOWN"; False if the port no longer exists.
+
+    Writes no outbox row and leaves ``revision_number`` alone: status is derived from OVN
+    (``Logical_Switch_Port.up``), so bumping the revision would make NB look stale for no change.
+    Raises ValueError for any other status.
+    """
+    if status not in PORT_STATUSES:
+        raise ValueError(f"port status must be one of {PORT_STATUSES}, not {status!r}")
+    result = session.execute(update(Port).where(Port.id == port_id).values(status=status))
+    return result.rowcount > 0

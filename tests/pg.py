@@ -1,0 +1,127 @@
+"""A private PostgreSQL 15 server for tests marked ``postgres``, started and stopped by pid.
+
+Debian's server refuses to run as root, so initdb and postgres run as the ``postgres`` system
+user (``subprocess.Popen(user=...)``, so the pid we hold is the postmaster's own) in a temporary
+directory it owns, listening on a private unix socket dir and a free loopback port. Set
+OVNET_TEST_PG_URL to use an existing server instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_USER = "postgres"
+START_TIMEOUT_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _unavailable_reason() -> str | None:
+    if not (PG_BIN / "postgres").exists():
+        return f"PostgreSQL 15 not installed ({PG_BIN}); install Debian's postgresql package"
+    if os.geteuid() != 0:
+        return "starting a private PostgreSQL needs root (to run it as the postgres user)"
+    return None
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"postgres exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class PrivatePostgres:
+    """One postgres server in its own temp dir; ``url(db)`` gives a SQLAlchemy URL of database ``db``."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="ovnet-pg-"))
+        shutil.chown(self.dir, PG_USER, PG_USER)
+        self.port = _free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        data, sock = self.dir / "data", self.dir / "sock"
+        as_pg = dict(user=PG_USER, group=PG_USER, extra_groups=[], cwd=self.dir)
+        sock.mkdir()
+        shutil.chown(sock, PG_USER, PG_USER)
+        subprocess.run([PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", PG_USER, "-E", "UTF8"],
+                       check=True, capture_output=True, **as_pg)
+        log = self.dir / "postgres.log"
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [PG_BIN / "postgres", "-D", data, "-k", sock, "-h", "127.0.0.1", "-p", str(self.port),
+                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                 "-c", "max_connections=200"],
+                stdout=out, stderr=subprocess.STDOUT, **as_pg)
+        _wait_ready(f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres", self.proc, log)
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name``; return its SQLAlchemy URL (psycopg 3 driver)."""
+        import psycopg
+
+        with psycopg.connect(f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # postgres "fast shutdown"
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PrivatePostgres | str]:
+    """A running private PostgreSQL for the whole session (or OVNET_TEST_PG_URL's server)."""
+    if os.environ.get("OVNET_TEST_PG_URL"):
+        yield os.environ["OVNET_TEST_PG_URL"]
+        return
+    reason = _unavailable_reason()
+    if reason:
+        print(f"SKIP postgres tests: {reason}")
+        pytest.skip(reason)
+    server = PrivatePostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+_db_counter = iter(range(1_000_000))
+
+
+def fresh_database_url(server: PrivatePostgres | str) -> str:
+    """A new empty database on ``server`` (or the external URL itself) for one test."""
+    if isinstance(server, str):
+        return server
+    return server.create_database(f"t{os.getpid()}_{next(_db_counter)}")
