@@ -1,0 +1,87 @@
+"""Desired NB rows versus the owned rows NB has: the list of changes that converges them. Pure.
+
+Both sides are plain data. Desired is ``translate.desired_rows`` output. Actual is
+``{table: [row, ...]}`` with the owned rows read from NB (``external_ids`` has ``ovnet:id``), each
+row holding ``_uuid`` (NB UUID string) and its columns in the same shapes translate uses, reference
+columns already turned into ovnet ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovnet.ovn.translate import OWNER_KEY, TABLES, Desired, Row
+
+
+@dataclass(frozen=True)
+class Change:
+    """One NB write: ``op`` is "create", "update" or "delete".
+
+    ``key`` is the ovnet id of the row, ``uuid`` its NB UUID (None for a create). ``new`` holds
+    the full row for a create and the changed columns for an update; ``old`` the columns' current
+    values for an update.
+    """
+
+    op: str
+    table: str
+    key: str
+    uuid: str | None = None
+    new: Row = field(default_factory=dict)
+    old: Row = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if self.op == "create":
+            return f"{self.table} {self.key}: missing in NB"
+        if self.op == "delete":
+            return f"{self.table} {self.key} ({self.uuid}): owned by ovnet but not in the model"
+        cols = "; ".join(f"{c} is {self.old.get(c)!r}, want {v!r}" for c, v in sorted(self.new.items()))
+        return f"{self.table} {self.key} ({self.uuid}): {cols}"
+
+
+def _keeper(rows: list[Row], want: Row | None) -> Row:
+    # Two NB rows with one ovnet id only happen by hand or by racing writers; keep the one that
+    # carries the expected name so that OVS iface-id bindings keep pointing at it.
+    if want is not None and "name" in want:
+        for row in rows:
+            if row.get("name") == want["name"]:
+                return row
+    return min(rows, key=lambda r: r["_uuid"])
+
+
+def diff(desired: Desired, actual: Mapping[str, Iterable[Row]], scope: set[str] | None = None) -> list[Change]:
+    """Changes that make NB's owned rows equal ``desired``; restricted to ovnet ids in ``scope``.
+
+    ``scope=None`` compares everything (full reconcile). Only the columns a desired row names are
+    compared, so NB-managed columns (``up``, ``Logical_Switch.ports``) are never rewritten.
+    Order: creates (referenced tables first), updates, deletes (referencing tables first).
+    """
+    creates: list[Change] = []
+    updates: list[Change] = []
+    deletes: list[Change] = []
+    for table in TABLES:
+        want_rows = desired.get(table, {})
+        have: dict[str, list[Row]] = {}
+        for row in actual.get(table, []):
+            key = row["external_ids"][OWNER_KEY]
+            if scope is None or key in scope:
+                have.setdefault(key, []).append(row)
+        keys = want_rows.keys() if scope is None else want_rows.keys() & scope
+        for key in sorted(keys - have.keys()):
+            creates.append(Change("create", table, key, new=want_rows[key]))
+        for key, rows in sorted(have.items()):
+            want = want_rows.get(key) if key in keys else None
+            keep = _keeper(rows, want) if want is not None else None
+            for row in rows:
+                if row is not keep:
+                    deletes.append(Change("delete", table, key, row["_uuid"]))
+            if keep is None:
+                continue
+            stale = {c: v for c, v in want.items() if keep.get(c) != v}
+            if stale:
+                updates.append(
+                    Change("update", table, key, keep["_uuid"], stale, {c: keep.get(c) for c in stale})
+                )
+    deletes.sort(key=lambda c: -TABLES.index(c.table))
+    return creates + updates + deletes
