@@ -1,0 +1,267 @@
+"""Attribute validation of request bodies (Neutron API v2.0 attribute maps, in ovnet's own words).
+
+Each resource has a table of attributes: how a value is checked and normalised, whether it may be
+given on create (POST) or update (PUT), and its default. Every check raises BadRequest naming the
+field, so bad input never reaches the store.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ovnet.model.errors import BadRequest, invalid_input
+
+MAX_STRING = 255
+MAX_TAG = 60
+MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+UNSET = object()
+
+Check = Callable[[str, Any], Any]
+
+
+# -- value checks: (field, raw value) -> normalised value, or BadRequest naming the field -------------
+def string(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise invalid_input(field, f"'{value}' is not a valid string")
+    if len(value) > MAX_STRING:
+        raise invalid_input(field, f"'{value[:20]}...' exceeds maximum length of {MAX_STRING}")
+    return value
+
+
+def boolean(field: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise invalid_input(field, f"'{value}' cannot be converted to boolean")
+
+
+def integer(field: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise invalid_input(field, f"'{value}' is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise invalid_input(field, f"'{value}' is not an integer")
+
+
+def in_range(low: int, high: int) -> Check:
+    def check(field: str, value: Any) -> int:
+        number = integer(field, value)
+        if not low <= number <= high:
+            raise invalid_input(field, f"'{number}' is not in range {low} through {high}")
+        return number
+    return check
+
+
+def one_of(*allowed: Any, nullable: bool = False) -> Check:
+    def check(field: str, value: Any) -> Any:
+        if value is None and nullable:
+            return None
+        if field == "ip_version":
+            value = integer(field, value)
+        if value not in allowed:
+            raise invalid_input(field, f"'{value}' is not in {list(allowed)}")
+        return value
+    return check
+
+
+def uuid_string(field: str, value: Any) -> str:
+    try:
+        return str(uuid.UUID(string(field, value)))
+    except ValueError:
+        raise invalid_input(field, f"'{value}' is not a valid UUID") from None
+
+
+def ip_address(field: str, value: Any) -> str:
+    try:
+        return str(ipaddress.ip_address(string(field, value)))
+    except ValueError:
+        raise invalid_input(field, f"'{value}' is not a valid IP address") from None
+
+
+def nullable_ip_address(field: str, value: Any) -> str | None:
+    return None if value is None else ip_address(field, value)
+
+
+def cidr(field: str, value: Any) -> str:
+    text = string(field, value)
+    try:
+        iface = ipaddress.ip_interface(text)
+    except ValueError:
+        raise invalid_input(field, f"'{value}' is not a valid IP subnet") from None
+    if "/" not in text:
+        raise invalid_input(field, f"'{value}' is not a valid IP subnet")
+    if iface.ip != iface.network.network_address:
+        raise invalid_input(field, f"'{value}' isn't a recommended CIDR, '{iface.network}' is recommended")
+    return str(iface.network)
+
+
+def ip_or_cidr(field: str, value: Any) -> str:
+    text = string(field, value)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return cidr(field, text)
+
+
+def mac_address(field: str, value: Any) -> str:
+    text = string(field, value).lower()
+    if not MAC_RE.match(text):
+        raise invalid_input(field, f"'{value}' is not a valid MAC address")
+    if int(text[:2], 16) & 1 or text == "00:00:00:00:00:00":
+        raise invalid_input(field, f"'{value}' is not a valid unicast MAC address")
+    return text
+
+
+def mapping(field: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise invalid_input(field, f"'{value}' is not a dictionary")
+    return value
+
+
+def list_of(item: Check, unique: bool = False) -> Check:
+    def check(field: str, value: Any) -> list:
+        if not isinstance(value, list):
+            raise invalid_input(field, f"'{value}' is not a list")
+        items = [item(field, v) for v in value]
+        if unique and len({repr(i) for i in items}) != len(items):
+            raise invalid_input(field, f"Duplicate items in the list: '{value}'")
+        return items
+    return check
+
+
+def record(required: dict[str, Check], optional: dict[str, Check] | None = None) -> Check:
+    """A dict with exactly these keys (``optional`` ones may be missing), each checked."""
+    optional = optional or {}
+
+    def check(field: str, value: Any) -> dict:
+        data = mapping(field, value)
+        unknown = set(data) - set(required) - set(optional)
+        if unknown:
+            raise invalid_input(field, f"Unrecognized key(s) {sorted(unknown)} in '{value}'")
+        missing = set(required) - set(data)
+        if missing:
+            raise invalid_input(field, f"Missing key(s) {sorted(missing)} in '{value}'")
+        checks = {**required, **optional}
+        return {k: checks[k](field, v) for k, v in data.items()}
+    return check
+
+
+def tag(field: str, value: Any) -> str:
+    text = string(field, value)
+    if not text or len(text) > MAX_TAG or "," in text:
+        raise invalid_input(field, f"'{value}' is not a valid tag (1 to {MAX_TAG} characters, no comma)")
+    return text
+
+
+# -- attribute tables -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Attr:
+    """One attribute: its check, whether POST/PUT may set it, its default (UNSET: none / computed)."""
+
+    check: Check
+    post: bool = True
+    put: bool = True
+    default: Any = UNSET
+    required: bool = False
+
+
+READ_ONLY = Attr(string, post=False, put=False)
+COMMON = {
+    "id": READ_ONLY,
+    "name": Attr(string, default=""),
+    "description": Attr(string, default=""),
+    "project_id": Attr(string, put=False),
+    "tenant_id": Attr(string, put=False),
+    "tags": Attr(list_of(tag, unique=True), put=False, default=()),
+    "revision_number": READ_ONLY,
+    "created_at": READ_ONLY,
+    "updated_at": READ_ONLY,
+    "status": READ_ONLY,
+}
+
+NETWORK = {
+    **COMMON,
+    "admin_state_up": Attr(boolean, default=True),
+    "mtu": Attr(in_range(68, 65535)),
+    "shared": Attr(boolean, default=False),
+    "port_security_enabled": Attr(boolean, default=True),
+    "subnets": READ_ONLY,
+    "router:external": Attr(one_of(False), put=False, default=False),
+}
+
+SUBNET = {
+    **COMMON,
+    "network_id": Attr(uuid_string, put=False, required=True),
+    "cidr": Attr(cidr, put=False, required=True),
+    "ip_version": Attr(one_of(4, 6), put=False, required=True),
+    "gateway_ip": Attr(nullable_ip_address),
+    "enable_dhcp": Attr(boolean, default=True),
+    "dns_nameservers": Attr(list_of(ip_address, unique=True), default=()),
+    "host_routes": Attr(list_of(record({"destination": cidr, "nexthop": ip_address})), default=()),
+    "allocation_pools": Attr(list_of(record({"start": ip_address, "end": ip_address}))),
+    "ipv6_address_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
+    "ipv6_ra_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
+    "subnetpool_id": Attr(one_of(None, nullable=True), put=False, default=None),
+}
+
+PORT = {
+    **COMMON,
+    "network_id": Attr(uuid_string, put=False, required=True),
+    "mac_address": Attr(mac_address, put=False),
+    "admin_state_up": Attr(boolean, default=True),
+    "device_id": Attr(string, default=""),
+    "device_owner": Attr(string, default=""),
+    "fixed_ips": Attr(list_of(record({}, {"subnet_id": uuid_string, "ip_address": ip_address}))),
+    "binding:host_id": Attr(string, default=""),
+    "binding:vnic_type": Attr(one_of("normal"), default="normal"),
+    "binding:profile": Attr(mapping, default=None),
+    "binding:vif_type": READ_ONLY,
+    "binding:vif_details": READ_ONLY,
+    "port_security_enabled": Attr(boolean),
+    "allowed_address_pairs": Attr(
+        list_of(record({"ip_address": ip_or_cidr}, {"mac_address": mac_address})), default=()
+    ),
+}
+
+
+def validate(attrs: dict[str, Attr], resource: str, body: Any, create: bool) -> dict:
+    """Check a request's attributes for ``resource`` (e.g. "port"); return normalised values.
+
+    ``body`` is the inner dict (the value of {"port": {...}}). On create, missing attributes with a
+    default get it and missing required ones raise; on update only given attributes are returned.
+    Raises BadRequest naming the field for unknown, read-only or malformed attributes.
+    """
+    if not isinstance(body, dict):
+        raise BadRequest(f"Resource body for {resource} must be an object", field=resource)
+    unknown = sorted(set(body) - set(attrs))
+    if unknown:
+        raise BadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'", field=unknown[0])
+    values: dict[str, Any] = {}
+    for name, value in body.items():
+        attr = attrs[name]
+        if create and not attr.post:
+            raise BadRequest(f"Attribute '{name}' not allowed in POST", field=name)
+        if not create and not attr.put:
+            raise BadRequest(f"Cannot update read-only attribute {name}", field=name)
+        values[name] = attr.check(name, value)
+    if create:
+        for name, attr in attrs.items():
+            if name in values:
+                continue
+            if attr.required:
+                raise BadRequest(f"Failed to parse request. Required attribute '{name}' not specified",
+                                 field=name)
+            if attr.default is not UNSET:
+                values[name] = attr.default
+    return values

@@ -1,0 +1,63 @@
+"""Helpers every resource module shares: deployment defaults, lookups under tenancy, change records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ovnet.model.errors import NotFound
+from ovnet.model.schema import Network, Outbox, Port, Subnet, utcnow
+from ovnet.model.tenancy import Context, visible
+
+MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){0,4}$")
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Deployment-wide defaults: ``network_mtu`` in bytes (underlay MTU less Geneve overhead) and
+    ``mac_prefix``, the leading octets of generated MACs ("fa:16:3e" as Neutron's base_mac)."""
+
+    network_mtu: int = 1442
+    mac_prefix: str = "fa:16:3e"
+
+    def __post_init__(self) -> None:
+        if not MAC_PREFIX_RE.match(self.mac_prefix) or int(self.mac_prefix[:2], 16) & 1:
+            raise ValueError(f"mac_prefix must be 1 to 5 unicast hex octets, not {self.mac_prefix!r}")
+
+
+KIND = {Network: "network", Subnet: "subnet", Port: "port"}
+
+
+def get_visible(session: Session, ctx: Context, model: type, resource_id: str, options=()):
+    """The row ``resource_id`` of ``model`` if ``ctx`` may see it, else NotFound (e.g. NetworkNotFound)."""
+    row = session.scalar(
+        select(model).where(model.id == resource_id, visible(ctx, model)).options(*options)
+    )
+    if row is None:
+        kind = KIND[model]
+        raise NotFound(f"{kind.capitalize()} {resource_id} could not be found.", f"{kind.capitalize()}NotFound")
+    return row
+
+
+def record_change(session: Session, row: Network | Subnet | Port) -> None:
+    """Write the outbox row of a change of ``row`` (same transaction as the change itself)."""
+    session.add(Outbox(resource_type=KIND[type(row)], resource_id=row.id))
+
+
+def bump(row: Network | Subnet | Port) -> None:
+    """Mark an update of ``row``: revision_number + 1 and a new updated_at (Neutron revisions)."""
+    row.revision_number += 1
+    row.updated_at = utcnow()
+
+
+def assign(row: object, values: dict, columns: dict[str, str]) -> bool:
+    """Set the attributes in ``values`` named in ``columns`` (API name -> column); True if any changed."""
+    changed = False
+    for name, column in columns.items():
+        if name in values and getattr(row, column) != values[name]:
+            setattr(row, column, values[name])
+            changed = True
+    return changed

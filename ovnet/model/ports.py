@@ -1,0 +1,189 @@
+"""Ports: create, update, delete with their fixed IPs and MAC (Neutron API v2.0 "Ports").
+
+Without ``fixed_ips`` a port gets one address from the first IPv4 subnet with room, one from the
+first stateful IPv6 subnet with room, and its EUI-64 address on every SLAAC/DHCPv6-stateless
+subnet. With ``fixed_ips`` it gets exactly what it asked for or an error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ovnet.model import attributes, ipam
+from ovnet.model.common import Defaults, assign, bump, get_visible, record_change
+from ovnet.model.errors import BadRequest, Conflict
+from ovnet.model.schema import IPAllocation, Network, Port, Subnet
+from ovnet.model.tenancy import Context, owner_project, require_owner
+
+COLUMNS = {
+    "name": "name", "description": "description", "admin_state_up": "admin_state_up",
+    "device_id": "device_id", "device_owner": "device_owner", "binding:host_id": "binding_host_id",
+    "binding:vnic_type": "binding_vnic_type", "binding:profile": "binding_profile",
+    "port_security_enabled": "port_security_enabled", "allowed_address_pairs": "allowed_address_pairs",
+}
+MAC_ATTEMPTS = 16
+
+
+def _subnets(session: Session, network_id: str) -> list[Subnet]:
+    return list(session.scalars(
+        select(Subnet).where(Subnet.network_id == network_id)
+        .options(selectinload(Subnet.allocation_pools)).order_by(Subnet.created_at, Subnet.id)
+    ))
+
+
+def _mac_in_use(session: Session, network_id: str, mac: str) -> bool:
+    return session.scalar(select(Port.id).where(Port.network_id == network_id, Port.mac_address == mac)) is not None
+
+
+def _pick_mac(session: Session, network_id: str, requested: str | None, prefix: str) -> str:
+    if requested:
+        if _mac_in_use(session, network_id, requested):
+            raise Conflict(f"Unable to complete operation for network {network_id}. "
+                           f"The mac address {requested} is in use.", "MacAddressInUse", "mac_address")
+        return requested
+    free_octets = 6 - len(prefix.split(":"))
+    for _ in range(MAC_ATTEMPTS):
+        mac = ":".join([prefix, *(f"{b:02x}" for b in secrets.token_bytes(free_octets))])
+        if not _mac_in_use(session, network_id, mac):
+            return mac
+    raise Conflict(f"Unable to generate a unique mac on network {network_id}.", "MacAddressGenerationFailure")
+
+
+def _add(session: Session, port: Port, subnet: Subnet, ip: str) -> None:
+    port.fixed_ips.append(IPAllocation(subnet_id=subnet.id, ip_address=ip))
+    session.flush()  # later allocations of this request must see this one
+
+
+def _allocate_first(session: Session, port: Port, family: list[Subnet]) -> None:
+    failure: Conflict | None = None
+    for subnet in family:
+        try:
+            return _add(session, port, subnet, ipam.allocate(session, subnet))
+        except Conflict as exc:
+            failure = exc
+    if failure:
+        raise failure
+
+
+def _allocate_default(session: Session, port: Port, subnets: list[Subnet]) -> None:
+    auto = [s for s in subnets if ipam.is_auto_address(s)]
+    _allocate_first(session, port, [s for s in subnets if s.ip_version == 4])
+    _allocate_first(session, port, [s for s in subnets if s.ip_version == 6 and s not in auto])
+    for subnet in auto:
+        _add(session, port, subnet, ipam.eui64(subnet, port.mac_address))
+
+
+def _subnet_for(entry: dict, subnets: list[Subnet], network_id: str) -> Subnet:
+    if "subnet_id" in entry:
+        for subnet in subnets:
+            if subnet.id == entry["subnet_id"]:
+                return subnet
+        raise BadRequest(f"Invalid input for fixed_ips: subnet {entry['subnet_id']} is not on network "
+                         f"{network_id}", "InvalidInput", "fixed_ips")
+    addr = ipaddress.ip_address(entry["ip_address"])
+    for subnet in subnets:
+        if addr in ipam.network_of(subnet):
+            return subnet
+    raise BadRequest(f"IP address {addr} is not a valid IP for any subnet on network {network_id}.",
+                     "InvalidIpForNetwork", "fixed_ips")
+
+
+def _allocate_requested(session: Session, port: Port, requested: list[dict], subnets: list[Subnet]) -> None:
+    """Give ``port`` exactly the ``requested`` fixed IPs, keeping those it already holds."""
+    if any(not entry for entry in requested):
+        raise BadRequest("Invalid input for fixed_ips: each entry needs subnet_id or ip_address",
+                         "InvalidInput", "fixed_ips")
+    ips = [e["ip_address"] for e in requested if "ip_address" in e]
+    if len(set(ips)) != len(ips):
+        raise BadRequest("Invalid input for fixed_ips: duplicate IP address", "InvalidInput", "fixed_ips")
+    targets = [(entry, _subnet_for(entry, subnets, port.network_id)) for entry in requested]
+    held = {(a.subnet_id, a.ip_address) for a in port.fixed_ips}
+    wanted = {(s.id, e["ip_address"]) for e, s in targets if "ip_address" in e}
+    for alloc in [a for a in port.fixed_ips if (a.subnet_id, a.ip_address) not in wanted]:
+        port.fixed_ips.remove(alloc)
+    session.flush()
+    for entry, subnet in targets:
+        ip = entry.get("ip_address")
+        if ip and (subnet.id, ip) in held:
+            continue
+        if ip:
+            ipam.check_requested(session, subnet, ip, port.device_owner)
+        elif ipam.is_auto_address(subnet):
+            ip = ipam.eui64(subnet, port.mac_address)
+        else:
+            ip = ipam.allocate(session, subnet)
+        _add(session, port, subnet, ip)
+
+
+def _normalise_pairs(values: dict, mac: str, port_security: bool) -> None:
+    if "allowed_address_pairs" in values:
+        values["allowed_address_pairs"] = [
+            {"ip_address": p["ip_address"], "mac_address": p.get("mac_address", mac)}
+            for p in values["allowed_address_pairs"]
+        ]
+    if values.get("allowed_address_pairs") and not port_security:
+        raise Conflict("Port Security must be enabled in order to have allowed address pairs on a port.",
+                       "AddressPairAndPortSecurityRequired", "allowed_address_pairs")
+
+
+def create_port(session: Session, ctx: Context, body: object, defaults: Defaults) -> Port:
+    """Create a port from a request body's inner dict.
+
+    Raises BadRequest (invalid input, InvalidIpForSubnet, InvalidIpForNetwork), NotFound
+    (NetworkNotFound), Forbidden (another project's shared network is fine, naming another
+    project is admin-only), Conflict (IpAddressAlreadyAllocated, MacAddressInUse,
+    IpAddressGenerationFailure, AddressPairAndPortSecurityRequired).
+    """
+    values = attributes.validate(attributes.PORT, "port", body, create=True)
+    project_id = owner_project(ctx, values, "port")
+    network = get_visible(session, ctx, Network, values["network_id"])
+    values.setdefault("port_security_enabled", network.port_security_enabled)
+    if values["binding:profile"] is None:
+        values["binding:profile"] = {}
+    mac = _pick_mac(session, network.id, values.get("mac_address"), defaults.mac_prefix)
+    _normalise_pairs(values, mac, values["port_security_enabled"])
+    port = Port(project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]))
+    assign(port, values, COLUMNS)
+    session.add(port)
+    session.flush()
+    subnets = _subnets(session, network.id)
+    if values.get("fixed_ips") is None:
+        _allocate_default(session, port, subnets)
+    else:
+        _allocate_requested(session, port, values["fixed_ips"], subnets)
+    record_change(session, port)
+    return port
+
+
+def update_port(session: Session, ctx: Context, port_id: str, body: object) -> Port:
+    """Update a port; ``fixed_ips`` replaces the whole list (addresses kept stay, others are freed)."""
+    values = attributes.validate(attributes.PORT, "port", body, create=False)
+    port = get_visible(session, ctx, Port, port_id, (selectinload(Port.fixed_ips),))
+    require_owner(ctx, port, "update_port")
+    if values.get("binding:profile", {}) is None:
+        values["binding:profile"] = {}
+    _normalise_pairs(values, port.mac_address,
+                     values.get("port_security_enabled", port.port_security_enabled))
+    if "allowed_address_pairs" not in values and values.get("port_security_enabled") is False:
+        _normalise_pairs({"allowed_address_pairs": port.allowed_address_pairs}, port.mac_address, False)
+    changed = assign(port, values, COLUMNS)
+    if "fixed_ips" in values:
+        before = [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
+        _allocate_requested(session, port, values["fixed_ips"], _subnets(session, port.network_id))
+        changed = changed or before != [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
+    if changed:
+        bump(port)
+        record_change(session, port)
+    return port
+
+
+def delete_port(session: Session, ctx: Context, port_id: str) -> None:
+    """Delete a port; its addresses are free again at once."""
+    port = get_visible(session, ctx, Port, port_id)
+    require_owner(ctx, port, "delete_port")
+    record_change(session, port)
+    session.delete(port)

@@ -1,0 +1,178 @@
+"""Listing: filters on attributes (repeated keys = OR), tag filters, sorting and marker pagination.
+
+Neutron API v2.0 "Filtering and column selection", "Sorting", "Pagination". Pagination is keyset
+(the marker row's sort values), so a page costs the same at any depth; ``id`` is always the last
+sort key so the order is total.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, String, and_, cast, false, literal, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from ovnet.model import attributes
+from ovnet.model.errors import BadRequest, NotFound
+from ovnet.model.schema import IPAllocation, Network, Port, Subnet
+from ovnet.model.tenancy import Context, visible
+
+TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+MAX_LIMIT = 10_000_000
+
+
+@dataclass(frozen=True)
+class Column:
+    """A filterable attribute: its SQL expression, the check of filter values, and if sortable."""
+
+    expr: object
+    check: attributes.Check = attributes.string
+    sortable: bool = True
+
+
+def _common(model: type) -> dict[str, Column]:
+    return {
+        "id": Column(model.id),
+        "name": Column(model.name),
+        "description": Column(model.description),
+        "project_id": Column(model.project_id),
+        "tenant_id": Column(model.project_id),
+        "revision_number": Column(model.revision_number, attributes.integer),
+        "created_at": Column(model.created_at),
+        "updated_at": Column(model.updated_at),
+    }
+
+
+COLUMNS: dict[type, dict[str, Column]] = {
+    Network: {
+        **_common(Network),
+        "status": Column(Network.status),
+        "admin_state_up": Column(Network.admin_state_up, attributes.boolean),
+        "mtu": Column(Network.mtu, attributes.integer),
+        "shared": Column(Network.shared, attributes.boolean),
+        "port_security_enabled": Column(Network.port_security_enabled, attributes.boolean),
+        "router:external": Column(literal(False), attributes.boolean, sortable=False),
+    },
+    Subnet: {
+        **_common(Subnet),
+        "network_id": Column(Subnet.network_id),
+        "cidr": Column(Subnet.cidr),
+        "ip_version": Column(Subnet.ip_version, attributes.integer),
+        "gateway_ip": Column(Subnet.gateway_ip, sortable=False),
+        "enable_dhcp": Column(Subnet.enable_dhcp, attributes.boolean),
+        "ipv6_address_mode": Column(Subnet.ipv6_address_mode, sortable=False),
+        "ipv6_ra_mode": Column(Subnet.ipv6_ra_mode, sortable=False),
+    },
+    Port: {
+        **_common(Port),
+        "network_id": Column(Port.network_id),
+        "mac_address": Column(Port.mac_address, attributes.mac_address),
+        "status": Column(Port.status),
+        "admin_state_up": Column(Port.admin_state_up, attributes.boolean),
+        "device_id": Column(Port.device_id),
+        "device_owner": Column(Port.device_owner),
+        "binding:host_id": Column(Port.binding_host_id),
+        "binding:vnic_type": Column(Port.binding_vnic_type),
+        "port_security_enabled": Column(Port.port_security_enabled, attributes.boolean),
+    },
+}
+
+
+def _tag_match(model: type, tag: str) -> ColumnElement[bool]:
+    # Tags are a JSON list; each tag is matched as its exact JSON string inside the list text.
+    pattern = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(model.tags, String).like(f"%{pattern}%", escape="\\")
+
+
+def _tag_filter(model: type, key: str, values: list[str]) -> ColumnElement[bool]:
+    tags = [attributes.tag(key, t) for v in values for t in v.split(",")]
+    matches = [_tag_match(model, t) for t in tags]
+    if key == "tags":
+        return and_(*matches)
+    if key == "tags-any":
+        return or_(*matches)
+    if key == "not-tags":
+        return not_(and_(*matches))
+    return not_(or_(*matches))
+
+
+def _fixed_ips_filter(values: list[str]) -> ColumnElement[bool]:
+    """``fixed_ips=ip_address=10.0.0.5`` / ``fixed_ips=subnet_id=<id>``, as python-neutronclient sends."""
+    conditions = []
+    for value in values:
+        key, _, wanted = value.partition("=")
+        if key == "ip_address":
+            cond = IPAllocation.ip_address == attributes.ip_address("fixed_ips", wanted)
+        elif key == "subnet_id":
+            cond = IPAllocation.subnet_id == wanted
+        else:
+            raise BadRequest(f"Invalid input for fixed_ips filter: '{value}'", "HTTPBadRequest", "fixed_ips")
+        conditions.append(Port.id.in_(select(IPAllocation.port_id).where(cond)))
+    return or_(*conditions)
+
+
+def where_clause(model: type, filters: dict[str, list[str]]) -> ColumnElement[bool]:
+    """One SQL condition for ``filters`` (attribute -> accepted values; values of one key are ORed).
+
+    BadRequest for an attribute that cannot be filtered on or a value of the wrong type.
+    """
+    columns = COLUMNS[model]
+    clauses = []
+    for key, values in filters.items():
+        if key in TAG_FILTERS:
+            clauses.append(_tag_filter(model, key, values))
+        elif key == "fixed_ips" and model is Port:
+            clauses.append(_fixed_ips_filter(values))
+        elif key in columns:
+            col = columns[key]
+            clauses.append(or_(*(col.expr == col.check(key, v) for v in values)) if values else false())
+        else:
+            raise BadRequest(f"[{key}] is invalid attribute for filtering", "HTTPBadRequest", key)
+    return and_(true(), *clauses)
+
+
+def _keyset(keys: list[tuple[object, bool]], marker_values: list) -> ColumnElement[bool]:
+    ors = []
+    for i, (expr, ascending) in enumerate(keys):
+        equal = [k == v for (k, _), v in zip(keys[:i], marker_values[:i])]
+        ors.append(and_(*equal, expr > marker_values[i] if ascending else expr < marker_values[i]))
+    return or_(*ors)
+
+
+def list_rows(session: Session, ctx: Context, model: type, filters: dict[str, list[str]],
+              sorts: list[tuple[str, str]] = (), limit: int | None = None, marker: str | None = None,
+              page_reverse: bool = False, options=()) -> tuple[list, bool]:
+    """The rows of ``model`` visible to ``ctx`` matching ``filters``, sorted, one page long.
+
+    ``sorts``: [(attribute, "asc"|"desc")]; ``limit``: page size (None: all); ``marker``: id of the
+    last row of the previous page (first row when ``page_reverse``). Returns (rows, more) where
+    ``more`` tells whether rows exist beyond this page in the paging direction. BadRequest for an
+    unknown sort key or direction, NotFound for an unknown marker.
+    """
+    columns = COLUMNS[model]
+    keys: list[tuple[object, bool]] = []
+    for key, direction in sorts:
+        if key not in columns or not columns[key].sortable:
+            raise BadRequest(f"{key} is invalid attribute for sort_key", "HTTPBadRequest", "sort_key")
+        if direction not in ("asc", "desc"):
+            raise BadRequest(f"{direction} is invalid value for sort_dir", "HTTPBadRequest", "sort_dir")
+        keys.append((columns[key].expr, direction == "asc"))
+    keys.append((model.id, keys[0][1] if keys else True))
+    if page_reverse:
+        keys = [(expr, not ascending) for expr, ascending in keys]
+    query = select(model).where(visible(ctx, model), where_clause(model, filters))
+    if marker:
+        values = session.execute(select(*(e for e, _ in keys)).where(model.id == marker, visible(ctx, model))).first()
+        if values is None:
+            raise NotFound(f"Marker {marker} could not be found.", "NotFound", "marker")
+        query = query.where(_keyset(keys, list(values)))
+    query = query.order_by(*(e.asc() if asc else e.desc() for e, asc in keys)).options(*options)
+    if limit is not None:
+        if not 0 < limit <= MAX_LIMIT:
+            raise BadRequest(f"Limit must be a positive integer, not {limit}", "HTTPBadRequest", "limit")
+        query = query.limit(limit + 1)
+    rows = list(session.scalars(query))
+    more = limit is not None and len(rows) > limit
+    rows = rows[:limit] if limit is not None else rows
+    return (rows[::-1] if page_reverse else rows), more

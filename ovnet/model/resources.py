@@ -1,0 +1,40 @@
+"""The three resources of the Neutron core API as one table the API layer iterates over."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import selectinload
+
+from ovnet.model import networks, ports, subnets
+from ovnet.model.schema import Network, Port, Subnet
+from ovnet.model.serialize import network_dict, port_dict, subnet_dict
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How to create/update/delete/show one resource type; ``create`` takes Defaults when ``needs_defaults``."""
+
+    singular: str
+    plural: str
+    model: type
+    create: Callable
+    update: Callable
+    delete: Callable
+    to_dict: Callable[[object], dict]
+    load: tuple
+    needs_defaults: bool
+
+
+RESOURCES = {
+    r.plural: r
+    for r in (
+        Resource("network", "networks", Network, networks.create_network, networks.update_network,
+                 networks.delete_network, network_dict, (selectinload(Network.subnets),), True),
+        Resource("subnet", "subnets", Subnet, subnets.create_subnet, subnets.update_subnet,
+                 subnets.delete_subnet, subnet_dict, (selectinload(Subnet.allocation_pools),), False),
+        Resource("port", "ports", Port, ports.create_port, ports.update_port, ports.delete_port,
+                 port_dict, (selectinload(Port.fixed_ips),), True),
+    )
+}

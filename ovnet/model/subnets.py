@@ -1,0 +1,127 @@
+"""Subnets: create, update, delete (Neutron API v2.0 "Subnets").
+
+The subnets of one network must not overlap; the same CIDR on another network (of any project)
+is fine, which is what lets projects reuse address ranges.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ovnet.model import attributes, ipam
+from ovnet.model.common import assign, bump, get_visible, record_change
+from ovnet.model.errors import BadRequest, Conflict
+from ovnet.model.schema import AllocationPool, IPAllocation, Network, Port, Subnet
+from ovnet.model.tenancy import Context, owner_project, require_owner
+
+COLUMNS = {n: n for n in ("name", "description", "gateway_ip", "enable_dhcp", "dns_nameservers", "host_routes")}
+# A subnet whose only remaining users are these ports may be deleted (their addresses go with it).
+RELEASED_OWNERS = ("network:dhcp",)
+
+
+def _set_pools(subnet: Subnet, ranges: list[ipam.Range]) -> None:
+    make = ipaddress.IPv4Address if subnet.ip_version == 4 else ipaddress.IPv6Address
+    subnet.allocation_pools = [AllocationPool(first_ip=str(make(a)), last_ip=str(make(b))) for a, b in ranges]
+
+
+def _check_family(values: dict, net: ipam.IPNetwork) -> None:
+    if values["ip_version"] != net.version:
+        raise BadRequest(f"Invalid input for ip_version: cidr {net} is not IPv{values['ip_version']}",
+                         "InvalidInput", "ip_version")
+    if net.version == 4 and (values["ipv6_address_mode"] or values["ipv6_ra_mode"]):
+        raise BadRequest("ipv6_address_mode and ipv6_ra_mode apply to IPv6 subnets only", "InvalidInput",
+                         "ipv6_address_mode")
+    if values["ipv6_address_mode"] and values["ipv6_ra_mode"] and values["ipv6_address_mode"] != values["ipv6_ra_mode"]:
+        raise BadRequest("ipv6_ra_mode set to a value different from ipv6_address_mode is not supported",
+                         "InvalidInput", "ipv6_ra_mode")
+
+
+def _check_no_overlap(session: Session, network_id: str, net: ipam.IPNetwork) -> None:
+    for other in session.scalars(select(Subnet).where(Subnet.network_id == network_id)):
+        if ipam.network_of(other).overlaps(net):
+            raise BadRequest(f"Invalid input for operation: Requested subnet with cidr: {net} for network: "
+                             f"{network_id} overlaps with another subnet.", "InvalidInput", "cidr")
+
+
+def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
+    """Create a subnet from a request body's inner dict.
+
+    gateway_ip defaults to the first host address (null: no gateway); allocation_pools default to
+    the subnet minus reserved addresses and the gateway. Raises BadRequest for invalid input or
+    an overlap with another subnet of the network, NotFound (NetworkNotFound), Forbidden when the
+    caller does not own the network, Conflict (GatewayConflictWithAllocationPools).
+    """
+    values = attributes.validate(attributes.SUBNET, "subnet", body, create=True)
+    project_id = owner_project(ctx, values, "subnet")
+    network = get_visible(session, ctx, Network, values["network_id"])
+    require_owner(ctx, network, "create_subnet")
+    net = ipaddress.ip_network(values["cidr"])
+    _check_family(values, net)
+    if "gateway_ip" not in values:
+        values["gateway_ip"] = ipam.default_gateway(net)
+    ipam.check_gateway(net, values["gateway_ip"])
+    if values.get("allocation_pools") is not None:
+        ranges = ipam.check_pools(net, values["allocation_pools"], values["gateway_ip"])
+    else:
+        ranges = ipam.default_pools(net, values["gateway_ip"])
+    _check_no_overlap(session, network.id, net)
+    subnet = Subnet(project_id=project_id, network_id=network.id, cidr=str(net), ip_version=net.version,
+                    ipv6_address_mode=values["ipv6_address_mode"], ipv6_ra_mode=values["ipv6_ra_mode"],
+                    tags=list(values["tags"]))
+    assign(subnet, {**values, "dns_nameservers": list(values["dns_nameservers"]),
+                    "host_routes": list(values["host_routes"])}, COLUMNS)
+    _set_pools(subnet, ranges)
+    session.add(subnet)
+    session.flush()
+    record_change(session, subnet)
+    bump(network)
+    record_change(session, network)
+    return subnet
+
+
+def update_subnet(session: Session, ctx: Context, subnet_id: str, body: object) -> Subnet:
+    """Update name, description, gateway_ip, enable_dhcp, dns_nameservers, host_routes, allocation_pools."""
+    values = attributes.validate(attributes.SUBNET, "subnet", body, create=False)
+    subnet = get_visible(session, ctx, Subnet, subnet_id)
+    require_owner(ctx, subnet, "update_subnet")
+    net = ipam.network_of(subnet)
+    gateway = values.get("gateway_ip", subnet.gateway_ip)
+    ipam.check_gateway(net, gateway)
+    changed = False
+    if "allocation_pools" in values or "gateway_ip" in values:
+        pools = values.get("allocation_pools")
+        if pools is None:
+            pools = [{"start": p.first_ip, "end": p.last_ip} for p in subnet.allocation_pools]
+        ranges = ipam.check_pools(net, pools, gateway)
+        if ranges != ipam.pools_of(subnet):
+            _set_pools(subnet, ranges)
+            changed = True
+    changed = assign(subnet, values, COLUMNS) or changed
+    if changed:
+        bump(subnet)
+        record_change(session, subnet)
+    return subnet
+
+
+def delete_subnet(session: Session, ctx: Context, subnet_id: str) -> None:
+    """Delete a subnet; Conflict (SubnetInUse) while a port other than DHCP holds an address in it."""
+    subnet = get_visible(session, ctx, Subnet, subnet_id)
+    require_owner(ctx, subnet, "delete_subnet")
+    users = session.execute(
+        select(IPAllocation, Port.device_owner).join(Port, Port.id == IPAllocation.port_id)
+        .where(IPAllocation.subnet_id == subnet.id)
+    ).all()
+    if any(owner not in RELEASED_OWNERS for _, owner in users):
+        raise Conflict(f"Unable to complete operation on subnet {subnet.id}: "
+                       "One or more ports have an IP allocation from this subnet.", "SubnetInUse")
+    for alloc, _ in users:
+        session.delete(alloc)
+        record_change(session, session.get(Port, alloc.port_id))
+    network = session.get(Network, subnet.network_id)
+    record_change(session, subnet)
+    session.delete(subnet)
+    bump(network)
+    record_change(session, network)

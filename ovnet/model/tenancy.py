@@ -1,0 +1,113 @@
+"""Projects, tokens and who may see what (Neutron's default policy, reduced to admin and member).
+
+A token is a random secret shown once; the store keeps only its SHA-256 digest (the secret has
+256 bits of entropy, so a fast hash is enough). A member sees its own project's resources, shared
+networks and their subnets, and the ports on networks it owns; anything else is "not found", as in
+Neutron. An admin sees everything and may act on behalf of any project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import Session
+
+from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized
+from ovnet.model.schema import Network, Port, Project, Subnet, Token
+
+ROLES = ("admin", "member")
+ADMIN_PROJECT = "admin"
+
+
+@dataclass(frozen=True)
+class Context:
+    """The authenticated caller: its project id and whether it holds the admin role."""
+
+    project_id: str
+    is_admin: bool = False
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest under which ``token`` is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_project(session: Session, name: str) -> Project:
+    """A new project called ``name``; Conflict if the name is taken, BadRequest if it is empty."""
+    if not name or len(name) > 255:
+        raise BadRequest("Project name must be 1 to 255 characters", field="name")
+    if session.scalar(select(Project).where(Project.name == name)):
+        raise Conflict(f"Project {name} already exists", "ProjectExists")
+    project = Project(name=name)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def get_or_create_project(session: Session, name: str) -> Project:
+    """The project called ``name``, created if missing."""
+    return session.scalar(select(Project).where(Project.name == name)) or create_project(session, name)
+
+
+def issue_token(session: Session, project_id: str, role: str, token: str | None = None) -> str:
+    """Store a token for ``project_id`` with ``role`` ("admin" | "member"); return the secret.
+
+    ``token`` re-registers a known secret (e.g. the admin token file after the store was reset).
+    """
+    if role not in ROLES:
+        raise BadRequest(f"role must be one of {ROLES}", field="role")
+    secret = token or secrets.token_urlsafe(32)
+    digest = hash_token(secret)
+    if session.get(Token, digest) is None:
+        session.add(Token(token_hash=digest, project_id=project_id, role=role))
+        session.flush()
+    return secret
+
+
+def authenticate(session: Session, token: str | None) -> Context:
+    """The Context of ``token``; NotAuthorized if it is missing or unknown."""
+    if not token:
+        raise NotAuthorized("Authentication required: send a token in X-Auth-Token")
+    row = session.get(Token, hash_token(token))
+    if row is None:
+        raise NotAuthorized("The token is not valid")
+    return Context(project_id=row.project_id, is_admin=row.role == "admin")
+
+
+def visible(ctx: Context, model: type) -> ColumnElement[bool]:
+    """A SQL condition selecting the rows of ``model`` (Network, Subnet, Port) ``ctx`` may see."""
+    if ctx.is_admin:
+        return true()
+    own = model.project_id == ctx.project_id
+    if model is Network:
+        return or_(own, Network.shared.is_(True))
+    shared_nets = select(Network.id).where(Network.shared.is_(True))
+    if model is Subnet:
+        return or_(own, Subnet.network_id.in_(shared_nets))
+    if model is Port:
+        return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
+    raise TypeError(f"no visibility rule for {model}")
+
+
+def require_owner(ctx: Context, row: Network | Subnet | Port, action: str) -> None:
+    """Forbidden unless ``ctx`` is admin or owns ``row`` (a visible shared network is not owned)."""
+    if not ctx.is_admin and row.project_id != ctx.project_id:
+        raise Forbidden(f"rule:{action} is disallowed by policy")
+
+
+def owner_project(ctx: Context, values: dict, resource: str) -> str:
+    """The project a new resource belongs to: ``project_id``/``tenant_id`` from the body or the caller's.
+
+    Both given and different: BadRequest. A member naming another project: Forbidden (Neutron's
+    policy: only admin creates on behalf of another project).
+    """
+    project_id, tenant_id = values.pop("project_id", None), values.pop("tenant_id", None)
+    if project_id and tenant_id and project_id != tenant_id:
+        raise BadRequest("'project_id' and 'tenant_id' do not match", field="project_id")
+    wanted = project_id or tenant_id or ctx.project_id
+    if wanted != ctx.project_id and not ctx.is_admin:
+        raise Forbidden(f"rule:create_{resource} is disallowed by policy: only admin may set project_id")
+    return wanted
