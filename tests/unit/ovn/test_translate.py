@@ -179,3 +179,11 @@ def test_diff_scope_and_duplicates():
     assert diff(want, have, scope={NET}) == []
     del have[LS][0]
     assert [(c.op, c.key) for c in diff(want, have, scope={NET})] == [("create", NET)]
+
+
+def test_scoped_translation_is_a_slice_of_the_full_one():
+    snap = snapshot()
+    full = desired_rows(snap)
+    for scope in ({PORT}, {SUB6}, {NET, PORT}, set()):
+        part = desired_rows(snap, scope)
+        assert part == {t: {k: r for k, r in rows.items() if k in scope} for t, rows in full.items()}

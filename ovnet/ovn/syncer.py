@@ -1,0 +1,197 @@
+"""The syncer: converges OVN NB to the model (DESIGN.md principle 2) and feeds port status back.
+
+Three threads, one job each:
+- the worker applies outbox entries in batches (one NB transaction per batch, then marks them
+  done), runs a full reconcile at start-up, after every NB reconnect and every
+  ``settings.sync_interval`` seconds, and answers ``flush``;
+- ovsdbapp's connection thread keeps the NB replica and reports ``Logical_Switch_Port.up``;
+- the status thread writes those reports into the model in batches.
+
+Crash safety comes from ordering: the outbox row is committed with the change, NB is written, and
+only then is the outbox row removed; a crash anywhere in between leaves the row for the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from ovnet.config import Settings
+from ovnet.model import views
+from ovnet.ovn.nb import NbClient, NbUnavailable
+from ovnet.ovn.translate import LSP, desired_rows, related_ids
+
+LOG = logging.getLogger(__name__)
+OUTBOX_BATCH = 1000  # entries per NB transaction
+OUTBOX_POLL = 1.0  # seconds; picks up changes committed by another API server process
+RETRY_DELAY = 0.5  # seconds after a failed NB write
+CONNECT_TIMEOUT = 10.0  # seconds drift()/repair() wait for NB
+
+
+class Syncer:
+    """Keeps OVN NB equal to the model in ``store`` (an ``ovnet.model.store.Store``).
+
+    ``start()``/``stop()`` run the threads; ``flush(timeout)`` waits until every change committed
+    before the call is in NB; ``drift()``/``repair()`` compare/converge everything on demand and
+    work without ``start()`` (the CLI uses them so).
+    """
+
+    def __init__(self, store: Any, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self.nb = NbClient(settings.nb_url, on_port_up=self._on_port_up)
+        self._cond = threading.Condition()
+        self._requested = 0
+        self._served = 0
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._status: queue.Queue[tuple[str, bool] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect to NB (without waiting for it) and start the worker and status threads."""
+        self.nb.start()
+        for name, target in (("ovnet-sync", self._work), ("ovnet-port-status", self._write_status)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop the threads and close NB; pending outbox entries stay for the next start."""
+        self._stopping.set()
+        self._wake.set()
+        self._status.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        self.nb.stop()
+
+    # -- API hook --------------------------------------------------------------------------------
+    def flush(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until every outbox entry committed before this call is
+        applied to NB. True when it is, False when it is still pending (NB down or slow).
+        ``create_app(on_commit=syncer.flush)`` uses it so a client sees NB rows after its write."""
+        with self._cond:
+            self._requested += 1
+            ticket = self._requested
+        self._wake.set()
+        with self._cond:
+            return self._cond.wait_for(lambda: self._served >= ticket, timeout)
+
+    # -- on demand -------------------------------------------------------------------------------
+    def drift(self) -> list[str]:
+        """Differences between NB and the model, one line each ([] when in sync).
+
+        Covers missing, stale and owned-but-unwanted NB rows and port statuses that disagree with
+        ``Logical_Switch_Port.up``. Raises NbUnavailable if NB is not reachable within 10 s.
+        """
+        self._connect()
+        with self.store.session(readonly=True) as session:
+            snap = views.snapshot(session)
+        lines = [str(c) for c in self.nb.converge(desired_rows(snap), dry_run=True)]
+        return lines + [
+            f"port {pid}: status is {have}, Logical_Switch_Port.up says {want}"
+            for pid, have, want in self._status_drift(snap)
+        ]
+
+    def repair(self) -> list[str]:
+        """Converge NB to the whole model in one transaction, fix port statuses, and mark the
+        outbox entries seen with that model snapshot as done. Returns what it changed, as
+        ``drift()`` would have shown it. Raises NbUnavailable if NB is not reachable in 10 s."""
+        self._connect()
+        with self.store.session(readonly=True) as session:
+            entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
+            snap = views.snapshot(session)
+        changes = [str(c) for c in self.nb.converge(desired_rows(snap))]
+        statuses = self._status_drift(snap)
+        with self.store.session() as session:
+            for pid, _have, want in statuses:
+                views.set_port_status(session, pid, want)
+            views.outbox_done(session, [e.id for e in entries])
+        return changes + [f"port {pid}: status {have} -> {want}" for pid, have, want in statuses]
+
+    def _connect(self) -> None:
+        self.nb.start()
+        if not self.nb.wait_connected(CONNECT_TIMEOUT):
+            raise NbUnavailable(f"OVN NB at {self.settings.nb_url} is not reachable")
+
+    def _status_drift(self, snap: dict) -> list[tuple[str, str, str]]:
+        up = self.nb.port_up()
+        wanted = desired_rows(snap)[LSP]
+        out = []
+        for port in snap["ports"]:
+            if port["id"] in wanted:
+                want = "ACTIVE" if up.get(port["id"]) else "DOWN"
+                if port.get("status") != want:
+                    out.append((port["id"], port.get("status"), want))
+        return out
+
+    # -- worker ----------------------------------------------------------------------------------
+    def _work(self) -> None:
+        next_reconcile = 0.0
+        was_connected = False
+        while not self._stopping.is_set():
+            self._wake.wait(OUTBOX_POLL)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            with self._cond:
+                ticket = self._requested
+            if not self.nb.connected():
+                was_connected = False
+                continue
+            try:
+                if not was_connected or time.monotonic() >= next_reconcile:
+                    for line in self.repair():
+                        LOG.warning("reconcile repaired drift: %s", line)
+                    next_reconcile = time.monotonic() + self.settings.sync_interval
+                    was_connected = True
+                self._drain()
+            except Exception:  # noqa: BLE001 - the outbox keeps the work; log and retry
+                LOG.exception("NB sync failed; retrying in %.1f s", RETRY_DELAY)
+                self._stopping.wait(RETRY_DELAY)
+                self._wake.set()
+                continue
+            with self._cond:
+                self._served = max(self._served, ticket)
+                self._cond.notify_all()
+
+    def _drain(self) -> None:
+        while not self._stopping.is_set():
+            with self.store.session(readonly=True) as session:
+                entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
+                if not entries:
+                    return
+                snap = views.snapshot(session)
+            scope = related_ids(snap, {e.resource_id for e in entries})
+            self.nb.converge(desired_rows(snap, scope), scope)
+            with self.store.session() as session:
+                views.outbox_done(session, [e.id for e in entries])
+
+    # -- port status -----------------------------------------------------------------------------
+    def _on_port_up(self, port_id: str, up: bool) -> None:
+        self._status.put((port_id, up))
+
+    def _write_status(self) -> None:
+        while True:
+            item = self._status.get()
+            batch: dict[str, bool] = {}
+            while item is not None:
+                batch[item[0]] = item[1]
+                try:
+                    item = self._status.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                try:
+                    with self.store.session() as session:
+                        for pid, up in batch.items():
+                            views.set_port_status(session, pid, "ACTIVE" if up else "DOWN")
+                except Exception:  # noqa: BLE001 - the next reconcile corrects statuses
+                    LOG.exception("could not record port status for %d port(s)", len(batch))
+            if item is None:
+                return
