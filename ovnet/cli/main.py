@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ovnet.cli.sync import sync as sync_command
 from ovnet.config import load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
@@ -89,6 +90,8 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
         raise typer.Exit(1) from None
     console.print("ovnet is down" + (f"; {settings.state_dir} deleted" if purge else ""))
 
+
+app.command("sync")(sync_command)
 
 if __name__ == "__main__":
     app()
