@@ -29,6 +29,7 @@ class Column:
     expr: object
     check: attributes.Check = attributes.string
     sortable: bool = True
+    filterable: bool = True
 
 
 def _common(model: type) -> dict[str, Column]:
@@ -39,8 +40,8 @@ def _common(model: type) -> dict[str, Column]:
         "project_id": Column(model.project_id),
         "tenant_id": Column(model.project_id),
         "revision_number": Column(model.revision_number, attributes.integer),
-        "created_at": Column(model.created_at),
-        "updated_at": Column(model.updated_at),
+        "created_at": Column(model.created_at, filterable=False),
+        "updated_at": Column(model.updated_at, filterable=False),
     }
 
 
@@ -124,7 +125,7 @@ def where_clause(model: type, filters: dict[str, list[str]]) -> ColumnElement[bo
             clauses.append(_tag_filter(model, key, values))
         elif key == "fixed_ips" and model is Port:
             clauses.append(_fixed_ips_filter(values))
-        elif key in columns:
+        elif key in columns and columns[key].filterable:
             col = columns[key]
             clauses.append(or_(*(col.expr == col.check(key, v) for v in values)) if values else false())
         else:

@@ -1,0 +1,43 @@
+"""The ovnet API application: Neutron v2.0 networks, subnets and ports over the model store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from ovnet.api import errors, meta
+from ovnet.api.auth import Authenticator
+from ovnet.api.body import DEFAULT_MAX_BODY
+from ovnet.api.routes import Handlers, resource_router
+from ovnet.model.common import Defaults
+from ovnet.model.resources import RESOURCES
+from ovnet.model.store import Store
+
+COMMIT_TIMEOUT_S = 5.0
+
+
+def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] | None = None, *,
+               defaults: Defaults | None = None, max_body: int = DEFAULT_MAX_BODY,
+               commit_timeout_s: float = COMMIT_TIMEOUT_S) -> FastAPI:
+    """A FastAPI app serving the Neutron v2.0 core API from ``store``.
+
+    ``settings`` (ovnet.config.Settings) supplies the default network MTU; ``defaults`` overrides
+    it. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
+    (True: NB confirmed; False: pending); the response is the same either way and carries
+    ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 400.
+    """
+    if defaults is None:
+        defaults = Defaults(network_mtu=settings.network_mtu) if settings is not None else Defaults()
+    app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
+    errors.install(app)
+    handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    app.include_router(meta.router([(r.singular, r.plural) for r in RESOURCES.values()]))
+    for res in RESOURCES.values():
+        app.include_router(resource_router(res, handlers))
+    return app

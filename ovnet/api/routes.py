@@ -1,0 +1,150 @@
+"""The Neutron v2.0 core resources (networks, subnets, ports) over HTTP, one set of routes each.
+
+Handlers are async only to read the body and await the sync hook; every store access runs in
+the threadpool (``run_in_threadpool``), so the event loop never blocks on SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ovnet.api import listing
+from ovnet.api.body import read_json
+from ovnet.model import query, tags
+from ovnet.model.common import Defaults, get_visible
+from ovnet.model.errors import BadRequest, NotFound
+from ovnet.model.resources import Resource
+from ovnet.model.store import Store
+from ovnet.model.tenancy import Context
+
+
+class Handlers:
+    """What the routes share: the store, the authenticator, defaults, body limit and commit hook."""
+
+    def __init__(self, store: Store, auth, defaults: Defaults, max_body: int,
+                 on_commit: Callable[[float], bool] | None, commit_timeout_s: float):
+        self.store, self.auth, self.defaults = store, auth, defaults
+        self.max_body, self.on_commit, self.commit_timeout_s = max_body, on_commit, commit_timeout_s
+
+    async def context(self, request: Request) -> Context:
+        return await run_in_threadpool(self.auth.context, request.headers.get("x-auth-token"))
+
+    async def write(self, fn: Callable, status: int) -> Response:
+        """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB."""
+        result = await run_in_threadpool(self.store.run, fn)
+        synced = True
+        if self.on_commit is not None:
+            synced = await run_in_threadpool(self.on_commit, self.commit_timeout_s)
+        headers = {"X-Ovnet-Sync": "confirmed" if synced else "pending"}
+        if result is None:
+            return Response(status_code=status, headers=headers)
+        return JSONResponse(result, status_code=status, headers=headers)
+
+
+def _create_body(res: Resource, data: dict) -> tuple[list, bool]:
+    if set(data) == {res.singular}:
+        return [data[res.singular]], False
+    if set(data) == {res.plural} and isinstance(data[res.plural], list) and data[res.plural]:
+        return data[res.plural], True
+    raise BadRequest(f"Resource body required: {{\"{res.singular}\": {{...}}}} or {{\"{res.plural}\": [...]}}",
+                     "HTTPBadRequest", res.singular)
+
+
+def _update_body(res: Resource, data: dict) -> dict:
+    if set(data) != {res.singular}:
+        raise BadRequest(f"Resource body required: {{\"{res.singular}\": {{...}}}}", "HTTPBadRequest", res.singular)
+    return data[res.singular]
+
+
+def resource_router(res: Resource, h: Handlers) -> APIRouter:
+    """Create (single and bulk), list, show, update, delete and tag routes of ``res``."""
+    api = APIRouter(prefix=f"/v2.0/{res.plural}")
+    extra = (h.defaults,) if res.needs_defaults else ()
+
+    @api.post("")
+    async def create(request: Request) -> Response:
+        ctx = await h.context(request)
+        items, bulk = _create_body(res, await read_json(request, h.max_body))
+
+        def work(session):
+            made = [res.to_dict(res.create(session, ctx, item, *extra)) for item in items]
+            return {res.plural: made} if bulk else {res.singular: made[0]}
+        return await h.write(work, 201)
+
+    @api.get("")
+    async def list_(request: Request) -> dict:
+        ctx = await h.context(request)
+        req = listing.parse(request.query_params.multi_items())
+
+        def work(session):
+            rows, more = query.list_rows(session, ctx, res.model, req.filters, req.sorts, req.limit,
+                                         req.marker, req.page_reverse, res.load)
+            return [res.to_dict(r) for r in rows], more
+        items, more = await run_in_threadpool(h.store.run, work, True)
+        page = {res.plural: [listing.select_fields(i, req.fields) for i in items]}
+        page_links = listing.links(request.url, req, [i["id"] for i in items], more)
+        if page_links:
+            page[f"{res.plural}_links"] = page_links
+        return page
+
+    @api.get("/{resource_id}")
+    async def show(resource_id: str, request: Request) -> dict:
+        ctx = await h.context(request)
+        fields = listing.parse(request.query_params.multi_items()).fields
+        item = await run_in_threadpool(
+            h.store.run, lambda s: res.to_dict(get_visible(s, ctx, res.model, resource_id, res.load)), True)
+        return {res.singular: listing.select_fields(item, fields)}
+
+    @api.put("/{resource_id}")
+    async def update(resource_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        body = _update_body(res, await read_json(request, h.max_body))
+        return await h.write(lambda s: {res.singular: res.to_dict(res.update(s, ctx, resource_id, body))}, 200)
+
+    @api.delete("/{resource_id}")
+    async def delete(resource_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        return await h.write(lambda s: res.delete(s, ctx, resource_id), 204)
+
+    @api.get("/{resource_id}/tags")
+    async def get_tags(resource_id: str, request: Request) -> dict:
+        ctx = await h.context(request)
+        found = await run_in_threadpool(h.store.run, lambda s: tags.get_tags(s, ctx, res.model, resource_id), True)
+        return {"tags": found}
+
+    @api.put("/{resource_id}/tags")
+    async def put_tags(resource_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        data = await read_json(request, h.max_body)
+        if set(data) != {"tags"}:
+            raise BadRequest("Resource body required: {\"tags\": [...]}", "HTTPBadRequest", "tags")
+        return await h.write(lambda s: {"tags": tags.replace_tags(s, ctx, res.model, resource_id, data["tags"])}, 200)
+
+    @api.delete("/{resource_id}/tags")
+    async def delete_tags(resource_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        return await h.write(lambda s: tags.remove_tag(s, ctx, res.model, resource_id, None), 204)
+
+    @api.get("/{resource_id}/tags/{tag}")
+    async def check_tag(resource_id: str, tag: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        found = await run_in_threadpool(h.store.run, lambda s: tags.get_tags(s, ctx, res.model, resource_id), True)
+        if tag not in found:
+            raise NotFound(f"Tag {tag} could not be found for {resource_id}.", "TagNotFound")
+        return Response(status_code=204)
+
+    @api.put("/{resource_id}/tags/{tag}")
+    async def add_tag(resource_id: str, tag: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        return await h.write(lambda s: tags.add_tag(s, ctx, res.model, resource_id, tag), 201)
+
+    @api.delete("/{resource_id}/tags/{tag}")
+    async def remove_tag(resource_id: str, tag: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        return await h.write(lambda s: tags.remove_tag(s, ctx, res.model, resource_id, tag), 204)
+
+    return api

@@ -1,0 +1,72 @@
+"""ovnet-server: the Neutron-compatible API with its store and the OVN syncer, in one process.
+
+``python -m ovnet.server --state-dir D`` reads settings with ``load_settings(D)``, migrates the
+store, makes sure the admin token exists (``<D>/admin-token`` and ``<D>/clouds.yaml``, both 0600),
+starts the syncer and serves on ``listen_host:api_port`` until SIGTERM. It does not daemonize;
+the runtime does that. ``--no-sync`` serves the API without OVN (model-only tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from ovnet.api.app import create_app
+from ovnet.apiclient import CLOUD_NAME, cloud_entry, write_clouds_yaml, write_private
+from ovnet.config import Settings, load_settings
+from ovnet.model.store import Store
+from ovnet.model.tenancy import ADMIN_PROJECT, get_or_create_project, issue_token
+
+ADMIN_TOKEN_FILE = "admin-token"
+CLOUDS_FILE = "clouds.yaml"
+
+
+def bootstrap_admin(store: Store, settings: Settings) -> str:
+    """The admin token: the one in ``<state_dir>/admin-token`` (re-registered if the store lost it)
+    or a new one; also (re)writes ``<state_dir>/clouds.yaml`` for cloud "ovnet". Returns the token."""
+    path = settings.state_dir / ADMIN_TOKEN_FILE
+    known = path.read_text().strip() if path.exists() else None
+
+    def work(session) -> str:
+        project = get_or_create_project(session, ADMIN_PROJECT)
+        return issue_token(session, project.id, "admin", known)
+
+    token = store.run(work)
+    if token != known:
+        write_private(path, token + "\n")
+    write_clouds_yaml(settings.state_dir / CLOUDS_FILE, {CLOUD_NAME: cloud_entry(settings.api_url, token)})
+    return token
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ovnet-server", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument("--no-sync", action="store_true", help="serve the API without the OVN syncer")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(args.state_dir)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.sql_url)
+    store.migrate()
+    bootstrap_admin(store, settings)
+    syncer = None
+    if not args.no_sync:
+        from ovnet.ovn.syncer import Syncer
+
+        syncer = Syncer(store, settings)
+        syncer.start()
+    app = create_app(store, settings, on_commit=syncer.flush if syncer else None)
+    try:
+        uvicorn.run(app, host=settings.listen_host, port=settings.api_port, log_level="warning",
+                    access_log=False)
+    finally:
+        if syncer:
+            syncer.stop()
+        store.dispose()
+
+
+if __name__ == "__main__":
+    main()
