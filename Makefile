@@ -4,7 +4,7 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 DEBS    := openvswitch-switch ovn-central ovn-host iproute2 ethtool iputils-ping procps \
-           postgresql busybox-static
+           postgresql busybox-static docker.io
 STAMP   := $(VENV)/.installed
 
 .PHONY: demo test setup debs venv clean
