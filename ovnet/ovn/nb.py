@@ -140,7 +140,9 @@ class _Writer:
             if ch.op == "create":
                 row = self.txn.insert(self.idl.tables[ch.table])
                 self.created[(ch.table, ch.key)] = row
-                self._set(row, ch.table, ch.new)
+                # A new row already holds the empty value in every column; writing it again costs
+                # a third of a batched create for nothing.
+                self._set(row, ch.table, {c: v for c, v in ch.new.items() if v not in ("", [], {})})
                 if ch.table == LSP:
                     switch = self._find(LS, ch.new["external_ids"]["ovnet:network"])
                     if switch is None:

@@ -1,57 +1,32 @@
-"""A private OVN NB ovsdb-server (real, Debian's OVN schema) for the NB client and syncer tests."""
+"""A private OVN NB ovsdb-server for the NB client and syncer tests: the runtime's own NB service
+(real ovsdb-server, Debian's OVN schema) in a temporary state dir on a free loopback port."""
 
 from __future__ import annotations
 
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
-from ovnet.runtime.process import free_port, stop_pid
-
-NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
+from ovnet.config import Settings
+from ovnet.runtime.central import central_services
+from ovnet.runtime.process import free_port
 
 
 class NbServer:
-    """One ovsdb-server serving OVN_Northbound on 127.0.0.1:<port>; stop()/start() keep the data."""
+    """NB on 127.0.0.1:<port>; ``stop()``/``start()`` keep the data (the DB file stays)."""
 
-    def __init__(self, workdir: Path):
-        self.dir = workdir
-        self.db = workdir / "nb.db"
-        self.sock = workdir / "nb.sock"
-        self.port = free_port()
-        self.url = f"tcp:127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        subprocess.run(["ovsdb-tool", "create", str(self.db), NB_SCHEMA], check=True)
+    def __init__(self, state_dir):
+        self.settings = Settings(state_dir=state_dir, nb_port=free_port())
+        self.service = next(s for s in central_services(self.settings) if s.name == "ovsdb-nb")
+        self.port = self.settings.nb_port
+        self.url = self.settings.nb_url
+        self.sock = self.settings.ovn_rundir / "ovnnb_db.sock"
 
     def start(self) -> None:
-        log = open(self.dir / "nb.log", "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(
-            ["ovsdb-server", str(self.db), f"--remote=ptcp:{self.port}:127.0.0.1",
-             f"--remote=punix:{self.sock}", f"--unixctl={self.dir / 'nb.ctl'}", "--no-chdir"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ovsdb-server exited: {(self.dir / 'nb.log').read_text()[-500:]}")
-            if self.nbctl_ok():
-                return
-            time.sleep(0.05)
-        raise RuntimeError("ovsdb-server did not answer within 10 s")
+        self.service.start()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            stop_pid(self.proc.pid)
-            self.proc.wait()
-        self.proc = None
-
-    def nbctl_ok(self) -> bool:
-        if not self.sock.exists():
-            return False
-        return subprocess.run(["ovn-nbctl", f"--db=unix:{self.sock}", "--no-leader-only", "show"],
-                              capture_output=True).returncode == 0
+        self.service.stop()
 
     def nbctl(self, *args: str) -> str:
         """Run ovn-nbctl against this server (the way an operator edits NB by hand)."""
@@ -63,7 +38,7 @@ class NbServer:
 @pytest.fixture
 def nb_server(tmp_path):
     """A running private NB ovsdb-server; always stopped at teardown."""
-    server = NbServer(tmp_path)
+    server = NbServer(tmp_path / "nb")
     server.start()
     try:
         yield server
