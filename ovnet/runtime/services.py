@@ -2,10 +2,45 @@
 
 from __future__ import annotations
 
+import sys
+
+import httpx
+
 from ovnet.config import Settings
 from ovnet.runtime.daemon import Service
 
 
+def http_probe(url: str, transport: httpx.HTTPTransport | None = None):
+    """A health probe: GET ``url`` answers 200 within 2 s."""
+
+    def probe() -> str | None:
+        with httpx.Client(transport=transport, timeout=2.0) as client:
+            answer = client.get(url)
+        return None if answer.status_code == 200 else f"{url} answered {answer.status_code}"
+
+    return probe
+
+
+def python_service(settings: Settings, name: str, module: str, endpoint: str, health,
+                   ports: list[tuple[int, str]] | None = None) -> Service:
+    """A Service running ``python -m module --state-dir <state_dir>`` in the foreground, logging to
+    ``<log_dir>/<name>.log``; the runtime writes its pidfile ``<run_dir>/<name>.pid``."""
+    return Service(
+        name=name,
+        argv=[sys.executable, "-m", module, "--state-dir", str(settings.state_dir)],
+        pidfile=settings.run_dir / f"{name}.pid",
+        log=settings.log_dir / f"{name}.log",
+        endpoint=endpoint,
+        health=health,
+        detaches=False,
+        ports=ports or [],
+    )
+
+
 def ovnet_services(settings: Settings) -> list[Service]:
     """The ovnet services ``ovnet up`` starts after OVS/OVN, in start order."""
-    return []
+    return [
+        python_service(settings, "ovnet-server", "ovnet.server", settings.api_url,
+                       http_probe(f"{settings.api_url}/healthz"),
+                       ports=[(settings.api_port, "the API server (--api-port)")]),
+    ]
