@@ -146,7 +146,11 @@ def down(settings: Settings, purge: bool = False, progress: Progress | None = No
     note = progress or (lambda _name, _state: None)
     if not settings.state_dir.exists():
         return
+    from ovnet.runtime import hosts  # hosts builds on this module; imported here to avoid a cycle
+
     with _lock(settings):
+        for name in hosts.stop_all(settings):
+            note(f"host {name}", "stopped")
         for svc in reversed(services(settings)):
             if svc.stop():
                 note(svc.name, "stopped")

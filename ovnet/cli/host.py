@@ -1,0 +1,66 @@
+"""``ovnet host add|remove|list``: more hypervisors on this machine, each a chassis in a namespace."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ovnet.config import load_settings
+from ovnet.runtime import hosts
+from ovnet.runtime.process import RuntimeFailure
+
+app = typer.Typer(help="Extra hypervisors (OVN chassis in network namespaces) joined to the all-in-one.",
+                  no_args_is_help=True)
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="State directory (default /var/lib/ovnet).")
+
+
+def _table(rows: list[hosts.HostStatus]) -> Table:
+    table = Table("host (chassis)", "encap ip", "netns", "services")
+    for row in rows:
+        cells = [f"{name} {pid}" if reason is None else f"{name} [red]{reason}[/]" for name, pid, reason in row.services]
+        table.add_row(row.name, row.encap_ip, row.netns, ", ".join(cells))
+    return table
+
+
+@app.command("add")
+def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2."), state_dir: Path = StateDir) -> None:
+    """Start hypervisor NAME (create it unless it exists); return when it is joined to OVN."""
+    settings = load_settings(state_dir)
+    try:
+        row = hosts.add(settings, name)
+    except (ValueError, RuntimeFailure) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    console.print(_table([row]))
+
+
+@app.command("remove")
+def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path = StateDir) -> None:
+    """Stop hypervisor NAME and delete its state, namespace and links."""
+    settings = load_settings(state_dir)
+    try:
+        found = hosts.remove(settings, name)
+    except RuntimeFailure as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    if not found:
+        err.print(f"[red]error:[/] no host {name!r}")
+        raise typer.Exit(1)
+    console.print(f"host {name} removed")
+
+
+@app.command("list")
+def list_(state_dir: Path = StateDir) -> None:
+    """One row per host: encap address, namespace, services with pids. Exit 1 if any is unhealthy."""
+    rows = hosts.list_hosts(load_settings(state_dir))
+    console.print(_table(rows))
+    if not all(r.healthy for r in rows):
+        raise typer.Exit(1)

@@ -1,0 +1,68 @@
+"""Run the echo server and its clients (``ovnet.testbed.echo``) inside workload namespaces.
+
+Each call enters the namespace with ``nsenter --net=/run/netns/NS`` (not ``ip netns exec``, which
+remounts /sys). Servers are supervised like every ovnet process: a pidfile, a log, stopped by pid.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ovnet.runtime.daemon import Service
+from ovnet.runtime.process import RuntimeFailure
+
+ECHO_PORT = 7  # the echo service's well-known port (RFC 862)
+
+
+def in_netns(ns: str, *argv: str) -> list[str]:
+    """``argv`` as run inside network namespace ``ns``."""
+    return ["nsenter", f"--net=/run/netns/{ns}", *argv]
+
+
+def _echo(ns: str, *args: str) -> list[str]:
+    return in_netns(ns, sys.executable, "-m", "ovnet.testbed.echo", *args)
+
+
+def echo_server(ns: str, name: str, run_dir: Path, port: int = ECHO_PORT) -> Service:
+    """The echo server answering ``name`` inside ``ns`` as a Service (start() waits until it listens)."""
+    ready = run_dir / f"echo-{ns}.ready"
+
+    def listening() -> str | None:
+        return None if ready.exists() else "not listening yet"
+
+    return Service(name=f"echo {name}", argv=_echo(ns, "serve", name, "--port", str(port), "--ready", str(ready)),
+                   pidfile=run_dir / f"echo-{ns}.pid", log=run_dir / f"echo-{ns}.log", endpoint=f"{ns} udp+tcp/{port}",
+                   health=listening, detaches=False, before=lambda: ready.unlink(missing_ok=True), start_timeout=10.0)
+
+
+def _spawn(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def start_probe(ns: str, ifname: str, addresses: list[str], timeout: float = 1.0,
+                port: int = ECHO_PORT) -> subprocess.Popen:
+    """Start probing ``addresses`` from ``ifname`` in ``ns``; finish with collect()."""
+    return _spawn(_echo(ns, "probe", "--ifname", ifname, "--port", str(port), "--timeout", str(timeout), *addresses))
+
+
+def collect(proc: subprocess.Popen, timeout: float = 30.0):
+    """The JSON a client printed: for a probe one {"ip", "ping": bool, "echo": name | None} per
+    address, in order. Raises RuntimeFailure when the client fails or overruns ``timeout`` s."""
+    try:
+        out, errs = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
+        raise RuntimeFailure(f"{' '.join(proc.args[3:6])} did not finish within {timeout:g} s") from exc
+    if proc.returncode != 0:
+        raise RuntimeFailure(f"{' '.join(proc.args[3:6])} failed: {' '.join(errs.strip().splitlines()[-1:])}")
+    return json.loads(out)
+
+
+def send(ns: str, address: str, size: int, port: int = ECHO_PORT, timeout: float = 60.0) -> dict:
+    """TCP-transfer ``size`` bytes from ``ns`` to the echo server at ``address``:
+    {"peer": its name, "bytes": what it received, "seconds": elapsed}."""
+    return collect(_spawn(_echo(ns, "send", address, "--port", str(port), "--bytes", str(size))), timeout)

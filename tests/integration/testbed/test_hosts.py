@@ -1,0 +1,151 @@
+"""`ovnet host add/remove`: a second chassis in a namespace on this machine, Geneve over a private
+underlay, against real OVS/OVN daemons."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+from pyroute2 import IPRoute, netns
+
+from ovnet.runtime import allinone as aio
+from ovnet.runtime import hosts, underlay
+from ovnet.runtime.process import pid_alive, run
+from ovnet.testbed import workload
+from tests.integration.testbed.handwire import wire
+
+pytestmark = [pytest.mark.root, pytest.mark.ovn]
+
+
+def _leftovers(settings, host_netns: str) -> list[str]:
+    """This installation's namespaces and root-namespace links (other tests run alongside)."""
+    mark = underlay.tag(settings.state_dir)
+    with IPRoute() as ipr:
+        links = [link.get_attr("IFLA_IFNAME") for link in ipr.get_links()]
+    return [n for n in netns.listnetns() if mark in n or n == host_netns] + [n for n in links if mark in n]
+
+
+def _sb_encaps(settings) -> dict[str, str]:
+    rows = run(["ovn-sbctl", f"--db={settings.sb_url}", "--bare", "--columns=chassis_name,ip", "list", "Encap"])
+    fields = rows.split()
+    return dict(zip(fields[::2], fields[1::2]))
+
+
+def _host_name() -> str:
+    return f"hv{secrets.token_hex(3)}"
+
+
+def test_add_remove_leaves_nothing(allinone):
+    name = _host_name()
+
+    status = hosts.add(allinone, name)
+
+    assert status.healthy, status.services
+    assert _sb_encaps(allinone) == {allinone.chassis_name: "100.64.0.1", name: "100.64.0.2"}
+    host = hosts.host_settings(allinone, name)
+    assert sorted(_leftovers(allinone, host.netns)) == sorted([host.netns, underlay.segment_netns(allinone.state_dir)])
+    assert [h.name for h in hosts.list_hosts(allinone)] == [name]
+    pids = [pid for _, pid, _ in status.services]
+    assert hosts.add(allinone, name).services == status.services  # idempotent: same processes
+
+    assert hosts.remove(allinone, name) is True
+
+    assert [p for p in pids if pid_alive(p)] == []
+    assert _leftovers(allinone, host.netns) == []
+    assert _sb_encaps(allinone) == {allinone.chassis_name: allinone.encap_ip}
+    assert not host.state_dir.exists()
+    assert hosts.list_hosts(allinone) == []
+    assert hosts.remove(allinone, name) is False
+
+
+def test_down_stops_hosts(allinone):
+    name = _host_name()
+    status = hosts.add(allinone, name)
+    host_netns = hosts.host_settings(allinone, name).netns
+
+    aio.down(allinone)
+
+    assert [pid for _, pid, _ in status.services if pid_alive(pid)] == []
+    assert _leftovers(allinone, host_netns) == []
+    assert allinone.netns not in netns.listnetns()
+
+
+def test_bad_names_are_refused(allinone):
+    for bad in ("", "UPPER", "has space", "x" * 40, allinone.chassis_name):
+        with pytest.raises(ValueError):
+            hosts.add(allinone, bad)
+    assert hosts.list_hosts(allinone) == []
+
+
+def test_add_needs_the_allinone(allinone_settings):
+    with pytest.raises(aio.RuntimeFailure, match="ovnet up"):
+        hosts.add(allinone_settings, _host_name())
+
+
+def test_tcp_across_the_tunnel(allinone):
+    name = _host_name()
+    hosts.add(allinone, name)
+    local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
+    switch = f"ls-{secrets.token_hex(3)}"
+    nbctl = ["ovn-nbctl", f"--db={allinone.nb_url}", "--timeout=10"]
+    run(nbctl + ["ls-add", switch,
+                 "--", "lsp-add", switch, f"{switch}-a", "--", "lsp-set-addresses", f"{switch}-a", "0a:00:00:00:00:0a 10.77.0.10",
+                 "--", "lsp-add", switch, f"{switch}-b", "--", "lsp-set-addresses", f"{switch}-b", "0a:00:00:00:00:0b 10.77.0.11"])
+    wired = []
+    server = None
+    try:
+        started = time.monotonic()
+        wired.append(wire(local, f"{switch}-a", "0a:00:00:00:00:0a", "10.77.0.10/24"))
+        wired.append(wire(remote, f"{switch}-b", "0a:00:00:00:00:0b", "10.77.0.11/24"))
+        for port in (f"{switch}-a", f"{switch}-b"):
+            run(nbctl + ["wait-until", "Logical_Switch_Port", port, "up=true"], timeout=15)
+        ready = time.monotonic() - started
+        server = workload.echo_server(wired[1].netns, "far", allinone.run_dir)
+        server.start()
+
+        probe = workload.collect(workload.start_probe(wired[0].netns, "eth0", ["10.77.0.11"], timeout=3.0))
+        size = 64 * 1024 * 1024
+        transfer = workload.send(wired[0].netns, "10.77.0.11", size)
+    finally:
+        if server:
+            server.stop()
+        for w in wired:
+            w.remove()
+    assert probe == [{"ip": "10.77.0.11", "ping": True, "echo": "far"}]
+    assert transfer["peer"] == "far" and transfer["bytes"] == size
+    # The numbers for the closing note (no timing assert: this machine's load varies).
+    print(f"\nports up on both chassis {ready * 1000:.0f} ms after wiring; "
+          f"TCP across Geneve {size * 8 / transfer['seconds'] / 1e9:.2f} Gbit/s")
+
+
+def test_allinone_in_the_root_namespace(tmp_path):
+    """`ovnet up` without a fixture namespace: the all-in-one's br-phy and veth end live in the
+    root namespace under per-installation names, and go when the last host goes."""
+    from tests.conftest import private_settings
+
+    settings = private_settings(tmp_path, netns=None, bridge=f"brt{secrets.token_hex(3)}")
+    name = _host_name()
+    try:
+        aio.up(settings)
+        hosts.add(settings, name)
+        host_netns = hosts.host_settings(settings, name).netns
+        local, remote = aio.local_chassis(settings), aio.local_chassis(hosts.host_settings(settings, name))
+        assert underlay.phy_bridge(settings.state_dir, local) in {n for n in _leftovers(settings, "")}
+        switch = f"ls-{secrets.token_hex(3)}"
+        run(["ovn-nbctl", f"--db={settings.nb_url}", "ls-add", switch,
+             "--", "lsp-add", switch, "pa", "--", "lsp-set-addresses", "pa", "0a:00:00:00:01:0a 10.78.0.10",
+             "--", "lsp-add", switch, "pb", "--", "lsp-set-addresses", "pb", "0a:00:00:00:01:0b 10.78.0.11"])
+        wired = [wire(local, "pa", "0a:00:00:00:01:0a", "10.78.0.10/24"),
+                 wire(remote, "pb", "0a:00:00:00:01:0b", "10.78.0.11/24")]
+        try:
+            seen = workload.collect(workload.start_probe(wired[0].netns, "eth0", ["10.78.0.11"], timeout=5.0))
+            assert seen[0]["ping"] is True
+        finally:
+            for w in wired:
+                w.remove()
+        hosts.remove(settings, name)
+        assert _leftovers(settings, host_netns) == []
+    finally:
+        aio.down(settings, purge=True)
+    assert _leftovers(settings, host_netns) == []
