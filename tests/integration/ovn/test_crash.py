@@ -1,0 +1,107 @@
+"""A crash between the SQL commit and the NB write loses nothing: the real ovnet-server process,
+killed with SIGKILL after committing changes NB never saw, converges NB when it starts again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from ovnet.apiclient import ApiClient
+from ovnet.config import Settings
+from ovnet.model.store import Store
+from ovnet.ovn.syncer import Syncer
+from ovnet.runtime.process import free_port
+
+pytestmark = pytest.mark.ovn
+
+
+class Server:
+    """``python -m ovnet.server`` in the foreground, as the runtime runs it."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "OVNET_SQL_URL"}
+        log = open(self.settings.state_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen([sys.executable, "-m", "ovnet.server", "--state-dir", str(self.settings.state_dir)],
+                                     env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.settings.state_dir / "server.log").read_text()[-2000:]
+            try:
+                if httpx.get(f"{self.settings.api_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("ovnet-server did not become healthy in 30 s")
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # SIGKILL: no shutdown code runs
+            self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture
+def server(nb_server, tmp_path, monkeypatch):
+    monkeypatch.delenv("OVNET_SQL_URL", raising=False)
+    settings = Settings(state_dir=tmp_path / "state", nb_port=nb_server.port, api_port=free_port())
+    settings.save()
+    srv = Server(settings)
+    srv.start()
+    yield srv
+    srv.kill9()
+
+
+def post(settings, plural, body):
+    token = (settings.state_dir / "admin-token").read_text().strip()
+    answer = httpx.post(f"{settings.api_url}/v2.0/{plural}", json=body, headers={"X-Auth-Token": token}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    return answer.headers["X-Ovnet-Sync"], next(iter(answer.json().values()))
+
+
+def drift(settings):
+    store = Store(settings.sql_url)
+    syncer = Syncer(store, settings)
+    try:
+        return syncer.drift()
+    finally:
+        syncer.stop()
+        store.dispose()
+
+
+def test_kill9_after_commit_while_nb_is_down_then_restart_converges(nb_server, server):
+    settings = server.settings
+    sync, net = post(settings, "networks", {"network": {"name": "crash"}})
+    assert sync == "confirmed"
+    assert nb_server.nbctl("get", "Logical_Switch", f"ovnet-{net['id']}", "external_ids:ovnet\\:name") == "crash"
+
+    nb_server.stop()
+    sync, sub = post(settings, "subnets", {"subnet": {"network_id": net["id"], "cidr": "10.9.0.0/24", "ip_version": 4}})
+    assert sync == "pending"
+    sync, port = post(settings, "ports", {"port": {"network_id": net["id"], "name": "p1"}})
+    assert sync == "pending"
+    server.kill9()
+
+    nb_server.start()
+    assert nb_server.nbctl("lsp-list", f"ovnet-{net['id']}") == ""
+    server.start()
+    deadline = time.monotonic() + 20
+    while port["id"] not in nb_server.nbctl("lsp-list", f"ovnet-{net['id']}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ip = port["fixed_ips"][0]["ip_address"]
+    assert nb_server.nbctl("lsp-get-addresses", port["id"]) == f"{port['mac_address']} {ip}"
+    assert nb_server.nbctl("lsp-get-dhcpv4-options", port["id"]).split()[1] == "(10.9.0.0/24)"
+    assert drift(settings) == []
+    with ApiClient.from_settings(settings) as api:
+        api.delete_port(port["id"])
+    assert nb_server.nbctl("lsp-list", f"ovnet-{net['id']}") == ""
