@@ -1,0 +1,48 @@
+"""Port status follows Logical_Switch_Port.up end to end: ovnet-server's syncer, ovn-northd and
+ovn-controller of the all-in-one, and an OVS internal port bound with external_ids:iface-id."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import time
+
+import pytest
+
+from ovnet.apiclient import ApiClient
+
+pytestmark = [pytest.mark.ovn, pytest.mark.root]
+
+
+def vsctl(settings, *args: str) -> str:
+    done = subprocess.run(["ovs-vsctl", f"--db=unix:{settings.ovs_db_sock}", "--timeout=10", *args],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def wait_status(api, port_id, want, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    status = api.show_port(port_id)["status"]
+    while status != want and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = api.show_port(port_id)["status"]
+    return status
+
+
+def test_port_goes_active_when_bound_and_down_when_unbound(allinone):
+    with ApiClient.from_settings(allinone) as api:
+        net = api.create_network(name="status")
+        api.create_subnet(network_id=net["id"], cidr="10.77.0.0/24", ip_version=4)
+        port = api.create_port(network_id=net["id"], **{"binding:host_id": allinone.chassis_name})
+        assert port["status"] == "DOWN"
+        iface = f"ovst{secrets.token_hex(4)}"
+        vsctl(allinone, "add-port", allinone.bridge, iface, "--", "set", "Interface", iface, "type=internal",
+              f"external_ids:iface-id={port['id']}", f"external_ids:attached-mac={port['mac_address']}")
+        try:
+            started = time.monotonic()
+            assert wait_status(api, port["id"], "ACTIVE") == "ACTIVE"
+            print(f"port ACTIVE {time.monotonic() - started:.2f} s after the OVS port was added")
+        finally:
+            vsctl(allinone, "--if-exists", "del-port", allinone.bridge, iface)
+        assert wait_status(api, port["id"], "DOWN") == "DOWN"
+        api.delete_port(port["id"])
