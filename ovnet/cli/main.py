@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ovnet.cli.demo import demo as demo_command
 from ovnet.cli.host import app as host_app
+from ovnet.cli.port import app as port_app
 from ovnet.cli.project import app as project_app
 from ovnet.cli.sync import sync as sync_command
 from ovnet.config import load_settings
@@ -96,6 +98,8 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
 app.command("sync")(sync_command)
 app.add_typer(project_app, name="project")
 app.add_typer(host_app, name="host")
+app.command("demo")(demo_command)
+app.add_typer(port_app, name="port")
 
 if __name__ == "__main__":
     app()

@@ -39,8 +39,11 @@ def python_service(settings: Settings, name: str, module: str, endpoint: str, he
 
 def ovnet_services(settings: Settings) -> list[Service]:
     """The ovnet services ``ovnet up`` starts after OVS/OVN, in start order."""
+    agent_sock = settings.run_dir / "agent.sock"  # the socket ovnet.host.agent serves on
     return [
         python_service(settings, "ovnet-server", "ovnet.server", settings.api_url,
                        http_probe(f"{settings.api_url}/healthz"),
                        ports=[(settings.api_port, "the API server (--api-port)")]),
+        python_service(settings, "ovnet-agent", "ovnet.host.agent", f"unix:{agent_sock}",
+                       http_probe("http://agent/healthz", httpx.HTTPTransport(uds=str(agent_sock)))),
     ]

@@ -1,24 +1,20 @@
 """Fixtures for the host side: this chassis' OVS as a plugging HostContext, workload namespaces,
-and logical ports made directly in the real NB with ovn-nbctl (until a test goes through the API)."""
+networks and ports made through the all-in-one's API (its syncer writes them to the real NB)."""
 
 from __future__ import annotations
 
 import secrets
 import subprocess
-import uuid
+import time
 
 import pytest
 from pyroute2 import netns
 
+from ovnet.apiclient import ApiClient
+from ovnet.host.agent import agent_socket
+from ovnet.host.agentclient import AgentClient
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
-
-
-def nbctl(settings, *args: str) -> str:
-    """Run ovn-nbctl against the all-in-one's NB; returns stdout."""
-    done = subprocess.run(["ovn-nbctl", f"--db={settings.nb_url}", "--timeout=10", *args],
-                          capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 def ns_run(name: str, *argv: str, timeout: float = 20, check: bool = True) -> subprocess.CompletedProcess:
@@ -55,26 +51,42 @@ def make_netns():
             netns.remove(name)
 
 
-class NbNetwork:
-    """A logical switch with a /24 subnet made in NB directly, handing out Neutron-shaped dicts."""
+class ApiNetwork:
+    """A network with one IPv4 /24 subnet made through the API, handing out ports (Neutron dicts)."""
 
-    def __init__(self, settings, cidr_prefix: str = "10.77.0", mtu: int = 1442):
-        self.settings = settings
-        self.prefix = cidr_prefix
-        self.network = {"id": str(uuid.uuid4()), "mtu": mtu, "name": "n"}
-        self.subnet = {"id": str(uuid.uuid4()), "cidr": f"{cidr_prefix}.0/24", "ip_version": 4,
-                       "gateway_ip": f"{cidr_prefix}.1", "host_routes": [], "network_id": self.network["id"]}
-        self.switch = f"ovnet-{self.network['id']}"
-        nbctl(settings, "ls-add", self.switch)
+    def __init__(self, api: ApiClient, prefix: str = "10.77.0", **subnet_attrs):
+        self.api, self.prefix = api, prefix
+        self.network = api.create_network(name=f"net-{prefix}")
+        self.subnet = api.create_subnet(network_id=self.network["id"], cidr=f"{prefix}.0/24", ip_version=4,
+                                        **subnet_attrs)
 
-    def port(self, host_octet: int, security: bool = True) -> dict:
-        port_id = str(uuid.uuid4())
-        mac = "fa:16:3e:%02x:%02x:%02x" % (secrets.randbelow(256), secrets.randbelow(256), host_octet)
-        ip = f"{self.prefix}.{host_octet}"
-        nbctl(self.settings, "lsp-add", self.switch, port_id, "--", "lsp-set-addresses", port_id, f"{mac} {ip}")
-        if security:
-            nbctl(self.settings, "lsp-set-port-security", port_id, f"{mac} {ip}")
-        nbctl(self.settings, "set", "Logical_Switch_Port", port_id,
-              f"options:requested-chassis={self.settings.chassis_name}")
-        return {"id": port_id, "mac_address": mac, "network_id": self.network["id"],
-                "fixed_ips": [{"subnet_id": self.subnet["id"], "ip_address": ip}]}
+    def port(self, host_octet: int, **attrs) -> dict:
+        """A port with fixed IP <prefix>.<host_octet>."""
+        return self.api.create_port(network_id=self.network["id"], **attrs,
+                                    fixed_ips=[{"subnet_id": self.subnet["id"],
+                                                "ip_address": f"{self.prefix}.{host_octet}"}])
+
+
+@pytest.fixture
+def api(allinone):
+    """An admin ApiClient of the all-in-one's API."""
+    with ApiClient.from_settings(allinone) as client:
+        yield client
+
+
+@pytest.fixture
+def agent(allinone):
+    """An AgentClient of the all-in-one's agent (admin caller)."""
+    with AgentClient(agent_socket(allinone)) as client:
+        yield client
+
+
+def wait_status(api: ApiClient, port_id: str, status: str, timeout: float = 15.0) -> str:
+    """Poll the API until the port's status is ``status`` (the syncer's NB monitor sets it);
+    returns the last status seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = api.show_port(port_id)["status"]
+        if seen == status or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)

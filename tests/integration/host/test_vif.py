@@ -1,9 +1,11 @@
-"""VIF plugging against a real chassis: veth, tap and internal ports on br-int, marked and
-ovn-installed by the real ovn-controller, and traffic between two veth workloads."""
+"""VIF plugging against a real chassis (the plugging classes without the agent): veth, tap and
+internal ports on br-int, marked and ovn-installed by the real ovn-controller, traffic between
+two veth workloads. Ports come from the API; its syncer writes them to the real NB."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from pyroute2 import IPRoute
@@ -11,9 +13,14 @@ from pyroute2 import IPRoute
 from ovnet.host import addressing
 from ovnet.host.errors import Conflict
 from ovnet.host.vif import InternalVif, TapVif, VethVif, veth_host_name
-from tests.integration.host.conftest import NbNetwork, ns_run
+from tests.integration.host.conftest import ApiNetwork, ns_run
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
+
+
+def _bound(api, settings, port: dict) -> dict:
+    # Bound here in the model, so OVN requests this chassis and the agent's reconcile keeps it.
+    return api.update_port(port["id"], **{"binding:host_id": settings.chassis_name})
 
 
 def _addresses(ns: str, ifname: str) -> dict:
@@ -21,10 +28,9 @@ def _addresses(ns: str, ifname: str) -> dict:
     return json.loads(out)[0]
 
 
-def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, host, make_netns):
-    net = NbNetwork(allinone)
-    net.subnet["host_routes"] = [{"destination": "10.99.0.0/16", "nexthop": "10.77.0.254"}]
-    port = net.port(10)
+def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, api, host, make_netns):
+    net = ApiNetwork(api, host_routes=[{"destination": "10.99.0.0/16", "nexthop": "10.77.0.254"}])
+    port = _bound(api, allinone, net.port(10))
     ns = make_netns()
     vif = VethVif(host)
 
@@ -36,7 +42,7 @@ def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, h
     assert (owned.name, owned.vif_type, owned.mac) == (device, "veth", port["mac_address"])
     link = _addresses(ns, "eth0")
     assert link["address"] == port["mac_address"]
-    assert link["mtu"] == 1442
+    assert link["mtu"] == net.network["mtu"] == allinone.network_mtu
     assert [(a["local"], a["prefixlen"]) for a in link["addr_info"] if a["family"] == "inet"] == [("10.77.0.10", 24)]
     routes = ns_run(ns, "ip", "-4", "route").stdout
     assert "default via 10.77.0.1 dev eth0" in routes
@@ -56,9 +62,9 @@ def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, h
         assert addressing.link_index(ipr, "eth0") is None
 
 
-def test_two_veth_workloads_ping_and_carry_tcp(allinone, host, make_netns):
-    net = NbNetwork(allinone, "10.78.0")
-    ports = [net.port(11), net.port(12)]
+def test_two_veth_workloads_ping_and_carry_tcp(allinone, api, host, make_netns):
+    net = ApiNetwork(api, "10.78.0")
+    ports = [_bound(api, allinone, net.port(11)), _bound(api, allinone, net.port(12))]
     spaces = [make_netns(), make_netns()]
     vif = VethVif(host)
     for port, ns in zip(ports, spaces):
@@ -68,11 +74,11 @@ def test_two_veth_workloads_ping_and_carry_tcp(allinone, host, make_netns):
 
     ns_run(spaces[0], "ping", "-c", "2", "-W", "2", "10.78.0.12")
     # 2 MB over TCP: with checksum offload left on, the userspace datapath would carry nothing.
-    server = __import__("subprocess").Popen(
+    server = subprocess.Popen(
         ["nsenter", f"--net=/run/netns/{spaces[1]}", "python3", "-c",
          "import socket,sys;s=socket.socket();s.bind(('10.78.0.12',5001));s.listen();c,_=s.accept();n=0\n"
          "while (b:=c.recv(65536)): n+=len(b)\nprint(n)"],
-        stdout=__import__("subprocess").PIPE, text=True)
+        stdout=subprocess.PIPE, text=True)
     try:
         ns_run(spaces[0], "python3", "-c",
                "import socket,time\nfor i in range(50):\n  try: s=socket.create_connection(('10.78.0.12',5001),2);break\n"
@@ -83,8 +89,8 @@ def test_two_veth_workloads_ping_and_carry_tcp(allinone, host, make_netns):
     assert int(out) == 2000000
 
 
-def test_veth_refuses_a_taken_ifname_and_leaves_nothing(allinone, host, make_netns):
-    net = NbNetwork(allinone, "10.79.0")
+def test_veth_refuses_a_taken_ifname_and_leaves_nothing(allinone, api, host, make_netns):
+    net = ApiNetwork(api, "10.79.0")
     port = net.port(13)
     ns = make_netns()
     ns_run(ns, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "other0")
@@ -96,16 +102,16 @@ def test_veth_refuses_a_taken_ifname_and_leaves_nothing(allinone, host, make_net
         assert addressing.link_index(ipr, veth_host_name(port["id"])) is None
 
 
-def test_tap_plug_and_unplug(allinone, host):
-    net = NbNetwork(allinone, "10.80.0")
-    port = net.port(14)
+def test_tap_plug_and_unplug(allinone, api, host):
+    net = ApiNetwork(api, "10.80.0")
+    port = _bound(api, allinone, net.port(14))
     vif = TapVif(host)
     name = "tapt" + port["id"][:8]
     assert vif.plug(port, net.network, [net.subnet], name, owner="nobody") == name
     assert host.ovs.wait_installed(port["id"], allinone.bind_timeout)
     with host.iproute() as ipr:
         link = ipr.get_links(addressing.link_index(ipr, name))[0]
-        assert link.get_attr("IFLA_MTU") == 1442
+        assert link.get_attr("IFLA_MTU") == net.network["mtu"]
         assert link.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_KIND") == "tun"
     vif.unplug(port["id"])
     assert not vif.is_plugged(port["id"])
@@ -113,9 +119,9 @@ def test_tap_plug_and_unplug(allinone, host):
         assert addressing.link_index(ipr, name) is None
 
 
-def test_internal_port_reaches_a_veth_workload(allinone, host, make_netns):
-    net = NbNetwork(allinone, "10.81.0")
-    inner, workload = net.port(15), net.port(16)
+def test_internal_port_reaches_a_veth_workload(allinone, api, host, make_netns):
+    net = ApiNetwork(api, "10.81.0")
+    inner, workload = _bound(api, allinone, net.port(15)), _bound(api, allinone, net.port(16))
     ns = make_netns()
     name = "ovi" + inner["id"][:8]
     InternalVif(host).plug(inner, net.network, [net.subnet], name)

@@ -1,0 +1,81 @@
+"""``ovnet port bind|unbind``: plug a port into a netns (veth), a tap or an OVS internal port on a
+host, through that host's agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import typer
+
+from ovnet.apiclient import ApiError
+from ovnet.config import Settings, load_settings
+from ovnet.host.agent import agent_socket
+from ovnet.host.agentclient import AgentClient
+from ovnet.runtime.hosts import host_settings
+
+app = typer.Typer(help="Bind ports to workloads on a host.", no_args_is_help=True)
+
+StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="State directory (default /var/lib/ovnet).")
+Host = typer.Option(None, "--host", help="Hypervisor (chassis) whose agent does it; default this one.")
+Token = typer.Option(None, "--token", envvar="OS_TOKEN",
+                     help="API token of the caller (default: the local admin token).")
+
+
+def _agent(state_dir: Path | None, host: str | None, token: str | None) -> AgentClient:
+    settings: Settings = load_settings(state_dir)
+    if host and host != settings.chassis_name:
+        other = host_settings(settings, host)
+        if other is None:
+            typer.echo(f"error: no host {host} (see `ovnet host list`)", err=True)
+            raise typer.Exit(2)
+        settings = other
+    sock = agent_socket(settings)
+    if not sock.exists():
+        typer.echo(f"error: no agent socket at {sock}; is ovnet up?", err=True)
+        raise typer.Exit(1)
+    return AgentClient(sock, token)
+
+
+def _fail(exc: Exception) -> None:
+    message = f"{exc.type}: {exc.message}" if isinstance(exc, ApiError) else f"agent unreachable: {exc}"
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("bind")
+def bind(
+    port: str = typer.Argument(..., help="Port id."),
+    netns: str = typer.Option(None, "--netns", help="Plug a veth into this network namespace (name or path)."),
+    ifname: str = typer.Option("eth0", "--ifname", help="Interface name inside the namespace."),
+    tap: str = typer.Option(None, "--tap", help="Plug a persistent tap device of this name (for a VM)."),
+    owner: str = typer.Option(None, "--owner", help="User allowed to open the tap (name or uid)."),
+    internal: str = typer.Option(None, "--internal", help="Plug an OVS internal port of this name (host access)."),
+    host: str = Host, token: str = Token, state_dir: Path = StateDir,
+) -> None:
+    """Bind PORT here: exactly one of --netns, --tap, --internal. Waits for ovn-installed."""
+    chosen = [(k, v) for k, v in (("veth", netns), ("tap", tap), ("internal", internal)) if v]
+    if len(chosen) != 1:
+        typer.echo("error: give exactly one of --netns, --tap, --internal", err=True)
+        raise typer.Exit(2)
+    vif_type, target = chosen[0]
+    try:
+        with _agent(state_dir, host, token) as agent:
+            done = agent.bind(port, vif_type, target, ifname=ifname, owner=owner)
+    except (ApiError, httpx.HTTPError) as exc:
+        _fail(exc)
+    typer.echo(f"port {done['port_id']} bound as {done['vif_type']} on {done['device']}; "
+               f"ovn-installed after {done['ready_s'] * 1000:.0f} ms")
+
+
+@app.command("unbind")
+def unbind(port: str = typer.Argument(..., help="Port id."), host: str = Host, token: str = Token,
+           state_dir: Path = StateDir) -> None:
+    """Unplug PORT on its host and clear its binding:host_id."""
+    try:
+        with _agent(state_dir, host, token) as agent:
+            agent.unbind(port)
+    except (ApiError, httpx.HTTPError) as exc:
+        _fail(exc)
+    typer.echo(f"port {port} unbound")
+

@@ -1,0 +1,136 @@
+"""ovnet-agent: the host agent. ``python -m ovnet.host.agent --state-dir D`` (foreground).
+
+It reads Settings with ``load_settings(D)``, talks to the API at ``settings.api_url`` with the
+token in ``<D>/admin-token`` and to the local OVS at ``unix:<settings.ovs_db_sock>``, reconciles
+once before it serves and then every ``settings.sync_interval`` seconds, and serves HTTP on the
+unix socket ``<run_dir>/agent.sock``:
+
+    GET    /healthz                 -> {"status": "ok", "chassis": NAME}
+    GET    /bindings                -> {"bindings": [{"port_id", "vif_type", "device", "mac", "installed"}]}
+    POST   /bindings                {"port_id", "vif_type": "veth"|"tap"|"internal", "target",
+                                     "ifname"?, "owner"?}  -> 201 {"port_id", "vif_type", "device", "ready_s"}
+    DELETE /bindings/{port_id}      -> 204
+    POST   /reconcile               -> {"removed": [ids], "replugged": [ids]}
+
+An ``X-Auth-Token`` header on POST/DELETE /bindings names the caller; the port must be visible
+to it (Neutron API semantics: another project's port is 404). Errors are NeutronError JSON.
+Plugging state lives in OVS and the kernel only, so killing the agent never touches traffic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.config import Settings, load_settings
+from ovnet.host.binding import Binder, host_error_body
+from ovnet.host.errors import HostError
+from ovnet.host.ovs import LocalOvs
+from ovnet.host.vif import HostContext
+
+LOG = logging.getLogger("ovnet.agent")
+SOCKET_NAME = "agent.sock"
+TOKEN_FILE = "admin-token"
+
+
+def agent_socket(settings: Settings) -> Path:
+    """Path of the agent's unix socket for an installation (or a host made by ``ovnet host add``)."""
+    return settings.run_dir / SOCKET_NAME
+
+
+class BindRequest(BaseModel):
+    """Body of POST /bindings."""
+
+    port_id: str
+    vif_type: str
+    target: str
+    ifname: str = "eth0"
+    owner: str | None = None
+
+
+def create_app(binder: Binder, chassis: str) -> FastAPI:
+    """The agent's HTTP app around ``binder``. Handlers are sync (run in the threadpool) because
+    binding blocks on OVSDB and netlink."""
+    app = FastAPI(title="ovnet-agent")
+
+    @app.exception_handler(HostError)
+    @app.exception_handler(ApiError)
+    def _error(_request: Request, exc: HostError | ApiError) -> JSONResponse:
+        status, body = host_error_body(exc)
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok", "chassis": chassis}
+
+    @app.get("/bindings")
+    def bindings() -> dict:
+        return {"bindings": binder.bindings()}
+
+    @app.post("/bindings", status_code=201)
+    def bind(body: BindRequest, x_auth_token: str | None = Header(default=None)) -> dict:
+        options = {"ifname": body.ifname} if body.vif_type == "veth" else {"owner": body.owner}
+        return binder.bind(body.port_id, body.vif_type, body.target, token=x_auth_token, **options)
+
+    @app.delete("/bindings/{port_id}", status_code=204)
+    def unbind(port_id: str, x_auth_token: str | None = Header(default=None)) -> Response:
+        binder.unbind(port_id, token=x_auth_token)
+        return Response(status_code=204)
+
+    @app.post("/reconcile")
+    def reconcile() -> dict:
+        report = binder.reconcile()
+        return {"removed": report.removed, "replugged": report.replugged}
+
+    return app
+
+
+def _reconcile_forever(binder: Binder, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
+        try:
+            binder.reconcile()
+        except Exception:  # the next round retries; an agent must outlive an API restart
+            LOG.exception("periodic reconcile failed")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ovnet-agent", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument("--token-file", type=Path, default=None, help="API token file (default <state>/admin-token)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(args.state_dir)
+    token = (args.token_file or settings.state_dir / TOKEN_FILE).read_text().strip()
+    ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
+    admin = ApiClient(settings.api_url, token)
+    host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
+    binder = Binder(host, settings.api_url, admin, settings.chassis_name, settings.bind_timeout)
+    try:
+        binder.reconcile()
+    except (ApiError, httpx.HTTPError, HostError) as exc:
+        LOG.warning("start-up reconcile failed (%s); the periodic one retries", exc)
+    stop = threading.Event()
+    threading.Thread(target=_reconcile_forever, args=(binder, settings.sync_interval, stop), daemon=True).start()
+    sock = agent_socket(settings)
+    sock.parent.mkdir(parents=True, exist_ok=True)
+    sock.unlink(missing_ok=True)  # a socket left by a killed agent
+    try:
+        uvicorn.run(create_app(binder, settings.chassis_name), uds=str(sock), log_level="warning",
+                    access_log=False)
+    finally:
+        stop.set()
+        admin.close()
+        ovs.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""A client of one host agent's unix socket (the CLI, the demo and tests use it).
+
+Errors come back as ovnet.apiclient.ApiError, since the agent answers in NeutronError JSON too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from ovnet.apiclient import ApiClient
+
+# A bind waits up to settings.bind_timeout for ovn-installed; leave room above it.
+DEFAULT_TIMEOUT_S = 120.0
+
+
+class AgentClient:
+    """Talks to the agent serving on ``socket`` (a path); ``token`` (optional) is the caller's API
+    token, which decides whose ports may be bound."""
+
+    def __init__(self, socket: Path | str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        headers = {"X-Auth-Token": token} if token else {}
+        self.http = httpx.Client(base_url="http://agent", transport=httpx.HTTPTransport(uds=str(socket)),
+                                 headers=headers, timeout=timeout_s)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> AgentClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # The agent answers in NeutronError JSON like the API: the same decoding applies to self.http.
+    _call = ApiClient._call
+
+    def healthz(self) -> dict:
+        return self._call("GET", "/healthz")
+
+    def bind(self, port_id: str, vif_type: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
+        """Bind ``port_id`` on that host: vif_type "veth" (target = netns), "tap" or "internal"
+        (target = device name). Returns {"port_id", "vif_type", "device", "ready_s"}."""
+        body = {"port_id": port_id, "vif_type": vif_type, "target": target, "ifname": ifname, "owner": owner}
+        return self._call("POST", "/bindings", json=body)
+
+    def unbind(self, port_id: str) -> None:
+        self._call("DELETE", f"/bindings/{port_id}")
+
+    def bindings(self) -> list[dict]:
+        return self._call("GET", "/bindings")["bindings"]
+
+    def reconcile(self) -> dict:
+        """Run a reconcile now; returns {"removed": [port ids], "replugged": [port ids]}."""
+        return self._call("POST", "/reconcile")
