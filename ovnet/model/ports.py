@@ -29,8 +29,11 @@ MAC_ATTEMPTS = 16
 
 
 def _subnets(session: Session, network_id: str) -> list[Subnet]:
+    # FOR UPDATE serialises allocations per network on PostgreSQL (SQLite writers are serial
+    # already): concurrent writers would otherwise all pick the same lowest free address and
+    # most of them would lose on the unique constraint and retry.
     return list(session.scalars(
-        select(Subnet).where(Subnet.network_id == network_id)
+        select(Subnet).where(Subnet.network_id == network_id).with_for_update(of=Subnet)
         .options(selectinload(Subnet.allocation_pools)).order_by(Subnet.created_at, Subnet.id)
     ))
 

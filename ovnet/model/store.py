@@ -8,6 +8,8 @@ when a read lock cannot be upgraded. PostgreSQL is used as given by its URL.
 from __future__ import annotations
 
 import contextlib
+import random
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +25,7 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_ATTEMPTS = 8
+RETRY_JITTER_S = 0.005
 
 
 def _setup_sqlite(engine: Engine) -> None:
@@ -93,6 +96,7 @@ class Store:
                     if isinstance(exc, IntegrityError):
                         raise Conflict("A concurrent request changed the same resources; retry.") from exc
                     raise
+                time.sleep(random.uniform(0, RETRY_JITTER_S * (attempt + 1)))  # de-synchronise the losers
         raise AssertionError("unreachable")
 
     def migrate(self) -> None:

@@ -1,0 +1,217 @@
+"""Every error of the API with its Neutron status code and NeutronError type; nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.api.conftest import MAX_BODY, neutron_error
+
+
+@pytest.fixture
+def net(alice):
+    network = alice.network(name="n")
+    subnet = alice.subnet(network["id"], "10.0.0.0/24")
+    return network, subnet
+
+
+def _count(caller, plural: str) -> int:
+    return len(caller.get(f"/v2.0/{plural}").json()[plural])
+
+
+def test_no_token_is_401(client):
+    neutron_error(client.get("/v2.0/networks"), 401, "NotAuthorized")
+
+
+def test_unknown_token_is_401(client):
+    neutron_error(client.get("/v2.0/networks", headers={"X-Auth-Token": "nope"}), 401, "NotAuthorized")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"network": {"name": "x", "colour": "red"}}, "colour"),
+    ({"network": {"admin_state_up": "maybe"}}, "admin_state_up"),
+    ({"network": {"mtu": "big"}}, "mtu"),
+    ({"network": {"name": 5}}, "name"),
+    ({"network": {"id": "5"}}, "id"),
+    ({"network": {"status": "DOWN"}}, "status"),
+    ({"network": {"name": "x" * 256}}, "name"),
+    ({"net": {}}, "network"),
+    ({"network": []}, "network"),
+])
+def test_bad_network_body_is_400_naming_the_field(alice, body, field):
+    error = neutron_error(alice.post("/v2.0/networks", body), 400, "HTTPBadRequest")
+    assert error["detail"] == field
+    assert _count(alice, "networks") == 0
+
+
+def test_malformed_json_is_400(alice):
+    r = alice.client.post("/v2.0/networks", content=b'{"network": {', headers={"X-Auth-Token": alice.token})
+    neutron_error(r, 400, "HTTPBadRequest")
+    assert _count(alice, "networks") == 0
+
+
+def test_body_over_the_limit_is_400(alice):
+    body = {"networks": [{"name": f"n{i}", "description": "d" * 200} for i in range(MAX_BODY // 200)]}
+    error = neutron_error(alice.post("/v2.0/networks", body), 400, "RequestBodyTooLarge")
+    assert error["detail"] == "body"
+    assert _count(alice, "networks") == 0
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.1/24", "not-a-cidr", "10.0.0.0", "fd00::/129", 42])
+def test_invalid_cidr_is_400(alice, cidr):
+    network = alice.network()
+    r = alice.post("/v2.0/subnets", {"subnet": {"network_id": network["id"], "cidr": cidr, "ip_version": 4}})
+    assert neutron_error(r, 400, "HTTPBadRequest")["detail"] == "cidr"
+    assert _count(alice, "subnets") == 0
+
+
+@pytest.mark.parametrize("mac", ["zz:16:3e:00:00:01", "fa:16:3e:00:00", "01:00:5e:00:00:01", "00:00:00:00:00:00"])
+def test_invalid_mac_is_400(alice, net, mac):
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"], "mac_address": mac}})
+    assert neutron_error(r, 400, "HTTPBadRequest")["detail"] == "mac_address"
+    assert _count(alice, "ports") == 0
+
+
+def test_missing_required_attribute_is_400(alice):
+    assert neutron_error(alice.post("/v2.0/ports", {"port": {}}), 400, "HTTPBadRequest")["detail"] == "network_id"
+
+
+def test_subnet_version_mismatch_is_400(alice):
+    network = alice.network()
+    r = alice.post("/v2.0/subnets", {"subnet": {"network_id": network["id"], "cidr": "fd00::/64", "ip_version": 4}})
+    neutron_error(r, 400, "InvalidInput")
+
+
+def test_updating_a_read_only_attribute_is_400(alice, net):
+    port = alice.port(net[0]["id"])
+    r = alice.put(f"/v2.0/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:00:00:09"}})
+    assert neutron_error(r, 400, "HTTPBadRequest")["detail"] == "mac_address"
+    r = alice.put(f"/v2.0/subnets/{net[1]['id']}", {"subnet": {"cidr": "10.9.0.0/24"}})
+    assert neutron_error(r, 400, "HTTPBadRequest")["detail"] == "cidr"
+
+
+@pytest.mark.parametrize("plural, type_", [("networks", "NetworkNotFound"), ("subnets", "SubnetNotFound"),
+                                           ("ports", "PortNotFound")])
+def test_missing_resources_are_404(alice, plural, type_):
+    missing = "6f1c1f3e-0000-4000-8000-000000000000"
+    neutron_error(alice.get(f"/v2.0/{plural}/{missing}"), 404, type_)
+    neutron_error(alice.put(f"/v2.0/{plural}/{missing}", {plural[:-1]: {"name": "x"}}), 404, type_)
+    neutron_error(alice.delete(f"/v2.0/{plural}/{missing}"), 404, type_)
+
+
+def test_port_on_a_missing_network_is_404(alice):
+    r = alice.post("/v2.0/ports", {"port": {"network_id": "6f1c1f3e-0000-4000-8000-000000000000"}})
+    neutron_error(r, 404, "NetworkNotFound")
+
+
+def test_unknown_path_is_a_neutron_404(alice):
+    neutron_error(alice.get("/v2.0/routers-of-mars"), 404, "HTTPNotFound")
+
+
+def test_taken_fixed_ip_is_409_and_not_replaced(alice, net):
+    alice.port(net[0]["id"], fixed_ips=[{"ip_address": "10.0.0.10"}])
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"], "fixed_ips": [{"ip_address": "10.0.0.10"}]}})
+    neutron_error(r, 409, "IpAddressAlreadyAllocated")
+    assert _count(alice, "ports") == 1
+
+
+@pytest.mark.parametrize("ip, type_", [("10.0.0.0", "InvalidIpForSubnet"), ("10.0.0.255", "InvalidIpForSubnet"),
+                                       ("10.0.0.1", "InvalidIpForSubnet"), ("10.1.0.5", "InvalidIpForNetwork")])
+def test_requested_ip_not_usable_is_400(alice, net, ip, type_):
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"], "fixed_ips": [{"ip_address": ip}]}})
+    neutron_error(r, 400, type_)
+    assert _count(alice, "ports") == 0
+
+
+def test_ip_outside_the_named_subnet_is_400(alice, net):
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"],
+                                            "fixed_ips": [{"subnet_id": net[1]["id"], "ip_address": "10.1.0.5"}]}})
+    neutron_error(r, 400, "InvalidIpForSubnet")
+
+
+def test_taken_mac_is_409(alice, net):
+    alice.port(net[0]["id"], mac_address="fa:16:3e:aa:bb:cc")
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"], "mac_address": "FA:16:3E:AA:BB:CC"}})
+    neutron_error(r, 409, "MacAddressInUse")
+    # the same MAC on another network is fine
+    other = alice.network()
+    assert alice.port(other["id"], mac_address="fa:16:3e:aa:bb:cc")["mac_address"] == "fa:16:3e:aa:bb:cc"
+
+
+def test_exhausted_subnet_is_409(alice):
+    network = alice.network()
+    alice.subnet(network["id"], "10.2.0.0/29")  # pool .2 - .6
+    for _ in range(5):
+        alice.port(network["id"])
+    neutron_error(alice.post("/v2.0/ports", {"port": {"network_id": network["id"]}}), 409,
+                  "IpAddressGenerationFailure")
+    assert _count(alice, "ports") == 5
+
+
+def test_network_with_ports_is_409_network_in_use(alice, net):
+    alice.port(net[0]["id"], device_owner="compute:nova")
+    neutron_error(alice.delete(f"/v2.0/networks/{net[0]['id']}"), 409, "NetworkInUse")
+    assert _count(alice, "networks") == 1
+
+
+def test_network_with_only_dhcp_and_router_ports_is_deleted_with_them(alice, net):
+    alice.port(net[0]["id"], device_owner="network:dhcp")
+    alice.port(net[0]["id"], device_owner="network:router_interface")
+    assert alice.delete(f"/v2.0/networks/{net[0]['id']}").status_code == 204
+    assert (_count(alice, "networks"), _count(alice, "subnets"), _count(alice, "ports")) == (0, 0, 0)
+
+
+def test_subnet_in_use_is_409(alice, net):
+    alice.port(net[0]["id"])
+    neutron_error(alice.delete(f"/v2.0/subnets/{net[1]['id']}"), 409, "SubnetInUse")
+    assert _count(alice, "subnets") == 1
+
+
+def test_overlapping_subnets_of_one_network_are_400(alice, net):
+    r = alice.post("/v2.0/subnets", {"subnet": {"network_id": net[0]["id"], "cidr": "10.0.0.128/25",
+                                                "ip_version": 4}})
+    neutron_error(r, 400, "InvalidInput")
+
+
+@pytest.mark.parametrize("pools, status, type_", [
+    ([{"start": "10.3.0.10", "end": "10.4.0.5"}], 400, "InvalidAllocationPool"),
+    ([{"start": "10.3.0.20", "end": "10.3.0.10"}], 400, "InvalidAllocationPool"),
+    ([{"start": "10.3.0.0", "end": "10.3.0.10"}], 400, "InvalidAllocationPool"),
+    ([{"start": "10.3.0.5", "end": "10.3.0.10"}, {"start": "10.3.0.8", "end": "10.3.0.20"}], 400,
+     "OverlappingAllocationPools"),
+    ([{"start": "10.3.0.1", "end": "10.3.0.10"}], 409, "GatewayConflictWithAllocationPools"),
+])
+def test_bad_allocation_pools(alice, pools, status, type_):
+    network = alice.network()
+    r = alice.post("/v2.0/subnets", {"subnet": {"network_id": network["id"], "cidr": "10.3.0.0/24", "ip_version": 4,
+                                                "allocation_pools": pools}})
+    neutron_error(r, status, type_)
+    assert _count(alice, "subnets") == 0
+
+
+def test_address_pairs_need_port_security(alice, net):
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"], "port_security_enabled": False,
+                                            "allowed_address_pairs": [{"ip_address": "10.0.0.200"}]}})
+    neutron_error(r, 409, "AddressPairAndPortSecurityRequired")
+
+
+def test_bulk_create_with_one_bad_item_writes_nothing(alice, net):
+    r = alice.post("/v2.0/ports", {"ports": [{"network_id": net[0]["id"]},
+                                             {"network_id": net[0]["id"], "fixed_ips": [{"ip_address": "10.0.0.0"}]}]})
+    neutron_error(r, 400, "InvalidIpForSubnet")
+    assert _count(alice, "ports") == 0
+
+
+def test_member_cannot_act_for_another_project_or_share(alice, bob):
+    r = alice.post("/v2.0/networks", {"network": {"project_id": bob.project_id}})
+    neutron_error(r, 403, "PolicyNotAuthorized")
+    neutron_error(alice.post("/v2.0/networks", {"network": {"shared": True}}), 403, "PolicyNotAuthorized")
+    assert _count(alice, "networks") == 0
+
+
+def test_bad_list_parameters_are_400(alice):
+    neutron_error(alice.get("/v2.0/networks?colour=red"), 400, "HTTPBadRequest")
+    neutron_error(alice.get("/v2.0/networks?sort_key=colour"), 400, "HTTPBadRequest")
+    neutron_error(alice.get("/v2.0/networks?sort_key=name&sort_dir=up"), 400, "HTTPBadRequest")
+    neutron_error(alice.get("/v2.0/networks?limit=many"), 400, "HTTPBadRequest")
+    neutron_error(alice.get("/v2.0/networks?mtu=big"), 400, "HTTPBadRequest")
+    neutron_error(alice.get("/v2.0/networks?limit=1&marker=6f1c1f3e-0000-4000-8000-000000000000"), 404, "NotFound")

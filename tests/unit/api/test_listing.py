@@ -1,0 +1,101 @@
+"""List semantics: filters (repeated keys OR), fields, sort, limit/marker pagination with links."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+
+@pytest.fixture
+def ports(alice):
+    network = alice.network(name="n")
+    alice.subnet(network["id"], "10.0.0.0/24")
+    made = [alice.port(network["id"], name=f"p{i:02d}", device_owner="compute:nova" if i % 2 else "")
+            for i in range(11)]
+    return network, made
+
+
+def _names(response, plural="ports") -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()[plural]]
+
+
+def test_filter_by_attribute_and_repeated_keys_are_or(alice, ports):
+    assert sorted(_names(alice.get("/v2.0/ports?name=p01"))) == ["p01"]
+    assert sorted(_names(alice.get("/v2.0/ports?name=p01&name=p02&name=zz"))) == ["p01", "p02"]
+    assert len(_names(alice.get("/v2.0/ports?device_owner=compute:nova"))) == 5
+    assert sorted(_names(alice.get("/v2.0/ports?device_owner=compute:nova&name=p01&name=p02"))) == ["p01"]
+    assert len(_names(alice.get(f"/v2.0/ports?network_id={ports[0]['id']}&admin_state_up=True"))) == 11
+    assert _names(alice.get("/v2.0/ports?admin_state_up=false")) == []
+
+
+def test_filter_by_fixed_ip_and_mac(alice, ports):
+    target = ports[1][3]
+    ip = target["fixed_ips"][0]["ip_address"]
+    assert _names(alice.get(f"/v2.0/ports?fixed_ips=ip_address%3D{ip}")) == ["p03"]
+    assert _names(alice.get(f"/v2.0/ports?mac_address={target['mac_address']}")) == ["p03"]
+    subnet_id = target["fixed_ips"][0]["subnet_id"]
+    assert len(_names(alice.get(f"/v2.0/ports?fixed_ips=subnet_id%3D{subnet_id}"))) == 11
+
+
+def test_fields_selects_attributes(alice, ports):
+    items = alice.get("/v2.0/ports?fields=id&fields=name,mac_address").json()["ports"]
+    assert items and all(set(i) == {"id", "name", "mac_address"} for i in items)
+    shown = alice.get(f"/v2.0/ports/{ports[1][0]['id']}?fields=status").json()["port"]
+    assert shown == {"status": "DOWN"}
+
+
+def test_sort_key_and_dir(alice, ports):
+    assert _names(alice.get("/v2.0/ports?sort_key=name&sort_dir=desc"))[:3] == ["p10", "p09", "p08"]
+    got = _names(alice.get("/v2.0/ports?sort_key=device_owner&sort_dir=asc&sort_key=name&sort_dir=desc"))
+    assert got[:2] == ["p10", "p08"] and got[-1] == "p01"
+
+
+def _walk(caller, url: str) -> tuple[list[str], int]:
+    names, pages = [], 0
+    while url:
+        body = caller.get(url).json()
+        names += [p["name"] for p in body["ports"]]
+        pages += 1
+        nxt = [link["href"] for link in body.get("ports_links", []) if link["rel"] == "next"]
+        url = "{0.path}?{0.query}".format(urlsplit(nxt[0])) if nxt else None
+    return names, pages
+
+
+def test_limit_marker_pagination_walks_everything_once(alice, ports):
+    names, pages = _walk(alice, "/v2.0/ports?limit=4&sort_key=name&sort_dir=asc")
+    assert names == [f"p{i:02d}" for i in range(11)]
+    assert pages == 3
+
+
+def test_pagination_previous_link_and_page_reverse(alice, ports):
+    first = alice.get("/v2.0/ports?limit=4&sort_key=name").json()
+    assert [link["rel"] for link in first["ports_links"]] == ["next"]
+    nxt = urlsplit(first["ports_links"][0]["href"])
+    second = alice.get(f"{nxt.path}?{nxt.query}").json()
+    assert [p["name"] for p in second["ports"]] == ["p04", "p05", "p06", "p07"]
+    prev = urlsplit([link["href"] for link in second["ports_links"] if link["rel"] == "previous"][0])
+    back = alice.get(f"{prev.path}?{prev.query}").json()
+    assert [p["name"] for p in back["ports"]] == ["p00", "p01", "p02", "p03"]
+
+
+def test_tag_filters(alice):
+    for name, tags in (("a", ["red", "big"]), ("b", ["red"]), ("c", ["blue_1"]), ("d", [])):
+        alice.network(name=name, tags=tags)
+    assert sorted(_names(alice.get("/v2.0/networks?tags=red"), "networks")) == ["a", "b"]
+    assert sorted(_names(alice.get("/v2.0/networks?tags=red,big"), "networks")) == ["a"]
+    assert sorted(_names(alice.get("/v2.0/networks?tags-any=big,blue_1"), "networks")) == ["a", "c"]
+    assert sorted(_names(alice.get("/v2.0/networks?not-tags=red"), "networks")) == ["c", "d"]
+    assert sorted(_names(alice.get("/v2.0/networks?not-tags-any=red,blue_1"), "networks")) == ["d"]
+    # "_" is a LIKE wildcard: it must match only itself
+    assert _names(alice.get("/v2.0/networks?tags=blueX1"), "networks") == []
+
+
+def test_subnet_filters(alice):
+    network = alice.network()
+    alice.subnet(network["id"], "10.0.0.0/24", name="v4")
+    alice.subnet(network["id"], "fd00::/64", name="v6")
+    assert _names(alice.get("/v2.0/subnets?ip_version=6"), "subnets") == ["v6"]
+    assert _names(alice.get("/v2.0/subnets?cidr=10.0.0.0/24"), "subnets") == ["v4"]
+    assert sorted(_names(alice.get(f"/v2.0/subnets?network_id={network['id']}"), "subnets")) == ["v4", "v6"]

@@ -1,0 +1,212 @@
+"""Attributes, defaults and lifecycle of networks, subnets and ports as Neutron defines them."""
+
+from __future__ import annotations
+
+import re
+
+from ovnet.model import views
+from tests.unit.api.conftest import neutron_error
+
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def test_network_defaults(alice):
+    net = alice.network(name="n")
+    assert net["mtu"] == 1442 and net["status"] == "ACTIVE" and net["admin_state_up"] is True
+    assert net["shared"] is False and net["port_security_enabled"] is True and net["subnets"] == []
+    assert net["tenant_id"] == net["project_id"] == alice.project_id
+    assert net["revision_number"] == 1 and TIME.match(net["created_at"]) and TIME.match(net["updated_at"])
+    assert alice.network(mtu=9000)["mtu"] == 9000
+
+
+def test_update_bumps_revision_and_noop_does_not(alice):
+    net = alice.network(name="n")
+    updated = alice.put(f"/v2.0/networks/{net['id']}", {"network": {"name": "m", "admin_state_up": False}}).json()
+    assert updated["network"]["revision_number"] == 2 and updated["network"]["name"] == "m"
+    same = alice.put(f"/v2.0/networks/{net['id']}", {"network": {"name": "m"}}).json()
+    assert same["network"]["revision_number"] == 2
+
+
+def test_subnet_defaults_v4_and_v6(alice):
+    net = alice.network()
+    v4 = alice.subnet(net["id"], "10.0.0.0/24")
+    assert v4["gateway_ip"] == "10.0.0.1" and v4["enable_dhcp"] is True
+    assert v4["allocation_pools"] == [{"start": "10.0.0.2", "end": "10.0.0.254"}]
+    v6 = alice.subnet(net["id"], "fd00:1::/64")
+    assert v6["gateway_ip"] == "fd00:1::1"
+    assert v6["allocation_pools"] == [{"start": "fd00:1::2", "end": "fd00:1::ffff:ffff:ffff:ffff"}]
+    assert alice.get(f"/v2.0/networks/{net['id']}").json()["network"]["subnets"] == [v4["id"], v6["id"]]
+
+
+def test_subnet_without_gateway_and_with_a_gateway_mid_range(alice):
+    net = alice.network()
+    none = alice.subnet(net["id"], "10.0.0.0/29", gateway_ip=None)
+    assert none["gateway_ip"] is None and none["allocation_pools"] == [{"start": "10.0.0.1", "end": "10.0.0.6"}]
+    mid = alice.subnet(net["id"], "10.0.1.0/29", gateway_ip="10.0.1.4")
+    assert mid["allocation_pools"] == [{"start": "10.0.1.1", "end": "10.0.1.3"}, {"start": "10.0.1.5", "end": "10.0.1.6"}]
+
+
+def test_subnet_update_pools_dns_routes(alice):
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.0.0.0/24")
+    changes = {"allocation_pools": [{"start": "10.0.0.100", "end": "10.0.0.110"}], "dns_nameservers": ["10.0.0.53"],
+               "host_routes": [{"destination": "10.9.0.0/16", "nexthop": "10.0.0.254"}], "enable_dhcp": False}
+    updated = alice.put(f"/v2.0/subnets/{sub['id']}", {"subnet": changes}).json()["subnet"]
+    assert {k: updated[k] for k in changes} == changes and updated["revision_number"] == 2
+    assert alice.port(net["id"])["fixed_ips"][0]["ip_address"] == "10.0.0.100"
+
+
+def test_port_defaults(alice):
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.0.0.0/24")
+    port = alice.port(net["id"])
+    assert port["status"] == "DOWN" and port["admin_state_up"] is True
+    assert port["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.0.0.2"}]
+    assert re.match(r"^fa:16:3e(:[0-9a-f]{2}){3}$", port["mac_address"])
+    assert port["binding:host_id"] == "" and port["binding:vif_type"] == "unbound"
+    assert port["port_security_enabled"] is True and port["allowed_address_pairs"] == []
+    assert port["device_owner"] == "" and port["device_id"] == ""
+
+
+def test_port_inherits_port_security_of_its_network(alice):
+    net = alice.network(port_security_enabled=False)
+    assert alice.port(net["id"])["port_security_enabled"] is False
+
+
+def test_requested_ip_and_mac_are_honoured(alice):
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.0.0.0/24", allocation_pools=[{"start": "10.0.0.10", "end": "10.0.0.20"}])
+    # inside the subnet but outside the pool is allowed, as in Neutron
+    port = alice.port(net["id"], mac_address="fa:16:3e:01:02:03", fixed_ips=[{"ip_address": "10.0.0.200"}])
+    assert port["mac_address"] == "fa:16:3e:01:02:03"
+    assert port["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.0.0.200"}]
+
+
+def test_deleted_ports_ips_are_free_again(alice):
+    net = alice.network()
+    alice.subnet(net["id"], "10.0.0.0/24")
+    port = alice.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.9"}])
+    assert alice.delete(f"/v2.0/ports/{port['id']}").status_code == 204
+    assert alice.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.9"}])["fixed_ips"][0]["ip_address"] == "10.0.0.9"
+
+
+def test_update_fixed_ips_keeps_frees_and_adds(alice):
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.0.0.0/24")
+    port = alice.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.5"}, {"ip_address": "10.0.0.6"}])
+    body = {"port": {"fixed_ips": [{"ip_address": "10.0.0.6"}, {"subnet_id": sub["id"], "ip_address": "10.0.0.7"}]}}
+    updated = alice.put(f"/v2.0/ports/{port['id']}", body).json()["port"]
+    assert sorted(ip["ip_address"] for ip in updated["fixed_ips"]) == ["10.0.0.6", "10.0.0.7"]
+    assert updated["revision_number"] == 2
+    assert alice.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.5"}])  # freed by the update
+
+
+def test_binding_and_address_pairs(alice):
+    net = alice.network()
+    alice.subnet(net["id"], "10.0.0.0/24")
+    port = alice.port(net["id"], allowed_address_pairs=[{"ip_address": "10.0.0.100"},
+                                                        {"ip_address": "10.8.0.0/24", "mac_address": "fa:16:3e:00:00:01"}])
+    assert port["allowed_address_pairs"] == [{"ip_address": "10.0.0.100", "mac_address": port["mac_address"]},
+                                             {"ip_address": "10.8.0.0/24", "mac_address": "fa:16:3e:00:00:01"}]
+    bound = alice.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-1"}}).json()["port"]
+    assert bound["binding:host_id"] == "host-1" and bound["binding:vif_type"] == "ovs"
+    neutron_error(alice.put(f"/v2.0/ports/{port['id']}", {"port": {"port_security_enabled": False}}), 409,
+                  "AddressPairAndPortSecurityRequired")
+
+
+def test_ipv6_slaac_port_gets_its_eui64_address(alice):
+    net = alice.network()
+    alice.subnet(net["id"], "10.0.0.0/24")
+    v6 = alice.subnet(net["id"], "fd00:2::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
+    port = alice.port(net["id"], mac_address="fa:16:3e:12:34:56")
+    assert {"subnet_id": v6["id"], "ip_address": "fd00:2::f816:3eff:fe12:3456"} in port["fixed_ips"]
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net["id"], "fixed_ips": [{"ip_address": "fd00:2::5"}]}})
+    neutron_error(r, 400, "InvalidInput")
+
+
+def test_ipv6_stateful_allocation_and_request(alice):
+    net = alice.network()
+    v6 = alice.subnet(net["id"], "fd00:3::/64", ipv6_address_mode="dhcpv6-stateful", ipv6_ra_mode="dhcpv6-stateful")
+    auto = alice.port(net["id"])["fixed_ips"]
+    assert len(auto) == 1 and auto[0]["subnet_id"] == v6["id"] and auto[0]["ip_address"].startswith("fd00:3::")
+    asked = alice.port(net["id"], fixed_ips=[{"ip_address": "fd00:3::abcd"}])["fixed_ips"]
+    assert asked == [{"subnet_id": v6["id"], "ip_address": "fd00:3::abcd"}]
+
+
+def test_tags_api(alice):
+    net = alice.network()
+    base = f"/v2.0/networks/{net['id']}/tags"
+    assert alice.put(base, {"tags": ["a", "b"]}).json() == {"tags": ["a", "b"]}
+    assert alice.put(f"{base}/c").status_code == 201
+    assert alice.get(f"{base}/c").status_code == 204
+    assert alice.delete(f"{base}/a").status_code == 204
+    neutron_error(alice.get(f"{base}/a"), 404, "TagNotFound")
+    shown = alice.get(f"/v2.0/networks/{net['id']}").json()["network"]
+    assert shown["tags"] == ["b", "c"] and shown["revision_number"] == 4
+    assert alice.delete(base).status_code == 204
+    assert alice.get(base).json() == {"tags": []}
+
+
+def test_every_change_writes_an_outbox_row_and_status_comes_from_the_syncer(store, alice):
+    def pending():
+        with store.session(readonly=True) as s:
+            return [(e.resource_type, e.resource_id) for e in views.outbox_pending(s)]
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.0.0.0/24")
+    port = alice.port(net["id"])
+    alice.put(f"/v2.0/ports/{port['id']}", {"port": {"name": "x"}})
+    alice.delete(f"/v2.0/ports/{port['id']}")
+    assert pending() == [("network", net["id"]), ("subnet", sub["id"]), ("network", net["id"]),
+                         ("port", port["id"]), ("port", port["id"]), ("port", port["id"])]
+    port = alice.port(net["id"])
+    with store.session() as s:
+        assert views.set_port_status(s, port["id"], "ACTIVE") is True
+        assert views.set_port_status(s, "gone", "ACTIVE") is False
+    shown = alice.get(f"/v2.0/ports/{port['id']}").json()["port"]
+    assert shown["status"] == "ACTIVE" and shown["revision_number"] == 1
+
+
+def test_snapshot_is_what_show_returns(store, admin, alice, bob):
+    for caller in (alice, bob):
+        net = caller.network()
+        caller.subnet(net["id"], "10.0.0.0/24")
+        caller.port(net["id"])
+    with store.session(readonly=True) as s:
+        snap = views.snapshot(s)
+    assert {k: len(v) for k, v in snap.items()} == {"networks": 2, "subnets": 2, "ports": 2}
+    for plural, items in snap.items():
+        for item in items:
+            assert admin.get(f"/v2.0/{plural}/{item['id']}").json()[plural[:-1]] == item
+    with store.session() as s:
+        entries = views.outbox_pending(s)
+        views.outbox_done(s, [e.id for e in entries[:3]])
+    with store.session(readonly=True) as s:
+        assert [e.id for e in views.outbox_pending(s)] == [e.id for e in entries[3:]]
+
+
+def test_discovery_documents(client, alice):
+    versions = client.get("/").json()["versions"]
+    assert versions[0]["id"] == "v2.0" and versions[0]["status"] == "CURRENT"
+    aliases = {e["alias"] for e in client.get("/v2.0/extensions").json()["extensions"]}
+    assert {"binding", "allowed-address-pairs", "port-security", "standard-attr-tag", "net-mtu"} <= aliases
+    assert "router" not in aliases and "security-group" not in aliases
+    assert client.get("/v2.0/extensions/binding").json()["extension"]["alias"] == "binding"
+    neutron_error(client.get("/v2.0/extensions/router"), 404, "HTTPNotFound")
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert "/v2.0/ports" in client.get("/openapi.json").json()["paths"]
+
+
+def test_on_commit_hook_runs_after_writes_only(store):
+    from ovnet.api.app import create_app
+    from ovnet.model.tenancy import get_or_create_project, issue_token
+    from tests.unit.api.conftest import TestClient
+
+    calls = []
+    token = store.run(lambda s: issue_token(s, get_or_create_project(s, "admin").id, "admin"))
+    with TestClient(create_app(store, on_commit=lambda t: calls.append(t) or False)) as c:
+        h = {"X-Auth-Token": token}
+        r = c.post("/v2.0/networks", json={"network": {}}, headers=h)
+        assert r.status_code == 201 and r.headers["X-Ovnet-Sync"] == "pending"
+        c.get("/v2.0/networks", headers=h)
+        c.post("/v2.0/networks", json={"network": {"bad": 1}}, headers=h)
+    assert len(calls) == 1 and calls[0] > 0
