@@ -41,6 +41,8 @@ class Settings:
     underlay_mtu: int = 1500
     sync_interval: float = 60.0  # seconds between full NB reconciles
     bind_timeout: float = 30.0  # seconds a port may take to become ovn-installed
+    docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
+    docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
 
     # -- derived paths -------------------------------------------------------------------------
     @property
