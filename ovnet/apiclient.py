@@ -78,6 +78,14 @@ class ApiClient:
     def delete(self, plural: str, resource_id: str) -> None:
         self._call("DELETE", f"/{plural}/{resource_id}")
 
+    def add_tag(self, plural: str, resource_id: str, tag: str) -> None:
+        """Add one tag (Neutron tag extension: PUT /{plural}/{id}/tags/{tag}); present is fine."""
+        self._call("PUT", f"/{plural}/{resource_id}/tags/{tag}")
+
+    def remove_tag(self, plural: str, resource_id: str, tag: str) -> None:
+        """Remove one tag (DELETE /{plural}/{id}/tags/{tag}); ApiError 404 when absent."""
+        self._call("DELETE", f"/{plural}/{resource_id}/tags/{tag}")
+
     def list(self, plural: str, **filters: object) -> list[dict]:
         """All matching resources, following ``*_links`` "next" pages."""
         params = [(k, str(v)) for k, vs in filters.items() for v in (vs if isinstance(vs, list | tuple) else [vs])]

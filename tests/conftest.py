@@ -16,7 +16,8 @@ def private_settings(tmp_path, **overrides) -> Settings:
     ovs-vswitchd in its own network namespace so its kernel devices never clash with another's."""
     tag = secrets.token_hex(3)
     values = dict(state_dir=tmp_path / "state", nb_port=free_port(), sb_port=free_port(),
-                  api_port=free_port(), chassis_name=f"ovt-{tag}", netns=f"ovt-{tag}")
+                  api_port=free_port(), chassis_name=f"ovt-{tag}", netns=f"ovt-{tag}",
+                  docker_plugin=f"ovt-{tag}")  # never the shared /run/docker/plugins/ovnet.sock
     values.update(overrides)
     return Settings(**values)
 

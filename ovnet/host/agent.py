@@ -33,6 +33,8 @@ from pydantic import BaseModel
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings, load_settings
 from ovnet.host.binding import Binder, host_error_body
+from ovnet.host.docker.server import SocketInUse
+from ovnet.host.docker.service import DockerPlugin
 from ovnet.host.errors import HostError
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
@@ -114,6 +116,14 @@ def main(argv: list[str] | None = None) -> None:
     admin = ApiClient(settings.api_url, token)
     host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
     binder = Binder(host, settings.api_url, admin, settings.chassis_name, settings.bind_timeout)
+    # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
+    docker = DockerPlugin(admin, host, settings.chassis_name, settings.bind_timeout, settings.docker_plugin,
+                          settings.docker_host, settings.sync_interval)
+    try:
+        docker.start()
+    except SocketInUse as exc:
+        LOG.error("Docker plugin not served: %s", exc)
+        docker = None
     try:
         binder.reconcile()
     except (ApiError, httpx.HTTPError, HostError) as exc:
@@ -128,6 +138,8 @@ def main(argv: list[str] | None = None) -> None:
                     access_log=False)
     finally:
         stop.set()
+        if docker is not None:
+            docker.stop()
         admin.close()
         ovs.close()
 

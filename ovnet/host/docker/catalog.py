@@ -1,0 +1,109 @@
+"""Finding Docker's objects in ovnet's API again, from Docker's IDs alone.
+
+Everything is found through the API (the host holds no truth): an ovnet network by its
+``docker.net:<NetworkID prefix>`` tag, a pool's subnet by its ``docker.pool:<digest>`` tag, an
+endpoint's port by ``device_id`` = the EndpointID. The only state kept here is a cache of the
+network lookup, dropped whenever the API says the network is gone, so a restarted plugin works
+from the first call.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host.docker import pools
+from ovnet.host.docker.protocol import PluginError
+
+
+def api_message(exc: ApiError) -> str:
+    """The API's sentence for a Docker user (NeutronError message, without the status line)."""
+    return exc.message.rstrip(".")
+
+
+class Catalog:
+    """Lookups of Docker networks, pools and endpoints in the API; thread-safe."""
+
+    def __init__(self, api: ApiClient):
+        self.api = api
+        self._networks: dict[str, str] = {}  # Docker NetworkID -> ovnet network id
+        self._lock = threading.Lock()
+
+    # -- networks ------------------------------------------------------------------------------
+    def network(self, docker_network_id: str) -> dict | None:
+        """The ovnet network a Docker network uses, or None."""
+        with self._lock:
+            cached = self._networks.get(docker_network_id)
+        if cached:
+            try:
+                return self.api.show_network(cached)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                self.forget(docker_network_id)
+        found = self.api.list_networks(tags=pools.network_tag(docker_network_id))
+        if not found:
+            return None
+        with self._lock:
+            self._networks[docker_network_id] = found[0]["id"]
+        return found[0]
+
+    def require_network(self, docker_network_id: str) -> dict:
+        """The ovnet network of a Docker network; PluginError naming what to do when unknown."""
+        net = self.network(docker_network_id)
+        if net is None:
+            raise PluginError(f"Docker network {docker_network_id[:12]} has no ovnet network (was it deleted "
+                              "in ovnet?); remove it with `docker network rm` and create it again")
+        return net
+
+    def forget(self, docker_network_id: str) -> None:
+        with self._lock:
+            self._networks.pop(docker_network_id, None)
+
+    def resolve(self, ref: str, project: str | None) -> dict:
+        """The ovnet network named ``ref`` (an id or a unique name, within ``project`` when given).
+        PluginError when there is none or the name is ambiguous."""
+        try:
+            net = self.api.show_network(ref)
+        except ApiError as exc:
+            if exc.status not in (400, 404):
+                raise
+            filters = {"name": ref, **({"project_id": project} if project else {})}
+            found = self.api.list_networks(**filters)
+            if len(found) != 1:
+                raise PluginError(f"{'no' if not found else 'more than one'} ovnet network is called {ref!r}"
+                                  + (f" in project {project}" if project else "") + "; name it by id") from None
+            net = found[0]
+        if project and net["project_id"] != project:
+            raise PluginError(f"ovnet network {ref} belongs to project {net['project_id']}, not {project}")
+        return net
+
+    # -- subnets -------------------------------------------------------------------------------
+    def subnet_for_pool(self, spec: pools.PoolSpec, pool_id: str) -> dict | None:
+        """The ovnet subnet behind a PoolID, or None while its Docker network is not created yet."""
+        if spec.network:
+            try:
+                net = self.resolve(spec.network, spec.project)
+            except PluginError:
+                return None
+            matches = [s for s in self.api.list_subnets(network_id=net["id"])
+                       if ipaddress.ip_network(s["cidr"]) == spec.cidr]
+        else:
+            matches = self.api.list_subnets(tags=pools.pool_tag(pool_id))
+        return matches[0] if matches else None
+
+    def subnets(self, network_id: str) -> list[dict]:
+        return self.api.list_subnets(network_id=network_id)
+
+    # -- ports ---------------------------------------------------------------------------------
+    def endpoint_port(self, endpoint_id: str) -> dict | None:
+        """The port of a Docker endpoint (device_id = EndpointID), or None."""
+        found = self.api.list_ports(device_id=endpoint_id)
+        return found[0] if found else None
+
+    def ports_with_address(self, network_id: str, address: str) -> list[dict]:
+        return self.api.list_ports(network_id=network_id, fixed_ips=f"ip_address={address}")
+
+    def ports_with_mac(self, network_id: str, mac: str) -> list[dict]:
+        return self.api.list_ports(network_id=network_id, mac_address=mac)

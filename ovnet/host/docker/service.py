@@ -1,0 +1,97 @@
+"""The Docker plugin inside the host agent: both drivers on one socket, plus the endpoint GC.
+
+The agent builds one ``DockerPlugin`` and calls ``start()`` before it serves anything else, so the
+socket exists before a dockerd that has networks of this driver needs it (libnetwork.md
+pitfall 18); ``stop()`` on the way out. The GC runs at start and every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import httpx
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host.docker import pools
+from ovnet.host.docker.app import create_app
+from ovnet.host.docker.catalog import Catalog
+from ovnet.host.docker.engine import Engine, EngineUnavailable
+from ovnet.host.docker.ipam import IpamDriver, PoolLedger
+from ovnet.host.docker.network import HOST_ID, NetworkDriver
+from ovnet.host.docker.server import PLUGINS_DIR, PluginServer, plugin_socket
+from ovnet.host.docker.veth import DockerVeth
+from ovnet.host.vif import HostContext
+
+LOG = logging.getLogger(__name__)
+ADDRESS_SPACE = "ovnet"
+
+
+class DockerPlugin:
+    """libnetwork NetworkDriver + IpamDriver named ``name`` for this chassis.
+
+    ``api`` is an admin ApiClient (Docker networks may live in any project); ``docker_host`` the
+    dockerd to ask during GC (``unix:///run/docker.sock``); ``interval`` seconds between GCs."""
+
+    def __init__(self, api: ApiClient, host: HostContext, chassis: str, bind_timeout: float, name: str = "ovnet",
+                 docker_host: str = "unix:///run/docker.sock", interval: float = 60.0,
+                 plugins_dir=PLUGINS_DIR):
+        self.api, self.host, self.chassis, self.name, self.interval = api, host, chassis, name, interval
+        self.catalog = Catalog(api)
+        ledger = PoolLedger()
+        self.vif = DockerVeth(host)
+        self.network = NetworkDriver(self.catalog, ledger, host, chassis, bind_timeout, ADDRESS_SPACE)
+        self.ipam = IpamDriver(self.catalog, ledger, self.vif.unplug)
+        self.engine = Engine(docker_host)
+        self.server = PluginServer(create_app(self.network, self.ipam, ADDRESS_SPACE), plugin_socket(name, plugins_dir))
+        self._stop = threading.Event()
+        self._suspects: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Serve the socket (raises SocketInUse when another process serves that name) and start
+        the GC thread."""
+        self.server.start()
+        self._thread = threading.Thread(target=self._gc_forever, name="docker-gc", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.engine.close()
+
+    def _gc_forever(self) -> None:
+        while True:
+            try:
+                self.collect()
+            except (ApiError, httpx.HTTPError) as exc:
+                LOG.warning("docker endpoint GC failed (%s); retrying in %g s", exc, self.interval)
+            if self._stop.wait(self.interval):
+                return
+
+    def collect(self) -> list[str]:
+        """One GC round: ports bound here to a Docker endpoint that dockerd has not known for two
+        rounds in a row are unplugged and deleted (an endpoint being created right now is known by
+        the next round). Returns the port ids removed; none when dockerd does not answer."""
+        try:
+            known = self.engine.endpoint_ids(self.name)
+        except EngineUnavailable as exc:
+            LOG.info("docker endpoint GC skipped: %s", exc)
+            return []
+        ours = self.api.list_ports(device_owner=pools.DEVICE_OWNER, **{HOST_ID: self.chassis})
+        unknown = {port["id"]: port for port in ours if port["device_id"] not in known}
+        removed = []
+        for port_id in set(unknown) & self._suspects:
+            LOG.info("removing port %s of endpoint %s: dockerd no longer knows it", port_id,
+                     unknown[port_id]["device_id"][:12])
+            self.vif.unplug(port_id)
+            try:
+                self.api.delete_port(port_id)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+            removed.append(port_id)
+        self._suspects = set(unknown) - set(removed)
+        return removed

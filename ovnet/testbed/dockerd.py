@@ -1,0 +1,167 @@
+"""A private Docker engine for tests, benchmarks and the demo: its own data root, exec root, API
+socket and pidfile, run inside a network namespace (``nsenter --net``: ``ip netns exec`` would
+remount /sys and hide the cgroup mounts, DESIGN.md facts), with no iptables rules and no default
+bridge. Images come from Debian's busybox-static via ``docker import`` (no registry here).
+
+Only processes this object started are ever signalled, by pid: dockerd and the containerd it
+spawned (found by the pidfile under the exec root).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+BUSYBOX = Path("/bin/busybox")  # Debian busybox-static: no shared libraries to copy
+
+
+class DockerdError(Exception):
+    """dockerd did not start or stop as asked; the message names its log."""
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def busybox_rootfs_tar() -> bytes:
+    """A tar of a root file system holding only static busybox and a symlink per applet."""
+    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout.split()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for directory in ("bin", "tmp", "etc"):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if directory == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(str(BUSYBOX), arcname="bin/busybox")
+        for applet in applets:
+            if applet != "busybox":
+                link = tarfile.TarInfo(f"bin/{applet}")
+                link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+                tar.addfile(link)
+    return out.getvalue()
+
+
+class PrivateDockerd:
+    """One dockerd under ``root`` (kept short: containerd's socket path must fit 108 bytes).
+
+    ``netns`` is the network namespace it runs in (a name under /run/netns, or None for ours).
+    ``host`` is its ``unix://`` API address for ``docker -H``."""
+
+    def __init__(self, root: Path | None = None, netns: str | None = None, live_restore: bool = False):
+        self.root = Path(root or tempfile.mkdtemp(prefix="ovd-", dir="/tmp"))
+        self.netns, self.live_restore = netns, live_restore
+        self.sock, self.pidfile, self.log = self.root / "docker.sock", self.root / "docker.pid", self.root / "dockerd.log"
+        self.exec_root = self.root / "x"
+        self.host = f"unix://{self.sock}"
+        self._proc: subprocess.Popen | None = None
+
+    def pid(self) -> int | None:
+        pid = _read_pid(self.pidfile) or (self._proc.pid if self._proc else None)
+        return pid if _alive(pid) else None
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start dockerd and wait until its API answers; raises DockerdError."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "daemon.json"
+        config.write_text(json.dumps({"live-restore": self.live_restore}))
+        argv = ["dockerd", f"--config-file={config}", f"--data-root={self.root / 'data'}",
+                f"--exec-root={self.exec_root}", f"--host={self.host}", f"--pidfile={self.pidfile}",
+                "--iptables=false", "--ip6tables=false", "--bridge=none"]
+        if self.netns:
+            argv = ["nsenter", f"--net=/run/netns/{self.netns}", *argv]
+        with open(self.log, "ab") as log:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                          start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not self.ping():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise DockerdError(f"dockerd did not start; see {self.log}")
+            time.sleep(0.1)
+
+    def ping(self) -> bool:
+        """True when the API socket answers GET /_ping."""
+        try:
+            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.sock)), timeout=2.0) as client:
+                return client.get("http://docker/_ping").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def docker(self, *args: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess:
+        """Run the docker CLI against this engine; raises CalledProcessError (with output) if ``check``."""
+        return subprocess.run(["docker", "-H", self.host, *args], capture_output=True, text=True, timeout=timeout,
+                              check=check)
+
+    def import_busybox(self, tag: str = "bb:latest") -> None:
+        """``docker import`` the busybox-static root file system as ``tag``."""
+        subprocess.run(["docker", "-H", self.host, "import", "-", tag], input=busybox_rootfs_tar(),
+                       capture_output=True, timeout=120, check=True)
+
+    def kill(self) -> None:
+        """SIGKILL dockerd (a crash); its containerd and containers are left as a crash leaves them."""
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            self._wait_gone(pid, 10.0)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM dockerd and wait for it (SIGKILL after ``timeout`` s)."""
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            if not self._wait_gone(pid, timeout):
+                os.kill(pid, signal.SIGKILL)
+                self._wait_gone(pid, 10.0)
+
+    def _wait_gone(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while _alive(pid):
+            if self._proc is not None and self._proc.pid == pid:
+                self._proc.poll()
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def destroy(self) -> None:
+        """Remove every container, stop dockerd and the containerd it ran, unmount what they left
+        under the root and delete it. Safe to call in any state."""
+        if self.pid():
+            ids = self.docker("ps", "-aq", check=False, timeout=30).stdout.split()
+            if ids:
+                self.docker("rm", "-f", *ids, check=False, timeout=60)
+        self.stop()
+        containerd = _read_pid(self.exec_root / "containerd" / "containerd.pid")
+        if _alive(containerd):
+            os.kill(containerd, signal.SIGTERM)
+            self._wait_gone(containerd, 10.0)
+        mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+        for mount in sorted((m for m in mounts if m.startswith(str(self.root) + "/")), reverse=True):
+            subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
