@@ -11,7 +11,7 @@ STAMP   := $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/ovnet up
-	$(VENV)/bin/ovnet status
+	$(VENV)/bin/ovnet demo
 
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -3,9 +3,10 @@ clients that run inside another namespace to probe it.
 
 Run as ``python -m ovnet.testbed.echo`` inside a namespace (``nsenter --net=/run/netns/NS ...``):
 
-- ``serve NAME --port P --ready FILE``: UDP on P answers any datagram with NAME (UTF-8); TCP on P
-  reads until the peer half-closes and answers ``NAME <bytes received>``. FILE is written once
-  both sockets listen.
+- ``serve NAME --port P --ready FILE [--netns NS]``: UDP on P answers any datagram with NAME
+  (UTF-8); TCP on P reads until the peer half-closes and answers ``NAME <bytes received>``. FILE
+  is written once both sockets listen. With ``--netns`` it exits when /run/netns/NS is deleted,
+  so removing a workload's namespace (``ovnet down``) never leaves its server running.
 - ``probe --ifname IF --port P IP...``: from interface IF only (SO_BINDTODEVICE, so a second NIC
   cannot carry the probe), per IP in parallel: an ICMP ping (ping(8), one reply within
   ``--timeout`` s) and a UDP query; prints a JSON list of {"ip", "ping": bool, "echo": name|null}.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -31,8 +33,10 @@ QUERY = b"who?"
 CHUNK = 256 * 1024
 
 
-def serve(name: str, port: int, ready: Path) -> None:
-    """Answer UDP and TCP on ``port`` with ``name`` until killed."""
+def serve(name: str, port: int, ready: Path, netns: str | None = None) -> None:
+    """Answer UDP and TCP on ``port`` with ``name`` until killed (or ``netns`` is deleted)."""
+    if netns:
+        threading.Thread(target=_exit_with_namespace, args=(netns,), daemon=True).start()
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("0.0.0.0", port))
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -45,6 +49,17 @@ def serve(name: str, port: int, ready: Path) -> None:
     while True:
         _data, peer = udp.recvfrom(2048)
         udp.sendto(answer, peer)
+
+
+def _exit_with_namespace(netns: str) -> None:
+    mine = os.stat("/proc/self/ns/net").st_ino
+    while True:
+        time.sleep(1.0)
+        try:
+            if os.stat(f"/run/netns/{netns}").st_ino != mine:
+                os._exit(0)
+        except FileNotFoundError:
+            os._exit(0)
 
 
 def _serve_tcp(listener: socket.socket, name: str) -> None:
@@ -119,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("name")
     p_serve.add_argument("--port", type=int, required=True)
     p_serve.add_argument("--ready", type=Path, required=True)
+    p_serve.add_argument("--netns")
     p_probe = sub.add_parser("probe")
     p_probe.add_argument("addresses", nargs="*")
     p_probe.add_argument("--ifname", required=True)
@@ -130,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p_send.add_argument("--bytes", type=int, required=True)
     args = parser.parse_args(argv)
     if args.cmd == "serve":
-        serve(args.name, args.port, args.ready)
+        serve(args.name, args.port, args.ready, args.netns)
     elif args.cmd == "probe":
         print(json.dumps(probe(args.ifname, args.port, args.addresses, args.timeout)))
     else:

@@ -1,0 +1,281 @@
+"""``ovnet demo``: the seed picture (``ovnet.testbed.seed``) built through the Neutron API with each
+project's own token, its workloads bound as veth into namespaces by the agents of two hypervisors
+(the all-in-one and one ``ovnet host add``), and the reachability matrix measured with real packets.
+
+Everything the demo makes is written to ``<state_dir>/demo/demo.json`` as soon as it exists, so
+``clean`` (and a failed build) removes exactly that, and a re-run starts from a clean slate.
+Workload namespaces are also recorded with ``ovnet.runtime.owned``, so ``ovnet down`` removes
+them; their echo servers exit with their namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable
+
+import httpx
+from pyroute2 import netns as kernel_netns
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.config import Settings
+from ovnet.host.agent import agent_socket
+from ovnet.host.agentclient import AgentClient
+from ovnet.runtime import hosts, owned, underlay
+from ovnet.runtime.process import RuntimeFailure, wait_until
+from ovnet.testbed import seed, workload
+from ovnet.testbed.seed import Nic
+
+DEMO_DIR = "demo"
+RECORD_FILE = "demo.json"
+PROBE_TIMEOUT_S = 1.0  # per probe; what an unreachable cell costs
+ACTIVE_TIMEOUT_S = 30.0
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Record:
+    """What one demo made: the extra host (and whether the demo created it), workload namespaces,
+    and resource ids by kind. ``ports`` holds {"id", "socket"} (the binding agent's socket)."""
+
+    path: Path
+    host: str = ""
+    host_created: bool = False
+    netns: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    subnets: list[str] = field(default_factory=list)
+    ports: list[dict] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Record | None:
+        path = settings.state_dir / DEMO_DIR / RECORD_FILE
+        if not path.exists():
+            return None
+        return cls(path=path, **json.loads(path.read_text()))
+
+    def add(self, kind: str, item: object) -> None:
+        """Append ``item`` to list ``kind`` and write the record (thread-safe)."""
+        with self.lock:
+            getattr(self, kind).append(item)
+            self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("path", "lock")}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.path)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the matrix: did ``src`` reach ``dst``? ``ping``: the address answered ICMP;
+    ``echo``: the name the echo server at that address gave (None: no answer)."""
+
+    src: Nic
+    dst: Nic
+    expected: bool
+    ping: bool
+    echo: str | None
+
+    @property
+    def seen(self) -> bool:
+        """Reached the right workload: the answer came from ``dst``'s own namespace."""
+        return self.echo == self.dst.workload
+
+    @property
+    def ok(self) -> bool:
+        return self.seen == self.expected and (self.ping or not self.expected)
+
+
+def workload_netns(settings: Settings, name: str) -> str:
+    """The namespace of workload ``name`` (e.g. ``A-vm1-1a2b``; the suffix names the installation)."""
+    return f"{name}-{underlay.tag(settings.state_dir)}"
+
+
+def _run_dir(settings: Settings) -> Path:
+    return settings.state_dir / DEMO_DIR
+
+
+def run(settings: Settings, tokens: dict[str, str], host: str, keep: bool = False,
+        progress: Progress | None = None) -> tuple[list[Cell], dict[str, float]]:
+    """Build the seed, measure the matrix, and unless ``keep`` remove it all again.
+
+    ``tokens`` maps each seed project name to a member token of that project; ``host`` names the
+    second hypervisor (added unless it exists). Returns the cells (seed.pairs() order) and timings
+    in seconds by phase. Raises RuntimeFailure or ApiError (after removing what it made).
+    """
+    note = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    try:
+        build(settings, tokens, host, note, timings)
+        started = time.monotonic()
+        cells = measure(settings)
+        timings["probe"] = time.monotonic() - started
+    except BaseException:
+        try:
+            clean(settings, note)
+        except Exception as exc:  # the build's own error is the one to report
+            note(f"could not remove everything the demo made ({exc}); retry with `ovnet demo --clean`")
+        raise
+    if not keep:
+        started = time.monotonic()
+        clean(settings, note)
+        timings["clean"] = time.monotonic() - started
+    return cells, timings
+
+
+def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress, timings: dict[str, float]) -> None:
+    """Make the seed picture (a previous demo is cleaned first); see run()."""
+    if Record.load(settings) is not None:
+        note("removing the previous demo")
+        clean(settings, note)
+    record = Record(settings.state_dir / DEMO_DIR / RECORD_FILE, host=host, host_created=host not in
+                    hosts.host_names(settings))
+    record.save()
+    started = time.monotonic()
+    hosts.add(settings, host)
+    timings["host add"] = time.monotonic() - started
+    note(f"hypervisors: {settings.chassis_name} (all-in-one) and {host}")
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+        ports = {}
+        for done in pool.map(lambda p: _build_project(settings, p, tokens[p], record), seed.NETWORKS):
+            ports.update(done)
+    timings["api"] = time.monotonic() - started
+    note(f"projects {', '.join(seed.NETWORKS)}: {len(record.networks)} networks, {len(ports)} ports via the API")
+
+    started = time.monotonic()
+    sockets = [agent_socket(settings), agent_socket(hosts.host_settings(settings, host))]
+    with ThreadPoolExecutor(max_workers=len(seed.WORKLOADS)) as pool:
+        list(pool.map(lambda w: _plug(settings, w, ports, tokens[w.project], sockets[w.hypervisor], record),
+                      seed.WORKLOADS))
+    timings["bind"] = time.monotonic() - started
+    note(f"{len(ports)} ports bound by the agents; echo servers up in {len(seed.WORKLOADS)} namespaces")
+
+    started = time.monotonic()
+    _wait_active(settings, [p["id"] for p in record.ports])
+    timings["active"] = time.monotonic() - started
+
+
+def _build_project(settings: Settings, project: str, token: str, record: Record) -> dict[tuple[str, str], dict]:
+    """Networks, subnets and ports of one project with its own token; returns ports by (workload, ifname)."""
+    ports: dict[tuple[str, str], dict] = {}
+    with ApiClient(settings.api_url, token) as api:
+        subnets = {}
+        for name, cidr in seed.NETWORKS[project].items():
+            network = api.create_network(name=name)
+            record.add("networks", network["id"])
+            subnet = api.create_subnet(network_id=network["id"], name=f"{name}-v4", cidr=cidr, ip_version=4)
+            record.add("subnets", subnet["id"])
+            subnets[name] = subnet
+        for nic in (n for n in seed.nics() if n.project == project):
+            subnet = subnets[nic.network]
+            port = api.create_port(network_id=subnet["network_id"], name=f"{nic.workload}-{nic.ifname}",
+                                   fixed_ips=[{"subnet_id": subnet["id"], "ip_address": nic.address}])
+            record.add("ports", {"id": port["id"], "socket": ""})
+            ports[(nic.workload, nic.ifname)] = port
+    return ports
+
+
+def _plug(settings: Settings, wl: seed.Workload, ports: dict, token: str, socket: Path, record: Record) -> None:
+    ns = workload_netns(settings, wl.name)
+    owned.ensure_netns(settings.state_dir, ns)
+    record.add("netns", ns)
+    with AgentClient(socket, token) as agent:
+        for nic in wl.nics:
+            port_id = ports[(wl.name, nic.ifname)]["id"]
+            with record.lock:
+                next(p for p in record.ports if p["id"] == port_id)["socket"] = str(socket)
+                record.save()
+            agent.bind(port_id, "veth", ns, ifname=nic.ifname)
+    workload.echo_server(ns, wl.name, _run_dir(settings)).start()
+
+
+def _wait_active(settings: Settings, port_ids: list[str]) -> None:
+    with ApiClient.from_settings(settings) as admin:
+        def pending() -> str | None:
+            down = [p["name"] for p in admin.list_ports(id=port_ids) if p["status"] != "ACTIVE"]
+            return f"ports not ACTIVE yet: {', '.join(sorted(down))}" if down else None
+
+        reason = wait_until(pending, ACTIVE_TIMEOUT_S, interval=0.1)
+    if reason is not None:
+        raise RuntimeFailure(f"{reason} after {ACTIVE_TIMEOUT_S:g} s")
+
+
+def measure(settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> list[Cell]:
+    """Probe every seed pair at once (one prober per source NIC, all targets in parallel)."""
+    pairs = seed.pairs()
+    sources = list(dict.fromkeys(src for src, _ in pairs))
+    targets = {src: [dst for s, dst in pairs if s == src] for src in sources}
+    procs = {src: workload.start_probe(workload_netns(settings, src.workload), src.ifname,
+                                       [dst.address for dst in targets[src]], timeout) for src in sources}
+    answers = {src: workload.collect(proc, timeout + 20.0) for src, proc in procs.items()}
+    cells = []
+    for src, dst in pairs:
+        answer = answers[src][targets[src].index(dst)]
+        cells.append(Cell(src, dst, seed.expected(src, dst), answer["ping"], answer["echo"]))
+    return cells
+
+
+def clean(settings: Settings, note: Progress | None = None) -> list[str]:
+    """Remove what the recorded demo made (echo servers, bindings, ports, subnets, networks,
+    namespaces, the host it added); returns what was removed. Nothing recorded: nothing to do.
+    Uses the admin token: the operator cleans up whatever the projects made."""
+    note = note or (lambda _msg: None)
+    record = Record.load(settings)
+    if record is None:
+        return []
+    removed: list[str] = []
+    admin_token = (settings.state_dir / "admin-token").read_text().strip()
+    for wl in seed.WORKLOADS:
+        if workload.echo_server(workload_netns(settings, wl.name), wl.name, _run_dir(settings)).stop():
+            removed.append(f"echo {wl.name}")
+    for port in record.ports:
+        if port["socket"] and _unbind(port, admin_token):
+            removed.append(f"binding {port['id']}")
+    with ApiClient.from_settings(settings) as admin:
+        for kind, delete in (("ports", admin.delete_port), ("subnets", admin.delete_subnet),
+                             ("networks", admin.delete_network)):
+            for item in getattr(record, kind):
+                resource_id = item["id"] if isinstance(item, dict) else item
+                try:
+                    delete(resource_id)
+                    removed.append(f"{kind[:-1]} {resource_id}")
+                except ApiError as exc:
+                    if exc.status != 404:
+                        raise
+    present = set(kernel_netns.listnetns())
+    for ns in record.netns:
+        if ns in present:
+            kernel_netns.remove(ns)
+            removed.append(f"netns {ns}")
+        owned.forget(settings.state_dir, netns_name=ns)
+    if record.host_created and hosts.remove(settings, record.host):
+        removed.append(f"host {record.host}")
+    record.path.unlink()
+    note(f"removed {len(removed)} things the demo made")
+    return removed
+
+
+def _unbind(port: dict, token: str) -> bool:
+    if not Path(port["socket"]).exists():
+        return False  # that agent is gone, and with it (`ovnet down`) its bridge and ports
+    try:
+        with AgentClient(port["socket"], token) as agent:
+            agent.unbind(port["id"])
+        return True
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    except httpx.TransportError:
+        return False
+

@@ -1,0 +1,84 @@
+"""`ovnet demo` end to end against a private all-in-one: the seed picture on real packets over two
+chassis, then `--clean` leaves nothing behind; a build that fails half-way removes what it made."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from pyroute2 import netns
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.cli.demo import _member_tokens
+from ovnet.runtime import hosts, underlay
+from ovnet.runtime.process import pid_alive, read_pid
+from ovnet.testbed import demo, seed
+
+pytestmark = [pytest.mark.root, pytest.mark.ovn]
+
+
+def _ovnet(settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ovnet.cli.main", *args, "--state-dir", str(settings.state_dir)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+
+
+def _mine(settings) -> list[str]:
+    mark = underlay.tag(settings.state_dir)
+    return [n for n in netns.listnetns() if mark in n]
+
+
+def _resources(settings) -> list[str]:
+    with ApiClient.from_settings(settings) as admin:
+        return [n["name"] for n in admin.list_networks()] + [p["name"] for p in admin.list_ports()]
+
+
+def test_demo_keep_then_clean(allinone):
+    host = f"hv{secrets.token_hex(3)}"
+
+    kept = _ovnet(allinone, "demo", "--keep", "--host", host)
+
+    print(kept.stdout, kept.stderr)
+    assert kept.returncode == 0, kept.stderr
+    pairs = len(seed.pairs())
+    assert f"{pairs}/{pairs} cells as expected" in kept.stdout
+    assert "✗" not in kept.stdout
+    names = {demo.workload_netns(allinone, w.name) for w in seed.WORKLOADS}
+    assert names <= set(netns.listnetns())
+    assert host in hosts.host_names(allinone)
+    echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
+    assert len(echo_pids) == len(seed.WORKLOADS) and all(pid_alive(p) for p in echo_pids)
+    assert len(_resources(allinone)) == 4 + len(seed.nics())
+
+    cleaned = _ovnet(allinone, "demo", "--clean")
+
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert _mine(allinone) == []
+    assert [p for p in echo_pids if pid_alive(p)] == []
+    assert hosts.host_names(allinone) == []
+    assert _resources(allinone) == []
+    assert demo.Record.load(allinone) is None
+    assert _ovnet(allinone, "demo", "--clean").stdout.strip() == "no demo to remove"
+
+
+def test_failed_build_leaves_nothing(allinone):
+    tokens = _member_tokens(allinone)
+    tokens["tenant-b"] = "not-a-token"
+
+    with pytest.raises(ApiError) as failure:
+        demo.run(allinone, tokens, f"hv{secrets.token_hex(3)}")
+
+    assert failure.value.status == 401
+    assert _resources(allinone) == []
+    assert _mine(allinone) == []
+    assert hosts.host_names(allinone) == []
+    assert demo.Record.load(allinone) is None
+
+
+def test_demo_needs_ovnet_up(allinone_settings):
+    allinone_settings.save()
+    refused = _ovnet(allinone_settings, "demo")
+    assert refused.returncode == 1
+    assert "ovnet up" in refused.stderr

@@ -1,0 +1,41 @@
+"""The seed picture's expectations, as plain data."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ovnet.testbed import seed
+
+
+def test_every_nic_lies_in_its_network():
+    for nic in seed.nics():
+        assert ipaddress.ip_address(nic.address) in ipaddress.ip_network(seed.NETWORKS[nic.project][nic.network])
+
+
+def test_pairs_are_ordered_and_skip_a_workloads_own_addresses():
+    pairs = seed.pairs()
+    assert len(pairs) == len(set(pairs)) == 8 * 8 - 8 - 2 * 2  # 8 NICs; A-vm2 and B-vm2 have two
+    assert all(src.workload != dst.workload for src, dst in pairs)
+    assert all((dst, src) in pairs for src, dst in pairs)
+
+
+def test_only_same_project_same_network_is_expected():
+    reachable = {(s.label, d.label) for s, d in seed.pairs() if seed.expected(s, d)}
+    assert reachable == {
+        ("A-vm1 192.168.1.3", "A-vm2 192.168.1.5"), ("A-vm2 192.168.1.5", "A-vm1 192.168.1.3"),
+        ("A-vm2 192.168.5.2", "A-vm3 192.168.5.9"), ("A-vm3 192.168.5.9", "A-vm2 192.168.5.2"),
+        ("B-vm1 192.168.1.3", "B-vm2 192.168.1.5"), ("B-vm2 192.168.1.5", "B-vm1 192.168.1.3"),
+        ("B-vm2 192.168.9.3", "B-vm3 192.168.9.7"), ("B-vm3 192.168.9.7", "B-vm2 192.168.9.3"),
+    }
+
+
+def test_identical_addresses_across_projects_are_never_expected():
+    twins = [(s, d) for s, d in seed.pairs() if s.address == d.address or
+             (s.project != d.project and s.network == d.network)]
+    assert twins and not any(seed.expected(s, d) for s, d in twins)
+
+
+def test_some_reachable_pairs_cross_hypervisors_and_some_do_not():
+    where = {w.name: w.hypervisor for w in seed.WORKLOADS}
+    crossing = {where[s.workload] != where[d.workload] for s, d in seed.pairs() if seed.expected(s, d)}
+    assert crossing == {True, False}
