@@ -29,8 +29,9 @@ def new_id() -> str:
 
 
 def utcnow() -> dt.datetime:
-    """Now in UTC, naive and truncated to seconds (Neutron shows whole seconds)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    """Now in UTC, naive. Microseconds are kept so creation order is stable (e.g. which subnet
+    is "first"); the API shows whole seconds as Neutron does."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
