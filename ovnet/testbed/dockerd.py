@@ -23,6 +23,9 @@ from pathlib import Path
 import httpx
 
 BUSYBOX = Path("/bin/busybox")  # Debian busybox-static: no shared libraries to copy
+# The client of the same Debian package as dockerd: a newer client refuses options the 20.10
+# engine's API (1.41) lacks (``--mac-address`` with ``--network`` needs 1.44 in client 28).
+ENGINE_CLIENT = Path("/usr/bin/docker")
 
 
 class DockerdError(Exception):
@@ -80,6 +83,7 @@ class PrivateDockerd:
         self.sock, self.pidfile, self.log = self.root / "docker.sock", self.root / "docker.pid", self.root / "dockerd.log"
         self.exec_root = self.root / "x"
         self.host = f"unix://{self.sock}"
+        self.client = str(ENGINE_CLIENT) if ENGINE_CLIENT.exists() else "docker"
         self._proc: subprocess.Popen | None = None
 
     def pid(self) -> int | None:
@@ -115,12 +119,12 @@ class PrivateDockerd:
 
     def docker(self, *args: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess:
         """Run the docker CLI against this engine; raises CalledProcessError (with output) if ``check``."""
-        return subprocess.run(["docker", "-H", self.host, *args], capture_output=True, text=True, timeout=timeout,
+        return subprocess.run([self.client, "-H", self.host, *args], capture_output=True, text=True, timeout=timeout,
                               check=check)
 
     def import_busybox(self, tag: str = "bb:latest") -> None:
         """``docker import`` the busybox-static root file system as ``tag``."""
-        subprocess.run(["docker", "-H", self.host, "import", "-", tag], input=busybox_rootfs_tar(),
+        subprocess.run([self.client, "-H", self.host, "import", "-", tag], input=busybox_rootfs_tar(),
                        capture_output=True, timeout=120, check=True)
 
     def kill(self) -> None:

@@ -23,7 +23,11 @@ class DockerOnOvnet:
         self.settings, self.dockerd, self.api, self.plugin = settings, dockerd, api, settings.docker_plugin
 
     def docker(self, *args: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess:
-        return self.dockerd.docker(*args, check=check, timeout=timeout)
+        """Run the docker CLI; with ``check`` a failure fails the test showing docker's stderr."""
+        done = self.dockerd.docker(*args, check=False, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
+        return done
 
     def network_create(self, *args: str, check: bool = True) -> tuple[str, subprocess.CompletedProcess]:
         """``docker network create -d <plugin> --ipam-driver <plugin> ARGS <unique name>``."""
