@@ -1,0 +1,111 @@
+"""Projects and bad input: two Docker networks in two projects with the same subnet and the same
+container addresses stay apart; malformed plugin requests get a clean error and create nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from ovnet.host.docker.server import plugin_socket
+
+pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker]
+
+
+def create_project(settings, name: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "project", "create", name, "--state-dir",
+                          str(settings.state_dir)], capture_output=True, text=True, check=True, timeout=60).stdout
+    return re.search(r"project: \S+ \(([0-9a-f-]{36})\)", out).group(1)
+
+
+def neighbour_mac(d, container: str, address: str) -> str:
+    out = d.docker("exec", container, "ip", "neigh", "show", address).stdout
+    return re.search(r"lladdr ([0-9a-f:]{17})", out).group(1)
+
+
+def test_same_subnet_and_addresses_in_two_projects_stay_isolated(ovnet_docker):
+    d = ovnet_docker
+    blue, red = create_project(d.settings, "blue"), create_project(d.settings, "red")
+    nets, made = {}, []
+    try:
+        for project in (blue, red):
+            nets[project], _ = d.network_create("--subnet", "10.70.0.0/24", "-o", f"ovnet.project={project}",
+                                                "--ipam-opt", f"ovnet.project={project}")
+            assert d.ovnet_network(nets[project])["project_id"] == project
+            for last in (5, 6):
+                name = f"{nets[project]}-{last}"
+                d.docker("run", "-d", "--name", name, "--network", nets[project], "--ip", f"10.70.0.{last}",
+                         "bb", "sleep", "600")
+                made.append(name)
+        macs = {p: d.docker("exec", f"{nets[p]}-5", "cat", "/sys/class/net/eth0/address").stdout.strip()
+                for p in (blue, red)}
+        assert macs[blue] != macs[red]
+        for project in (blue, red):
+            d.docker("exec", f"{nets[project]}-6", "ping", "-c", "2", "-W", "2", "10.70.0.5")
+            assert neighbour_mac(d, f"{nets[project]}-6", "10.70.0.5") == macs[project]
+        # The same pool in the same project again would share an address space: refused, nothing made.
+        before = len(d.api.list_networks())
+        _, dup = d.network_create("--subnet", "10.70.0.0/24", "--ipam-opt", f"ovnet.project={blue}", check=False)
+        assert dup.returncode != 0 and "already used by ovnet network" in dup.stderr
+        assert len(d.api.list_networks()) == before
+        # With blue's .5 gone, blue's .6 reaches nobody at .5 (neither by ARP nor at the cached MAC),
+        # although red's .5 lives on.
+        d.docker("rm", "-f", f"{nets[blue]}-5")
+        made.remove(f"{nets[blue]}-5")
+        assert d.docker("exec", f"{nets[blue]}-6", "ping", "-c", "2", "-W", "1", "10.70.0.5",
+                        check=False).returncode != 0
+        d.docker("exec", f"{nets[red]}-6", "ping", "-c", "1", "-W", "2", "10.70.0.5")
+    finally:
+        if made:
+            d.docker("rm", "-f", *made, check=False)
+        if nets:
+            d.docker("network", "rm", *nets.values(), check=False)
+
+
+def test_bad_project_option_is_our_error_and_creates_nothing(ovnet_docker):
+    d = ovnet_docker
+    before = len(d.api.list_networks())
+    _, done = d.network_create("--subnet", "10.72.0.0/24", "-o", "ovnet.project=nobody", check=False)
+    assert done.returncode != 0 and "is not a project id" in done.stderr
+    assert len(d.api.list_networks()) == before
+
+
+def post(path, call: str, body: bytes) -> tuple[int, dict]:
+    request = (f"POST /{call} HTTP/1.1\r\nHost: \r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+               ).encode() + body
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(str(path))
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, payload = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(payload)
+
+
+@pytest.mark.parametrize("call,body,field,fragment", [
+    ("NetworkDriver.CreateNetwork", b'{"NetworkID": "' + b"ab" * 32 + b'", "IPv4Data": [{"Pool": ', "Err",
+     "not JSON"),
+    ("NetworkDriver.CreateNetwork", json.dumps({"NetworkID": "ab" * 32, "IPv4Data": [
+        {"AddressSpace": "ovnet", "Pool": "fd00:1::/64", "Gateway": "fd00:1::1/64"}]}).encode(), "Err", "IPv4"),
+    ("NetworkDriver.CreateNetwork", json.dumps({"NetworkID": "ab" * 32, "Options": {
+        "com.docker.network.generic": {"com.docker.network.driver.mtu": "9999999"}},
+        "IPv4Data": [{"AddressSpace": "ovnet", "Pool": "10.73.0.0/24", "Gateway": "10.73.0.1/24"}]}).encode(),
+     "Err", "mtu"),
+    ("NetworkDriver.CreateEndpoint", json.dumps({"NetworkID": "ab" * 32, "EndpointID": "cd" * 32,
+                                                 "Interface": {"Address": "10.73.0.9/24"}}).encode(),
+     "Err", "has no ovnet network"),
+    ("IpamDriver.RequestAddress", b'{"PoolID": "not-ours", "Address": ""}', "Error", "not issued by ovnet"),
+    ("IpamDriver.RequestPool", b'{"Pool": "10.73.0.0/24", "SubPool": "10.74.0.0/25"}', "Error", "not inside"),
+])
+def test_malformed_requests_get_a_clean_error_and_change_nothing(ovnet_docker, call, body, field, fragment):
+    d = ovnet_docker
+    before = (len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports()))
+    status, answer = post(plugin_socket(d.plugin), call, body)
+    assert status == 200 and fragment in answer[field], answer
+    assert (len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports())) == before
