@@ -23,6 +23,7 @@ from pyroute2.ethtool import Ethtool
 
 from ovnet.runtime import owned
 from ovnet.runtime.chassis import ChassisSpec
+from ovnet.runtime.process import RuntimeFailure, wait_until
 
 UNDERLAY_NET = ipaddress.ip_network("100.64.0.0/24")
 SEGMENT_BRIDGE = "ul"
@@ -115,6 +116,10 @@ def attach(state_dir: Path, spec: ChassisSpec, index: int, mtu: int) -> str:
                "--", "set", "Interface", bridge, f"mtu_request={mtu}",
                "--", "--may-exist", "add-port", bridge, end)
     with IPRoute(netns=spec.netns) if spec.netns else IPRoute() as ipr:
+        if wait_until(lambda: None if ipr.link_lookup(ifname=bridge) else "missing", 5.0) is not None:
+            # e.g. a second userspace-datapath ovs-vswitchd in one namespace: its "ovs-netdev" tap is taken
+            raise RuntimeFailure(f"ovs-vswitchd of chassis {spec.name} did not create {bridge}; "
+                                 f"see {spec.log_dir / 'ovs-vswitchd.log'}")
         idx = ipr.link_lookup(ifname=bridge)[0]
         ipr.link("set", index=idx, state="up")
         have = {a.get("IFA_ADDRESS") for a in ipr.get_addr(index=idx, family=2)}
