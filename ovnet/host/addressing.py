@@ -14,8 +14,9 @@ import ipaddress
 import socket
 
 from pyroute2 import IPRoute, NetlinkError
-from pyroute2 import netns as pyroute2_netns
 from pyroute2.ethtool.ioctl import IoctlEthtool, NotSupportedError
+
+from ovnet.host.nsutil import netns_socket
 
 
 def link_index(ipr: IPRoute, ifname: str) -> int | None:
@@ -71,7 +72,7 @@ def _ethtool(netns: str | None, ifname: str) -> IoctlEthtool:
     if netns is not None:
         # SIOCETHTOOL resolves the name in the namespace of the socket it is issued on.
         ethtool.sock.close()
-        ethtool.sock = pyroute2_netns.create_socket(netns, socket.AF_INET, socket.SOCK_DGRAM)
+        ethtool.sock = netns_socket(netns, socket.AF_INET, socket.SOCK_DGRAM)
     ethtool.change_ifname(ifname)
     return ethtool
 

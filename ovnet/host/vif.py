@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pyroute2 import IPRoute, NetlinkError
 
-from ovnet.host import addressing
+from ovnet.host import addressing, nsutil
 from ovnet.host.errors import BadRequest, Conflict
 from ovnet.host.ovs import LocalOvs
 
@@ -39,7 +39,7 @@ class HostContext:
 
     def iproute(self) -> IPRoute:
         """A netlink socket in the bridge's namespace."""
-        return IPRoute(netns=self.netns) if self.netns else IPRoute()
+        return nsutil.iproute(self.netns)
 
 
 def device_alias(port_id: str, vif_type: str) -> str:
@@ -80,7 +80,7 @@ class Vif:
         owned = self.host.ovs.port_by_id(port_id)
         if owned:
             self.host.ovs.del_port(owned.name)
-            self._delete_device(owned.name)
+            self.delete_device(owned.name)
 
     def is_plugged(self, port_id: str) -> bool:
         """True when an owned OVS port for ``port_id`` exists and its device is present."""
@@ -93,7 +93,8 @@ class Vif:
     def _attach(self, device: str, port: dict, internal: bool = False) -> None:
         self.host.ovs.add_port(device, port["id"], port["mac_address"], self.vif_type, internal=internal)
 
-    def _delete_device(self, name: str) -> None:
+    def delete_device(self, name: str) -> None:
+        """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer)."""
         with self.host.iproute() as ipr:
             index = addressing.link_index(ipr, name)
             if index is not None:
@@ -158,7 +159,11 @@ class VethVif(Vif):
             ipr.link("set", index=addressing.link_index(ipr, peer), net_ns_fd=target)
         except (NetlinkError, OSError) as exc:
             raise BadRequest(f"cannot move the veth into network namespace {target!r}: {exc}") from None
-        with IPRoute(netns=target) as inner:
+        try:
+            inner_socket = nsutil.iproute(target)
+        except OSError as exc:
+            raise BadRequest(f"network namespace {target!r} cannot be entered: {exc}") from None
+        with inner_socket as inner:
             if addressing.link_index(inner, ifname) is not None:
                 raise Conflict(f"interface {ifname} already exists in network namespace {target}")
             inner.link("set", index=addressing.link_index(inner, peer), ifname=ifname)
@@ -177,7 +182,9 @@ class TapVif(Vif):
              **_options) -> str:
         name = check_ifname(target)
         uid = _uid(owner)
-        with self.host.iproute() as ipr:
+        # A tap is made by an ioctl on /dev/net/tun in the caller's namespace, not over netlink;
+        # pyroute2's netns= mode runs it in a helper inside the bridge's namespace.
+        with IPRoute(netns=self.host.netns) if self.host.netns else IPRoute() as ipr:
             self._fresh_device(ipr, name, port["id"])
             extra = {"uid": uid} if uid is not None else {}
             try:
