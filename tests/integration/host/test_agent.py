@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +89,20 @@ def test_cli_binds_tap_and_internal_ports(allinone, api, host):
         ovnet(allinone, "port", "unbind", port["id"])
         assert wait_status(api, port["id"], "DOWN") == "DOWN"
         _nothing_left(host, port["id"], device)
+
+
+def test_a_tap_carries_a_vms_frames_to_a_veth_workload(allinone, api, agent, make_netns):
+    net = ApiNetwork(api, "10.91.0")
+    vm, workload = net.port(60), net.port(61)
+    tap = "tapv" + vm["id"][:8]
+    agent.bind(vm["id"], "tap", tap)
+    agent.bind(workload["id"], "veth", make_netns())
+
+    # What QEMU does with script=no,vnet_hdr=off: open the tap by name and exchange raw frames.
+    probe = subprocess.run(["nsenter", f"--net=/run/netns/{allinone.netns}", sys.executable,
+                            str(Path(__file__).with_name("tapping.py")), tap, vm["mac_address"], "10.91.0.60",
+                            workload["mac_address"], "10.91.0.61"], capture_output=True, text=True, timeout=30)
+    assert probe.stdout.strip() == "reply", probe.stderr
 
 
 def test_bind_refuses_unknown_port_and_bad_input_with_neutron_errors(allinone, api, agent, make_netns):
