@@ -8,6 +8,7 @@ OVNET_TEST_PG_URL to use an existing server instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -56,7 +57,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 class PrivatePostgres:
-    """One postgres server in its own temp dir; ``url(db)`` gives a SQLAlchemy URL of database ``db``."""
+    """One postgres server in its own temp dir; tests get a schema each (``create_schema``)."""
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="ovnet-pg-"))
@@ -78,15 +79,25 @@ class PrivatePostgres:
                  "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                  "-c", "max_connections=200"],
                 stdout=out, stderr=subprocess.STDOUT, **as_pg)
-        _wait_ready(f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres", self.proc, log)
+        _wait_ready(self.admin_url(), self.proc, log)
 
-    def create_database(self, name: str) -> str:
-        """Create database ``name``; return its SQLAlchemy URL (psycopg 3 driver)."""
+    def admin_url(self) -> str:
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres"
+
+    def create_schema(self, name: str) -> str:
+        """Create schema ``name`` in database postgres; return a SQLAlchemy URL (psycopg 3) whose
+        connections use it as search_path, so each test gets empty tables in milliseconds."""
         import psycopg
 
-        with psycopg.connect(f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{name}"
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/postgres?options=-csearch_path%3D{name}"
+
+    def drop_schema(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -120,8 +131,16 @@ def postgres_server() -> Iterator[PrivatePostgres | str]:
 _db_counter = iter(range(1_000_000))
 
 
-def fresh_database_url(server: PrivatePostgres | str) -> str:
-    """A new empty database on ``server`` (or the external URL itself) for one test."""
+@contextlib.contextmanager
+def fresh_database_url(server: PrivatePostgres | str) -> Iterator[str]:
+    """An empty schema on ``server`` for one test, dropped afterwards; with an external
+    OVNET_TEST_PG_URL server, that URL itself (its tables are the test's to use)."""
     if isinstance(server, str):
-        return server
-    return server.create_database(f"t{os.getpid()}_{next(_db_counter)}")
+        yield server
+        return
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    url = server.create_schema(name)
+    try:
+        yield url
+    finally:
+        server.drop_schema(name)
