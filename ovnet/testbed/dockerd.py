@@ -3,8 +3,9 @@ socket and pidfile, run inside a network namespace (``nsenter --net``: ``ip netn
 remount /sys and hide the cgroup mounts, DESIGN.md facts), with no iptables rules and no default
 bridge. Images come from Debian's busybox-static via ``docker import`` (no registry here).
 
-Only processes this object started are ever signalled, by pid: dockerd and the containerd it
-spawned (found by the pidfile under the exec root).
+containerd runs as a process of its own, as with the distribution's services: a dockerd that
+spawned its own containerd cannot start again after a SIGKILL while that containerd lives on.
+Only processes this object started are ever signalled, by pid.
 """
 
 from __future__ import annotations
@@ -84,7 +85,27 @@ class PrivateDockerd:
         self.exec_root = self.root / "x"
         self.host = f"unix://{self.sock}"
         self.client = str(ENGINE_CLIENT) if ENGINE_CLIENT.exists() else "docker"
+        self.containerd_sock = self.exec_root / "ctd.sock"
         self._proc: subprocess.Popen | None = None
+        self._containerd: subprocess.Popen | None = None
+
+    def _start_containerd(self) -> None:
+        if _alive(self._containerd.pid if self._containerd else None):
+            return
+        config = self.root / "containerd.toml"
+        config.write_text('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
+        argv = ["containerd", f"--config={config}", f"--root={self.root / 'ctd'}", f"--state={self.exec_root / 'ctd'}",
+                f"--address={self.containerd_sock}"]
+        if self.netns:
+            argv = ["nsenter", f"--net=/run/netns/{self.netns}", *argv]
+        with open(self.root / "containerd.log", "ab") as log:
+            self._containerd = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not self.containerd_sock.exists():
+            if self._containerd.poll() is not None or time.monotonic() > deadline:
+                raise DockerdError(f"containerd did not start; see {self.root / 'containerd.log'}")
+            time.sleep(0.05)
 
     def pid(self) -> int | None:
         pid = _read_pid(self.pidfile) or (self._proc.pid if self._proc else None)
@@ -92,11 +113,13 @@ class PrivateDockerd:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start dockerd and wait until its API answers; raises DockerdError."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.exec_root.mkdir(parents=True, exist_ok=True)
+        self._start_containerd()
         config = self.root / "daemon.json"
         config.write_text(json.dumps({"live-restore": self.live_restore}))
         argv = ["dockerd", f"--config-file={config}", f"--data-root={self.root / 'data'}",
                 f"--exec-root={self.exec_root}", f"--host={self.host}", f"--pidfile={self.pidfile}",
+                f"--containerd={self.containerd_sock}",
                 "--iptables=false", "--ip6tables=false", "--bridge=none"]
         if self.netns:
             argv = ["nsenter", f"--net=/run/netns/{self.netns}", *argv]
@@ -106,7 +129,8 @@ class PrivateDockerd:
         deadline = time.monotonic() + timeout
         while not self.ping():
             if self._proc.poll() is not None or time.monotonic() > deadline:
-                raise DockerdError(f"dockerd did not start; see {self.log}")
+                tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
+                raise DockerdError(f"dockerd did not start: " + " | ".join(tail))
             time.sleep(0.1)
 
     def ping(self) -> bool:
@@ -128,7 +152,7 @@ class PrivateDockerd:
                        capture_output=True, timeout=120, check=True)
 
     def kill(self) -> None:
-        """SIGKILL dockerd (a crash); its containerd and containers are left as a crash leaves them."""
+        """SIGKILL dockerd (a crash); containerd and the containers live on, as after a real crash."""
         pid = self.pid()
         if pid:
             os.kill(pid, signal.SIGKILL)
@@ -154,17 +178,20 @@ class PrivateDockerd:
         return True
 
     def destroy(self) -> None:
-        """Remove every container, stop dockerd and the containerd it ran, unmount what they left
+        """Remove every container, stop dockerd and its containerd, unmount what they left
         under the root and delete it. Safe to call in any state."""
         if self.pid():
             ids = self.docker("ps", "-aq", check=False, timeout=30).stdout.split()
             if ids:
                 self.docker("rm", "-f", *ids, check=False, timeout=60)
         self.stop()
-        containerd = _read_pid(self.exec_root / "containerd" / "containerd.pid")
-        if _alive(containerd):
-            os.kill(containerd, signal.SIGTERM)
-            self._wait_gone(containerd, 10.0)
+        if self._containerd is not None and _alive(self._containerd.pid):
+            self._containerd.terminate()
+            try:
+                self._containerd.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._containerd.kill()
+                self._containerd.wait(timeout=10)
         mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
         for mount in sorted((m for m in mounts if m.startswith(str(self.root) + "/")), reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
