@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -133,6 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     sock = agent_socket(settings)
     sock.parent.mkdir(parents=True, exist_ok=True)
     sock.unlink(missing_ok=True)  # a socket left by a killed agent
+    # uvicorn re-raises the signal that stopped it once it has restored the previous handlers;
+    # with these the re-raise becomes SystemExit and the cleanup below (plugin socket) runs.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: sys.exit(0))
     try:
         uvicorn.run(create_app(binder, settings.chassis_name), uds=str(sock), log_level="warning",
                     access_log=False)

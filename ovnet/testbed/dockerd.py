@@ -177,6 +177,23 @@ class PrivateDockerd:
             time.sleep(0.05)
         return True
 
+    def _reap_leftovers(self) -> None:
+        """Kill the containerd shims of this engine that outlived it (a dockerd that failed to
+        start cannot remove its containers); they name this root on their command line."""
+        mark = str(self.root).encode() + b"/"
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"containerd-shim" in cmdline and mark in cmdline:
+                try:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
     def destroy(self) -> None:
         """Remove every container, stop dockerd and its containerd, unmount what they left
         under the root and delete it. Safe to call in any state."""
@@ -192,6 +209,7 @@ class PrivateDockerd:
             except subprocess.TimeoutExpired:
                 self._containerd.kill()
                 self._containerd.wait(timeout=10)
+        self._reap_leftovers()
         mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
         for mount in sorted((m for m in mounts if m.startswith(str(self.root) + "/")), reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
