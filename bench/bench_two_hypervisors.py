@@ -86,7 +86,8 @@ def tunnel(central: Settings, second: Settings, rounds: int, megabytes: int) -> 
     lines = [f"{'path (a -> peer)':<40} {'rounds':>6} {'rtt ms':>7} {'ratio':>6} {'TCP Gbit/s':>10} {'ratio':>6}"]
     for key, label in (("b", "baseline: same chassis, no tunnel"), ("c", "across Geneve to hypervisor 2")):
         rtt, gbps = statistics.median(results[key]["rtt"]), statistics.median(results[key]["gbps"])
-        lines.append(f"{label:<40} {rounds:>6} {rtt:>7.3f} {rtt / base_rtt:>6.2f} {gbps:>10.2f} {gbps / base_gbps:>6.2f}")
+        lines.append(f"{label:<40} {rounds:>6} {rtt:>7.3f} {rtt / base_rtt:>6.2f} "
+                     f"{gbps:>10.2f} {gbps / base_gbps:>6.2f}")
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
-def _member_tokens(settings: Settings) -> dict[str, str]:
+def member_tokens(settings: Settings) -> dict[str, str]:
     """A fresh member token for each seed project (created if missing), as `ovnet project create` does."""
     store = Store(settings.sql_url)
     try:
@@ -82,7 +82,7 @@ def demo(
             err.print(f"[red]error:[/] ovnet is not running ({', '.join(unhealthy)}): run `ovnet up` first")
             raise typer.Exit(1)
         started = time.monotonic()
-        cells, timings = testbed_demo.run(settings, _member_tokens(settings), host, keep=keep,
+        cells, timings = testbed_demo.run(settings, member_tokens(settings), host, keep=keep,
                                           progress=lambda msg: console.print(f"  {msg}"))
     except (RuntimeFailure, ApiError, ModelError, ValueError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")

@@ -25,7 +25,8 @@ StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="Sta
 def _table(rows: list[hosts.HostStatus]) -> Table:
     table = Table("host (chassis)", "encap ip", "netns", "services")
     for row in rows:
-        cells = [f"{name} {pid}" if reason is None else f"{name} [red]{reason}[/]" for name, pid, reason in row.services]
+        cells = [f"{name} {pid}" if reason is None else f"{name} [red]{escape(reason)}[/]"
+                 for name, pid, reason in row.services]
         table.add_row(row.name, row.encap_ip, row.netns, ", ".join(cells))
     return table
 

@@ -33,7 +33,8 @@ def echo_server(ns: str, name: str, run_dir: Path, port: int = ECHO_PORT) -> Ser
     def listening() -> str | None:
         return None if ready.exists() else "not listening yet"
 
-    return Service(name=f"echo {name}", argv=_echo(ns, "serve", name, "--port", str(port), "--ready", str(ready), "--netns", ns),
+    argv = _echo(ns, "serve", name, "--port", str(port), "--ready", str(ready), "--netns", ns)
+    return Service(name=f"echo {name}", argv=argv,
                    pidfile=run_dir / f"echo-{ns}.pid", log=run_dir / f"echo-{ns}.log", endpoint=f"{ns} udp+tcp/{port}",
                    health=listening, detaches=False, before=lambda: ready.unlink(missing_ok=True), start_timeout=10.0)
 

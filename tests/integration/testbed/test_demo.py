@@ -12,9 +12,10 @@ import pytest
 from pyroute2 import netns
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.cli.demo import _member_tokens
+from ovnet.cli.demo import member_tokens
+from ovnet.runtime import allinone as aio
 from ovnet.runtime import hosts, underlay
-from ovnet.runtime.process import pid_alive, read_pid
+from ovnet.runtime.process import pid_alive, read_pid, wait_until
 from ovnet.testbed import demo, seed
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
@@ -64,7 +65,7 @@ def test_demo_keep_then_clean(allinone):
 
 
 def test_failed_build_leaves_nothing(allinone):
-    tokens = _member_tokens(allinone)
+    tokens = member_tokens(allinone)
     tokens["tenant-b"] = "not-a-token"
 
     with pytest.raises(ApiError) as failure:
@@ -82,3 +83,18 @@ def test_demo_needs_ovnet_up(allinone_settings):
     refused = _ovnet(allinone_settings, "demo")
     assert refused.returncode == 1
     assert "ovnet up" in refused.stderr
+
+
+def test_down_takes_a_kept_demo_with_it(allinone):
+    kept = _ovnet(allinone, "demo", "--keep", "--host", f"hv{secrets.token_hex(3)}")
+    assert kept.returncode == 0, kept.stderr
+    echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
+    host_pids = [pid for h in hosts.list_hosts(allinone) for _, pid, _ in h.services]
+    assert echo_pids and host_pids
+
+    aio.down(allinone)
+
+    assert _mine(allinone) == []
+    assert [p for p in host_pids if pid_alive(p)] == []
+    # An echo server exits within its 1 s watch once its namespace is gone.
+    assert wait_until(lambda: None if not any(pid_alive(p) for p in echo_pids) else "alive", 5.0) is None

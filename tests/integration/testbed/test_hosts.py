@@ -89,16 +89,17 @@ def test_tcp_across_the_tunnel(allinone):
     local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
     switch = f"ls-{secrets.token_hex(3)}"
     nbctl = ["ovn-nbctl", f"--db={allinone.nb_url}", "--timeout=10"]
+    a, b = f"{switch}-a", f"{switch}-b"
     run(nbctl + ["ls-add", switch,
-                 "--", "lsp-add", switch, f"{switch}-a", "--", "lsp-set-addresses", f"{switch}-a", "0a:00:00:00:00:0a 10.77.0.10",
-                 "--", "lsp-add", switch, f"{switch}-b", "--", "lsp-set-addresses", f"{switch}-b", "0a:00:00:00:00:0b 10.77.0.11"])
+                 "--", "lsp-add", switch, a, "--", "lsp-set-addresses", a, "0a:00:00:00:00:0a 10.77.0.10",
+                 "--", "lsp-add", switch, b, "--", "lsp-set-addresses", b, "0a:00:00:00:00:0b 10.77.0.11"])
     wired = []
     server = None
     try:
         started = time.monotonic()
-        wired.append(wire(local, f"{switch}-a", "0a:00:00:00:00:0a", "10.77.0.10/24"))
-        wired.append(wire(remote, f"{switch}-b", "0a:00:00:00:00:0b", "10.77.0.11/24"))
-        for port in (f"{switch}-a", f"{switch}-b"):
+        wired.append(wire(local, a, "0a:00:00:00:00:0a", "10.77.0.10/24"))
+        wired.append(wire(remote, b, "0a:00:00:00:00:0b", "10.77.0.11/24"))
+        for port in (a, b):
             run(nbctl + ["wait-until", "Logical_Switch_Port", port, "up=true"], timeout=15)
         ready = time.monotonic() - started
         server = workload.echo_server(wired[1].netns, "far", allinone.run_dir)
