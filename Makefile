@@ -4,7 +4,7 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 DEBS    := openvswitch-switch ovn-central ovn-host iproute2 ethtool iputils-ping procps \
-           postgresql busybox-static docker.io
+           postgresql busybox-static docker.io qemu-system-x86 libvirt-clients libxml2-utils
 STAMP   := $(VENV)/.installed
 
 .PHONY: demo test setup debs venv clean

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_STATE_DIR = Path("/var/lib/ovnet")
+DEFAULT_CACHE_DIR = Path("/var/cache/ovnet")  # rebuildable artefacts shared by installations (VM image)
 SETTINGS_FILE = "settings.json"
 GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 + inner Ethernet 14
 
@@ -43,6 +44,7 @@ class Settings:
     bind_timeout: float = 30.0  # seconds a port may take to become ovn-installed
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
+    cache_dir: Path = DEFAULT_CACHE_DIR
 
     # -- derived paths -------------------------------------------------------------------------
     @property

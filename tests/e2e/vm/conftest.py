@@ -1,0 +1,40 @@
+"""Fixtures for VM tests: the VM image (built once, cached across runs) and a tap in a private
+network namespace for boots that need no OVN."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+
+import pytest
+from pyroute2 import IPRoute, netns
+
+from ovnet.config import load_settings
+from ovnet.testbed.vmimage import VmImage, build_image
+
+
+def _need_qemu() -> None:
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("qemu-system-x86_64 is missing: `make setup` installs qemu-system-x86")
+
+
+@pytest.fixture(scope="session")
+def vm_image() -> VmImage:
+    """The VM image under the configured cache dir (built on first use, ~7 s; then reused)."""
+    _need_qemu()
+    return build_image(load_settings().cache_dir)
+
+
+@pytest.fixture
+def lone_tap():
+    """(netns, tap name): a tap device, up, in a fresh network namespace; removed at teardown."""
+    name = f"ovq-{secrets.token_hex(4)}"
+    tap = f"tq{secrets.token_hex(4)}"
+    netns.create(name)
+    try:
+        with IPRoute(netns=name) as ipr:
+            ipr.link("add", ifname=tap, kind="tuntap", mode="tap")
+            ipr.link("set", index=ipr.link_lookup(ifname=tap)[0], state="up")
+        yield name, tap
+    finally:
+        netns.remove(name)
