@@ -100,7 +100,9 @@ def _record(settings: Settings, name: str, datapath: str) -> Settings:
     index = next(i for i in range(LOCAL_INDEX + 1, 254) if i not in used)
     host = dataclasses.replace(settings, state_dir=hosts_root(settings) / name, chassis_name=name, bridge="br-int",
                                encap_ip=underlay.encap_address(index), datapath=datapath,
-                               netns=f"ovnet-{name}-{underlay.tag(settings.state_dir)}")
+                               netns=f"ovnet-{name}-{underlay.tag(settings.state_dir)}",
+                               # /run/docker/plugins is shared by every host on this machine
+                               docker_plugin=f"{settings.docker_plugin}-{name}")
     host.save()
     (host.state_dir / "datapath").write_text(datapath + "\n")
     return host
@@ -119,7 +121,8 @@ def add(settings: Settings, name: str) -> HostStatus:
     """Start host ``name`` (create it unless recorded); idempotent; returns its status.
 
     Needs the all-in-one of ``settings`` running. Raises ValueError for a bad name and
-    RuntimeFailure when something cannot start, after undoing everything this call made.
+    RuntimeFailure when something cannot start, after stopping the host again (unless it was
+    running before this call) and deleting the record this call made.
     """
     if not NAME_RE.match(name) or name == settings.chassis_name:
         raise ValueError(f"host name {name!r} must match {NAME_RE.pattern} and differ from the all-in-one's chassis "
@@ -133,6 +136,7 @@ def add(settings: Settings, name: str) -> HostStatus:
         created = host is None
         if host is None:
             host = _record(settings, name, local.datapath)
+        was_running = any(svc.pid() for svc in _services(host)[1])
         try:
             _join_local(settings, local)
             owned.ensure_netns(settings.state_dir, host.netns)
@@ -147,7 +151,8 @@ def add(settings: Settings, name: str) -> HostStatus:
                 if svc.pid() is None:
                     svc.start()
         except BaseException:
-            _stop(settings, host)
+            if not was_running:
+                _stop(settings, host)
             if created:
                 shutil.rmtree(host.state_dir, ignore_errors=True)
             _leave_local_if_alone(settings, local)
