@@ -1,0 +1,91 @@
+"""Acceptance: the real python-openstackclient drives ovnet-server, unmodified (issue 3 "Done when").
+
+Every step goes through `openstack --os-cloud ovnet ... -f json` with the clouds.yaml the server
+wrote; after each step ``endpoint.after`` runs, where NB checks plug in (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+OPENSTACK = Path(sys.executable).with_name("openstack")
+pytestmark = pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")
+
+
+class Osc:
+    def __init__(self, clouds_yaml: Path):
+        self.env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(clouds_yaml)}
+        for key in [k for k in self.env if k.startswith("OS_") and k != "OS_CLIENT_CONFIG_FILE"]:
+            del self.env[key]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([str(OPENSTACK), "--os-cloud", "ovnet", *args], env=self.env, capture_output=True,
+                              text=True, timeout=120)
+        if check:
+            assert proc.returncode == 0, f"openstack {' '.join(args)} failed: {proc.stderr}"
+        return proc
+
+    def json(self, *args: str):
+        return json.loads(self.run(*args, "-f", "json").stdout)
+
+
+def test_openstackclient_network_subnet_port_lifecycle(endpoint):
+    osc = Osc(endpoint.clouds_yaml)
+
+    net = osc.json("network", "create", "acc-net")
+    assert net["name"] == "acc-net" and net["mtu"] == 1442 and net["status"] == "ACTIVE"
+    endpoint.after("network", net["id"], net)
+
+    v4 = osc.json("subnet", "create", "--network", "acc-net", "--subnet-range", "10.20.0.0/24", "acc-v4")
+    assert v4["gateway_ip"] == "10.20.0.1" and v4["allocation_pools"] == [{"start": "10.20.0.2", "end": "10.20.0.254"}]
+    endpoint.after("subnet", v4["id"], v4)
+    v6 = osc.json("subnet", "create", "--network", "acc-net", "--ip-version", "6", "--subnet-range", "fd20::/64",
+                  "--ipv6-address-mode", "dhcpv6-stateful", "--ipv6-ra-mode", "dhcpv6-stateful", "acc-v6")
+    assert v6["ip_version"] == 6 and v6["cidr"] == "fd20::/64" and v6["gateway_ip"] == "fd20::1"
+    endpoint.after("subnet", v6["id"], v6)
+
+    auto = osc.json("port", "create", "--network", "acc-net", "acc-auto")
+    assert auto["status"] == "DOWN"
+    assert {ip["subnet_id"] for ip in auto["fixed_ips"]} == {v4["id"], v6["id"]}
+    endpoint.after("port", auto["id"], auto)
+    fixed = osc.json("port", "create", "--network", "acc-net", "--fixed-ip", "subnet=acc-v4,ip-address=10.20.0.50",
+                     "acc-fixed")
+    assert fixed["fixed_ips"] == [{"subnet_id": v4["id"], "ip_address": "10.20.0.50"}]
+    endpoint.after("port", fixed["id"], fixed)
+
+    taken = osc.run("port", "create", "--network", "acc-net", "--fixed-ip", "ip-address=10.20.0.50", "acc-dup",
+                    check=False)
+    assert taken.returncode != 0 and "already allocated" in taken.stderr
+
+    listed = osc.json("port", "list", "--network", "acc-net")
+    assert sorted(p["Name"] for p in listed) == ["acc-auto", "acc-fixed"]
+    by_ip = osc.json("port", "list", "--fixed-ip", "ip-address=10.20.0.50")
+    assert [p["ID"] for p in by_ip] == [fixed["id"]]
+    assert [s["Name"] for s in osc.json("subnet", "list", "--ip-version", "6")] == ["acc-v6"]
+    assert [n["Name"] for n in osc.json("network", "list", "--name", "acc-net")] == ["acc-net"]
+
+    osc.run("port", "set", "--name", "acc-fixed2", "--fixed-ip", "ip-address=10.20.0.51", "acc-fixed")
+    shown = osc.json("port", "show", "acc-fixed2")
+    assert sorted(ip["ip_address"] for ip in shown["fixed_ips"]) == ["10.20.0.50", "10.20.0.51"]
+    assert shown["revision_number"] == 2
+    endpoint.after("port", shown["id"], shown)
+    osc.run("network", "set", "--description", "accepted", "acc-net")
+    assert osc.json("network", "show", "acc-net")["description"] == "accepted"
+
+    in_use = osc.run("network", "delete", "acc-net", check=False)
+    assert in_use.returncode != 0
+    osc.run("port", "delete", "acc-auto", "acc-fixed2")
+    endpoint.after("port", auto["id"], None)
+    endpoint.after("port", fixed["id"], None)
+    osc.run("subnet", "delete", "acc-v4", "acc-v6")
+    endpoint.after("subnet", v4["id"], None)
+    endpoint.after("subnet", v6["id"], None)
+    osc.run("network", "delete", "acc-net")
+    endpoint.after("network", net["id"], None)
+    assert osc.json("network", "list") == []
