@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 
 import pytest
 from pyroute2 import IPRoute, netns
 
 from ovnet.runtime import allinone as aio
 from ovnet.runtime import hosts, underlay
+from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import pid_alive, run
 from ovnet.testbed import workload
 from tests.integration.testbed.handwire import wire
@@ -24,6 +26,18 @@ def _leftovers(settings, host_netns: str) -> list[str]:
     with IPRoute() as ipr:
         links = [link.get_attr("IFLA_IFNAME") for link in ipr.get_links()]
     return [n for n in netns.listnetns() if mark in n or n == host_netns] + [n for n in links if mark in n]
+
+
+def _processes_using(path: Path) -> list[int]:
+    """Pids of live processes whose command line names ``path`` (the host's daemons all do)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if str(path).encode() in (proc / "cmdline").read_bytes() and pid_alive(int(proc.name)):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def _sb_encaps(settings) -> dict[str, str]:
@@ -52,11 +66,31 @@ def test_add_remove_leaves_nothing(allinone):
     assert hosts.remove(allinone, name) is True
 
     assert [p for p in pids if pid_alive(p)] == []
+    assert _processes_using(host.state_dir) == []
     assert _leftovers(allinone, host.netns) == []
     assert _sb_encaps(allinone) == {allinone.chassis_name: allinone.encap_ip}
     assert not host.state_dir.exists()
     assert hosts.list_hosts(allinone) == []
     assert hosts.remove(allinone, name) is False
+
+
+def test_failed_add_leaves_nothing(allinone, monkeypatch):
+    def broken_agent(host):
+        # The last thing add() starts fails: everything before it must be undone.
+        return [Service(name=hosts.AGENT, argv=["false"], pidfile=host.run_dir / "agent.pid",
+                        log=host.log_dir / "agent.log", endpoint="-", health=lambda: None)]
+
+    monkeypatch.setattr(hosts, "ovnet_services", broken_agent)
+    name = _host_name()
+    netns_name = f"ovnet-{name}-{underlay.tag(allinone.state_dir)}"
+
+    with pytest.raises(aio.RuntimeFailure, match="ovnet-agent failed to start"):
+        hosts.add(allinone, name)
+
+    assert hosts.host_names(allinone) == []
+    assert _leftovers(allinone, netns_name) == []
+    assert _sb_encaps(allinone) == {allinone.chassis_name: allinone.encap_ip}
+    assert _processes_using(hosts.hosts_root(allinone) / name) == []
 
 
 def test_down_stops_hosts(allinone):
