@@ -15,6 +15,7 @@ from ovnet.cli.host import app as host_app
 from ovnet.cli.port import app as port_app
 from ovnet.cli.project import app as project_app
 from ovnet.cli.sync import sync as sync_command
+from ovnet.cli.vm import app as vm_app, libvirt_xml
 from ovnet.config import load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
@@ -100,6 +101,8 @@ app.add_typer(project_app, name="project")
 app.add_typer(host_app, name="host")
 app.command("demo")(demo_command)
 app.add_typer(port_app, name="port")
+port_app.command("libvirt-xml")(libvirt_xml)
+app.add_typer(vm_app, name="vm")
 
 if __name__ == "__main__":
     app()

@@ -38,3 +38,22 @@ def lone_tap():
         yield name, tap
     finally:
         netns.remove(name)
+
+
+# The API/agent fixtures of the host tests: an admin ApiClient and agent of the all-in-one,
+# workload namespaces, networks made through the API.
+from tests.integration.host.conftest import agent, api, make_netns  # noqa: E402,F401
+
+
+@pytest.fixture
+def vms(allinone, vm_image):
+    """Factory ``run(name, port_id, **kwargs) -> VmRecord`` (ovnet.testbed.vm.run on the
+    all-in-one); every VM still recorded is removed at teardown, before the all-in-one goes."""
+    from ovnet.testbed import vm as vm_mod
+
+    def run(name: str, port_id: str, **kwargs):
+        return vm_mod.run(allinone, f"{name}-{secrets.token_hex(2)}", port_id, **kwargs)
+
+    yield run
+    for record in vm_mod.list_records(allinone):
+        vm_mod.remove(allinone, record.name)

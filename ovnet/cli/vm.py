@@ -1,0 +1,105 @@
+"""``ovnet vm build|run|rm|list`` (test VMs as workloads) and ``ovnet port libvirt-xml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import typer
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.config import load_settings
+from ovnet.host.libvirt import interface_xml
+from ovnet.testbed import vm as vms
+from ovnet.testbed.initscript import LINE_LEASE
+from ovnet.testbed.qemu import VmError, parse_lease, wait_console
+from ovnet.testbed.vmimage import VmImageError, build_image
+
+app = typer.Typer(help="Virtual machines (QEMU microvm, the test image) bound to ports.", no_args_is_help=True)
+
+StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="State directory (default /var/lib/ovnet).")
+Host = typer.Option(None, "--host", help="Hypervisor (chassis) to use; default this one.")
+Token = typer.Option(None, "--token", envvar="OS_TOKEN", help="API token of the caller (default: the local admin).")
+
+
+def _fail(exc: Exception) -> None:
+    message = f"{exc.type}: {exc.message}" if isinstance(exc, ApiError) else str(exc)
+    if isinstance(exc, httpx.HTTPError):
+        message = f"agent or API unreachable: {exc}"
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("build")
+def build(state_dir: Path = StateDir) -> None:
+    """Build the VM image (Debian kernel + busybox initramfs) unless it is cached; print its files."""
+    settings = load_settings(state_dir)
+    try:
+        image = build_image(settings.cache_dir)
+    except VmImageError as exc:
+        _fail(exc)
+    typer.echo(f"{image.version}\nkernel  {image.kernel}\nbzImage {image.kernel_compressed}\ninitrd  {image.initrd}")
+
+
+@app.command("run")
+def run(
+    name: str = typer.Argument(..., help="VM name (its hostname and what its echo service answers)."),
+    port: str = typer.Option(..., "--port", help="Port id to bind the VM's NIC to."),
+    host: str = Host,
+    tap: str = typer.Option(None, "--tap", help="Tap device name (default tap + 11 characters of the port id)."),
+    image: Path = typer.Option(None, "--image", help="An image directory or image.json (default: the one built last)."),
+    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for the VM's DHCP lease (0: do not wait)."),
+    token: str = Token, state_dir: Path = StateDir,
+) -> None:
+    """Bind PORT as a tap on HOST and boot VM NAME on it (returns once QEMU runs)."""
+    settings = load_settings(state_dir)
+    try:
+        record = vms.run(settings, name, port, host=host, tap=tap, image=image, token=token)
+    except (VmError, VmImageError, ApiError, httpx.HTTPError) as exc:
+        _fail(exc)
+    typer.echo(f"VM {name} runs (pid {record.pid()}) on host {record.host}, tap {record.tap}, MAC {record.mac}; "
+               f"console: {record.console}")
+    if wait > 0:
+        line = wait_console(Path(record.console), LINE_LEASE, wait)
+        if line is None:
+            typer.echo(f"error: no DHCP lease within {wait:g} s; see {record.console}", err=True)
+            raise typer.Exit(1)
+        typer.echo("lease: " + " ".join(f"{k}={v}" for k, v in parse_lease(line).items()))
+
+
+@app.command("rm")
+def rm(name: str = typer.Argument(..., help="VM name."), token: str = Token, state_dir: Path = StateDir) -> None:
+    """Stop VM NAME by its pid and unbind its port."""
+    try:
+        record = vms.remove(load_settings(state_dir), name, token=token)
+    except (VmError, ApiError, httpx.HTTPError) as exc:
+        _fail(exc)
+    typer.echo(f"VM {name} stopped; port {record.port_id} unbound on host {record.host}")
+
+
+@app.command("list")
+def list_(state_dir: Path = StateDir) -> None:
+    """One line per VM: name, running, host, port, tap, lease."""
+    for record in vms.list_records(load_settings(state_dir)):
+        line = wait_console(Path(record.console), LINE_LEASE, 0)
+        lease = parse_lease(line).get("ip", "-") if line else "-"
+        state = f"pid {record.pid()}" if record.pid() else "stopped"
+        typer.echo(f"{record.name}\t{state}\t{record.host}\t{record.port_id}\t{record.tap}\t{lease}")
+
+
+def libvirt_xml(
+    port: str = typer.Argument(..., help="Port id."), host: str = Host, token: str = Token,
+    state_dir: Path = StateDir,
+) -> None:
+    """Print the libvirt <interface> element that plugs a domain's NIC into PORT on HOST."""
+    settings = load_settings(state_dir)
+    try:
+        hypervisor = vms.host_of(settings, host)
+        with ApiClient.from_settings(settings) if not token else ApiClient(settings.api_url, token) as api:
+            body = api.show_port(port)
+            network = api.show_network(body["network_id"])
+    except (VmError, ApiError, httpx.HTTPError) as exc:
+        _fail(exc)
+    recorded = hypervisor.state_dir / "datapath"
+    datapath = recorded.read_text().strip() if recorded.exists() else hypervisor.datapath
+    typer.echo(interface_xml(body, network, bridge=hypervisor.bridge, userspace_datapath=datapath == "netdev"))

@@ -1,0 +1,135 @@
+"""VMs as workloads: ``run`` binds a port as a tap through the chosen host's agent and boots the
+test VM image on it; ``remove`` stops the VM by pid and unbinds the port.
+
+Each VM leaves three files under the all-in-one's state dir: ``run/vm/NAME.json`` (its record),
+``run/vm/NAME.pid`` (QEMU's pid) and ``log/vm-NAME.console.log`` (its serial console). A failed
+``run`` leaves none of them and no binding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ovnet.config import Settings
+from ovnet.host.agent import agent_socket
+from ovnet.host.agentclient import AgentClient
+from ovnet.host.libvirt import tap_name
+from ovnet.runtime.hosts import host_settings
+from ovnet.runtime.process import pid_alive, read_pid
+from ovnet.testbed import qemu
+from ovnet.testbed.qemu import VmError
+from ovnet.testbed.vmimage import VmImage, current_image, load_image
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")  # a file name and a kernel argument
+
+
+@dataclass(frozen=True)
+class VmRecord:
+    """One VM: ``name``, the ``port_id`` it is bound to on ``host`` (chassis name) via ``tap``
+    (in network namespace ``netns``, None = the root one), the port's ``mac``, QEMU's ``pidfile``
+    and the ``console`` log."""
+
+    name: str
+    port_id: str
+    host: str
+    tap: str
+    netns: str | None
+    mac: str
+    pidfile: str
+    console: str
+
+    def pid(self) -> int | None:
+        """QEMU's pid when it runs, else None."""
+        pid = read_pid(Path(self.pidfile))
+        return pid if pid_alive(pid) else None
+
+
+def vm_dir(settings: Settings) -> Path:
+    """Where VM records and pidfiles live."""
+    return settings.run_dir / "vm"
+
+
+def _record_path(settings: Settings, name: str) -> Path:
+    return vm_dir(settings) / f"{name}.json"
+
+
+def load_record(settings: Settings, name: str) -> VmRecord | None:
+    """The record of VM ``name``, or None when there is none."""
+    path = _record_path(settings, name)
+    return VmRecord(**json.loads(path.read_text())) if path.exists() else None
+
+
+def list_records(settings: Settings) -> list[VmRecord]:
+    """Every recorded VM, by name."""
+    folder = vm_dir(settings)
+    return [VmRecord(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+
+
+def host_of(settings: Settings, host: str | None) -> Settings:
+    """The Settings of hypervisor ``host`` (None or this chassis: the all-in-one itself).
+    Raises VmError for an unknown host."""
+    if not host or host == settings.chassis_name:
+        return settings
+    other = host_settings(settings, host)
+    if other is None:
+        raise VmError(f"no host {host} (see `ovnet host list`)")
+    return other
+
+
+def run(settings: Settings, name: str, port_id: str, *, host: str | None = None, tap: str | None = None,
+        image: Path | None = None, token: str | None = None, compressed: bool = False) -> VmRecord:
+    """Bind ``port_id`` as a tap on ``host`` and boot VM ``name`` on it; return its record.
+
+    ``tap`` defaults to ``tap`` + 11 characters of the port id; ``image`` to the image built last
+    (``ovnet vm build``); ``token`` is the caller's API token (None: the local admin). Raises
+    VmError (bad name, name taken, unknown host, port already plugged on that host, QEMU
+    failure), VmImageError (no image), ovnet.apiclient.ApiError from the agent (port not found or
+    bound to another host, tap name taken, bind timeout). On any error nothing is left.
+    """
+    if not NAME_RE.fullmatch(name):
+        raise VmError(f"invalid VM name {name!r}: 1-40 of A-Z a-z 0-9 _ . -, starting with a letter or digit")
+    if load_record(settings, name) is not None:
+        raise VmError(f"VM {name} exists; `ovnet vm rm {name}` first")
+    chosen: VmImage = load_image(image) if image else current_image(settings.cache_dir)
+    hypervisor = host_of(settings, host)
+    with AgentClient(agent_socket(hypervisor), token) as agent:
+        plugged = {b["port_id"]: b for b in agent.bindings()}
+        if port_id in plugged:
+            raise VmError(f"port {port_id} is already plugged on host {hypervisor.chassis_name} as "
+                          f"{plugged[port_id]['vif_type']} {plugged[port_id]['device']}; a VM needs a port of its own")
+        bound = agent.bind(port_id, "tap", tap or tap_name(port_id))
+        try:
+            mac = next(b["mac"] for b in agent.bindings() if b["port_id"] == port_id)
+            record = VmRecord(name=name, port_id=port_id, host=hypervisor.chassis_name, tap=bound["device"],
+                              netns=hypervisor.netns, mac=mac, pidfile=str(vm_dir(settings) / f"{name}.pid"),
+                              console=str(settings.log_dir / f"vm-{name}.console.log"))
+            spec = qemu.QemuSpec(name=name, tap=record.tap, mac=mac, console=Path(record.console),
+                                 pidfile=Path(record.pidfile), netns=record.netns, compressed=compressed)
+            try:
+                qemu.start(chosen, spec)
+                _record_path(settings, name).write_text(json.dumps(asdict(record), indent=1) + "\n")
+            except BaseException:
+                qemu.stop(spec.pidfile)
+                spec.console.unlink(missing_ok=True)
+                raise
+        except BaseException:
+            agent.unbind(port_id)
+            raise
+    return record
+
+
+def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
+    """Stop VM ``name`` (by its pid) and unbind its port on its host; return the record it had.
+    Raises VmError when there is no such VM; ApiError when the agent refuses the unbind (the VM
+    is stopped already and its record kept, so the command can be repeated)."""
+    record = load_record(settings, name)
+    if record is None:
+        raise VmError(f"no VM {name} (see `ovnet vm list`)")
+    qemu.stop(Path(record.pidfile))
+    with AgentClient(agent_socket(host_of(settings, record.host)), token) as agent:
+        agent.unbind(record.port_id)
+    _record_path(settings, name).unlink(missing_ok=True)
+    return record
