@@ -11,6 +11,7 @@ them; their echo servers exit with their namespace.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -260,7 +261,7 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
         owned.forget(settings.state_dir, netns_name=ns)
     if record.host_created and hosts.remove(settings, record.host):
         removed.append(f"host {record.host}")
-    record.path.unlink()
+    shutil.rmtree(_run_dir(settings))  # the record, echo pidfiles, logs and ready marks
     note(f"removed {len(removed)} things the demo made")
     return removed
 

@@ -60,7 +60,7 @@ def test_demo_keep_then_clean(allinone):
     assert [p for p in echo_pids if pid_alive(p)] == []
     assert hosts.host_names(allinone) == []
     assert _resources(allinone) == []
-    assert demo.Record.load(allinone) is None
+    assert not (allinone.state_dir / demo.DEMO_DIR).exists()
     assert _ovnet(allinone, "demo", "--clean").stdout.strip() == "no demo to remove"
 
 
@@ -75,7 +75,7 @@ def test_failed_build_leaves_nothing(allinone):
     assert _resources(allinone) == []
     assert _mine(allinone) == []
     assert hosts.host_names(allinone) == []
-    assert demo.Record.load(allinone) is None
+    assert not (allinone.state_dir / demo.DEMO_DIR).exists()
 
 
 def test_demo_needs_ovnet_up(allinone_settings):

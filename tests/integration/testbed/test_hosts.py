@@ -161,8 +161,8 @@ def test_allinone_in_the_root_namespace(tmp_path):
 
     with IPRoute() as ipr:
         if ipr.link_lookup(ifname="ovs-netdev"):
-            pytest.skip("another userspace-datapath ovs-vswitchd runs in the root namespace (it holds the one "
-                        "'ovs-netdev' tap a namespace can have); run this test on its own")
+            pytest.skip("an 'ovs-netdev' tap exists in the root namespace (another userspace-datapath ovs-vswitchd "
+                        "or its leftover; a namespace can hold only one); run this test on its own")
     settings = private_settings(tmp_path, netns=None, bridge=f"brt{secrets.token_hex(3)}")
     name = _host_name()
     try:
