@@ -146,8 +146,10 @@ class Syncer:
                 continue
             try:
                 if not was_connected or time.monotonic() >= next_reconcile:
-                    for line in self.repair():
-                        LOG.warning("reconcile repaired drift: %s", line)
+                    repaired = self.repair()
+                    if repaired:
+                        LOG.warning("reconcile repaired %d difference(s), first: %s", len(repaired),
+                                    "; ".join(repaired[:5]))
                     next_reconcile = time.monotonic() + self.settings.sync_interval
                     was_connected = True
                 self._drain()
@@ -166,7 +168,7 @@ class Syncer:
                 entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
                 if not entries:
                     return
-                snap = views.snapshot(session)
+                snap = _snapshot_for(session, entries)
             scope = related_ids(snap, {e.resource_id for e in entries})
             self.nb.converge(desired_rows(snap, scope), scope)
             with self.store.session() as session:
@@ -195,3 +197,14 @@ class Syncer:
                     LOG.exception("could not record port status for %d port(s)", len(batch))
             if item is None:
                 return
+
+
+def _snapshot_for(session: Any, entries: list[views.OutboxEntry]) -> dict:
+    # Port changes (nearly all of them) need only those ports with their networks and subnets;
+    # a network or subnet change may concern every port on it, so it reads the whole model.
+    if any(e.resource_type != "port" for e in entries):
+        return views.snapshot(session)
+    ports = views.snapshot(session, ids={e.resource_id for e in entries})["ports"]
+    context = {p["network_id"] for p in ports} | {f["subnet_id"] for p in ports for f in p["fixed_ips"]}
+    around = views.snapshot(session, ids=context)
+    return {"networks": around["networks"], "subnets": around["subnets"], "ports": ports}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
@@ -44,3 +45,14 @@ def nb_server(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+def wait_for(check, timeout: float = 10.0) -> bool:
+    """Poll ``check()`` until true or ``timeout`` seconds; return its last value. NB replicas
+    (the IDL) see an edit made with ovn-nbctl a few milliseconds after ovn-nbctl returns."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
-import json
+import time
 
 import pytest
 
 from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.translate import DHCP, LS, LSP, desired_rows
 
+from tests.integration.ovn.conftest import wait_for
 from tests.unit.ovn.test_translate import NET, PORT, SUB4, SUB6, snapshot
 
 pytestmark = pytest.mark.ovn
@@ -24,11 +25,6 @@ def client(nb_server):
         yield nb
     finally:
         nb.stop()
-
-
-def _find(nb_server, table, *conds):
-    out = nb_server.nbctl("--format=json", "--data=json", "find", table, *conds)
-    return json.loads(out)["data"]
 
 
 def test_converge_creates_rows_that_ovn_nbctl_sees_and_is_idempotent(nb_server, client):
@@ -53,7 +49,7 @@ def test_converge_repairs_drift_and_leaves_unowned_rows_alone(nb_server, client)
     nb_server.nbctl("ls-add", "stray", "--", "set", "Logical_Switch", "stray", "external_ids:ovnet\\:id=stray")
     dhcp = nb_server.nbctl("--bare", "--columns=_uuid", "find", "DHCP_Options", f"external_ids:ovnet\\:id={SUB6}")
     nb_server.nbctl("destroy", "DHCP_Options", dhcp)
-    assert len(client.converge(want, dry_run=True)) == 3
+    assert wait_for(lambda: len(client.converge(want, dry_run=True)) == 3)
     ops = sorted((c.op, c.table, c.key) for c in client.converge(want))
     assert ops == [("create", DHCP, SUB6), ("delete", LS, "stray"), ("update", LSP, PORT)]
     assert client.converge(want) == []
@@ -71,6 +67,7 @@ def test_scoped_converge_touches_only_its_ids_and_deletes_gone_ones(nb_server, c
     gone = copy.deepcopy(snap)
     gone["ports"] = []
     nb_server.nbctl("lsp-set-addresses", PORT, "00:00:00:00:00:01")
+    assert wait_for(lambda: len(client.converge(desired_rows(gone), dry_run=True)) == 1)
     # Another id's scope: the hand edit of PORT is not in it.
     assert client.converge(desired_rows(gone), scope={SUB4}) == []
     changes = client.converge(desired_rows(gone), scope={PORT})
@@ -79,13 +76,9 @@ def test_scoped_converge_touches_only_its_ids_and_deletes_gone_ones(nb_server, c
 
 
 def test_unavailable_nb_raises_and_reconnect_is_fast(nb_server, client):
-    import time
-
     want = desired_rows(snapshot())
     nb_server.stop()
-    deadline = time.monotonic() + 5
-    while client.connected() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert wait_for(lambda: not client.connected())
     with pytest.raises(NbUnavailable):
         client.converge(want)
     nb_server.start()
@@ -105,11 +98,28 @@ def test_port_up_events(nb_server):
         nb.converge(desired_rows(snapshot()))
         nb_server.nbctl("set", "Logical_Switch_Port", PORT, "up=true")
         nb_server.nbctl("set", "Logical_Switch_Port", PORT, "up=false")
-        import time
-        deadline = time.monotonic() + 5
-        while len(seen) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert wait_for(lambda: len(seen) >= 3)
         assert seen == [(PORT, False), (PORT, True), (PORT, False)]
         assert nb.port_up() == {PORT: False}
     finally:
         nb.stop()
+
+
+def test_big_changes_are_split_into_several_transactions(nb_server, client, monkeypatch):
+    import ovnet.ovn.nb as nb_module
+
+    snap = snapshot()
+    template = snap["ports"][0]
+    snap["ports"] = [dict(template, id=f"{PORT[:-2]}{i:02d}", mac_address=f"fa:16:3e:00:01:{i:02x}",
+                          fixed_ips=[{"subnet_id": SUB4, "ip_address": f"10.0.0.{10 + i}"}]) for i in range(7)]
+    monkeypatch.setattr(nb_module, "MAX_TXN_ROWS", 3)
+    commits = []
+    real_commit = NbClient._commit
+    monkeypatch.setattr(NbClient, "_commit", lambda self, cmd, timeout: commits.append(cmd.scope) or
+                        real_commit(self, cmd, timeout))
+    want = desired_rows(snap)
+    assert len(client.converge(want)) == 10
+    assert len(commits) == 4
+    assert commits[0] >= {NET, SUB4}  # switch and DHCP rows go first: ports refer to them
+    assert client.converge(want, dry_run=True) == []
+    assert len(nb_server.nbctl("lsp-list", f"ovnet-{NET}").splitlines()) == 7

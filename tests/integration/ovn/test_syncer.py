@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -12,6 +11,8 @@ from ovnet.model.common import record_change
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet
 from ovnet.model.store import Store
 from ovnet.ovn.syncer import Syncer
+
+from tests.integration.ovn.conftest import wait_for
 
 pytestmark = pytest.mark.ovn
 
@@ -62,15 +63,6 @@ def pending(store):
         return views.outbox_pending(session)
 
 
-def wait_for(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 def test_flush_confirms_changes_in_nb_and_empties_the_outbox(store, nb_server, syncer):
     net, sub, port = network_with_port(store)
     assert syncer.flush(10)
@@ -96,8 +88,8 @@ def test_drift_and_repair_after_hand_edits(store, nb_server, syncer):
     nb_server.nbctl("ls-add", "ovnet-bogus", "--", "set", "Logical_Switch", "ovnet-bogus",
                     "external_ids:ovnet\\:id=bogus")
     nb_server.nbctl("ls-add", "not-ours")
+    assert wait_for(lambda: len(syncer.drift()) == 3)
     drift = syncer.drift()
-    assert len(drift) == 3, drift
     assert any(port.id in line and "missing" in line for line in drift)
     assert any("mtu" in line and "9000" in line for line in drift)
     assert any("bogus" in line and "not in the model" in line for line in drift)
