@@ -19,7 +19,8 @@ from ovsdbapp.schema.open_vswitch import impl_idl
 OWNED = "ovnet:owned"
 VIF_TYPE = "ovnet:vif-type"
 INSTALLED = "ovn-installed"
-TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
+TABLES = ("Open_vSwitch", "Bridge", "Port")
+INTERFACE_COLUMNS = ["name", "type", "options", "external_ids", "ofport", "error", "mac", "mac_in_use"]
 
 
 class OvsError(Exception):
@@ -64,6 +65,8 @@ class LocalOvs:
         helper = idlutils.get_schema_helper(remote, "Open_vSwitch")
         for table in TABLES:
             helper.register_table(table)
+        # Not Interface.statistics & co: vswitchd rewrites them every few seconds for every port.
+        helper.register_columns("Interface", INTERFACE_COLUMNS)
         self._waiters: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._conn = connection.Connection(_NotifyingIdl(remote, helper, self._interface_changed), timeout=timeout)
