@@ -3,8 +3,8 @@
 bind: the caller's token must see the port (the API answers 404 for another project's port, so a
 member cannot bind it); then ``binding:host_id`` = this chassis (the API turns it into
 ``options:requested-chassis``), the VIF is plugged, and the bind waits for ovn-controller's
-``ovn-installed``. Any failure, including the timeout, rolls back: no OVS port, no device, the
-previous ``binding:host_id`` restored.
+``ovn-installed``. Any failure, including the timeout, rolls back: no OVS port, no device,
+``binding:host_id`` cleared (nothing is plugged here, so the port is bound nowhere).
 
 The truth stays in the API and in OVS + the kernel (DESIGN.md principle 3); this object keeps
 only the set of binds in flight so that a concurrent reconcile leaves them alone.
@@ -93,15 +93,15 @@ class Binder:
             if owned and previous == self.chassis and vif.is_plugged(port_id):
                 device = owned.name
             else:
-                device = self._plug(vif, port, previous, target, options)
+                device = self._plug(vif, port, target, options)
             if not self.host.ovs.wait_installed(port_id, self.bind_timeout):
-                self._rollback(vif, port_id, previous)
+                self._rollback(vif, port_id)
                 raise BindTimeout(f"port {port_id} was not ovn-installed on chassis {self.chassis} within "
                                   f"{self.bind_timeout:g} s (is ovn-controller running?); binding rolled back")
             return {"port_id": port_id, "vif_type": vif_type, "device": device,
                     "ready_s": round(time.monotonic() - started, 4)}
 
-    def _plug(self, vif, port: dict, previous: str, target: str, options: dict) -> str:
+    def _plug(self, vif, port: dict, target: str, options: dict) -> str:
         port = self.admin.update_port(port["id"], **{HOST_ID: self.chassis})
         try:
             network = self.admin.show_network(port["network_id"])
@@ -109,15 +109,15 @@ class Binder:
             subnets = self.admin.list_subnets(id=subnet_ids) if subnet_ids else []
             return vif.plug(port, network, subnets, target, **options)
         except BaseException:
-            self._rollback(vif, port["id"], previous)
+            self._rollback(vif, port["id"])
             raise
 
-    def _rollback(self, vif, port_id: str, previous: str) -> None:
+    def _rollback(self, vif, port_id: str) -> None:
         try:
             vif.unplug(port_id)
         finally:
             try:
-                self.admin.update_port(port_id, **{HOST_ID: previous})
+                self.admin.update_port(port_id, **{HOST_ID: ""})
             except ApiError as exc:
                 if exc.status != 404:  # a port deleted meanwhile needs no rollback
                     raise
