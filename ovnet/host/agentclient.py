@@ -25,6 +25,7 @@ class AgentClient:
                                  headers=headers, timeout=timeout_s)
 
     def close(self) -> None:
+        """Close the connection pool."""
         self.http.close()
 
     def __enter__(self) -> AgentClient:
@@ -37,6 +38,7 @@ class AgentClient:
     _call = ApiClient._call
 
     def healthz(self) -> dict:
+        """{"status": "ok", "chassis": NAME} when the agent serves."""
         return self._call("GET", "/healthz")
 
     def bind(self, port_id: str, vif_type: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
@@ -46,9 +48,11 @@ class AgentClient:
         return self._call("POST", "/bindings", json=body)
 
     def unbind(self, port_id: str) -> None:
+        """Unplug ``port_id`` on that host and clear its binding:host_id (no-op when not bound)."""
         self._call("DELETE", f"/bindings/{port_id}")
 
     def bindings(self) -> list[dict]:
+        """Ports plugged on that host: [{"port_id", "vif_type", "device", "mac", "installed"}]."""
         return self._call("GET", "/bindings")["bindings"]
 
     def reconcile(self) -> dict:
