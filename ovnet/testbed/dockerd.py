@@ -23,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from ovnet.runtime.process import pid_alive, read_pid
+
 BUSYBOX = Path("/bin/busybox")  # Debian busybox-static: no shared libraries to copy
 # The client of the same Debian package as dockerd: a newer client refuses options the 20.10
 # engine's API (1.41) lacks (``--mac-address`` with ``--network`` needs 1.44 in client 28).
@@ -31,27 +33,6 @@ ENGINE_CLIENT = Path("/usr/bin/docker")
 
 class DockerdError(Exception):
     """dockerd did not start or stop as asked; the message names its log."""
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        return None
-    return int(text) if text.isdigit() else None
 
 
 def busybox_rootfs_tar() -> bytes:
@@ -90,7 +71,7 @@ class PrivateDockerd:
         self._containerd: subprocess.Popen | None = None
 
     def _start_containerd(self) -> None:
-        if _alive(self._containerd.pid if self._containerd else None):
+        if pid_alive(self._containerd.pid if self._containerd else None):
             return
         config = self.root / "containerd.toml"
         config.write_text('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
@@ -108,8 +89,8 @@ class PrivateDockerd:
             time.sleep(0.05)
 
     def pid(self) -> int | None:
-        pid = _read_pid(self.pidfile) or (self._proc.pid if self._proc else None)
-        return pid if _alive(pid) else None
+        pid = read_pid(self.pidfile) or (self._proc.pid if self._proc else None)
+        return pid if pid_alive(pid) else None
 
     def start(self, timeout: float = 60.0) -> None:
         """Start dockerd and wait until its API answers; raises DockerdError."""
@@ -169,7 +150,7 @@ class PrivateDockerd:
 
     def _wait_gone(self, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while _alive(pid):
+        while pid_alive(pid):
             if self._proc is not None and self._proc.pid == pid:
                 self._proc.poll()
             if time.monotonic() > deadline:
@@ -202,7 +183,7 @@ class PrivateDockerd:
             if ids:
                 self.docker("rm", "-f", *ids, check=False, timeout=60)
         self.stop()
-        if self._containerd is not None and _alive(self._containerd.pid):
+        if self._containerd is not None and pid_alive(self._containerd.pid):
             self._containerd.terminate()
             try:
                 self._containerd.wait(timeout=15)

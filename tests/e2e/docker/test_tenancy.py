@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from ovnet.host.docker.server import plugin_socket
+from tests.docker_http import post
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker]
 
@@ -74,20 +74,6 @@ def test_bad_project_option_is_our_error_and_creates_nothing(ovnet_docker):
     assert len(d.api.list_networks()) == before
 
 
-def post(path, call: str, body: bytes) -> tuple[int, dict]:
-    request = (f"POST /{call} HTTP/1.1\r\nHost: \r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-               ).encode() + body
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(30)
-        sock.connect(str(path))
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, payload = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(payload)
-
-
 @pytest.mark.parametrize("call,body,field,fragment", [
     ("NetworkDriver.CreateNetwork", b'{"NetworkID": "' + b"ab" * 32 + b'", "IPv4Data": [{"Pool": ', "Err",
      "not JSON"),
@@ -106,6 +92,6 @@ def post(path, call: str, body: bytes) -> tuple[int, dict]:
 def test_malformed_requests_get_a_clean_error_and_change_nothing(ovnet_docker, call, body, field, fragment):
     d = ovnet_docker
     before = (len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports()))
-    status, answer = post(plugin_socket(d.plugin), call, body)
+    status, answer, _ = post(plugin_socket(d.plugin), call, body)
     assert status == 200 and fragment in answer[field], answer
     assert (len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports())) == before

@@ -4,13 +4,13 @@ no Content-Type, empty bodies), and its libnetwork error mapping."""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from ovnet.host.docker import protocol as p
 from ovnet.host.docker.app import IPAM_CAPABILITIES, NETWORK_CAPABILITIES, create_app
 from ovnet.host.docker.server import PluginServer, SocketInUse, bind_unix, plugin_socket
+from tests.docker_http import post
 from tests.libnetwork_traces import load
 
 
@@ -30,24 +30,6 @@ class Scripted:
         return handler
 
 
-def raw_post(path, call: str, body: bytes) -> tuple[int, dict, str]:
-    """POST as dockerd's Go client does; returns (status, JSON body, Content-Type)."""
-    request = (f"POST /{call} HTTP/1.1\r\nHost: \r\nUser-Agent: Go-http-client/1.1\r\n"
-               f"Content-Length: {len(body)}\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\n"
-               "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n").encode() + body
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(10)
-        sock.connect(str(path))
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, payload = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), json.loads(payload), headers.get("content-type", "")
-
-
 @pytest.fixture
 def served(tmp_path):
     driver = Scripted()
@@ -61,12 +43,12 @@ def served(tmp_path):
 def test_registration_sequence_with_empty_bodies(served):
     path, driver = served
     for call in load("s1-network-create")[:4]:
-        status, body, ctype = raw_post(path, call["endpoint"], b"")
+        status, body, ctype = post(path, call["endpoint"], b"")
         assert status == 200 and ctype.startswith("application/vnd.docker.plugins.v1+json")
         if call["endpoint"] == "Plugin.Activate":
             assert body == {"Implements": ["NetworkDriver", "IpamDriver"]}
-    assert raw_post(path, "NetworkDriver.GetCapabilities", b"")[1] == NETWORK_CAPABILITIES
-    assert raw_post(path, "IpamDriver.GetCapabilities", b"")[1] == IPAM_CAPABILITIES
+    assert post(path, "NetworkDriver.GetCapabilities", b"")[1] == NETWORK_CAPABILITIES
+    assert post(path, "IpamDriver.GetCapabilities", b"")[1] == IPAM_CAPABILITIES
     assert driver.calls == []
 
 
@@ -74,7 +56,7 @@ def test_traced_bodies_reach_the_handlers_parsed(served):
     path, driver = served
     for call in load("s5-dualstack-opts-internal"):
         body = json.dumps(call["request"]).encode() + b"\n" if call["request"] is not None else b""
-        status, _answer, _ = raw_post(path, call["endpoint"], body)
+        status, _answer, _ = post(path, call["endpoint"], body)
         assert status == 200
     methods = [m for m, _ in driver.calls]
     assert methods[:7] == ["request_pool", "request_address", "request_address", "request_address",
@@ -88,37 +70,37 @@ def test_network_driver_errors_use_err_and_ipam_errors_use_error(served):
     driver.fail["create_endpoint"] = p.PluginError("address 10.0.0.5 is already allocated")
     driver.fail["request_address"] = p.PluginError("no free address in 10.0.0.0/24")
     ep = next(c for c in load("s2-run-rm") if c["endpoint"] == "NetworkDriver.CreateEndpoint")["request"]
-    status, body, _ = raw_post(path, "NetworkDriver.CreateEndpoint", json.dumps(ep).encode())
+    status, body, _ = post(path, "NetworkDriver.CreateEndpoint", json.dumps(ep).encode())
     assert (status, body) == (200, {"Err": "address 10.0.0.5 is already allocated"})
-    status, body, _ = raw_post(path, "IpamDriver.RequestAddress", b'{"PoolID":"pool-1","Address":"","Options":{}}')
+    status, body, _ = post(path, "IpamDriver.RequestAddress", b'{"PoolID":"pool-1","Address":"","Options":{}}')
     assert (status, body) == (200, {"Error": "no free address in 10.0.0.0/24"})
 
 
 def test_a_crash_is_http_500_with_err(served):
     path, driver = served
     driver.fail["release_pool"] = RuntimeError("disk on fire")
-    status, body, _ = raw_post(path, "IpamDriver.ReleasePool", b'{"PoolID":"pool-1"}')
+    status, body, _ = post(path, "IpamDriver.ReleasePool", b'{"PoolID":"pool-1"}')
     assert status == 500 and "disk on fire" in body["Err"]
 
 
 def test_malformed_body_is_a_clean_error_and_calls_nothing(served):
     path, driver = served
-    status, body, _ = raw_post(path, "NetworkDriver.CreateNetwork", b'{"NetworkID": "nope", "IPv4Data": [')
+    status, body, _ = post(path, "NetworkDriver.CreateNetwork", b'{"NetworkID": "nope", "IPv4Data": [')
     assert status == 200 and "not JSON" in body["Err"]
-    status, body, _ = raw_post(path, "NetworkDriver.CreateNetwork", b'{"NetworkID": "nope"}')
+    status, body, _ = post(path, "NetworkDriver.CreateNetwork", b'{"NetworkID": "nope"}')
     assert status == 200 and "not a Docker ID" in body["Err"]
-    status, body, _ = raw_post(path, "IpamDriver.RequestPool", b'{"Pool": "10.0.0.0/33"}')
+    status, body, _ = post(path, "IpamDriver.RequestPool", b'{"Pool": "10.0.0.0/33"}')
     assert status == 200 and "CIDR" in body["Error"]
     assert driver.calls == []
 
 
 def test_unknown_call_is_404_and_external_connectivity_is_answered(served):
     path, driver = served
-    status, body, _ = raw_post(path, "NetworkDriver.Frobnicate", b"{}")
+    status, body, _ = post(path, "NetworkDriver.Frobnicate", b"{}")
     assert status == 404 and "Frobnicate" in body["Err"]
     for call in load("s2-run-rm"):
         if call["endpoint"].endswith("ExternalConnectivity"):
-            assert raw_post(path, call["endpoint"], json.dumps(call["request"]).encode())[:2] == (200, {})
+            assert post(path, call["endpoint"], json.dumps(call["request"]).encode())[:2] == (200, {})
 
 
 def test_a_live_socket_is_never_stolen_and_a_dead_one_is_replaced(tmp_path):
