@@ -149,7 +149,7 @@ class Binder:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or
         whose device vanished (its workload namespace was deleted), are removed; ovnet host-end
         devices (found by their alias) of ports still bound here that lost their OVS port are put
-        back on the bridge; ovnet devices of ports not bound here are deleted. Binds in flight are
+        back on the bridge; ovnet devices of ports not bound here, or left half-made, are deleted. Binds in flight are
         left alone. OVS is read before the API, so a port plugged meanwhile is never seen unbound."""
         report = ReconcileReport()
         owned = self.host.ovs.owned_ports()
@@ -164,10 +164,10 @@ class Binder:
                 vif_for(entry.vif_type, self.host).unplug(entry.port_id)
                 report.removed.append(entry.port_id)
         on_bridge = {o.port_id for o in owned}
-        for port_id, (name, vif_type) in devices.items():
+        for port_id, (name, vif_type, complete) in devices.items():
             if port_id in busy or port_id in on_bridge:
                 continue
-            if port_id in bound:
+            if port_id in bound and complete:
                 self.host.ovs.add_port(name, port_id, bound[port_id]["mac_address"], vif_type)
                 report.replugged.append(port_id)
             else:
@@ -177,18 +177,20 @@ class Binder:
             LOG.info("reconcile: removed %s, replugged %s", report.removed, report.replugged)
         return report
 
-    def _links(self) -> tuple[set[str], dict[str, tuple[str, str]]]:
+    def _links(self) -> tuple[set[str], dict[str, tuple[str, str, bool]]]:
         """Interface names in the bridge's namespace, and ovnet's host-end devices among them as
-        port id -> (name, vif type)."""
+        port id -> (name, vif type, complete). A veth is complete when its peer reached another
+        namespace; one whose peer is still here is what an agent killed mid-plug leaves."""
         names: set[str] = set()
-        devices: dict[str, tuple[str, str]] = {}
+        devices: dict[str, tuple[str, str, bool]] = {}
         with self.host.iproute() as ipr:
             for link in ipr.get_links():
                 name = link.get_attr("IFLA_IFNAME")
                 names.add(name)
                 record = parse_alias(link.get_attr("IFLA_IFALIAS"))
                 if record:
-                    devices[record[0]] = (name, record[1])
+                    moved = link.get_attr("IFLA_LINK_NETNSID") is not None
+                    devices[record[0]] = (name, record[1], record[1] != "veth" or moved)
         return names, devices
 
 

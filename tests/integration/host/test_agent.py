@@ -17,7 +17,7 @@ import pytest
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
-from ovnet.host.vif import veth_host_name
+from ovnet.host.vif import device_alias, veth_host_name
 from ovnet.runtime import allinone as aio
 from tests.conftest import private_settings
 from tests.integration.host.conftest import ApiNetwork, ns_run, wait_status
@@ -261,3 +261,18 @@ def test_rebind_after_the_device_vanished_under_its_ovs_port(allinone, api, agen
     agent.bind(a["id"], "veth", spaces[a["id"]])
 
     assert _ping(spaces[a["id"]], "10.90.0.51")
+
+
+def test_reconcile_deletes_a_veth_an_agent_left_half_made(allinone, api, agent, host):
+    port = api.update_port(ApiNetwork(api, "10.92.0").port(70)["id"],
+                           **{"binding:host_id": allinone.chassis_name})
+    device = veth_host_name(port["id"])
+    with host.iproute() as ipr:  # as if killed before the peer went into the workload's namespace
+        ipr.link("add", ifname=device, kind="veth", peer="vp" + device[2:])
+        ipr.link("set", index=ipr.link_lookup(ifname=device)[0], ifalias=device_alias(port["id"], "veth"))
+
+    assert agent.reconcile() == {"removed": [port["id"]], "replugged": []}
+
+    _nothing_left(host, port["id"], device)
+    with host.iproute() as ipr:
+        assert not ipr.link_lookup(ifname="vp" + device[2:])
