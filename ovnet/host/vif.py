@@ -174,9 +174,29 @@ class VethVif(Vif):
 
 class TapVif(Vif):
     """A persistent tap device for a VM (QEMU: ``-netdev tap,ifname=NAME,script=no,vnet_hdr=off``).
-    Options: ``owner`` (user name or uid allowed to open it). The VM learns its address by DHCP."""
+    Options: ``owner`` (user name or uid allowed to open it). The VM learns its address by DHCP.
+
+    A tap that a VM holds open (the kernel shows carrier on while a file is attached) is the VM's
+    NIC: unplug only takes it off the bridge, and a later plug of the same port puts that very
+    device back. Deleting it would detach the VM for good, since QEMU never reopens its tap.
+    """
 
     vif_type = "tap"
+
+    def _held(self, ipr: IPRoute, name: str, port_id: str) -> bool:
+        index = addressing.link_index(ipr, name)
+        if index is None:
+            return False
+        link = ipr.get_links(index)[0]
+        return link.get_attr("IFLA_CARRIER") == 1 and parse_alias(link.get_attr("IFLA_IFALIAS")) == (port_id, "tap")
+
+    def delete_device(self, name: str) -> None:
+        """Delete tap ``name`` unless a VM holds it (see the class docstring)."""
+        with self.host.iproute() as ipr:
+            index = addressing.link_index(ipr, name)
+            if index is not None and ipr.get_links(index)[0].get_attr("IFLA_CARRIER") == 1:
+                return
+        super().delete_device(name)
 
     def plug(self, port: dict, network: dict, subnets: list[dict], target: str, owner: str | int | None = None,
              **_options) -> str:
@@ -185,12 +205,14 @@ class TapVif(Vif):
         # A tap is made by an ioctl on /dev/net/tun in the caller's namespace, not over netlink;
         # pyroute2's netns= mode runs it in a helper inside the bridge's namespace.
         with IPRoute(netns=self.host.netns) if self.host.netns else IPRoute() as ipr:
-            self._fresh_device(ipr, name, port["id"])
-            extra = {"uid": uid} if uid is not None else {}
-            try:
-                ipr.link("add", ifname=name, kind="tuntap", mode="tap", **extra)
-            except (NetlinkError, OSError) as exc:
-                raise Conflict(f"cannot create tap {name}: {exc}") from None
+            held = self._held(ipr, name, port["id"])
+            if not held:
+                self._fresh_device(ipr, name, port["id"])
+                extra = {"uid": uid} if uid is not None else {}
+                try:
+                    ipr.link("add", ifname=name, kind="tuntap", mode="tap", **extra)
+                except (NetlinkError, OSError) as exc:
+                    raise Conflict(f"cannot create tap {name}: {exc}") from None
             try:
                 mtu = {"mtu": int(network["mtu"])} if network.get("mtu") else {}
                 ipr.link("set", index=addressing.link_index(ipr, name), state="up",
@@ -198,7 +220,8 @@ class TapVif(Vif):
                 self._attach(name, port)
             except BaseException:
                 self.host.ovs.del_port(name)
-                ipr.link("del", index=addressing.link_index(ipr, name))
+                if not held:
+                    ipr.link("del", index=addressing.link_index(ipr, name))
                 raise
         return name
 
