@@ -130,6 +130,11 @@ def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
         raise VmError(f"no VM {name} (see `ovnet vm list`)")
     qemu.stop(Path(record.pidfile))
     with AgentClient(agent_socket(host_of(settings, record.host)), token) as agent:
-        agent.unbind(record.port_id)
+        if any(b["port_id"] == record.port_id for b in agent.bindings()):
+            agent.unbind(record.port_id)
+        else:
+            # Unbound while the VM ran: its tap stayed for it (ovnet.host.vif.TapVif) and, now
+            # that QEMU let go of it, is a leftover the agent's reconcile removes.
+            agent.reconcile()
     _record_path(settings, name).unlink(missing_ok=True)
     return record

@@ -72,3 +72,42 @@ def test_vm_gets_address_gateway_and_mtu_by_dhcp_and_talks_to_a_namespace(allino
     with IPRoute(netns=allinone.netns) as ipr:
         assert not ipr.link_lookup(ifname=record.tap)
     assert ns_run(ns, "ping", "-n", "-q", "-c1", "-W1", "10.81.0.10", check=False).returncode != 0
+
+
+def test_unbind_while_the_vm_runs_stops_traffic_and_rebind_resumes_it(allinone, api, agent, make_netns, vms):
+    net = ApiNetwork(api, "10.83.0")
+    vm_port, ns_port = net.port(10), net.port(20)
+    ns = plug_namespace(agent, make_netns, ns_port)
+    record = vms("vm-rebind", vm_port["id"])
+    assert lease_of(record)["ip"] == "10.83.0.10"
+    first_ping(ns, "10.83.0.10")
+
+    agent.unbind(vm_port["id"])
+    assert wait_status(api, vm_port["id"], "DOWN") == "DOWN"
+    agent.reconcile()  # the tap the VM holds is its NIC: a reconcile must leave it alone
+    assert ns_run(ns, "ping", "-n", "-q", "-c3", "-W1", "10.83.0.10", check=False).returncode != 0
+
+    agent.bind(vm_port["id"], "tap", record.tap)
+    assert wait_status(api, vm_port["id"], "ACTIVE") == "ACTIVE"
+    first_ping(ns, "10.83.0.10", timeout=30)
+    echo = send(ns, "10.83.0.10", 50_000)
+    assert echo == {**echo, "peer": record.name, "bytes": 50_000}
+
+
+def test_vms_in_two_projects_with_the_same_ip_stay_isolated(allinone, api, agent, make_netns, vms):
+    seen = {}
+    for project in ("proj-a", "proj-b"):
+        network = api.create_network(name=f"iso-{project}", project_id=project)
+        subnet = api.create_subnet(network_id=network["id"], cidr="10.84.0.0/24", ip_version=4, project_id=project)
+        fixed = lambda octet: [{"subnet_id": subnet["id"], "ip_address": f"10.84.0.{octet}"}]  # noqa: E731
+        vm_port = api.create_port(network_id=network["id"], project_id=project, fixed_ips=fixed(10))
+        ns_port = api.create_port(network_id=network["id"], project_id=project, fixed_ips=fixed(20))
+        ns = plug_namespace(agent, make_netns, ns_port)
+        record = vms(f"vm-{project}", vm_port["id"])
+        seen[project] = (ns, record)
+    for project, (ns, record) in seen.items():
+        assert lease_of(record)["ip"] == "10.84.0.10"
+        first_ping(ns, "10.84.0.10")
+        # the same address answers in each project, and it is always that project's own VM
+        for _ in range(3):
+            assert send(ns, "10.84.0.10", 1000)["peer"] == record.name
