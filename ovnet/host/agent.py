@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-file", type=Path, default=None, help="API token file (default <state>/admin-token)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API request drowns the log
     settings = load_settings(args.state_dir)
     token = (args.token_file or settings.state_dir / TOKEN_FILE).read_text().strip()
     ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
