@@ -76,7 +76,7 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
         return await h.write(work, 201)
 
     @api.get("")
-    async def list_(request: Request) -> dict:
+    async def list_(request: Request) -> Response:
         ctx = await h.context(request)
         req = listing.parse(request.query_params.multi_items())
 
@@ -89,7 +89,7 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
         page_links = listing.links(request.url, req, [i["id"] for i in items], more)
         if page_links:
             page[f"{res.plural}_links"] = page_links
-        return page
+        return JSONResponse(page)  # already JSON-ready: skip FastAPI's per-value encoder
 
     @api.get("/{resource_id}")
     async def show(resource_id: str, request: Request) -> dict:

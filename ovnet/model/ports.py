@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from ovnet.model import attributes, ipam
 from ovnet.model.common import Defaults, assign, bump, get_visible, record_change
 from ovnet.model.errors import BadRequest, Conflict
-from ovnet.model.schema import IPAllocation, Network, Port, Subnet
+from ovnet.model.schema import IPAllocation, Network, Port, Subnet, new_id
 from ovnet.model.tenancy import Context, owner_project, require_owner
 
 COLUMNS = {
@@ -25,7 +25,6 @@ COLUMNS = {
     "binding:vnic_type": "binding_vnic_type", "binding:profile": "binding_profile",
     "port_security_enabled": "port_security_enabled", "allowed_address_pairs": "allowed_address_pairs",
 }
-MAC_ATTEMPTS = 16
 
 
 def _subnets(session: Session, network_id: str) -> list[Subnet]:
@@ -48,24 +47,22 @@ def _pick_mac(session: Session, network_id: str, requested: str | None, prefix: 
             raise Conflict(f"Unable to complete operation for network {network_id}. "
                            f"The mac address {requested} is in use.", "MacAddressInUse", "mac_address")
         return requested
+    # With 24 random bits a collision is rare enough to leave to uq_port_network_mac: the
+    # commit fails and Store.run retries with a new MAC, saving a query per port.
     free_octets = 6 - len(prefix.split(":"))
-    for _ in range(MAC_ATTEMPTS):
-        mac = ":".join([prefix, *(f"{b:02x}" for b in secrets.token_bytes(free_octets))])
-        if not _mac_in_use(session, network_id, mac):
-            return mac
-    raise Conflict(f"Unable to generate a unique mac on network {network_id}.", "MacAddressGenerationFailure")
+    return ":".join([prefix, *(f"{b:02x}" for b in secrets.token_bytes(free_octets))])
 
 
-def _add(session: Session, port: Port, subnet: Subnet, ip: str) -> None:
+def _add(port: Port, subnet: Subnet, ip: str) -> None:
+    # No flush: the session autoflushes before the next allocation query, which must see this one.
     port.fixed_ips.append(IPAllocation(subnet_id=subnet.id, ip_address=ip))
-    session.flush()  # later allocations of this request must see this one
 
 
 def _allocate_first(session: Session, port: Port, family: list[Subnet]) -> None:
     failure: Conflict | None = None
     for subnet in family:
         try:
-            return _add(session, port, subnet, ipam.allocate(session, subnet))
+            return _add(port, subnet, ipam.allocate(session, subnet))
         except Conflict as exc:
             failure = exc
     if failure:
@@ -77,7 +74,7 @@ def _allocate_default(session: Session, port: Port, subnets: list[Subnet]) -> No
     _allocate_first(session, port, [s for s in subnets if s.ip_version == 4])
     _allocate_first(session, port, [s for s in subnets if s.ip_version == 6 and s not in auto])
     for subnet in auto:
-        _add(session, port, subnet, ipam.eui64(subnet, port.mac_address))
+        _add(port, subnet, ipam.eui64(subnet, port.mac_address))
 
 
 def _subnet_for(entry: dict, subnets: list[Subnet], network_id: str) -> Subnet:
@@ -119,7 +116,7 @@ def _allocate_requested(session: Session, port: Port, requested: list[dict], sub
             ip = ipam.eui64(subnet, port.mac_address)
         else:
             ip = ipam.allocate(session, subnet)
-        _add(session, port, subnet, ip)
+        _add(port, subnet, ip)
 
 
 def _normalise_pairs(values: dict, mac: str, port_security: bool) -> None:
@@ -149,10 +146,9 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
         values["binding:profile"] = {}
     mac = _pick_mac(session, network.id, values.get("mac_address"), defaults.mac_prefix)
     _normalise_pairs(values, mac, values["port_security_enabled"])
-    port = Port(project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]))
+    port = Port(id=new_id(), project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]))
     assign(port, values, COLUMNS)
     session.add(port)
-    session.flush()
     subnets = _subnets(session, network.id)
     if values.get("fixed_ips") is None:
         _allocate_default(session, port, subnets)

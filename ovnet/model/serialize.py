@@ -12,7 +12,7 @@ from ovnet.model.schema import Network, Port, Subnet
 
 
 def _time(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.replace(microsecond=0).isoformat() + "Z"
 
 
 def _standard(row: Network | Subnet | Port) -> dict:

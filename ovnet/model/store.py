@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -68,6 +69,7 @@ class Store:
             _setup_sqlite(self.engine)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(ovnet_write=True), expire_on_commit=False)
+        self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def session(self, readonly: bool = False) -> Iterator[Session]:
@@ -75,10 +77,14 @@ class Store:
 
         ``readonly=True`` takes no write lock on SQLite (use it for snapshots and listings).
         """
-        factory = self._reader if readonly else self._writer
-        with factory() as session:
-            with session.begin():
+        if readonly:
+            with self._reader() as session, session.begin():
                 yield session
+            return
+        # SQLite has one writer at a time; queueing this process's writers on a lock hands the
+        # database over at once, where SQLite's busy handler would make them sleep and poll.
+        with self._write_lock, self._writer() as session, session.begin():
+            yield session
 
     def run(self, fn: Callable[[Session], T], readonly: bool = False) -> T:
         """Run ``fn(session)`` in one transaction and return its result.

@@ -9,21 +9,15 @@ None after a delete — to a function that looks the rows up in NB and asserts.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from ovnet.config import Settings, load_settings
+from ovnet.config import Settings
 from ovnet.runtime.process import free_port
-
-START_TIMEOUT_S = 30.0
+from tests.apiserver import ServerProcess
 
 
 @dataclass
@@ -39,45 +33,6 @@ class Endpoint:
         """Hook run after each acceptance step ("network" | "subnet" | "port")."""
         if self.nb_check is not None:
             self.nb_check(kind, resource_id, shown)
-
-
-class ServerProcess:
-    """``python -m ovnet.server --state-dir D [--no-sync]`` with OVNET_API_PORT set; log in D/server.log."""
-
-    def __init__(self, state_dir: Path, port: int, no_sync: bool = True):
-        self.state_dir, self.port, self.no_sync = state_dir, port, no_sync
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Settings:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "OVNET_API_PORT": str(self.port)}
-        env.pop("OVNET_SQL_URL", None)
-        argv = [sys.executable, "-m", "ovnet.server", "--state-dir", str(self.state_dir)]
-        with open(self.state_dir / "server.log", "ab") as log:
-            self.proc = subprocess.Popen(argv + (["--no-sync"] if self.no_sync else []), env=env,
-                                         stdout=log, stderr=subprocess.STDOUT)
-        settings = load_settings(self.state_dir, api_port=self.port)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ovnet-server exited: {(self.state_dir / 'server.log').read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{settings.api_url}/healthz", timeout=1).status_code == 200:
-                    return settings
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("ovnet-server did not become healthy")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture

@@ -1,0 +1,131 @@
+"""Benchmark of ovnet-server on the embedded default store (SQLite WAL in the state dir).
+
+Measures, against a real server process on loopback (started without the OVN syncer, so the
+numbers are the API + model + SQL cost alone):
+  - baseline: GET /healthz requests/s with 1 client (the HTTP stack without SQL);
+  - port creates/s with 1 client and with 8 concurrent clients (one port per request);
+  - list latency with 10,000 ports present: the whole list, one 100-port page, a fixed-IP
+    filter, and a single port show.
+Prints a table with each rate as a ratio of the baseline measured in the same run.
+
+Usage: .venv/bin/python bench/bench_api.py [--ports 10000] [--creates 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ovnet.runtime.process import free_port  # noqa: E402
+from tests.apiserver import ServerProcess  # noqa: E402
+
+BULK = 500  # ports per bulk request while filling up to --ports
+
+
+def _client(base: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=base, headers={"X-Auth-Token": token}, timeout=120)
+
+
+def _rate(fn, count: int, clients: int) -> float:
+    """Run ``fn(i)`` ``count`` times spread over ``clients`` threads; return operations per second."""
+    per = count // clients
+
+    def work(offset: int) -> None:
+        for i in range(per):
+            fn(offset * per + i)
+    threads = [threading.Thread(target=work, args=(c,)) for c in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return per * clients / (time.perf_counter() - start)
+
+
+def _latency_ms(client: httpx.Client, url: str, runs: int = 5) -> tuple[float, int]:
+    """Median milliseconds of GET ``url`` over ``runs``, and the item count of the last answer."""
+    times, count = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        r = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        r.raise_for_status()
+        body = r.json()
+        count = len(body.get("ports", [body.get("port")]))
+    return statistics.median(times), count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ports", type=int, default=10_000, help="ports present for the list latencies")
+    parser.add_argument("--creates", type=int, default=400, help="single-port creates per concurrency level")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ovnet-bench-") as tmp:
+        server = ServerProcess(Path(tmp) / "state", free_port())
+        settings = server.start()
+        try:
+            run(settings.api_url, (settings.state_dir / "admin-token").read_text().strip(), args)
+        finally:
+            server.stop()
+
+
+def run(base: str, token: str, args: argparse.Namespace) -> None:
+    local = threading.local()
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "c"):
+            local.c = _client(base, token)
+        return local.c
+
+    api = _client(base, token)
+    net = api.post("/v2.0/networks", json={"network": {"name": "bench"}}).json()["network"]
+    api.post("/v2.0/subnets", json={"subnet": {"network_id": net["id"], "cidr": "10.128.0.0/16", "ip_version": 4}})
+
+    def create(_i: int) -> None:
+        r = client().post("/v2.0/ports", json={"port": {"network_id": net["id"]}})
+        assert r.status_code == 201, r.text
+
+    def health(_i: int) -> None:
+        client().get("/healthz").raise_for_status()
+
+    rows = []
+    baseline = _rate(health, 1000, 1)
+    rows.append(("GET /healthz, 1 client (baseline)", f"{baseline:,.0f} req/s", "1.00"))
+    for clients in (1, 8):
+        rate = _rate(create, args.creates, clients)
+        rows.append((f"port create, {clients} client{'s' if clients > 1 else ''}", f"{rate:,.0f} ports/s",
+                     f"{rate / baseline:.2f}"))
+    have = len(api.get("/v2.0/ports?fields=id").json()["ports"])
+    fill_start = time.perf_counter()
+    while have < args.ports:
+        n = min(BULK, args.ports - have)
+        r = api.post("/v2.0/ports", json={"ports": [{"network_id": net["id"]}] * n})
+        assert r.status_code == 201, r.text
+        have += n
+    fill_s = time.perf_counter() - fill_start
+    port = api.get("/v2.0/ports?limit=1").json()["ports"][0]
+    ip = port["fixed_ips"][0]["ip_address"]
+    for label, url in ((f"list all ports ({args.ports:,})", "/v2.0/ports"),
+                       ("list one page (limit=100)", "/v2.0/ports?limit=100"),
+                       ("list filtered by fixed IP", f"/v2.0/ports?fixed_ips=ip_address%3D{ip}"),
+                       ("show one port", f"/v2.0/ports/{port['id']}")):
+        ms, count = _latency_ms(api, url)
+        rows.append((f"{label} -> {count} item(s)", f"{ms:,.1f} ms", f"{ms / (1000 / baseline):.1f}x a healthz"))
+    rows.append((f"bulk fill to {args.ports:,} ports ({BULK}/request)", f"{fill_s:,.1f} s", ""))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measurement':<{width}}  {'result':>16}  vs baseline")
+    for name, value, ratio in rows:
+        print(f"{name:<{width}}  {value:>16}  {ratio}")
+
+
+if __name__ == "__main__":
+    main()

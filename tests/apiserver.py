@@ -1,0 +1,54 @@
+"""Start and stop a real ovnet-server process for tests and benchmarks, by pid."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from ovnet.config import Settings, load_settings
+
+START_TIMEOUT_S = 30.0
+
+
+class ServerProcess:
+    """``python -m ovnet.server --state-dir D [--no-sync]`` with OVNET_API_PORT set; log in D/server.log."""
+
+    def __init__(self, state_dir: Path, port: int, no_sync: bool = True):
+        self.state_dir, self.port, self.no_sync = state_dir, port, no_sync
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Settings:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "OVNET_API_PORT": str(self.port)}
+        env.pop("OVNET_SQL_URL", None)
+        argv = [sys.executable, "-m", "ovnet.server", "--state-dir", str(self.state_dir)]
+        with open(self.state_dir / "server.log", "ab") as log:
+            self.proc = subprocess.Popen(argv + (["--no-sync"] if self.no_sync else []), env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        settings = load_settings(self.state_dir, api_port=self.port)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ovnet-server exited: {(self.state_dir / 'server.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{settings.api_url}/healthz", timeout=1).status_code == 200:
+                    return settings
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("ovnet-server did not become healthy")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
