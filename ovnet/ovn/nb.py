@@ -66,7 +66,11 @@ class _PortUp(event.RowEvent):
     def match_fn(self, ev: str, row: Any, old: Any) -> bool:
         if OWNER_KEY not in _value(row, "external_ids"):
             return False
-        return ev == self.ROW_CREATE or hasattr(old, "up")
+        # A new row is down until northd says otherwise, as a new port is in the model; rows
+        # re-sent after a reconnect are covered by the reconcile that follows every reconnect.
+        if ev == self.ROW_CREATE:
+            return _value(row, "up") == [True]
+        return hasattr(old, "up")
 
     def run(self, ev: str, row: Any, old: Any) -> None:
         self._callback(row.external_ids[OWNER_KEY], row.up == [True])
@@ -199,8 +203,9 @@ class NbClient:
     """A connection to OVN NB (``settings.nb_url``, e.g. ``tcp:127.0.0.1:6641``).
 
     ``start()`` returns at once; the connection (re)connects in its own thread. ``on_port_up``
-    is called from ovsdbapp's notification thread with (port id, up: bool) whenever an owned
-    Logical_Switch_Port appears or its ``up`` column changes (an OVSDB monitor, not polling).
+    is called from ovsdbapp's notification thread with (port id, up: bool) whenever the ``up``
+    column of an owned Logical_Switch_Port changes or one appears already up (an OVSDB monitor,
+    not polling).
     """
 
     def __init__(self, remote: str, on_port_up: Callable[[str, bool], None] | None = None):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.ovn.nbcheck import nb_endpoint  # noqa: F401 - fixture
+
 OPENSTACK = Path(sys.executable).with_name("openstack")
 pytestmark = pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")
 
@@ -35,7 +37,14 @@ class Osc:
         return json.loads(self.run(*args, "-f", "json").stdout)
 
 
-def test_openstackclient_network_subnet_port_lifecycle(endpoint):
+@pytest.fixture(params=["api", pytest.param("nb", marks=[pytest.mark.ovn, pytest.mark.root])])
+def lifecycle_endpoint(request):
+    """The API alone, then the all-in-one where every step is also checked in OVN NB."""
+    return request.getfixturevalue("endpoint" if request.param == "api" else "nb_endpoint")
+
+
+def test_openstackclient_network_subnet_port_lifecycle(lifecycle_endpoint):
+    endpoint = lifecycle_endpoint
     osc = Osc(endpoint.clouds_yaml)
 
     net = osc.json("network", "create", "acc-net")
