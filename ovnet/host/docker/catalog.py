@@ -2,15 +2,18 @@
 
 Everything is found through the API (the host holds no truth): an ovnet network by its
 ``docker.net:<NetworkID prefix>`` tag, a pool's subnet by its ``docker.pool:<digest>`` tag, an
-endpoint's port by ``device_id`` = the EndpointID. The only state kept here is a cache of the
-network lookup, dropped whenever the API says the network is gone, so a restarted plugin works
-from the first call.
+endpoint's port by ``device_id`` = the EndpointID. What is kept here is a cache of those lookups
+(a GET costs ~12 ms and ``docker run`` makes a dozen): network ids, pool subnets until their
+network is deleted, and an endpoint's port, network and subnets from CreateEndpoint until
+DeleteEndpoint. Every entry is found again through the API when missing, so a restarted plugin
+works from the first call.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import threading
+from dataclasses import dataclass
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.docker import pools
@@ -22,12 +25,22 @@ def api_message(exc: ApiError) -> str:
     return exc.message.rstrip(".")
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """A Docker endpoint's port and the ovnet network it is on (API JSON)."""
+
+    port: dict
+    network: dict
+
+
 class Catalog:
     """Lookups of Docker networks, pools and endpoints in the API; thread-safe."""
 
     def __init__(self, api: ApiClient):
         self.api = api
         self._networks: dict[str, str] = {}  # Docker NetworkID -> ovnet network id
+        self._pools: dict[str, dict] = {}  # PoolID -> subnet
+        self._endpoints: dict[str, Endpoint] = {}  # EndpointID -> what Join and DeleteEndpoint need
         self._lock = threading.Lock()
 
     # -- networks ------------------------------------------------------------------------------
@@ -58,8 +71,10 @@ class Catalog:
         return net
 
     def forget(self, docker_network_id: str) -> None:
+        """Drop the cached lookups of a Docker network and of every pool (its subnets go with it)."""
         with self._lock:
             self._networks.pop(docker_network_id, None)
+            self._pools.clear()
 
     def resolve(self, ref: str, project: str | None) -> dict:
         """The ovnet network named ``ref`` (an id or a unique name, within ``project`` when given).
@@ -82,6 +97,10 @@ class Catalog:
     # -- subnets -------------------------------------------------------------------------------
     def subnet_for_pool(self, spec: pools.PoolSpec, pool_id: str) -> dict | None:
         """The ovnet subnet behind a PoolID, or None while its Docker network is not created yet."""
+        with self._lock:
+            cached = self._pools.get(pool_id)
+        if cached is not None:
+            return cached
         if spec.network:
             try:
                 net = self.resolve(spec.network, spec.project)
@@ -91,7 +110,11 @@ class Catalog:
                        if ipaddress.ip_network(s["cidr"]) == spec.cidr]
         else:
             matches = self.api.list_subnets(tags=pools.pool_tag(pool_id))
-        return matches[0] if matches else None
+        if not matches:
+            return None
+        with self._lock:
+            self._pools[pool_id] = matches[0]
+        return matches[0]
 
     def subnets(self, network_id: str) -> list[dict]:
         return self.api.list_subnets(network_id=network_id)
@@ -101,6 +124,28 @@ class Catalog:
         """The port of a Docker endpoint (device_id = EndpointID), or None."""
         found = self.api.list_ports(device_id=endpoint_id)
         return found[0] if found else None
+
+    def remember_endpoint(self, endpoint_id: str, port: dict, network: dict) -> None:
+        with self._lock:
+            self._endpoints[endpoint_id] = Endpoint(port, network)
+
+    def endpoint(self, endpoint_id: str) -> Endpoint | None:
+        """The port and network of an endpoint: cached since CreateEndpoint, else from the API."""
+        with self._lock:
+            cached = self._endpoints.get(endpoint_id)
+        if cached is not None:
+            return cached
+        port = self.endpoint_port(endpoint_id)
+        if port is None:
+            return None
+        found = Endpoint(port, self.api.show_network(port["network_id"]))
+        with self._lock:
+            self._endpoints[endpoint_id] = found
+        return found
+
+    def forget_endpoint(self, endpoint_id: str) -> None:
+        with self._lock:
+            self._endpoints.pop(endpoint_id, None)
 
     def ports_with_address(self, network_id: str, address: str) -> list[dict]:
         return self.api.list_ports(network_id=network_id, fixed_ips=f"ip_address={address}")

@@ -179,9 +179,8 @@ class NetworkDriver:
     # -- endpoints -----------------------------------------------------------------------------
     def create_endpoint(self, req: p.CreateEndpointRequest) -> dict:
         net = self.catalog.require_network(req.network_id)
-        port = self.catalog.endpoint_port(req.endpoint_id)
-        if port is None:
-            port = self._bind_endpoint_port(net, req)
+        port = self._bind_endpoint_port(net, req)
+        self.catalog.remember_endpoint(req.endpoint_id, port, net)
         return {"Interface": {} if req.mac_given else {"MacAddress": port["mac_address"]}}
 
     def _bind_endpoint_port(self, net: dict, req: p.CreateEndpointRequest) -> dict:
@@ -189,10 +188,13 @@ class NetworkDriver:
                    "name": f"docker-{req.endpoint_id[:12]}"}
         addresses = [a for a in (req.address, req.address_ipv6) if a is not None]
         try:
-            port = self._ipam_port(net, addresses, req.mac)
+            port = self._ipam_port(net, addresses, req.mac, req.endpoint_id)
             if port is not None:
-                return self.api.update_port(port["id"], **binding)
+                return port if port["device_id"] == req.endpoint_id else self.api.update_port(port["id"], **binding)
             # Docker's built-in IPAM chose the addresses: the port is ours to make (and to delete).
+            made = self.catalog.endpoint_port(req.endpoint_id)
+            if made is not None:
+                return made
             subnets = [(ipaddress.ip_network(s["cidr"]), s["id"]) for s in self.catalog.subnets(net["id"])]
             fixed = []
             for address in addresses:
@@ -207,14 +209,15 @@ class NetworkDriver:
         except ApiError as exc:
             raise p.PluginError(f"cannot create the endpoint's port: {api_message(exc)}") from None
 
-    def _ipam_port(self, net: dict, addresses: list, mac: str) -> dict | None:
-        """The port our IPAM made for these addresses, checked to be free and of this MAC."""
+    def _ipam_port(self, net: dict, addresses: list, mac: str, endpoint_id: str) -> dict | None:
+        """The port our IPAM made for these addresses, checked to be free (or this endpoint's
+        already) and of this MAC."""
         if not addresses:
             return None
         for port in self.catalog.ports_with_address(net["id"], str(addresses[0].ip)):
             if pools.IPAM_TAG not in port["tags"]:
                 raise p.PluginError(f"address {addresses[0].ip} belongs to ovnet port {port['id']}, not to Docker")
-            if port["device_id"]:
+            if port["device_id"] not in ("", endpoint_id):
                 raise p.PluginError(f"address {addresses[0].ip} is already used by endpoint {port['device_id'][:12]}")
             if mac and port["mac_address"] != mac:
                 raise p.PluginError(f"the port of {addresses[0].ip} has MAC {port['mac_address']}, not {mac}")
@@ -226,10 +229,10 @@ class NetworkDriver:
         return {"Value": {}}
 
     def join(self, req: p.JoinRequest) -> dict:
-        port = self.catalog.endpoint_port(req.endpoint_id)
-        if port is None:
+        endpoint = self.catalog.endpoint(req.endpoint_id)
+        if endpoint is None:
             raise p.PluginError(f"endpoint {req.endpoint_id[:12]} is unknown to ovnet (CreateEndpoint lost?)")
-        net = self.api.show_network(port["network_id"])
+        port, net = endpoint.port, endpoint.network
         subnet_ids = sorted({f["subnet_id"] for f in port["fixed_ips"]})
         subnets = self.api.list_subnets(id=subnet_ids) if subnet_ids else []
         try:
@@ -253,9 +256,11 @@ class NetworkDriver:
         return {}
 
     def delete_endpoint(self, req: p.EndpointRequest) -> dict:
-        port = self.catalog.endpoint_port(req.endpoint_id)
-        if port is None:
+        endpoint = self.catalog.endpoint(req.endpoint_id)
+        self.catalog.forget_endpoint(req.endpoint_id)
+        if endpoint is None:
             return {}
+        port = endpoint.port
         self.vif.unplug(port["id"])
         if pools.IPAM_TAG in port["tags"]:
             return {}  # the port holds the address until ReleaseAddress, which follows at once

@@ -87,6 +87,7 @@ class DockerPlugin:
             LOG.info("removing port %s of endpoint %s: dockerd no longer knows it", port_id,
                      unknown[port_id]["device_id"][:12])
             self.vif.unplug(port_id)
+            self.catalog.forget_endpoint(unknown[port_id]["device_id"])
             try:
                 self.api.delete_port(port_id)
             except ApiError as exc:
