@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from pyroute2 import netns
+from pyroute2 import IPRoute, netns
 
 from ovnet.runtime import allinone as aio
 from ovnet.runtime.process import RuntimeFailure, pid_alive, run
@@ -39,15 +39,24 @@ def test_up_status_down_leaves_nothing(allinone_settings):
     assert all(not r.alive for r in aio.status(allinone_settings))
 
 
-def test_bridge_in_root_namespace_is_removed(tmp_path):
+def test_bridge_in_root_namespace_is_removed_and_a_second_one_refused(tmp_path):
     from tests.conftest import private_settings
 
+    with IPRoute() as ipr:
+        if ipr.link_lookup(ifname="ovs-netdev"):
+            pytest.skip("a userspace-datapath ovs-vswitchd already runs in the root namespace "
+                        "(e.g. a running `ovnet up`); this test needs the root namespace to itself")
     bridge = "brt" + os.urandom(3).hex()
-    settings = private_settings(tmp_path, netns=None, bridge=bridge)
+    settings = private_settings(tmp_path / "one", netns=None, bridge=bridge)
+    second = private_settings(tmp_path / "two", netns=None, bridge="brt" + os.urandom(3).hex())
     try:
         aio.up(settings)
         assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0
+        with pytest.raises(RuntimeFailure, match="another userspace-datapath ovs-vswitchd"):
+            aio.up(second)
+        assert all(not r.alive for r in aio.status(second))
     finally:
+        aio.down(second, purge=True)
         aio.down(settings, purge=True)
     assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0
     assert not settings.state_dir.exists()
