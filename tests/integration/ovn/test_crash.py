@@ -3,9 +3,6 @@ killed with SIGKILL after committing changes NB never saw, converges NB when it 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import httpx
@@ -16,50 +13,27 @@ from ovnet.config import Settings
 from ovnet.model.store import Store
 from ovnet.ovn.syncer import Syncer
 from ovnet.runtime.process import free_port
+from tests.apiserver import ServerProcess
 
 pytestmark = pytest.mark.ovn
 
 
-class Server:
-    """``python -m ovnet.server`` in the foreground, as the runtime runs it."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "OVNET_SQL_URL"}
-        log = open(self.settings.state_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen([sys.executable, "-m", "ovnet.server", "--state-dir", str(self.settings.state_dir)],
-                                     env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.settings.state_dir / "server.log").read_text()[-2000:]
-            try:
-                if httpx.get(f"{self.settings.api_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("ovnet-server did not become healthy in 30 s")
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()  # SIGKILL: no shutdown code runs
-            self.proc.wait()
-        self.proc = None
+def kill9(server: ServerProcess) -> None:
+    """SIGKILL the server by pid: no shutdown code runs."""
+    if server.proc is not None and server.proc.poll() is None:
+        server.proc.kill()
+        server.proc.wait()
 
 
 @pytest.fixture
 def server(nb_server, tmp_path, monkeypatch):
-    monkeypatch.delenv("OVNET_SQL_URL", raising=False)
-    settings = Settings(state_dir=tmp_path / "state", nb_port=nb_server.port, api_port=free_port())
-    settings.save()
-    srv = Server(settings)
-    srv.start()
+    monkeypatch.delenv("OVNET_SQL_URL", raising=False)  # the server uses its state dir's SQLite
+    state = tmp_path / "state"
+    Settings(state_dir=state, nb_port=nb_server.port).save()
+    srv = ServerProcess(state, free_port(), no_sync=False)
+    srv.settings = srv.start()
     yield srv
-    srv.kill9()
+    srv.stop()
 
 
 def post(settings, plural, body):
@@ -90,7 +64,7 @@ def test_kill9_after_commit_while_nb_is_down_then_restart_converges(nb_server, s
     assert sync == "pending"
     sync, port = post(settings, "ports", {"port": {"network_id": net["id"], "name": "p1"}})
     assert sync == "pending"
-    server.kill9()
+    kill9(server)
 
     nb_server.start()
     assert nb_server.nbctl("lsp-list", f"ovnet-{net['id']}") == ""
