@@ -10,7 +10,7 @@ from __future__ import annotations
 
 CONSOLE_TAG = "ovnet-vm:"
 LINE_INIT = f"{CONSOLE_TAG} init"  # + " name=NAME"
-LINE_LEASE = f"{CONSOLE_TAG} lease"  # + " ip=A mask=N router=R mtu=M routes=DEST,GW,DEST,GW..."
+LINE_LEASE = f"{CONSOLE_TAG} lease"  # + " ip=A mask=N router=R mtu=M dns=S,S routes=DEST,GW,DEST,GW..."
 LINE_READY = f"{CONSOLE_TAG} ready"  # echo service listening
 
 def init_script(echo_port: int) -> str:
@@ -61,7 +61,8 @@ bound|renew)
         ip route replace default via "${{router%% *}}" dev "$interface"
     fi
     routes=$(echo $staticroutes | tr ' ' ,)
-    echo "{LINE_LEASE} ip=$ip mask=$mask router=$router mtu=$mtu routes=$routes"
+    servers=$(echo $dns | tr ' ' ,)
+    echo "{LINE_LEASE} ip=$ip mask=$mask router=$router mtu=$mtu dns=$servers routes=$routes"
     ;;
 esac
 """

@@ -120,6 +120,6 @@ def wait_console(console: Path, prefix: str, timeout: float, since: int = 0) -> 
 
 
 def parse_lease(line: str) -> dict[str, str]:
-    """The key=value fields of a lease line from the console (ip, mask, router, mtu, routes)."""
+    """The key=value fields of a lease line from the console (ip, mask, router, mtu, dns, routes)."""
     body = line.removeprefix(LINE_LEASE)
     return dict(re.findall(r"(\w+)=(\S*)", body))

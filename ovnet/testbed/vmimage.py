@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import lzma
+import re
 import shutil
 import struct
 import subprocess
@@ -82,17 +83,16 @@ def current_image(cache_dir: Path) -> VmImage:
     return load_image(image_root(cache_dir) / "current.json")
 
 
-def build_image(cache_dir: Path, *, kernel_package: str | None = None) -> VmImage:
+def build_image(cache_dir: Path) -> VmImage:
     """Build (or reuse) the VM image under ``cache_dir`` and make it the current one.
 
-    ``kernel_package`` defaults to what ``linux-image-amd64`` depends on. Concurrent builders of the
-    same cache are serialised by a lock file. Raises VmImageError when apt cannot resolve or fetch
-    the kernel or busybox-static is not installed.
+    The kernel is the version ``linux-image-amd64`` depends on. Concurrent builders of the same
+    cache are serialised by a lock file. Raises VmImageError when apt cannot resolve or fetch the
+    kernel or busybox-static is not installed.
     """
     root = image_root(cache_dir)
     root.mkdir(parents=True, exist_ok=True)
-    package = kernel_package or _resolve_kernel_package()
-    version = _package_version(package)
+    package, version = _kernel_package()
     home = root / f"{package}_{version}"
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -117,19 +117,14 @@ def _apt(*argv: str, cwd: Path | None = None) -> str:
     return done.stdout
 
 
-def _resolve_kernel_package() -> str:
-    for line in _apt("apt-cache", "depends", KERNEL_META_PACKAGE).splitlines():
-        kind, _, name = line.strip().partition(": ")
-        if kind == "Depends" and name.startswith("linux-image-"):
-            return name
-    raise VmImageError(f"{KERNEL_META_PACKAGE} depends on no linux-image package")
-
-
-def _package_version(package: str) -> str:
-    for line in _apt("apt-cache", "show", "--no-all-versions", package).splitlines():
-        if line.startswith("Version: "):
-            return line.split(": ", 1)[1].strip()
-    raise VmImageError(f"apt knows no version of {package}")
+def _kernel_package() -> tuple[str, str]:
+    """(package, version) of the kernel that ``linux-image-amd64`` pins with ``Depends: P (= V)``."""
+    for line in _apt("apt-cache", "show", "--no-all-versions", KERNEL_META_PACKAGE).splitlines():
+        if line.startswith("Depends: "):
+            match = re.search(r"(linux-image-\S+) \(= ([^)]+)\)", line)
+            if match:
+                return match.group(1), match.group(2)
+    raise VmImageError(f"{KERNEL_META_PACKAGE} pins no linux-image package version")
 
 
 def _unpack_kernel(package: str, home: Path) -> None:
@@ -182,7 +177,8 @@ def extract_vmlinux(bzimage: bytes) -> bytes:
 
 
 def _write_initrd(home: Path, modules: list[str]) -> Path:
-    """Write the initramfs for ``modules`` (insmod order) unless an identical one exists."""
+    """Write the initramfs for ``modules`` (insmod order) unless an identical one exists; an
+    initramfs of an earlier recipe is deleted."""
     if not BUSYBOX.is_file():
         raise VmImageError(f"{BUSYBOX} is missing; install the Debian package busybox-static")
     archive = cpio.Archive()
@@ -201,6 +197,9 @@ def _write_initrd(home: Path, modules: list[str]) -> Path:
     path = home / f"initrd-{hashlib.sha256(data).hexdigest()[:12]}.cpio"
     if not path.is_file():
         _write_atomic(path, data)
+        for older in home.glob("initrd-*.cpio"):
+            if older != path:  # a running QEMU read its initrd at start; none needs the file
+                older.unlink()
     return path
 
 
