@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ovnet.model.errors import NotFound
 from ovnet.model.schema import Network, Outbox, Port, Subnet, utcnow
-from ovnet.model.tenancy import Context, visible
+from ovnet.model.tenancy import Context, require_owner, visible
 
 MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){0,4}$")
 
@@ -40,6 +40,20 @@ def get_visible(session: Session, ctx: Context, model: type, resource_id: str, o
         kind = KIND[model]
         raise NotFound(f"{kind.capitalize()} {resource_id} could not be found.", f"{kind.capitalize()}NotFound")
     return row
+
+
+def get_owned(session: Session, ctx: Context, model: type, resource_id: str, action: str, options=()):
+    """The row ``resource_id`` if ``ctx`` may change it: NotFound if invisible, Forbidden if only
+    visible (e.g. another project's shared network). ``action`` names the policy rule."""
+    row = get_visible(session, ctx, model, resource_id, options)
+    require_owner(ctx, row, action)
+    return row
+
+
+def record_update(session: Session, row: Network | Subnet | Port) -> None:
+    """An update of ``row`` happened: bump its revision and write its outbox row."""
+    bump(row)
+    record_change(session, row)
 
 
 def record_change(session: Session, row: Network | Subnet | Port) -> None:

@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes
-from ovnet.model.common import Defaults, assign, bump, get_visible, record_change
+from ovnet.model.common import Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import Conflict, Forbidden
 from ovnet.model.schema import Network, Port, Subnet
-from ovnet.model.tenancy import Context, owner_project, require_owner
+from ovnet.model.tenancy import Context, owner_project
 
 # Ports that go away with their network instead of keeping it in use (Neutron's NetworkInUse rule).
 AUTO_DELETED_OWNERS = ("network:dhcp", "network:router_interface")
@@ -37,13 +37,11 @@ def create_network(session: Session, ctx: Context, body: object, defaults: Defau
 def update_network(session: Session, ctx: Context, network_id: str, body: object) -> Network:
     """Update the given attributes; bumps revision_number when anything changed."""
     values = attributes.validate(attributes.NETWORK, "network", body, create=False)
-    net = get_visible(session, ctx, Network, network_id)
-    require_owner(ctx, net, "update_network")
+    net = get_owned(session, ctx, Network, network_id, "update_network")
     if "shared" in values and not ctx.is_admin:
         raise Forbidden("rule:update_network:shared is disallowed by policy")
     if assign(net, values, COLUMNS):
-        bump(net)
-        record_change(session, net)
+        record_update(session, net)
     return net
 
 
@@ -52,8 +50,7 @@ def delete_network(session: Session, ctx: Context, network_id: str) -> None:
 
     Conflict (NetworkInUse) while any other port is on it.
     """
-    net = get_visible(session, ctx, Network, network_id)
-    require_owner(ctx, net, "delete_network")
+    net = get_owned(session, ctx, Network, network_id, "delete_network")
     ports = session.scalars(select(Port).where(Port.network_id == net.id)).all()
     if any(p.device_owner not in AUTO_DELETED_OWNERS for p in ports):
         raise Conflict(f"Unable to complete operation on network {net.id}. "

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ovnet.model import attributes, ipam
-from ovnet.model.common import Defaults, assign, bump, get_visible, record_change
+from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet, new_id
-from ovnet.model.tenancy import Context, owner_project, require_owner
+from ovnet.model.tenancy import Context, owner_project
 
 COLUMNS = {
     "name": "name", "description": "description", "admin_state_up": "admin_state_up",
@@ -161,8 +161,7 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
 def update_port(session: Session, ctx: Context, port_id: str, body: object) -> Port:
     """Update a port; ``fixed_ips`` replaces the whole list (addresses kept stay, others are freed)."""
     values = attributes.validate(attributes.PORT, "port", body, create=False)
-    port = get_visible(session, ctx, Port, port_id, (selectinload(Port.fixed_ips),))
-    require_owner(ctx, port, "update_port")
+    port = get_owned(session, ctx, Port, port_id, "update_port", (selectinload(Port.fixed_ips),))
     if values.get("binding:profile", {}) is None:
         values["binding:profile"] = {}
     _normalise_pairs(values, port.mac_address,
@@ -175,14 +174,12 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
         _allocate_requested(session, port, values["fixed_ips"], _subnets(session, port.network_id))
         changed = changed or before != [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
     if changed:
-        bump(port)
-        record_change(session, port)
+        record_update(session, port)
     return port
 
 
 def delete_port(session: Session, ctx: Context, port_id: str) -> None:
     """Delete a port; its addresses are free again at once."""
-    port = get_visible(session, ctx, Port, port_id)
-    require_owner(ctx, port, "delete_port")
+    port = get_owned(session, ctx, Port, port_id, "delete_port")
     record_change(session, port)
     session.delete(port)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes, ipam
-from ovnet.model.common import assign, bump, get_visible, record_change
+from ovnet.model.common import assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.schema import AllocationPool, IPAllocation, Network, Port, Subnet
-from ovnet.model.tenancy import Context, owner_project, require_owner
+from ovnet.model.tenancy import Context, owner_project
 
 COLUMNS = {n: n for n in ("name", "description", "gateway_ip", "enable_dhcp", "dns_nameservers", "host_routes")}
 # A subnet whose only remaining users are these ports may be deleted (their addresses go with it).
@@ -56,8 +56,7 @@ def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     """
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=True)
     project_id = owner_project(ctx, values, "subnet")
-    network = get_visible(session, ctx, Network, values["network_id"])
-    require_owner(ctx, network, "create_subnet")
+    network = get_owned(session, ctx, Network, values["network_id"], "create_subnet")
     net = ipaddress.ip_network(values["cidr"])
     _check_family(values, net)
     if "gateway_ip" not in values:
@@ -77,16 +76,14 @@ def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     session.add(subnet)
     session.flush()
     record_change(session, subnet)
-    bump(network)
-    record_change(session, network)
+    record_update(session, network)
     return subnet
 
 
 def update_subnet(session: Session, ctx: Context, subnet_id: str, body: object) -> Subnet:
     """Update name, description, gateway_ip, enable_dhcp, dns_nameservers, host_routes, allocation_pools."""
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=False)
-    subnet = get_visible(session, ctx, Subnet, subnet_id)
-    require_owner(ctx, subnet, "update_subnet")
+    subnet = get_owned(session, ctx, Subnet, subnet_id, "update_subnet")
     net = ipam.network_of(subnet)
     gateway = values.get("gateway_ip", subnet.gateway_ip)
     ipam.check_gateway(net, gateway)
@@ -101,15 +98,13 @@ def update_subnet(session: Session, ctx: Context, subnet_id: str, body: object) 
             changed = True
     changed = assign(subnet, values, COLUMNS) or changed
     if changed:
-        bump(subnet)
-        record_change(session, subnet)
+        record_update(session, subnet)
     return subnet
 
 
 def delete_subnet(session: Session, ctx: Context, subnet_id: str) -> None:
     """Delete a subnet; Conflict (SubnetInUse) while a port other than DHCP holds an address in it."""
-    subnet = get_visible(session, ctx, Subnet, subnet_id)
-    require_owner(ctx, subnet, "delete_subnet")
+    subnet = get_owned(session, ctx, Subnet, subnet_id, "delete_subnet")
     users = session.execute(
         select(IPAllocation, Port.device_owner).join(Port, Port.id == IPAllocation.port_id)
         .where(IPAllocation.subnet_id == subnet.id)
@@ -123,5 +118,4 @@ def delete_subnet(session: Session, ctx: Context, subnet_id: str) -> None:
     network = session.get(Network, subnet.network_id)
     record_change(session, subnet)
     session.delete(subnet)
-    bump(network)
-    record_change(session, network)
+    record_update(session, network)

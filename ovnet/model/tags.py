@@ -8,16 +8,15 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes
-from ovnet.model.common import bump, get_visible, record_change
+from ovnet.model.common import get_owned, get_visible, record_update
 from ovnet.model.errors import NotFound
-from ovnet.model.tenancy import Context, require_owner
+from ovnet.model.tenancy import Context
 
 
 def _store(session: Session, row, tags: list[str]) -> None:
     if list(row.tags) != tags:
         row.tags = tags
-        bump(row)
-        record_change(session, row)
+        record_update(session, row)
 
 
 def get_tags(session: Session, ctx: Context, model: type, resource_id: str) -> list[str]:
@@ -28,8 +27,7 @@ def get_tags(session: Session, ctx: Context, model: type, resource_id: str) -> l
 def replace_tags(session: Session, ctx: Context, model: type, resource_id: str, tags: object) -> list[str]:
     """Replace all tags with ``tags`` (a list of 1-60 character strings); return them."""
     checked = attributes.list_of(attributes.tag, unique=True)("tags", tags)
-    row = get_visible(session, ctx, model, resource_id)
-    require_owner(ctx, row, "update_tags")
+    row = get_owned(session, ctx, model, resource_id, "update_tags")
     _store(session, row, checked)
     return checked
 
@@ -37,16 +35,14 @@ def replace_tags(session: Session, ctx: Context, model: type, resource_id: str, 
 def add_tag(session: Session, ctx: Context, model: type, resource_id: str, tag: str) -> None:
     """Add one tag (no-op when present)."""
     checked = attributes.tag("tags", tag)
-    row = get_visible(session, ctx, model, resource_id)
-    require_owner(ctx, row, "update_tags")
+    row = get_owned(session, ctx, model, resource_id, "update_tags")
     if checked not in row.tags:
         _store(session, row, [*row.tags, checked])
 
 
 def remove_tag(session: Session, ctx: Context, model: type, resource_id: str, tag: str | None) -> None:
     """Remove one tag (NotFound TagNotFound when absent), or all tags when ``tag`` is None."""
-    row = get_visible(session, ctx, model, resource_id)
-    require_owner(ctx, row, "update_tags")
+    row = get_owned(session, ctx, model, resource_id, "update_tags")
     if tag is not None and tag not in row.tags:
         raise NotFound(f"Tag {tag} could not be found for {resource_id}.", "TagNotFound")
     _store(session, row, [] if tag is None else [t for t in row.tags if t != tag])
