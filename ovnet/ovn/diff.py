@@ -17,7 +17,8 @@ from ovnet.ovn.translate import OWNER_KEY, TABLES, Desired, Row
 
 @dataclass(frozen=True)
 class Change:
-    """One NB write: ``op`` is "create", "update" or "delete".
+    """One NB write: ``op`` is "create", "update" or "delete"; or "conflict", a create that NB
+    would refuse because a row ovnet does not own holds the name (``uuid``), left for an operator.
 
     ``key`` is the ovnet id of the row, ``uuid`` its NB UUID (None for a create). ``new`` holds
     the full row for a create and the changed columns for an update; ``old`` the columns' current
@@ -34,6 +35,8 @@ class Change:
     def __str__(self) -> str:
         if self.op == "create":
             return f"{self.table} {self.key}: missing in NB"
+        if self.op == "conflict":
+            return f"{self.table} {self.key}: name taken by {self.uuid}, a row ovnet does not own; not created"
         if self.op == "delete":
             return f"{self.table} {self.key} ({self.uuid}): owned by ovnet but not in the model"
         cols = "; ".join(f"{c} is {self.old.get(c)!r}, want {v!r}" for c, v in sorted(self.new.items()))

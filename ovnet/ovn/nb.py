@@ -127,10 +127,21 @@ class _Converge(command.BaseCommand):
         return f"converge(scope={size} ids, dry_run={self.dry_run})"
 
     def run_idl(self, txn: ovs_idl.Transaction) -> None:
-        changes = diff(self.desired, self.api.read_owned(self.scope), self.scope)
+        changes = [self._blocked(c) or c for c in diff(self.desired, self.api.read_owned(self.scope), self.scope)]
         if not self.dry_run:
             _Writer(self.api.idl, txn).apply(changes)
         self.result = changes
+
+
+    def _blocked(self, change: Change) -> Change | None:
+        # Logical_Switch_Port.name is unique in NB: a port id already used by a row ovnet does not
+        # own would fail the whole transaction, and with it every other change of the batch.
+        if change.op != "create" or change.table != LSP:
+            return None
+        taken = _by_name(self.api.idl, LSP, change.new["name"])
+        if not taken:
+            return None
+        return Change("conflict", LSP, change.key, str(taken[0].uuid))
 
 
 class _Writer:
@@ -182,6 +193,8 @@ class _Writer:
                     if switch is None:
                         raise RuntimeError(f"no Logical_Switch for port {ch.key}")
                     switch.addvalue("ports", row)
+            elif ch.op == "conflict":
+                continue
             elif ch.op == "update":
                 self._set(self._rows(ch.table)[uuid.UUID(ch.uuid)], ch.table, ch.new)
             else:

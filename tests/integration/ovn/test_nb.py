@@ -123,3 +123,15 @@ def test_big_changes_are_split_into_several_transactions(nb_server, client, monk
     assert commits[0] >= {NET, SUB4}  # switch and DHCP rows go first: ports refer to them
     assert client.converge(want, dry_run=True) == []
     assert len(nb_server.nbctl("lsp-list", f"ovnet-{NET}").splitlines()) == 7
+
+
+def test_port_name_taken_by_an_unowned_row_is_reported_and_blocks_nothing_else(nb_server, client):
+    snap = snapshot()
+    nb_server.nbctl("ls-add", "someone-elses")
+    nb_server.nbctl("lsp-add", "someone-elses", PORT)
+    assert wait_for(lambda: any(c.op == "conflict" for c in client.converge(desired_rows(snap), dry_run=True)))
+    changes = client.converge(desired_rows(snap))
+    assert sorted(c.op for c in changes) == ["conflict", "create", "create", "create"]
+    assert "a row ovnet does not own" in str(next(c for c in changes if c.op == "conflict"))
+    assert nb_server.nbctl("lsp-list", "someone-elses").split()[1] == f"({PORT})"
+    assert nb_server.nbctl("get", "Logical_Switch", f"ovnet-{NET}", "name") == f"ovnet-{NET}"
