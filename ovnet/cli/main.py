@@ -19,6 +19,7 @@ from ovnet.cli.vm import app as vm_app, libvirt_xml
 from ovnet.config import load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
+from ovnet.testbed.vm import stop_all as vm_stop_all
 
 app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -88,6 +89,8 @@ def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json
 def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Also delete the state dir.")) -> None:
     """Stop exactly the processes ovnet started (by pidfile) and remove what it created."""
     settings = load_settings(state_dir)
+    for name in vm_stop_all(settings):  # QEMU runs detached: nothing else would stop it
+        console.print(f"  VM {name} stopped")
     try:
         allinone.down(settings, purge=purge, progress=lambda name, state: console.print(f"  {name} {state}"))
     except RuntimeFailure as exc:

@@ -13,6 +13,9 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import httpx
+
+from ovnet.apiclient import ApiError
 from ovnet.config import Settings
 from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
@@ -138,3 +141,17 @@ def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
             agent.reconcile()
     _record_path(settings, name).unlink(missing_ok=True)
     return record
+
+
+def stop_all(settings: Settings) -> list[str]:
+    """Remove every recorded VM (for ``ovnet down``): unbind through the agent while it runs, else
+    just stop QEMU by pid and drop the record. Returns the names."""
+    names = []
+    for record in list_records(settings):
+        try:
+            remove(settings, record.name)
+        except (VmError, ApiError, httpx.HTTPError):
+            qemu.stop(Path(record.pidfile))
+            _record_path(settings, record.name).unlink(missing_ok=True)
+        names.append(record.name)
+    return names
