@@ -44,18 +44,21 @@ def _cell(cell: testbed_demo.Cell) -> str:
     return f"[green]{text}[/]" if cell.ok else f"[bold red]{text} ✗[/]"
 
 
-def matrix(cells: list[testbed_demo.Cell]) -> Table:
+def matrix(cells: list[testbed_demo.Cell], chassis: list[str]) -> Table:
     """Rows: source NIC; columns: destination NIC; cells "expected/seen" (a name in brackets: who
-    answered at that address instead); "-" for a workload's own addresses."""
+    answered at that address instead); "-" for a workload's own addresses. ``chassis`` names the
+    hypervisors by seed number, so pairs on different ones (across Geneve) can be told apart."""
     nics = seed.nics()
+    where = {w.name: chassis[w.hypervisor] for w in seed.WORKLOADS}
     by_pair = {(c.src, c.dst): c for c in cells}
     table = Table(title="reachability: expected/seen (green = as expected)", show_lines=False)
     table.add_column("from \\ to")
     for dst in nics:
-        table.add_column(f"{dst.workload}\n{dst.address}\n{dst.project}/{dst.network}", justify="center")
+        table.add_column(f"{dst.workload} @{where[dst.workload]}\n{dst.address}\n{dst.project}/{dst.network}",
+                         justify="center")
     for src in nics:
         row = [_cell(by_pair[(src, dst)]) if (src, dst) in by_pair else "-" for dst in nics]
-        table.add_row(f"{src.label} ({src.ifname})\n{src.project}/{src.network}", *row)
+        table.add_row(f"{src.label} ({src.ifname})\n{src.project}/{src.network} @{where[src.workload]}", *row)
     return table
 
 
@@ -87,11 +90,13 @@ def demo(
     except (RuntimeFailure, ApiError, ModelError, ValueError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    console.print(matrix(cells))
+    console.print(matrix(cells, [settings.chassis_name, host]))
     bad = [c for c in cells if not c.ok]
     phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
+    crossing = sum(c.seen and seed.crosses(c.src, c.dst) for c in cells)
     console.print(f"{len(cells) - len(bad)}/{len(cells)} cells as expected "
-                  f"({sum(c.seen for c in cells)} reachable, {sum(not c.seen for c in cells)} isolated); "
+                  f"({sum(c.seen for c in cells)} reachable, {crossing} of them across Geneve; "
+                  f"{sum(not c.seen for c in cells)} isolated); "
                   f"total {time.monotonic() - started:.1f} s ({phases})")
     if keep:
         names = ", ".join(testbed_demo.workload_netns(settings, w.name) for w in seed.WORKLOADS)

@@ -74,3 +74,9 @@ def expected(src: Nic, dst: Nic) -> bool:
     network is one L2 domain owned by one project; the seed has no routers, so different networks
     never meet, and different projects never do even at identical addresses."""
     return src.project == dst.project and src.network == dst.network
+
+
+def crosses(src: Nic, dst: Nic) -> bool:
+    """Whether the pair's workloads sit on different hypervisors (their packets cross Geneve)."""
+    where = {w.name: w.hypervisor for w in WORKLOADS}
+    return where[src.workload] != where[dst.workload]

@@ -36,6 +36,5 @@ def test_identical_addresses_across_projects_are_never_expected():
 
 
 def test_some_reachable_pairs_cross_hypervisors_and_some_do_not():
-    where = {w.name: w.hypervisor for w in seed.WORKLOADS}
-    crossing = {where[s.workload] != where[d.workload] for s, d in seed.pairs() if seed.expected(s, d)}
+    crossing = {seed.crosses(s, d) for s, d in seed.pairs() if seed.expected(s, d)}
     assert crossing == {True, False}
