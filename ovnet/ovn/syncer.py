@@ -92,10 +92,11 @@ class Syncer:
         self._connect()
         with self.store.session(readonly=True) as session:
             snap = views.snapshot(session)
-        lines = [str(c) for c in self.nb.converge(desired_rows(snap), dry_run=True)]
+        desired = desired_rows(snap)
+        lines = [str(c) for c in self.nb.converge(desired, dry_run=True)]
         return lines + [
             f"port {pid}: status is {have}, Logical_Switch_Port.up says {want}"
-            for pid, have, want in self._status_drift(snap)
+            for pid, have, want in self._status_drift(snap, desired)
         ]
 
     def repair(self) -> list[str]:
@@ -106,8 +107,9 @@ class Syncer:
         with self.store.session(readonly=True) as session:
             entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
             snap = views.snapshot(session)
-        changes = [str(c) for c in self.nb.converge(desired_rows(snap))]
-        statuses = self._status_drift(snap)
+        desired = desired_rows(snap)
+        changes = [str(c) for c in self.nb.converge(desired)]
+        statuses = self._status_drift(snap, desired)
         with self.store.session() as session:
             for pid, _have, want in statuses:
                 views.set_port_status(session, pid, want)
@@ -119,12 +121,11 @@ class Syncer:
         if not self.nb.wait_connected(CONNECT_TIMEOUT):
             raise NbUnavailable(f"OVN NB at {self.settings.nb_url} is not reachable")
 
-    def _status_drift(self, snap: dict) -> list[tuple[str, str, str]]:
+    def _status_drift(self, snap: dict, desired: dict) -> list[tuple[str, str, str]]:
         up = self.nb.port_up()
-        wanted = desired_rows(snap)[LSP]
         out = []
         for port in snap["ports"]:
-            if port["id"] in wanted:
+            if port["id"] in desired[LSP]:
                 want = "ACTIVE" if up.get(port["id"]) else "DOWN"
                 if port.get("status") != want:
                     out.append((port["id"], port.get("status"), want))
