@@ -95,3 +95,18 @@ def test_malformed_requests_get_a_clean_error_and_change_nothing(ovnet_docker, c
     status, answer, _ = post(plugin_socket(d.plugin), call, body)
     assert status == 200 and fragment in answer[field], answer
     assert (len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports())) == before
+
+
+@pytest.mark.parametrize("call,body", [
+    ("NetworkDriver.Leave", {"NetworkID": "ab" * 32, "EndpointID": "cd" * 32}),
+    ("NetworkDriver.DeleteEndpoint", {"NetworkID": "ab" * 32, "EndpointID": "cd" * 32}),
+    ("NetworkDriver.DeleteNetwork", {"NetworkID": "ab" * 32}),
+    ("IpamDriver.ReleaseAddress", {"PoolID": "10.75.0.0/24", "Address": "10.75.0.9"}),
+    ("IpamDriver.ReleasePool", {"PoolID": "10.75.0.0/24"}),
+])
+def test_teardown_of_what_is_gone_succeeds_twice_and_changes_nothing(ovnet_docker, call, body):
+    d = ovnet_docker
+    before = (len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports()))
+    for _ in range(2):
+        assert post(plugin_socket(d.plugin), call, json.dumps(body).encode())[:2] == (200, {})
+    assert (len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports())) == before
