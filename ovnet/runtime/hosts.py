@@ -234,6 +234,9 @@ def _leave_local_if_alone(settings: Settings, local: ChassisSpec) -> None:
 def _leave_local(settings: Settings, local: ChassisSpec) -> None:
     vswitchd_running = chassis_services(local)[1].pid() is not None
     if vswitchd_running:
-        local.vsctl("set", "Open_vSwitch", ".", f"external_ids:ovn-encap-ip={settings.encap_ip}")
+        try:
+            local.vsctl("set", "Open_vSwitch", ".", f"external_ids:ovn-encap-ip={settings.encap_ip}")
+        except RuntimeFailure:
+            pass  # `ovnet down` must go on; the next ovn-controller start writes the encap address anew
     underlay.detach(settings.state_dir, local, LOCAL_INDEX, vswitchd_running=vswitchd_running)
     underlay.remove_segment(settings.state_dir)

@@ -163,7 +163,10 @@ def detach(state_dir: Path, spec: ChassisSpec, index: int, vswitchd_running: boo
     """Undo attach(): drop br-phy (when ovs-vswitchd still runs) and the veth. Harmless if absent."""
     if vswitchd_running:
         # The OVS port goes before the veth: a port left behind would keep a re-made veth dead.
-        spec.vsctl("--if-exists", "del-br", phy_bridge(state_dir, spec))
+        try:
+            spec.vsctl("--if-exists", "del-br", phy_bridge(state_dir, spec))
+        except RuntimeFailure:
+            pass  # a hung vswitchd: deleting the devices below (or the namespace) still frees them
     ns = segment_netns(state_dir)
     if ns in netns.listnetns():
         with IPRoute(netns=ns) as seg:

@@ -3,7 +3,9 @@ underlay, against real OVS/OVN daemons."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from pyroute2 import IPRoute, netns
 from ovnet.runtime import allinone as aio
 from ovnet.runtime import hosts, underlay
 from ovnet.runtime.daemon import Service
-from ovnet.runtime.process import pid_alive, run
+from ovnet.runtime.process import pid_alive, run, wait_until
 from ovnet.testbed import workload
 from tests.integration.testbed.handwire import wire
 
@@ -91,6 +93,22 @@ def test_failed_add_leaves_nothing(allinone, monkeypatch):
     assert _leftovers(allinone, netns_name) == []
     assert _sb_encaps(allinone) == {allinone.chassis_name: allinone.encap_ip}
     assert _processes_using(hosts.hosts_root(allinone) / name) == []
+
+
+def test_remove_after_a_crash_leaves_nothing(allinone):
+    name = _host_name()
+    status = hosts.add(allinone, name)
+    host = hosts.host_settings(allinone, name)
+    pids = dict((svc, pid) for svc, pid, _ in status.services)
+    os.kill(pids["ovs-vswitchd"], signal.SIGKILL)
+    assert wait_until(lambda: None if not pid_alive(pids["ovs-vswitchd"]) else "alive", 5.0) is None
+
+    assert hosts.remove(allinone, name) is True
+
+    assert [p for p in pids.values() if pid_alive(p)] == []
+    assert _processes_using(host.state_dir) == []
+    assert _leftovers(allinone, host.netns) == []
+    assert _sb_encaps(allinone) == {allinone.chassis_name: allinone.encap_ip}
 
 
 def test_down_stops_hosts(allinone):
