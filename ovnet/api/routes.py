@@ -82,7 +82,7 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
 
         def work(session):
             rows, more = query.list_rows(session, ctx, res.model, req.filters, req.sorts, req.limit,
-                                         req.marker, req.page_reverse, res.load)
+                                         req.marker, req.page_reverse)
             return [res.to_dict(r) for r in rows], more
         items, more = await run_in_threadpool(h.store.run, work, True)
         page = {res.plural: [listing.select_fields(i, req.fields) for i in items]}

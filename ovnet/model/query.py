@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, String, and_, cast, false, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
+from ovnet.model import attributes, loader
 from ovnet.model.errors import BadRequest, NotFound
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet
 from ovnet.model.tenancy import Context, visible
@@ -143,9 +143,10 @@ def _keyset(keys: list[tuple[object, bool]], marker_values: list) -> ColumnEleme
 
 def list_rows(session: Session, ctx: Context, model: type, filters: dict[str, list[str]],
               sorts: list[tuple[str, str]] = (), limit: int | None = None, marker: str | None = None,
-              page_reverse: bool = False, options=()) -> tuple[list, bool]:
+              page_reverse: bool = False) -> tuple[list, bool]:
     """The rows of ``model`` visible to ``ctx`` matching ``filters``, sorted, one page long.
 
+    Rows are ``loader.Loaded`` (plain rows with their children), which the serializers accept.
     ``sorts``: [(attribute, "asc"|"desc")]; ``limit``: page size (None: all); ``marker``: id of the
     last row of the previous page (first row when ``page_reverse``). Returns (rows, more) where
     ``more`` tells whether rows exist beyond this page in the paging direction. BadRequest for an
@@ -162,18 +163,18 @@ def list_rows(session: Session, ctx: Context, model: type, filters: dict[str, li
     keys.append((model.id, keys[0][1] if keys else True))
     if page_reverse:
         keys = [(expr, not ascending) for expr, ascending in keys]
-    query = select(model).where(visible(ctx, model), where_clause(model, filters))
+    query = loader.rows_query(model).where(visible(ctx, model), where_clause(model, filters))
     if marker:
         values = session.execute(select(*(e for e, _ in keys)).where(model.id == marker, visible(ctx, model))).first()
         if values is None:
             raise NotFound(f"Marker {marker} could not be found.", "NotFound", "marker")
         query = query.where(_keyset(keys, list(values)))
-    query = query.order_by(*(e.asc() if asc else e.desc() for e, asc in keys)).options(*options)
+    query = query.order_by(*(e.asc() if asc else e.desc() for e, asc in keys))
     if limit is not None:
         if not 0 < limit <= MAX_LIMIT:
             raise BadRequest(f"Limit must be a positive integer, not {limit}", "HTTPBadRequest", "limit")
         query = query.limit(limit + 1)
-    rows = list(session.scalars(query))
+    rows = loader.load(session, model, query)
     more = limit is not None and len(rows) > limit
     rows = rows[:limit] if limit is not None else rows
     return (rows[::-1] if page_reverse else rows), more
