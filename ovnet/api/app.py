@@ -22,13 +22,14 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
                commit_timeout_s: float = COMMIT_TIMEOUT_S) -> FastAPI:
     """A FastAPI app serving the Neutron v2.0 core API from ``store``.
 
-    ``settings`` (ovnet.config.Settings) supplies the default network MTU; ``defaults`` overrides
-    it. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
+    ``settings`` (ovnet.config.Settings) supplies the default network MTU and the MAC prefix;
+    ``defaults`` overrides both. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
     (True: NB confirmed; False: pending); the response is the same either way and carries
     ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 400.
     """
     if defaults is None:
-        defaults = Defaults(network_mtu=settings.network_mtu) if settings is not None else Defaults()
+        defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix)
+                    if settings is not None else Defaults())
     app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
     errors.install(app)
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)

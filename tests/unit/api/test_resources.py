@@ -210,3 +210,19 @@ def test_on_commit_hook_runs_after_writes_only(store):
         c.get("/v2.0/networks", headers=h)
         c.post("/v2.0/networks", json={"network": {"bad": 1}}, headers=h)
     assert len(calls) == 1 and calls[0] > 0
+
+
+def test_settings_give_the_network_mtu_and_the_mac_prefix(store, tmp_path):
+    from ovnet.api.app import create_app
+    from ovnet.config import load_settings
+    from ovnet.model.tenancy import get_or_create_project, issue_token
+    from tests.unit.api.conftest import TestClient
+
+    settings = load_settings(tmp_path, underlay_mtu=9000, mac_prefix="02:aa:bb:cc")
+    token = store.run(lambda s: issue_token(s, get_or_create_project(s, "admin").id, "admin"))
+    with TestClient(create_app(store, settings)) as c:
+        h = {"X-Auth-Token": token}
+        net = c.post("/v2.0/networks", json={"network": {}}, headers=h).json()["network"]
+        assert net["mtu"] == 9000 - 58
+        port = c.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}, headers=h).json()["port"]
+        assert re.match(r"^02:aa:bb:cc:[0-9a-f]{2}:[0-9a-f]{2}$", port["mac_address"])
