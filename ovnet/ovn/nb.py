@@ -8,8 +8,10 @@ connection starts without waiting for NB, so a server can come up while NB is do
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,7 @@ TXN_TIMEOUT = 30.0  # seconds one NB transaction may take, retries on TRY_AGAIN 
 # drops the connection and the transaction with it.
 MAX_TXN_ROWS = 1000
 SMALL_SCOPE = 64  # up to this many ids, rows are found by name index instead of a table scan
+READ_SLICE = 500  # rows read per hold of the IDL lock outside the IDL thread (~50 ms)
 
 
 class NbUnavailable(RuntimeError):
@@ -118,30 +121,33 @@ def _owned(rows: Any, scope: set[str] | None = None) -> list[Any]:
 class _Converge(command.BaseCommand):
     """Read, diff and write inside one IDL transaction, so a TRY_AGAIN retry re-diffs fresh data."""
 
-    def __init__(self, api: NbClient, desired: Desired, scope: set[str] | None, dry_run: bool):
+    def __init__(self, api: NbClient, desired: Desired, scope: set[str] | None):
         super().__init__(api)
-        self.desired, self.scope, self.dry_run = desired, scope, dry_run
+        self.desired, self.scope = desired, scope
 
     def __str__(self) -> str:  # ovsdbapp puts this into its errors; the rows would be megabytes
         size = "all" if self.scope is None else len(self.scope)
-        return f"converge(scope={size} ids, dry_run={self.dry_run})"
+        return f"converge(scope={size} ids)"
 
     def run_idl(self, txn: ovs_idl.Transaction) -> None:
-        changes = [self._blocked(c) or c for c in diff(self.desired, self.api.read_owned(self.scope), self.scope)]
-        if not self.dry_run:
-            _Writer(self.api.idl, txn).apply(changes)
+        changes = _plan(self.api.idl, self.desired, self.api.read_owned(self.scope), self.scope)
+        _Writer(self.api.idl, txn).apply(changes)
         self.result = changes
 
 
-    def _blocked(self, change: Change) -> Change | None:
-        # Logical_Switch_Port.name is unique in NB: a port id already used by a row ovnet does not
-        # own would fail the whole transaction, and with it every other change of the batch.
-        if change.op != "create" or change.table != LSP:
-            return None
-        taken = _by_name(self.api.idl, LSP, change.new["name"])
-        if not taken:
-            return None
-        return Change("conflict", LSP, change.key, str(taken[0].uuid))
+def _plan(idl: ovs_idl.Idl, desired: Desired, actual: dict[str, list[Row]], scope: set[str] | None) -> list[Change]:
+    return [_blocked(idl, c) or c for c in diff(desired, actual, scope)]
+
+
+def _blocked(idl: ovs_idl.Idl, change: Change) -> Change | None:
+    # Logical_Switch_Port.name is unique in NB: a port id already used by a row ovnet does not
+    # own would fail the whole transaction, and with it every other change of the batch.
+    if change.op != "create" or change.table != LSP:
+        return None
+    taken = _by_name(idl, LSP, change.new["name"])
+    if not taken:
+        return None
+    return Change("conflict", LSP, change.key, str(taken[0].uuid))
 
 
 class _Writer:
@@ -253,28 +259,34 @@ class NbClient:
 
     def wait_connected(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for ``connected()``; return it."""
-        done = threading.Event()
-        step = 0.05
-        waited = 0.0
-        while not self.connected() and waited < timeout:
-            done.wait(step)
-            waited += step
+        deadline = time.monotonic() + timeout
+        while not self.connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
         return self.connected()
 
-    def read_owned(self, scope: set[str] | None = None) -> dict[str, list[Row]]:
+    def read_owned(self, scope: set[str] | None = None, lock: Any = None) -> dict[str, list[Row]]:
         """Owned rows as plain data (``diff``'s actual shape); only ids in ``scope`` when given.
 
-        Call in the IDL thread or with ``ovsdb_connection.lock`` held.
+        In the IDL thread pass no ``lock``. Elsewhere pass ``ovsdb_connection.lock``: it is taken
+        for ``READ_SLICE`` rows at a time, so a full read of many ports never stalls the IDL thread
+        for long; the result is then not one atomic view, which a plan tolerates (every commit
+        re-reads inside its own transaction).
         """
+        guard = lock if lock is not None else contextlib.nullcontext()
         out: dict[str, list[Row]] = {}
         for table in (LS, DHCP, LSP):
             rows = self._idl.tables[table].rows
-            if scope is None or table == DHCP or len(scope) > SMALL_SCOPE:
-                candidates = rows.values()
-            else:
-                names = (switch_name(k) if table == LS else k for k in scope)
-                candidates = (r for n in names for r in _by_name(self._idl, table, n))
-            out[table] = [_read(r, table) for r in _owned(candidates, scope)]
+            with guard:
+                if scope is None or table == DHCP or len(scope) > SMALL_SCOPE:
+                    candidates = list(rows.values())
+                else:
+                    names = (switch_name(k) if table == LS else k for k in scope)
+                    candidates = [r for n in names for r in _by_name(self._idl, table, n)]
+            out[table] = []
+            for start in range(0, len(candidates), READ_SLICE):
+                with guard:
+                    live = [r for r in candidates[start:start + READ_SLICE] if r.uuid in rows]
+                    out[table] += [_read(r, table) for r in _owned(live, scope)]
         return out
 
     def port_up(self) -> dict[str, bool]:
@@ -301,18 +313,19 @@ class NbClient:
         transaction's error (RuntimeError / ovsdbapp TimeoutException) when NB refuses it.
         """
         self._require()
-        plan = _Converge(self, desired, scope, dry_run=True)
-        with self.ovsdb_connection.lock:
-            plan.run_idl(None)
-        if dry_run or not plan.result:
-            return plan.result
-        if len(plan.result) <= MAX_TXN_ROWS:
-            return self._commit(_Converge(self, desired, scope, dry_run=False), timeout)
-        keys = [c.key for c in sorted(plan.result, key=lambda c: c.table == LSP)]
+        lock = self.ovsdb_connection.lock
+        actual = self.read_owned(scope, lock)
+        with lock:
+            plan = _plan(self._idl, desired, actual, scope)
+        if dry_run or not plan:
+            return plan
+        if len(plan) <= MAX_TXN_ROWS:
+            return self._commit(_Converge(self, desired, scope), timeout)
+        keys = [c.key for c in sorted(plan, key=lambda c: c.table == LSP)]
         done: list[Change] = []
         for start in range(0, len(keys), MAX_TXN_ROWS):
             chunk = set(keys[start:start + MAX_TXN_ROWS])
-            done += self._commit(_Converge(self, desired, chunk, dry_run=False), timeout)
+            done += self._commit(_Converge(self, desired, chunk), timeout)
         return done
 
     def _commit(self, cmd: _Converge, timeout: float) -> list[Change]:
