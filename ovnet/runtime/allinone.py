@@ -137,6 +137,10 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
             if not any(s.pid() for s in all_services):
                 owned.remove_all(settings.state_dir)
             raise
+        if started:
+            from ovnet.runtime import hosts  # see down()
+
+            hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
         return _rows(all_services)
 
 

@@ -188,6 +188,17 @@ def stop_all(settings: Settings) -> list[str]:
         return stopped
 
 
+def rejoin(settings: Settings) -> None:
+    """Put the all-in-one back on the underlay while hosts run: ``ovnet up`` calls this after
+    restarting any of its services, since a restarted ovn-controller writes the default encap
+    address and a restarted ovs-vswitchd drops br-phy's tunnel address. Raises RuntimeFailure."""
+    if not hosts_root(settings).exists():
+        return
+    with _lock(settings):
+        if _any_running(settings):
+            _join_local(settings, aio.local_chassis(settings))
+
+
 def _status(host: Settings) -> HostStatus:
     _spec, svcs = _services(host)
     return HostStatus(host.chassis_name, host.encap_ip, host.netns or "",
@@ -226,8 +237,12 @@ def _encap_reason(spec: ChassisSpec, address: str) -> str | None:
     return None if found == [address] else f"SB Encap has {found}"
 
 
+def _any_running(settings: Settings) -> bool:
+    return any(chassis_services(aio.local_chassis(h))[1].pid() for h in _hosts(settings))
+
+
 def _leave_local_if_alone(settings: Settings, local: ChassisSpec) -> None:
-    if not any(chassis_services(aio.local_chassis(h))[1].pid() for h in _hosts(settings)):
+    if not _any_running(settings):
         _leave_local(settings, local)
 
 

@@ -111,6 +111,32 @@ def test_remove_after_a_crash_leaves_nothing(allinone):
     assert _sb_encaps(allinone) == {allinone.chassis_name: allinone.encap_ip}
 
 
+def test_up_after_a_crash_puts_the_allinone_back_on_the_underlay(allinone):
+    name = _host_name()
+    hosts.add(allinone, name)
+    local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
+    switch = f"ls-{secrets.token_hex(3)}"
+    run(["ovn-nbctl", f"--db={allinone.nb_url}", "ls-add", switch,
+         "--", "lsp-add", switch, "pc", "--", "lsp-set-addresses", "pc", "0a:00:00:00:02:0a 10.79.0.10",
+         "--", "lsp-add", switch, "pd", "--", "lsp-set-addresses", "pd", "0a:00:00:00:02:0b 10.79.0.11"])
+    wired = [wire(local, "pc", "0a:00:00:00:02:0a", "10.79.0.10/24"),
+             wire(remote, "pd", "0a:00:00:00:02:0b", "10.79.0.11/24")]
+    try:
+        # ovn-controller restarted by `up` writes encap-ip=127.0.0.1 again; vswitchd drops br-phy's address.
+        for svc in aio.services(allinone):
+            if svc.name in ("ovs-vswitchd", "ovn-controller"):
+                os.kill(svc.pid(), signal.SIGKILL)
+
+        aio.up(allinone)
+
+        assert _sb_encaps(allinone)[allinone.chassis_name] == "100.64.0.1"
+        seen = workload.collect(workload.start_probe(wired[0].netns, "eth0", ["10.79.0.11"], timeout=10.0))
+        assert seen[0]["ping"] is True
+    finally:
+        for w in wired:
+            w.remove()
+
+
 def test_down_stops_hosts(allinone):
     name = _host_name()
     status = hosts.add(allinone, name)
