@@ -1,7 +1,6 @@
-"""The syncer against a real NB ovsdb-server and a real SQLite model store."""
+"""The syncer against a real NB ovsdb-server and a real model store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
-
 
 import pytest
 
@@ -9,20 +8,13 @@ from ovnet.config import Settings
 from ovnet.model import views
 from ovnet.model.common import record_change
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet
-from ovnet.model.store import Store
 from ovnet.ovn.syncer import Syncer
 
 from tests.integration.ovn.conftest import wait_for
+from tests.pg import postgres_server  # noqa: F401 - fixture of the store's PostgreSQL variant
+from tests.unit.model.conftest import store  # noqa: F401 - the model's store: SQLite and PostgreSQL
 
 pytestmark = pytest.mark.ovn
-
-
-@pytest.fixture
-def store(tmp_path):
-    st = Store(f"sqlite:///{tmp_path / 'model.db'}")
-    st.migrate()
-    yield st
-    st.dispose()
 
 
 def make_syncer(store, nb_server, tmp_path, **overrides):
