@@ -24,7 +24,7 @@ from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.schema import IPAllocation, Subnet
 
 SMALL_POOL = 1024
-CANDIDATES = 64
+CANDIDATES = 16
 RANDOM_ROUNDS = 4
 AUTO_ADDRESS_MODES = ("slaac", "dhcpv6-stateless")
 
