@@ -149,14 +149,19 @@ class PrivateDockerd:
                 self._wait_gone(pid, 10.0)
 
     def _wait_gone(self, pid: int, timeout: float) -> bool:
+        """Wait until ``pid`` is gone, reaping it when it is our child: dockerd refuses to start
+        while the pid of its pidfile still has a /proc entry, a zombie's included."""
         deadline = time.monotonic() + timeout
-        while pid_alive(pid):
+        while True:
             if self._proc is not None and self._proc.pid == pid:
                 self._proc.poll()
+            if not pid_alive(pid) and not Path(f"/proc/{pid}").exists():
+                return True
+            if not pid_alive(pid) and (self._proc is None or self._proc.pid != pid):
+                return True  # a zombie of another parent: gone as far as we can tell
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
-        return True
 
     def _reap_leftovers(self) -> None:
         """Kill the containerd shims of this engine that outlived it (a dockerd that failed to
