@@ -24,6 +24,7 @@ from ovnet.host.docker.catalog import Catalog, api_message
 from ovnet.host.docker.ipam import AUX_TAG, PoolLedger
 from ovnet.host.docker.veth import DockerVeth, peer_name
 from ovnet.host.errors import HostError
+from ovnet.host.ovs import OvsError
 from ovnet.host.vif import HostContext
 
 LOG = logging.getLogger(__name__)
@@ -138,11 +139,19 @@ class NetworkDriver:
             if not spec.network:
                 self._check_pool_free(pool_id, data.pool, allowed_network=net["id"])
                 to_tag.append((subnet["id"], pools.pool_tag(pool_id)))
-        self.api.add_tag("networks", net["id"], pools.network_tag(req.network_id))
+        wanted = [("networks", net["id"], pools.network_tag(req.network_id))]
         if req.internal:
-            self.api.add_tag("networks", net["id"], internal_tag(req.network_id))
-        for subnet_id, tag in to_tag:
-            self.api.add_tag("subnets", subnet_id, tag)
+            wanted.append(("networks", net["id"], internal_tag(req.network_id)))
+        wanted += [("subnets", subnet_id, tag) for subnet_id, tag in to_tag]
+        added = []
+        try:
+            for plural, resource_id, tag in wanted:
+                self.api.add_tag(plural, resource_id, tag)
+                added.append((plural, resource_id, tag))
+        except BaseException:
+            for plural, resource_id, tag in reversed(added):
+                self.api.remove_tag(plural, resource_id, tag)
+            raise
 
     def delete_network(self, req: p.NetworkRequest) -> dict:
         with self._lock:
@@ -237,8 +246,8 @@ class NetworkDriver:
         subnets = self.api.list_subnets(id=subnet_ids) if subnet_ids else []
         try:
             host_end = self.vif.plug(port, net, subnets, target="")
-        except HostError as exc:
-            raise p.PluginError(f"cannot plug endpoint {req.endpoint_id[:12]}: {exc.message}") from None
+        except (HostError, OvsError) as exc:
+            raise p.PluginError(f"cannot plug endpoint {req.endpoint_id[:12]}: {exc}") from None
         if not self.host.ovs.wait_installed(port["id"], self.bind_timeout):
             self.vif.unplug(port["id"])
             raise p.PluginError(f"ovn-controller did not install port {port['id']} on chassis {self.chassis} "
