@@ -103,6 +103,14 @@ def _allocate_requested(session: Session, port: Port, requested: list[dict], sub
     targets = [(entry, _subnet_for(entry, subnets, port.network_id)) for entry in requested]
     held = {(a.subnet_id, a.ip_address) for a in port.fixed_ips}
     wanted = {(s.id, e["ip_address"]) for e, s in targets if "ip_address" in e}
+    # An entry naming only a subnet keeps an address the port already has there (as Neutron does),
+    # so re-sending a port's fixed_ips with {"subnet_id"} entries changes nothing.
+    for i, (entry, subnet) in enumerate(targets):
+        if "ip_address" not in entry:
+            spare = sorted(ip for sid, ip in held - wanted if sid == subnet.id)
+            if spare:
+                targets[i] = ({**entry, "ip_address": spare[0]}, subnet)
+                wanted.add((subnet.id, spare[0]))
     for alloc in [a for a in port.fixed_ips if (a.subnet_id, a.ip_address) not in wanted]:
         port.fixed_ips.remove(alloc)
     session.flush()

@@ -226,3 +226,15 @@ def test_settings_give_the_network_mtu_and_the_mac_prefix(store, tmp_path):
         assert net["mtu"] == 9000 - 58
         port = c.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}, headers=h).json()["port"]
         assert re.match(r"^02:aa:bb:cc:[0-9a-f]{2}:[0-9a-f]{2}$", port["mac_address"])
+
+
+def test_update_with_subnet_only_entries_keeps_the_addresses_held_there(alice):
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.0.0.0/24")
+    port = alice.port(net["id"])
+    held = port["fixed_ips"][0]["ip_address"]
+    same = alice.put(f"/v2.0/ports/{port['id']}", {"port": {"fixed_ips": [{"subnet_id": sub["id"]}]}}).json()["port"]
+    assert same["fixed_ips"] == port["fixed_ips"] and same["revision_number"] == 1
+    two = alice.put(f"/v2.0/ports/{port['id']}",
+                    {"port": {"fixed_ips": [{"subnet_id": sub["id"]}, {"subnet_id": sub["id"]}]}}).json()["port"]
+    assert len(two["fixed_ips"]) == 2 and held in [ip["ip_address"] for ip in two["fixed_ips"]]
