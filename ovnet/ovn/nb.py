@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ovs import poller
@@ -31,7 +31,6 @@ TXN_TIMEOUT = 30.0  # seconds one NB transaction may take, retries on TRY_AGAIN 
 # transaction keeps the IDL thread from answering ovsdb-server's 5 s inactivity probe, which then
 # drops the connection and the transaction with it.
 MAX_TXN_ROWS = 1000
-SMALL_SCOPE = 64  # up to this many ids, rows are found by name index instead of a table scan
 READ_SLICE = 500  # rows read per hold of the IDL lock outside the IDL thread (~50 ms)
 
 
@@ -121,16 +120,16 @@ def _owned(rows: Any, scope: set[str] | None = None) -> list[Any]:
 class _Converge(command.BaseCommand):
     """Read, diff and write inside one IDL transaction, so a TRY_AGAIN retry re-diffs fresh data."""
 
-    def __init__(self, api: NbClient, desired: Desired, scope: set[str] | None):
+    def __init__(self, api: NbClient, desired: Desired, scope: set[str] | None, known: Collection[str] = ()):
         super().__init__(api)
-        self.desired, self.scope = desired, scope
+        self.desired, self.scope, self.known = desired, scope, known
 
     def __str__(self) -> str:  # ovsdbapp puts this into its errors; the rows would be megabytes
         size = "all" if self.scope is None else len(self.scope)
         return f"converge(scope={size} ids)"
 
     def run_idl(self, txn: ovs_idl.Transaction) -> None:
-        changes = _plan(self.api.idl, self.desired, self.api.read_owned(self.scope), self.scope)
+        changes = _plan(self.api.idl, self.desired, self.api.read_owned(self.scope, known=self.known), self.scope)
         _Writer(self.api.idl, txn).apply(changes)
         self.result = changes
 
@@ -264,8 +263,13 @@ class NbClient:
             time.sleep(0.05)
         return self.connected()
 
-    def read_owned(self, scope: set[str] | None = None, lock: Any = None) -> dict[str, list[Row]]:
+    def read_owned(self, scope: set[str] | None = None, lock: Any = None,
+                   known: Collection[str] = ()) -> dict[str, list[Row]]:
         """Owned rows as plain data (``diff``'s actual shape); only ids in ``scope`` when given.
+
+        Without ``scope`` every row is scanned. With it, switches and ports are found by name
+        (``ovnet-<id>``, ``<id>``) plus the rows whose NB UUIDs are in ``known`` (owned rows a
+        full scan found under another name); DHCP_Options, a few rows, are always scanned.
 
         In the IDL thread pass no ``lock``. Elsewhere pass ``ovsdb_connection.lock``: it is taken
         for ``READ_SLICE`` rows at a time, so a full read of many ports never stalls the IDL thread
@@ -277,11 +281,14 @@ class NbClient:
         for table in (LS, DHCP, LSP):
             rows = self._idl.tables[table].rows
             with guard:
-                if scope is None or table == DHCP or len(scope) > SMALL_SCOPE:
+                if scope is None or table == DHCP:
                     candidates = list(rows.values())
                 else:
                     names = (switch_name(k) if table == LS else k for k in scope)
                     candidates = [r for n in names for r in _by_name(self._idl, table, n)]
+                    seen = {r.uuid for r in candidates}
+                    extra = (rows.get(uuid.UUID(u)) for u in known)
+                    candidates += [r for r in extra if r is not None and r.uuid not in seen]
             out[table] = []
             for start in range(0, len(candidates), READ_SLICE):
                 with guard:
@@ -325,7 +332,8 @@ class NbClient:
         done: list[Change] = []
         for start in range(0, len(keys), MAX_TXN_ROWS):
             chunk = set(keys[start:start + MAX_TXN_ROWS])
-            done += self._commit(_Converge(self, desired, chunk), timeout)
+            known = [c.uuid for c in plan if c.key in chunk and c.uuid]
+            done += self._commit(_Converge(self, desired, chunk, known), timeout)
         return done
 
     def _commit(self, cmd: _Converge, timeout: float) -> list[Change]:
