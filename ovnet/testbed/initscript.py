@@ -1,7 +1,8 @@
 """The shell scripts of the test VM's initramfs (busybox ash), and the console lines they print.
 
 ``/init`` reads the VM's name from the kernel command line (``ovnet.name=NAME``), loads the virtio
-modules in order, runs udhcpc on eth0 and serves the echo port: a client that sends N bytes and
+modules in order, runs udhcpc on eth0, a shell on the virtio console port (for
+ovnet.testbed.guest) and serves the echo port: a client that sends N bytes and
 half-closes gets ``NAME N`` back (the TCP protocol of ovnet.testbed.echo). Every line meant for a reader starts with ``ovnet-vm:`` on the
 console (ttyS0), so tests and the CLI can follow a boot in the console log.
 """
@@ -36,6 +37,17 @@ tries=0
 while [ ! -e /sys/class/net/eth0 ] && [ $tries -lt 100 ]; do sleep 0.05; tries=$((tries + 1)); done
 ip link set eth0 up
 nc -ll -p {echo_port} -e /etc/echo.sh &
+# The guest shell (ovnet.testbed.guest): sh on the virtio console port, no echo, no prompt.
+(
+    while true; do
+        if [ -e /dev/hvc0 ]; then
+            stty -F /dev/hvc0 -echo -onlcr
+            PS1= PS2= sh < /dev/hvc0 > /dev/hvc0 2>&1
+        else
+            sleep 0.05
+        fi
+    done
+) &
 echo "{LINE_READY} echo=tcp/{echo_port}"
 # One DISCOVER a second; after 3 unanswered, udhcpc goes on trying in the background.
 udhcpc -i eth0 -s /etc/udhcpc.sh -O mtu -O staticroutes -t 3 -T 1 -A 1 -b

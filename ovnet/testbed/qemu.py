@@ -37,7 +37,8 @@ class VmError(Exception):
 class QemuSpec:
     """One VM's QEMU: ``name`` (guest hostname and echo answer), ``tap`` (existing tap device in
     network namespace ``netns``, None = ours), ``mac`` (the port's MAC), ``console`` (log path),
-    ``pidfile``; ``compressed`` boots the bzImage instead of the extracted vmlinux."""
+    ``pidfile``; ``compressed`` boots the bzImage instead of the extracted vmlinux; ``shell`` is
+    the unix socket of the guest shell (ovnet.testbed.guest), None for none."""
 
     name: str
     tap: str
@@ -46,6 +47,7 @@ class QemuSpec:
     pidfile: Path
     netns: str | None = None
     compressed: bool = False
+    shell: Path | None = None
 
 
 def _host_tsc_khz() -> int | None:
@@ -75,6 +77,10 @@ def qemu_argv(image: VmImage, spec: QemuSpec) -> list[str]:
         "-device", f"virtio-net-device,netdev=net0,mac={spec.mac}",
         "-pidfile", str(spec.pidfile), "-daemonize",
     ]
+    if spec.shell:
+        argv += ["-device", "virtio-serial-device",
+                 "-chardev", f"socket,id=shell,path={spec.shell},server=on,wait=off",
+                 "-device", "virtconsole,chardev=shell"]
     return ["nsenter", f"--net=/run/netns/{spec.netns}", *argv] if spec.netns else argv
 
 
@@ -82,6 +88,8 @@ def start(image: VmImage, spec: QemuSpec) -> int:
     """Start the VM; return QEMU's pid once it runs. Raises VmError with QEMU's own message."""
     spec.console.parent.mkdir(parents=True, exist_ok=True)
     spec.pidfile.parent.mkdir(parents=True, exist_ok=True)
+    if spec.shell:
+        spec.shell.parent.mkdir(parents=True, exist_ok=True)
     spec.console.write_text("")
     done = subprocess.run(qemu_argv(image, spec), capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=60, check=False)
@@ -92,13 +100,16 @@ def start(image: VmImage, spec: QemuSpec) -> int:
     return pid
 
 
-def stop(pidfile: Path) -> bool:
-    """Stop the QEMU whose pid is in ``pidfile``; remove the pidfile. True if one was running."""
+def stop(pidfile: Path, shell: Path | None = None) -> bool:
+    """Stop the QEMU whose pid is in ``pidfile``; remove the pidfile and the ``shell`` socket.
+    True if one was running."""
     pid = read_pid(pidfile)
     running = pid_alive(pid)
     if running:
         stop_pid(pid)
     pidfile.unlink(missing_ok=True)
+    if shell:
+        shell.unlink(missing_ok=True)
     return running
 
 

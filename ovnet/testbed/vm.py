@@ -2,12 +2,13 @@
 test VM image on it; ``remove`` stops the VM by pid and unbinds the port.
 
 Each VM leaves three files under the all-in-one's state dir: ``run/vm/NAME.json`` (its record),
-``run/vm/NAME.pid`` (QEMU's pid) and ``log/vm-NAME.console.log`` (its serial console). A failed
-``run`` leaves none of them and no binding.
+``run/vm/NAME.pid`` (QEMU's pid) and ``log/vm-NAME.console.log`` (its serial console), and the
+socket of its guest shell under /run/ovnet-vm. A failed ``run`` leaves none of them and no binding.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -26,14 +27,15 @@ from ovnet.testbed import qemu
 from ovnet.testbed.qemu import VmError
 from ovnet.testbed.vmimage import VmImage, current_image, load_image
 
+SHELL_DIR = Path("/run/ovnet-vm")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")  # a file name and a kernel argument
 
 
 @dataclass(frozen=True)
 class VmRecord:
     """One VM: ``name``, the ``port_id`` it is bound to on ``host`` (chassis name) via ``tap``
-    (in network namespace ``netns``, None = the root one), the port's ``mac``, QEMU's ``pidfile``
-    and the ``console`` log."""
+    (in network namespace ``netns``, None = the root one), the port's ``mac``, QEMU's ``pidfile``,
+    the ``console`` log and the ``shell`` socket (ovnet.testbed.guest.run runs commands in it)."""
 
     name: str
     port_id: str
@@ -43,6 +45,7 @@ class VmRecord:
     mac: str
     pidfile: str
     console: str
+    shell: str
 
     def pid(self) -> int | None:
         """QEMU's pid when it runs, else None."""
@@ -53,6 +56,13 @@ class VmRecord:
 def vm_dir(settings: Settings) -> Path:
     """Where VM records and pidfiles live."""
     return settings.run_dir / "vm"
+
+
+def shell_path(settings: Settings, name: str) -> Path:
+    """The guest shell socket of VM ``name``: under /run, since a unix socket path has at most
+    107 bytes and state dirs (pytest's among them) can be long."""
+    digest = hashlib.sha256(f"{settings.state_dir.resolve()}\0{name}".encode()).hexdigest()[:16]
+    return SHELL_DIR / f"{digest}.sock"
 
 
 def _record_path(settings: Settings, name: str) -> Path:
@@ -108,14 +118,16 @@ def run(settings: Settings, name: str, port_id: str, *, host: str | None = None,
             mac = next(b["mac"] for b in agent.bindings() if b["port_id"] == port_id)
             record = VmRecord(name=name, port_id=port_id, host=hypervisor.chassis_name, tap=bound["device"],
                               netns=hypervisor.netns, mac=mac, pidfile=str(vm_dir(settings) / f"{name}.pid"),
-                              console=str(settings.log_dir / f"vm-{name}.console.log"))
+                              console=str(settings.log_dir / f"vm-{name}.console.log"),
+                              shell=str(shell_path(settings, name)))
             spec = qemu.QemuSpec(name=name, tap=record.tap, mac=mac, console=Path(record.console),
-                                 pidfile=Path(record.pidfile), netns=record.netns, compressed=compressed)
+                                 pidfile=Path(record.pidfile), netns=record.netns, compressed=compressed,
+                                 shell=Path(record.shell))
             try:
                 qemu.start(chosen, spec)
                 _record_path(settings, name).write_text(json.dumps(asdict(record), indent=1) + "\n")
             except BaseException:
-                qemu.stop(spec.pidfile)
+                qemu.stop(spec.pidfile, spec.shell)
                 spec.console.unlink(missing_ok=True)
                 raise
         except BaseException:
@@ -131,7 +143,7 @@ def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
     record = load_record(settings, name)
     if record is None:
         raise VmError(f"no VM {name} (see `ovnet vm list`)")
-    qemu.stop(Path(record.pidfile))
+    qemu.stop(Path(record.pidfile), Path(record.shell))
     with AgentClient(agent_socket(host_of(settings, record.host)), token) as agent:
         if any(b["port_id"] == record.port_id for b in agent.bindings()):
             agent.unbind(record.port_id)
@@ -151,7 +163,7 @@ def stop_all(settings: Settings) -> list[str]:
         try:
             remove(settings, record.name)
         except (VmError, ApiError, httpx.HTTPError):
-            qemu.stop(Path(record.pidfile))
+            qemu.stop(Path(record.pidfile), Path(record.shell))
             _record_path(settings, record.name).unlink(missing_ok=True)
         names.append(record.name)
     return names

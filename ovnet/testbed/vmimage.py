@@ -30,9 +30,10 @@ from ovnet.testbed.kmod import module_order
 
 KERNEL_META_PACKAGE = "linux-image-amd64"
 BUSYBOX = Path("/bin/busybox")  # statically linked, from busybox-static
-# virtio_mmio finds microvm's devices (described by ACPI); virtio_net drives the NIC. Their
-# dependencies (virtio, virtio_ring, failover, net_failover) are resolved from the modules.
-GUEST_MODULES = ("virtio_mmio", "virtio_net")
+# virtio_mmio finds microvm's devices (described by ACPI); virtio_net drives the NIC,
+# virtio_console the guest shell's port (ovnet.testbed.guest). Their dependencies (virtio,
+# virtio_ring, failover, net_failover) are resolved from the modules.
+GUEST_MODULES = ("virtio_mmio", "virtio_net", "virtio_console")
 ECHO_PORT = 7  # TCP port of the guest's echo service (RFC 862's echo port)
 
 
@@ -96,7 +97,7 @@ def build_image(cache_dir: Path) -> VmImage:
     home = root / f"{package}_{version}"
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (home / "kernel.json").is_file():
+        if _unpacked_modules(home) != list(GUEST_MODULES):
             _unpack_kernel(package, home)
         kernel = json.loads((home / "kernel.json").read_text())
         initrd = _write_initrd(home, kernel["modules"])
@@ -127,6 +128,14 @@ def _kernel_package() -> tuple[str, str]:
     raise VmImageError(f"{KERNEL_META_PACKAGE} pins no linux-image package version")
 
 
+def _unpacked_modules(home: Path) -> list[str] | None:
+    """The GUEST_MODULES an unpacked kernel in ``home`` was made for (None: not unpacked)."""
+    try:
+        return json.loads((home / "kernel.json").read_text()).get("wanted")
+    except (OSError, ValueError):
+        return None
+
+
 def _unpack_kernel(package: str, home: Path) -> None:
     """Download and unpack ``package``; keep vmlinuz, vmlinux and the guest modules in ``home``."""
     with tempfile.TemporaryDirectory(prefix="ovnet-kernel-") as tmp:
@@ -146,7 +155,7 @@ def _unpack_kernel(package: str, home: Path) -> None:
         (staging / "vmlinux").write_bytes(extract_vmlinux(vmlinuz.read_bytes()))
         for name, path in modules:
             shutil.copyfile(path, staging / "modules" / f"{name}.ko")
-        meta = {"release": release, "modules": [name for name, _ in modules]}
+        meta = {"release": release, "wanted": list(GUEST_MODULES), "modules": [name for name, _ in modules]}
         (staging / "kernel.json").write_text(json.dumps(meta, indent=1) + "\n")
         shutil.rmtree(home, ignore_errors=True)
         staging.rename(home)

@@ -13,7 +13,7 @@ from pyroute2 import IPRoute
 from ovnet.apiclient import ApiError
 from ovnet.host.libvirt import tap_name
 from ovnet.runtime import hosts
-from ovnet.testbed import qemu
+from ovnet.testbed import guest, qemu
 from ovnet.testbed import vm as vm_mod
 from ovnet.testbed.initscript import LINE_LEASE
 from ovnet.testbed.workload import send
@@ -67,6 +67,11 @@ def test_vm_gets_address_gateway_and_mtu_by_dhcp_and_talks_to_a_namespace(allino
     # RFC 3442: with classless routes a client ignores the router option, so the default is among them
     assert lease["routes"] == "10.99.0.0/16,10.81.0.254,0.0.0.0/0,10.81.0.1"
     assert lease["dns"] == "10.81.0.53"
+    # applied inside the guest, and traffic the VM starts itself reaches the namespace
+    status, inside = guest.run(Path(record.shell), "ip -o link show eth0; ip route; ping -c1 -W5 10.81.0.20")
+    assert status == 0, inside
+    assert f"mtu {network['mtu']}" in inside
+    assert "default via 10.81.0.1 dev eth0" in inside and "10.99.0.0/16 via 10.81.0.254 dev eth0" in inside
     assert record.mac == vm_port["mac_address"]
     echo = send(ns, "10.81.0.10", 200_000)
     assert echo["peer"] == record.name and echo["bytes"] == 200_000
@@ -77,6 +82,7 @@ def test_vm_gets_address_gateway_and_mtu_by_dhcp_and_talks_to_a_namespace(allino
     assert wait_status(api, vm_port["id"], "DOWN") == "DOWN"
     assert api.show_port(vm_port["id"])["binding:host_id"] == ""
     assert not Path(record.pidfile).exists() and vm_mod.load_record(allinone, record.name) is None
+    assert not Path(record.shell).exists()
     with IPRoute(netns=allinone.netns) as ipr:
         assert not ipr.link_lookup(ifname=record.tap)
     assert ns_run(ns, "ping", "-n", "-q", "-c1", "-W1", "10.81.0.10", check=False).returncode != 0
@@ -94,12 +100,16 @@ def test_unbind_while_the_vm_runs_stops_traffic_and_rebind_resumes_it(allinone, 
     assert wait_status(api, vm_port["id"], "DOWN") == "DOWN"
     agent.reconcile()  # the tap the VM holds is its NIC: a reconcile must leave it alone
     assert ns_run(ns, "ping", "-n", "-q", "-c3", "-W1", "10.83.0.10", check=False).returncode != 0
+    status, inside = guest.run(Path(record.shell), "ping -c2 -W1 10.83.0.20")
+    assert status != 0, inside  # nor does the VM's own traffic get out
 
     agent.bind(vm_port["id"], "tap", record.tap)
     assert wait_status(api, vm_port["id"], "ACTIVE") == "ACTIVE"
     first_ping(ns, "10.83.0.10", timeout=30)
     echo = send(ns, "10.83.0.10", 50_000)
     assert echo == {**echo, "peer": record.name, "bytes": 50_000}
+    status, inside = guest.run(Path(record.shell), "ping -c1 -W5 10.83.0.20")
+    assert status == 0, inside
 
 
 def test_vms_in_two_projects_with_the_same_ip_stay_isolated(allinone, api, agent, make_netns, vms):
