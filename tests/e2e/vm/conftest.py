@@ -55,5 +55,4 @@ def vms(allinone, vm_image):
         return vm_mod.run(allinone, f"{name}-{secrets.token_hex(2)}", port_id, **kwargs)
 
     yield run
-    for record in vm_mod.list_records(allinone):
-        vm_mod.remove(allinone, record.name)
+    vm_mod.stop_all(allinone)
