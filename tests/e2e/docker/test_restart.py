@@ -92,6 +92,8 @@ def test_dockerd_restart_brings_restart_always_container_back(ovnet_docker, net_
     assert len(after) == 1
     if live_restore:
         assert after == before  # the same endpoint and port survived; replays changed nothing
+    # RequiresRequestReplay: dockerd replayed RequestPool/RequestAddress at start and all succeeded.
+    assert "Failed to allocate" not in d.dockerd.log.read_text(errors="replace")
     assert [f["ip_address"] for f in next(iter(after.values()))["fixed_ips"]] == ["10.80.0.88"]
     d.dockerd.live_restore = False
 
