@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from ovnet.ovn.translate import OWNER_KEY, TABLES, Desired, Row
 

@@ -17,10 +17,11 @@ import logging
 import queue
 import threading
 import time
-from typing import Any
+from sqlalchemy.orm import Session
 
 from ovnet.config import Settings
 from ovnet.model import views
+from ovnet.model.store import Store
 from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.translate import LSP, desired_rows, related_ids
 
@@ -32,14 +33,14 @@ CONNECT_TIMEOUT = 10.0  # seconds drift()/repair() wait for NB
 
 
 class Syncer:
-    """Keeps OVN NB equal to the model in ``store`` (an ``ovnet.model.store.Store``).
+    """Keeps OVN NB (``settings.nb_url``) equal to the model in ``store``.
 
     ``start()``/``stop()`` run the threads; ``flush(timeout)`` waits until every change committed
     before the call is in NB; ``drift()``/``repair()`` compare/converge everything on demand and
     work without ``start()`` (the CLI uses them so).
     """
 
-    def __init__(self, store: Any, settings: Settings):
+    def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
         self.nb = NbClient(settings.nb_url, on_port_up=self._on_port_up)
@@ -200,7 +201,7 @@ class Syncer:
                 return
 
 
-def _snapshot_for(session: Any, entries: list[views.OutboxEntry]) -> dict:
+def _snapshot_for(session: Session, entries: list[views.OutboxEntry]) -> dict:
     # Port changes (nearly all of them) need only those ports with their networks and subnets;
     # a network or subnet change may concern every port on it, so it reads the whole model.
     if any(e.resource_type != "port" for e in entries):

@@ -11,6 +11,8 @@ import pytest
 from ovnet.config import Settings
 from ovnet.runtime.central import central_services
 from ovnet.runtime.process import free_port
+from tests.pg import postgres_server  # noqa: F401 - fixture re-export (the store's PostgreSQL variant)
+from tests.unit.model.conftest import store  # noqa: F401 - fixture re-export: SQLite and PostgreSQL
 
 
 class NbServer:

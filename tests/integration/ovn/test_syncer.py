@@ -11,8 +11,6 @@ from ovnet.model.schema import IPAllocation, Network, Port, Subnet
 from ovnet.ovn.syncer import Syncer
 
 from tests.integration.ovn.conftest import wait_for
-from tests.pg import postgres_server  # noqa: F401 - fixture of the store's PostgreSQL variant
-from tests.unit.model.conftest import store  # noqa: F401 - the model's store: SQLite and PostgreSQL
 
 pytestmark = pytest.mark.ovn
 
