@@ -62,7 +62,8 @@ class PrivateDockerd:
     def __init__(self, root: Path | None = None, netns: str | None = None, live_restore: bool = False):
         self.root = Path(root or tempfile.mkdtemp(prefix="ovd-", dir="/tmp"))
         self.netns, self.live_restore = netns, live_restore
-        self.sock, self.pidfile, self.log = self.root / "docker.sock", self.root / "docker.pid", self.root / "dockerd.log"
+        self.sock, self.pidfile = self.root / "docker.sock", self.root / "docker.pid"
+        self.log = self.root / "dockerd.log"
         self.exec_root = self.root / "x"
         self.host = f"unix://{self.sock}"
         self.client = str(ENGINE_CLIENT) if ENGINE_CLIENT.exists() else "docker"

@@ -56,7 +56,8 @@ class NetworkDriver:
         adopt = req.generic.get(p.OPT_NETWORK) or None
         for _data, (_pool_id, spec) in claimed:
             if spec.project and project and spec.project != project:
-                raise p.PluginError(f"-o {p.OPT_PROJECT}={project} contradicts --ipam-opt {p.OPT_PROJECT}={spec.project}")
+                raise p.PluginError(f"-o {p.OPT_PROJECT}={project} contradicts "
+                                    f"--ipam-opt {p.OPT_PROJECT}={spec.project}")
             if spec.network and adopt and spec.network != adopt:
                 raise p.PluginError(f"-o {p.OPT_NETWORK}={adopt} contradicts --ipam-opt {p.OPT_NETWORK}={spec.network}")
             project, adopt = project or spec.project, adopt or spec.network

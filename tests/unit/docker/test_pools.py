@@ -47,7 +47,8 @@ def test_tags_fit_neutrons_60_characters():
 def test_allocation_pools_skip_gateway_and_aux_within_the_range():
     spec = pools.PoolSpec(net("192.168.5.0/24"), net("192.168.5.128/25"))
     got = pools.allocation_pools(spec, [ip("192.168.5.1"), ip("192.168.5.10"), ip("192.168.5.140")])
-    assert got == [{"start": "192.168.5.128", "end": "192.168.5.139"}, {"start": "192.168.5.141", "end": "192.168.5.254"}]
+    assert got == [{"start": "192.168.5.128", "end": "192.168.5.139"},
+                   {"start": "192.168.5.141", "end": "192.168.5.254"}]
 
 
 def test_allocation_pools_v6_and_small_v4():
