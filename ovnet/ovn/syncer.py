@@ -141,8 +141,6 @@ class Syncer:
             self._wake.clear()
             if self._stopping.is_set():
                 return
-            with self._cond:
-                ticket = self._requested
             if not self.nb.connected():
                 was_connected = False
                 continue
@@ -159,22 +157,27 @@ class Syncer:
                 LOG.exception("NB sync failed; retrying in %.1f s", RETRY_DELAY)
                 self._stopping.wait(RETRY_DELAY)
                 self._wake.set()
-                continue
-            with self._cond:
-                self._served = max(self._served, ticket)
-                self._cond.notify_all()
 
     def _drain(self) -> None:
+        # Applies full batches until one is short, i.e. held every entry pending when it was
+        # read: then every flush requested before that read is answered. Returning there (not at
+        # an empty outbox) keeps a steady stream of writes from starving flush and the reconcile.
         while not self._stopping.is_set():
+            with self._cond:
+                ticket = self._requested
             with self.store.session(readonly=True) as session:
                 entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
-                if not entries:
-                    return
-                snap = _snapshot_for(session, entries)
-            scope = related_ids(snap, {e.resource_id for e in entries})
-            self.nb.converge(desired_rows(snap, scope), scope)
-            with self.store.session() as session:
-                views.outbox_done(session, [e.id for e in entries])
+                snap = _snapshot_for(session, entries) if entries else {}
+            if entries:
+                scope = related_ids(snap, {e.resource_id for e in entries})
+                self.nb.converge(desired_rows(snap, scope), scope)
+                with self.store.session() as session:
+                    views.outbox_done(session, [e.id for e in entries])
+            if len(entries) < OUTBOX_BATCH:
+                with self._cond:
+                    self._served = max(self._served, ticket)
+                    self._cond.notify_all()
+                return
 
     # -- port status -----------------------------------------------------------------------------
     def _on_port_up(self, port_id: str, up: bool) -> None:
