@@ -138,19 +138,26 @@ def run(settings: Settings, name: str, port_id: str, *, host: str | None = None,
 
 def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
     """Stop VM ``name`` (by its pid) and unbind its port on its host; return the record it had.
-    Raises VmError when there is no such VM; ApiError when the agent refuses the unbind (the VM
-    is stopped already and its record kept, so the command can be repeated)."""
+    A host that was removed or whose agent is down has nothing left to unbind. Raises VmError
+    when there is no such VM; ApiError when the agent refuses the unbind (the VM is stopped
+    already and its record kept, so the command can be repeated)."""
     record = load_record(settings, name)
     if record is None:
         raise VmError(f"no VM {name} (see `ovnet vm list`)")
     qemu.stop(Path(record.pidfile), Path(record.shell))
-    with AgentClient(agent_socket(host_of(settings, record.host)), token) as agent:
-        if any(b["port_id"] == record.port_id for b in agent.bindings()):
-            agent.unbind(record.port_id)
-        else:
-            # Unbound while the VM ran: its tap stayed for it (ovnet.host.vif.TapVif) and, now
-            # that QEMU let go of it, is a leftover the agent's reconcile removes.
-            agent.reconcile()
+    try:
+        socket = agent_socket(host_of(settings, record.host))
+    except VmError:
+        socket = None
+    if socket is not None and socket.exists():
+        with AgentClient(socket, token) as agent:
+            if any(b["port_id"] == record.port_id for b in agent.bindings()):
+                agent.unbind(record.port_id)
+            else:
+                # Unbound while the VM ran: its tap stayed for it (ovnet.host.vif.TapVif) and,
+                # now that QEMU let go of it, is a leftover the agent's reconcile removes.
+                agent.reconcile()
+    # else the host was removed or is down, and its bridge and taps went with it
     _record_path(settings, name).unlink(missing_ok=True)
     return record
 

@@ -13,6 +13,7 @@ from pyroute2 import IPRoute
 from ovnet.apiclient import ApiError
 from ovnet.host.libvirt import tap_name
 from ovnet.runtime import hosts
+from ovnet.runtime.process import pid_alive
 from ovnet.testbed import guest, qemu
 from ovnet.testbed import vm as vm_mod
 from ovnet.testbed.initscript import LINE_LEASE
@@ -214,3 +215,13 @@ def test_bad_input_gets_a_clear_error_and_leaves_nothing(allinone, api, agent, m
     with pytest.raises(VmError, match=f"VM {record.name} exists"):
         vm_mod.run(allinone, record.name, net.port(13)["id"])
     assert record.pid() is not None and vm_mod.load_record(allinone, record.name) == record
+
+
+def test_vm_rm_after_its_host_was_removed(allinone, api, second_host, vms):
+    net = ApiNetwork(api, "10.89.0")
+    record = vms("vm-orphan", net.port(10)["id"], host=second_host)
+    pid = record.pid()
+    assert pid is not None
+    hosts.remove(allinone, second_host)
+    vm_mod.remove(allinone, record.name)
+    assert not pid_alive(pid) and vm_mod.load_record(allinone, record.name) is None
