@@ -143,3 +143,17 @@ def test_port_status_follows_lsp_up(store, nb_server, syncer):
     assert wait_for(lambda: status() == "ACTIVE")
     nb_server.nbctl("set", "Logical_Switch_Port", port.id, "up=false")
     assert wait_for(lambda: status() == "DOWN")
+
+
+def test_nb_replaced_by_an_empty_one_is_refilled_on_reconnect(store, nb_server, syncer):
+    net, sub, port = network_with_port(store)
+    assert syncer.flush(10)
+    nb_server.stop()
+    (nb_server.settings.db_dir / "ovnnb_db.db").unlink()  # a fresh NB, as after losing its disk
+    nb_server.start()
+    assert nb_server.nbctl("ls-list") == ""
+    # sync_interval is 60 s here: only the reconcile that follows a reconnect can refill it this soon.
+    assert wait_for(lambda: nb_server.nbctl("--bare", "--columns=name", "find", "Logical_Switch_Port",
+                                            f"name={port.id}") == port.id, timeout=15)
+    assert port.id in nb_server.nbctl("lsp-list", f"ovnet-{net.id}")
+    assert syncer.drift() == []
