@@ -1,4 +1,5 @@
-"""The OVN northbound connection: read ovnet's rows, apply a diff in one transaction, watch ports.
+"""The OVN northbound connection: read ovnet's rows, apply a diff (one transaction per batch of
+up to ``MAX_TXN_ROWS`` rows), watch ``Logical_Switch_Port.up``.
 
 Built on ovsdbapp's connection thread and transaction retry loop (OVSDB RFC 7047 over python-ovs).
 Two deliberate departures from ovsdbapp's defaults, both from DESIGN.md's measured facts:
