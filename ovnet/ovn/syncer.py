@@ -142,10 +142,14 @@ class Syncer:
             if self._stopping.is_set():
                 return
             if not self.nb.connected():
+                if was_connected:
+                    LOG.warning("OVN NB %s unreachable; changes wait in the outbox", self.settings.nb_url)
                 was_connected = False
                 continue
             try:
                 if not was_connected or time.monotonic() >= next_reconcile:
+                    if not was_connected:
+                        LOG.info("OVN NB %s connected; reconciling", self.settings.nb_url)
                     repaired = self.repair()
                     if repaired:
                         LOG.warning("reconcile repaired %d difference(s), first: %s", len(repaired),
