@@ -101,8 +101,10 @@ def _record(settings: Settings, name: str, datapath: str) -> Settings:
     host = dataclasses.replace(settings, state_dir=hosts_root(settings) / name, chassis_name=name, bridge="br-int",
                                encap_ip=underlay.encap_address(index), datapath=datapath,
                                netns=f"ovnet-{name}-{underlay.tag(settings.state_dir)}",
-                               # /run/docker/plugins is shared by every host on this machine
-                               docker_plugin=f"{settings.docker_plugin}-{name}")
+                               # /run/docker/plugins is shared by every host on this machine, and
+                               # the all-in-one's dockerd is not this host's
+                               docker_plugin=f"{settings.docker_plugin}-{name}",
+                               docker_host=Settings.docker_host)
     host.save()
     (host.state_dir / "datapath").write_text(datapath + "\n")
     return host

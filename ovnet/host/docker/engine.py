@@ -39,13 +39,12 @@ class Engine:
         except (httpx.HTTPError, ValueError) as exc:
             raise EngineUnavailable(f"dockerd: GET {path}: {exc}") from None
 
-    def endpoint_ids(self, driver: str) -> set[str]:
-        """EndpointIDs of every container attached to a network of ``driver``; raises EngineUnavailable."""
-        found: set[str] = set()
-        networks = self._get("/networks", filters=json.dumps({"driver": [driver]}))
-        for summary in networks:
+    def endpoints(self, driver: str) -> dict[str, set[str]]:
+        """NetworkID -> EndpointIDs of the containers attached, for every network of ``driver``;
+        raises EngineUnavailable."""
+        found: dict[str, set[str]] = {}
+        for summary in self._get("/networks", filters=json.dumps({"driver": [driver]})):
             detail = self._get(f"/networks/{summary['Id']}")
-            for attached in (detail.get("Containers") or {}).values():
-                if attached.get("EndpointID"):
-                    found.add(attached["EndpointID"])
+            found[summary["Id"]] = {attached["EndpointID"] for attached in (detail.get("Containers") or {}).values()
+                                    if attached.get("EndpointID")}
         return found

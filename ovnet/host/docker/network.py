@@ -29,6 +29,8 @@ from ovnet.host.vif import HostContext
 
 LOG = logging.getLogger(__name__)
 HOST_ID = "binding:host_id"
+PROFILE = "binding:profile"
+PROFILE_NETWORK = "docker_network_id"  # which Docker network the endpoint is on, for the GC
 INTERNAL_TAG = "docker.internal:"
 
 
@@ -195,7 +197,7 @@ class NetworkDriver:
 
     def _bind_endpoint_port(self, net: dict, req: p.CreateEndpointRequest) -> dict:
         binding = {"device_id": req.endpoint_id, "device_owner": pools.DEVICE_OWNER, HOST_ID: self.chassis,
-                   "name": f"docker-{req.endpoint_id[:12]}"}
+                   PROFILE: {PROFILE_NETWORK: req.network_id}, "name": f"docker-{req.endpoint_id[:12]}"}
         addresses = [a for a in (req.address, req.address_ipv6) if a is not None]
         try:
             port = self._ipam_port(net, addresses, req.mac, req.endpoint_id)

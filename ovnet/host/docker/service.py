@@ -18,7 +18,7 @@ from ovnet.host.docker.app import create_app
 from ovnet.host.docker.catalog import Catalog
 from ovnet.host.docker.engine import Engine, EngineUnavailable
 from ovnet.host.docker.ipam import IpamDriver, PoolLedger
-from ovnet.host.docker.network import HOST_ID, NetworkDriver
+from ovnet.host.docker.network import HOST_ID, PROFILE, PROFILE_NETWORK, NetworkDriver
 from ovnet.host.docker.server import PLUGINS_DIR, PluginServer, plugin_socket
 from ovnet.host.docker.veth import DockerVeth
 from ovnet.host.vif import HostContext
@@ -72,16 +72,21 @@ class DockerPlugin:
                 return
 
     def collect(self) -> list[str]:
-        """One GC round: ports bound here to a Docker endpoint that dockerd has not known for two
-        rounds in a row are unplugged and deleted (an endpoint being created right now is known by
-        the next round). Returns the port ids removed; none when dockerd does not answer."""
+        """One GC round: a port bound here to an endpoint of a Docker network this dockerd has
+        (``binding:profile`` docker_network_id, set by CreateEndpoint) is unplugged and deleted
+        when that network has not listed the endpoint for two rounds in a row (an endpoint being
+        created now is listed by the next round). Ports of networks this dockerd does not have are
+        another engine's business. Returns the port ids removed; none when dockerd does not answer."""
         try:
-            known = self.engine.endpoint_ids(self.name)
+            networks = self.engine.endpoints(self.name)
         except EngineUnavailable as exc:
             LOG.info("docker endpoint GC skipped: %s", exc)
             return []
-        ours = self.api.list_ports(device_owner=pools.DEVICE_OWNER, **{HOST_ID: self.chassis})
-        unknown = {port["id"]: port for port in ours if port["device_id"] not in known}
+        unknown = {}
+        for port in self.api.list_ports(device_owner=pools.DEVICE_OWNER, **{HOST_ID: self.chassis}):
+            docker_network = (port.get(PROFILE) or {}).get(PROFILE_NETWORK)
+            if docker_network in networks and port["device_id"] not in networks[docker_network]:
+                unknown[port["id"]] = port
         removed = []
         for port_id in set(unknown) & self._suspects:
             LOG.info("removing port %s of endpoint %s: dockerd no longer knows it", port_id,

@@ -116,10 +116,21 @@ def test_gc_removes_ports_of_endpoints_dockerd_does_not_know(ovnet_docker, net_w
     network, keeper = net_with_keeper
     net = d.ovnet_network(network)
     subnet = d.api.list_subnets(network_id=net["id"])[0]
+    docker_id = d.docker("network", "inspect", "-f", "{{.Id}}", network).stdout.strip()
+    # What a failed teardown leaves: a port of an endpoint of this network that dockerd forgot.
     ghost = d.api.create_port(network_id=net["id"], device_id=secrets.token_hex(32), device_owner="compute:docker",
                               fixed_ips=[{"subnet_id": subnet["id"], "ip_address": "10.80.0.99"}],
-                              **{"binding:host_id": d.settings.chassis_name})
+                              **{"binding:host_id": d.settings.chassis_name,
+                                 "binding:profile": {"docker_network_id": docker_id}})
+    # A port of a Docker network this dockerd does not have belongs to another engine: kept.
+    foreign = d.api.create_port(network_id=net["id"], device_id=secrets.token_hex(32), device_owner="compute:docker",
+                                fixed_ips=[{"subnet_id": subnet["id"], "ip_address": "10.80.0.98"}],
+                                **{"binding:host_id": d.settings.chassis_name,
+                                   "binding:profile": {"docker_network_id": secrets.token_hex(32)}})
     wait_for(lambda: ghost["id"] not in {p["id"] for p in d.api.list_ports(network_id=net["id"])},
              timeout=30, what="the GC to remove the ghost port")
+    time.sleep(2 * d.settings.sync_interval + 1)  # two more rounds: the foreign port stays
+    assert foreign["id"] in {p["id"] for p in d.api.list_ports(network_id=net["id"])}
+    d.api.delete_port(foreign["id"])
     assert len(d.api.list_ports(network_id=net["id"])) == 1 and running(d, keeper)
     ping_from_new_container(d, network, "10.80.0.88")

@@ -1,10 +1,12 @@
 """One network for everything: a Docker container and a namespace workload bound by an ovnet agent
-on the same ovnet network reach each other, on one hypervisor and across two (Geneve)."""
+on the same ovnet network reach each other, on one hypervisor and across two (Geneve); so do the
+containers of two dockerds on two hypervisors."""
 
 from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 
 import pytest
 from pyroute2 import netns
@@ -12,6 +14,7 @@ from pyroute2 import netns
 from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts
+from ovnet.testbed.dockerd import PrivateDockerd
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker]
 
@@ -65,3 +68,40 @@ def test_container_and_namespace_workload_across_two_hypervisors(ovnet_docker, w
         _container_and_workload(d, hosts.host_settings(d.settings, name), workload_ns, "10.83.0")
     finally:
         hosts.remove(d.settings, name)
+
+
+def test_containers_of_two_dockerds_on_two_hypervisors_share_one_ovnet_network(ovnet_docker):
+    """Host 1's Docker network makes the ovnet network; host 2's dockerd (its own plugin name)
+    adopts it by --ipam-opt ovnet.network; their containers talk across Geneve."""
+    d = ovnet_docker
+    name = f"hv{secrets.token_hex(3)}"
+    network, _ = d.network_create("--subnet", "10.88.0.0/24")
+    net = d.ovnet_network(network)
+    status = hosts.add(d.settings, name)
+    second = PrivateDockerd(netns=hosts.host_settings(d.settings, name).netns)
+    try:
+        assert status.healthy, status.services
+        plugin2 = hosts.host_settings(d.settings, name).docker_plugin
+        second.start()
+        second.import_busybox("bb:latest")
+        second.docker("network", "create", "-d", plugin2, "--ipam-driver", plugin2, "--subnet", "10.88.0.0/24",
+                      "--ipam-opt", f"ovnet.network={net['id']}", "shared")
+        d.docker("run", "-d", "--name", f"{network}-one", "--network", network, "--ip", "10.88.0.10", "bb",
+                 "sleep", "600")
+        second.docker("run", "-d", "--name", "two", "--network", "shared", "--ip", "10.88.0.20", "bb", "sleep", "600")
+        ports = {p["fixed_ips"][0]["ip_address"]: p["binding:host_id"]
+                 for p in d.api.list_ports(network_id=net["id"])}
+        assert ports == {"10.88.0.10": d.settings.chassis_name, "10.88.0.20": name}
+        second.docker("exec", "two", "ping", "-c", "3", "-W", "2", "10.88.0.10")
+        d.docker("exec", f"{network}-one", "ping", "-c", "3", "-W", "2", "10.88.0.20")
+        time.sleep(2 * d.settings.sync_interval + 1)  # two GC rounds of both agents: nothing of this is stale
+        assert len(d.api.list_ports(network_id=net["id"])) == 2
+        second.docker("exec", "two", "ping", "-c", "1", "-W", "2", "10.88.0.10")
+        second.docker("rm", "-f", "two")
+        second.docker("network", "rm", "shared")
+        assert d.api.show_network(net["id"])["id"] == net["id"]  # adopted: host 2 never deletes it
+    finally:
+        second.destroy()
+        hosts.remove(d.settings, name)
+        d.docker("rm", "-f", f"{network}-one", check=False)
+        d.docker("network", "rm", network, check=False)
