@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pyroute2 import IPRoute, netns
 
 from ovnet.runtime.chassis import ChassisSpec
+from ovnet.runtime.process import run
 from ovnet.runtime.underlay import disable_tx_checksum
 
 
@@ -18,6 +19,8 @@ class Wired:
     netns: str
     host_end: str
     spec: ChassisSpec
+    lport: str
+    address: str
 
     def remove(self) -> None:
         self.spec.vsctl("--if-exists", "del-port", self.spec.bridge, self.host_end)
@@ -30,7 +33,7 @@ def wire(spec: ChassisSpec, lport: str, mac: str, cidr: str, mtu: int = 1442) ->
     ns, host_end = f"tw-{secrets.token_hex(4)}", f"tw{secrets.token_hex(4)}"
     tmp = f"tw{secrets.token_hex(5)}"
     netns.create(ns)
-    wired = Wired(ns, host_end, spec)
+    wired = Wired(ns, host_end, spec, lport, cidr.split("/")[0])
     try:
         with IPRoute() as ipr:
             ipr.link("add", ifname=host_end, kind="veth", peer={"ifname": tmp})
@@ -55,5 +58,25 @@ def wire(spec: ChassisSpec, lport: str, mac: str, cidr: str, mtu: int = 1442) ->
             for name in (host_end, tmp):
                 if ipr.link_lookup(ifname=name):
                     ipr.link("del", index=ipr.link_lookup(ifname=name)[0])
+        raise
+    return wired
+
+
+def pair_across(nb_url: str, first: ChassisSpec, second: ChassisSpec, prefix: str) -> list[Wired]:
+    """A logical switch made directly in NB with two ports, and a namespace wired to each: one on
+    ``first`` at ``<prefix>.10``, one on ``second`` at ``<prefix>.11`` (/24). Does not wait for up."""
+    switch = f"ls-{secrets.token_hex(3)}"
+    ports = [(f"{switch}-{i}", f"0a:00:00:00:00:{10 + i:02x}", f"{prefix}.{10 + i}") for i in range(2)]
+    args = ["ls-add", switch]
+    for name, mac, address in ports:
+        args += ["--", "lsp-add", switch, name, "--", "lsp-set-addresses", name, f"{mac} {address}"]
+    run(["ovn-nbctl", f"--db={nb_url}", "--timeout=10", *args])
+    wired: list[Wired] = []
+    try:
+        for spec, (name, mac, address) in zip((first, second), ports):
+            wired.append(wire(spec, name, mac, f"{address}/24"))
+    except BaseException:
+        for w in wired:
+            w.remove()
         raise
     return wired

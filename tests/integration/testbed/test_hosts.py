@@ -17,7 +17,7 @@ from ovnet.runtime import hosts, underlay
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import pid_alive, run, wait_until
 from ovnet.testbed import workload
-from tests.integration.testbed.handwire import wire
+from tests.integration.testbed.handwire import pair_across
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
@@ -115,22 +115,18 @@ def test_up_after_a_crash_puts_the_allinone_back_on_the_underlay(allinone):
     name = _host_name()
     hosts.add(allinone, name)
     local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
-    switch = f"ls-{secrets.token_hex(3)}"
-    run(["ovn-nbctl", f"--db={allinone.nb_url}", "ls-add", switch,
-         "--", "lsp-add", switch, "pc", "--", "lsp-set-addresses", "pc", "0a:00:00:00:02:0a 10.79.0.10",
-         "--", "lsp-add", switch, "pd", "--", "lsp-set-addresses", "pd", "0a:00:00:00:02:0b 10.79.0.11"])
-    wired = [wire(local, "pc", "0a:00:00:00:02:0a", "10.79.0.10/24"),
-             wire(remote, "pd", "0a:00:00:00:02:0b", "10.79.0.11/24")]
+    wired = pair_across(allinone.nb_url, local, remote, "10.79.0")
     try:
         # ovn-controller restarted by `up` writes encap-ip=127.0.0.1 again; vswitchd drops br-phy's address.
-        for svc in aio.services(allinone):
-            if svc.name in ("ovs-vswitchd", "ovn-controller"):
-                os.kill(svc.pid(), signal.SIGKILL)
+        killed = [svc.pid() for svc in aio.services(allinone) if svc.name in ("ovs-vswitchd", "ovn-controller")]
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: "alive" if any(pid_alive(p) for p in killed) else None, 5.0) is None
 
         aio.up(allinone)
 
         assert _sb_encaps(allinone)[allinone.chassis_name] == "100.64.0.1"
-        seen = workload.collect(workload.start_probe(wired[0].netns, "eth0", ["10.79.0.11"], timeout=10.0))
+        seen = workload.collect(workload.start_probe(wired[0].netns, "eth0", [wired[1].address], timeout=10.0))
         assert seen[0]["ping"] is True
     finally:
         for w in wired:
@@ -165,20 +161,14 @@ def test_tcp_across_the_tunnel(allinone):
     name = _host_name()
     hosts.add(allinone, name)
     local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
-    switch = f"ls-{secrets.token_hex(3)}"
     nbctl = ["ovn-nbctl", f"--db={allinone.nb_url}", "--timeout=10"]
-    a, b = f"{switch}-a", f"{switch}-b"
-    run(nbctl + ["ls-add", switch,
-                 "--", "lsp-add", switch, a, "--", "lsp-set-addresses", a, "0a:00:00:00:00:0a 10.77.0.10",
-                 "--", "lsp-add", switch, b, "--", "lsp-set-addresses", b, "0a:00:00:00:00:0b 10.77.0.11"])
     wired = []
     server = None
     try:
         started = time.monotonic()
-        wired.append(wire(local, a, "0a:00:00:00:00:0a", "10.77.0.10/24"))
-        wired.append(wire(remote, b, "0a:00:00:00:00:0b", "10.77.0.11/24"))
-        for port in (a, b):
-            run(nbctl + ["wait-until", "Logical_Switch_Port", port, "up=true"], timeout=15)
+        wired = pair_across(allinone.nb_url, local, remote, "10.77.0")
+        for w in wired:
+            run(nbctl + ["wait-until", "Logical_Switch_Port", w.lport, "up=true"], timeout=15)
         ready = time.monotonic() - started
         server = workload.echo_server(wired[1].netns, "far", allinone.run_dir)
         server.start()
@@ -215,14 +205,9 @@ def test_allinone_in_the_root_namespace(tmp_path):
         host_netns = hosts.host_settings(settings, name).netns
         local, remote = aio.local_chassis(settings), aio.local_chassis(hosts.host_settings(settings, name))
         assert underlay.phy_bridge(settings.state_dir, local) in {n for n in _leftovers(settings, "")}
-        switch = f"ls-{secrets.token_hex(3)}"
-        run(["ovn-nbctl", f"--db={settings.nb_url}", "ls-add", switch,
-             "--", "lsp-add", switch, "pa", "--", "lsp-set-addresses", "pa", "0a:00:00:00:01:0a 10.78.0.10",
-             "--", "lsp-add", switch, "pb", "--", "lsp-set-addresses", "pb", "0a:00:00:00:01:0b 10.78.0.11"])
-        wired = [wire(local, "pa", "0a:00:00:00:01:0a", "10.78.0.10/24"),
-                 wire(remote, "pb", "0a:00:00:00:01:0b", "10.78.0.11/24")]
+        wired = pair_across(settings.nb_url, local, remote, "10.78.0")
         try:
-            seen = workload.collect(workload.start_probe(wired[0].netns, "eth0", ["10.78.0.11"], timeout=5.0))
+            seen = workload.collect(workload.start_probe(wired[0].netns, "eth0", [wired[1].address], timeout=5.0))
             assert seen[0]["ping"] is True
         finally:
             for w in wired:
