@@ -123,7 +123,7 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
             if settings.netns:
                 owned.ensure_netns(settings.state_dir, settings.netns)
             for svc in all_services:
-                if svc in todo:
+                if svc.pid() is None:  # not only todo: one may have died since the check above
                     note(svc.name, "starting")
                     started.append(svc)
                     svc.start()

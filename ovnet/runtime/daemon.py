@@ -65,12 +65,8 @@ class Service:
     def wait_healthy(self) -> None:
         """Wait up to ``start_timeout`` s for health; raises RuntimeFailure naming the reason and log."""
 
-        def check() -> str | None:
-            if self.pid() is None:
-                return "exited"
-            return self.health()
-
-        reason = wait_until(check, self.start_timeout)
+        reason = wait_until(self.health, self.start_timeout,
+                            give_up=lambda: "exited" if self.pid() is None else None)
         if reason is not None:
             raise RuntimeFailure(f"{self.name} is not healthy ({reason}); see {self.log}")
 

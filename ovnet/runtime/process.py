@@ -103,15 +103,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(check, timeout: float, interval: float = 0.05):
+def wait_until(check, timeout: float, interval: float = 0.05, give_up=None):
     """Call ``check()`` until it returns None (healthy) or ``timeout`` seconds pass.
 
     ``check`` returns None when satisfied, else a reason string. Returns the last reason (None on
-    success); exceptions from ``check`` count as a reason.
+    success); exceptions from ``check`` count as a reason. ``give_up()``, when given, is asked first
+    each round: a reason from it ends the wait at once (e.g. the process died, waiting is pointless).
     """
     deadline = time.monotonic() + timeout
     delay = interval
     while True:
+        if give_up is not None and (fatal := give_up()) is not None:
+            return fatal
         try:
             reason = check()
         except Exception as exc:  # a probe failing is a reason to keep waiting, not a crash

@@ -136,3 +136,14 @@ def test_cli_up_status_down(allinone_settings):
     assert down.returncode == 0
     after = subprocess.run(ovnet + ["status"], env=env, capture_output=True, text=True, timeout=60)
     assert after.returncode == 1
+
+
+def test_up_restarts_only_what_died(allinone):
+    before = _pids(allinone)
+    northd = next(s for s in aio.services(allinone) if s.name == "ovn-northd")
+    os.kill(northd.pid(), signal.SIGKILL)
+    rows = {r.name: r for r in aio.up(allinone)}
+    assert rows["ovn-northd"].healthy and rows["ovn-northd"].pid != before["ovn-northd"]
+    after = _pids(allinone)
+    assert {k: v for k, v in after.items() if k != "ovn-northd"} == {
+        k: v for k, v in before.items() if k != "ovn-northd"}
