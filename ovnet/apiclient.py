@@ -1,13 +1,15 @@
 """A small HTTP client of ovnet's Neutron v2.0 API (used by the CLI, the host agent, the demo).
 
 It imports nothing of ovnet but ``ovnet.config``, so a host-side process never touches the store.
-Errors come back as ApiError carrying the NeutronError ``type`` (e.g. "IpAddressAlreadyAllocated").
+Errors come back as ApiError carrying the NeutronError ``type`` (e.g. "IpAddressAlreadyAllocated"),
+or for the Keystone v3 project lookup the Keystone error ``title`` (e.g. "Forbidden").
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import yaml
@@ -35,7 +37,8 @@ class ApiClient:
 
     def __init__(self, base_url: str, token: str, timeout_s: float = DEFAULT_TIMEOUT_S,
                  transport: httpx.BaseTransport | None = None):
-        self.http = httpx.Client(base_url=base_url.rstrip("/") + "/v2.0", timeout=timeout_s,
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url + "/v2.0", timeout=timeout_s,
                                  headers={"X-Auth-Token": token}, transport=transport)
 
     @classmethod
@@ -57,7 +60,11 @@ class ApiClient:
         response = self.http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:
-                err = response.json()["NeutronError"]
+                body = response.json()
+                if "error" in body:  # Keystone's format, under /v3
+                    err = body["error"]
+                    raise ApiError(response.status_code, err["title"], err["message"])
+                err = body["NeutronError"]
                 raise ApiError(response.status_code, err["type"], err["message"])
             except (ValueError, KeyError, TypeError):
                 raise ApiError(response.status_code, "HTTPError", response.text) from None
@@ -97,6 +104,18 @@ class ApiClient:
             if not nxt:
                 return items
             page = self._call("GET", nxt[0])
+
+    def find_project(self, name_or_id: str) -> dict | None:
+        """The project with id ``name_or_id``, else the one called so (Keystone v3 ``{"id", "name",
+        "domain_id", "enabled", ...}``), or None when neither exists. Needs an admin token (else
+        ApiError 403), like Keystone's GET /v3/projects."""
+        try:
+            return self._call("GET", f"{self.base_url}/v3/projects/{quote(name_or_id, safe='')}")["project"]
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        found = self._call("GET", f"{self.base_url}/v3/projects", params={"name": name_or_id})["projects"]
+        return found[0] if found else None
 
     # -- per resource ----------------------------------------------------------------------------
     def create_network(self, **attrs: object) -> dict:

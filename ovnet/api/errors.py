@@ -1,10 +1,13 @@
 """ModelError and HTTP errors as Neutron's wire format: {"NeutronError": {"type", "message", "detail"}}.
 
 Status codes follow Neutron's fault map: bad input 400, no/invalid token 401, policy 403,
-missing or invisible 404, conflicting state 409.
+missing or invisible 404, conflicting state 409. Under /v3 (the Keystone slice, identity.py) the
+same statuses carry Keystone's format instead: {"error": {"code", "title", "message"}}.
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +26,16 @@ def neutron_error(status: int, type_: str, message: str, detail: str = "") -> JS
     return JSONResponse({"NeutronError": {"type": type_, "message": message, "detail": detail}}, status_code=status)
 
 
+def keystone_error(status: int, message: str) -> JSONResponse:
+    """A Keystone v3 error response with ``status`` (title: the HTTP reason phrase)."""
+    return JSONResponse({"error": {"code": status, "title": HTTPStatus(status).phrase, "message": message}},
+                        status_code=status)
+
+
+def _keystone_path(request: Request) -> bool:
+    return request.url.path == "/v3" or request.url.path.startswith("/v3/")
+
+
 def status_of(exc: ModelError) -> int:
     """The HTTP status of a model error (500 for the bare base class, which the model never raises)."""
     for kind, status in STATUS.items():
@@ -32,14 +45,18 @@ def status_of(exc: ModelError) -> int:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into a NeutronError body."""
+    """Register the handlers that turn every error into a NeutronError body (Keystone's under /v3)."""
 
     @app.exception_handler(ModelError)
-    async def _model_error(_request: Request, exc: ModelError) -> JSONResponse:
+    async def _model_error(request: Request, exc: ModelError) -> JSONResponse:
+        if _keystone_path(request):
+            return keystone_error(status_of(exc), exc.message)
         return neutron_error(status_of(exc), exc.type, exc.message, exc.field or "")
 
     @app.exception_handler(HTTPException)
-    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if _keystone_path(request):
+            return keystone_error(exc.status_code, str(exc.detail))
         return neutron_error(exc.status_code, HTTP_TYPES.get(exc.status_code, "HTTPError"), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
-from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized
+from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
 from ovnet.model.schema import Network, Port, Project, Subnet, Token
 
 ROLES = ("admin", "member")
@@ -50,6 +50,32 @@ def create_project(session: Session, name: str) -> Project:
 def get_or_create_project(session: Session, name: str) -> Project:
     """The project called ``name``, created if missing."""
     return session.scalar(select(Project).where(Project.name == name)) or create_project(session, name)
+
+
+def find_projects(session: Session, ctx: Context, name: str | None = None) -> list[Project]:
+    """Every project, or the one called ``name`` (empty list when none), ordered by name.
+
+    Admin only, as Keystone's default policy for identity:list_projects; Forbidden otherwise.
+    """
+    _require_admin(ctx, "identity:list_projects")
+    query = select(Project).order_by(Project.name)
+    if name is not None:
+        query = query.where(Project.name == name)
+    return list(session.scalars(query))
+
+
+def get_project(session: Session, ctx: Context, project_id: str) -> Project:
+    """The project ``project_id``; admin only (Forbidden otherwise), NotFound when there is none."""
+    _require_admin(ctx, "identity:get_project")
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"Could not find project: {project_id}.", "ProjectNotFound")
+    return project
+
+
+def _require_admin(ctx: Context, action: str) -> None:
+    if not ctx.is_admin:
+        raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
 
 
 def issue_token(session: Session, project_id: str, role: str, token: str | None = None) -> str:
