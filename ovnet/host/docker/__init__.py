@@ -5,7 +5,7 @@ in the network namespace of this host's ovs-vswitchd, the root one for ``ovnet u
 
     docker network create -d ovnet --ipam-driver ovnet --subnet 10.9.0.0/24 [--ipv6 --subnet fd00:9::/64]
         [--gateway G] [--ip-range R] [--aux-address k=A] [--internal] [-o com.docker.network.driver.mtu=N]
-        [-o ovnet.project=<project id> --ipam-opt ovnet.project=<project id>]      a new ovnet network
+        [-o ovnet.project=<project> --ipam-opt ovnet.project=<project>]    a new ovnet network
     docker network create -d ovnet --ipam-driver ovnet -o ovnet.network=<name|id> --subnet <its cidr> NAME
     docker network create -d ovnet --ipam-driver ovnet --ipam-opt ovnet.network=<name|id> NAME
                                                                             an existing one, never deleted

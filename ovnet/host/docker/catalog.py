@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.docker import pools
-from ovnet.host.docker.protocol import PluginError
+from ovnet.host.docker.protocol import OPT_PROJECT, PluginError
 
 
 def api_message(exc: ApiError) -> str:
@@ -93,6 +93,22 @@ class Catalog:
         if project and net["project_id"] != project:
             raise PluginError(f"ovnet network {ref} belongs to project {net['project_id']}, not {project}")
         return net
+
+    # -- projects ------------------------------------------------------------------------------
+    def project_id(self, value: str | None, where: str) -> str | None:
+        """The id of the project an ``ovnet.project`` option names by name or id (None when the
+        option is absent or empty); ``where`` is how the user gave it ("-o", "--ipam-opt").
+        PluginError naming the option when no project has that name or id."""
+        if not value:
+            return None
+        try:
+            found = self.api.find_project(value)
+        except ApiError as exc:
+            raise PluginError(f"cannot look up {where} {OPT_PROJECT}={value}: {api_message(exc)}") from None
+        if found is None:
+            raise PluginError(f"{where} {OPT_PROJECT}={value}: ovnet has no project of that name or id "
+                              "(`ovnet project create NAME` makes one)")
+        return found["id"]
 
     # -- subnets -------------------------------------------------------------------------------
     def subnet_for_pool(self, spec: pools.PoolSpec, pool_id: str) -> dict | None:

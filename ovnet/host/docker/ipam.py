@@ -76,7 +76,8 @@ class IpamDriver:
 
     # -- pools ---------------------------------------------------------------------------------
     def request_pool(self, req: p.RequestPoolRequest) -> dict:
-        spec = pools.PoolSpec.from_options(req.pool or pools.AUTO_V4, req.sub_pool, req.options)
+        project = self.catalog.project_id(req.options.get(p.OPT_PROJECT), "--ipam-opt")
+        spec = pools.PoolSpec(req.pool or pools.AUTO_V4, req.sub_pool, project, req.options.get(p.OPT_NETWORK) or None)
         data: dict = {}
         if spec.network:
             net = self.catalog.resolve(spec.network, spec.project)

@@ -54,7 +54,7 @@ class NetworkDriver:
     # -- networks ------------------------------------------------------------------------------
     def create_network(self, req: p.CreateNetworkRequest) -> dict:
         claimed = [(data, self._claim(data)) for data in req.ipv4 + req.ipv6]
-        project = pools.project_option(req.generic.get(p.OPT_PROJECT), "-o")
+        project = self.catalog.project_id(req.generic.get(p.OPT_PROJECT), "-o")
         adopt = req.generic.get(p.OPT_NETWORK) or None
         for _data, (_pool_id, spec) in claimed:
             if spec.project and project and spec.project != project:
@@ -91,7 +91,7 @@ class NetworkDriver:
                 raise p.PluginError(
                     f"pool {cidr} is already used by ovnet network {subnet['network_id']} (another Docker network); "
                     f"use another --subnet, join that network with -o {p.OPT_NETWORK}=<id>, or give another "
-                    f"project with --ipam-opt {p.OPT_PROJECT}=<id>")
+                    f"project with --ipam-opt {p.OPT_PROJECT}=<name>")
 
     def _create(self, req: p.CreateNetworkRequest, project: str | None, claimed: list) -> None:
         mtu = req.mtu()

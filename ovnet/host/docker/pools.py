@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from ovnet.host.docker.protocol import OPT_NETWORK, OPT_PROJECT, PluginError
+from ovnet.host.docker.protocol import PluginError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -31,7 +30,6 @@ DEVICE_OWNER = "compute:docker"
 # Where RequestPool{Pool: ""} carves pools from: /24s of 10.192.0.0/12, /64s of a fixed ULA /48.
 AUTO_V4 = ipaddress.ip_network("10.192.0.0/12")
 AUTO_V6 = ipaddress.ip_network("fd6f:766e:6574::/48")
-PROJECT_ID = re.compile(r"^[0-9a-fA-F-]{32,36}$")
 
 
 def network_tag(docker_network_id: str) -> str:
@@ -46,32 +44,16 @@ def pool_tag(pool_id: str) -> str:
     return POOL_TAG + hashlib.sha256(pool_id.encode()).hexdigest()[:40]
 
 
-def project_option(value: str | None, where: str) -> str | None:
-    """The project id an ``ovnet.project`` option names (None when absent). Projects are named by
-    id (``ovnet project create`` prints it): the host reaches the API only, which has no lookup of
-    project names. Raises PluginError for anything that is not a project id."""
-    if not value:
-        return None
-    if not PROJECT_ID.match(value):
-        raise PluginError(f"{where} {OPT_PROJECT}={value!r} is not a project id "
-                          "(`ovnet project create NAME` prints the id)")
-    return value
-
-
 @dataclass(frozen=True)
 class PoolSpec:
-    """What a PoolID stands for: the CIDR, the ``--ip-range`` (or None), the project id and the
-    ovnet network (name or id) named by ``--ipam-opt`` (or None)."""
+    """What a PoolID stands for: the CIDR, the ``--ip-range`` (or None), the id of the project and
+    the ovnet network (name or id) named by ``--ipam-opt`` (or None). The project is kept by id,
+    which never changes, so a replayed RequestPool gets the same PoolID."""
 
     cidr: Network
     ip_range: Network | None = None
     project: str | None = None
     network: str | None = None
-
-    @classmethod
-    def from_options(cls, cidr: Network, ip_range: Network | None, options: dict[str, str]) -> PoolSpec:
-        return cls(cidr, ip_range, project_option(options.get(OPT_PROJECT), "--ipam-opt"),
-                   options.get(OPT_NETWORK) or None)
 
     def pool_id(self) -> str:
         parts = [str(self.cidr)]

@@ -1,5 +1,6 @@
-"""Projects and bad input: two Docker networks in two projects with the same subnet and the same
-container addresses stay apart; malformed plugin requests get a clean error and create nothing."""
+"""Projects and bad input: two Docker networks in two projects (named by project name) with the same
+subnet and the same container addresses stay apart; a project named by id still works; an unknown
+project name or malformed plugin requests get a clean error and create nothing."""
 
 from __future__ import annotations
 
@@ -29,12 +30,13 @@ def neighbour_mac(d, container: str, address: str) -> str:
 
 def test_same_subnet_and_addresses_in_two_projects_stay_isolated(ovnet_docker):
     d = ovnet_docker
-    blue, red = create_project(d.settings, "blue"), create_project(d.settings, "red")
+    ids = {name: create_project(d.settings, name) for name in ("blue", "red")}
+    blue, red = ids["blue"], ids["red"]
     nets, made = {}, []
     try:
-        for project in (blue, red):
-            nets[project], _ = d.network_create("--subnet", "10.70.0.0/24", "-o", f"ovnet.project={project}",
-                                                "--ipam-opt", f"ovnet.project={project}")
+        for name, project in ids.items():
+            nets[project], _ = d.network_create("--subnet", "10.70.0.0/24", "-o", f"ovnet.project={name}",
+                                                "--ipam-opt", f"ovnet.project={name}")
             assert d.ovnet_network(nets[project])["project_id"] == project
             for last in (5, 6):
                 name = f"{nets[project]}-{last}"
@@ -47,7 +49,8 @@ def test_same_subnet_and_addresses_in_two_projects_stay_isolated(ovnet_docker):
         for project in (blue, red):
             d.docker("exec", f"{nets[project]}-6", "ping", "-c", "2", "-W", "2", "10.70.0.5")
             assert neighbour_mac(d, f"{nets[project]}-6", "10.70.0.5") == macs[project]
-        # The same pool in the same project again would share an address space: refused, nothing made.
+        # The same pool in the same project again (named by id this time) would share an address
+        # space: refused, nothing made.
         before = len(d.api.list_networks())
         _, dup = d.network_create("--subnet", "10.70.0.0/24", "--ipam-opt", f"ovnet.project={blue}", check=False)
         assert dup.returncode != 0 and "already used by ovnet network" in dup.stderr
@@ -66,12 +69,31 @@ def test_same_subnet_and_addresses_in_two_projects_stay_isolated(ovnet_docker):
             d.docker("network", "rm", *nets.values(), check=False)
 
 
-def test_bad_project_option_is_our_error_and_creates_nothing(ovnet_docker):
+def test_project_named_by_id_works_too(ovnet_docker):
     d = ovnet_docker
-    before = len(d.api.list_networks())
-    _, done = d.network_create("--subnet", "10.72.0.0/24", "-o", "ovnet.project=nobody", check=False)
-    assert done.returncode != 0 and "is not a project id" in done.stderr
-    assert len(d.api.list_networks()) == before
+    green = create_project(d.settings, "green")
+    name, _ = d.network_create("--subnet", "10.71.0.0/24", "-o", f"ovnet.project={green}",
+                               "--ipam-opt", f"ovnet.project={green}")
+    try:
+        assert d.ovnet_network(name)["project_id"] == green
+    finally:
+        d.docker("network", "rm", name, check=False)
+
+
+@pytest.mark.parametrize("options", [("-o", "ovnet.project=nobody"), ("--ipam-opt", "ovnet.project=nobody"),
+                                     ("-o", "ovnet.project=0b5e8a52-0000-4000-8000-000000000000")])
+def test_unknown_project_is_our_error_naming_the_option_and_creates_nothing(ovnet_docker, options):
+    d = ovnet_docker
+
+    def state():
+        ours = d.docker("network", "ls", "-q", "--filter", f"driver={d.plugin}").stdout.split()
+        return sorted(ours), len(d.api.list_networks()), len(d.api.list_subnets()), len(d.api.list_ports())
+
+    before = state()
+    _, done = d.network_create("--subnet", "10.72.0.0/24", *options, check=False)
+    assert done.returncode != 0, done.stdout
+    assert f"{options[0]} {options[1]}: ovnet has no project of that name or id" in done.stderr, done.stderr
+    assert state() == before
 
 
 @pytest.mark.parametrize("call,body,field,fragment", [

@@ -77,9 +77,3 @@ def test_auto_pools_skip_what_is_taken_and_know_when_they_run_out():
     with pytest.raises(PluginError, match="no free"):
         pools.choose_auto_pool(False, [net("10.192.0.0/12")])
 
-
-@pytest.mark.parametrize("value", ["blue", "../x", "0b5e8a52"])
-def test_project_option_must_be_an_id(value):
-    with pytest.raises(PluginError, match="not a project id"):
-        pools.project_option(value, "-o")
-    assert pools.project_option(PROJECT, "-o") == PROJECT and pools.project_option("", "-o") is None
