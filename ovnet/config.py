@@ -17,6 +17,7 @@ from pathlib import Path
 DEFAULT_STATE_DIR = Path("/var/lib/ovnet")
 DEFAULT_CACHE_DIR = Path("/var/cache/ovnet")  # rebuildable artefacts shared by installations (VM image)
 SETTINGS_FILE = "settings.json"
+DOCKER_PLUGINS_DIR = Path("/run/docker/plugins")  # where dockerd finds plugin sockets, whatever its --exec-root
 GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 + inner Ethernet 14
 
 
@@ -77,6 +78,11 @@ class Settings:
     def sb_url(self) -> str:
         """OVSDB connection string of the southbound DB, e.g. ``tcp:127.0.0.1:6642``."""
         return f"tcp:{self.listen_host}:{self.sb_port}"
+
+    @property
+    def docker_plugin_socket(self) -> Path:
+        """The unix socket the agent serves the Docker plugin on: ``/run/docker/plugins/<docker_plugin>.sock``."""
+        return DOCKER_PLUGINS_DIR / f"{self.docker_plugin}.sock"
 
     @property
     def ovs_db_sock(self) -> Path:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ovnet.runtime.process import RuntimeFailure, pid_alive, read_pid, stop_pid, wait_until
+from ovnet.runtime.process import RuntimeFailure, pid_alive, read_pid, remove_dead_socket, stop_pid, wait_until
 
 Probe = Callable[[], "str | None"]  # None = healthy, else a one-line reason
 
@@ -21,7 +21,8 @@ class Service:
     written to ``pidfile``. ``health`` returns None when healthy, else a reason. ``ports`` are the
     TCP ports it will listen on, as (port, what) pairs, checked before it starts. ``before`` runs
     just before the first start (create a DB file, configure OVS), ``before_stop`` just before the
-    process is signalled (a graceful exit such as ``ovn-appctl exit``).
+    process is signalled (a graceful exit such as ``ovn-appctl exit``). ``sockets`` are the unix
+    socket files the process serves; ``stop()`` removes those nobody answers on any more.
     """
 
     name: str
@@ -36,6 +37,7 @@ class Service:
     before: Callable[[], None] | None = None
     before_stop: Callable[[int], None] | None = None
     start_timeout: float = 30.0
+    sockets: list[Path] = field(default_factory=list)
 
     def pid(self) -> int | None:
         """The pid from the pidfile if that process is alive, else None."""
@@ -71,7 +73,8 @@ class Service:
             raise RuntimeFailure(f"{self.name} is not healthy ({reason}); see {self.log}")
 
     def stop(self) -> bool:
-        """Stop the process by its pidfile's pid; remove the pidfile. True if something was running."""
+        """Stop the process by its pidfile's pid; remove the pidfile and the socket files a killed
+        process left (a live one of another process stays). True if something was running."""
         pid = self.pid()
         if pid is not None:
             if self.before_stop:
@@ -81,6 +84,8 @@ class Service:
                     pass  # a graceful exit is a courtesy; the signal below is the guarantee
             stop_pid(pid)
         self.pidfile.unlink(missing_ok=True)
+        for path in self.sockets:
+            remove_dead_socket(path)
         return pid is not None
 
     def check(self) -> str | None:

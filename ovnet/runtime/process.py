@@ -10,6 +10,7 @@ import errno
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -94,6 +95,37 @@ def port_in_use(host: str, port: int) -> bool:
                 return True
             raise
     return False
+
+
+def remove_dead_socket(path: Path) -> bool:
+    """Remove the unix socket file ``path`` if no process listens on it any more (a SIGKILLed server
+    leaves its socket file behind); True when removed. A socket that accepts a connection, or whose
+    probe does not end in ECONNREFUSED within 1 s (a busy listener), stays, and so does anything that
+    is not a socket: another installation's live socket is never taken away."""
+    try:
+        before = path.lstat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISSOCK(before.st_mode):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+            return False
+        except ConnectionRefusedError:
+            pass
+        except OSError:
+            return False
+    try:
+        after = path.lstat()
+    except FileNotFoundError:
+        return False
+    # A server that replaced the file since the probe owns a new inode: leave it.
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -22,9 +23,10 @@ def http_probe(url: str, transport: httpx.HTTPTransport | None = None):
 
 
 def python_service(settings: Settings, name: str, module: str, endpoint: str, health,
-                   ports: list[tuple[int, str]] | None = None) -> Service:
+                   ports: list[tuple[int, str]] | None = None, sockets: list[Path] | None = None) -> Service:
     """A Service running ``python -m module --state-dir <state_dir>`` in the foreground, logging to
-    ``<log_dir>/<name>.log``; the runtime writes its pidfile ``<run_dir>/<name>.pid``."""
+    ``<log_dir>/<name>.log``; the runtime writes its pidfile ``<run_dir>/<name>.pid``. ``sockets``:
+    the unix socket files it serves (see Service)."""
     return Service(
         name=name,
         argv=[sys.executable, "-m", module, "--state-dir", str(settings.state_dir)],
@@ -34,6 +36,7 @@ def python_service(settings: Settings, name: str, module: str, endpoint: str, he
         health=health,
         detaches=False,
         ports=ports or [],
+        sockets=sockets or [],
     )
 
 
@@ -45,5 +48,6 @@ def ovnet_services(settings: Settings) -> list[Service]:
                        http_probe(f"{settings.api_url}/healthz"),
                        ports=[(settings.api_port, "the API server (--api-port)")]),
         python_service(settings, "ovnet-agent", "ovnet.host.agent", f"unix:{agent_sock}",
-                       http_probe("http://agent/healthz", httpx.HTTPTransport(uds=str(agent_sock)))),
+                       http_probe("http://agent/healthz", httpx.HTTPTransport(uds=str(agent_sock))),
+                       sockets=[agent_sock, settings.docker_plugin_socket]),
     ]

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import uvicorn
 
-PLUGINS_DIR = Path("/run/docker/plugins")
+from ovnet.config import DOCKER_PLUGINS_DIR
+
+PLUGINS_DIR = DOCKER_PLUGINS_DIR
 
 
 class SocketInUse(Exception):
