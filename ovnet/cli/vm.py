@@ -44,27 +44,29 @@ def build(state_dir: Path = StateDir) -> None:
 @app.command("run")
 def run(
     name: str = typer.Argument(..., help="VM name (its hostname and what its echo service answers)."),
-    port: str = typer.Option(..., "--port", help="Port id to bind the VM's NIC to."),
+    port: list[str] = typer.Option(..., "--port", help="Port id to bind a NIC to; repeat for more NICs (eth0 first)."),
     host: str = Host,
     tap: str = typer.Option(None, "--tap", help="Tap device name (default tap + 11 characters of the port id)."),
     image: Path = typer.Option(None, "--image", help="An image directory or image.json (default: the one built last)."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for the VM's DHCP lease (0: do not wait)."),
     token: str = Token, state_dir: Path = StateDir,
 ) -> None:
-    """Bind PORT as a tap on HOST and boot VM NAME on it (returns once QEMU runs)."""
+    """Bind each PORT as a tap on HOST and boot VM NAME on them (returns once QEMU runs)."""
     settings = load_settings(state_dir)
     try:
         record = vms.run(settings, name, port, host=host, tap=tap, image=image, token=token)
     except (VmError, VmImageError, ApiError, httpx.HTTPError) as exc:
         _fail(exc)
-    typer.echo(f"VM {name} runs (pid {record.pid()}) on host {record.host}, tap {record.tap}, MAC {record.mac}; "
-               f"console: {record.console}")
+    nics = ", ".join(f"eth{i} tap {n.tap} MAC {n.mac}" for i, n in enumerate(record.nics))
+    typer.echo(f"VM {name} runs (pid {record.pid()}) on host {record.host}, {nics}; console: {record.console}")
     if wait > 0:
-        line = wait_console(Path(record.console), LINE_LEASE, wait)
-        if line is None:
+        lines = [wait_console(Path(record.console), LINE_LEASE, wait, suffix=f" dev=eth{i}")
+                 for i in range(len(record.nics))]
+        if None in lines:
             typer.echo(f"error: no DHCP lease within {wait:g} s; see {record.console}", err=True)
             raise typer.Exit(1)
-        typer.echo("lease: " + " ".join(f"{k}={v}" for k, v in parse_lease(line).items()))
+        for line in lines:
+            typer.echo("lease: " + " ".join(f"{k}={v}" for k, v in parse_lease(line).items()))
 
 
 @app.command("rm")
@@ -74,17 +76,18 @@ def rm(name: str = typer.Argument(..., help="VM name."), token: str = Token, sta
         record = vms.remove(load_settings(state_dir), name, token=token)
     except (VmError, ApiError, httpx.HTTPError) as exc:
         _fail(exc)
-    typer.echo(f"VM {name} stopped; port {record.port_id} unbound on host {record.host}")
+    typer.echo(f"VM {name} stopped; port {', '.join(n.port_id for n in record.nics)} unbound on host {record.host}")
 
 
 @app.command("list")
 def list_(state_dir: Path = StateDir) -> None:
     """One line per VM: name, running, host, port, tap, lease."""
     for record in vms.list_records(load_settings(state_dir)):
-        line = wait_console(Path(record.console), LINE_LEASE, 0)
+        line = wait_console(Path(record.console), LINE_LEASE, 0, suffix=" dev=eth0")
         lease = parse_lease(line).get("ip", "-") if line else "-"
         state = f"pid {record.pid()}" if record.pid() else "stopped"
-        typer.echo(f"{record.name}\t{state}\t{record.host}\t{record.port_id}\t{record.tap}\t{lease}")
+        ports, taps = (",".join(getattr(n, f) for n in record.nics) for f in ("port_id", "tap"))
+        typer.echo(f"{record.name}\t{state}\t{record.host}\t{ports}\t{taps}\t{lease}")
 
 
 def libvirt_xml(

@@ -8,11 +8,16 @@ NIC is unplugged.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import socket
 import time
 from pathlib import Path
+
+
+# One line of /etc/probe.sh (ovnet.testbed.initscript.PROBE_SCRIPT): "ADDR PING NAME".
+PROBE_LINE = re.compile(r"^(\d+\.\d+\.\d+\.\d+) ([01]) (\S+)$", re.MULTILINE)
 
 
 class GuestError(Exception):
@@ -67,3 +72,19 @@ def _exchange(sock: socket.socket, line: str, pattern: re.Pattern, deadline: flo
         match = pattern.search(buffer)
         if match:
             return buffer, match
+
+
+def probe(shell: Path, ifname: str, addresses: list[str], timeout: float = 1.0, port: int = 7) -> list[dict]:
+    """ovnet.testbed.echo's probe run inside the VM from its NIC ``ifname``: per address a ping
+    and a TCP query of the echo service on ``port``, ``timeout`` s each (rounded up to whole
+    seconds, busybox's unit), all at once. Returns one {"ip", "ping": bool, "echo": name | None}
+    per address, in order (repeated addresses are probed once). Raises GuestError when the guest
+    does not answer or an address gets no result line."""
+    unique = list(dict.fromkeys(addresses))
+    seconds = max(1, math.ceil(timeout))
+    status, output = run(shell, f"/etc/probe.sh {ifname} {port} {seconds} {' '.join(unique)}", timeout=seconds + 30)
+    found = {ip: (ping == "1", None if name == "-" else name) for ip, ping, name in PROBE_LINE.findall(output)}
+    missing = [ip for ip in unique if ip not in found]
+    if status != 0 or missing:
+        raise GuestError(f"probe from {ifname} failed (exit {status}, no result for {missing}): {output[-500:]}")
+    return [{"ip": ip, "ping": found[ip][0], "echo": found[ip][1]} for ip in addresses]

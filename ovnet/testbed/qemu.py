@@ -2,7 +2,7 @@
 
 The guest is the image of ``ovnet.testbed.vmimage``: ``-M microvm`` (virtio-mmio, no PCI, no
 firmware), TCG when KVM is unusable, the console on ttyS0 written to a log file, one virtio-net NIC
-on a tap that already exists (``script=no``: ovnet made the tap and put it on br-int). QEMU
+per tap that already exists (``script=no``: ovnet made the tap and put it on br-int). QEMU
 daemonizes and writes a pidfile; it is stopped by that pid only.
 """
 
@@ -35,14 +35,14 @@ class VmError(Exception):
 
 @dataclass(frozen=True)
 class QemuSpec:
-    """One VM's QEMU: ``name`` (guest hostname and echo answer), ``tap`` (existing tap device in
-    network namespace ``netns``, None = ours), ``mac`` (the port's MAC), ``console`` (log path),
-    ``pidfile``; ``compressed`` boots the bzImage instead of the extracted vmlinux; ``shell`` is
-    the unix socket of the guest shell (ovnet.testbed.guest), None for none."""
+    """One VM's QEMU: ``name`` (guest hostname and echo answer), ``nics`` ((tap, MAC) per NIC, the
+    guest's eth0, eth1, ... in order: existing tap devices in network namespace ``netns``, None =
+    ours, and their ports' MACs), ``console`` (log path), ``pidfile``; ``compressed`` boots the
+    bzImage instead of the extracted vmlinux; ``shell`` is the unix socket of the guest shell
+    (ovnet.testbed.guest), None for none."""
 
     name: str
-    tap: str
-    mac: str
+    nics: tuple[tuple[str, str], ...]
     console: Path
     pidfile: Path
     netns: str | None = None
@@ -65,18 +65,20 @@ def _host_tsc_khz() -> int | None:
 def qemu_argv(image: VmImage, spec: QemuSpec) -> list[str]:
     """The QEMU command line for ``spec`` booting ``image`` (daemonized, pidfile, no display)."""
     tsc = _host_tsc_khz()
-    append = f"{KERNEL_ARGS} ovnet.name={spec.name}" + (f" tsc_early_khz={tsc}" if tsc else "")
+    append = f"{KERNEL_ARGS} ovnet.name={spec.name} ovnet.nics={len(spec.nics)}"
+    append += f" tsc_early_khz={tsc}" if tsc else ""
     argv = [
         QEMU, "-M", "microvm", "-accel", ACCEL, "-m", str(MEMORY_MB), "-smp", "1",
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-serial", f"file:{spec.console}",
         "-kernel", str(image.kernel_compressed if spec.compressed else image.kernel),
         "-initrd", str(image.initrd), "-append", append,
-        # vnet_hdr=off: the userspace datapath does not fill virtio-net headers (DESIGN.md facts).
-        "-netdev", f"tap,id=net0,ifname={spec.tap},script=no,downscript=no,vnet_hdr=off",
-        "-device", f"virtio-net-device,netdev=net0,mac={spec.mac}",
         "-pidfile", str(spec.pidfile), "-daemonize",
     ]
+    for i, (tap, mac) in enumerate(spec.nics):
+        # vnet_hdr=off: the userspace datapath does not fill virtio-net headers (DESIGN.md facts).
+        argv += ["-netdev", f"tap,id=net{i},ifname={tap},script=no,downscript=no,vnet_hdr=off",
+                 "-device", f"virtio-net-device,netdev=net{i},mac={mac}"]
     if spec.shell:
         argv += ["-device", "virtio-serial-device",
                  "-chardev", f"socket,id=shell,path={spec.shell},server=on,wait=off",
@@ -113,17 +115,18 @@ def stop(pidfile: Path, shell: Path | None = None) -> bool:
     return running
 
 
-def wait_console(console: Path, prefix: str, timeout: float, since: int = 0) -> str | None:
-    """The first console line starting with ``prefix`` (after byte ``since``), waiting up to
-    ``timeout`` s; None if it did not appear."""
+def wait_console(console: Path, prefix: str, timeout: float, since: int = 0, suffix: str = "") -> str | None:
+    """The first console line starting with ``prefix`` and ending with ``suffix`` (after byte
+    ``since``), waiting up to ``timeout`` s; None if it did not appear."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             text = console.read_bytes()[since:].decode(errors="replace")
         except FileNotFoundError:
             text = ""
-        for line in text.splitlines():
-            if line.startswith(prefix):
+        # only whole lines: QEMU may be half-way through writing the last one
+        for line in text[:text.rfind("\n") + 1].splitlines():
+            if line.startswith(prefix) and line.endswith(suffix):
                 return line
         if time.monotonic() >= deadline:
             return None

@@ -1,5 +1,5 @@
-"""VMs as workloads: ``run`` binds a port as a tap through the chosen host's agent and boots the
-test VM image on it; ``remove`` stops the VM by pid and unbinds the port.
+"""VMs as workloads: ``run`` binds one or more ports as taps through the chosen host's agent and
+boots the test VM image on them (one NIC per port); ``remove`` stops the VM by pid and unbinds them.
 
 Each VM leaves three files under the all-in-one's state dir: ``run/vm/NAME.json`` (its record),
 ``run/vm/NAME.pid`` (QEMU's pid) and ``log/vm-NAME.console.log`` (its serial console), and the
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,20 +33,47 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")  # a file name and a ke
 
 
 @dataclass(frozen=True)
+class VmNic:
+    """One NIC of a VM: the ``port_id`` it is bound to, via ``tap``, with the port's ``mac``."""
+
+    port_id: str
+    tap: str
+    mac: str
+
+
+@dataclass(frozen=True)
 class VmRecord:
-    """One VM: ``name``, the ``port_id`` it is bound to on ``host`` (chassis name) via ``tap``
-    (in network namespace ``netns``, None = the root one), the port's ``mac``, QEMU's ``pidfile``,
+    """One VM: ``name``, its ``nics`` (the guest's eth0, eth1, ... in order) bound on ``host``
+    (chassis name; taps in network namespace ``netns``, None = the root one), QEMU's ``pidfile``,
     the ``console`` log and the ``shell`` socket (ovnet.testbed.guest.run runs commands in it)."""
 
     name: str
-    port_id: str
+    nics: tuple[VmNic, ...]
     host: str
-    tap: str
     netns: str | None
-    mac: str
     pidfile: str
     console: str
     shell: str
+
+    @classmethod
+    def from_json(cls, text: str) -> VmRecord:
+        data = json.loads(text)
+        return cls(**{**data, "nics": tuple(VmNic(**nic) for nic in data["nics"])})
+
+    @property
+    def port_id(self) -> str:
+        """eth0's port."""
+        return self.nics[0].port_id
+
+    @property
+    def tap(self) -> str:
+        """eth0's tap."""
+        return self.nics[0].tap
+
+    @property
+    def mac(self) -> str:
+        """eth0's MAC."""
+        return self.nics[0].mac
 
     def pid(self) -> int | None:
         """QEMU's pid when it runs, else None."""
@@ -72,13 +100,13 @@ def _record_path(settings: Settings, name: str) -> Path:
 def load_record(settings: Settings, name: str) -> VmRecord | None:
     """The record of VM ``name``, or None when there is none."""
     path = _record_path(settings, name)
-    return VmRecord(**json.loads(path.read_text())) if path.exists() else None
+    return VmRecord.from_json(path.read_text()) if path.exists() else None
 
 
 def list_records(settings: Settings) -> list[VmRecord]:
     """Every recorded VM, by name."""
     folder = vm_dir(settings)
-    return [VmRecord(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    return [VmRecord.from_json(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
 
 
 def host_of(settings: Settings, host: str | None) -> Settings:
@@ -92,35 +120,48 @@ def host_of(settings: Settings, host: str | None) -> Settings:
     return other
 
 
-def run(settings: Settings, name: str, port_id: str, *, host: str | None = None, tap: str | None = None,
-        image: Path | None = None, token: str | None = None, compressed: bool = False) -> VmRecord:
-    """Bind ``port_id`` as a tap on ``host`` and boot VM ``name`` on it; return its record.
+def run(settings: Settings, name: str, ports: str | Sequence[str], *, host: str | None = None,
+        tap: str | None = None, image: Path | None = None, token: str | None = None,
+        compressed: bool = False) -> VmRecord:
+    """Bind ``ports`` (one port id, or several: one NIC each, eth0 first) as taps on ``host`` and
+    boot VM ``name`` on them; return its record.
 
-    ``tap`` defaults to ``tap`` + 11 characters of the port id; ``image`` to the image built last
-    (``ovnet vm build``); ``token`` is the caller's API token (None: the local admin). Raises
-    VmError (bad name, name taken, unknown host, port already plugged on that host, QEMU
-    failure), VmImageError (no image), ovnet.apiclient.ApiError from the agent (port not found or
-    bound to another host, tap name taken, bind timeout). On any error nothing is left.
+    ``tap`` names eth0's tap (only with a single port); taps default to ``tap`` + 11 characters of
+    the port id; ``image`` to the image built last (``ovnet vm build``); ``token`` is the caller's
+    API token (None: the local admin). Raises VmError (bad name, name taken, unknown host, no or
+    repeated ports, port already plugged on that host, QEMU failure), VmImageError (no image),
+    ovnet.apiclient.ApiError from the agent (port not found or bound to another host, tap name
+    taken, bind timeout). On any error nothing is left.
     """
+    port_ids = [ports] if isinstance(ports, str) else list(ports)
     if not NAME_RE.fullmatch(name):
         raise VmError(f"invalid VM name {name!r}: 1-40 of A-Z a-z 0-9 _ . -, starting with a letter or digit")
+    if not port_ids or len(set(port_ids)) != len(port_ids):
+        raise VmError(f"a VM needs one or more distinct ports, got {port_ids}")
+    if tap and len(port_ids) > 1:
+        raise VmError("--tap names the tap of a VM with a single port")
     if load_record(settings, name) is not None:
         raise VmError(f"VM {name} exists; `ovnet vm rm {name}` first")
     chosen: VmImage = load_image(image) if image else current_image(settings.cache_dir)
     hypervisor = host_of(settings, host)
     with AgentClient(agent_socket(hypervisor), token) as agent:
         plugged = {b["port_id"]: b for b in agent.bindings()}
-        if port_id in plugged:
-            raise VmError(f"port {port_id} is already plugged on host {hypervisor.chassis_name} as "
-                          f"{plugged[port_id]['vif_type']} {plugged[port_id]['device']}; a VM needs a port of its own")
-        bound = agent.bind(port_id, "tap", tap or tap_name(port_id))
+        for port_id in port_ids:
+            if port_id in plugged:
+                raise VmError(f"port {port_id} is already plugged on host {hypervisor.chassis_name} as "
+                              f"{plugged[port_id]['vif_type']} {plugged[port_id]['device']}; "
+                              f"a VM needs a port of its own")
+        taps: dict[str, str] = {}  # port id -> tap, of the ports bound so far
         try:
-            mac = next(b["mac"] for b in agent.bindings() if b["port_id"] == port_id)
-            record = VmRecord(name=name, port_id=port_id, host=hypervisor.chassis_name, tap=bound["device"],
-                              netns=hypervisor.netns, mac=mac, pidfile=str(vm_dir(settings) / f"{name}.pid"),
+            for port_id in port_ids:
+                taps[port_id] = agent.bind(port_id, "tap", tap or tap_name(port_id))["device"]
+            macs = {b["port_id"]: b["mac"] for b in agent.bindings()}
+            nics = tuple(VmNic(port_id, taps[port_id], macs[port_id]) for port_id in port_ids)
+            record = VmRecord(name=name, nics=nics, host=hypervisor.chassis_name, netns=hypervisor.netns,
+                              pidfile=str(vm_dir(settings) / f"{name}.pid"),
                               console=str(settings.log_dir / f"vm-{name}.console.log"),
                               shell=str(shell_path(settings, name)))
-            spec = qemu.QemuSpec(name=name, tap=record.tap, mac=mac, console=Path(record.console),
+            spec = qemu.QemuSpec(name=name, nics=tuple((n.tap, n.mac) for n in nics), console=Path(record.console),
                                  pidfile=Path(record.pidfile), netns=record.netns, compressed=compressed,
                                  shell=Path(record.shell))
             try:
@@ -131,13 +172,14 @@ def run(settings: Settings, name: str, port_id: str, *, host: str | None = None,
                 spec.console.unlink(missing_ok=True)
                 raise
         except BaseException:
-            agent.unbind(port_id)
+            for port_id in taps:
+                agent.unbind(port_id)
             raise
     return record
 
 
 def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
-    """Stop VM ``name`` (by its pid) and unbind its port on its host; return the record it had.
+    """Stop VM ``name`` (by its pid) and unbind its ports on its host; return the record it had.
     A host that was removed or whose agent is down has nothing left to unbind. Raises VmError
     when there is no such VM; ApiError when the agent refuses the unbind (the VM is stopped
     already and its record kept, so the command can be repeated)."""
@@ -151,9 +193,11 @@ def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
         socket = None
     if socket is not None and socket.exists():
         with AgentClient(socket, token) as agent:
-            if any(b["port_id"] == record.port_id for b in agent.bindings()):
-                agent.unbind(record.port_id)
-            else:
+            plugged = {b["port_id"] for b in agent.bindings()}
+            for nic in record.nics:
+                if nic.port_id in plugged:
+                    agent.unbind(nic.port_id)
+            if any(nic.port_id not in plugged for nic in record.nics):
                 # Unbound while the VM ran: its tap stayed for it (ovnet.host.vif.TapVif) and,
                 # now that QEMU let go of it, is a leftover the agent's reconcile removes.
                 agent.reconcile()

@@ -199,6 +199,7 @@ def _write_initrd(home: Path, modules: list[str]) -> Path:
     archive.file("init", initscript.init_script(ECHO_PORT).encode(), 0o755)
     archive.file("etc/udhcpc.sh", initscript.UDHCPC_SCRIPT.encode(), 0o755)
     archive.file("etc/echo.sh", initscript.ECHO_SCRIPT.encode(), 0o755)
+    archive.file("etc/probe.sh", initscript.PROBE_SCRIPT.encode(), 0o755)
     for name in modules:
         archive.file(f"lib/modules/{name}.ko", (home / "modules" / f"{name}.ko").read_bytes(), 0o644)
     archive.file("lib/modules/order", "".join(f"{m}\n" for m in modules).encode(), 0o644)

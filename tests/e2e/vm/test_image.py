@@ -72,7 +72,7 @@ def test_build_is_idempotent_and_fast_when_cached(vm_image):
 @pytest.mark.parametrize("compressed", [False, True], ids=["vmlinux", "bzImage"])
 def test_vm_boots_to_its_init(vm_image, lone_tap, tmp_path, compressed):
     ns, tap = lone_tap
-    spec = qemu.QemuSpec(name="vm-boot", tap=tap, mac="52:54:00:aa:bb:01", console=tmp_path / "console.log",
+    spec = qemu.QemuSpec(name="vm-boot", nics=((tap, "52:54:00:aa:bb:01"),), console=tmp_path / "console.log",
                          pidfile=tmp_path / "qemu.pid", netns=ns, compressed=compressed)
     started = time.monotonic()
     qemu.start(vm_image, spec)
