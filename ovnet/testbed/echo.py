@@ -3,13 +3,15 @@ clients that run inside another namespace to probe it.
 
 Run as ``python -m ovnet.testbed.echo`` inside a namespace (``nsenter --net=/run/netns/NS ...``):
 
-- ``serve NAME --port P --ready FILE [--netns NS]``: UDP on P answers any datagram with NAME
-  (UTF-8); TCP on P reads until the peer half-closes and answers ``NAME <bytes received>``. FILE
-  is written once both sockets listen. With ``--netns`` it exits when /run/netns/NS is deleted,
-  so removing a workload's namespace (``ovnet down``) never leaves its server running.
+- ``serve NAME --port P --ready FILE [--netns NS]``: TCP on P reads until the peer half-closes
+  and answers ``NAME <bytes received>`` (UTF-8), the protocol the test VMs' echo service speaks
+  too (ovnet.testbed.initscript). FILE is written once it listens. With ``--netns`` it exits when
+  /run/netns/NS is deleted, so removing a workload's namespace (``ovnet down``) never leaves its
+  server running.
 - ``probe --ifname IF --port P IP...``: from interface IF only (SO_BINDTODEVICE, so a second NIC
   cannot carry the probe), per IP in parallel: an ICMP ping (ping(8), one reply within
-  ``--timeout`` s) and a UDP query; prints a JSON list of {"ip", "ping": bool, "echo": name|null}.
+  ``--timeout`` s) and a TCP query of the name (an empty transfer); prints a JSON list of
+  {"ip", "ping": bool, "echo": name|null}.
 - ``send IP --port P --bytes N``: a TCP transfer of N bytes; prints JSON {"peer", "bytes",
   "seconds"}, ``peer`` being the server's NAME and ``bytes`` the count it received.
 
@@ -29,26 +31,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-QUERY = b"who?"
+# A lost SYN is resent after 0.25 s rather than after TCP's 1 s back-off; each further attempt
+# waits twice as long, for a slow peer (a busy VM under TCG).
+CONNECT_ATTEMPT_S = 0.25
+ANSWER_TIMEOUT_S = 5.0  # once connected, the peer exists: give a slow one (a VM under TCG) time
 CHUNK = 256 * 1024
 
 
 def serve(name: str, port: int, ready: Path, netns: str | None = None) -> None:
-    """Answer UDP and TCP on ``port`` with ``name`` until killed (or ``netns`` is deleted)."""
+    """Answer TCP on ``port`` with ``name`` until killed (or ``netns`` is deleted)."""
     if netns:
         threading.Thread(target=_exit_with_namespace, args=(netns,), daemon=True).start()
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("0.0.0.0", port))
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     tcp.bind(("0.0.0.0", port))
     tcp.listen(16)
-    threading.Thread(target=_serve_tcp, args=(tcp, name), daemon=True).start()
     ready.write_text(f"{port}\n")
-    answer = name.encode()
-    while True:
-        _data, peer = udp.recvfrom(2048)
-        udp.sendto(answer, peer)
+    _serve_tcp(tcp, name)
 
 
 def _exit_with_namespace(netns: str) -> None:
@@ -85,20 +84,30 @@ def ping(ifname: str, address: str, timeout: float) -> bool:
 
 
 def query(ifname: str, address: str, port: int, timeout: float) -> str | None:
-    """The name the echo server at ``address`` gives to a UDP query from ``ifname``, or None."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
+    """The name the echo server at ``address`` gives to an empty TCP transfer from ``ifname``,
+    or None when no connection is made within ``timeout`` s (or none answers once made)."""
+    deadline = time.monotonic() + timeout
+    attempt = CONNECT_ATTEMPT_S
+    while (left := deadline - time.monotonic()) > 0:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+            sock.settimeout(min(attempt, left))
+            attempt *= 2
             try:
-                sock.sendto(QUERY, (address, port))
-            except OSError:
-                return None  # no route from this interface: unreachable at once
-            sock.settimeout(min(0.25, left))
-            try:
-                return sock.recv(2048).decode()
+                sock.connect((address, port))
             except TimeoutError:
                 continue
+            except OSError:
+                return None  # no route from this interface, or refused: nothing answers there
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(ANSWER_TIMEOUT_S)
+            answer = b""
+            try:
+                while chunk := sock.recv(2048):
+                    answer += chunk
+            except OSError:
+                return None
+            return answer.decode(errors="replace").rpartition(" ")[0] or None
     return None
 
 

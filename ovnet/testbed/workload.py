@@ -35,7 +35,7 @@ def echo_server(ns: str, name: str, run_dir: Path, port: int = ECHO_PORT) -> Ser
 
     argv = _echo(ns, "serve", name, "--port", str(port), "--ready", str(ready), "--netns", ns)
     return Service(name=f"echo {name}", argv=argv,
-                   pidfile=run_dir / f"echo-{ns}.pid", log=run_dir / f"echo-{ns}.log", endpoint=f"{ns} udp+tcp/{port}",
+                   pidfile=run_dir / f"echo-{ns}.pid", log=run_dir / f"echo-{ns}.log", endpoint=f"{ns} tcp/{port}",
                    health=listening, detaches=False, before=lambda: ready.unlink(missing_ok=True), start_timeout=10.0)
 
 
