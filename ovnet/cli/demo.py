@@ -20,6 +20,9 @@ from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.testbed import demo as testbed_demo
 from ovnet.testbed import seed
+from ovnet.testbed.guest import GuestError
+from ovnet.testbed.qemu import VmError
+from ovnet.testbed.vmimage import VmImageError
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -50,15 +53,18 @@ def matrix(cells: list[testbed_demo.Cell], chassis: list[str]) -> Table:
     hypervisors by seed number, so pairs on different ones (across Geneve) can be told apart."""
     nics = seed.nics()
     where = {w.name: chassis[w.hypervisor] for w in seed.WORKLOADS}
+    kind = {w.name: " (VM)" if w.kind == "vm" else "" for w in seed.WORKLOADS}
     by_pair = {(c.src, c.dst): c for c in cells}
     table = Table(title="reachability: expected/seen (green = as expected)", show_lines=False)
     table.add_column("from \\ to")
     for dst in nics:
-        table.add_column(f"{dst.workload} @{where[dst.workload]}\n{dst.address}\n{dst.project}/{dst.network}",
+        table.add_column(f"{dst.workload}{kind[dst.workload]} @{where[dst.workload]}\n{dst.address}\n"
+                         f"{dst.project}/{dst.network}",
                          justify="center")
     for src in nics:
         row = [_cell(by_pair[(src, dst)]) if (src, dst) in by_pair else "-" for dst in nics]
-        table.add_row(f"{src.label} ({src.ifname})\n{src.project}/{src.network} @{where[src.workload]}", *row)
+        table.add_row(f"{src.label}{kind[src.workload]} ({src.ifname})\n{src.project}/{src.network} "
+                      f"@{where[src.workload]}", *row)
     return table
 
 
@@ -87,7 +93,7 @@ def demo(
         started = time.monotonic()
         cells, timings = testbed_demo.run(settings, member_tokens(settings), host, keep=keep,
                                           progress=lambda msg: console.print(f"  {msg}"))
-    except (RuntimeFailure, ApiError, ModelError, ValueError) as exc:
+    except (RuntimeFailure, ApiError, ModelError, ValueError, VmError, VmImageError, GuestError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print(matrix(cells, [settings.chassis_name, host]))
@@ -99,8 +105,9 @@ def demo(
                   f"{sum(not c.seen for c in cells)} isolated); "
                   f"total {time.monotonic() - started:.1f} s ({phases})")
     if keep:
-        names = ", ".join(testbed_demo.workload_netns(settings, w.name) for w in seed.WORKLOADS)
-        console.print(f"kept: namespaces {names}; remove with `ovnet demo --clean`")
+        names = ", ".join(testbed_demo.workload_netns(settings, w.name) for w in seed.WORKLOADS if w.kind == "netns")
+        vms = ", ".join(w.name for w in seed.WORKLOADS if w.kind == "vm")
+        console.print(f"kept: namespaces {names}; VMs {vms} (`ovnet vm list`); remove with `ovnet demo --clean`")
     if bad:
         for c in bad:
             err.print(f"[red]mismatch:[/] {c.src.label} -> {c.dst.label}: expected "

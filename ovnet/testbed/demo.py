@@ -1,11 +1,14 @@
 """``ovnet demo``: the seed picture (``ovnet.testbed.seed``) built through the Neutron API with each
-project's own token, its workloads bound as veth into namespaces by the agents of two hypervisors
-(the all-in-one and one ``ovnet host add``), and the reachability matrix measured with real packets.
+project's own token, its workloads bound by the agents of two hypervisors (the all-in-one and one
+``ovnet host add``) as veth into namespaces or as taps of real QEMU VMs (``ovnet.testbed.vm``), and
+the reachability matrix measured with real packets: from a namespace by ovnet.testbed.echo's
+probe, from a VM by the same probe inside the guest (``ovnet.testbed.guest.probe``); both ask the
+TCP echo service of the target for its name.
 
 Everything the demo makes is written to ``<state_dir>/demo/demo.json`` as soon as it exists, so
 ``clean`` (and a failed build) removes exactly that, and a re-run starts from a clean slate.
-Workload namespaces are also recorded with ``ovnet.runtime.owned``, so ``ovnet down`` removes
-them; their echo servers exit with their namespace.
+Workload namespaces are also recorded with ``ovnet.runtime.owned`` and VMs by ``ovnet.testbed.vm``,
+so ``ovnet down`` removes them; the namespaces' echo servers exit with their namespace.
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts, owned, underlay
 from ovnet.runtime.process import RuntimeFailure, wait_until
-from ovnet.testbed import seed, workload
+from ovnet.testbed import guest, qemu, seed, vm, workload
+from ovnet.testbed.initscript import LINE_LEASE
+from ovnet.testbed.qemu import VmError
 from ovnet.testbed.seed import Nic
+from ovnet.testbed.vmimage import build_image
 
 DEMO_DIR = "demo"
 RECORD_FILE = "demo.json"
 PROBE_TIMEOUT_S = 1.0  # per probe; what an unreachable cell costs
 ACTIVE_TIMEOUT_S = 30.0
+BOOT_TIMEOUT_S = 120.0  # a VM's DHCP leases on all NICs; ~3-6 s under TCG on a loaded host
 
 Progress = Callable[[str], None]
 
@@ -42,12 +49,14 @@ Progress = Callable[[str], None]
 @dataclass
 class Record:
     """What one demo made: the extra host (and whether the demo created it), workload namespaces,
-    and resource ids by kind. ``ports`` holds {"id", "socket"} (the binding agent's socket)."""
+    VM names, and resource ids by kind. ``ports`` holds {"id", "socket"} (the binding agent's
+    socket; "" for a VM's ports, which ``vm.remove`` unbinds)."""
 
     path: Path
     host: str = ""
     host_created: bool = False
     netns: list[str] = field(default_factory=list)
+    vms: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     subnets: list[str] = field(default_factory=list)
     ports: list[dict] = field(default_factory=list)
@@ -87,7 +96,7 @@ class Cell:
 
     @property
     def seen(self) -> bool:
-        """Reached the right workload: the answer came from ``dst``'s own namespace."""
+        """Reached the right workload: the answer came from ``dst`` itself (its namespace or VM)."""
         return self.echo == self.dst.workload
 
     @property
@@ -137,6 +146,9 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
     if Record.load(settings) is not None:
         note("removing the previous demo")
         clean(settings, note)
+    started = time.monotonic()
+    image = build_image(settings.cache_dir)  # reused when cached
+    timings["vm image"] = time.monotonic() - started
     record = Record(settings.state_dir / DEMO_DIR / RECORD_FILE, host=host, host_created=host not in
                     hosts.host_names(settings))
     record.save()
@@ -155,15 +167,29 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
 
     started = time.monotonic()
     sockets = [agent_socket(settings), agent_socket(hosts.host_settings(settings, host))]
+    chassis = [None, host]
+
+    def plug(wl: seed.Workload) -> None:
+        if wl.kind == "vm":
+            _boot(settings, wl, ports, tokens[wl.project], chassis[wl.hypervisor], image.kernel.parent, record)
+        else:
+            _plug(settings, wl, ports, tokens[wl.project], sockets[wl.hypervisor], record)
+
+    # VMs first: they boot while the namespaces are plugged
     with ThreadPoolExecutor(max_workers=len(seed.WORKLOADS)) as pool:
-        list(pool.map(lambda w: _plug(settings, w, ports, tokens[w.project], sockets[w.hypervisor], record),
-                      seed.WORKLOADS))
+        list(pool.map(plug, sorted(seed.WORKLOADS, key=lambda w: w.kind != "vm")))
     timings["bind"] = time.monotonic() - started
-    note(f"{len(ports)} ports bound by the agents; echo servers up in {len(seed.WORKLOADS)} namespaces")
+    vms = [w for w in seed.WORKLOADS if w.kind == "vm"]
+    note(f"{len(ports)} ports bound by the agents; echo servers up in {len(seed.WORKLOADS) - len(vms)} "
+         f"namespaces; QEMU VMs {', '.join(w.name for w in vms)} booting")
 
     started = time.monotonic()
     _wait_active(settings, [p["id"] for p in record.ports])
     timings["active"] = time.monotonic() - started
+    started = time.monotonic()
+    for wl in vms:
+        _wait_leases(settings, wl)
+    timings["vm leases"] = time.monotonic() - started
 
 
 def _build_project(settings: Settings, project: str, token: str, record: Record) -> dict[tuple[str, str], dict]:
@@ -200,6 +226,25 @@ def _plug(settings: Settings, wl: seed.Workload, ports: dict, token: str, socket
     workload.echo_server(ns, wl.name, _run_dir(settings)).start()
 
 
+def _boot(settings: Settings, wl: seed.Workload, ports: dict, token: str, host: str | None, image: Path,
+          record: Record) -> None:
+    """Boot workload ``wl`` as a VM named like it (its echo service answers that name) with one
+    NIC per port, on the all-in-one (``host`` None) or ``host``. Recorded once it runs: a failed
+    vm.run leaves nothing, and a VM of that name that is not the demo's is never touched."""
+    vm.run(settings, wl.name, [ports[(wl.name, nic.ifname)]["id"] for nic in wl.nics], host=host, image=image,
+           token=token)
+    record.add("vms", wl.name)
+
+
+def _wait_leases(settings: Settings, wl: seed.Workload) -> None:
+    """Wait until VM ``wl`` has its DHCP lease on every NIC (only then does it answer)."""
+    record = vm.load_record(settings, wl.name)
+    for nic in wl.nics:
+        if qemu.wait_console(Path(record.console), LINE_LEASE, BOOT_TIMEOUT_S, suffix=f" dev={nic.ifname}") is None:
+            raise RuntimeFailure(f"VM {wl.name} got no DHCP lease on {nic.ifname} within {BOOT_TIMEOUT_S:g} s; "
+                                 f"see {record.console}")
+
+
 def _wait_active(settings: Settings, port_ids: list[str]) -> None:
     with ApiClient.from_settings(settings) as admin:
         def pending() -> str | None:
@@ -212,22 +257,36 @@ def _wait_active(settings: Settings, port_ids: list[str]) -> None:
 
 
 def measure(settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> list[Cell]:
-    """Probe every seed pair at once (one prober per source NIC, all targets in parallel)."""
+    """Probe every seed pair: first from every namespace at once (one prober per source NIC, all
+    its targets in parallel), then from the VMs, all at once, each VM's NICs one after the other
+    (one guest shell; and a VM's probe briefly pins routes that would misdirect its replies to
+    probes of others, see ovnet.testbed.initscript.PROBE_SCRIPT)."""
     pairs = seed.pairs()
     sources = list(dict.fromkeys(src for src, _ in pairs))
-    targets = {src: [dst for s, dst in pairs if s == src] for src in sources}
-    procs = {src: workload.start_probe(workload_netns(settings, src.workload), src.ifname,
-                                       [dst.address for dst in targets[src]], timeout) for src in sources}
+    dests = {src: [dst for s, dst in pairs if s == src] for src in sources}
+    targets = {src: [dst.address for dst in dests[src]] for src in sources}
+    kinds = {w.name: w.kind for w in seed.WORKLOADS}
+    procs = {src: workload.start_probe(workload_netns(settings, src.workload), src.ifname, targets[src], timeout)
+             for src in sources if kinds[src.workload] == "netns"}
     answers = {src: workload.collect(proc, timeout + 20.0) for src, proc in procs.items()}
+
+    def probe_vm(name: str) -> dict[Nic, list[dict]]:
+        shell = Path(vm.load_record(settings, name).shell)
+        return {src: guest.probe(shell, src.ifname, targets[src], timeout) for src in sources if src.workload == name}
+
+    vms = [name for name, kind in kinds.items() if kind == "vm"]
+    with ThreadPoolExecutor(max_workers=len(vms) or 1) as pool:
+        for done in pool.map(probe_vm, vms):
+            answers.update(done)
     cells = []
     for src, dst in pairs:
-        answer = answers[src][targets[src].index(dst)]
+        answer = answers[src][dests[src].index(dst)]
         cells.append(Cell(src, dst, seed.expected(src, dst), answer["ping"], answer["echo"]))
     return cells
 
 
 def clean(settings: Settings, note: Progress | None = None) -> list[str]:
-    """Remove what the recorded demo made (echo servers, bindings, ports, subnets, networks,
+    """Remove what the recorded demo made (echo servers, VMs, bindings, ports, subnets, networks,
     namespaces, the host it added); returns what was removed. Nothing recorded: nothing to do.
     Uses the admin token: the operator cleans up whatever the projects made."""
     note = note or (lambda _msg: None)
@@ -237,8 +296,15 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     removed: list[str] = []
     admin_token = (settings.state_dir / "admin-token").read_text().strip()
     for wl in seed.WORKLOADS:
-        if workload.echo_server(workload_netns(settings, wl.name), wl.name, _run_dir(settings)).stop():
+        if wl.kind == "netns" and workload.echo_server(workload_netns(settings, wl.name), wl.name,
+                                                       _run_dir(settings)).stop():
             removed.append(f"echo {wl.name}")
+    for name in record.vms:
+        try:
+            vm.remove(settings, name)  # stops QEMU by pid, unbinds its ports
+            removed.append(f"vm {name}")
+        except VmError:
+            pass  # never booted, or `ovnet vm rm` was there first
     for port in record.ports:
         if port["socket"] and _unbind(port, admin_token):
             removed.append(f"binding {port['id']}")
