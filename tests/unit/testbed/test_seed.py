@@ -38,3 +38,12 @@ def test_identical_addresses_across_projects_are_never_expected():
 def test_some_reachable_pairs_cross_hypervisors_and_some_do_not():
     crossing = {seed.crosses(s, d) for s, d in seed.pairs() if seed.expected(s, d)}
     assert crossing == {True, False}
+
+
+def test_vms_meet_namespaces_on_one_hypervisor_and_across_geneve():
+    kinds = {w.name: w.kind for w in seed.WORKLOADS}
+    assert sorted(n for n, k in kinds.items() if k == "vm") == ["A-vm2", "B-vm3"]
+    assert len(next(w for w in seed.WORKLOADS if w.name == "A-vm2").nics) == 2
+    vm_to_netns = [(s, d) for s, d in seed.pairs() if seed.expected(s, d) and kinds[s.workload] == "vm"]
+    assert all(kinds[d.workload] == "netns" for _, d in vm_to_netns)
+    assert {seed.crosses(s, d) for s, d in vm_to_netns} == {True, False}
