@@ -63,7 +63,8 @@ def _update_body(res: Resource, data: dict) -> dict:
 def resource_router(res: Resource, h: Handlers) -> APIRouter:
     """Create (single and bulk), list, show, update, delete and tag routes of ``res``."""
     api = APIRouter(prefix=f"/v2.0/{res.plural}")
-    extra = (h.defaults,) if res.needs_defaults else ()
+    extra = (h.defaults,) if "create" in res.needs_defaults else ()
+    update_extra = (h.defaults,) if "update" in res.needs_defaults else ()
 
     @api.post("")
     async def create(request: Request) -> Response:
@@ -103,7 +104,10 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
     async def update(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         body = _update_body(res, await read_json(request, h.max_body))
-        return await h.write(lambda s: {res.singular: res.to_dict(res.update(s, ctx, resource_id, body))}, 200)
+
+        def work(session):
+            return {res.singular: res.to_dict(res.update(session, ctx, resource_id, body, *update_extra))}
+        return await h.write(work, 200)
 
     @api.delete("/{resource_id}")
     async def delete(resource_id: str, request: Request) -> Response:

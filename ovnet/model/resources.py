@@ -14,7 +14,8 @@ from ovnet.model.serialize import network_dict, port_dict, subnet_dict
 
 @dataclass(frozen=True)
 class Resource:
-    """How to create/update/delete/show one resource type; ``create`` takes Defaults when ``needs_defaults``."""
+    """How to create/update/delete/show one resource type; ``needs_defaults`` names the operations
+    ("create", "update") that take the deployment's Defaults as their last argument."""
 
     singular: str
     plural: str
@@ -24,17 +25,17 @@ class Resource:
     delete: Callable
     to_dict: Callable[[object], dict]
     load: tuple
-    needs_defaults: bool
+    needs_defaults: tuple[str, ...]
 
 
 RESOURCES = {
     r.plural: r
     for r in (
         Resource("network", "networks", Network, networks.create_network, networks.update_network,
-                 networks.delete_network, network_dict, (selectinload(Network.subnets),), True),
+                 networks.delete_network, network_dict, (selectinload(Network.subnets),), ("create", "update")),
         Resource("subnet", "subnets", Subnet, subnets.create_subnet, subnets.update_subnet,
-                 subnets.delete_subnet, subnet_dict, (selectinload(Subnet.allocation_pools),), False),
+                 subnets.delete_subnet, subnet_dict, (selectinload(Subnet.allocation_pools),), ()),
         Resource("port", "ports", Port, ports.create_port, ports.update_port, ports.delete_port,
-                 port_dict, (selectinload(Port.fixed_ips),), True),
+                 port_dict, (selectinload(Port.fixed_ips),), ("create",)),
     )
 }

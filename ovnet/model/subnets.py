@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ovnet.model import attributes, ipam
 from ovnet.model.common import assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict
+from ovnet.model.networks import IPV6_MIN_MTU
 from ovnet.model.schema import AllocationPool, IPAllocation, Network, Port, Subnet
 from ovnet.model.tenancy import Context, owner_project
 
@@ -50,8 +51,9 @@ def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     """Create a subnet from a request body's inner dict.
 
     gateway_ip defaults to the first host address (null: no gateway); allocation_pools default to
-    the subnet minus reserved addresses and the gateway. Raises BadRequest for invalid input or
-    an overlap with another subnet of the network, NotFound (NetworkNotFound), Forbidden when the
+    the subnet minus reserved addresses and the gateway. Raises BadRequest for invalid input,
+    an overlap with another subnet of the network or an IPv6 subnet on a network with an MTU
+    below 1280, NotFound (NetworkNotFound), Forbidden when the
     caller does not own the network, Conflict (GatewayConflictWithAllocationPools).
     """
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=True)
@@ -59,6 +61,9 @@ def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     network = get_owned(session, ctx, Network, values["network_id"], "create_subnet")
     net = ipaddress.ip_network(values["cidr"])
     _check_family(values, net)
+    if net.version == 6 and network.mtu < IPV6_MIN_MTU:
+        raise BadRequest(f"Invalid input for operation: an IPv6 subnet needs an MTU of at least {IPV6_MIN_MTU}; "
+                         f"network {network.id} has {network.mtu}.", "InvalidInput", "cidr")
     if "gateway_ip" not in values:
         values["gateway_ip"] = ipam.default_gateway(net)
     ipam.check_gateway(net, values["gateway_ip"])

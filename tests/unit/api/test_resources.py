@@ -16,7 +16,7 @@ def test_network_defaults(alice):
     assert net["shared"] is False and net["port_security_enabled"] is True and net["subnets"] == []
     assert net["tenant_id"] == net["project_id"] == alice.project_id
     assert net["revision_number"] == 1 and TIME.match(net["created_at"]) and TIME.match(net["updated_at"])
-    assert alice.network(mtu=9000)["mtu"] == 9000
+    assert alice.network(mtu=1400)["mtu"] == 1400
 
 
 def test_update_bumps_revision_and_noop_does_not(alice):
@@ -238,3 +238,32 @@ def test_update_with_subnet_only_entries_keeps_the_addresses_held_there(alice):
     two = alice.put(f"/v2.0/ports/{port['id']}",
                     {"port": {"fixed_ips": [{"subnet_id": sub["id"]}, {"subnet_id": sub["id"]}]}}).json()["port"]
     assert len(two["fixed_ips"]) == 2 and held in [ip["ip_address"] for ip in two["fixed_ips"]]
+
+
+def test_network_mtu_above_the_overlay_maximum_is_refused(alice):
+    error = neutron_error(alice.post("/v2.0/networks", {"network": {"mtu": 9000}}), 400, "InvalidInput")
+    assert error["detail"] == "mtu" and "1442" in error["message"]
+    assert alice.get("/v2.0/networks").json()["networks"] == []
+    net = alice.network(mtu=1442)
+    assert net["mtu"] == 1442
+    error = neutron_error(alice.put(f"/v2.0/networks/{net['id']}", {"network": {"mtu": 1443}}), 400, "InvalidInput")
+    assert error["detail"] == "mtu"
+    assert alice.get(f"/v2.0/networks/{net['id']}").json()["network"]["mtu"] == 1442
+    assert alice.put(f"/v2.0/networks/{net['id']}", {"network": {"mtu": 1400}}).json()["network"]["mtu"] == 1400
+
+
+def test_network_mtu_below_the_ipv4_minimum_is_refused(alice):
+    neutron_error(alice.post("/v2.0/networks", {"network": {"mtu": 67}}), 400, "HTTPBadRequest")
+    assert alice.network(mtu=68)["mtu"] == 68
+
+
+def test_ipv6_needs_an_mtu_of_1280(alice):
+    small = alice.network(mtu=1279)
+    body = {"subnet": {"network_id": small["id"], "cidr": "fd00::/64", "ip_version": 6}}
+    neutron_error(alice.post("/v2.0/subnets", body), 400, "InvalidInput")
+    assert alice.get("/v2.0/subnets").json()["subnets"] == []
+    alice.subnet(small["id"], "10.0.0.0/24")  # IPv4 is fine at 1279
+    net = alice.network(mtu=1280)
+    alice.subnet(net["id"], "fd00::/64")
+    neutron_error(alice.put(f"/v2.0/networks/{net['id']}", {"network": {"mtu": 1279}}), 400, "InvalidInput")
+    assert alice.get(f"/v2.0/networks/{net['id']}").json()["network"]["mtu"] == 1280
