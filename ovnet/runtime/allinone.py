@@ -131,20 +131,23 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
                 else:
                     svc.wait_healthy()
                     note(svc.name, "running")
+            from ovnet.runtime import hosts  # see down()
+
+            if started:
+                hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
+            # Hosts hold no truth: once their agents run again they re-plug what is bound there.
+            hosts.start_all(settings, note)
         except BaseException:
             for svc in reversed(started):
                 svc.stop()
             if not any(s.pid() for s in all_services):
                 owned.remove_all(settings.state_dir)
             raise
-        if started:
-            from ovnet.runtime import hosts  # see down()
-
-            hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
-        return _rows(all_services)
+        return service_rows(all_services) + hosts.service_rows(settings)
 
 
-def _rows(all_services: list[Service]) -> list[ServiceStatus]:
+def service_rows(all_services: list[Service]) -> list[ServiceStatus]:
+    """One status row per service, probing each once."""
     rows = []
     for svc in all_services:
         pid = svc.pid()
@@ -154,8 +157,11 @@ def _rows(all_services: list[Service]) -> list[ServiceStatus]:
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
-    """The status rows of every all-in-one service (no side effects)."""
-    return _rows(services(settings))
+    """The status rows of every all-in-one service, then those of every recorded host (named
+    "HOST/SERVICE", e.g. "hv2/ovs-vswitchd"); no side effects."""
+    from ovnet.runtime import hosts  # see down()
+
+    return service_rows(services(settings)) + hosts.service_rows(settings)
 
 
 def down(settings: Settings, purge: bool = False, progress: Progress | None = None) -> None:

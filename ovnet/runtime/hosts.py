@@ -179,6 +179,39 @@ def list_hosts(settings: Settings) -> list[HostStatus]:
     return [_status(h) for h in _hosts(settings)]
 
 
+def start_all(settings: Settings, progress: aio.Progress | None = None) -> list[str]:
+    """Start every recorded host that is not fully running (``ovnet up`` after ``ovnet down`` or a
+    crash); returns the names started. Needs the all-in-one running. Raises RuntimeFailure after
+    stopping the hosts this call started."""
+    note = progress or (lambda _name, _state: None)
+    started: list[str] = []
+    try:
+        for host in _hosts(settings):
+            if all(svc.pid() for svc in _services(host)[1]):
+                continue
+            note(f"host {host.chassis_name}", "starting")
+            add(settings, host.chassis_name)  # stops the host again when it fails
+            started.append(host.chassis_name)
+            note(f"host {host.chassis_name}", "started")
+    except BaseException:
+        with _lock(settings):
+            for name in started:
+                _stop(settings, host_settings(settings, name))
+            _leave_local_if_alone(settings, aio.local_chassis(settings))
+        raise
+    return started
+
+
+def service_rows(settings: Settings) -> list[aio.ServiceStatus]:
+    """``ovnet status`` rows of every recorded host's services, named "HOST/SERVICE"."""
+    rows = []
+    for host in _hosts(settings):
+        for row in aio.service_rows(_services(host)[1]):
+            row.name = f"{host.chassis_name}/{row.name}"
+            rows.append(row)
+    return rows
+
+
 def stop_all(settings: Settings) -> list[str]:
     """Stop every host and take the all-in-one off the underlay; records stay (``host add`` restarts
     one). For ``ovnet down``; returns the names of the hosts that were running."""

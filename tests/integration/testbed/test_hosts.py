@@ -217,3 +217,41 @@ def test_allinone_in_the_root_namespace(tmp_path):
     finally:
         aio.down(settings, purge=True)
     assert _leftovers(settings, host_netns) == []
+
+
+def test_up_restarts_hosts_after_down_and_status_covers_them(allinone):
+    name = _host_name()
+    before = hosts.add(allinone, name)
+    aio.down(allinone)
+
+    rows = aio.up(allinone)
+
+    host_rows = {r.name: r for r in rows if r.name.startswith(f"{name}/")}
+    assert sorted(host_rows) == sorted(f"{name}/{svc}" for svc, _, _ in before.services)
+    assert all(r.healthy for r in host_rows.values()), host_rows
+    assert all(h.healthy for h in hosts.list_hosts(allinone))
+    assert _sb_encaps(allinone) == {allinone.chassis_name: "100.64.0.1", name: "100.64.0.2"}
+    os.kill(host_rows[f"{name}/ovs-vswitchd"].pid, signal.SIGKILL)
+    assert wait_until(lambda: "alive" if pid_alive(host_rows[f"{name}/ovs-vswitchd"].pid) else None, 5.0) is None
+    unhealthy = [r.name for r in aio.status(allinone) if not r.healthy]
+    assert f"{name}/ovs-vswitchd" in unhealthy
+
+
+def test_up_that_fails_on_a_host_stops_what_it_started(allinone, monkeypatch):
+    name = _host_name()
+    hosts.add(allinone, name)
+    host_netns = hosts.host_settings(allinone, name).netns
+    aio.down(allinone)
+
+    def broken_agent(host):
+        return [Service(name=hosts.AGENT, argv=["false"], pidfile=host.run_dir / "agent.pid",
+                        log=host.log_dir / "agent.log", endpoint="-", health=lambda: None)]
+
+    monkeypatch.setattr(hosts, "ovnet_services", broken_agent)
+    with pytest.raises(aio.RuntimeFailure, match="ovnet-agent failed to start"):
+        aio.up(allinone)
+
+    assert [svc.name for svc in aio.services(allinone) if svc.pid()] == []
+    assert _processes_using(hosts.hosts_root(allinone) / name) == []
+    assert _leftovers(allinone, host_netns) == []
+    assert hosts.host_names(allinone) == [name]  # the record stays: the next `up` tries again
