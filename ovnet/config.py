@@ -21,6 +21,11 @@ DOCKER_PLUGINS_DIR = Path("/run/docker/plugins")  # where dockerd finds plugin s
 GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 + inner Ethernet 14
 
 
+class SettingsError(ValueError):
+    """The settings file, an ``OVNET_*`` variable or a flag holds something unusable; the message
+    names which and how to fix it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where an ovnet installation keeps its state and how its pieces reach each other.
@@ -133,15 +138,21 @@ def load_settings(state_dir: Path | str | None = None, **overrides: object) -> S
     """Build Settings from defaults < settings file < ``OVNET_*`` environment < ``overrides``.
 
     ``state_dir`` defaults to ``OVNET_STATE_DIR`` or /var/lib/ovnet. Overrides whose value is None
-    are ignored, so CLI flags can be passed through unconditionally. Raises ValueError on an
-    unknown field or a value of the wrong type.
+    are ignored, so CLI flags can be passed through unconditionally. Raises SettingsError on an
+    unreadable settings file, an unknown field or a value of the wrong type.
     """
     state = Path(state_dir or os.environ.get("OVNET_STATE_DIR") or DEFAULT_STATE_DIR)
     names = {f.name for f in dataclasses.fields(Settings)}
     values: dict[str, object] = {}
     path = state / SETTINGS_FILE
     if path.exists():
-        values.update(json.loads(path.read_text()))
+        try:
+            loaded = json.loads(path.read_text())
+        except ValueError as exc:
+            raise SettingsError(f"{path} is not valid JSON ({exc}): fix it, or delete it to use the defaults")
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"{path} must hold a JSON object: fix it, or delete it to use the defaults")
+        values.update(loaded)
     for name in names - {"state_dir"}:
         env = os.environ.get(f"OVNET_{name.upper()}")
         if env is not None:
@@ -149,7 +160,10 @@ def load_settings(state_dir: Path | str | None = None, **overrides: object) -> S
     values.update({k: v for k, v in overrides.items() if v is not None})
     unknown = set(values) - names
     if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    values = {k: _coerce(k, v) if isinstance(v, str) else v for k, v in values.items()}
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))} (in {path} or OVNET_*)")
+    try:
+        values = {k: _coerce(k, v) if isinstance(v, str) else v for k, v in values.items()}
+    except ValueError as exc:
+        raise SettingsError(f"bad setting value ({exc}); check {path} and OVNET_* variables") from None
     values["state_dir"] = state
     return Settings(**values)

@@ -16,7 +16,7 @@ from ovnet.cli.port import app as port_app
 from ovnet.cli.project import app as project_app
 from ovnet.cli.sync import sync as sync_command
 from ovnet.cli.vm import app as vm_app, libvirt_xml
-from ovnet.config import load_settings
+from ovnet.config import SettingsError, load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.testbed.vm import stop_all as vm_stop_all
@@ -107,5 +107,15 @@ app.add_typer(port_app, name="port")
 port_app.command("libvirt-xml")(libvirt_xml)
 app.add_typer(vm_app, name="vm")
 
+
+def main() -> None:
+    """The ``ovnet`` console script: the typer app, with unusable settings reported in one line."""
+    try:
+        app()
+    except SettingsError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from pyroute2 import IPRoute
-
 from ovnet.config import Settings
 from ovnet.runtime import owned
 from ovnet.runtime.central import central_services
@@ -93,16 +91,6 @@ def preflight(todo: list[Service]) -> None:
                                      f"stop what holds it, or pick another port")
 
 
-def _check_netdev_free() -> None:
-    # The userspace datapath of an ovs-vswitchd owns one "ovs-netdev" tap per network namespace; a
-    # second one in the same namespace starts but never creates its bridges.
-    with IPRoute() as ipr:
-        if ipr.link_lookup(ifname="ovs-netdev"):
-            raise RuntimeFailure("another userspace-datapath ovs-vswitchd runs in this network namespace "
-                                 "(it holds the 'ovs-netdev' device): stop it (ovnet down, or the system "
-                                 "openvswitch-switch service) first")
-
-
 def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStatus]:
     """Start every service that is not already running and healthy; return the status rows.
 
@@ -116,8 +104,6 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
         all_services = services(settings)
         todo = [s for s in all_services if s.pid() is None]
         preflight(todo)
-        if datapath == "netdev" and settings.netns is None and any(s.name == "ovs-vswitchd" for s in todo):
-            _check_netdev_free()
         started: list[Service] = []
         try:
             if settings.netns:

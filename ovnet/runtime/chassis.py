@@ -9,9 +9,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyroute2 import IPRoute
+
 from ovnet.runtime.central import ensure_db, list_dbs_probe
 from ovnet.runtime.daemon import Service
-from ovnet.runtime.process import run
+from ovnet.runtime.process import RuntimeFailure, run
 
 VSWITCH_SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 
@@ -32,6 +34,42 @@ def choose_datapath(preference: str = "auto") -> str:
         return "netdev"
     probe = subprocess.run(["modprobe", "-q", "openvswitch"], capture_output=True, check=False)
     return "system" if probe.returncode == 0 and Path("/sys/module/openvswitch").exists() else "netdev"
+
+
+def _netns_inode(netns: str | None) -> int:
+    return os.stat(f"/run/netns/{netns}" if netns else "/proc/self/ns/net").st_ino
+
+
+def vswitchd_pids_in(netns: str | None) -> list[int]:
+    """Pids of every ovs-vswitchd process (anyone's) whose network namespace is ``netns``."""
+    want, pids = _netns_inode(netns), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "ovs-vswitchd" and \
+                    os.stat(entry / "ns" / "net").st_ino == want:
+                pids.append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # the process ended while we looked
+    return pids
+
+
+def claim_netdev_datapath(netns: str | None) -> None:
+    """Make sure a userspace-datapath ovs-vswitchd can start in ``netns`` (None: this namespace).
+
+    Such a vswitchd owns the namespace's one "ovs-netdev" tap: a second one starts but never
+    creates its bridges, so another live ovs-vswitchd there raises RuntimeFailure; an "ovs-netdev"
+    that a killed one left behind (the tap is persistent) is deleted.
+    """
+    if vswitchd_pids_in(netns):
+        raise RuntimeFailure("another ovs-vswitchd runs in this network namespace (a userspace datapath "
+                             "holds its 'ovs-netdev' device): stop it (ovnet down, or the system "
+                             "openvswitch-switch service) first")
+    with IPRoute(netns=netns) if netns else IPRoute() as ipr:
+        stale = ipr.link_lookup(ifname="ovs-netdev")
+        if stale:
+            ipr.link("del", index=stale[0])
 
 
 @dataclass(frozen=True)
@@ -92,6 +130,11 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
     def init_db() -> None:
         ensure_db(conf_db, VSWITCH_SCHEMA)
 
+    def prepare_vswitchd() -> None:
+        if spec.datapath == "netdev":
+            claim_netdev_datapath(spec.netns)
+        spec.vsctl("init", wait=False)
+
     def configure() -> None:
         spec.vsctl("--", "--may-exist", "add-br", spec.bridge,
                    "--", "set", "Bridge", spec.bridge, f"datapath_type={spec.datapath}", "fail_mode=secure",
@@ -146,7 +189,7 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
             log=logs / "ovs-vswitchd.log",
             endpoint=f"{spec.bridge} ({spec.datapath} datapath" + (f", netns {spec.netns})" if spec.netns else ")"),
             health=vswitchd_probe,
-            before=lambda: spec.vsctl("init", wait=False),
+            before=prepare_vswitchd,
             before_stop=drop_bridge,
             env=spec.env,
         ),

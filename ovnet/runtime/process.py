@@ -88,6 +88,9 @@ def _reap(pid: int) -> None:
 def port_in_use(host: str, port: int) -> bool:
     """True when a TCP listener already holds ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Without SO_REUSEADDR, connections of a stopped server still in TIME-WAIT would count as
+        # "in use" for a minute; the daemons themselves bind with it, so only a listener matters.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

@@ -13,7 +13,7 @@ import pytest
 from pyroute2 import IPRoute, netns
 
 from ovnet.runtime import allinone as aio
-from ovnet.runtime.process import RuntimeFailure, pid_alive, run
+from ovnet.runtime.process import RuntimeFailure, pid_alive, run, wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
@@ -52,7 +52,7 @@ def test_bridge_in_root_namespace_is_removed_and_a_second_one_refused(tmp_path):
     try:
         aio.up(settings)
         assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0
-        with pytest.raises(RuntimeFailure, match="another userspace-datapath ovs-vswitchd"):
+        with pytest.raises(RuntimeFailure, match="another ovs-vswitchd runs in this network namespace"):
             aio.up(second)
         assert all(not r.alive for r in aio.status(second))
     finally:
@@ -147,3 +147,18 @@ def test_up_restarts_only_what_died(allinone):
     after = _pids(allinone)
     assert {k: v for k, v in after.items() if k != "ovn-northd"} == {
         k: v for k, v in before.items() if k != "ovn-northd"}
+
+
+def test_up_recovers_a_killed_userspace_vswitchd(allinone):
+    # A SIGKILLed userspace-datapath vswitchd leaves its persistent "ovs-netdev" tap behind; up
+    # must clear it, or the new vswitchd never creates its bridges.
+    vswitchd = next(s for s in aio.services(allinone) if s.name == "ovs-vswitchd")
+    pid = vswitchd.pid()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: "alive" if pid_alive(pid) else None, 5.0) is None
+    with IPRoute(netns=allinone.netns) as ipr:
+        assert ipr.link_lookup(ifname="ovs-netdev"), "the crash should leave ovs-netdev behind"
+    rows = {r.name: r for r in aio.up(allinone)}
+    assert rows["ovs-vswitchd"].healthy and rows["ovn-controller"].healthy
+    with IPRoute(netns=allinone.netns) as ipr:
+        assert wait_until(lambda: None if ipr.link_lookup(ifname=allinone.bridge) else "no bridge", 10.0) is None

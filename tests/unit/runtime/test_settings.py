@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ovnet.config import Settings, load_settings
+from ovnet.config import Settings, SettingsError, load_settings
 from ovnet.runtime.chassis import choose_datapath
 
 
@@ -46,3 +48,21 @@ def test_auto_datapath_follows_the_kernel_module():
     choice = choose_datapath("auto")
     # Checked after the call: "auto" may have loaded the module with modprobe.
     assert choice == ("system" if Path("/sys/module/openvswitch").exists() else "netdev")
+
+
+def test_unreadable_settings_file_is_a_settings_error(tmp_path):
+    (tmp_path / "settings.json").write_text("{bad")
+    with pytest.raises(SettingsError, match="not valid JSON"):
+        load_settings(tmp_path)
+    (tmp_path / "settings.json").write_text("[1, 2]")
+    with pytest.raises(SettingsError, match="JSON object"):
+        load_settings(tmp_path)
+
+
+def test_cli_reports_bad_settings_in_one_line(tmp_path):
+    (tmp_path / "settings.json").write_text("{bad")
+    done = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "status", "--state-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("error:") and "settings.json is not valid JSON" in done.stderr
