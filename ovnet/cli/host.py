@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ovnet.config import load_settings
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.config import Settings, load_settings
 from ovnet.runtime import hosts
 from ovnet.runtime.process import RuntimeFailure
 
@@ -45,17 +47,36 @@ def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2.")
 
 @app.command("remove")
 def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path = StateDir) -> None:
-    """Stop hypervisor NAME and delete its state, namespace and links."""
+    """Stop hypervisor NAME, delete its state, namespace and links, and unbind the ports bound to it."""
     settings = load_settings(state_dir)
     try:
         found = hosts.remove(settings, name)
     except RuntimeFailure as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    if not found:
+    # Also after a removal that could not reach the API: running this again clears what is left.
+    try:
+        unbound = _unbind_all(settings, name)
+    except (ApiError, httpx.HTTPError, OSError) as exc:
+        err.print(f"[red]error:[/] {'host ' + name + ' removed, but ' if found else ''}its ports could not be "
+                  f"unbound ({escape(str(exc))}): with the API up (ovnet up), run `ovnet host remove {name}` again")
+        raise typer.Exit(1) from None
+    if not found and not unbound:
         err.print(f"[red]error:[/] no host {name!r}")
         raise typer.Exit(1)
-    console.print(f"host {name} removed")
+    for port_id in unbound:
+        console.print(f"  port {port_id} unbound")
+    console.print(f"host {name} removed" if found else f"host {name} was already gone")
+
+
+def _unbind_all(settings: Settings, chassis: str) -> list[str]:
+    """Clear ``binding:host_id`` of every port bound to ``chassis`` (admin token; the API then drops
+    their requested-chassis, so they go DOWN and may be bound elsewhere); returns their ids."""
+    with ApiClient.from_settings(settings) as api:
+        ports = api.list_ports(**{"binding:host_id": chassis})
+        for port in ports:
+            api.update_port(port["id"], **{"binding:host_id": ""})
+    return [port["id"] for port in ports]
 
 
 @app.command("list")

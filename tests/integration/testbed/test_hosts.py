@@ -255,3 +255,35 @@ def test_up_that_fails_on_a_host_stops_what_it_started(allinone, monkeypatch):
     assert _processes_using(hosts.hosts_root(allinone) / name) == []
     assert _leftovers(allinone, host_netns) == []
     assert hosts.host_names(allinone) == [name]  # the record stays: the next `up` tries again
+
+
+def test_remove_unbinds_the_ports_bound_to_the_host(allinone):
+    from typer.testing import CliRunner
+
+    from ovnet.apiclient import ApiClient
+    from ovnet.cli.main import app
+    from ovnet.host.agent import agent_socket
+    from ovnet.host.agentclient import AgentClient
+    from tests.integration.host.conftest import ApiNetwork, wait_status
+
+    name = _host_name()
+    hosts.add(allinone, name)
+    device = f"ovi{secrets.token_hex(4)}"
+    with ApiClient.from_settings(allinone) as api:
+        port = ApiNetwork(api, "10.76.0").port(20)
+        with AgentClient(agent_socket(hosts.host_settings(allinone, name))) as far:
+            far.bind(port["id"], "internal", device)
+        assert wait_status(api, port["id"], "ACTIVE") == "ACTIVE"
+
+        done = CliRunner().invoke(app, ["host", "remove", name, "--state-dir", str(allinone.state_dir)])
+
+        assert done.exit_code == 0, done.output
+        assert f"port {port['id']} unbound" in done.output
+        assert api.show_port(port["id"])["binding:host_id"] == ""
+        assert wait_status(api, port["id"], "DOWN") == "DOWN"
+        with AgentClient(agent_socket(allinone)) as near:  # bound elsewhere now
+            near.bind(port["id"], "internal", device)
+            assert api.show_port(port["id"])["binding:host_id"] == allinone.chassis_name
+            near.unbind(port["id"])
+    again = CliRunner().invoke(app, ["host", "remove", name, "--state-dir", str(allinone.state_dir)])
+    assert again.exit_code == 1 and "no host" in again.output
