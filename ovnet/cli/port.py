@@ -11,7 +11,7 @@ import typer
 from ovnet.apiclient import ApiError
 from ovnet.config import Settings, load_settings
 from ovnet.host.agent import agent_socket
-from ovnet.host.agentclient import AgentClient
+from ovnet.host.agentclient import AgentClient, local_admin_token
 from ovnet.runtime.hosts import host_settings
 
 app = typer.Typer(help="Bind ports to workloads on a host.", no_args_is_help=True)
@@ -19,7 +19,7 @@ app = typer.Typer(help="Bind ports to workloads on a host.", no_args_is_help=Tru
 StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="State directory (default /var/lib/ovnet).")
 Host = typer.Option(None, "--host", help="Hypervisor (chassis) whose agent does it; default this one.")
 Token = typer.Option(None, "--token", envvar="OS_TOKEN",
-                     help="API token of the caller (default: the local admin token).")
+                     help="API token of the caller (default: the local admin token, when readable).")
 
 
 def _agent(state_dir: Path | None, host: str | None, token: str | None) -> AgentClient:
@@ -34,6 +34,10 @@ def _agent(state_dir: Path | None, host: str | None, token: str | None) -> Agent
     if not sock.exists():
         typer.echo(f"error: no agent socket at {sock}; is ovnet up?", err=True)
         raise typer.Exit(1)
+    token = token or local_admin_token(sock)
+    if not token:
+        typer.echo("error: no API token: give --token or OS_TOKEN (the admin token is root's)", err=True)
+        raise typer.Exit(2)
     return AgentClient(sock, token)
 
 

@@ -3,7 +3,7 @@
 It reads Settings with ``load_settings(D)``, talks to the API at ``settings.api_url`` with the
 token in ``<D>/admin-token`` and to the local OVS at ``unix:<settings.ovs_db_sock>``, reconciles
 once before it serves and then every ``settings.sync_interval`` seconds, and serves HTTP on the
-unix socket ``<run_dir>/agent.sock``:
+unix socket ``<run_dir>/agent.sock`` (mode 0600: root only, made so from its creation):
 
     GET    /healthz                 -> {"status": "ok", "chassis": NAME}
     GET    /bindings                -> {"bindings": [{"port_id", "vif_type", "device", "mac", "installed"}]}
@@ -12,23 +12,28 @@ unix socket ``<run_dir>/agent.sock``:
     DELETE /bindings/{port_id}      -> 204
     POST   /reconcile               -> {"removed": [ids], "replugged": [ids]}
 
-An ``X-Auth-Token`` header on POST/DELETE /bindings names the caller; the port must be visible
-to it (Neutron API semantics: another project's port is 404). Errors are NeutronError JSON.
+Every request but GET /healthz needs an ``X-Auth-Token`` (none: 401 NotAuthorized); it names the
+caller, checked by the API (an invalid token: the API's 401). A port must be visible to the caller
+(Neutron API semantics: another project's port is 404) and GET /bindings lists only visible ones;
+the agent's own (admin) token sees all. Errors are NeutronError JSON.
 Plugging state lives in OVS and the kernel only, so killing the agent never touches traffic.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -37,13 +42,13 @@ from ovnet.config import Settings, load_settings
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
-from ovnet.host.errors import HostError
+from ovnet.host.agentclient import TOKEN_FILE
+from ovnet.host.errors import HostError, NotAuthorized
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 
 LOG = logging.getLogger("ovnet.agent")
 SOCKET_NAME = "agent.sock"
-TOKEN_FILE = "admin-token"
 
 
 def agent_socket(settings: Settings) -> Path:
@@ -61,10 +66,17 @@ class BindRequest(BaseModel):
     owner: str | None = None
 
 
-def create_app(binder: Binder, chassis: str) -> FastAPI:
-    """The agent's HTTP app around ``binder``. Handlers are sync (run in the threadpool) because
-    binding blocks on OVSDB and netlink."""
+def create_app(binder: Binder, chassis: str, admin_token: str) -> FastAPI:
+    """The agent's HTTP app around ``binder``; ``admin_token`` is the agent's own API token, whose
+    callers act as admin. Handlers are sync (run in the threadpool) because binding blocks on OVSDB
+    and netlink."""
     app = FastAPI(title="ovnet-agent")
+
+    def caller(x_auth_token: str | None = Header(default=None)) -> str | None:
+        # None stands for the admin in the Binder; any other token is checked by the API itself.
+        if not x_auth_token:
+            raise NotAuthorized("Authentication required: send a token in X-Auth-Token")
+        return None if hmac.compare_digest(x_auth_token.encode(), admin_token.encode()) else x_auth_token
 
     @app.exception_handler(HostError)
     @app.exception_handler(ApiError)
@@ -77,25 +89,40 @@ def create_app(binder: Binder, chassis: str) -> FastAPI:
         return {"status": "ok", "chassis": chassis}
 
     @app.get("/bindings")
-    def bindings() -> dict:
-        return {"bindings": binder.bindings()}
+    def bindings(token: str | None = Depends(caller)) -> dict:
+        return {"bindings": binder.bindings(token)}
 
     @app.post("/bindings", status_code=201)
-    def bind(body: BindRequest, x_auth_token: str | None = Header(default=None)) -> dict:
+    def bind(body: BindRequest, token: str | None = Depends(caller)) -> dict:
         options = {"ifname": body.ifname} if body.vif_type == "veth" else {"owner": body.owner}
-        return binder.bind(body.port_id, body.vif_type, body.target, token=x_auth_token, **options)
+        return binder.bind(body.port_id, body.vif_type, body.target, token=token, **options)
 
     @app.delete("/bindings/{port_id}", status_code=204)
-    def unbind(port_id: str, x_auth_token: str | None = Header(default=None)) -> Response:
-        binder.unbind(port_id, token=x_auth_token)
+    def unbind(port_id: str, token: str | None = Depends(caller)) -> Response:
+        binder.unbind(port_id, token=token)
         return Response(status_code=204)
 
     @app.post("/reconcile")
-    def reconcile() -> dict:
+    def reconcile(token: str | None = Depends(caller)) -> dict:
+        if token:
+            binder.visible_ids(token, [])  # only to have the API check the token
         report = binder.reconcile()
         return {"removed": report.removed, "replugged": report.replugged}
 
     return app
+
+
+def listen_private(path: Path) -> socket.socket:
+    """A unix stream socket bound at ``path`` with mode 0600 from the start (umask 0177 around the
+    bind, so no other user can ever connect); a stale file there is replaced. Not yet listening."""
+    path.unlink(missing_ok=True)  # a socket left by a killed agent
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(previous)
+    return sock
 
 
 def _reconcile_forever(binder: Binder, interval: float, stop: threading.Event) -> None:
@@ -135,16 +162,19 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=_reconcile_forever, args=(binder, settings.sync_interval, stop), daemon=True).start()
     sock = agent_socket(settings)
     sock.parent.mkdir(parents=True, exist_ok=True)
-    sock.unlink(missing_ok=True)  # a socket left by a killed agent
+    # uvicorn's own uds= would chmod the socket 0666; it serves the one made here instead.
+    listener = listen_private(sock)
     # uvicorn re-raises the signal that stopped it once it has restored the previous handlers;
     # with these the re-raise becomes SystemExit and the cleanup below (plugin socket) runs.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(create_app(binder, settings.chassis_name), uds=str(sock), log_level="warning",
+        uvicorn.run(create_app(binder, settings.chassis_name, token), fd=listener.fileno(), log_level="warning",
                     access_log=False)
     finally:
         stop.set()
+        listener.close()
+        sock.unlink(missing_ok=True)
         if docker is not None:
             docker.stop()
         admin.close()

@@ -11,15 +11,29 @@ import httpx
 
 from ovnet.apiclient import ApiClient
 
+TOKEN_FILE = "admin-token"
+
 # A bind waits up to settings.bind_timeout for ovn-installed; leave room above it.
 DEFAULT_TIMEOUT_S = 120.0
 
 
+def local_admin_token(socket: Path | str) -> str | None:
+    """The installation's admin token for the agent on ``socket``: ``<state_dir>/admin-token``, the
+    socket being ``<state_dir>/run/agent.sock`` (ovnet.host.agent.agent_socket); None when the
+    file is missing or this user may not read it."""
+    try:
+        return (Path(socket).parent.parent / TOKEN_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
 class AgentClient:
-    """Talks to the agent serving on ``socket`` (a path); ``token`` (optional) is the caller's API
-    token, which decides whose ports may be bound."""
+    """Talks to the agent serving on ``socket`` (a path); ``token`` is the caller's API token, which
+    decides whose ports may be bound. Without one the local admin token is sent when this user can
+    read it (local_admin_token); with none at all the agent answers 401 to all but healthz."""
 
     def __init__(self, socket: Path | str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        token = token or local_admin_token(socket)
         headers = {"X-Auth-Token": token} if token else {}
         self.http = httpx.Client(base_url="http://agent", transport=httpx.HTTPTransport(uds=str(socket)),
                                  headers=headers, timeout=timeout_s)

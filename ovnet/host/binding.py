@@ -140,10 +140,22 @@ class Binder:
             if port and port.get(HOST_ID) == self.chassis:
                 self.admin.update_port(port_id, **{HOST_ID: ""})
 
-    def bindings(self) -> list[dict]:
-        """The ports plugged here: [{"port_id", "vif_type", "device", "mac", "installed"}]."""
+    def visible_ids(self, token: str, port_ids: list[str]) -> set[str]:
+        """The ids among ``port_ids`` whose port the caller's ``token`` sees (with none given, of
+        the ports bound here). Raises ApiError 401 for an invalid token."""
+        filters = {"id": port_ids} if port_ids else {HOST_ID: self.chassis}
+        with ApiClient(self.api_url, token) as client:
+            return {p["id"] for p in client.list_ports(**filters)} & set(port_ids)
+
+    def bindings(self, token: str | None = None) -> list[dict]:
+        """The ports plugged here: [{"port_id", "vif_type", "device", "mac", "installed"}]; with a
+        caller's ``token`` only those of ports it sees (None: the admin, all)."""
+        owned = self.host.ovs.owned_ports()
+        if token:
+            visible = self.visible_ids(token, [o.port_id for o in owned])
+            owned = [o for o in owned if o.port_id in visible]
         return [{"port_id": o.port_id, "vif_type": o.vif_type, "device": o.name, "mac": o.mac,
-                 "installed": o.installed} for o in self.host.ovs.owned_ports()]
+                 "installed": o.installed} for o in owned]
 
     def reconcile(self) -> ReconcileReport:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or

@@ -16,6 +16,13 @@ class HostError(Exception):
         self.type = type or self.default_type
 
 
+class NotAuthorized(HostError):
+    """The request carries no X-Auth-Token (every agent request but GET /healthz needs one)."""
+
+    status = 401
+    default_type = "NotAuthorized"
+
+
 class BadRequest(HostError):
     """The request names an impossible VIF (bad interface name, unknown VIF type, missing netns)."""
 

@@ -1,0 +1,96 @@
+"""The agent's socket is root's alone and every request but the health check needs a token: a
+local user can neither connect nor, as root without a token, bind anything."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host.agent import agent_socket
+from ovnet.host.agentclient import AgentClient
+from tests.integration.host.conftest import ApiNetwork
+
+pytestmark = [pytest.mark.root, pytest.mark.ovn]
+
+CONNECT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except PermissionError:
+    print("refused")
+else:
+    print("connected")
+"""
+
+
+def _searchable_by_all(path):
+    """Give others search (x) permission on ``path`` and its parents under /tmp, so that only the
+    socket's own mode can stop them; returns [(dir, old mode)] to restore."""
+    changed = []
+    for directory in [path, *path.parents]:
+        if directory in (Path("/tmp"), Path("/")):
+            break
+        mode = stat.S_IMODE(directory.stat().st_mode)
+        changed.append((directory, mode))
+        directory.chmod(mode | 0o001)
+    return changed
+
+
+def test_socket_is_root_only_and_refuses_an_unprivileged_user(allinone):
+    sock = agent_socket(allinone)
+    mode = sock.stat().st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    changed = _searchable_by_all(sock.parent)
+    try:
+        # the system interpreter: root's virtualenv is not nobody's to run
+        seen = subprocess.run(["runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c", CONNECT, str(sock)],
+                              capture_output=True, text=True, timeout=30, check=True)
+    finally:
+        for directory, old in changed:
+            directory.chmod(old)
+    assert seen.stdout.strip() == "refused", seen.stderr
+
+
+def test_requests_without_a_token_get_401_and_change_nothing(allinone, api, make_netns):
+    port = ApiNetwork(api, "10.84.0").port(10)
+    ns = make_netns()
+    transport = httpx.HTTPTransport(uds=str(agent_socket(allinone)))
+    with httpx.Client(base_url="http://agent", transport=transport, timeout=30) as raw:
+        assert raw.get("/healthz").json()["status"] == "ok"
+        calls = [("POST", "/bindings", {"port_id": port["id"], "vif_type": "veth", "target": ns}),
+                 ("GET", "/bindings", None), ("DELETE", f"/bindings/{port['id']}", None),
+                 ("POST", "/reconcile", None)]
+        for method, path, body in calls:
+            answer = raw.request(method, path, json=body)
+            assert answer.status_code == 401, (method, path, answer.text)
+            assert answer.json()["NeutronError"]["type"] == "NotAuthorized"
+        answer = raw.post("/bindings", json=calls[0][2], headers={"X-Auth-Token": "not-a-token"})
+        assert answer.status_code == 401 and "NeutronError" in answer.json()
+    assert api.show_port(port["id"])["binding:host_id"] == ""
+    with AgentClient(agent_socket(allinone)) as admin:  # root: the local admin token by default
+        assert admin.bindings() == []
+
+
+def test_a_member_token_lists_only_its_own_bindings_and_a_bad_one_nothing(allinone, api, agent, make_netns):
+    out = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "project", "create", "auth-m",
+                          "--state-dir", str(allinone.state_dir)], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    token = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("token: "))
+    theirs = ApiNetwork(api, "10.86.0").port(10)
+    with ApiClient(allinone.api_url, token) as member_api:
+        own = ApiNetwork(member_api, "10.86.1").port(11)
+    agent.bind(theirs["id"], "veth", make_netns())
+    with AgentClient(agent_socket(allinone), token) as member:
+        member.bind(own["id"], "veth", make_netns())
+        assert [b["port_id"] for b in member.bindings()] == [own["id"]]
+    assert sorted(b["port_id"] for b in agent.bindings()) == sorted([theirs["id"], own["id"]])
+    with pytest.raises(ApiError) as refused, AgentClient(agent_socket(allinone), "not-a-token") as stranger:
+        stranger.bindings()
+    assert refused.value.status == 401
