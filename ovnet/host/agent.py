@@ -129,7 +129,10 @@ def _reconcile_forever(binder: Binder, interval: float, stop: threading.Event) -
     while not stop.wait(interval):
         try:
             binder.reconcile()
-        except Exception:  # the next round retries; an agent must outlive an API restart
+        except (ApiError, httpx.HTTPError, HostError) as exc:
+            # The API or OVS being away is expected (a restart): one line per round, no traceback.
+            LOG.warning("periodic reconcile failed: %s: %s", type(exc).__name__, exc)
+        except Exception:  # a bug: its traceback is worth the lines; the next round still runs
             LOG.exception("periodic reconcile failed")
 
 
