@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import typer
 
-from ovnet.apiclient import ApiError
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host.binding import HOST_ID
 from ovnet.config import Settings, load_settings
 from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient, local_admin_token
@@ -73,13 +74,44 @@ def bind(
 
 
 @app.command("unbind")
-def unbind(port: str = typer.Argument(..., help="Port id."), host: str = Host, token: str = Token,
-           state_dir: Path = StateDir) -> None:
-    """Unplug PORT on its host and clear its binding:host_id."""
+def unbind(port: str = typer.Argument(..., help="Port id."),
+           host: str = typer.Option(None, "--host", help="Hypervisor whose agent does it; default the port's "
+                                    "binding:host_id."),
+           token: str = Token, state_dir: Path = StateDir) -> None:
+    """Unplug PORT on its host and clear its binding:host_id. A host that no longer exists (`ovnet
+    host remove`) has nothing plugged left: only the binding is cleared, with the admin token."""
+    settings = load_settings(state_dir)
     try:
-        with _agent(state_dir, host, token) as agent:
-            agent.unbind(port)
+        host = host or _bound_host(settings, port, token)
+        if host and host != settings.chassis_name and host_settings(settings, host) is None:
+            _clear_binding(settings, port, host, token)
+        else:
+            with _agent(state_dir, host, token) as agent:
+                agent.unbind(port)
     except (ApiError, httpx.HTTPError) as exc:
         _fail(exc)
     typer.echo(f"port {port} unbound")
 
+
+def _api(settings: Settings, token: str | None) -> ApiClient:
+    token = token or local_admin_token(agent_socket(settings))
+    if not token:
+        typer.echo("error: no API token: give --token or OS_TOKEN (the admin token is root's)", err=True)
+        raise typer.Exit(2)
+    return ApiClient(settings.api_url, token)
+
+
+def _bound_host(settings: Settings, port: str, token: str | None) -> str:
+    # Seen with the caller's token, so another project's port stays PortNotFound.
+    with _api(settings, token) as api:
+        return api.show_port(port).get(HOST_ID) or ""
+
+
+def _clear_binding(settings: Settings, port: str, host: str, token: str | None) -> None:
+    with _api(settings, token) as api:
+        if (api.show_port(port).get(HOST_ID) or "") != host:
+            typer.echo(f"error: no host {host} (see `ovnet host list`)", err=True)
+            raise typer.Exit(2)
+    # Clearing a binding is the admin's (Neutron policy); the caller has shown it sees the port.
+    with _api(settings, None) as admin:
+        admin.update_port(port, **{HOST_ID: ""})
