@@ -25,7 +25,7 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     ``settings`` (ovnet.config.Settings) supplies the default network MTU and the MAC prefix;
     ``defaults`` overrides both. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
     (True: NB confirmed; False: pending); the response is the same either way and carries
-    ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 400.
+    ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 413.
     """
     if defaults is None:
         defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix)

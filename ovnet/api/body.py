@@ -1,21 +1,28 @@
-"""Reading request bodies: a size limit before parsing, JSON objects only."""
+"""Reading request bodies: a size limit and a nesting limit before parsing, JSON objects only."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import Request
+from starlette.exceptions import HTTPException
 
 from ovnet.model.errors import BadRequest
 
 DEFAULT_MAX_BODY = 1 << 20  # bytes; a bulk create of a few thousand ports fits
+# No Neutron body nests deeper than a handful of levels (port -> allowed_address_pairs -> pair);
+# refusing deeper ones before json.loads keeps its recursion (and ours, when serialising) bounded.
+MAX_DEPTH = 32
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 async def read_json(request: Request, max_bytes: int) -> dict:
     """The request body parsed as a JSON object.
 
-    BadRequest when the body exceeds ``max_bytes`` (checked on Content-Length and while reading),
-    is not valid JSON, or is not an object.
+    HTTPException 413 when the body exceeds ``max_bytes`` (checked on Content-Length and while
+    reading); BadRequest when it nests deeper than MAX_DEPTH, is not valid JSON or not an object.
     """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -26,8 +33,11 @@ async def read_json(request: Request, max_bytes: int) -> dict:
         if size > max_bytes:
             raise _too_large(max_bytes)
         chunks.append(chunk)
+    raw = b"".join(chunks) or b"null"
     try:
-        data = json.loads(b"".join(chunks) or b"null")
+        text = raw.decode(json.detect_encoding(raw))
+        check_depth(text)
+        data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Malformed request body: {exc}", "HTTPBadRequest", "body") from None
     if not isinstance(data, dict):
@@ -35,5 +45,18 @@ async def read_json(request: Request, max_bytes: int) -> dict:
     return data
 
 
-def _too_large(max_bytes: int) -> BadRequest:
-    return BadRequest(f"Request body is larger than the limit of {max_bytes} bytes", "RequestBodyTooLarge", "body")
+def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
+    """ValueError when the JSON ``text`` nests objects/arrays more than ``limit`` levels deep.
+
+    Brackets inside strings do not count. Linear in len(text), no recursion.
+    """
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    depth = 0
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
+            raise ValueError(f"JSON nested deeper than {limit} levels")
+
+
+def _too_large(max_bytes: int) -> HTTPException:
+    return HTTPException(413, f"Request body is larger than the limit of {max_bytes} bytes")

@@ -1,8 +1,10 @@
 """ModelError and HTTP errors as Neutron's wire format: {"NeutronError": {"type", "message", "detail"}}.
 
 Status codes follow Neutron's fault map: bad input 400, no/invalid token 401, policy 403,
-missing or invisible 404, conflicting state 409. Under /v3 (the Keystone slice, identity.py) the
-same statuses carry Keystone's format instead: {"error": {"code", "title", "message"}}.
+missing or invisible 404, conflicting state 409. A body over the size limit is 413 of type
+HTTPRequestEntityTooLarge (the webob name Neutron's body-size middleware answers with); anything
+unexpected is 500 of type HTTPInternalServerError, still in the same JSON format, never plain
+text. Under /v3 (the Keystone slice, identity.py) the same statuses carry Keystone's format instead: {"error": {"code", "title", "message"}}.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from ovnet.model.errors import BadRequest, Conflict, Forbidden, ModelError, NotA
 
 STATUS = {BadRequest: 400, NotAuthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
 HTTP_TYPES = {400: "HTTPBadRequest", 401: "NotAuthorized", 403: "PolicyNotAuthorized", 404: "HTTPNotFound",
-              405: "HTTPMethodNotAllowed", 409: "HTTPConflict"}
+              405: "HTTPMethodNotAllowed", 409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge",
+              500: "HTTPInternalServerError"}
 
 
 def neutron_error(status: int, type_: str, message: str, detail: str = "") -> JSONResponse:
@@ -58,6 +61,14 @@ def install(app: FastAPI) -> None:
         if _keystone_path(request):
             return keystone_error(exc.status_code, str(exc.detail))
         return neutron_error(exc.status_code, HTTP_TYPES.get(exc.status_code, "HTTPError"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette re-raises the exception after this response, so the server log keeps the traceback.
+        message = "Request failed: the server hit an unexpected error; it has been logged."
+        if _keystone_path(request):
+            return keystone_error(500, message)
+        return neutron_error(500, HTTP_TYPES[500], message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -33,7 +33,8 @@ def parse(items: list[tuple[str, str]]) -> ListRequest:
             req.fields.extend(v for v in value.split(",") if v)
         elif key == "limit":
             if not value.isdigit():
-                raise BadRequest(f"Invalid input for limit: '{value}' is not an integer", "HTTPBadRequest", "limit")
+                raise BadRequest(f"Invalid input for limit: must be an integer 0 or greater, not '{value}'",
+                                 "HTTPBadRequest", "limit")
             req.limit = int(value) or None  # Neutron: limit=0 means no limit
         elif key == "marker":
             req.marker = value

@@ -49,11 +49,49 @@ def test_malformed_json_is_400(alice):
     assert _count(alice, "networks") == 0
 
 
-def test_body_over_the_limit_is_400(alice):
+def test_body_over_the_limit_is_413(alice):
     body = {"networks": [{"name": f"n{i}", "description": "d" * 200} for i in range(MAX_BODY // 200)]}
-    error = neutron_error(alice.post("/v2.0/networks", body), 400, "RequestBodyTooLarge")
-    assert error["detail"] == "body"
+    error = neutron_error(alice.post("/v2.0/networks", body), 413, "HTTPRequestEntityTooLarge")
+    assert str(MAX_BODY) in error["message"]
     assert _count(alice, "networks") == 0
+
+
+@pytest.mark.parametrize("depth", [33, 30_000])  # 30k: past the recursion limit, under MAX_BODY
+def test_body_nested_too_deep_is_400(alice, depth):
+    content = b'{"network": {"name": "n", "binding": ' + b"[" * depth + b"]" * depth + b"}}"
+    r = alice.client.post("/v2.0/networks", content=content, headers={"X-Auth-Token": alice.token})
+    error = neutron_error(r, 400, "HTTPBadRequest")
+    assert "32" in error["message"] and error["detail"] == "body"
+    assert _count(alice, "networks") == 0
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(alice):
+    name = "[{" * 60 + '"\\' + "]}" * 60  # an escaped quote and backslash mid-string, too
+    r = alice.post("/v2.0/networks", {"network": {"name": name}})
+    assert r.status_code == 201, r.text
+    assert r.json()["network"]["name"] == name
+
+
+def test_unexpected_exception_is_a_neutron_error_500(store):
+    from ovnet.api.app import create_app
+    from tests.unit.api.conftest import TestClient
+
+    app = create_app(store)
+
+    @app.get("/v2.0/broken")
+    def broken():
+        raise RuntimeError("a bug")
+
+    @app.get("/v3/broken")
+    def broken_keystone():
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/v2.0/broken")
+        error = neutron_error(r, 500, "HTTPInternalServerError")
+        assert "a bug" not in error["message"]  # internals stay in the server log
+        k = c.get("/v3/broken")
+        assert k.status_code == 500 and k.json()["error"]["code"] == 500
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.1/24", "not-a-cidr", "10.0.0.0", "fd00::/129", 42])
@@ -213,5 +251,7 @@ def test_bad_list_parameters_are_400(alice):
     neutron_error(alice.get("/v2.0/networks?sort_key=colour"), 400, "HTTPBadRequest")
     neutron_error(alice.get("/v2.0/networks?sort_key=name&sort_dir=up"), 400, "HTTPBadRequest")
     neutron_error(alice.get("/v2.0/networks?limit=many"), 400, "HTTPBadRequest")
+    error = neutron_error(alice.get("/v2.0/networks?limit=-1"), 400, "HTTPBadRequest")
+    assert "0 or greater" in error["message"] and error["detail"] == "limit"
     neutron_error(alice.get("/v2.0/networks?mtu=big"), 400, "HTTPBadRequest")
     neutron_error(alice.get("/v2.0/networks?limit=1&marker=6f1c1f3e-0000-4000-8000-000000000000"), 404, "NotFound")
