@@ -4,7 +4,8 @@ Status codes follow Neutron's fault map: bad input 400, no/invalid token 401, po
 missing or invisible 404, conflicting state 409. A body over the size limit is 413 of type
 HTTPRequestEntityTooLarge (the webob name Neutron's body-size middleware answers with); anything
 unexpected is 500 of type HTTPInternalServerError, still in the same JSON format, never plain
-text. Under /v3 (the Keystone slice, identity.py) the same statuses carry Keystone's format instead: {"error": {"code", "title", "message"}}.
+text. Under /v3 (the Keystone slice, identity.py) the same statuses carry Keystone's format
+instead: {"error": {"code", "title", "message"}}.
 """
 
 from __future__ import annotations
