@@ -89,6 +89,11 @@ def ip_address(field: str, value: Any) -> str:
         raise invalid_input(field, f"'{value}' is not a valid IP address") from None
 
 
+def host_id(field: str, value: Any) -> str:
+    """A host name, or "" for none: null is "" too (``openstack port unset --host`` sends null)."""
+    return "" if value is None else string(field, value)
+
+
 def nullable_ip_address(field: str, value: Any) -> str | None:
     return None if value is None else ip_address(field, value)
 
@@ -223,7 +228,7 @@ PORT = {
     "device_id": Attr(string, default=""),
     "device_owner": Attr(string, default=""),
     "fixed_ips": Attr(list_of(record({}, {"subnet_id": uuid_string, "ip_address": ip_address}))),
-    "binding:host_id": Attr(string, default=""),
+    "binding:host_id": Attr(host_id, default=""),
     "binding:vnic_type": Attr(one_of("normal"), default="normal"),
     "binding:profile": Attr(mapping, default=None),
     "binding:vif_type": READ_ONLY,

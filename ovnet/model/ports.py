@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ovnet.model import attributes, ipam
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
-from ovnet.model.errors import BadRequest, Conflict
+from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet, new_id
 from ovnet.model.tenancy import Context, owner_project
 
@@ -25,6 +25,21 @@ COLUMNS = {
     "binding:vnic_type": "binding_vnic_type", "binding:profile": "binding_profile",
     "port_security_enabled": "port_security_enabled", "allowed_address_pairs": "allowed_address_pairs",
 }
+# Where a port is bound is the operator's call (Neutron's policy: create_port:binding:host_id and
+# update_port:binding:host_id, binding:profile likewise, are admin only); the host agent binds with
+# the admin token.
+ADMIN_ONLY = {"binding:host_id": "", "binding:profile": {}}
+
+
+def _check_admin_only(ctx: Context, body: object, values: dict, action: str) -> None:
+    """Forbidden when a member sets an admin-only attribute. On create the empty value (what
+    leaving it out gives) is allowed, on update any mention is refused, as Neutron's policy engine
+    judges an attribute "set" on create only when it differs from its default."""
+    if ctx.is_admin or not isinstance(body, dict):
+        return
+    for name, empty in ADMIN_ONLY.items():
+        if name in body and (action == "update_port" or values[name] not in (empty, None)):
+            raise Forbidden(f"rule:{action}:{name} is disallowed by policy", field=name)
 
 
 def _subnets(session: Session, network_id: str) -> list[Subnet]:
@@ -143,10 +158,12 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
 
     Raises BadRequest (invalid input, InvalidIpForSubnet, InvalidIpForNetwork), NotFound
     (NetworkNotFound), Forbidden (another project's shared network is fine, naming another
-    project is admin-only), Conflict (IpAddressAlreadyAllocated, MacAddressInUse,
-    IpAddressGenerationFailure, AddressPairAndPortSecurityRequired).
+    project is admin-only, so are binding:host_id and binding:profile), Conflict
+    (IpAddressAlreadyAllocated, MacAddressInUse, IpAddressGenerationFailure,
+    AddressPairAndPortSecurityRequired).
     """
     values = attributes.validate(attributes.PORT, "port", body, create=True)
+    _check_admin_only(ctx, body, values, "create_port")
     project_id = owner_project(ctx, values, "port")
     network = get_visible(session, ctx, Network, values["network_id"])
     values.setdefault("port_security_enabled", network.port_security_enabled)
@@ -167,9 +184,14 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
 
 
 def update_port(session: Session, ctx: Context, port_id: str, body: object) -> Port:
-    """Update a port; ``fixed_ips`` replaces the whole list (addresses kept stay, others are freed)."""
+    """Update a port; ``fixed_ips`` replaces the whole list (addresses kept stay, others are freed).
+
+    binding:host_id null or "" unbinds. Forbidden when a member changes binding:host_id or
+    binding:profile (admin only), NotFound when the port is invisible.
+    """
     values = attributes.validate(attributes.PORT, "port", body, create=False)
     port = get_owned(session, ctx, Port, port_id, "update_port", (selectinload(Port.fixed_ips),))
+    _check_admin_only(ctx, body, values, "update_port")
     if values.get("binding:profile", {}) is None:
         values["binding:profile"] = {}
     _normalise_pairs(values, port.mac_address,

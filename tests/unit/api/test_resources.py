@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from ovnet.model import views
 from tests.unit.api.conftest import neutron_error
 
@@ -101,14 +103,14 @@ def test_update_fixed_ips_keeps_frees_and_adds(alice):
     assert alice.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.5"}])  # freed by the update
 
 
-def test_binding_and_address_pairs(alice):
+def test_binding_and_address_pairs(alice, admin):
     net = alice.network()
     alice.subnet(net["id"], "10.0.0.0/24")
     port = alice.port(net["id"], allowed_address_pairs=[{"ip_address": "10.0.0.100"},
                                                         {"ip_address": "10.8.0.0/24", "mac_address": "fa:16:3e:00:00:01"}])
     assert port["allowed_address_pairs"] == [{"ip_address": "10.0.0.100", "mac_address": port["mac_address"]},
                                              {"ip_address": "10.8.0.0/24", "mac_address": "fa:16:3e:00:00:01"}]
-    bound = alice.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-1"}}).json()["port"]
+    bound = admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-1"}}).json()["port"]
     assert bound["binding:host_id"] == "host-1" and bound["binding:vif_type"] == "ovs"
     neutron_error(alice.put(f"/v2.0/ports/{port['id']}", {"port": {"port_security_enabled": False}}), 409,
                   "AddressPairAndPortSecurityRequired")
@@ -267,3 +269,28 @@ def test_ipv6_needs_an_mtu_of_1280(alice):
     alice.subnet(net["id"], "fd00::/64")
     neutron_error(alice.put(f"/v2.0/networks/{net['id']}", {"network": {"mtu": 1279}}), 400, "InvalidInput")
     assert alice.get(f"/v2.0/networks/{net['id']}").json()["network"]["mtu"] == 1280
+
+
+@pytest.mark.parametrize("attrs", [{"binding:host_id": "evil-host"}, {"binding:profile": {"k": "v"}}])
+def test_member_may_not_set_the_binding(alice, attrs):
+    net = alice.network()
+    alice.subnet(net["id"], "10.0.0.0/24")
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net["id"], **attrs}})
+    neutron_error(r, 403, "PolicyNotAuthorized")
+    assert alice.get("/v2.0/ports").json()["ports"] == []
+    port = alice.port(net["id"], **{"binding:host_id": "", "binding:profile": {}})  # the empty values are fine
+    neutron_error(alice.put(f"/v2.0/ports/{port['id']}", {"port": attrs}), 403, "PolicyNotAuthorized")
+    after = alice.get(f"/v2.0/ports/{port['id']}").json()["port"]
+    assert after["binding:host_id"] == "" and after["binding:profile"] == {} and after["revision_number"] == 1
+
+
+def test_admin_binds_and_null_unbinds(alice, admin):
+    net = alice.network()
+    port = admin.port(net["id"], **{"binding:host_id": "host-1", "binding:profile": {"k": "v"}})
+    assert port["binding:host_id"] == "host-1" and port["binding:profile"] == {"k": "v"}
+    # openstack port unset --host sends {"binding:host_id": null}
+    unbound = admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": None}}).json()["port"]
+    assert unbound["binding:host_id"] == "" and unbound["binding:vif_type"] == "unbound"
+    admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-2"}})
+    again = admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": ""}}).json()["port"]
+    assert again["binding:host_id"] == ""
