@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.ovn.nbcheck import nb_endpoint  # noqa: F401 - fixture
 
@@ -98,3 +99,27 @@ def test_openstackclient_network_subnet_port_lifecycle(lifecycle_endpoint):
     osc.run("network", "delete", "acc-net")
     endpoint.after("network", net["id"], None)
     assert osc.json("network", "list") == []
+
+
+def test_openstackclient_binding_is_admin_only_and_unset_host_unbinds(endpoint, tmp_path):
+    admin = Osc(endpoint.clouds_yaml)
+    made = subprocess.run([str(OPENSTACK.with_name("ovnet")), "project", "create", "osc-member", "--state-dir",
+                           str(endpoint.settings.state_dir)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "OVNET_API_PORT": str(endpoint.settings.api_port)})
+    assert made.returncode == 0, made.stderr
+    entry = yaml.safe_load(made.stdout.split("clouds.yaml entry:\n", 1)[1])["clouds"]["ovnet-osc-member"]
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump({"clouds": {"ovnet": entry}}))
+    member = Osc(tmp_path / "clouds.yaml")
+
+    too_big = member.run("network", "create", "--mtu", "9000", "osc-jumbo", check=False)
+    assert too_big.returncode != 0 and "1442" in too_big.stderr
+    member.json("network", "create", "osc-net")
+    port = member.json("port", "create", "--network", "osc-net", "osc-p")
+    refused = member.run("port", "set", "--host", "evil-host", "osc-p", check=False)
+    assert refused.returncode != 0 and "binding:host_id" in refused.stderr
+    assert member.json("port", "show", "osc-p")["binding_host_id"] == ""
+
+    admin.run("port", "set", "--host", "host-1", port["id"])
+    assert admin.json("port", "show", port["id"])["binding_host_id"] == "host-1"
+    admin.run("port", "unset", "--host", port["id"])
+    assert admin.json("port", "show", port["id"])["binding_host_id"] == ""
