@@ -1,28 +1,31 @@
-"""``ovnet project create NAME``: a project with a member token, printed as a clouds.yaml entry."""
+"""``ovnet project create|list|token``: projects (tenants) and their member tokens, on the server's store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from ovnet.apiclient import cloud_entry
-from ovnet.config import load_settings
+from ovnet.config import Settings, load_settings
 from ovnet.model.errors import ModelError
 from ovnet.model.store import Store
-from ovnet.model.tenancy import create_project, issue_token
+from ovnet.model.tenancy import OPERATOR, create_project, find_projects, issue_token, project_by_name, token_counts
 
 app = typer.Typer(help="Projects (tenants) and their tokens.", no_args_is_help=True)
+STATE_DIR = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
+                         help="State directory (default /var/lib/ovnet).")
 
 
-@app.command("create")
-def create(
-    name: str = typer.Argument(..., help="Project name (unique)."),
-    state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
-                                   help="State directory (default /var/lib/ovnet)."),
-) -> None:
-    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME)."""
+@contextmanager
+def _store(state_dir: Path | None) -> Iterator[tuple[Settings, Callable]]:
+    """The settings and a ``run(fn)`` on the migrated store; a ModelError is printed, exit status 1."""
     settings = load_settings(state_dir)
     if not settings.state_dir.is_dir():
         typer.echo(f"error: no ovnet state in {settings.state_dir}; run `ovnet up` first", err=True)
@@ -30,12 +33,15 @@ def create(
     store = Store(settings.sql_url)
     try:
         store.migrate()
-        project_id, token = store.run(lambda s: _create(s, name))
+        yield settings, store.run
     except ModelError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     finally:
         store.dispose()
+
+
+def _print_token(settings: Settings, name: str, project_id: str, token: str) -> None:
     typer.echo(f"project: {name} ({project_id})")
     typer.echo(f"token: {token}")
     typer.echo("clouds.yaml entry:")
@@ -43,6 +49,41 @@ def create(
                               default_flow_style=False).rstrip())
 
 
-def _create(session, name: str) -> tuple[str, str]:
-    project = create_project(session, name)
-    return project.id, issue_token(session, project.id, "member")
+@app.command("create")
+def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, digits, '-', '_', '.'."),
+           state_dir: Path = STATE_DIR) -> None:
+    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME)."""
+    def work(session) -> tuple[str, str]:
+        project = create_project(session, name)
+        return project.id, issue_token(session, project.id, "member")
+
+    with _store(state_dir) as (settings, run):
+        project_id, token = run(work)
+    _print_token(settings, name, project_id, token)
+
+
+@app.command("token")
+def token(name: str = typer.Argument(..., help="An existing project's name."), state_dir: Path = STATE_DIR) -> None:
+    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid."""
+    def work(session) -> tuple[str, str]:
+        project = project_by_name(session, OPERATOR, name)
+        return project.id, issue_token(session, project.id, "member")
+
+    with _store(state_dir) as (settings, run):
+        project_id, secret = run(work)
+    _print_token(settings, name, project_id, secret)
+
+
+@app.command("list")
+def list_(state_dir: Path = STATE_DIR) -> None:
+    """List projects: name, id and how many tokens each holds (token values are never shown)."""
+    def work(session) -> list[tuple[str, str, int]]:
+        counts = token_counts(session, OPERATOR)
+        return [(p.name, p.id, counts.get(p.id, 0)) for p in find_projects(session, OPERATOR)]
+
+    with _store(state_dir) as (_settings, run):
+        rows = run(work, True)
+    table = Table("name", "id", "tokens")
+    for name, project_id, count in rows:
+        table.add_row(escape(name), project_id, str(count))
+    Console(width=200).print(table)

@@ -9,10 +9,11 @@ Neutron. An admin sees everything and may act on behalf of any project.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
@@ -20,6 +21,9 @@ from ovnet.model.schema import Network, Port, Project, Subnet, Token
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
+# A project name becomes part of a clouds.yaml cloud name, file names and URLs, so it is kept to
+# characters that need no quoting anywhere.
+PROJECT_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -30,15 +34,28 @@ class Context:
     is_admin: bool = False
 
 
+# Who runs `ovnet project ...` on the server: holding the state directory (the SQL store and the
+# admin token) already makes one admin, so the CLI acts as admin of no particular project.
+OPERATOR = Context(project_id="", is_admin=True)
+
+
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest under which ``token`` is stored."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def check_project_name(name: str) -> str:
+    """``name`` if it is a valid project name (1 to 64 of A-Z a-z 0-9 . _ -), else BadRequest."""
+    if not PROJECT_NAME_RE.match(name) or name in (".", ".."):
+        raise BadRequest(f"Invalid project name {name!r}: use 1 to 64 letters, digits, '-', '_' or '.'",
+                         field="name")
+    return name
+
+
 def create_project(session: Session, name: str) -> Project:
-    """A new project called ``name``; Conflict if the name is taken, BadRequest if it is empty."""
-    if not name or len(name) > 255:
-        raise BadRequest("Project name must be 1 to 255 characters", field="name")
+    """A new project called ``name``; Conflict if the name is taken, BadRequest if it is invalid
+    (see check_project_name)."""
+    check_project_name(name)
     if session.scalar(select(Project).where(Project.name == name)):
         raise Conflict(f"Project {name} already exists", "ProjectExists")
     project = Project(name=name)
@@ -71,6 +88,21 @@ def get_project(session: Session, ctx: Context, project_id: str) -> Project:
     if project is None:
         raise NotFound(f"Could not find project: {project_id}.", "ProjectNotFound")
     return project
+
+
+def project_by_name(session: Session, ctx: Context, name: str) -> Project:
+    """The project called ``name``; admin only (Forbidden otherwise), NotFound when there is none."""
+    found = find_projects(session, ctx, name)
+    if not found:
+        raise NotFound(f"Could not find project: {name}.", "ProjectNotFound")
+    return found[0]
+
+
+def token_counts(session: Session, ctx: Context) -> dict[str, int]:
+    """Project id -> number of tokens it holds (projects without tokens are absent); admin only."""
+    _require_admin(ctx, "identity:list_projects")
+    rows = session.execute(select(Token.project_id, func.count()).group_by(Token.project_id))
+    return {project_id: count for project_id, count in rows}
 
 
 def _require_admin(ctx: Context, action: str) -> None:
