@@ -2,15 +2,15 @@
 
 It reads Settings with ``load_settings(D)``, talks to the API at ``settings.api_url`` with the
 token in ``<D>/admin-token`` and to the local OVS at ``unix:<settings.ovs_db_sock>``, reconciles
-once before it serves and then every ``settings.sync_interval`` seconds, and serves HTTP on the
-unix socket ``<run_dir>/agent.sock`` (mode 0600: root only, made so from its creation):
+(ovnet.host.binding) once before it serves and then every ``settings.agent_sync_interval`` seconds,
+and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root only from its creation):
 
     GET    /healthz                 -> {"status": "ok", "chassis": NAME}
     GET    /bindings                -> {"bindings": [{"port_id", "vif_type", "device", "mac", "installed"}]}
     POST   /bindings                {"port_id", "vif_type": "veth"|"tap"|"internal", "target",
                                      "ifname"?, "owner"?}  -> 201 {"port_id", "vif_type", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
-    POST   /reconcile               -> {"removed": [ids], "replugged": [ids]}
+    POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids]}
 
 Every request but GET /healthz needs an ``X-Auth-Token`` (none: 401 NotAuthorized); it names the
 caller, checked by the API (an invalid token: the API's 401). A port must be visible to the caller
@@ -22,6 +22,7 @@ Plugging state lives in OVS and the kernel only, so killing the agent never touc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hmac
 import logging
 import os
@@ -107,7 +108,7 @@ def create_app(binder: Binder, chassis: str, admin_token: str) -> FastAPI:
         if token:
             binder.visible_ids(token, [])  # only to have the API check the token
         report = binder.reconcile()
-        return {"removed": report.removed, "replugged": report.replugged}
+        return dataclasses.asdict(report)
 
     return app
 
@@ -158,11 +159,12 @@ def main(argv: list[str] | None = None) -> None:
         LOG.error("Docker plugin not served: %s", exc)
         docker = None
     try:
-        binder.reconcile()
+        binder.reconcile(startup=True)
     except (ApiError, httpx.HTTPError, HostError) as exc:
         LOG.warning("start-up reconcile failed (%s); the periodic one retries", exc)
     stop = threading.Event()
-    threading.Thread(target=_reconcile_forever, args=(binder, settings.sync_interval, stop), daemon=True).start()
+    threading.Thread(target=_reconcile_forever, args=(binder, settings.agent_sync_interval, stop),
+                     daemon=True).start()
     sock = agent_socket(settings)
     sock.parent.mkdir(parents=True, exist_ok=True)
     # uvicorn's own uds= would chmod the socket 0666; it serves the one made here instead.

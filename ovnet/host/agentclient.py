@@ -70,5 +70,6 @@ class AgentClient:
         return self._call("GET", "/bindings")["bindings"]
 
     def reconcile(self) -> dict:
-        """Run a reconcile now; returns {"removed": [port ids], "replugged": [port ids]}."""
+        """Run a reconcile now; returns {"removed", "replugged", "converged", "unbound"}: port ids
+        (see ovnet.host.binding.ReconcileReport)."""
         return self._call("POST", "/reconcile")

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host import converge
+from ovnet.host.docker.pools import DEVICE_OWNER as DOCKER_DEVICE_OWNER
 from ovnet.host.errors import BadRequest, BindTimeout, Conflict, HostError, NotFound
 from ovnet.host.vif import HostContext, parse_alias, vif_for
 
@@ -28,10 +30,13 @@ HOST_ID = "binding:host_id"
 
 @dataclass
 class ReconcileReport:
-    """What one reconcile changed: port ids whose OVS port/device was ``removed`` and ``replugged``."""
+    """What one reconcile changed, as port ids: OVS port/device ``removed`` or ``replugged``,
+    workload end ``converged`` to its port, binding:host_id cleared (``unbound``)."""
 
     removed: list[str] = field(default_factory=list)
     replugged: list[str] = field(default_factory=list)
+    converged: list[str] = field(default_factory=list)
+    unbound: list[str] = field(default_factory=list)
 
 
 class Binder:
@@ -48,6 +53,7 @@ class Binder:
         self.api_url = api_url
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
+        self._orphans: set[str] = set()  # bound here with nothing plugged, as the last round saw
 
     @contextmanager
     def _in_flight(self, port_id: str):
@@ -157,18 +163,25 @@ class Binder:
         return [{"port_id": o.port_id, "vif_type": o.vif_type, "device": o.name, "mac": o.mac,
                  "installed": o.installed} for o in owned]
 
-    def reconcile(self) -> ReconcileReport:
+    def reconcile(self, startup: bool = False) -> ReconcileReport:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or
         whose device vanished (its workload namespace was deleted), are removed; ovnet host-end
         devices (found by their alias) of ports still bound here that lost their OVS port are put
-        back on the bridge; ovnet devices of ports not bound here, or left half-made, are deleted. Binds in flight are
-        left alone. OVS is read before the API, so a port plugged meanwhile is never seen unbound."""
+        back on the bridge; ovnet devices of ports not bound here, or left half-made, are deleted;
+        workload ends of veths whose addresses, MTU or link state differ from their port are
+        reconfigured (ovnet.host.converge); a port bound here with nothing of it on this host (an
+        agent killed between setting binding:host_id and plugging) has its binding cleared, since
+        no target is known to plug it into: at ``startup`` at once, else when two rounds in a row
+        saw it so (someone else may be plugging it by hand right now). Binds in flight are left alone. OVS is read before the
+        API, so a port plugged meanwhile is never seen unbound."""
         report = ReconcileReport()
-        owned = self.host.ovs.owned_ports()
-        links, devices = self._links()
-        bound = {p["id"]: p for p in self.admin.list_ports(**{HOST_ID: self.chassis})}
         with self._lock:
             busy = set(self._inflight)
+        owned = self.host.ovs.owned_ports()
+        links, devices, ends = self._links()
+        bound = {p["id"]: p for p in self.admin.list_ports(**{HOST_ID: self.chassis})}
+        with self._lock:
+            busy |= self._inflight
         for entry in owned:
             if entry.port_id in busy:
                 continue
@@ -185,17 +198,58 @@ class Binder:
             else:
                 vif_for(vif_type, self.host).delete_device(name)
                 report.removed.append(port_id)
-        if report.removed or report.replugged:
-            LOG.info("reconcile: removed %s, replugged %s", report.removed, report.replugged)
+        self._converge({i: e for i, e in ends.items() if i in bound and i not in busy}, bound, report)
+        self._unbind_orphans([p for i, p in bound.items() if i not in busy], startup, report)
+        if report.removed or report.replugged or report.converged or report.unbound:
+            LOG.info("reconcile: removed %s, replugged %s, converged %s, unbound %s",
+                     report.removed, report.replugged, report.converged, report.unbound)
         return report
 
-    def _links(self) -> tuple[set[str], dict[str, tuple[str, str, bool]]]:
-        """Interface names in the bridge's namespace, and ovnet's host-end devices among them as
-        port id -> (name, vif type, complete). A veth is complete when its peer reached another
-        namespace; one whose peer is still here is what an agent killed mid-plug leaves."""
+    def _converge(self, ends: dict[str, converge.WorkloadEnd], bound: dict[str, dict],
+                  report: ReconcileReport) -> None:
+        if not ends:
+            return
+        network_ids = sorted({bound[i]["network_id"] for i in ends})
+        networks = {n["id"]: n for n in self.admin.list_networks(id=network_ids)}
+        for port_id, end in ends.items():
+            port, network = bound[port_id], networks.get(bound[port_id]["network_id"])
+            mtu = int(network["mtu"]) if network and network.get("mtu") else None
+            if network is None or not converge.drifted(end, port, mtu):
+                continue
+            subnet_ids = sorted({f["subnet_id"] for f in port.get("fixed_ips", [])})
+            subnets = self.admin.list_subnets(id=subnet_ids) if subnet_ids else []
+            converge.converge(end, port, network, subnets)
+            report.converged.append(port_id)
+
+    def _unbind_orphans(self, ports: list[dict], startup: bool, report: ReconcileReport) -> None:
+        # Ports Docker's driver binds before its Join plugs them are its to collect, and an OVS
+        # port that is not ovnet's (libvirt's tap) is a plug all the same.
+        plugged = self.host.ovs.iface_ids()  # after this round's removals and replugs, and binds since
+        with self._lock:
+            busy = set(self._inflight)
+        orphans = {p["id"] for p in ports if p.get("device_owner") != DOCKER_DEVICE_OWNER
+                   and p["id"] not in plugged and p["id"] not in busy}
+        due = orphans if startup else orphans & self._orphans
+        self._orphans = orphans - due
+        for port_id in sorted(due):
+            try:
+                self.admin.update_port(port_id, **{HOST_ID: ""})
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                continue
+            report.unbound.append(port_id)
+
+    def _links(self) -> tuple[set[str], dict[str, tuple[str, str, bool]], dict[str, converge.WorkloadEnd]]:
+        """Interface names in the bridge's namespace; ovnet's host-end devices among them as
+        port id -> (name, vif type, complete); and the workload ends of the complete veths. A veth
+        is complete when its peer reached another namespace; one whose peer is still here is what
+        an agent killed mid-plug leaves."""
         names: set[str] = set()
         devices: dict[str, tuple[str, str, bool]] = {}
+        ends: dict[str, converge.WorkloadEnd] = {}
         with self.host.iproute() as ipr:
+            namespaces = None
             for link in ipr.get_links():
                 name = link.get_attr("IFLA_IFNAME")
                 names.add(name)
@@ -203,7 +257,12 @@ class Binder:
                 if record:
                     moved = link.get_attr("IFLA_LINK_NETNSID") is not None
                     devices[record[0]] = (name, record[1], record[1] != "veth" or moved)
-        return names, devices
+                    if record[1] == "veth" and moved:
+                        namespaces = converge.namespaces_by_nsid(ipr) if namespaces is None else namespaces
+                        end = converge.workload_end(link, namespaces)
+                        if end is not None:
+                            ends[record[0]] = end
+        return names, devices, ends
 
 
 def host_error_body(exc: HostError | ApiError) -> tuple[int, dict]:

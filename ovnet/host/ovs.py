@@ -148,6 +148,11 @@ class LocalOvs:
         owned = [self._owned(r) for r in rows if r.external_ids.get(OWNED) == "true"]
         return owned[0] if owned else None
 
+    def iface_ids(self) -> set[str]:
+        """The ``iface-id`` of every Interface, ovnet's or not (libvirt plugs its taps itself)."""
+        rows = self.api.db_list("Interface", columns=["external_ids"]).execute(check_error=True)
+        return {r["external_ids"].get("iface-id") for r in rows} - {None}
+
     def port_names(self) -> set[str]:
         """Names of every port on the integration bridge."""
         return set(self.api.list_ports(self.bridge).execute(check_error=True))

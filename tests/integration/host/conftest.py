@@ -15,12 +15,24 @@ from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
+from ovnet.runtime import allinone as aio
+from tests.conftest import private_settings
 
 
 def ns_run(name: str, *argv: str, timeout: float = 20, check: bool = True) -> subprocess.CompletedProcess:
     """Run a command inside network namespace ``name``."""
     return subprocess.run(["nsenter", f"--net=/run/netns/{name}", *argv], capture_output=True, text=True,
                           timeout=timeout, check=check)
+
+
+@pytest.fixture
+def allinone_settings(tmp_path):
+    """The all-in-one of the host tests, with the agent's periodic reconcile an hour apart: a test's
+    own POST /reconcile then meets exactly the drift it made (tests of the periodic round make an
+    all-in-one of their own). down(purge) runs at teardown."""
+    settings = private_settings(tmp_path, agent_sync_interval=3600.0)
+    yield settings
+    aio.down(settings, purge=True)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
 @pytest.fixture
 def fast_sync_allinone(tmp_path):
-    settings = private_settings(tmp_path, sync_interval=0.5)
+    settings = private_settings(tmp_path, agent_sync_interval=0.5)
     try:
         aio.up(settings)
         yield settings

@@ -1,0 +1,100 @@
+"""Keep the workload end of a plugged veth equal to its port: fixed IPs, MTU, routes, link up.
+
+The API holds the truth (DESIGN.md principle 3): a port whose fixed IPs change after it was bound,
+or a workload end an agent killed mid-plug left down and bare, is repaired by the reconcile.
+The veth's host end, in the bridge's namespace, names its peer by ``IFLA_LINK`` (the peer's
+ifindex in its namespace) and ``IFLA_LINK_NETNSID`` (that namespace's id as the bridge's namespace
+sees it); named namespaces (/run/netns) are matched to those ids with RTM_GETNSID. A workload in a
+namespace without a name there cannot be entered and is left as it is.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute, NetlinkError
+from pyroute2.netns import NETNS_RUN_DIR, listnetns
+
+from ovnet.host import addressing, nsutil
+
+IFF_UP = 1
+SCOPE_UNIVERSE = 0  # global addresses; link-local ones (fe80::/10) the kernel owns
+
+
+@dataclass(frozen=True)
+class WorkloadEnd:
+    """The peer of a host-end veth: inside network namespace ``netns`` (a name), ifindex ``index``."""
+
+    netns: str
+    index: int
+
+
+def namespaces_by_nsid(ipr: IPRoute) -> dict[int, str]:
+    """Named network namespaces by the id ``ipr``'s namespace has for them (ids exist only for
+    namespaces a link points into)."""
+    found: dict[int, str] = {}
+    for name in listnetns():
+        try:
+            fd = os.open(os.path.join(NETNS_RUN_DIR, name), os.O_RDONLY)
+        except OSError:
+            continue  # removed meanwhile
+        try:
+            nsid = (ipr.get_netnsid(fd=fd) or {}).get("nsid")
+        except NetlinkError:
+            nsid = None
+        finally:
+            os.close(fd)
+        if nsid is not None and nsid < 2**31:  # 0xffffffff: no id assigned
+            found[nsid] = name
+    return found
+
+
+def workload_end(link, namespaces: dict[int, str]) -> WorkloadEnd | None:
+    """The WorkloadEnd of host-end veth ``link`` (a pyroute2 link message), or None when its peer
+    is in no named namespace."""
+    nsid, peer = link.get_attr("IFLA_LINK_NETNSID"), link.get_attr("IFLA_LINK")
+    name = namespaces.get(nsid) if nsid is not None else None
+    return WorkloadEnd(name, peer) if name and peer else None
+
+
+def drifted(end: WorkloadEnd, port: dict, mtu: int | None) -> bool:
+    """True when the workload end is down, its global addresses differ from ``port``'s fixed IPs,
+    or its MTU differs from ``mtu`` (bytes; None: not compared)."""
+    wanted = _fixed_ips(port)
+    with nsutil.iproute(end.netns) as inner:
+        links = inner.get_links(end.index)
+        if not links:
+            return False  # gone: the next round removes the host end
+        link = links[0]
+        if not link["flags"] & IFF_UP:
+            return True
+        if mtu is not None and link.get_attr("IFLA_MTU") != mtu:
+            return True
+        return _global_addresses(inner, end.index) != wanted
+
+
+def converge(end: WorkloadEnd, port: dict, network: dict, subnets: list[dict]) -> None:
+    """Make the workload end carry exactly ``port``'s fixed IPs (stale global addresses are
+    deleted), the network's MTU, the subnets' gateway and host routes, and be up (see
+    ovnet.host.addressing.configure for the shapes). Its name is left as it is."""
+    wanted = _fixed_ips(port)
+    with nsutil.iproute(end.netns) as inner:
+        ifname = inner.get_links(end.index)[0].get_attr("IFLA_IFNAME")
+        for msg in inner.get_addr(index=end.index):
+            address = msg.get_attr("IFA_ADDRESS")
+            if msg["scope"] == SCOPE_UNIVERSE and str(ipaddress.ip_address(address)) not in wanted:
+                inner.addr("del", index=end.index, address=address, prefixlen=msg["prefixlen"],
+                           family=msg["family"])
+        addressing.configure(inner, ifname, port, network, subnets)
+
+
+def _global_addresses(inner: IPRoute, index: int) -> set[str]:
+    return {str(ipaddress.ip_address(m.get_attr("IFA_ADDRESS"))) for m in inner.get_addr(index=index)
+            if m["scope"] == SCOPE_UNIVERSE and m["family"] in (socket.AF_INET, socket.AF_INET6)}
+
+
+def _fixed_ips(port: dict) -> set[str]:
+    return {str(ipaddress.ip_address(f["ip_address"])) for f in port.get("fixed_ips", [])}
