@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ovnet.cli.demo import demo as demo_command
 from ovnet.cli.host import app as host_app
-from ovnet.cli.port import app as port_app
+from ovnet.cli.port import app as port_app, unplug_all
 from ovnet.cli.project import app as project_app
 from ovnet.cli.sync import sync as sync_command
 from ovnet.cli.vm import app as vm_app, libvirt_xml
@@ -91,6 +91,8 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
     settings = load_settings(state_dir)
     for name in vm_stop_all(settings):  # QEMU runs detached: nothing else would stop it
         console.print(f"  VM {name} stopped")
+    for name in unplug_all(settings) if purge else []:  # no agent would ever find them again
+        console.print(f"  {name} unplugged")
     try:
         allinone.down(settings, purge=purge, progress=lambda name, state: console.print(f"  {name} {state}"))
     except RuntimeFailure as exc:

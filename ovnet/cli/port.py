@@ -9,11 +9,12 @@ import httpx
 import typer
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host.binding import HOST_ID
 from ovnet.config import Settings, load_settings
 from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient, local_admin_token
-from ovnet.runtime.hosts import host_settings
+from ovnet.host.binding import HOST_ID
+from ovnet.host.vif import delete_owned_devices
+from ovnet.runtime.hosts import host_names, host_settings
 
 app = typer.Typer(help="Bind ports to workloads on a host.", no_args_is_help=True)
 
@@ -115,3 +116,11 @@ def _clear_binding(settings: Settings, port: str, host: str, token: str | None) 
     # Clearing a binding is the admin's (Neutron policy); the caller has shown it sees the port.
     with _api(settings, None) as admin:
         admin.update_port(port, **{HOST_ID: ""})
+
+
+def unplug_all(settings: Settings) -> list[str]:
+    """Delete every device ovnet plugged on the all-in-one and on each recorded host (veth pairs
+    with their workload ends, taps); returns their names. For ``ovnet down --purge``: plain
+    ``down`` keeps them so workloads survive a restart, and after a purge no agent could find them."""
+    hypervisors = [settings, *(host_settings(settings, name) for name in host_names(settings))]
+    return [name for h in hypervisors if h is not None for name in delete_owned_devices(h.netns)]

@@ -272,3 +272,25 @@ def vif_for(vif_type: str, host: HostContext) -> Vif:
         return VIF_TYPES[vif_type](host)
     except KeyError:
         raise BadRequest(f"unknown VIF type {vif_type!r}; one of {', '.join(VIF_TYPES)}") from None
+
+
+def delete_owned_devices(netns: str | None) -> list[str]:
+    """Delete every host-end device ovnet made (found by its alias) in ``netns`` (the bridge's
+    namespace; None = ours), taking each veth's workload end with it; returns their names. A
+    namespace that does not exist has none. For ``ovnet down --purge``, after which no agent
+    is left to unplug them."""
+    try:
+        ipr = nsutil.iproute(netns)
+    except OSError:
+        return []
+    deleted = []
+    with ipr:
+        for link in ipr.get_links():
+            if parse_alias(link.get_attr("IFLA_IFALIAS")) is None:
+                continue
+            try:
+                ipr.link("del", index=link["index"])
+            except NetlinkError:
+                continue  # went with its peer meanwhile
+            deleted.append(link.get_attr("IFLA_IFNAME"))
+    return deleted
