@@ -152,20 +152,25 @@ def status(settings: Settings) -> list[ServiceStatus]:
 
 def down(settings: Settings, purge: bool = False, progress: Progress | None = None) -> None:
     """Stop every service by its pidfile pid (reverse order), remove the namespaces and links ovnet
-    recorded, and with ``purge`` delete the state dir. Stopping what is not running is harmless."""
+    recorded (an extra host's namespace only with ``purge`` while workload veths live there), and
+    with ``purge`` delete the state dir. Stopping what is not running is harmless."""
     note = progress or (lambda _name, _state: None)
     if not settings.state_dir.exists():
         return
     from ovnet.runtime import hosts  # hosts builds on this module; imported here to avoid a cycle
 
     with _lock(settings):
-        for name in hosts.stop_all(settings):
+        for name in hosts.stop_all(settings, keep_workloads=not purge):
             note(f"host {name}", "stopped")
         for svc in reversed(services(settings)):
             if svc.stop():
                 note(svc.name, "stopped")
-        for removed in owned.remove_all(settings.state_dir):
-            note(removed, "removed")
+        removed = owned.remove_all(settings.state_dir)
+        for name in removed:
+            note(name, "removed")
+        # A host's namespace kept for workload veths goes when those were in namespaces just removed.
+        for name in hosts.prune_netns(settings, settle_s=5.0 if any(r.startswith("netns") for r in removed) else 0.0):
+            note(f"netns {name}", "removed")
         (settings.state_dir / "datapath").unlink(missing_ok=True)
     if purge:
         shutil.rmtree(settings.state_dir)

@@ -6,7 +6,11 @@ reaches SB on loopback through the host's private OVS_RUNDIR), a veth into the u
 (``ovnet.runtime.underlay``) and Geneve encap over it, and an ovnet-agent of its own.
 
 A host's record is a Settings file under ``<state_dir>/hosts/NAME/`` whose state_dir is that
-directory, so the host's agent reads its own settings like any ovnet service. The all-in-one is
+directory, so the host's agent reads its own settings like any ovnet service. The host's namespace
+(recorded under that directory too) holds the host ends of its workloads' veths, so ``ovnet down``
+keeps it while such a veth lives there, as the main host's root namespace stays: after ``ovnet up``
+its ovs-vswitchd and agent find those ports again. ``host remove`` and ``down --purge`` delete it.
+The all-in-one is
 chassis number 1 of the underlay; it joins the underlay (br-phy, 100.64.0.1 as its encap address)
 while at least one host runs and leaves it when the last one stops.
 """
@@ -21,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyroute2 import netns
+from pyroute2 import IPRoute, netns
 
 from ovnet.config import SETTINGS_FILE, Settings, load_settings
 from ovnet.runtime import allinone as aio
@@ -141,7 +145,7 @@ def add(settings: Settings, name: str) -> HostStatus:
         was_running = any(svc.pid() for svc in _services(host)[1])
         try:
             _join_local(settings, local)
-            owned.ensure_netns(settings.state_dir, host.netns)
+            owned.ensure_netns(host.state_dir, host.netns)
             spec, svcs = _services(host)
             ovsdb, vswitchd, *rest = svcs
             for svc in (ovsdb, vswitchd):
@@ -154,7 +158,7 @@ def add(settings: Settings, name: str) -> HostStatus:
                     svc.start()
         except BaseException:
             if not was_running:
-                _stop(settings, host)
+                _stop(settings, host, keep_workloads=not created)
             if created:
                 shutil.rmtree(host.state_dir, ignore_errors=True)
             _leave_local_if_alone(settings, local)
@@ -196,7 +200,7 @@ def start_all(settings: Settings, progress: aio.Progress | None = None) -> list[
     except BaseException:
         with _lock(settings):
             for name in started:
-                _stop(settings, host_settings(settings, name))
+                _stop(settings, host_settings(settings, name), keep_workloads=True)
             _leave_local_if_alone(settings, aio.local_chassis(settings))
         raise
     return started
@@ -212,15 +216,30 @@ def service_rows(settings: Settings) -> list[aio.ServiceStatus]:
     return rows
 
 
-def stop_all(settings: Settings) -> list[str]:
-    """Stop every host and take the all-in-one off the underlay; records stay (``host add`` restarts
-    one). For ``ovnet down``; returns the names of the hosts that were running."""
+def stop_all(settings: Settings, keep_workloads: bool = True) -> list[str]:
+    """Stop every host and take the all-in-one off the underlay; records stay (``up`` and ``host
+    add`` restart them), and with ``keep_workloads`` so do the namespaces that hold workload veths.
+    For ``ovnet down``; returns the names of the hosts that were running."""
     if not hosts_root(settings).exists():
         return []
     with _lock(settings):
-        stopped = [h.chassis_name for h in _hosts(settings) if _stop(settings, h)]
+        stopped = [h.chassis_name for h in _hosts(settings) if _stop(settings, h, keep_workloads)]
         _leave_local(settings, aio.local_chassis(settings))
         return stopped
+
+
+def prune_netns(settings: Settings, settle_s: float = 0.0) -> list[str]:
+    """Delete the namespace of every stopped host that holds no workload veth any more; returns
+    the names deleted. ``ovnet down`` calls this after deleting the workload namespaces it owns,
+    with ``settle_s`` seconds to wait for their veths: the kernel destroys a namespace, and the
+    veths in it, only once its last process has left."""
+    if not hosts_root(settings).exists():
+        return []
+    with _lock(settings):
+        stopped = [h for h in _hosts(settings)
+                   if h.netns in netns.listnetns() and not any(s.pid() for s in _services(h)[1])]
+        wait_until(lambda: "workload veths" if any(_holds_workloads(h.netns) for h in stopped) else None, settle_s)
+        return [h.netns for h in stopped if _drop_netns(h, keep_workloads=True)]
 
 
 def rejoin(settings: Settings) -> None:
@@ -240,8 +259,9 @@ def _status(host: Settings) -> HostStatus:
                       [(s.name, s.pid(), s.check()) for s in svcs])
 
 
-def _stop(settings: Settings, host: Settings) -> bool:
-    """Stop a host's processes, drop its underlay veth and namespace; True if anything ran."""
+def _stop(settings: Settings, host: Settings, keep_workloads: bool = False) -> bool:
+    """Stop a host's processes, drop its underlay veth and its namespace (kept with
+    ``keep_workloads`` while it holds workload veths); True if anything ran."""
     spec, svcs = _services(host)
     ovsdb, vswitchd, controller, *agents = svcs
     ran = any(s.pid() is not None for s in svcs)
@@ -250,10 +270,26 @@ def _stop(settings: Settings, host: Settings) -> bool:
     underlay.detach(settings.state_dir, spec, _index(host), vswitchd_running=vswitchd.pid() is not None)
     vswitchd.stop()
     ovsdb.stop()
-    if host.netns in netns.listnetns():
-        netns.remove(host.netns)
-    owned.forget(settings.state_dir, netns_name=host.netns)
+    _drop_netns(host, keep_workloads)
     return ran
+
+
+def _drop_netns(host: Settings, keep_workloads: bool) -> bool:
+    """Delete the host's namespace unless ``keep_workloads`` and a workload veth lives there (one
+    whose peer is in another namespace: deleting its end would take the workload's NIC with it);
+    True if it was deleted."""
+    present = host.netns in netns.listnetns()
+    if present and keep_workloads and _holds_workloads(host.netns):
+        return False
+    if present:
+        netns.remove(host.netns)
+    owned.forget(host.state_dir, netns_name=host.netns)
+    return present
+
+
+def _holds_workloads(name: str) -> bool:
+    with IPRoute(netns=name) as ipr:
+        return any(link.get_attr("IFLA_LINK_NETNSID") is not None for link in ipr.get_links())
 
 
 def _join_local(settings: Settings, local: ChassisSpec) -> None:

@@ -76,13 +76,14 @@ def test_add_remove_leaves_nothing(allinone):
     assert hosts.remove(allinone, name) is False
 
 
-def test_failed_add_leaves_nothing(allinone, monkeypatch):
-    def broken_agent(host):
-        # The last thing add() starts fails: everything before it must be undone.
-        return [Service(name=hosts.AGENT, argv=["false"], pidfile=host.run_dir / "agent.pid",
-                        log=host.log_dir / "agent.log", endpoint="-", health=lambda: None)]
+def _broken_agent(host):
+    """An agent that fails to start: the last thing add() starts, so everything before it must be undone."""
+    return [Service(name=hosts.AGENT, argv=["false"], pidfile=host.run_dir / "agent.pid",
+                    log=host.log_dir / "agent.log", endpoint="-", health=lambda: None)]
 
-    monkeypatch.setattr(hosts, "ovnet_services", broken_agent)
+
+def test_failed_add_leaves_nothing(allinone, monkeypatch):
+    monkeypatch.setattr(hosts, "ovnet_services", _broken_agent)
     name = _host_name()
     netns_name = f"ovnet-{name}-{underlay.tag(allinone.state_dir)}"
 
@@ -141,7 +142,7 @@ def test_down_stops_hosts(allinone):
     aio.down(allinone)
 
     assert [pid for _, pid, _ in status.services if pid_alive(pid)] == []
-    assert _leftovers(allinone, host_netns) == []
+    assert _leftovers(allinone, host_netns) == []  # no workloads: nothing keeps its namespace
     assert allinone.netns not in netns.listnetns()
 
 
@@ -243,11 +244,7 @@ def test_up_that_fails_on_a_host_stops_what_it_started(allinone, monkeypatch):
     host_netns = hosts.host_settings(allinone, name).netns
     aio.down(allinone)
 
-    def broken_agent(host):
-        return [Service(name=hosts.AGENT, argv=["false"], pidfile=host.run_dir / "agent.pid",
-                        log=host.log_dir / "agent.log", endpoint="-", health=lambda: None)]
-
-    monkeypatch.setattr(hosts, "ovnet_services", broken_agent)
+    monkeypatch.setattr(hosts, "ovnet_services", _broken_agent)
     with pytest.raises(aio.RuntimeFailure, match="ovnet-agent failed to start"):
         aio.up(allinone)
 
@@ -287,3 +284,46 @@ def test_remove_unbinds_the_ports_bound_to_the_host(allinone):
             near.unbind(port["id"])
     again = CliRunner().invoke(app, ["host", "remove", name, "--state-dir", str(allinone.state_dir)])
     assert again.exit_code == 1 and "no host" in again.output
+
+
+def test_workloads_on_a_host_survive_down_and_up(allinone):
+    """The host-end veths of a host's workloads live in the host's namespace, which `down` keeps
+    (as the main host's root namespace stays): after `up` its agent finds them and traffic flows."""
+    from ovnet.apiclient import ApiClient
+    from ovnet.host.agent import agent_socket
+    from ovnet.host.agentclient import AgentClient
+    from tests.integration.host.conftest import ApiNetwork, wait_status
+
+    name = _host_name()
+    hosts.add(allinone, name)
+    host_netns = hosts.host_settings(allinone, name).netns
+    made = [f"ovw-{secrets.token_hex(4)}" for _ in range(2)]
+    try:
+        for ns in made:
+            netns.create(ns)
+        with ApiClient.from_settings(allinone) as api:
+            net = ApiNetwork(api, "10.75.0")
+            ports = [net.port(20), net.port(21)]
+            with AgentClient(agent_socket(hosts.host_settings(allinone, name))) as far:
+                for port, ns in zip(ports, made):
+                    far.bind(port["id"], "veth", ns)
+
+            aio.down(allinone)
+
+            assert host_netns in netns.listnetns()
+            for ns in made:
+                with IPRoute(netns=ns) as ipr:
+                    assert ipr.link_lookup(ifname="eth0"), f"{ns} lost eth0 at down"
+
+            aio.up(allinone)
+
+            assert [wait_status(api, p["id"], "ACTIVE") for p in ports] == ["ACTIVE", "ACTIVE"]
+            seen = workload.collect(workload.start_probe(made[0], "eth0", ["10.75.0.21"], timeout=5.0))
+            assert seen[0]["ping"] is True
+    finally:
+        for ns in made:
+            if ns in netns.listnetns():
+                netns.remove(ns)
+
+    aio.down(allinone, purge=True)
+    assert _leftovers(allinone, host_netns) == []
