@@ -61,8 +61,9 @@ def workload_end(link, namespaces: dict[int, str]) -> WorkloadEnd | None:
 
 
 def drifted(end: WorkloadEnd, port: dict, mtu: int | None) -> bool:
-    """True when the workload end is down, its global addresses differ from ``port``'s fixed IPs,
-    or its MTU differs from ``mtu`` (bytes; None: not compared)."""
+    """True when the workload end is down, its global addresses differ from ``port``'s fixed IPs
+    (addresses of its ``allowed_address_pairs`` may be there too: a workload's VIPs), or its MTU
+    differs from ``mtu`` (bytes; None: not compared)."""
     wanted = _fixed_ips(port)
     with nsutil.iproute(end.netns) as inner:
         links = inner.get_links(end.index)
@@ -73,19 +74,21 @@ def drifted(end: WorkloadEnd, port: dict, mtu: int | None) -> bool:
             return True
         if mtu is not None and link.get_attr("IFLA_MTU") != mtu:
             return True
-        return _global_addresses(inner, end.index) != wanted
+        present = _global_addresses(inner, end.index)
+        return not wanted <= present or any(_stale(a, wanted, port) for a in present)
 
 
 def converge(end: WorkloadEnd, port: dict, network: dict, subnets: list[dict]) -> None:
-    """Make the workload end carry exactly ``port``'s fixed IPs (stale global addresses are
-    deleted), the network's MTU, the subnets' gateway and host routes, and be up (see
-    ovnet.host.addressing.configure for the shapes). Its name is left as it is."""
+    """Make the workload end carry exactly ``port``'s fixed IPs (other global addresses, but
+    those of its allowed address pairs, are deleted), the network's MTU, the subnets' gateway
+    and host routes, and be up (see ovnet.host.addressing.configure for the shapes). Its name
+    is left as it is."""
     wanted = _fixed_ips(port)
     with nsutil.iproute(end.netns) as inner:
         ifname = inner.get_links(end.index)[0].get_attr("IFLA_IFNAME")
         for msg in inner.get_addr(index=end.index):
             address = msg.get_attr("IFA_ADDRESS")
-            if msg["scope"] == SCOPE_UNIVERSE and str(ipaddress.ip_address(address)) not in wanted:
+            if msg["scope"] == SCOPE_UNIVERSE and _stale(address, wanted, port):
                 inner.addr("del", index=end.index, address=address, prefixlen=msg["prefixlen"],
                            family=msg["family"])
         addressing.configure(inner, ifname, port, network, subnets)
@@ -98,3 +101,12 @@ def _global_addresses(inner: IPRoute, index: int) -> set[str]:
 
 def _fixed_ips(port: dict) -> set[str]:
     return {str(ipaddress.ip_address(f["ip_address"])) for f in port.get("fixed_ips", [])}
+
+
+def _stale(address: str, wanted: set[str], port: dict) -> bool:
+    # A pair's ip_address is an address or a CIDR (Neutron API, allowed-address-pairs extension):
+    # a workload may hold those (VIPs) besides its fixed IPs.
+    ip = ipaddress.ip_address(address)
+    pairs = [ipaddress.ip_network(p["ip_address"], strict=False)
+             for p in port.get("allowed_address_pairs") or [] if p.get("ip_address")]
+    return str(ip) not in wanted and not any(ip in pair for pair in pairs)

@@ -110,3 +110,17 @@ def test_the_periodic_reconcile_moves_a_changed_fixed_ip_by_itself(periodic_alli
     while _global_ipv4(ns) != ["10.94.4.77"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _global_ipv4(ns) == ["10.94.4.77"]
+
+
+def test_reconcile_keeps_addresses_of_allowed_address_pairs(allinone, api, agent, make_netns):
+    net = ApiNetwork(api, "10.94.5")
+    port = net.port(3, allowed_address_pairs=[{"ip_address": "10.94.5.100"}])
+    ns = make_netns()
+    agent.bind(port["id"], "veth", ns)
+    ns_run(ns, "ip", "addr", "add", "10.94.5.100/24", "dev", "eth0")  # the workload's VIP
+    ns_run(ns, "ip", "addr", "add", "10.94.5.200/24", "dev", "eth0")  # not the port's to carry
+
+    assert agent.reconcile()["converged"] == [port["id"]]
+
+    assert _global_ipv4(ns) == ["10.94.5.100", "10.94.5.3"]
+    assert agent.reconcile()["converged"] == []
