@@ -232,10 +232,21 @@ def test_up_restarts_hosts_after_down_and_status_covers_them(allinone):
     assert all(r.healthy for r in host_rows.values()), host_rows
     assert all(h.healthy for h in hosts.list_hosts(allinone))
     assert _sb_encaps(allinone) == {allinone.chassis_name: "100.64.0.1", name: "100.64.0.2"}
+    assert _ovnet_status(allinone).exit_code == 0
     os.kill(host_rows[f"{name}/ovs-vswitchd"].pid, signal.SIGKILL)
     assert wait_until(lambda: "alive" if pid_alive(host_rows[f"{name}/ovs-vswitchd"].pid) else None, 5.0) is None
     unhealthy = [r.name for r in aio.status(allinone) if not r.healthy]
     assert f"{name}/ovs-vswitchd" in unhealthy
+    shown = _ovnet_status(allinone)
+    assert shown.exit_code == 1 and f"{name}/ovs-vswitchd" in shown.output
+
+
+def _ovnet_status(settings):
+    from typer.testing import CliRunner
+
+    from ovnet.cli.main import app
+
+    return CliRunner().invoke(app, ["status", "--state-dir", str(settings.state_dir)])
 
 
 def test_up_that_fails_on_a_host_stops_what_it_started(allinone, monkeypatch):
