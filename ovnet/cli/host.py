@@ -58,8 +58,11 @@ def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path =
     try:
         unbound = _unbind_all(settings, name)
     except (ApiError, httpx.HTTPError, OSError) as exc:
-        err.print(f"[red]error:[/] {'host ' + name + ' removed, but ' if found else ''}its ports could not be "
-                  f"unbound ({escape(str(exc))}): with the API up (ovnet up), run `ovnet host remove {name}` again")
+        if not found:
+            err.print(f"[red]error:[/] no host {name!r} (and its ports could not be checked: {escape(str(exc))})")
+        else:
+            err.print(f"[red]error:[/] host {name} removed, but its ports could not be unbound ({escape(str(exc))}): "
+                      f"with the API up (ovnet up), run `ovnet host remove {name}` again")
         raise typer.Exit(1) from None
     if not found and not unbound:
         err.print(f"[red]error:[/] no host {name!r}")
