@@ -19,11 +19,12 @@ from ovnet.model.tenancy import get_or_create_project, issue_token
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.testbed import demo as testbed_demo
-from ovnet.testbed import seed
+from ovnet.testbed import reach, seed
 from ovnet.testbed.guest import GuestError
 from ovnet.testbed.qemu import VmError
 from ovnet.testbed.vmimage import VmImageError
 
+KIND_MARKS = {"vm": " (VM)", "docker": " (docker)"}  # a namespace workload goes unmarked
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
@@ -39,7 +40,7 @@ def member_tokens(settings: Settings) -> dict[str, str]:
         store.dispose()
 
 
-def _cell(cell: testbed_demo.Cell) -> str:
+def _cell(cell: reach.Cell) -> str:
     expected, seen = ("yes" if cell.expected else "no"), ("yes" if cell.seen else "no")
     # An address that answered with another workload's name: the twin in the caller's own project.
     twin = f" ({cell.echo})" if cell.echo and not cell.seen else ""
@@ -47,13 +48,13 @@ def _cell(cell: testbed_demo.Cell) -> str:
     return f"[green]{text}[/]" if cell.ok else f"[bold red]{text} ✗[/]"
 
 
-def matrix(cells: list[testbed_demo.Cell], chassis: list[str]) -> Table:
+def matrix(cells: list[reach.Cell], chassis: list[str]) -> Table:
     """Rows: source NIC; columns: destination NIC; cells "expected/seen" (a name in brackets: who
     answered at that address instead); "-" for a workload's own addresses. ``chassis`` names the
     hypervisors by seed number, so pairs on different ones (across Geneve) can be told apart."""
     nics = seed.nics()
     where = {w.name: chassis[w.hypervisor] for w in seed.WORKLOADS}
-    kind = {w.name: " (VM)" if w.kind == "vm" else "" for w in seed.WORKLOADS}
+    kind = {w.name: KIND_MARKS.get(w.kind, "") for w in seed.WORKLOADS}
     by_pair = {(c.src, c.dst): c for c in cells}
     table = Table(title="reachability: expected/seen (green = as expected)", show_lines=False)
     table.add_column("from \\ to")
@@ -107,7 +108,10 @@ def demo(
     if keep:
         names = ", ".join(testbed_demo.workload_netns(settings, w.name) for w in seed.WORKLOADS if w.kind == "netns")
         vms = ", ".join(w.name for w in seed.WORKLOADS if w.kind == "vm")
-        console.print(f"kept: namespaces {names}; VMs {vms} (`ovnet vm list`); remove with `ovnet demo --clean`")
+        containers = ", ".join(w.name for w in seed.WORKLOADS if w.kind == "docker")
+        engine = testbed_demo.docker_engine(settings)
+        console.print(f"kept: namespaces {names}; VMs {vms} (`ovnet vm list`); Docker container {containers} "
+                      f"(`docker -H {engine.host} ps`); remove with `ovnet demo --clean`")
     if bad:
         for c in bad:
             err.print(f"[red]mismatch:[/] {c.src.label} -> {c.dst.label}: expected "

@@ -19,6 +19,7 @@ from ovnet.cli.vm import app as vm_app, libvirt_xml
 from ovnet.config import SettingsError, load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
+from ovnet.testbed.demo import stop_docker as demo_stop_docker
 from ovnet.testbed.vm import stop_all as vm_stop_all
 
 app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.", no_args_is_help=True,
@@ -89,6 +90,8 @@ def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json
 def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Also delete the state dir.")) -> None:
     """Stop exactly the processes ovnet started (by pidfile) and remove what it created."""
     settings = load_settings(state_dir)
+    if demo_stop_docker(settings):  # first: its containers' ports go through the agents' plugins
+        console.print("  the demo's dockerd stopped")
     for name in vm_stop_all(settings):  # QEMU runs detached: nothing else would stop it
         console.print(f"  VM {name} stopped")
     for name in unplug_all(settings) if purge else []:  # no agent would ever find them again

@@ -1,14 +1,16 @@
 """``ovnet demo``: the seed picture (``ovnet.testbed.seed``) built through the Neutron API with each
 project's own token, its workloads bound by the agents of two hypervisors (the all-in-one and one
-``ovnet host add``) as veth into namespaces or as taps of real QEMU VMs (``ovnet.testbed.vm``), and
-the reachability matrix measured with real packets: from a namespace by ovnet.testbed.echo's
-probe, from a VM by the same probe inside the guest (``ovnet.testbed.guest.probe``); both ask the
-TCP echo service of the target for its name.
+``ovnet host add``) as veth into namespaces, as taps of real QEMU VMs (``ovnet.testbed.vm``) or,
+for one, as a Docker container attached by the hypervisor's ovnet plugin (``ovnet.testbed.container``),
+and the reachability matrix measured with real packets (``ovnet.testbed.reach``): from a
+namespace (or the container's) by ovnet.testbed.echo's probe, from a VM by the same probe inside
+the guest; all ask the TCP echo service of the target for its name.
 
 Everything the demo makes is written to ``<state_dir>/demo/demo.json`` as soon as it exists, so
 ``clean`` (and a failed build) removes exactly that, and a re-run starts from a clean slate.
 Workload namespaces are also recorded with ``ovnet.runtime.owned`` and VMs by ``ovnet.testbed.vm``,
-so ``ovnet down`` removes them; the namespaces' echo servers exit with their namespace.
+so ``ovnet down`` removes them; the namespaces' echo servers exit with their namespace; ``ovnet
+down`` removes the demo's dockerd with stop_docker().
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts, owned, underlay
 from ovnet.runtime.process import RuntimeFailure, wait_until
-from ovnet.testbed import guest, qemu, seed, vm, workload
+from ovnet.testbed import container, qemu, reach, seed, vm, workload
+from ovnet.testbed.dockerd import PrivateDockerd
 from ovnet.testbed.initscript import LINE_LEASE
 from ovnet.testbed.qemu import VmError
-from ovnet.testbed.seed import Nic
 from ovnet.testbed.vmimage import build_image
 
 DEMO_DIR = "demo"
@@ -49,14 +51,17 @@ Progress = Callable[[str], None]
 @dataclass
 class Record:
     """What one demo made: the extra host (and whether the demo created it), workload namespaces,
-    VM names, and resource ids by kind. ``ports`` holds {"id", "socket"} (the binding agent's
-    socket; "" for a VM's ports, which ``vm.remove`` unbinds)."""
+    VM names, the dockerd's root and network namespace ("": ours), and resource ids by kind.
+    ``ports`` holds {"id", "socket"} (the binding agent's socket; "" for a VM's ports, which
+    ``vm.remove`` unbinds, and the container's, which the plugin deletes with it)."""
 
     path: Path
     host: str = ""
     host_created: bool = False
     netns: list[str] = field(default_factory=list)
     vms: list[str] = field(default_factory=list)
+    docker_root: str = ""
+    docker_netns: str = ""
     networks: list[str] = field(default_factory=list)
     subnets: list[str] = field(default_factory=list)
     ports: list[dict] = field(default_factory=list)
@@ -83,27 +88,6 @@ class Record:
         tmp.replace(self.path)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One cell of the matrix: did ``src`` reach ``dst``? ``ping``: the address answered ICMP;
-    ``echo``: the name the echo server at that address gave (None: no answer)."""
-
-    src: Nic
-    dst: Nic
-    expected: bool
-    ping: bool
-    echo: str | None
-
-    @property
-    def seen(self) -> bool:
-        """Reached the right workload: the answer came from ``dst`` itself (its namespace or VM)."""
-        return self.echo == self.dst.workload
-
-    @property
-    def ok(self) -> bool:
-        return self.seen == self.expected and (self.ping or not self.expected)
-
-
 def workload_netns(settings: Settings, name: str) -> str:
     """The namespace of workload ``name`` (e.g. ``A-vm1-1a2b``; the suffix names the installation)."""
     return f"{name}-{underlay.tag(settings.state_dir)}"
@@ -114,7 +98,7 @@ def _run_dir(settings: Settings) -> Path:
 
 
 def run(settings: Settings, tokens: dict[str, str], host: str, keep: bool = False,
-        progress: Progress | None = None) -> tuple[list[Cell], dict[str, float]]:
+        progress: Progress | None = None) -> tuple[list[reach.Cell], dict[str, float]]:
     """Build the seed, measure the matrix, and unless ``keep`` remove it all again.
 
     ``tokens`` maps each seed project name to a member token of that project; ``host`` names the
@@ -142,7 +126,8 @@ def run(settings: Settings, tokens: dict[str, str], host: str, keep: bool = Fals
 
 
 def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress, timings: dict[str, float]) -> None:
-    """Make the seed picture (a previous demo is cleaned first); see run()."""
+    """Make the seed picture (a previous demo is cleaned first); see run(). The dockerd starts
+    while the API calls run; the VMs boot while the namespaces are plugged."""
     if Record.load(settings) is not None:
         note("removing the previous demo")
         clean(settings, note)
@@ -156,32 +141,43 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
     hosts.add(settings, host)
     timings["host add"] = time.monotonic() - started
     note(f"hypervisors: {settings.chassis_name} (all-in-one) and {host}")
+    host_settings = [settings, hosts.host_settings(settings, host)]
 
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
-        ports = {}
-        for done in pool.map(lambda p: _build_project(settings, p, tokens[p], record), seed.NETWORKS):
-            ports.update(done)
-    timings["api"] = time.monotonic() - started
-    note(f"projects {', '.join(seed.NETWORKS)}: {len(record.networks)} networks, {len(ports)} ports via the API")
+    # dockerd starts while the API calls run and the VMs boot; leaving the block waits for it, so
+    # the clean-up of a failed build finds it recorded
+    with ThreadPoolExecutor(max_workers=1) as background:
+        engine = background.submit(_start_docker, settings, host_settings, record, timings)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+            ports, networks = {}, {}
+            for made, nets in pool.map(lambda p: _build_project(settings, p, tokens[p], record), seed.NETWORKS):
+                ports.update(made)
+                networks.update(nets)
+        timings["api"] = time.monotonic() - started
+        note(f"projects {', '.join(seed.NETWORKS)}: {len(record.networks)} networks, {len(ports)} ports via the API")
 
-    started = time.monotonic()
-    sockets = [agent_socket(settings), agent_socket(hosts.host_settings(settings, host))]
-    chassis = [None, host]
+        started = time.monotonic()
+        sockets = [agent_socket(h) for h in host_settings]
+        chassis = [None, host]
 
-    def plug(wl: seed.Workload) -> None:
-        if wl.kind == "vm":
-            _boot(settings, wl, ports, tokens[wl.project], chassis[wl.hypervisor], image.kernel.parent, record)
-        else:
-            _plug(settings, wl, ports, tokens[wl.project], sockets[wl.hypervisor], record)
+        def plug(wl: seed.Workload) -> None:
+            if wl.kind == "vm":
+                _boot(settings, wl, ports, tokens[wl.project], chassis[wl.hypervisor], image.kernel.parent, record)
+            elif wl.kind == "docker":
+                _run_container(settings, engine.result(), wl, host_settings[wl.hypervisor].docker_plugin,
+                               networks[(wl.project, wl.nics[0].network)], record)
+            else:
+                _plug(settings, wl, ports, tokens[wl.project], sockets[wl.hypervisor], record)
 
-    # VMs first: they boot while the namespaces are plugged
-    with ThreadPoolExecutor(max_workers=len(seed.WORKLOADS)) as pool:
-        list(pool.map(plug, sorted(seed.WORKLOADS, key=lambda w: w.kind != "vm")))
-    timings["bind"] = time.monotonic() - started
+        # VMs first: they boot while the namespaces are plugged
+        with ThreadPoolExecutor(max_workers=len(seed.WORKLOADS)) as pool:
+            list(pool.map(plug, sorted(seed.WORKLOADS, key=lambda w: w.kind != "vm")))
+        timings["bind"] = time.monotonic() - started
     vms = [w for w in seed.WORKLOADS if w.kind == "vm"]
-    note(f"{len(ports)} ports bound by the agents; echo servers up in {len(seed.WORKLOADS) - len(vms)} "
-         f"namespaces; QEMU VMs {', '.join(w.name for w in vms)} booting")
+    containers = [w.name for w in seed.WORKLOADS if w.kind == "docker"]
+    note(f"{len(ports)} ports bound by the agents, {len(containers)} by the Docker plugin; echo servers up in "
+         f"{len(seed.WORKLOADS) - len(vms) - len(containers)} namespaces and Docker container "
+         f"{', '.join(containers)}; QEMU VMs {', '.join(w.name for w in vms)} booting")
 
     started = time.monotonic()
     _wait_active(settings, [p["id"] for p in record.ports])
@@ -192,24 +188,56 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
     timings["vm leases"] = time.monotonic() - started
 
 
-def _build_project(settings: Settings, project: str, token: str, record: Record) -> dict[tuple[str, str], dict]:
-    """Networks, subnets and ports of one project with its own token; returns ports by (workload, ifname)."""
+def _build_project(settings: Settings, project: str, token: str,
+                   record: Record) -> tuple[dict[tuple[str, str], dict], dict[tuple[str, str], str]]:
+    """Networks, subnets and ports of one project with its own token; returns ports by (workload,
+    ifname) and network ids by (project, name). A container's port is the Docker plugin's to make."""
     ports: dict[tuple[str, str], dict] = {}
+    networks: dict[tuple[str, str], str] = {}
+    containers = {w.name for w in seed.WORKLOADS if w.kind == "docker"}
     with ApiClient(settings.api_url, token) as api:
         subnets = {}
         for name, cidr in seed.NETWORKS[project].items():
             network = api.create_network(name=name)
             record.add("networks", network["id"])
+            networks[(project, name)] = network["id"]
             subnet = api.create_subnet(network_id=network["id"], name=f"{name}-v4", cidr=cidr, ip_version=4)
             record.add("subnets", subnet["id"])
             subnets[name] = subnet
-        for nic in (n for n in seed.nics() if n.project == project):
+        for nic in (n for n in seed.nics() if n.project == project and n.workload not in containers):
             subnet = subnets[nic.network]
             port = api.create_port(network_id=subnet["network_id"], name=f"{nic.workload}-{nic.ifname}",
                                    fixed_ips=[{"subnet_id": subnet["id"], "ip_address": nic.address}])
             record.add("ports", {"id": port["id"], "socket": ""})
             ports[(nic.workload, nic.ifname)] = port
-    return ports
+    return ports, networks
+
+
+def _start_docker(settings: Settings, host_settings: list[Settings], record: Record,
+                  timings: dict[str, float]) -> PrivateDockerd:
+    """Start the demo's dockerd in the network namespace of the hypervisor of its container (there
+    the plugin leaves the endpoint's veth for dockerd), recorded before it starts."""
+    started = time.monotonic()
+    wl = next(w for w in seed.WORKLOADS if w.kind == "docker")
+    netns = host_settings[wl.hypervisor].netns or ""
+    with record.lock:
+        record.docker_root, record.docker_netns = str(docker_root(settings)), netns
+        record.save()
+    engine = container.start_engine(Path(record.docker_root), netns or None)
+    timings["dockerd"] = time.monotonic() - started
+    return engine
+
+
+def _run_container(settings: Settings, engine: PrivateDockerd, wl: seed.Workload, plugin: str, network_id: str,
+                   record: Record) -> None:
+    """Run workload ``wl`` as a Docker container on the ovnet network ``network_id`` and record the
+    port the plugin made for it (so clean() deletes it should the plugin not)."""
+    nic = wl.nics[0]
+    made = container.run(engine, wl.name, plugin, network_id, wl.project, seed.NETWORKS[wl.project][nic.network],
+                         nic.address)
+    with ApiClient.from_settings(settings) as admin:
+        for port in admin.list_ports(device_id=made["endpoint"]):
+            record.add("ports", {"id": port["id"], "socket": ""})
 
 
 def _plug(settings: Settings, wl: seed.Workload, ports: dict, token: str, socket: Path, record: Record) -> None:
@@ -256,39 +284,36 @@ def _wait_active(settings: Settings, port_ids: list[str]) -> None:
         raise RuntimeFailure(f"{reason} after {ACTIVE_TIMEOUT_S:g} s")
 
 
-def measure(settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> list[Cell]:
-    """Probe every seed pair: first from every namespace at once (one prober per source NIC, all
-    its targets in parallel), then from the VMs, all at once, each VM's NICs one after the other
-    (one guest shell; and a VM's probe briefly pins routes that would misdirect its replies to
-    probes of others, see ovnet.testbed.initscript.PROBE_SCRIPT)."""
-    pairs = seed.pairs()
-    sources = list(dict.fromkeys(src for src, _ in pairs))
-    dests = {src: [dst for s, dst in pairs if s == src] for src in sources}
-    targets = {src: [dst.address for dst in dests[src]] for src in sources}
-    kinds = {w.name: w.kind for w in seed.WORKLOADS}
-    procs = {src: workload.start_probe(workload_netns(settings, src.workload), src.ifname, targets[src], timeout)
-             for src in sources if kinds[src.workload] == "netns"}
-    answers = {src: workload.collect(proc, timeout + 20.0) for src, proc in procs.items()}
+def docker_root(settings: Settings) -> Path:
+    """The directory of the demo's dockerd (see ovnet.testbed.container.engine_root)."""
+    return container.engine_root(_run_dir(settings), underlay.tag(settings.state_dir))
 
-    def probe_vm(name: str) -> dict[Nic, list[dict]]:
-        shell = Path(vm.load_record(settings, name).shell)
-        return {src: guest.probe(shell, src.ifname, targets[src], timeout) for src in sources if src.workload == name}
 
-    vms = [name for name, kind in kinds.items() if kind == "vm"]
-    with ThreadPoolExecutor(max_workers=len(vms) or 1) as pool:
-        for done in pool.map(probe_vm, vms):
-            answers.update(done)
-    cells = []
-    for src, dst in pairs:
-        answer = answers[src][dests[src].index(dst)]
-        cells.append(Cell(src, dst, seed.expected(src, dst), answer["ping"], answer["echo"]))
-    return cells
+def docker_engine(settings: Settings) -> PrivateDockerd:
+    """The recorded demo's dockerd (for ``docker -H``); raises RuntimeFailure when none is recorded."""
+    record = Record.load(settings)
+    if record is None or not record.docker_root:
+        raise RuntimeFailure("no demo with a Docker container is recorded")
+    return PrivateDockerd(Path(record.docker_root), netns=record.docker_netns or None)
+
+
+def measure(settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> list[reach.Cell]:
+    """Probe every seed pair (ovnet.testbed.reach.measure) where the demo's workloads live: the
+    namespaces, the container's namespace (through its pid) and the VMs' guest shells."""
+    netns = {w.name: workload_netns(settings, w.name) for w in seed.WORKLOADS if w.kind == "netns"}
+    if any(w.kind == "docker" for w in seed.WORKLOADS):
+        engine = docker_engine(settings)
+        netns.update({w.name: container.netns_path(container.container_pid(engine, w.name))
+                      for w in seed.WORKLOADS if w.kind == "docker"})
+    shells = {w.name: Path(vm.load_record(settings, w.name).shell) for w in seed.WORKLOADS if w.kind == "vm"}
+    return reach.measure(netns, shells, timeout)
 
 
 def clean(settings: Settings, note: Progress | None = None) -> list[str]:
-    """Remove what the recorded demo made (echo servers, VMs, bindings, ports, subnets, networks,
-    namespaces, the host it added); returns what was removed. Nothing recorded: nothing to do.
-    Uses the admin token: the operator cleans up whatever the projects made."""
+    """Remove what the recorded demo made (echo servers, the Docker container, network and dockerd,
+    VMs, bindings, ports, subnets, networks, namespaces, the host it added); returns what was
+    removed. Nothing recorded: nothing to do. Uses the admin token: the operator cleans up
+    whatever the projects made."""
     note = note or (lambda _msg: None)
     record = Record.load(settings)
     if record is None:
@@ -299,6 +324,8 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
         if wl.kind == "netns" and workload.echo_server(workload_netns(settings, wl.name), wl.name,
                                                        _run_dir(settings)).stop():
             removed.append(f"echo {wl.name}")
+    if stop_docker(settings, record):
+        removed.append(f"dockerd {record.docker_root}")
     for name in record.vms:
         try:
             vm.remove(settings, name)  # stops QEMU by pid, unbinds its ports
@@ -330,6 +357,16 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     shutil.rmtree(_run_dir(settings))  # the record, echo pidfiles, logs and ready marks
     note(f"removed {len(removed)} things the demo made")
     return removed
+
+
+def stop_docker(settings: Settings, record: Record | None = None) -> bool:
+    """Remove the recorded demo's containers and Docker networks (while the plugin still answers,
+    so it deletes their ports), stop its dockerd and containerd by pid and delete their root
+    (for clean() and ``ovnet down``). Returns whether there was one."""
+    record = record or Record.load(settings)
+    if record is None or not record.docker_root:
+        return False
+    return container.remove_engine(Path(record.docker_root), record.docker_netns or None)
 
 
 def _unbind(port: dict, token: str) -> bool:

@@ -68,6 +68,9 @@ class PrivateDockerd:
         self.host = f"unix://{self.sock}"
         self.client = str(ENGINE_CLIENT) if ENGINE_CLIENT.exists() else "docker"
         self.containerd_sock = self.exec_root / "ctd.sock"
+        # containerd has no pidfile option; this one lets another process (``ovnet demo --clean``)
+        # stop the containerd this object started
+        self.containerd_pidfile = self.root / "containerd.pid"
         self._proc: subprocess.Popen | None = None
         self._containerd: subprocess.Popen | None = None
 
@@ -83,6 +86,7 @@ class PrivateDockerd:
         with open(self.root / "containerd.log", "ab") as log:
             self._containerd = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
+        self.containerd_pidfile.write_text(f"{self._containerd.pid}\n")
         deadline = time.monotonic() + 30
         while not self.containerd_sock.exists():
             if self._containerd.poll() is not None or time.monotonic() > deadline:
@@ -181,6 +185,23 @@ class PrivateDockerd:
                 except ProcessLookupError:
                     pass
 
+    def _stop_recorded_containerd(self) -> None:
+        """SIGTERM (then SIGKILL) the containerd of the pidfile, if that pid still runs containerd
+        with this root's socket (a reused pid is never signalled)."""
+        pid = read_pid(self.containerd_pidfile)
+        if not pid_alive(pid):
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return
+        if b"containerd" not in cmdline or str(self.containerd_sock).encode() not in cmdline:
+            return
+        os.kill(pid, signal.SIGTERM)
+        if not self._wait_gone(pid, 15.0):
+            os.kill(pid, signal.SIGKILL)
+            self._wait_gone(pid, 10.0)
+
     def destroy(self) -> None:
         """Remove every container, stop dockerd and its containerd, unmount what they left
         under the root and delete it. Safe to call in any state."""
@@ -196,6 +217,8 @@ class PrivateDockerd:
             except subprocess.TimeoutExpired:
                 self._containerd.kill()
                 self._containerd.wait(timeout=10)
+        elif self._containerd is None:
+            self._stop_recorded_containerd()
         self._reap_leftovers()
         mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
         for mount in sorted((m for m in mounts if m.startswith(str(self.root) + "/")), reverse=True):

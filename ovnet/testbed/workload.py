@@ -18,8 +18,9 @@ ECHO_PORT = 7  # the echo service's well-known port (RFC 862)
 
 
 def in_netns(ns: str, *argv: str) -> list[str]:
-    """``argv`` as run inside network namespace ``ns``."""
-    return ["nsenter", f"--net=/run/netns/{ns}", *argv]
+    """``argv`` as run inside network namespace ``ns``: a name under /run/netns, or a path such as
+    a container's ``/proc/PID/ns/net``."""
+    return ["nsenter", f"--net={ns if ns.startswith('/') else f'/run/netns/{ns}'}", *argv]
 
 
 def _echo(ns: str, *args: str) -> list[str]:

@@ -1,9 +1,10 @@
 """`ovnet demo` end to end against a private all-in-one: the seed picture on real packets over two
-chassis, two of its workloads real QEMU VMs, then `--clean` leaves nothing behind; a build that
-fails half-way removes what it made."""
+chassis, two of its workloads real QEMU VMs and one a real Docker container of a private dockerd,
+then `--clean` leaves nothing behind; a build that fails half-way removes what it made."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -16,17 +17,21 @@ from pyroute2 import IPRoute, netns
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.cli.demo import member_tokens
 from ovnet.runtime import hosts, underlay
+from ovnet.host.vif import veth_host_name
 from ovnet.runtime.process import pid_alive, read_pid, wait_until
-from ovnet.testbed import demo, seed, vm
+from ovnet.testbed import container, demo, seed, vm
 
-pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu]
+pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu, pytest.mark.docker]
 VMS = {w.name: w for w in seed.WORKLOADS if w.kind == "vm"}
+CONTAINERS = {w.name: w for w in seed.WORKLOADS if w.kind == "docker"}
 
 
 @pytest.fixture(autouse=True)
 def no_vm_left(allinone_settings):
-    """QEMU runs detached: stop any VM a failed test left, before the all-in-one goes."""
+    """QEMU and dockerd run detached: stop any VM and the dockerd a failed test left, before the
+    all-in-one goes."""
     yield
+    demo.stop_docker(allinone_settings)
     vm.stop_all(allinone_settings)
 
 
@@ -66,6 +71,41 @@ def _taps_left(records: list[vm.VmRecord]) -> list[str]:
     return left
 
 
+def _docker_processes(settings) -> dict[str, int]:
+    """The recorded demo's dockerd and containerd pids, each checked to be that program serving
+    the recorded root: name -> pid."""
+    engine = demo.docker_engine(settings)
+    pids = {"dockerd": read_pid(engine.pidfile), "containerd": read_pid(engine.containerd_pidfile)}
+    for name, pid in pids.items():
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert Path(argv[0].decode()).name == name and any(str(engine.root).encode() in a for a in argv), argv
+    return pids
+
+
+def _container(settings, host: str, wl: seed.Workload) -> int:
+    """Assert ``wl`` runs as a container of the demo's dockerd on the host's ovnet plugin, at its
+    address, with its port ACTIVE and bound to ``host``, its veth on that host; returns its pid."""
+    engine = demo.docker_engine(settings)
+    state = json.loads(engine.docker("inspect", wl.name).stdout)[0]
+    assert state["State"]["Running"] and state["Config"]["Image"] == container.IMAGE
+    (network, attached), = state["NetworkSettings"]["Networks"].items()
+    assert attached["IPAddress"] == wl.nics[0].address
+    plugin = hosts.host_settings(settings, host).docker_plugin
+    assert engine.docker("network", "inspect", "-f", "{{.Driver}}", network).stdout.strip() == plugin
+    pid = state["State"]["Pid"]
+    with IPRoute(netns=container.netns_path(pid)) as ipr:
+        eth0 = ipr.link_lookup(ifname="eth0")
+        assert [a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=eth0[0], family=2)] == [wl.nics[0].address]
+    with ApiClient.from_settings(settings) as admin:
+        port, = admin.list_ports(device_id=attached["EndpointID"])
+        network_project = admin.list_networks(id=port["network_id"])[0]["project_id"]
+    assert port["status"] == "ACTIVE" and port["binding:host_id"] == host
+    assert port["project_id"] == network_project
+    with IPRoute(netns=hosts.host_settings(settings, host).netns) as ipr:
+        assert ipr.link_lookup(ifname=veth_host_name(port["id"]))
+    return pid
+
+
 def _resources(settings) -> list[str]:
     with ApiClient.from_settings(settings) as admin:
         return [n["name"] for n in admin.list_networks()] + [p["name"] for p in admin.list_ports()]
@@ -85,7 +125,7 @@ def test_demo_keep_then_clean(allinone):
     assert names <= set(netns.listnetns())
     assert host in hosts.host_names(allinone)
     echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
-    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) and all(pid_alive(p) for p in echo_pids)
+    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) - len(CONTAINERS) and all(pid_alive(p) for p in echo_pids)
     assert len(_resources(allinone)) == 4 + len(seed.nics())
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
@@ -94,6 +134,12 @@ def test_demo_keep_then_clean(allinone):
         assert len(record.nics) == len(VMS[name].nics)
         assert record.host == (host if VMS[name].hypervisor else allinone.chassis_name)
     assert "A-vm2 (VM)" in kept.stdout
+    # B-vm1 is a real container of the demo's dockerd, attached through the added host's plugin
+    assert sorted(CONTAINERS) == ["B-vm1"] and CONTAINERS["B-vm1"].hypervisor == 1
+    docker_pids = _docker_processes(allinone)
+    container_pids = [_container(allinone, host, wl) for wl in CONTAINERS.values()]
+    assert "B-vm1 (docker)" in kept.stdout
+    root = demo.docker_engine(allinone).root
 
     cleaned = _ovnet(allinone, "demo", "--clean")
 
@@ -101,6 +147,9 @@ def test_demo_keep_then_clean(allinone):
     assert _mine(allinone) == []
     assert [p for p in echo_pids if pid_alive(p)] == []
     assert [name for name, (pid, _) in qemus.items() if pid_alive(pid)] == []
+    assert [p for p in [*docker_pids.values(), *container_pids] if pid_alive(p)] == []
+    assert not root.exists()
+    assert [m for m in Path("/proc/self/mounts").read_text().splitlines() if str(root) in m] == []
     assert vm.list_records(allinone) == []
     assert _taps_left([record for _, record in qemus.values()]) == []
     assert hosts.host_names(allinone) == []
@@ -122,6 +171,17 @@ def test_failed_build_leaves_nothing(allinone):
     assert hosts.host_names(allinone) == []
     assert vm.list_records(allinone) == []
     assert not (allinone.state_dir / demo.DEMO_DIR).exists()
+    root = demo.docker_root(allinone)  # the dockerd started while the API calls ran
+    assert not root.exists()
+    assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if _reads(p).startswith(b"dockerd\0")
+                and str(root).encode() in _reads(p)]
+
+
+def _reads(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""  # the process exited meanwhile
 
 
 def test_demo_needs_ovnet_up(allinone_settings):
@@ -137,13 +197,16 @@ def test_down_takes_a_kept_demo_with_it(allinone):
     echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
     host_pids = [pid for h in hosts.list_hosts(allinone) for _, pid, _ in h.services]
     qemu_pids = [pid for pid, _ in _qemu_vms(allinone).values()]
+    docker_pids = list(_docker_processes(allinone).values())
+    root = demo.docker_engine(allinone).root
     assert echo_pids and host_pids and len(qemu_pids) == len(VMS)
 
     down = _ovnet(allinone, "down")
 
     assert down.returncode == 0, down.stderr
     assert _mine(allinone) == []
-    assert [p for p in host_pids + qemu_pids if pid_alive(p)] == []
+    assert [p for p in host_pids + qemu_pids + docker_pids if pid_alive(p)] == []
+    assert not root.exists()
     assert vm.list_records(allinone) == []
     # An echo server exits within its 1 s watch once its namespace is gone.
     assert wait_until(lambda: None if not any(pid_alive(p) for p in echo_pids) else "alive", 5.0) is None

@@ -47,3 +47,12 @@ def test_vms_meet_namespaces_on_one_hypervisor_and_across_geneve():
     vm_to_netns = [(s, d) for s, d in seed.pairs() if seed.expected(s, d) and kinds[s.workload] == "vm"]
     assert all(kinds[d.workload] == "netns" for _, d in vm_to_netns)
     assert {seed.crosses(s, d) for s, d in vm_to_netns} == {True, False}
+
+
+def test_the_container_shares_an_address_with_another_projects_workload_and_crosses_geneve():
+    containers = [w for w in seed.WORKLOADS if w.kind == "docker"]
+    assert [w.name for w in containers] == ["B-vm1"] and len(containers[0].nics) == 1
+    nic = containers[0].nics[0]
+    assert [n.workload for n in seed.nics() if n.address == nic.address and n.project != nic.project] == ["A-vm1"]
+    peers = [(s, d) for s, d in seed.pairs() if seed.expected(s, d) and nic in (s, d)]
+    assert peers and all(seed.crosses(s, d) for s, d in peers)
