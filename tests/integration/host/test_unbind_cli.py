@@ -10,6 +10,9 @@ import sys
 
 import pytest
 
+from ovnet.host.agent import agent_socket
+from ovnet.host.agentclient import AgentClient
+from ovnet.runtime import hosts
 from tests.integration.host.conftest import ApiNetwork
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
@@ -52,3 +55,28 @@ def test_unbind_of_another_projects_port_at_a_removed_host_is_port_not_found(all
 
     assert done.returncode == 1 and "PortNotFound" in done.stderr
     assert api.show_port(port["id"])["binding:host_id"] == "hvgone"
+
+
+def test_unbind_without_host_reaches_the_added_host_and_then_a_removed_one(allinone, api, make_netns):
+    name = f"hu{secrets.token_hex(3)}"
+    hosts.add(allinone, name)
+    try:
+        other = hosts.host_settings(allinone, name)
+        net = ApiNetwork(api, "10.93.3")
+        first, second = net.port(10), net.port(11)
+        with AgentClient(agent_socket(other)) as agent:
+            for port in (first, second):
+                agent.bind(port["id"], "veth", make_netns())
+
+            done = ovnet(allinone, "port", "unbind", first["id"])
+
+            assert done.returncode == 0, done.stderr
+            assert api.show_port(first["id"])["binding:host_id"] == ""
+            assert [b["port_id"] for b in agent.bindings()] == [second["id"]]
+    finally:
+        hosts.remove(allinone, name)
+
+    done = ovnet(allinone, "port", "unbind", second["id"])
+
+    assert done.returncode == 0, done.stderr
+    assert api.show_port(second["id"])["binding:host_id"] == ""
