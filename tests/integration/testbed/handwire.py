@@ -23,9 +23,12 @@ class Wired:
     address: str
 
     def remove(self) -> None:
-        self.spec.vsctl("--if-exists", "del-port", self.spec.bridge, self.host_end)
-        if self.netns in netns.listnetns():
-            netns.remove(self.netns)  # takes the veth pair with it
+        try:
+            self.spec.vsctl("--if-exists", "del-port", self.spec.bridge, self.host_end)
+        finally:
+            # The chassis' OVS may be gone already (a test killed it); the namespace must go anyway.
+            if self.netns in netns.listnetns():
+                netns.remove(self.netns)  # takes the veth pair with it
 
 
 def wire(spec: ChassisSpec, lport: str, mac: str, cidr: str, mtu: int = 1442) -> Wired:
