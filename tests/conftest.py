@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 
 import pytest
 
@@ -20,6 +21,18 @@ def private_settings(tmp_path, **overrides) -> Settings:
                   docker_plugin=f"ovt-{tag}")  # never the shared /run/docker/plugins/ovnet.sock
     values.update(overrides)
     return Settings(**values)
+
+
+@contextmanager
+def running_allinone(tmp_path, **overrides):
+    """A private all-in-one started with ``private_settings(tmp_path, **overrides)``; yields its
+    Settings and runs down(purge) on exit, also when starting it failed half-way."""
+    settings = private_settings(tmp_path, **overrides)
+    try:
+        aio.up(settings)
+        yield settings
+    finally:
+        aio.down(settings, purge=True)
 
 
 @pytest.fixture

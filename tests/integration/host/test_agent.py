@@ -19,7 +19,7 @@ from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.vif import device_alias, veth_host_name
 from ovnet.runtime import allinone as aio
-from tests.conftest import private_settings
+from tests.conftest import running_allinone
 from tests.integration.host.conftest import ApiNetwork, ns_run, wait_status
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
@@ -143,12 +143,8 @@ def test_member_token_cannot_bind_another_projects_port(allinone, api, make_netn
 
 @pytest.fixture
 def short_timeout_allinone(tmp_path):
-    settings = private_settings(tmp_path, bind_timeout=2.0)
-    try:
-        aio.up(settings)
+    with running_allinone(tmp_path, bind_timeout=2.0) as settings:
         yield settings
-    finally:
-        aio.down(settings, purge=True)
 
 
 def test_ovn_installed_timeout_rolls_back_completely(short_timeout_allinone, make_netns):

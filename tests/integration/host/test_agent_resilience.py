@@ -7,19 +7,15 @@ import time
 import pytest
 
 from ovnet.runtime import allinone as aio
-from tests.conftest import private_settings
+from tests.conftest import running_allinone
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
 
 @pytest.fixture
 def fast_sync_allinone(tmp_path):
-    settings = private_settings(tmp_path, agent_sync_interval=0.5)
-    try:
-        aio.up(settings)
+    with running_allinone(tmp_path, agent_sync_interval=0.5) as settings:
         yield settings
-    finally:
-        aio.down(settings, purge=True)
 
 
 def test_api_down_logs_one_line_per_failed_reconcile(fast_sync_allinone):

@@ -16,7 +16,7 @@ from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.vif import veth_host_name
 from ovnet.runtime import allinone as aio
-from tests.conftest import private_settings
+from tests.conftest import running_allinone
 from tests.integration.host.conftest import ApiNetwork, ns_run
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
@@ -88,12 +88,8 @@ def test_agent_start_clears_a_binding_a_killed_agent_left_unplugged(allinone, ap
 
 @pytest.fixture
 def periodic_allinone(tmp_path):
-    settings = private_settings(tmp_path)  # the default agent_sync_interval
-    try:
-        aio.up(settings)
+    with running_allinone(tmp_path) as settings:  # the default agent_sync_interval
         yield settings
-    finally:
-        aio.down(settings, purge=True)
 
 
 def test_the_periodic_reconcile_moves_a_changed_fixed_ip_by_itself(periodic_allinone, make_netns):
