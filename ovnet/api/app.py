@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from ovnet.api import errors, identity, meta
+from ovnet.api import binding, errors, identity, meta
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
@@ -40,6 +40,7 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
 
     app.include_router(meta.router([(r.singular, r.plural) for r in RESOURCES.values()]))
     app.include_router(identity.router(handlers))
+    app.include_router(binding.router(handlers))  # before the resources: its path is more specific
     for res in RESOURCES.values():
         app.include_router(resource_router(res, handlers))
     return app

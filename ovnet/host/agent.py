@@ -6,9 +6,9 @@ token in ``<D>/admin-token`` and to the local OVS at ``unix:<settings.ovs_db_soc
 and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root only from its creation):
 
     GET    /healthz                 -> {"status": "ok", "chassis": NAME}
-    GET    /bindings                -> {"bindings": [{"port_id", "vif_type", "device", "mac", "installed"}]}
-    POST   /bindings                {"port_id", "vif_type": "veth"|"tap"|"internal", "target",
-                                     "ifname"?, "owner"?}  -> 201 {"port_id", "vif_type", "device", "ready_s"}
+    GET    /bindings                -> {"bindings": [{"port_id", "kind", "device", "mac", "installed"}]}
+    POST   /bindings                {"port_id", "kind": "veth"|"tap"|"internal", "target",
+                                     "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
     POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids]}
 
@@ -40,6 +40,7 @@ from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings, load_settings
+from ovnet.host.attach import AttachService
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
@@ -61,7 +62,7 @@ class BindRequest(BaseModel):
     """Body of POST /bindings."""
 
     port_id: str
-    vif_type: str
+    kind: str  # the VIF kind (ovnet.host.attachment.KINDS), not Neutron's binding:vif_type
     target: str
     ifname: str = "eth0"
     owner: str | None = None
@@ -95,8 +96,7 @@ def create_app(binder: Binder, chassis: str, admin_token: str) -> FastAPI:
 
     @app.post("/bindings", status_code=201)
     def bind(body: BindRequest, token: str | None = Depends(caller)) -> dict:
-        options = {"ifname": body.ifname} if body.vif_type == "veth" else {"owner": body.owner}
-        return binder.bind(body.port_id, body.vif_type, body.target, token=token, **options)
+        return binder.bind(body.port_id, body.kind, body.target, token=token, ifname=body.ifname, owner=body.owner)
 
     @app.delete("/bindings/{port_id}", status_code=204)
     def unbind(port_id: str, token: str | None = Depends(caller)) -> Response:
@@ -149,10 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
     admin = ApiClient(settings.api_url, token)
     host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
-    binder = Binder(host, settings.api_url, admin, settings.chassis_name, settings.bind_timeout)
+    service = AttachService(host, admin, settings.chassis_name, settings.bind_timeout)
+    binder = Binder(service, settings.api_url)
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
-    docker = DockerPlugin(admin, host, settings.chassis_name, settings.bind_timeout, settings.docker_plugin,
-                          settings.docker_host, settings.sync_interval)
+    docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval)
     try:
         docker.start()
     except SocketInUse as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from ovnet.apiclient import ApiClient
+from ovnet.apiclient import JsonClient
 
 TOKEN_FILE = "admin-token"
 
@@ -27,7 +27,7 @@ def local_admin_token(socket: Path | str) -> str | None:
         return None
 
 
-class AgentClient:
+class AgentClient(JsonClient):
     """Talks to the agent serving on ``socket`` (a path); ``token`` is the caller's API token, which
     decides whose ports may be bound. Without one the local admin token is sent when this user can
     read it (local_admin_token); with none at all the agent answers 401 to all but healthz."""
@@ -35,41 +35,31 @@ class AgentClient:
     def __init__(self, socket: Path | str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
         token = token or local_admin_token(socket)
         headers = {"X-Auth-Token": token} if token else {}
-        self.http = httpx.Client(base_url="http://agent", transport=httpx.HTTPTransport(uds=str(socket)),
-                                 headers=headers, timeout=timeout_s)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self.http.close()
+        super().__init__(httpx.Client(base_url="http://agent", transport=httpx.HTTPTransport(uds=str(socket)),
+                                      headers=headers, timeout=timeout_s))
 
     def __enter__(self) -> AgentClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # The agent answers in NeutronError JSON like the API: the same decoding applies to self.http.
-    _call = ApiClient._call
-
     def healthz(self) -> dict:
         """{"status": "ok", "chassis": NAME} when the agent serves."""
-        return self._call("GET", "/healthz")
+        return self.call("GET", "/healthz")
 
-    def bind(self, port_id: str, vif_type: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
-        """Bind ``port_id`` on that host: vif_type "veth" (target = netns), "tap" or "internal"
-        (target = device name). Returns {"port_id", "vif_type", "device", "ready_s"}."""
-        body = {"port_id": port_id, "vif_type": vif_type, "target": target, "ifname": ifname, "owner": owner}
-        return self._call("POST", "/bindings", json=body)
+    def bind(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
+        """Bind ``port_id`` on that host as VIF ``kind`` "veth" (target = netns), "tap" or
+        "internal" (target = device name). Returns {"port_id", "kind", "device", "ready_s"}."""
+        body = {"port_id": port_id, "kind": kind, "target": target, "ifname": ifname, "owner": owner}
+        return self.call("POST", "/bindings", json=body)
 
     def unbind(self, port_id: str) -> None:
         """Unplug ``port_id`` on that host and clear its binding:host_id (no-op when not bound)."""
-        self._call("DELETE", f"/bindings/{port_id}")
+        self.call("DELETE", f"/bindings/{port_id}")
 
     def bindings(self) -> list[dict]:
-        """Ports plugged on that host: [{"port_id", "vif_type", "device", "mac", "installed"}]."""
-        return self._call("GET", "/bindings")["bindings"]
+        """Ports plugged on that host: [{"port_id", "kind", "device", "mac", "installed"}]."""
+        return self.call("GET", "/bindings")["bindings"]
 
     def reconcile(self) -> dict:
         """Run a reconcile now; returns {"removed", "replugged", "converged", "unbound"}: port ids
         (see ovnet.host.binding.ReconcileReport)."""
-        return self._call("POST", "/reconcile")
+        return self.call("POST", "/reconcile")

@@ -3,7 +3,8 @@ of the model, and the wait for ovn-controller's ``ovn-installed`` mark.
 
 The marks on an Interface follow the OVN integration convention (ovn-architecture(7), "Life Cycle
 of a VIF"): ``external_ids:iface-id`` = the logical port's name (the port id), ``attached-mac``;
-ovnet adds ``ovnet:owned=true`` and ``ovnet:vif-type`` so that it only ever removes its own ports.
+ovnet adds ``ovnet:owned=true`` and ``ovnet:vif-kind`` (ovnet.host.attachment.KINDS) so that it
+only ever removes its own ports.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ovsdbapp.backend.ovs_idl import connection, idlutils
 from ovsdbapp.schema.open_vswitch import impl_idl
 
 OWNED = "ovnet:owned"
-VIF_TYPE = "ovnet:vif-type"
+VIF_KIND = "ovnet:vif-kind"
 INSTALLED = "ovn-installed"
 TABLES = ("Open_vSwitch", "Bridge", "Port")
 INTERFACE_COLUMNS = ["name", "type", "options", "external_ids", "ofport", "error", "mac", "mac_in_use"]
@@ -30,12 +31,12 @@ class OvsError(Exception):
 @dataclass(frozen=True)
 class OwnedPort:
     """An integration-bridge port that ovnet made: OVS port/interface ``name``, the model's
-    ``port_id`` (iface-id), ``vif_type`` (veth, tap, internal), ``mac`` and whether
+    ``port_id`` (iface-id), VIF ``kind`` (veth, tap, internal), ``mac`` and whether
     ovn-controller has marked it ``installed``."""
 
     name: str
     port_id: str
-    vif_type: str
+    kind: str
     mac: str
     installed: bool
 
@@ -111,7 +112,7 @@ class LocalOvs:
         value = self.api.db_get("Bridge", self.bridge, "datapath_type").execute(check_error=True)
         return value or "system"
 
-    def add_port(self, name: str, port_id: str, mac: str, vif_type: str, internal: bool = False) -> None:
+    def add_port(self, name: str, port_id: str, mac: str, kind: str, internal: bool = False) -> None:
         """Put interface ``name`` on the bridge with the OVN marks for ``port_id`` (MAC string).
 
         A stale OVS port of the same name is deleted in its own transaction first: vswitchd keeps
@@ -120,7 +121,7 @@ class LocalOvs:
         Raises OvsError when vswitchd cannot open the interface (ofport -1).
         """
         self.del_port(name)
-        ids = {"iface-id": port_id, "attached-mac": mac, OWNED: "true", VIF_TYPE: vif_type}
+        ids = {"iface-id": port_id, "attached-mac": mac, OWNED: "true", VIF_KIND: kind}
         attrs: dict = {"external_ids": ids}
         if internal:
             attrs.update(type="internal", mac=mac)
@@ -160,5 +161,5 @@ class LocalOvs:
     @staticmethod
     def _owned(row) -> OwnedPort:
         ids = row.external_ids
-        return OwnedPort(name=row.name, port_id=ids.get("iface-id", ""), vif_type=ids.get(VIF_TYPE, ""),
+        return OwnedPort(name=row.name, port_id=ids.get("iface-id", ""), kind=ids.get(VIF_KIND, ""),
                          mac=ids.get("attached-mac", ""), installed=ids.get(INSTALLED) == "true")

@@ -8,15 +8,19 @@ MAC and the network MTU already set: dockerd never sets the MTU (pitfall 6).
 from __future__ import annotations
 
 from ovnet.host import addressing
+from ovnet.host.attachment import Attachment
 from ovnet.host.vif import HostContext, VethVif
 
 
 class DockerVeth(VethVif):
-    """VethVif whose peer is left for dockerd; same contract, same OVS marks (vif type "veth")."""
+    """VethVif whose peer is left for dockerd; same contract, same OVS marks (kind "veth"); the
+    attachment's target is "" (dockerd knows the sandbox, ovnet does not)."""
 
-    def _into_workload(self, ipr, peer: str, port: dict, network: dict, subnets: list[dict], target: str,
-                       ifname: str) -> None:
-        ipr.link("set", index=addressing.link_index(ipr, peer), address=port["mac_address"])
+    def check(self, target: str, owner: str | None) -> None:
+        pass  # no target to check: dockerd moves the peer
+
+    def _into_workload(self, ipr, peer: str, attachment: Attachment) -> None:
+        ipr.link("set", index=addressing.link_index(ipr, peer), address=attachment.mac)
         if self.host.datapath == "netdev":
             addressing.tx_checksum_off(self.host.netns, peer)
 

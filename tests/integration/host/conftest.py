@@ -13,6 +13,7 @@ from pyroute2 import netns
 from ovnet.apiclient import ApiClient
 from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
+from ovnet.host.attach import AttachService
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 from ovnet.runtime import allinone as aio
@@ -43,6 +44,12 @@ def host(allinone):
         yield HostContext(ovs=ovs, netns=allinone.netns, datapath=ovs.datapath_type())
     finally:
         ovs.close()
+
+
+@pytest.fixture
+def attach(host, api, allinone):
+    """An AttachService of the all-in-one's chassis, beside its agent's (the tests' own binds)."""
+    return AttachService(host, api, allinone.chassis_name, allinone.bind_timeout)
 
 
 @pytest.fixture
