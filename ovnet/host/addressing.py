@@ -23,18 +23,18 @@ def link_index(ipr: IPRoute, ifname: str) -> int | None:
     return found[0] if found else None
 
 
-def configure(ipr: IPRoute, ifname: str, attachment: Attachment, set_mac: bool = True) -> None:
-    """Give ``ifname`` in ``ipr``'s namespace the MAC (unless ``set_mac`` is False, e.g. OVS
-    already set it), MTU, addresses, default routes and host routes of ``attachment``, and bring
-    it and ``lo`` up. Idempotent: present addresses and routes are kept. Raises ValueError when
-    ``ifname`` does not exist."""
+def configure(ipr: IPRoute, ifname: str, attachment: Attachment, link_made: bool = False) -> None:
+    """Give ``ifname`` in ``ipr``'s namespace the MAC, MTU, addresses, default routes and host
+    routes of ``attachment``, and bring it and ``lo`` up. ``link_made``: the interface was created
+    with that MAC and MTU already (a veth peer), so only its addresses and routes are added.
+    Idempotent: present addresses and routes are kept. Raises ValueError when ``ifname`` does not
+    exist."""
     index = link_index(ipr, ifname)
     if index is None:
         raise ValueError(f"interface {ifname} does not exist")
-    changes: dict = {"mtu": attachment.mtu} if attachment.mtu else {}
-    if set_mac:
-        changes["address"] = attachment.mac
-    ipr.link("set", index=index, state="down", **changes)
+    if not link_made:
+        changes: dict = {"mtu": attachment.mtu} if attachment.mtu else {}
+        ipr.link("set", index=index, state="down", address=attachment.mac, **changes)
     ipr.link("set", index=index, state="up")
     lo = link_index(ipr, "lo")
     if lo is not None:

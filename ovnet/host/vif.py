@@ -15,6 +15,7 @@ A failed plug removes what it created (no OVS port, no device).
 
 from __future__ import annotations
 
+import errno
 import pwd
 from dataclasses import dataclass
 
@@ -88,8 +89,8 @@ class Vif:
         with self.host.iproute() as ipr:
             return addressing.link_index(ipr, owned.name) is not None
 
-    def _attach(self, device: str, attachment: Attachment, internal: bool = False) -> None:
-        self.host.ovs.add_port(device, attachment.port_id, attachment.mac, self.kind, internal=internal)
+    def _attach(self, device: str, attachment: Attachment, internal: bool = False, wait: bool = True) -> None:
+        self.host.ovs.add_port(device, attachment.port_id, attachment.mac, self.kind, internal=internal, wait=wait)
 
     def delete_device(self, name: str) -> None:
         """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer)."""
@@ -120,52 +121,57 @@ def veth_host_name(port_id: str) -> str:
 
 
 class VethVif(Vif):
-    """A veth pair into a network namespace (a container): the peer is moved into
-    ``attachment.target`` and renamed ``attachment.ifname`` there."""
+    """A veth pair into a network namespace (a container): the peer is created right in
+    ``attachment.target``, named ``attachment.ifname`` and carrying the port's MAC and MTU (one
+    netlink request instead of create, move, rename and set), then given its addresses there."""
 
     kind = VETH
 
     def plug(self, attachment: Attachment) -> str:
         port_id = attachment.port_id
         host_end = veth_host_name(port_id)
-        peer = "vp" + port_id.replace("-", "")[:13]
         mtu = attachment.mtu or 1500
+        peer = {**self._peer(attachment), "address": attachment.mac, "mtu": mtu}
         with self.host.iproute() as ipr:
             self._fresh_device(ipr, host_end, port_id)
             try:
-                ipr.link("add", ifname=host_end, kind="veth", peer={"ifname": peer, "mtu": mtu}, mtu=mtu)
+                ipr.link("add", ifname=host_end, kind="veth", peer=peer, mtu=mtu)
             except NetlinkError as exc:
-                raise Conflict(f"cannot create veth {host_end}/{peer}: {exc}") from None
+                if exc.code == errno.EEXIST:  # the host end was just made room for: it is the peer's name
+                    raise Conflict(f"interface {peer['ifname']} already exists in network namespace "
+                                   f"{attachment.target}") from None
+                raise Conflict(f"cannot create veth {host_end}/{peer['ifname']}: {exc}") from None
+            except OSError as exc:  # opening the target namespace's file
+                raise BadRequest(f"network namespace {attachment.target!r} cannot be entered: {exc}") from None
             try:
                 ipr.link("set", index=addressing.link_index(ipr, host_end), state="up",
                          ifalias=device_alias(port_id, self.kind))
-                self._into_workload(ipr, peer, attachment)
                 if self.host.datapath == "netdev":
                     addressing.tx_checksum_off(self.host.netns, host_end)
-                self._attach(host_end, attachment)
+                # On the bridge before the workload end is configured, so ovs-vswitchd and
+                # ovn-controller work on it meanwhile; the attach's wait reports a bad interface.
+                self._attach(host_end, attachment, wait=False)
+                self._configure_workload(attachment)
             except BaseException:
                 self.host.ovs.del_port(host_end)
                 index = addressing.link_index(ipr, host_end)
                 if index is not None:
-                    ipr.link("del", index=index)
+                    ipr.link("del", index=index)  # takes the peer with it
                 raise
         return host_end
 
-    def _into_workload(self, ipr: IPRoute, peer: str, attachment: Attachment) -> None:
+    def _peer(self, attachment: Attachment) -> dict:
+        """Where and under which name the peer is created (pyroute2 link attributes)."""
+        return {"ifname": attachment.ifname, "net_ns_fd": attachment.target}
+
+    def _configure_workload(self, attachment: Attachment) -> None:
         target, ifname = attachment.target, attachment.ifname
-        try:
-            ipr.link("set", index=addressing.link_index(ipr, peer), net_ns_fd=target)
-        except (NetlinkError, OSError) as exc:
-            raise BadRequest(f"cannot move the veth into network namespace {target!r}: {exc}") from None
         try:
             inner_socket = nsutil.iproute(target)
         except OSError as exc:
             raise BadRequest(f"network namespace {target!r} cannot be entered: {exc}") from None
         with inner_socket as inner:
-            if addressing.link_index(inner, ifname) is not None:
-                raise Conflict(f"interface {ifname} already exists in network namespace {target}")
-            inner.link("set", index=addressing.link_index(inner, peer), ifname=ifname)
-            addressing.configure(inner, ifname, attachment)
+            addressing.configure(inner, ifname, attachment, link_made=True)
         if self.host.datapath == "netdev":
             addressing.tx_checksum_off(target, ifname)
 

@@ -255,7 +255,7 @@ class NetworkDriver:
         if internal_tag(req.network_id) not in endpoint.network["tags"]:
             gateways.update({g.version: str(g) for g in attachment.gateways})
         routes = [p.StaticRoute(str(r.destination), str(r.nexthop)) for r in attachment.routes]
-        return p.JoinResponse(peer_name(self.host, attached.device), gateways[4], gateways[6], routes).as_json()
+        return p.JoinResponse(peer_name(attachment.port_id), gateways[4], gateways[6], routes).as_json()
 
     def unplug(self, port_id: str) -> None:
         """Unplug an endpoint's port here, leaving its binding (deleting the port unbinds it)."""

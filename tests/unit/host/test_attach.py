@@ -127,9 +127,10 @@ def test_the_ovn_installed_timeout_is_unplugged_and_unbound():
     assert api.calls[-1] == ("update", PORT_ID, {"binding:host_id": ""})
 
 
-def test_an_interrupt_while_waiting_is_rolled_back_too():
-    svc, api, veth = service(ovs=FakeOvs(installed=KeyboardInterrupt()))
-    with pytest.raises(KeyboardInterrupt):
+@pytest.mark.parametrize("failure", [KeyboardInterrupt(), OvsError("could not open vh-fake")])
+def test_an_interrupt_or_a_bad_interface_while_waiting_is_rolled_back_too(failure):
+    svc, api, veth = service(ovs=FakeOvs(installed=failure))
+    with pytest.raises(type(failure)):
         svc.attach(PORT_ID, "veth", "ns1")
     assert [s for s, _ in veth.log] == ["plug", "unplug"]
     assert api.calls[-1] == ("update", PORT_ID, {"binding:host_id": ""})
