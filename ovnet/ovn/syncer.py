@@ -33,7 +33,7 @@ CONNECT_TIMEOUT = 10.0  # seconds drift()/repair() wait for NB
 
 
 class Syncer:
-    """Keeps OVN NB (``settings.nb_url``) equal to the model in ``store``.
+    """Keeps OVN NB (``settings.nb_connection``) equal to the model in ``store``.
 
     ``start()``/``stop()`` run the threads; ``flush(timeout)`` waits until every change committed
     before the call is in NB; ``drift()``/``repair()`` compare/converge everything on demand and
@@ -43,7 +43,7 @@ class Syncer:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
-        self.nb = NbClient(settings.nb_url, on_port_up=self._on_port_up)
+        self.nb = NbClient(settings.nb_connection, on_port_up=self._on_port_up)
         self._cond = threading.Condition()
         self._requested = 0
         self._served = 0
@@ -120,7 +120,7 @@ class Syncer:
     def _connect(self) -> None:
         self.nb.start()
         if not self.nb.wait_connected(CONNECT_TIMEOUT):
-            raise NbUnavailable(f"OVN NB at {self.settings.nb_url} is not reachable")
+            raise NbUnavailable(f"OVN NB at {self.settings.nb_connection} is not reachable")
 
     def _status_drift(self, snap: dict, desired: dict) -> list[tuple[str, str, str]]:
         up = self.nb.port_up()
@@ -143,13 +143,13 @@ class Syncer:
                 return
             if not self.nb.connected():
                 if was_connected:
-                    LOG.warning("OVN NB %s unreachable; changes wait in the outbox", self.settings.nb_url)
+                    LOG.warning("OVN NB %s unreachable; changes wait in the outbox", self.settings.nb_connection)
                 was_connected = False
                 continue
             try:
                 if not was_connected or time.monotonic() >= next_reconcile:
                     if not was_connected:
-                        LOG.info("OVN NB %s connected; reconciling", self.settings.nb_url)
+                        LOG.info("OVN NB %s connected; reconciling", self.settings.nb_connection)
                     repaired = self.repair()
                     if repaired:
                         LOG.warning("reconcile repaired %d difference(s), first: %s", len(repaired),
