@@ -7,6 +7,9 @@ Three threads, one job each:
 - ovsdbapp's connection thread keeps the NB replica and reports ``Logical_Switch_Port.up``;
 - the status thread writes those reports into the model in batches.
 
+With several ovnet-server processes on one PostgreSQL store only the holder of the writer role
+(ovnet.ovn.writer) applies the outbox and reconciles; the others' workers wait to take it over.
+
 Crash safety comes from ordering: the outbox row is committed with the change, NB is written, and
 only then is the outbox row removed; a crash anywhere in between leaves the row for the next run.
 """
@@ -24,6 +27,7 @@ from ovnet.model import views
 from ovnet.model.store import Store
 from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.translate import LSP, desired_rows, related_ids
+from ovnet.ovn.writer import WriterRole, wait_applied
 
 LOG = logging.getLogger(__name__)
 OUTBOX_BATCH = 1000  # entries per NB transaction
@@ -44,6 +48,7 @@ class Syncer:
         self.store = store
         self.settings = settings
         self.nb = NbClient(settings.nb_connection, on_port_up=self._on_port_up)
+        self.role = WriterRole(store)
         self._cond = threading.Condition()
         self._requested = 0
         self._served = 0
@@ -69,13 +74,17 @@ class Syncer:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        self.role.release()
         self.nb.stop()
 
     # -- API hook --------------------------------------------------------------------------------
     def flush(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until every outbox entry committed before this call is
         applied to NB. True when it is, False when it is still pending (NB down or slow).
-        ``create_app(on_commit=syncer.flush)`` uses it so a client sees NB rows after its write."""
+        ``create_app(on_commit=syncer.flush)`` uses it so a client sees NB rows after its write.
+        A process without the writer role waits for the writer to empty the outbox instead."""
+        if not self.role.held:
+            return wait_applied(self.store, timeout)
         with self._cond:
             self._requested += 1
             ticket = self._requested
@@ -141,6 +150,9 @@ class Syncer:
             self._wake.clear()
             if self._stopping.is_set():
                 return
+            if not self._is_writer():
+                was_connected = False  # so that taking the role over starts with a reconcile
+                continue
             if not self.nb.connected():
                 if was_connected:
                     LOG.warning("OVN NB %s unreachable; changes wait in the outbox", self.settings.nb_connection)
@@ -161,6 +173,13 @@ class Syncer:
                 LOG.exception("NB sync failed; retrying in %.1f s", RETRY_DELAY)
                 self._stopping.wait(RETRY_DELAY)
                 self._wake.set()
+
+    def _is_writer(self) -> bool:
+        before = self.role.held
+        now = self.role.try_take()
+        if now != before and self.role.shared:
+            LOG.info("this server %s the syncer writer role", "took" if now else "lost")
+        return now
 
     def _drain(self) -> None:
         # Applies full batches until one is short, i.e. held every entry pending when it was
