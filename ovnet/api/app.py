@@ -10,6 +10,7 @@ from ovnet.api import errors, identity, meta
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
+from ovnet.api.urlcheck import Utf8Url
 from ovnet.model.common import Defaults
 from ovnet.model.resources import RESOURCES
 from ovnet.model.store import Store
@@ -32,6 +33,7 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
                     if settings is not None else Defaults())
     app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
     errors.install(app)
+    app.add_middleware(Utf8Url)
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
 
     @app.get("/healthz")

@@ -8,6 +8,7 @@ field, so bad input never reaches the store.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -26,12 +27,22 @@ Check = Callable[[str, Any], Any]
 
 
 # -- value checks: (field, raw value) -> normalised value, or BadRequest naming the field -------------
+def unicode_text(field: str, value: str) -> str:
+    """``value`` if it encodes as UTF-8; a lone UTF-16 surrogate (which JSON's \\uD800 escapes
+    can carry) is not Unicode text and could be stored but never shown again: BadRequest."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_input(field, "the string holds a lone UTF-16 surrogate, which is not valid Unicode") from None
+    return value
+
+
 def string(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise invalid_input(field, f"'{value}' is not a valid string")
     if len(value) > MAX_STRING:
         raise invalid_input(field, f"'{value[:20]}...' exceeds maximum length of {MAX_STRING}")
-    return value
+    return unicode_text(field, value)
 
 
 def boolean(field: str, value: Any) -> bool:
@@ -131,6 +142,7 @@ def mac_address(field: str, value: Any) -> str:
 def mapping(field: str, value: Any) -> dict:
     if not isinstance(value, dict):
         raise invalid_input(field, f"'{value}' is not a dictionary")
+    unicode_text(field, json.dumps(value, ensure_ascii=False))
     return value
 
 
