@@ -22,6 +22,7 @@ MAX_TAG = 60
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 UNSET = object()
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 Check = Callable[[str, Any], Any]
 
@@ -56,13 +57,17 @@ def boolean(field: str, value: Any) -> bool:
 
 
 def integer(field: str, value: Any) -> int:
+    """An integer that fits the store's 64-bit signed columns (beyond it: BadRequest, not an
+    OverflowError from the database driver)."""
     if isinstance(value, bool):
         raise invalid_input(field, f"'{value}' is not an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value)
-    raise invalid_input(field, f"'{value}' is not an integer")
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,30}", value.strip()):
+        value = int(value)
+    if not isinstance(value, int):
+        raise invalid_input(field, f"'{value}' is not an integer")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise invalid_input(field, f"'{value}' is out of the 64-bit integer range")
+    return value
 
 
 def in_range(low: int, high: int) -> Check:

@@ -78,3 +78,54 @@ def test_model_refuses_a_surrogate_from_any_caller(store, alice):
 
     with pytest.raises(BadRequest):
         store.run(lambda s: create_network(s, Context(alice.project_id), {"tags": ["\udfff"]}, Defaults()))
+
+
+@pytest.mark.parametrize("key, value", [
+    ("id", "a"), ("name", "n"), ("tags", "red"), ("tags-any", "red"), ("not-tags", "red"),
+    ("not-tags-any", "red"), ("revision_number", "1"), ("shared", "false"),
+])
+def test_a_filter_value_repeated_a_thousand_times_is_one_value(alice, key, value):
+    alice.network(name="n", tags=["red"])
+    r = alice.get(f"/v2.0/networks?{'&'.join([f'{key}={value}'] * 1000)}")
+    assert r.status_code == 200, r.text
+    plain = alice.get(f"/v2.0/networks?{key}={value}").json()["networks"]
+    assert r.json()["networks"] == plain
+
+
+def test_repeated_fixed_ips_filters_and_many_distinct_values(alice):
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.40.0.0/24")
+    port = alice.port(net["id"], fixed_ips=[{"ip_address": "10.40.0.10"}])
+    query = "&".join([f"fixed_ips=subnet_id%3D{sub['id']}", *["fixed_ips=ip_address%3D10.40.0.10"] * 1000])
+    assert [p["id"] for p in alice.get(f"/v2.0/ports?{query}").json()["ports"]] == [port["id"]]
+    many = "&".join(f"id=x{i}" for i in range(3000))  # distinct values: one IN list, no deep tree
+    assert alice.get(f"/v2.0/networks?{many}&id={net['id']}").json()["networks"][0]["id"] == net["id"]
+    tags = ",".join(f"t{i}" for i in range(101))
+    neutron_error(alice.get(f"/v2.0/networks?tags-any={tags}"), 400, "HTTPBadRequest")
+
+
+@pytest.mark.parametrize("query", ["revision_number=9223372036854775808", "revision_number=-9223372036854775809",
+                                   "mtu=" + "9" * 40, "ip_version=99999999999999999999"])
+def test_integer_filters_beyond_64_bits_are_400(alice, query):
+    alice.network()
+    plural = "subnets" if query.startswith("ip_version") else "networks"
+    neutron_error(alice.get(f"/v2.0/{plural}?{query}"), 400, "HTTPBadRequest")
+    assert alice.get("/v2.0/networks?revision_number=9223372036854775807").json()["networks"] == []
+
+
+def test_fixed_ips_filter_keys_are_anded_values_of_one_key_ored(alice):
+    net = alice.network()
+    s1 = alice.subnet(net["id"], "10.40.0.0/24")
+    s2 = alice.subnet(net["id"], "10.41.0.0/24")
+    mine = alice.port(net["id"], name="mine", fixed_ips=[{"subnet_id": s1["id"], "ip_address": "10.40.0.10"}])
+    other = alice.port(net["id"], name="other", fixed_ips=[{"subnet_id": s2["id"], "ip_address": "10.41.0.10"},
+                                                           {"subnet_id": s1["id"], "ip_address": "10.40.0.11"}])
+
+    def names(query):
+        return sorted(p["name"] for p in alice.get(f"/v2.0/ports?{query}").json()["ports"])
+
+    assert names(f"fixed_ips=subnet_id%3D{s1['id']}&fixed_ips=ip_address%3D10.40.0.10") == ["mine"]
+    assert names(f"fixed_ips=subnet_id%3D{s1['id']}&fixed_ips=ip_address%3D10.41.0.10") == []
+    assert names("fixed_ips=ip_address%3D10.40.0.10&fixed_ips=ip_address%3D10.41.0.10") == ["mine", "other"]
+    assert names(f"fixed_ips=subnet_id%3D{s1['id']}&fixed_ips=subnet_id%3D{s2['id']}") == ["mine", "other"]
+    assert mine["id"] != other["id"]
