@@ -129,3 +129,46 @@ def test_fixed_ips_filter_keys_are_anded_values_of_one_key_ored(alice):
     assert names("fixed_ips=ip_address%3D10.40.0.10&fixed_ips=ip_address%3D10.41.0.10") == ["mine", "other"]
     assert names(f"fixed_ips=subnet_id%3D{s1['id']}&fixed_ips=subnet_id%3D{s2['id']}") == ["mine", "other"]
     assert mine["id"] != other["id"]
+
+
+@pytest.mark.parametrize("cidr", ["fd00:1::/63", "fd00:1::/80", "fd00:1::/120", "fd00::/48"])
+@pytest.mark.parametrize("modes", [{"ipv6_address_mode": "slaac"}, {"ipv6_address_mode": "dhcpv6-stateless"},
+                                   {"ipv6_ra_mode": "slaac"}, {"ipv6_ra_mode": "dhcpv6-stateless",
+                                                               "ipv6_address_mode": "dhcpv6-stateless"}])
+def test_eui64_modes_on_a_prefix_other_than_64_are_400(alice, cidr, modes):
+    net = alice.network()
+    r = alice.post("/v2.0/subnets", {"subnet": {"network_id": net["id"], "cidr": cidr, "ip_version": 6, **modes}})
+    assert neutron_error(r, 400, "InvalidInput")["detail"] == "cidr"
+    assert alice.get("/v2.0/subnets").json()["subnets"] == []
+
+
+def test_stateful_dhcpv6_on_any_prefix_is_fine(alice):
+    net = alice.network()
+    alice.subnet(net["id"], "fd00:1::/120", ipv6_address_mode="dhcpv6-stateful", ipv6_ra_mode="dhcpv6-stateful")
+    alice.subnet(net["id"], "fd00:2::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
+
+
+def test_gateway_update_to_an_address_a_port_holds_is_409(alice):
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.40.0.0/24", allocation_pools=[{"start": "10.40.0.100", "end": "10.40.0.200"}])
+    held = alice.port(net["id"], fixed_ips=[{"ip_address": "10.40.0.10"}])
+    r = alice.put(f"/v2.0/subnets/{sub['id']}", {"subnet": {"gateway_ip": "10.40.0.10"}})
+    error = neutron_error(r, 409, "GatewayIpInUse")
+    assert held["id"] in error["message"]
+    assert alice.get(f"/v2.0/subnets/{sub['id']}").json()["subnet"]["gateway_ip"] == "10.40.0.1"
+    router = alice.port(net["id"], device_owner="network:router_interface", fixed_ips=[{"ip_address": "10.40.0.20"}])
+    moved = alice.put(f"/v2.0/subnets/{sub['id']}", {"subnet": {"gateway_ip": "10.40.0.20"}})
+    assert moved.status_code == 200 and router["fixed_ips"][0]["ip_address"] == "10.40.0.20"
+    assert alice.put(f"/v2.0/subnets/{sub['id']}", {"subnet": {"gateway_ip": "10.40.0.30"}}).status_code == 200
+
+
+def test_ipv6_modes_with_dhcp_off_are_400_on_create_and_update(alice):
+    net = alice.network()
+    r = alice.post("/v2.0/subnets", {"subnet": {"network_id": net["id"], "cidr": "fd00:1::/64", "ip_version": 6,
+                                                "ipv6_address_mode": "slaac", "enable_dhcp": False}})
+    assert neutron_error(r, 400, "InvalidInput")["detail"] == "enable_dhcp"
+    sub = alice.subnet(net["id"], "fd00:1::/64", ipv6_ra_mode="slaac")
+    r = alice.put(f"/v2.0/subnets/{sub['id']}", {"subnet": {"enable_dhcp": False}})
+    assert neutron_error(r, 400, "InvalidInput")["detail"] == "enable_dhcp"
+    plain = alice.subnet(net["id"], "fd00:2::/64", enable_dhcp=False)
+    assert plain["ipv6_address_mode"] is None
