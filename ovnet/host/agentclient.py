@@ -9,9 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from ovnet.apiclient import JsonClient
-
-TOKEN_FILE = "admin-token"
+from ovnet.apiclient import decode
+from ovnet.config import ADMIN_TOKEN_FILE
 
 # A bind waits up to settings.bind_timeout for ovn-installed; leave room above it.
 DEFAULT_TIMEOUT_S = 120.0
@@ -19,15 +18,15 @@ DEFAULT_TIMEOUT_S = 120.0
 
 def local_admin_token(socket: Path | str) -> str | None:
     """The installation's admin token for the agent on ``socket``: ``<state_dir>/admin-token``, the
-    socket being ``<state_dir>/run/agent.sock`` (ovnet.host.agent.agent_socket); None when the
+    socket being ``Settings.agent_socket`` (``<state_dir>/run/agent.sock``); None when the
     file is missing or this user may not read it."""
     try:
-        return (Path(socket).parent.parent / TOKEN_FILE).read_text().strip() or None
+        return (Path(socket).parent.parent / ADMIN_TOKEN_FILE).read_text().strip() or None
     except OSError:
         return None
 
 
-class AgentClient(JsonClient):
+class AgentClient:
     """Talks to the agent serving on ``socket`` (a path); ``token`` is the caller's API token, which
     decides whose ports may be bound. Without one the local admin token is sent when this user can
     read it (local_admin_token); with none at all the agent answers 401 to all but healthz."""
@@ -35,31 +34,42 @@ class AgentClient(JsonClient):
     def __init__(self, socket: Path | str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
         token = token or local_admin_token(socket)
         headers = {"X-Auth-Token": token} if token else {}
-        super().__init__(httpx.Client(base_url="http://agent", transport=httpx.HTTPTransport(uds=str(socket)),
-                                      headers=headers, timeout=timeout_s))
+        self.http = httpx.Client(base_url="http://agent", transport=httpx.HTTPTransport(uds=str(socket)),
+                                 headers=headers, timeout=timeout_s)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
 
     def __enter__(self) -> AgentClient:
         return self
 
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs) -> dict | None:
+        # The agent answers in NeutronError JSON like the API: the same decoding applies.
+        return decode(self.http.request(method, path, **kwargs))
+
     def healthz(self) -> dict:
         """{"status": "ok", "chassis": NAME} when the agent serves."""
-        return self.call("GET", "/healthz")
+        return self._call("GET", "/healthz")
 
     def bind(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
         """Bind ``port_id`` on that host as VIF ``kind`` "veth" (target = netns), "tap" or
         "internal" (target = device name). Returns {"port_id", "kind", "device", "ready_s"}."""
         body = {"port_id": port_id, "kind": kind, "target": target, "ifname": ifname, "owner": owner}
-        return self.call("POST", "/bindings", json=body)
+        return self._call("POST", "/bindings", json=body)
 
     def unbind(self, port_id: str) -> None:
         """Unplug ``port_id`` on that host and clear its binding:host_id (no-op when not bound)."""
-        self.call("DELETE", f"/bindings/{port_id}")
+        self._call("DELETE", f"/bindings/{port_id}")
 
     def bindings(self) -> list[dict]:
         """Ports plugged on that host: [{"port_id", "kind", "device", "mac", "installed"}]."""
-        return self.call("GET", "/bindings")["bindings"]
+        return self._call("GET", "/bindings")["bindings"]
 
     def reconcile(self) -> dict:
         """Run a reconcile now; returns {"removed", "replugged", "converged", "unbound"}: port ids
         (see ovnet.host.binding.ReconcileReport)."""
-        return self.call("POST", "/reconcile")
+        return self._call("POST", "/reconcile")

@@ -11,6 +11,7 @@ keeps only the set of binds in flight so that a concurrent reconcile leaves them
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
@@ -38,20 +39,20 @@ class ReconcileReport:
 class Binder:
     """Binds ports to VIFs on this host for callers of the agent's socket, through ``service``.
 
-    ``api_url`` is the API's base URL; a caller's token there only decides which ports it may
-    bind (the service binds with its admin client). Methods raise HostError subclasses; ApiError
-    from the API passes through.
+    ``api_urls`` are the API servers' base URLs (tried in order); a caller's token there only
+    decides which ports it may bind (the service binds with its admin client). Methods raise
+    HostError subclasses; ApiError from the API passes through.
     """
 
-    def __init__(self, service: AttachService, api_url: str):
-        self.service, self.api_url = service, api_url
+    def __init__(self, service: AttachService, api_urls: Sequence[str]):
+        self.service, self.api_urls = service, api_urls
         self.host, self.admin, self.chassis = service.host, service.api, service.chassis
         self._orphans: set[str] = set()  # bound here with nothing plugged, as the last round saw
 
     def _visible_port(self, port_id: str, token: str | None) -> dict:
         try:
             if token:
-                with ApiClient(self.api_url, token) as client:
+                with ApiClient(self.api_urls, token) as client:
                     return client.show_port(port_id)
             return self.admin.show_port(port_id)
         except ApiError as exc:
@@ -87,7 +88,7 @@ class Binder:
         """The ids among ``port_ids`` whose port the caller's ``token`` sees (with none given, of
         the ports bound here). Raises ApiError 401 for an invalid token."""
         filters = {"id": port_ids} if port_ids else {HOST_ID: self.chassis}
-        with ApiClient(self.api_url, token) as client:
+        with ApiClient(self.api_urls, token) as client:
             return {p["id"] for p in client.list_ports(**filters)} & set(port_ids)
 
     def bindings(self, token: str | None = None) -> list[dict]:
