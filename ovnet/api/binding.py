@@ -1,6 +1,7 @@
 """``PUT /v2.0/ports/{port_id}/bind_host``: the host agents' one-round-trip bind (not Neutron's).
 
-Request ``{"host": CHASSIS}``; answer ``{"port": {...}, "network": {...}, "subnets": [...],
+Request ``{"host": CHASSIS, "port": {...}?}`` (``port``: other attributes to set in the same
+write, as a port update body); answer ``{"port": {...}, "network": {...}, "subnets": [...],
 "changed": bool}`` in Neutron's shapes. Errors are NeutronError JSON (403, 404, 409
 PortBindingConflict). Unlike the other writes it does not wait for NB to confirm: the caller next
 waits for ovn-controller's ``ovn-installed`` on the port, which a chassis reaches whether or not
@@ -30,11 +31,13 @@ def router(h: Handlers) -> APIRouter:
     async def bind_host(port_id: str, request: Request) -> JSONResponse:
         ctx = await h.context(request)
         data = await read_json(request, h.max_body)
-        if not isinstance(data, dict) or set(data) != {"host"} or not isinstance(data["host"], str):
-            raise BadRequest('Body required: {"host": "<chassis name>"}', "HTTPBadRequest", "host")
+        if (set(data) - {"port"} != {"host"} or not isinstance(data["host"], str)
+                or not isinstance(data.get("port", {}), dict)):
+            raise BadRequest('Body required: {"host": "<chassis name>", "port": {...} (optional)}', "HTTPBadRequest",
+                             "host")
 
         def work(session):
-            bound = bind_port(session, ctx, port_id, data["host"])
+            bound = bind_port(session, ctx, port_id, data["host"], data.get("port"))
             return {"port": port_dict(bound.port), "network": network_dict(bound.network),
                     "subnets": [subnet_dict(s) for s in bound.subnets], "changed": bound.changed}
         result = await run_in_threadpool(h.store.run, work)

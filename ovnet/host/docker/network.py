@@ -203,7 +203,11 @@ class NetworkDriver:
         try:
             port = self._ipam_port(net, addresses, req.mac, req.endpoint_id)
             if port is not None:
-                return port if port["device_id"] == req.endpoint_id else self.api.update_port(port["id"], **binding)
+                if port["device_id"] == req.endpoint_id:
+                    return port
+                # Bound without waiting for NB: Join's wait for ovn-installed covers that.
+                attrs = {k: v for k, v in binding.items() if k != HOST_ID}
+                return self.api.bind_port_host(port["id"], self.chassis, **attrs)["port"]
             # Docker's built-in IPAM chose the addresses: the port is ours to make (and to delete).
             made = self.catalog.endpoint_port(req.endpoint_id)
             if made is not None:

@@ -45,6 +45,21 @@ def test_only_the_admin_binds_and_bad_requests_are_neutron_errors(admin, alice):
                   "PolicyNotAuthorized")
     neutron_error(admin.put("/v2.0/ports/0b5e3f4c-1111-4222-8333-444455556666/bind_host", {"host": "c"}), 404,
                   "PortNotFound")
-    for body in ({}, {"host": ""}, {"host": 3}, {"host": "c", "other": 1}):
+    for body in ({}, {"host": ""}, {"host": 3}, {"host": "c", "other": 1}, {"host": "c", "port": []},
+                 {"host": "c", "port": {"binding:host_id": "d"}}, {"host": "c", "port": {"mac_address": "x"}}):
         neutron_error(admin.put(f"/v2.0/ports/{port['id']}/bind_host", body), 400, "HTTPBadRequest")
     assert admin.get(f"/v2.0/ports/{port['id']}").json()["port"]["binding:host_id"] == ""
+
+
+def test_other_attributes_are_set_in_the_same_write(admin, alice):
+    _network, _v4, port = _arrange(alice)
+    attrs = {"device_id": "ep-1", "device_owner": "ovnet:docker", "name": "docker-ep",
+             "binding:profile": {"docker_network_id": "d1"}}
+    r = admin.put(f"/v2.0/ports/{port['id']}/bind_host", {"host": "chassis-a", "port": attrs})
+    assert r.status_code == 200, r.text
+    assert r.json()["changed"] is True
+    shown = admin.get(f"/v2.0/ports/{port['id']}").json()["port"]
+    assert {k: shown[k] for k in attrs} == attrs and shown["binding:host_id"] == "chassis-a"
+    # Bound here already, attributes given: still a write.
+    again = admin.put(f"/v2.0/ports/{port['id']}/bind_host", {"host": "chassis-a", "port": {"name": "renamed"}})
+    assert again.json()["changed"] is True and again.json()["port"]["name"] == "renamed"
