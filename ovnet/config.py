@@ -72,6 +72,7 @@ class Settings:
     mac_prefix: str = "fa:16:3e"  # leading octets of generated port MACs (Neutron's base_mac)
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
+    agent_metrics_port: int = 0  # TCP port (on listen_host) of the agent's /metrics besides its socket; 0: off
     cache_dir: Path = DEFAULT_CACHE_DIR
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from ovnet.apiclient import CLOUD_NAME, cloud_entry, write_clouds_yaml, write_pr
 from ovnet.config import CLOUDS_FILE, Settings, load_settings
 from ovnet.model.store import Store
 from ovnet.model.tenancy import ADMIN_PROJECT, get_or_create_project, issue_token
+from ovnet.ovn.metrics import NbConnectionCollector
 
 
 def bootstrap_admin(store: Store, settings: Settings) -> str:
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
 
         syncer = Syncer(store, settings)
         syncer.start()
-    app = create_app(store, settings, on_commit=syncer.flush if syncer else None)
+    collectors = [NbConnectionCollector(syncer.nb.connected)] if syncer else []
+    app = create_app(store, settings, on_commit=syncer.flush if syncer else None, collectors=collectors)
     try:
         uvicorn.run(app, host=settings.listen_host, port=settings.api_port, log_level="warning",
                     access_log=False)

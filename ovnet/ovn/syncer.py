@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ovnet.config import Settings
 from ovnet.model import views
 from ovnet.model.store import Store
+from ovnet.ovn import metrics
 from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.translate import LSP, desired_rows, related_ids
 from ovnet.ovn.writer import WriterRole, wait_applied
@@ -114,16 +115,21 @@ class Syncer:
         outbox entries seen with that model snapshot as done. Returns what it changed, as
         ``drift()`` would have shown it. Raises NbUnavailable if NB is not reachable in 10 s."""
         self._connect()
+        started = time.monotonic()
         with self.store.session(readonly=True) as session:
             entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
             snap = views.snapshot(session)
         desired = desired_rows(snap)
-        changes = [str(c) for c in self.nb.converge(desired)]
+        made = self.nb.converge(desired)
+        changes = [str(c) for c in made]
         statuses = self._status_drift(snap, desired)
         with self.store.session() as session:
             for pid, _have, want in statuses:
                 views.set_port_status(session, pid, want)
             views.outbox_done(session, [e.id for e in entries])
+        metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
+        metrics.count_repairs(made)
+        metrics.RECONCILE_REPAIRS.labels("port_status", "ports").inc(len(statuses))
         return changes + [f"port {pid}: status {have} -> {want}" for pid, have, want in statuses]
 
     def _connect(self) -> None:
@@ -193,7 +199,9 @@ class Syncer:
                 snap = _snapshot_for(session, entries) if entries else {}
             if entries:
                 scope = related_ids(snap, {e.resource_id for e in entries})
-                self.nb.converge(desired_rows(snap, scope), scope)
+                with metrics.NB_APPLY_SECONDS.time():
+                    self.nb.converge(desired_rows(snap, scope), scope)
+                metrics.NB_APPLY_BATCH.observe(len(entries))
                 with self.store.session() as session:
                     views.outbox_done(session, [e.id for e in entries])
             if len(entries) < OUTBOX_BATCH:
