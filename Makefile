@@ -5,6 +5,7 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 DEBS    := openvswitch-switch ovn-central ovn-host iproute2 ethtool iputils-ping procps \
            postgresql busybox-static docker.io qemu-system-x86 libvirt-clients libxml2-utils \
+           chromium chromium-driver systemd \
            podman catatonit containerd containernetworking-plugins
 STAMP   := $(VENV)/.installed
 

@@ -9,7 +9,6 @@ import typer
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import load_settings
-from ovnet.host.agent import agent_socket
 from ovnet.host.cni import install as cni_install
 
 app = typer.Typer(help="CNI networks (Podman, containerd) on ovnet networks.", no_args_is_help=True)
@@ -44,7 +43,7 @@ def install(
                    + (f" in project {project}" if project else "") + "; name it by id", err=True)
         raise typer.Exit(1)
     net = found[0]
-    config = cni_install.conflist(name or net["name"], net["id"], net["project_id"], agent_socket(settings))
+    config = cni_install.conflist(name or net["name"], net["id"], net["project_id"], settings.agent_socket)
     for path in cni_install.install(config, conf_dir, _bin_dirs(bin_dir)):
         typer.echo(f"wrote {path}")
     typer.echo(f"CNI network {config['name']} -> ovnet network {net['name']} ({net['id']}): "

@@ -61,7 +61,7 @@ class CniService:
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
         """Run one forwarded CNI request; returns the Result (ADD) or {}. Raises CniError."""
         request = p.parse_request(verb, env, config)
-        api = ApiClient(self.binder.api_url, token) if token else None
+        api = ApiClient(self.binder.api_urls, token) if token else None
         try:
             return self._dispatch(request, api or self.admin, token)
         except (httpx.HTTPError, ApiError) as exc:

@@ -14,7 +14,6 @@ import time
 import pytest
 from pyroute2 import netns as pynetns
 
-from ovnet.host.agent import agent_socket
 from ovnet.host.vif import veth_host_name
 from ovnet.runtime import allinone as aio
 from tests.cni_runtime import CniRuntime, conflist
@@ -39,7 +38,7 @@ def net(api):
 
 @pytest.fixture
 def cni(allinone, net):
-    return CniRuntime(conflist(f"cn-{secrets.token_hex(3)}", net.network["name"], agent_socket(allinone)))
+    return CniRuntime(conflist(f"cn-{secrets.token_hex(3)}", net.network["name"], allinone.agent_socket))
 
 
 def _cni_ports(api, net) -> list[dict]:
@@ -91,7 +90,7 @@ def test_add_check_del_leaves_nothing(allinone, api, host, net, cni, make_netns)
 
 @pytest.mark.parametrize("version", ["0.4.0", "1.1.0"])
 def test_results_in_the_asked_version_with_static_ip_and_mac(allinone, api, net, make_netns, version):
-    runtime = CniRuntime(conflist(f"cv-{secrets.token_hex(3)}", net.network["id"], agent_socket(allinone),
+    runtime = CniRuntime(conflist(f"cv-{secrets.token_hex(3)}", net.network["id"], allinone.agent_socket,
                                   version=version))
     ns = make_netns()
     mac = "02:11:22:33:44:55"
@@ -164,7 +163,7 @@ def test_del_succeeds_when_netns_is_gone_or_empty_and_without_prev_result(allino
 
 def test_gc_removes_only_invalid_attachments_of_its_own_network(allinone, api, net, cni, make_netns):
     other_net = ApiNetwork(api, f"10.{secrets.randbelow(50) + 100}.8")
-    other = CniRuntime(conflist(f"co-{secrets.token_hex(3)}", other_net.network["id"], agent_socket(allinone),
+    other = CniRuntime(conflist(f"co-{secrets.token_hex(3)}", other_net.network["id"], allinone.agent_socket,
                                 version="1.1.0"))
     gc_runtime = CniRuntime({**cni.conflist, "cniVersion": "1.1.0"})
     ns1, ns2, ns3 = (f"/run/netns/{make_netns()}" for _ in range(3))
