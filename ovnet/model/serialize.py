@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ovnet.model.schema import Network, Port, Subnet
+from ovnet.model.schema import Network, Port, StandardAttrs, Subnet
 
 
 def _time(value: dt.datetime) -> str:
     return value.replace(microsecond=0).isoformat() + "Z"
 
 
-def _standard(row: Network | Subnet | Port) -> dict:
+def standard_dict(row: StandardAttrs) -> dict:
+    """The standard attributes every resource shows (id, name, project, revision, timestamps, tags)."""
     return {
         "id": row.id,
         "name": row.name,
@@ -32,7 +33,7 @@ def _standard(row: Network | Subnet | Port) -> dict:
 def network_dict(net: Network) -> dict:
     """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order."""
     return {
-        **_standard(net),
+        **standard_dict(net),
         "admin_state_up": net.admin_state_up,
         "status": net.status,
         "mtu": net.mtu,
@@ -46,7 +47,7 @@ def network_dict(net: Network) -> dict:
 def subnet_dict(subnet: Subnet) -> dict:
     """A subnet as Neutron shows it; ``allocation_pools`` as [{"start", "end"}] (inclusive)."""
     return {
-        **_standard(subnet),
+        **standard_dict(subnet),
         "network_id": subnet.network_id,
         "cidr": subnet.cidr,
         "ip_version": subnet.ip_version,
@@ -57,7 +58,7 @@ def subnet_dict(subnet: Subnet) -> dict:
         "dns_nameservers": list(subnet.dns_nameservers),
         "host_routes": [dict(r) for r in subnet.host_routes],
         "allocation_pools": [{"start": p.first_ip, "end": p.last_ip} for p in subnet.allocation_pools],
-        "subnetpool_id": None,
+        "subnetpool_id": subnet.subnetpool_id,
     }
 
 
@@ -67,7 +68,7 @@ def port_dict(port: Port) -> dict:
     ``binding:vif_type`` is "ovs" once the port is bound to a host (``binding:host_id``), else "unbound".
     """
     return {
-        **_standard(port),
+        **standard_dict(port),
         "network_id": port.network_id,
         "mac_address": port.mac_address,
         "admin_state_up": port.admin_state_up,

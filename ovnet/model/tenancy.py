@@ -149,18 +149,22 @@ def authenticate(session: Session, token: str | None) -> Context:
 
 
 def visible(ctx: Context, model: type) -> ColumnElement[bool]:
-    """A SQL condition selecting the rows of ``model`` (Network, Subnet, Port) ``ctx`` may see."""
+    """A SQL condition selecting the rows of ``model`` (a resource table) ``ctx`` may see.
+
+    Admin sees everything; others their own rows, and: subnets of shared networks, ports on
+    their own networks, and rows of any table with a ``shared`` column that is true (networks,
+    subnet pools). Any other table: own rows only.
+    """
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
-    if model is Network:
-        return or_(own, Network.shared.is_(True))
-    shared_nets = select(Network.id).where(Network.shared.is_(True))
     if model is Subnet:
-        return or_(own, Subnet.network_id.in_(shared_nets))
+        return or_(own, Subnet.network_id.in_(select(Network.id).where(Network.shared.is_(True))))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
-    raise TypeError(f"no visibility rule for {model}")
+    if "shared" in model.__table__.columns:
+        return or_(own, model.shared.is_(True))
+    return own
 
 
 def require_owner(ctx: Context, row: Network | Subnet | Port, action: str) -> None:
