@@ -10,6 +10,7 @@ from ovnet.api import errors, identity, meta, metrics, ui
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
+from ovnet.api.urlcheck import Utf8Url
 from ovnet.model.common import Defaults
 from ovnet.model.resources import RESOURCES
 from ovnet.model.store import Store
@@ -36,6 +37,7 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     errors.install(app)
     metrics.install(app, store, collectors)
     ui.install(app)
+    app.add_middleware(Utf8Url)
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
 
     @app.get("/healthz")

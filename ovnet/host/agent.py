@@ -1,6 +1,6 @@
 """ovnet-agent: the host agent. ``python -m ovnet.host.agent --state-dir D`` (foreground).
 
-It reads Settings with ``load_settings(D)``, talks to the API at ``settings.api_url`` with the
+It reads Settings with ``load_settings(D)``, talks to the API at ``settings.api_endpoints`` with the
 token in ``<D>/admin-token`` and to the local OVS at ``unix:<settings.ovs_db_sock>``, reconciles
 (ovnet.host.binding) once before it serves and then every ``settings.agent_sync_interval`` seconds,
 and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root only from its creation):
@@ -47,20 +47,12 @@ from ovnet.config import Settings, load_settings
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
-from ovnet.host.agentclient import TOKEN_FILE
 from ovnet.host import metrics
 from ovnet.host.errors import HostError, NotAuthorized
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 
 LOG = logging.getLogger("ovnet.agent")
-SOCKET_NAME = "agent.sock"
-
-
-def agent_socket(settings: Settings) -> Path:
-    """Path of the agent's unix socket for an installation (or a host made by ``ovnet host add``)."""
-    return settings.run_dir / SOCKET_NAME
-
 
 class BindRequest(BaseModel):
     """Body of POST /bindings."""
@@ -158,11 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API request drowns the log
     settings = load_settings(args.state_dir)
-    token = (args.token_file or settings.state_dir / TOKEN_FILE).read_text().strip()
+    token = (args.token_file or settings.admin_token_file).read_text().strip()
     ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
-    admin = ApiClient(settings.api_url, token)
+    admin = ApiClient(settings.api_endpoints, token)
     host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
-    binder = Binder(host, settings.api_url, admin, settings.chassis_name, settings.bind_timeout)
+    binder = Binder(host, settings.api_endpoints, admin, settings.chassis_name, settings.bind_timeout)
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
     docker = DockerPlugin(admin, host, settings.chassis_name, settings.bind_timeout, settings.docker_plugin,
                           settings.docker_host, settings.sync_interval)
@@ -178,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     threading.Thread(target=_reconcile_forever, args=(binder, settings.agent_sync_interval, stop),
                      daemon=True).start()
-    sock = agent_socket(settings)
+    sock = settings.agent_socket
     sock.parent.mkdir(parents=True, exist_ok=True)
     # uvicorn's own uds= would chmod the socket 0666; it serves the one made here instead.
     listener = listen_private(sock)

@@ -15,7 +15,6 @@ import pytest
 
 from ovnet.apiclient import ApiClient
 from ovnet.cli.demo import member_tokens
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.testbed import seed
 from tests.browser import chromium, require_chromium
@@ -31,7 +30,7 @@ def build_seed(settings, tokens: dict[str, str], make_netns) -> dict[str, list[d
     all-in-one's namespace workloads bound for real, the others marked bound to "hv2" (admin).
     Returns {project: [ports]}."""
     made: dict[str, list[dict]] = {}
-    with ApiClient.from_settings(settings) as admin, AgentClient(agent_socket(settings)) as agent:
+    with ApiClient.from_settings(settings) as admin, AgentClient(settings.agent_socket) as agent:
         for project, networks in seed.NETWORKS.items():
             with ApiClient(settings.api_url, tokens[project]) as api:
                 subnets = {}
