@@ -23,7 +23,10 @@ from ovnet.runtime.process import RuntimeFailure
 from ovnet.testbed.demo import stop_docker as demo_stop_docker
 from ovnet.testbed.vm import stop_all as vm_stop_all
 
-app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.", no_args_is_help=True,
+app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.",
+                  epilog="Example: ovnet up && ovnet demo --keep, then open http://127.0.0.1:9696/ui "
+                         "(token: /var/lib/ovnet/admin-token) and curl http://127.0.0.1:9696/metrics",
+                  no_args_is_help=True,
                   pretty_exceptions_enable=False)
 # Off a terminal rich would wrap at 80 columns and cut paths; status rows are for copying.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -49,7 +52,10 @@ def up(
     api_port: int = typer.Option(None, help="TCP port of the API server (default 9696)."),
     datapath: str = typer.Option(None, help="auto (default), system or netdev."),
 ) -> None:
-    """Start the all-in-one (OVN central, this host's chassis, ovnet services); return when all are healthy."""
+    """Start the all-in-one (OVN central, this host's chassis, ovnet services); return when all are healthy.
+
+    Example: ovnet up --state-dir /var/lib/ovnet --api-port 9696
+    """
     try:
         settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath)
     except ValueError as exc:
@@ -76,7 +82,10 @@ def up(
 
 @app.command()
 def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """One row per service: pid, alive, healthy, endpoint, log. Exit 1 if any is unhealthy."""
+    """One row per service: pid, alive, healthy, endpoint, log. Exit 1 if any is unhealthy.
+
+    Example: ovnet status --json | jq -r '.[] | select(.healthy | not) | .name'
+    """
     settings = load_settings(state_dir)
     rows = allinone.status(settings)
     if json_:
@@ -89,7 +98,10 @@ def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json
 
 @app.command()
 def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Also delete the state dir.")) -> None:
-    """Stop exactly the processes ovnet started (by pidfile) and remove what it created."""
+    """Stop exactly the processes ovnet started (by pidfile) and remove what it created.
+
+    Example: ovnet down --purge
+    """
     settings = load_settings(state_dir)
     if demo_stop_docker(settings):  # first: its containers' ports go through the agents' plugins
         console.print("  the demo's dockerd stopped")

@@ -14,9 +14,10 @@ from rich.table import Table
 
 from ovnet.apiclient import cloud_entry
 from ovnet.config import Settings, load_settings
-from ovnet.model.errors import ModelError
+from ovnet.model.errors import ModelError, NotFound
 from ovnet.model.store import Store
-from ovnet.model.tenancy import OPERATOR, create_project, find_projects, issue_token, project_by_name, token_counts
+from ovnet.model.tenancy import (OPERATOR, create_project, find_projects, get_project, issue_token, project_by_name,
+                                  token_counts)
 
 app = typer.Typer(help="Projects (tenants) and their tokens.", no_args_is_help=True)
 STATE_DIR = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
@@ -52,7 +53,10 @@ def _print_token(settings: Settings, name: str, project_id: str, token: str) -> 
 @app.command("create")
 def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, digits, '-', '_', '.'."),
            state_dir: Path = STATE_DIR) -> None:
-    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME)."""
+    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME).
+
+    Example: ovnet project create tenant-a
+    """
     def work(session) -> tuple[str, str]:
         project = create_project(session, name)
         return project.id, issue_token(session, project.id, "member")
@@ -63,20 +67,30 @@ def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, 
 
 
 @app.command("token")
-def token(name: str = typer.Argument(..., help="An existing project's name."), state_dir: Path = STATE_DIR) -> None:
-    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid."""
-    def work(session) -> tuple[str, str]:
-        project = project_by_name(session, OPERATOR, name)
-        return project.id, issue_token(session, project.id, "member")
+def token(name: str = typer.Argument(..., help="An existing project's name or id."),
+          state_dir: Path = STATE_DIR) -> None:
+    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid.
+
+    Example: ovnet project token tenant-a
+    """
+    def work(session) -> tuple[str, str, str]:
+        try:
+            project = project_by_name(session, OPERATOR, name)
+        except NotFound:  # project names are unique: an id is the only other way to name one
+            project = get_project(session, OPERATOR, name)
+        return project.name, project.id, issue_token(session, project.id, "member")
 
     with _store(state_dir) as (settings, run):
-        project_id, secret = run(work)
-    _print_token(settings, name, project_id, secret)
+        project_name, project_id, secret = run(work)
+    _print_token(settings, project_name, project_id, secret)
 
 
 @app.command("list")
 def list_(state_dir: Path = STATE_DIR) -> None:
-    """List projects: name, id and how many tokens each holds (token values are never shown)."""
+    """List projects: name, id and how many tokens each holds (token values are never shown).
+
+    Example: ovnet project list
+    """
     def work(session) -> list[tuple[str, str, int]]:
         counts = token_counts(session, OPERATOR)
         return [(p.name, p.id, counts.get(p.id, 0)) for p in find_projects(session, OPERATOR)]
