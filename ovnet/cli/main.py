@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ovnet.cli.demo import demo as demo_command
@@ -62,17 +63,28 @@ def up(
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     started = time.monotonic()
-    with console.status("starting ovnet") as spinner:
+    # A bar over the all-in-one's services (it grows when added hosts' services come too); off a
+    # terminal rich draws no bar and only the per-service lines remain, which scripts can read.
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("starting ovnet", total=len(allinone.services(settings)))
+
         def progress(name: str, state: str) -> None:
-            spinner.update(f"{name}: {state}")
-            if state in ("started", "running"):
-                console.print(f"  {name} {state}")
+            if state == "starting":
+                bar.update(task, description=f"starting {name}")
+            elif state in ("started", "running"):
+                done = bar.tasks[0].completed + 1
+                bar.update(task, completed=done, total=max(done, bar.tasks[0].total or 0),
+                           description=f"{name} {state}")
+                bar.console.print(f"  {name} {state}")
 
         try:
             rows = allinone.up(settings, progress)
         except RuntimeFailure as exc:
+            bar.stop()
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
+        bar.update(task, description="ovnet is up")
     console.print(_table(rows))
     datapath_used = (settings.state_dir / "datapath").read_text().strip()
     console.print(f"ovnet is up in {time.monotonic() - started:.1f} s; datapath: {datapath_used}"
