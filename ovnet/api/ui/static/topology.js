@@ -100,7 +100,8 @@
       const host = p["binding:host_id"] || "";
       const kind = kindOf(p);
       const ips = p.fixed_ips.map((f) => f.ip_address).join("\n");
-      const who = p.name || (p.device_id && kind !== "namespace" ? p.device_id : "") || short(p.id);
+      const full = p.name || (p.device_id && kind !== "namespace" ? p.device_id : "") || short(p.id);
+      const who = full.length > 16 ? full.slice(0, 15) + "…" : full;  // neighbours' labels must not overlap
       if (host && !(host in hostColor)) hostColor[host] = HOST_COLORS[Object.keys(hostColor).length % HOST_COLORS.length];
       els.push({ group: "nodes", classes: `port ${kind} ${(p.status || "DOWN").toLowerCase()}`,
                  data: { id: `port:${p.id}`, label: `${who}\n${ips}`, ref: p, type: "port", kind,
@@ -265,7 +266,8 @@
       item(data.floatingips.length, "floating IPs", data.fipsServed ? "" : "(not served)"),
       item(Object.keys(hostColor).length, "hypervisors"),
     ].join("");
-    $("scope").textContent = data.projects ? "admin: all projects" : `project ${projectName(data, (data.networks[0] || {}).project_id)}`;
+    const own = (data.networks[0] || data.ports[0] || {}).project_id;
+    $("scope").textContent = data.projects ? "admin: all projects" : `member: ${own ? projectName(data, own) : "no resources yet"}`;
     legend(hostColor, new Set(shown.map(kindOf)));
     listing(data);
     $("status").textContent = `updated ${new Date().toLocaleTimeString()} · polling every ${POLL_MS / 1000} s`;
