@@ -164,7 +164,7 @@
   // A preset layout, computed here, keeps the picture the same from one poll to the next and
   // reads like a network diagram: per project, each network a column with its ports below and
   // its routers above; per hypervisor, the networks in a row and each hypervisor's ports below.
-  const COL = 190, ROW = 78, ROUTER_Y = -120;
+  const COL = 220, ROW = 78, ROUTER_Y = -120;
 
   function positions(groupBy) {
     const pos = {};
@@ -185,7 +185,7 @@
           pos[n.id()] = { x: nx, y: 0 };
           const ports = members.filter(".port").filter((p) => networkOf(p) && networkOf(p).id() === n.id())
             .sort((a, b) => String(a.data("label")).localeCompare(String(b.data("label"))));
-          ports.forEach((p, j) => { pos[p.id()] = { x: nx + (j % 2 ? 42 : -42), y: 95 + Math.floor(j / 2) * ROW }; });
+          ports.forEach((p, j) => { pos[p.id()] = { x: nx + (j % 2 ? 56 : -56), y: 95 + Math.floor(j / 2) * ROW }; });
         });
         const others = members.filter(".port").filter((p) => !pos[p.id()]);
         placePorts(others, x + nets.length * COL, 95, 1);
