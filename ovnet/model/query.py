@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, and_, cast, false, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, cast, false, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes, loader
 from ovnet.model.errors import BadRequest, NotFound
-from ovnet.model.schema import IPAllocation, Network, Port, Subnet
+from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Router, Subnet
 from ovnet.model.tenancy import Context, visible
 
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
@@ -53,7 +53,10 @@ COLUMNS: dict[type, dict[str, Column]] = {
         "mtu": Column(Network.mtu, attributes.integer),
         "shared": Column(Network.shared, attributes.boolean),
         "port_security_enabled": Column(Network.port_security_enabled, attributes.boolean),
-        "router:external": Column(literal(False), attributes.boolean, sortable=False),
+        "router:external": Column(Network.router_external, attributes.boolean),
+        "provider:network_type": Column(Network.provider_network_type),
+        "provider:physical_network": Column(Network.provider_physical_network),
+        "provider:segmentation_id": Column(Network.provider_segmentation_id, attributes.integer),
     },
     Subnet: {
         **_common(Subnet),
@@ -76,6 +79,20 @@ COLUMNS: dict[type, dict[str, Column]] = {
         "binding:host_id": Column(Port.binding_host_id),
         "binding:vnic_type": Column(Port.binding_vnic_type),
         "port_security_enabled": Column(Port.port_security_enabled, attributes.boolean),
+    },
+    Router: {
+        **_common(Router),
+        "status": Column(Router.status),
+        "admin_state_up": Column(Router.admin_state_up, attributes.boolean),
+    },
+    FloatingIP: {
+        **_common(FloatingIP),
+        "status": Column(FloatingIP.status),
+        "floating_network_id": Column(FloatingIP.floating_network_id),
+        "floating_ip_address": Column(FloatingIP.floating_ip_address, attributes.ip_address),
+        "port_id": Column(FloatingIP.port_id),
+        "fixed_ip_address": Column(FloatingIP.fixed_ip_address, attributes.ip_address),
+        "router_id": Column(FloatingIP.router_id),
     },
 }
 

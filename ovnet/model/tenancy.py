@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import Network, Port, Project, Subnet, Token
+from ovnet.model.schema import FloatingIP, Network, Port, Project, Router, Subnet, Token
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
@@ -136,13 +136,17 @@ def authenticate(session: Session, token: str | None) -> Context:
 
 
 def visible(ctx: Context, model: type) -> ColumnElement[bool]:
-    """A SQL condition selecting the rows of ``model`` (Network, Subnet, Port) ``ctx`` may see."""
+    """A SQL condition selecting the rows of ``model`` (Network, Subnet, Port, Router, FloatingIP)
+    ``ctx`` may see. Shared and external networks (with their subnets) are visible to every project
+    (Neutron's rbac access_as_shared / access_as_external)."""
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
+    if model in (Router, FloatingIP):
+        return own
     if model is Network:
-        return or_(own, Network.shared.is_(True))
-    shared_nets = select(Network.id).where(Network.shared.is_(True))
+        return or_(own, Network.shared.is_(True), Network.router_external.is_(True))
+    shared_nets = select(Network.id).where(or_(Network.shared.is_(True), Network.router_external.is_(True)))
     if model is Subnet:
         return or_(own, Subnet.network_id.in_(shared_nets))
     if model is Port:
