@@ -24,6 +24,12 @@ EXTENSIONS = {
     "pagination": ("Pagination support", "limit and marker with *_links."),
     "sorting": ("Sorting support", "sort_key and sort_dir."),
     "filter-validation": ("Filter parameters validation", "Unknown filters are refused with 400."),
+    "external-net": ("Neutron external network", "router:external on networks."),
+    "provider": ("Provider Network", "provider:network_type, provider:physical_network, provider:segmentation_id."),
+    "router": ("Neutron L3 Router", "Routers, router interfaces, external gateways and floating IPs."),
+    "ext-gw-mode": ("Neutron L3 Configurable external gateway mode", "enable_snat of external_gateway_info."),
+    "extraroute": ("Neutron Extra Route", "Extra routes (routes) of routers."),
+    "extraroute-atomic": ("Atomically add/remove extra routes", "add_extraroutes / remove_extraroutes."),
 }
 
 

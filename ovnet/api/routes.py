@@ -17,7 +17,7 @@ from ovnet.api.body import read_json
 from ovnet.model import query, tags
 from ovnet.model.common import Defaults, get_visible
 from ovnet.model.errors import BadRequest, NotFound
-from ovnet.model.resources import Resource
+from ovnet.model.resources import Action, Resource
 from ovnet.model.store import Store
 from ovnet.model.tenancy import Context
 
@@ -58,6 +58,20 @@ def _update_body(res: Resource, data: dict) -> dict:
     if set(data) != {res.singular}:
         raise BadRequest(f"Resource body required: {{\"{res.singular}\": {{...}}}}", "HTTPBadRequest", res.singular)
     return data[res.singular]
+
+
+def _action_route(res: Resource, h: Handlers, action: Action) -> Callable:
+    extra = (h.defaults,) if action.needs_defaults else ()
+
+    async def run(resource_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        body = await read_json(request, h.max_body)
+
+        def work(session):
+            result = action.run(session, ctx, resource_id, body, *extra)
+            return {res.singular: res.to_dict(result)} if isinstance(result, res.model) else result
+        return await h.write(work, 200)
+    return run
 
 
 def resource_router(res: Resource, h: Handlers) -> APIRouter:
@@ -113,6 +127,10 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
     async def delete(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         return await h.write(lambda s: res.delete(s, ctx, resource_id), 204)
+
+    for name, action in res.actions.items():
+        api.add_api_route(f"/{{resource_id}}/{name}", _action_route(res, h, action), methods=["PUT"],
+                          name=f"{res.singular}_{name}")
 
     @api.get("/{resource_id}/tags")
     async def get_tags(resource_id: str, request: Request) -> dict:
