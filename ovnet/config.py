@@ -53,6 +53,12 @@ class Settings:
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
     cache_dir: Path = DEFAULT_CACHE_DIR
+    # The machine-local public network (ovnet.runtime.public): every chassis maps
+    # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
+    # the outside host with the first address of ``public_cidr``.
+    physical_network: str = "public"
+    public_netns: str = "ovnet-public"
+    public_cidr: str = "10.50.50.0/24"
 
     # -- derived paths -------------------------------------------------------------------------
     @property

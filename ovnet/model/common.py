@@ -18,7 +18,8 @@ MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){0,4}$")
 @dataclass(frozen=True)
 class Defaults:
     """Deployment-wide defaults: ``network_mtu`` in bytes (underlay MTU less Geneve overhead),
-    ``physical_mtu`` (bytes, the MTU of flat and vlan provider networks) and ``mac_prefix``, the leading octets of generated MACs ("fa:16:3e" as Neutron's base_mac)."""
+    ``physical_mtu`` (bytes, the MTU of flat and vlan provider networks) and ``mac_prefix``, the
+    leading octets of generated MACs ("fa:16:3e" as Neutron's base_mac)."""
 
     network_mtu: int = 1442
     mac_prefix: str = "fa:16:3e"

@@ -62,7 +62,8 @@ def max_mtu(network_type: str, defaults: Defaults) -> int:
     return defaults.network_mtu if network_type == "geneve" else defaults.physical_mtu
 
 
-def _check_mtu(session: Session, net_id: str | None, mtu: int, defaults: Defaults, network_type: str = "geneve") -> None:
+def _check_mtu(session: Session, net_id: str | None, mtu: int, defaults: Defaults,
+               network_type: str = "geneve") -> None:
     # Above the overlay's MTU, Geneve packets exceed the underlay and are dropped without an
     # error anywhere, so refuse it here (Neutron's ML2 refuses an MTU above the maximum too).
     limit = max_mtu(network_type, defaults)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from ovnet.model import attributes, ipam
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
-from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Subnet, new_id
+from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Router, Subnet, new_id
 from ovnet.model.tenancy import OPERATOR, Context, owner_project
 
 COLUMNS = {
@@ -32,6 +32,7 @@ ADMIN_ONLY = {"binding:host_id": "", "binding:profile": {}}
 # Ports a router or a floating IP owns: they come and go with that resource, never through the
 # port API (Neutron's L3 service refuses their deletion with 409).
 SERVICE_OWNERS = ("network:router_interface", "network:router_gateway", "network:floatingip")
+ROUTER_OWNERS = SERVICE_OWNERS[:2]
 
 
 def _check_admin_only(ctx: Context, body: object, values: dict, action: str) -> None:
@@ -208,6 +209,11 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
         changed = changed or before != [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
     if changed:
         record_update(session, port)
+        if port.device_owner in ROUTER_OWNERS:
+            # A router's NB rows (its router ports, SNAT, routes) derive from its ports: re-derive it.
+            router = session.get(Router, port.device_id)
+            if router is not None:
+                record_update(session, router)
     return port
 
 

@@ -150,7 +150,8 @@ def _check_routes(session: Session, router: Router, routes: list[dict]) -> None:
     for route in routes:
         hop = ipaddress.ip_address(route["nexthop"])
         if route["nexthop"] in own or not any(hop in ipaddress.ip_network(s.cidr) for s in subnets):
-            reason = "the nexthop is used by router" if route["nexthop"] in own else "the nexthop is not connected with router"
+            reason = ("the nexthop is used by router" if route["nexthop"] in own
+                      else "the nexthop is not connected with router")
             raise BadRequest(f"Invalid format for routes: {routes}, {reason}", "InvalidRoutes", "routes")
 
 
