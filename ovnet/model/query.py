@@ -26,6 +26,7 @@ MAX_FILTER_VALUES = 10_000
 # Distinct tags one tag filter may list: each is a LIKE term (see _tag_filter); a resource holds
 # at most 50 (Neutron's MAX_TAGS), so twice that covers every meaningful query.
 MAX_TAG_FILTER = 100
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1  # SQL Integer columns (PostgreSQL int4)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,12 @@ def _fixed_ips_filter(values: list[str]) -> ColumnElement[bool]:
     return Port.id.in_(select(IPAllocation.port_id).where(*conditions))
 
 
+def _storable(value: object) -> bool:
+    # Integer columns are 32-bit on PostgreSQL: a valid 64-bit filter value beyond that range
+    # matches no row, and must not reach the driver (NumericValueOutOfRange -> 500).
+    return not isinstance(value, int) or isinstance(value, bool) or INT32_MIN <= value <= INT32_MAX
+
+
 def where_clause(model: type, filters: dict[str, list[str]]) -> ColumnElement[bool]:
     """One SQL condition for ``filters`` (attribute -> accepted values; values of one key are ORed).
 
@@ -168,7 +175,8 @@ def where_clause(model: type, filters: dict[str, list[str]]) -> ColumnElement[bo
             clauses.append(_fixed_ips_filter(values))
         elif key in columns and columns[key].filterable:
             col = columns[key]
-            clauses.append(col.expr.in_(_distinct(key, [col.check(key, v) for v in values], MAX_FILTER_VALUES)))
+            wanted = _distinct(key, [col.check(key, v) for v in values], MAX_FILTER_VALUES)
+            clauses.append(col.expr.in_([v for v in wanted if _storable(v)]))
         else:
             raise BadRequest(f"[{key}] is invalid attribute for filtering", "HTTPBadRequest", key)
     return and_(true(), *clauses)
