@@ -67,7 +67,7 @@ def lrp_name_of(key: str) -> str:
 
 
 def provnet_key(network_id: str) -> str:
-    """Ovnet id (and name) of a network's localnet Logical_Switch_Port."""
+    """Ovnet id of a network's localnet Logical_Switch_Port."""
     return f"{network_id}/provnet"
 
 
@@ -196,18 +196,34 @@ def router_switch_port(port: Item) -> dict:
 
 def localnet_port(network: Item) -> dict | None:
     """The ``localnet`` Logical_Switch_Port of a flat or vlan network, None for geneve: it joins
-    the logical switch to the physical network through each chassis' ovn-bridge-mappings."""
+    the logical switch to the physical network through each chassis' ovn-bridge-mappings. Its
+    name is the network id: switch ports are found by name, and a scoped read looks up the
+    object ids in scope (no port has a network's id)."""
     if network.get("provider:network_type") not in ("flat", "vlan"):
         return None
     key = provnet_key(network["id"])
     seg = network.get("provider:segmentation_id")
     return {
-        "name": key, "type": "localnet", "addresses": ["unknown"], "port_security": [], "enabled": [],
+        "name": network["id"], "type": "localnet", "addresses": ["unknown"], "port_security": [], "enabled": [],
         "options": {"network_name": network["provider:physical_network"]},
         "tag": [seg] if network["provider:network_type"] == "vlan" and seg else [],
         "dhcpv4_options": [], "dhcpv6_options": [],
         "external_ids": {OWNER_KEY: key, "ovnet:type": "provnet", NETWORK_KEY: network["id"]},
     }
+
+
+def localnet_rows(network: Item, view) -> Rows:
+    """A flat or vlan network's localnet switch port (see localnet_port)."""
+    row = localnet_port(network)
+    if row is not None:
+        yield LSP, provnet_key(network["id"]), row
+
+
+def router_port_rows(port: Item, view) -> Rows:
+    """A router interface or gateway port's ``router`` type switch port, when its network is in
+    the snapshot (a torn read must not create orphans)."""
+    if port.get("device_owner") in ROUTER_OWNERS and view.get("networks", port["network_id"]) is not None:
+        yield LSP, port["id"], router_switch_port(port)
 
 
 def floatingip_rows(fip: Item, view) -> Rows:

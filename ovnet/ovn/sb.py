@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from ovs import poller
@@ -71,8 +72,15 @@ class ChassisWatcher:
             return [dict(c) for c in self._view]
 
     def synced(self) -> bool:
-        """True once the replica holds SB's contents."""
+        """True once the replica has held SB's contents (it keeps the last view while SB is away)."""
         return self._idl.has_ever_connected()
+
+    def wait_synced(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for ``synced()``; return it."""
+        deadline = time.monotonic() + timeout
+        while not self.synced() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.synced()
 
     def _read(self) -> list[dict]:
         out = []
