@@ -173,12 +173,13 @@ class Router(StandardAttrs, Base):
     gw_port_id: Mapped[str | None] = mapped_column(ForeignKey("ports.id", ondelete="SET NULL"), nullable=True)
     enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
     routes: Mapped[list] = mapped_column(JSON, default=list)
-    gw_port: Mapped[Port | None] = relationship(foreign_keys=[gw_port_id], lazy="selectin")
-
-    @property
-    def gw_fixed_ips(self) -> list:
-        """The gateway port's addresses (IPAllocation rows), [] without a gateway."""
-        return list(self.gw_port.fixed_ips) if self.gw_port is not None else []
+    # The gateway port's addresses (external_fixed_ips), read through the port whose device_id is
+    # this router and whose device_owner is network:router_gateway.
+    gw_fixed_ips: Mapped[list[IPAllocation]] = relationship(
+        secondary="ports", viewonly=True, order_by="IPAllocation.id",
+        primaryjoin="and_(Router.id == Port.device_id, Port.device_owner == 'network:router_gateway')",
+        secondaryjoin="IPAllocation.port_id == Port.id",
+    )
 
 
 class FloatingIP(StandardAttrs, Base):

@@ -188,7 +188,7 @@ def router_switch_port(port: Item) -> dict:
         options["nat-addresses"] = "router"
     return {
         "name": port["id"], "type": "router", "addresses": ["router"], "port_security": [],
-        "enabled": [bool(port.get("admin_state_up", True))], "options": options,
+        "enabled": [bool(port.get("admin_state_up", True))], "options": options, "tag": [],
         "dhcpv4_options": [], "dhcpv6_options": [],
         "external_ids": _ids(port, "port", **{NETWORK_KEY: port["network_id"], ROUTER_KEY: port["device_id"]}),
     }

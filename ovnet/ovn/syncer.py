@@ -113,7 +113,7 @@ class Syncer:
         self._connect()
         with self.store.session(readonly=True) as session:
             snap = syncer_io.snapshot(session, SYNCED)
-        desired = desired_rows(snap, facts=self._facts())
+        desired = desired_rows(snap, facts=self._facts_for(snap))
         lines = [str(c) for c in self.nb.converge(desired, dry_run=True)]
         return lines + [
             f"port {pid}: status is {have}, Logical_Switch_Port.up says {want}"
@@ -129,7 +129,7 @@ class Syncer:
         with self.store.session(readonly=True) as session:
             entries = syncer_io.outbox_pending(session, limit=OUTBOX_BATCH)
             snap = syncer_io.snapshot(session, SYNCED)
-        desired = desired_rows(snap, facts=self._facts())
+        desired = desired_rows(snap, facts=self._facts_for(snap))
         made = self.nb.converge(desired)
         changes = [str(c) for c in made]
         statuses = self._status_drift(snap, desired)
@@ -148,9 +148,13 @@ class Syncer:
         if not self.nb.wait_connected(CONNECT_TIMEOUT):
             raise NbUnavailable(f"OVN NB at {self.settings.nb_connection} is not reachable")
 
-    def _facts(self) -> dict[str, list[dict]]:
-        """What translations read from OVN SB: {"chassis": [...]}. Raises NbUnavailable while SB
-        has never been read, since an empty chassis list would strip every gateway's chassis."""
+    def _facts_for(self, snap: dict) -> dict[str, list[dict]] | None:
+        """What translations of ``snap`` read from OVN SB: {"chassis": [...]}, or None when
+        ``snap`` holds no router (only router rows read chassis, so switches and ports converge
+        while SB is away). Raises NbUnavailable while SB has never been read, since an empty
+        chassis list would strip every gateway's chassis."""
+        if not snap.get("routers"):
+            return None
         if not self.sb.wait_synced(CONNECT_TIMEOUT):
             raise NbUnavailable(f"OVN SB at {self.settings.sb_connection} is not reachable (gateway chassis)")
         return {"chassis": self.sb.chassis()}
@@ -223,9 +227,7 @@ class Syncer:
             if entries:
                 scope = model_registry.related_ids(snap, {e.resource_id for e in entries})
                 with metrics.NB_APPLY_SECONDS.time():
-                    # Only router rows read chassis: port changes flow while SB is away.
-                    facts = self._facts() if snap.get("routers") else None
-                    self.nb.converge(desired_rows(snap, scope, facts), scope)
+                    self.nb.converge(desired_rows(snap, scope, self._facts_for(snap)), scope)
                 metrics.NB_APPLY_BATCH.observe(len(entries))
                 with self.store.session() as session:
                     syncer_io.outbox_done(session, [e.id for e in entries])

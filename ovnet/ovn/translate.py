@@ -199,6 +199,7 @@ def logical_switch_port(
         "port_security": port_security,
         "enabled": [bool(port.get("admin_state_up", True))],
         "options": options,
+        "tag": [],
         "dhcpv4_options": refs[4],
         "dhcpv6_options": refs[6],
         "external_ids": _external_ids(port, "port", **{NETWORK_KEY: port["network_id"]}),
