@@ -271,4 +271,8 @@ def _snapshot_for(session: Session, entries: list[syncer_io.OutboxEntry]) -> dic
         return syncer_io.snapshot(session, SYNCED)
     changed = syncer_io.snapshot(session, SYNCED, ids={e.resource_id for e in entries})
     around = syncer_io.snapshot(session, SYNCED, ids=model_registry.referenced_ids(changed))
+    # What a change refers to is re-derived with it (it must exist); a kind whose translation
+    # reads the whole model (a router) must not be derived from this partial read.
+    if any(around.get(kind.plural) for kind in model_registry.KINDS.values() if kind.reads_whole_model):
+        return syncer_io.snapshot(session, SYNCED)
     return {plural: list({i["id"]: i for i in changed[plural] + around[plural]}.values()) for plural in changed}
