@@ -27,7 +27,7 @@ def sb(tmp_path):
 
 
 def sbctl(settings: Settings, *args: str) -> None:
-    subprocess.run(["ovn-sbctl", f"--db={settings.sb_url}", *args], check=True, capture_output=True)
+    subprocess.run(["ovn-sbctl", f"--db={settings.sb_connection}", *args], check=True, capture_output=True)
 
 
 def test_physical_networks_of_a_mapping():
@@ -37,7 +37,7 @@ def test_physical_networks_of_a_mapping():
 
 def test_chassis_and_their_mappings_follow_sb(sb):
     changes = []
-    watcher = ChassisWatcher(sb.sb_url, on_change=lambda: changes.append(1))
+    watcher = ChassisWatcher(sb.sb_connection, on_change=lambda: changes.append(1))
     watcher.start()
     try:
         sbctl(sb, "chassis-add", "hv1", "geneve", "127.0.0.1")
