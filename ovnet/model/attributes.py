@@ -21,6 +21,7 @@ MAX_STRING = 255
 MAX_TAG = 60
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+NETWORK_TYPES = ("flat", "vlan", "geneve")  # provider:network_type values ovnet carries
 UNSET = object()
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -68,6 +69,14 @@ def integer(field: str, value: Any) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise invalid_input(field, f"'{value}' is out of the 64-bit integer range")
     return value
+
+
+def nullable_string(field: str, value: Any) -> str | None:
+    return None if value is None else string(field, value)
+
+
+def nullable_integer(field: str, value: Any) -> int | None:
+    return None if value is None else integer(field, value)
 
 
 def in_range(low: int, high: int) -> Check:
@@ -223,7 +232,10 @@ NETWORK = {
     "shared": Attr(boolean, default=False),
     "port_security_enabled": Attr(boolean, default=True),
     "subnets": READ_ONLY,
-    "router:external": Attr(one_of(False), put=False, default=False),
+    "router:external": Attr(boolean, default=False),
+    "provider:network_type": Attr(one_of(*NETWORK_TYPES), put=False),
+    "provider:physical_network": Attr(nullable_string, put=False, default=None),
+    "provider:segmentation_id": Attr(nullable_integer, put=False, default=None),
 }
 
 SUBNET = {

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import Network, Port, Project, Subnet, Token
+from ovnet.model.schema import FloatingIP, Network, Port, Project, Router, Subnet, Token
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
@@ -62,6 +62,19 @@ def create_project(session: Session, name: str) -> Project:
     session.add(project)
     session.flush()
     return project
+
+
+def add_project(session: Session, ctx: Context, name: str) -> Project:
+    """``create_project`` for a caller: admin only, as Keystone's identity:create_project
+    (Forbidden otherwise)."""
+    _require_admin(ctx, "identity:create_project")
+    return create_project(session, name)
+
+
+def issue_member_token(session: Session, ctx: Context, project_id: str) -> str:
+    """A new member token of project ``project_id`` (older ones stay valid); admin only
+    (Forbidden otherwise), NotFound when there is no such project."""
+    return issue_token(session, get_project(session, ctx, project_id).id, "member")
 
 
 def get_or_create_project(session: Session, name: str) -> Project:
@@ -138,15 +151,19 @@ def authenticate(session: Session, token: str | None) -> Context:
 def visible(ctx: Context, model: type) -> ColumnElement[bool]:
     """A SQL condition selecting the rows of ``model`` (a resource table) ``ctx`` may see.
 
-    Admin sees everything; others their own rows, and: subnets of shared networks, ports on
-    their own networks, and rows of any table with a ``shared`` column that is true (networks,
-    subnet pools). Any other table: own rows only.
+    Admin sees everything; others their own rows, and: shared and external networks with their
+    subnets (Neutron's rbac access_as_shared / access_as_external), ports on their own networks,
+    and rows of any other table with a ``shared`` column that is true (subnet pools). Any other
+    table (routers, floating IPs): own rows only.
     """
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
+    if model is Network:
+        return or_(own, Network.shared.is_(True), Network.router_external.is_(True))
+    shared_nets = select(Network.id).where(or_(Network.shared.is_(True), Network.router_external.is_(True)))
     if model is Subnet:
-        return or_(own, Subnet.network_id.in_(select(Network.id).where(Network.shared.is_(True))))
+        return or_(own, Subnet.network_id.in_(shared_nets))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
     if "shared" in model.__table__.columns:
