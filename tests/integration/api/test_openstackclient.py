@@ -6,36 +6,16 @@ wrote; after each step ``endpoint.after`` runs, where NB checks plug in (see con
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.integration.api.osc import OPENSTACK, Osc
 from tests.integration.ovn.nbcheck import nb_endpoint  # noqa: F401 - fixture
 
-OPENSTACK = Path(sys.executable).with_name("openstack")
 pytestmark = pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")
-
-
-class Osc:
-    def __init__(self, clouds_yaml: Path):
-        self.env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(clouds_yaml)}
-        for key in [k for k in self.env if k.startswith("OS_") and k != "OS_CLIENT_CONFIG_FILE"]:
-            del self.env[key]
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(OPENSTACK), "--os-cloud", "ovnet", *args], env=self.env, capture_output=True,
-                              text=True, timeout=120)
-        if check:
-            assert proc.returncode == 0, f"openstack {' '.join(args)} failed: {proc.stderr}"
-        return proc
-
-    def json(self, *args: str):
-        return json.loads(self.run(*args, "-f", "json").stdout)
 
 
 @pytest.fixture(params=["api", pytest.param("nb", marks=[pytest.mark.ovn, pytest.mark.root])])

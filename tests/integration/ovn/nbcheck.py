@@ -36,9 +36,15 @@ class NbRows:
         self.nb_url = nb_url
 
     def find(self, table: str, ovnet_id: str) -> list[dict]:
+        return self._rows("find", table, f"external_ids:ovnet\\:id={ovnet_id}")
+
+    def rows(self, table: str) -> list[dict]:
+        """Every row of ``table``."""
+        return self._rows("list", table)
+
+    def _rows(self, *command: str) -> list[dict]:
         out = subprocess.run(["ovn-nbctl", f"--db={self.nb_url}", "--timeout=10", "--format=json", "--data=json",
-                              "find", table, f"external_ids:ovnet\\:id={ovnet_id}"],
-                             capture_output=True, text=True, check=True).stdout
+                              *command], capture_output=True, text=True, check=True).stdout
         doc = json.loads(out)
         return [{h: _python(c) for h, c in zip(doc["headings"], row)} for row in doc["data"]]
 
