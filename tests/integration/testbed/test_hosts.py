@@ -115,7 +115,7 @@ def test_remove_after_a_crash_leaves_nothing(allinone):
 def test_up_after_a_crash_puts_the_allinone_back_on_the_underlay(allinone):
     name = _host_name()
     hosts.add(allinone, name)
-    local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
+    local, remote = local_chassis(allinone), local_chassis(hosts.host_settings(allinone, name))
     wired = pair_across(allinone.nb_connection, local, remote, "10.79.0")
     try:
         # ovn-controller restarted by `up` writes encap-ip=127.0.0.1 again; vswitchd drops br-phy's address.
@@ -161,7 +161,7 @@ def test_add_needs_the_allinone(allinone_settings):
 def test_tcp_across_the_tunnel(allinone):
     name = _host_name()
     hosts.add(allinone, name)
-    local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
+    local, remote = local_chassis(allinone), local_chassis(hosts.host_settings(allinone, name))
     nbctl = ["ovn-nbctl", f"--db={allinone.nb_connection}", "--timeout=10"]
     wired = []
     server = None
@@ -204,7 +204,7 @@ def test_allinone_in_the_root_namespace(tmp_path):
         aio.up(settings)
         hosts.add(settings, name)
         host_netns = hosts.host_settings(settings, name).netns
-        local, remote = aio.local_chassis(settings), aio.local_chassis(hosts.host_settings(settings, name))
+        local, remote = local_chassis(settings), local_chassis(hosts.host_settings(settings, name))
         assert underlay.phy_bridge(settings.state_dir, local) in {n for n in _leftovers(settings, "")}
         wired = pair_across(settings.nb_connection, local, remote, "10.78.0")
         try:
