@@ -43,7 +43,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.config import Settings, load_settings
+from ovnet.config import load_settings
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin

@@ -42,7 +42,7 @@ def lone_tap():
 
 # The API/agent fixtures of the host tests: an admin ApiClient and agent of the all-in-one,
 # workload namespaces, networks made through the API.
-from tests.integration.host.conftest import agent, api, make_netns  # noqa: E402,F401
+
 
 
 @pytest.fixture

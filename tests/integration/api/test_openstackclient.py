@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.ovn.nbcheck import nb_endpoint  # noqa: F401 - fixture
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 pytestmark = pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")

@@ -17,7 +17,7 @@ from ovnet.runtime import hosts, underlay
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import pid_alive, run, wait_until
 from ovnet.testbed import workload
-from tests.integration.testbed.handwire import pair_across
+from tests.helpers.handwire import pair_across
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
@@ -192,7 +192,7 @@ def test_tcp_across_the_tunnel(allinone):
 def test_allinone_in_the_root_namespace(tmp_path):
     """`ovnet up` without a fixture namespace: the all-in-one's br-phy and veth end live in the
     root namespace under per-installation names, and go when the last host goes."""
-    from tests.conftest import private_settings
+    from tests.helpers.allinone import private_settings
 
     with IPRoute() as ipr:
         if ipr.link_lookup(ifname="ovs-netdev"):
@@ -271,7 +271,7 @@ def test_remove_unbinds_the_ports_bound_to_the_host(allinone):
     from ovnet.apiclient import ApiClient
     from ovnet.cli.main import app
     from ovnet.host.agentclient import AgentClient
-    from tests.integration.host.conftest import ApiNetwork, wait_status
+    from tests.helpers.hostnet import ApiNetwork, wait_status
 
     name = _host_name()
     hosts.add(allinone, name)
@@ -301,7 +301,7 @@ def test_workloads_on_a_host_survive_down_and_up(allinone):
     (as the main host's root namespace stays): after `up` its agent finds them and traffic flows."""
     from ovnet.apiclient import ApiClient
     from ovnet.host.agentclient import AgentClient
-    from tests.integration.host.conftest import ApiNetwork, wait_status
+    from tests.helpers.hostnet import ApiNetwork, wait_status
 
     name = _host_name()
     hosts.add(allinone, name)

@@ -13,7 +13,7 @@ import pytest
 from ovnet.apiclient import ApiClient
 from ovnet.runtime import allinone as aio
 from ovnet.testbed.dockerd import PrivateDockerd
-from tests.conftest import private_settings
+from tests.helpers.allinone import private_settings
 
 
 class DockerOnOvnet:
