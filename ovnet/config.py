@@ -69,11 +69,18 @@ class Settings:
     sync_interval: float = 60.0  # seconds between full NB reconciles
     bind_timeout: float = 30.0  # seconds a port may take to become ovn-installed
     agent_sync_interval: float = 5.0  # seconds between host-agent reconciles (workloads follow port changes)
+    cni_grace_period: float = 60.0  # seconds a CNI port may stay unplugged (netns gone, no DEL) before deletion
     mac_prefix: str = "fa:16:3e"  # leading octets of generated port MACs (Neutron's base_mac)
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
     agent_metrics_port: int = 0  # TCP port (on listen_host) of the agent's /metrics besides its socket; 0: off
     cache_dir: Path = DEFAULT_CACHE_DIR
+    # The machine-local public network (ovnet.runtime.public): every chassis maps
+    # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
+    # the outside host with the first address of ``public_cidr``.
+    physical_network: str = "public"
+    public_netns: str = "ovnet-public"
+    public_cidr: str = "10.50.50.0/24"
 
     def __post_init__(self) -> None:
         for name in ("nb_remotes", "sb_remotes", "api_urls"):

@@ -12,7 +12,7 @@ import shutil
 from contextlib import contextmanager
 
 from ovnet.config import Settings
-from ovnet.runtime import hosts, owned
+from ovnet.runtime import hosts, owned, public
 from ovnet.runtime.central import central_services
 from ovnet.runtime.chassis import chassis_services, local_chassis, recorded_datapath
 from ovnet.runtime.daemon import Service
@@ -20,6 +20,7 @@ from ovnet.runtime.process import RuntimeFailure, port_in_use
 from ovnet.runtime.services import ovnet_services
 from ovnet.runtime.status import Progress, ServiceStatus, service_rows
 
+PUBLIC_INDEX = 1  # the all-in-one's veth on the public bridge; added hosts use their underlay number
 # Which Debian package brings each binary ovnet runs, for the one-line fix in the error.
 PACKAGES = {
     "ovsdb-server": "openvswitch-switch", "ovs-vswitchd": "openvswitch-switch", "ovs-vsctl": "openvswitch-switch",
@@ -81,6 +82,7 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
                 else:
                     svc.wait_healthy()
                     note(svc.name, "running")
+            public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
             if started:
                 hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
             # Hosts hold no truth: once their agents run again they re-plug what is bound there.
