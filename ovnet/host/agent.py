@@ -46,7 +46,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.config import Settings, load_settings
+from ovnet.config import load_settings
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.cni.protocol import ERR_TRY_LATER, CniError
 from ovnet.host.cni.service import CniService

@@ -368,6 +368,12 @@ def stop_docker(settings: Settings, record: Record | None = None) -> bool:
     return container.remove_engine(Path(record.docker_root), record.docker_netns or None)
 
 
+def down_hook(settings: Settings) -> list[str]:
+    """The ``ovnet.down`` hook (ovnet.runtime.cleanup): stop_docker, first of all, since its
+    containers' ports go through the agents' plugins."""
+    return ["the demo's dockerd"] if stop_docker(settings) else []
+
+
 def _unbind(port: dict, token: str) -> bool:
     if not Path(port["socket"]).exists():
         return False  # that agent is gone, and with it (`ovnet down`) its bridge and ports

@@ -18,7 +18,7 @@ from ovnet.apiclient import ApiClient
 from ovnet.host.ovs import LocalOvs
 from ovnet.runtime import allinone as aio
 from ovnet.testbed.podman import PrivatePodman
-from tests.conftest import private_settings
+from tests.helpers.allinone import private_settings
 
 
 def ovnet_cli(settings, *args: str) -> subprocess.CompletedProcess:

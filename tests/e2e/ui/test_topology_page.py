@@ -17,8 +17,8 @@ from ovnet.apiclient import ApiClient
 from ovnet.cli.demo import member_tokens
 from ovnet.host.agentclient import AgentClient
 from ovnet.testbed import seed
-from tests.browser import chromium, require_chromium
-from tests.conftest import running_allinone
+from tests.helpers.browser import chromium, require_chromium
+from tests.helpers.allinone import running_allinone
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.browser]
 SCREENSHOT_DIR = Path(os.environ.get("OVNET_SCREENSHOT_DIR", "/tmp/ovnet-screenshots"))
@@ -97,7 +97,7 @@ def test_topology_page_shows_what_the_token_sees(tmp_path, make_netns):
         made = build_seed(settings, tokens, make_netns)
         with ApiClient.from_settings(settings) as admin:
             networks = {n["id"]: n for n in admin.list_networks()}
-        admin_token = (settings.state_dir / "admin-token").read_text().strip()
+        admin_token = settings.admin_token_file.read_text().strip()
         with chromium(tmp_path) as driver:
             driver.get(f"{settings.api_url}/ui")
             sign_in(driver, admin_token)
