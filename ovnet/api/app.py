@@ -31,7 +31,8 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     ``GET /ui`` the topology page (ovnet.api.ui).
     """
     if defaults is None:
-        defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix)
+        defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix,
+                             physical_mtu=settings.underlay_mtu)
                     if settings is not None else Defaults())
     app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
     errors.install(app)
