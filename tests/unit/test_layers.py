@@ -9,7 +9,7 @@ failure shows), and every import statement of the source, including those inside
 - ovnet.ovn imports only ovnet.model and ovnet.config (and itself);
 - ovnet.host never imports ovnet.model nor SQLAlchemy;
 - product code never imports ovnet.testbed; the test bed's own commands (``ovnet demo``,
-  ``ovnet vm``: cli/demo.py with its cli/matrix.py, cli/vm.py) are its front-end and may.
+  ``ovnet vm``: cli/demo.py with its printer cli/matrix.py, cli/vm.py) are its front-end and may.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ovnet"
-TESTBED_FRONTENDS = {"ovnet.cli.demo", "ovnet.cli.matrix", "ovnet.cli.vm"}
+TESTBED_FRONTENDS = {"ovnet.cli.demo", "ovnet.cli.matrix", "ovnet.cli.vm"}  # matrix: the demo's printer
 # Cases the `remotes` work of issue 9 fixes (runtime cycle, `ovnet down` importing the test bed);
 # strict, so they fail loudly once fixed and the marker must go.
 KNOWN = "issue 9 (remotes helper): break runtime/allinone <-> runtime/hosts and stop cli/main importing the test bed"

@@ -93,6 +93,14 @@ def test_server_and_agent_metrics_move_with_work(tmp_path, make_netns):
             assert value(agent(), "ovnet_docker_requests_total", verb="NetworkDriver.GetCapabilities",
                          result="ok") == 1
 
+            # A CNI request (STATUS: is the plugin ready?) is counted by verb and result.
+            admin_token = settings.admin_token_file.read_text().strip()
+            agent_http.post("/cni/status", headers={"X-Auth-Token": admin_token},
+                            json={"env": {"CNI_COMMAND": "STATUS"},
+                                  "config": {"cniVersion": "1.1.0", "name": "n", "type": "ovnet"}})
+            counted = agent()
+            assert sum(value(counted, "ovnet_cni_requests_total", verb="STATUS", result=r) for r in ("ok", "error")) == 1
+
             client.unbind(port["id"])
             assert value(agent(), "ovnet_agent_unbinds_total", result="ok") == 1
 
