@@ -21,7 +21,7 @@ from ovnet.cli.vm import app as vm_app, libvirt_xml
 from ovnet.config import SettingsError, load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
-from ovnet.testbed.demo import stop_docker as demo_stop_docker
+from ovnet.testbed.demo import stop_docker as demo_stop_docker, stop_podman as demo_stop_podman
 from ovnet.testbed.vm import stop_all as vm_stop_all
 
 app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.", no_args_is_help=True,
@@ -94,6 +94,8 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
     settings = load_settings(state_dir)
     if demo_stop_docker(settings):  # first: its containers' ports go through the agents' plugins
         console.print("  the demo's dockerd stopped")
+    if demo_stop_podman(settings):  # likewise through the agents' CNI routes
+        console.print("  the demo's Podman containers removed")
     for name in vm_stop_all(settings):  # QEMU runs detached: nothing else would stop it
         console.print(f"  VM {name} stopped")
     for name in unplug_all(settings) if purge else []:  # no agent would ever find them again
