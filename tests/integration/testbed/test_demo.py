@@ -29,10 +29,11 @@ PODMAN = {w.name: w for w in seed.WORKLOADS if w.kind == "podman"}
 
 @pytest.fixture(autouse=True)
 def no_vm_left(allinone_settings):
-    """QEMU and dockerd run detached: stop any VM and the dockerd a failed test left, before the
-    all-in-one goes."""
+    """QEMU, dockerd and Podman's containers run detached: stop any VM, the dockerd and the Podman
+    containers a failed test left, before the all-in-one goes."""
     yield
     demo.stop_docker(allinone_settings)
+    demo.stop_podman(allinone_settings)
     vm.stop_all(allinone_settings)
 
 
