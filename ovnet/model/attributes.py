@@ -107,6 +107,10 @@ def uuid_string(field: str, value: Any) -> str:
         raise invalid_input(field, f"'{value}' is not a valid UUID") from None
 
 
+def nullable_uuid_string(field: str, value: Any) -> str | None:
+    return None if value is None else uuid_string(field, value)
+
+
 def ip_address(field: str, value: Any) -> str:
     try:
         return str(ipaddress.ip_address(string(field, value)))
@@ -237,7 +241,7 @@ NETWORK = {
 SUBNET = {
     **COMMON,
     "network_id": Attr(uuid_string, put=False, required=True),
-    "cidr": Attr(cidr, put=False, required=True),
+    "cidr": Attr(cidr, put=False),  # required unless subnetpool_id is given (subnets.create_subnet)
     "ip_version": Attr(one_of(4, 6), put=False, required=True),
     "gateway_ip": Attr(nullable_ip_address),
     "enable_dhcp": Attr(boolean, default=True),
@@ -246,7 +250,8 @@ SUBNET = {
     "allocation_pools": Attr(list_of(record({"start": ip_address, "end": ip_address}))),
     "ipv6_address_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
     "ipv6_ra_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
-    "subnetpool_id": Attr(one_of(None, nullable=True), put=False, default=None),
+    "subnetpool_id": Attr(nullable_uuid_string, put=False, default=None),
+    "prefixlen": Attr(in_range(0, 128), put=False),
 }
 
 PORT = {

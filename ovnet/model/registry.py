@@ -30,10 +30,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnet.model import attributes, floatingips, networks, ports, routers, subnets
+from ovnet.model import attributes, floatingips, networks, ports, routers, subnetpools, subnets
 from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
-from ovnet.model.schema import AllocationPool, FloatingIP, IPAllocation, Network, Port, Router, Subnet
+from ovnet.model.schema import (AllocationPool, FloatingIP, IPAllocation, Network, Port, Router, Subnet,
+                                SubnetPool)
 from ovnet.model.serialize import floatingip_dict, network_dict, port_dict, router_dict, subnet_dict
 
 Item = Mapping[str, Any]  # one object as its serializer shows it
@@ -126,10 +127,14 @@ SUBNET = Kind(
         "enable_dhcp": Column(Subnet.enable_dhcp, attributes.boolean),
         "ipv6_address_mode": Column(Subnet.ipv6_address_mode, sortable=False),
         "ipv6_ra_mode": Column(Subnet.ipv6_ra_mode, sortable=False),
+        "subnetpool_id": Column(Subnet.subnetpool_id),
     },
     children=Children("allocation_pools", AllocationPool.subnet_id, (AllocationPool.first_ip, AllocationPool.last_ip),
                       (AllocationPool.id,)),
-    depends_on=(Dependency("network", lambda s: [s["network_id"]], follows=True),),
+    depends_on=(
+        Dependency("network", lambda s: [s["network_id"]], follows=True),
+        Dependency("subnetpool", lambda s: [s["subnetpool_id"]] if s.get("subnetpool_id") else []),
+    ),
 )
 
 PORT = Kind(
@@ -155,6 +160,22 @@ PORT = Kind(
     ),
     needs_defaults=("create",),
 )
+
+SUBNETPOOL = Kind(
+    "subnetpools", SubnetPool, subnetpools.create_subnetpool, subnetpools.update_subnetpool,
+    subnetpools.delete_subnetpool, subnetpools.subnetpool_dict,
+    columns={
+        **standard_columns(SubnetPool),
+        "ip_version": Column(SubnetPool.ip_version, attributes.integer),
+        "default_prefixlen": Column(SubnetPool.default_prefixlen, attributes.integer),
+        "min_prefixlen": Column(SubnetPool.min_prefixlen, attributes.integer),
+        "max_prefixlen": Column(SubnetPool.max_prefixlen, attributes.integer),
+        "shared": Column(SubnetPool.shared, attributes.boolean),
+        "is_default": Column(SubnetPool.is_default, attributes.boolean),
+    },
+    extensions={"subnet_allocation": ("Subnet Allocation", "Subnet pools and subnets allocated from them.")},
+)
+
 
 def _router_action(run: Callable) -> Callable[..., dict]:
     return lambda session, ctx, router_id, body: {"router": router_dict(run(session, ctx, router_id, body))}
@@ -208,7 +229,7 @@ FLOATINGIP = Kind(
     needs_defaults=("create",),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNET, PORT, ROUTER, FLOATINGIP)}
+KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP)}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
 
 

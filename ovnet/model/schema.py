@@ -100,6 +100,20 @@ class Network(StandardAttrs, Base):
     )
 
 
+class SubnetPool(StandardAttrs, Base):
+    """A set of prefixes subnets get their CIDR from (Neutron "subnet_allocation")."""
+
+    __tablename__ = "subnetpools"
+    noun: ClassVar[Noun] = Noun("subnetpool", "Subnet pool", "SubnetPool")
+    ip_version: Mapped[int] = mapped_column(Integer)
+    prefixes: Mapped[list] = mapped_column(JSON, default=list)  # CIDR strings, collapsed and sorted
+    default_prefixlen: Mapped[int] = mapped_column(Integer)
+    min_prefixlen: Mapped[int] = mapped_column(Integer)
+    max_prefixlen: Mapped[int] = mapped_column(Integer)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Subnet(StandardAttrs, Base):
     __tablename__ = "subnets"
     noun: ClassVar[Noun] = Noun("subnet", "Subnet", "Subnet")
@@ -112,6 +126,9 @@ class Subnet(StandardAttrs, Base):
     ipv6_ra_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
     dns_nameservers: Mapped[list] = mapped_column(JSON, default=list)
     host_routes: Mapped[list] = mapped_column(JSON, default=list)
+    # No foreign key: SQLite cannot add one to an existing table without rebuilding it; a pool
+    # with subnets is refused deletion by subnetpools.delete_subnetpool (SubnetPoolInUse).
+    subnetpool_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     network: Mapped[Network] = relationship(back_populates="subnets")
     allocation_pools: Mapped[list[AllocationPool]] = relationship(
         order_by="AllocationPool.id", cascade="all, delete-orphan", passive_deletes=True

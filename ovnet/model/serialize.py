@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ovnet.model.schema import FloatingIP, Network, Port, Router, Subnet
+from ovnet.model.schema import FloatingIP, Network, Port, Router, StandardAttrs, Subnet
 
 
 def _time(value: dt.datetime) -> str:
     return value.replace(microsecond=0).isoformat() + "Z"
 
 
-def _standard(row: Network | Subnet | Port | Router | FloatingIP) -> dict:
+def standard_dict(row: StandardAttrs) -> dict:
+    """The standard attributes every resource shows (id, name, project, revision, timestamps, tags)."""
     return {
         "id": row.id,
         "name": row.name,
@@ -32,7 +33,7 @@ def _standard(row: Network | Subnet | Port | Router | FloatingIP) -> dict:
 def network_dict(net: Network) -> dict:
     """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order."""
     return {
-        **_standard(net),
+        **standard_dict(net),
         "admin_state_up": net.admin_state_up,
         "status": net.status,
         "mtu": net.mtu,
@@ -49,7 +50,7 @@ def network_dict(net: Network) -> dict:
 def subnet_dict(subnet: Subnet) -> dict:
     """A subnet as Neutron shows it; ``allocation_pools`` as [{"start", "end"}] (inclusive)."""
     return {
-        **_standard(subnet),
+        **standard_dict(subnet),
         "network_id": subnet.network_id,
         "cidr": subnet.cidr,
         "ip_version": subnet.ip_version,
@@ -60,7 +61,7 @@ def subnet_dict(subnet: Subnet) -> dict:
         "dns_nameservers": list(subnet.dns_nameservers),
         "host_routes": [dict(r) for r in subnet.host_routes],
         "allocation_pools": [{"start": p.first_ip, "end": p.last_ip} for p in subnet.allocation_pools],
-        "subnetpool_id": None,
+        "subnetpool_id": subnet.subnetpool_id,
     }
 
 
@@ -70,7 +71,7 @@ def port_dict(port: Port) -> dict:
     ``binding:vif_type`` is "ovs" once the port is bound to a host (``binding:host_id``), else "unbound".
     """
     return {
-        **_standard(port),
+        **standard_dict(port),
         "network_id": port.network_id,
         "mac_address": port.mac_address,
         "admin_state_up": port.admin_state_up,
@@ -103,7 +104,7 @@ def router_dict(router: Router) -> dict:
                                    for a in router.gw_fixed_ips],
         }
     return {
-        **_standard(router),
+        **standard_dict(router),
         "admin_state_up": router.admin_state_up,
         "status": router.status,
         "external_gateway_info": gateway,
@@ -115,7 +116,7 @@ def floatingip_dict(fip: FloatingIP) -> dict:
     """A floating IP as Neutron shows it; ``port_id``/``fixed_ip_address``/``router_id`` are None
     while it is not associated."""
     return {
-        **_standard(fip),
+        **standard_dict(fip),
         "floating_network_id": fip.floating_network_id,
         "floating_ip_address": fip.floating_ip_address,
         "port_id": fip.port_id,

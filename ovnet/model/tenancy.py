@@ -64,6 +64,19 @@ def create_project(session: Session, name: str) -> Project:
     return project
 
 
+def add_project(session: Session, ctx: Context, name: str) -> Project:
+    """``create_project`` for a caller: admin only, as Keystone's identity:create_project
+    (Forbidden otherwise)."""
+    _require_admin(ctx, "identity:create_project")
+    return create_project(session, name)
+
+
+def issue_member_token(session: Session, ctx: Context, project_id: str) -> str:
+    """A new member token of project ``project_id`` (older ones stay valid); admin only
+    (Forbidden otherwise), NotFound when there is no such project."""
+    return issue_token(session, get_project(session, ctx, project_id).id, "member")
+
+
 def get_or_create_project(session: Session, name: str) -> Project:
     """The project called ``name``, created if missing."""
     return session.scalar(select(Project).where(Project.name == name)) or create_project(session, name)
@@ -136,14 +149,16 @@ def authenticate(session: Session, token: str | None) -> Context:
 
 
 def visible(ctx: Context, model: type) -> ColumnElement[bool]:
-    """A SQL condition selecting the rows of ``model`` (Network, Subnet, Port, Router, FloatingIP)
-    ``ctx`` may see. Shared and external networks (with their subnets) are visible to every project
-    (Neutron's rbac access_as_shared / access_as_external)."""
+    """A SQL condition selecting the rows of ``model`` (a resource table) ``ctx`` may see.
+
+    Admin sees everything; others their own rows, and: shared and external networks with their
+    subnets (Neutron's rbac access_as_shared / access_as_external), ports on their own networks,
+    and rows of any other table with a ``shared`` column that is true (subnet pools). Any other
+    table (routers, floating IPs): own rows only.
+    """
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
-    if model in (Router, FloatingIP):
-        return own
     if model is Network:
         return or_(own, Network.shared.is_(True), Network.router_external.is_(True))
     shared_nets = select(Network.id).where(or_(Network.shared.is_(True), Network.router_external.is_(True)))
@@ -151,7 +166,9 @@ def visible(ctx: Context, model: type) -> ColumnElement[bool]:
         return or_(own, Subnet.network_id.in_(shared_nets))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
-    raise TypeError(f"no visibility rule for {model}")
+    if "shared" in model.__table__.columns:
+        return or_(own, model.shared.is_(True))
+    return own
 
 
 def require_owner(ctx: Context, row: Network | Subnet | Port, action: str) -> None:

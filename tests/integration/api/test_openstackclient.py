@@ -103,3 +103,23 @@ def test_openstackclient_binding_is_admin_only_and_unset_host_unbinds(endpoint, 
     assert admin.json("port", "show", port["id"])["binding_host_id"] == "host-1"
     admin.run("port", "unset", "--host", port["id"])
     assert admin.json("port", "show", port["id"])["binding_host_id"] == ""
+
+
+def test_openstackclient_subnet_pool_and_a_subnet_from_it(endpoint):
+    osc = Osc(endpoint.clouds_yaml)
+    pool = osc.json("subnet", "pool", "create", "--pool-prefix", "10.60.0.0/16", "--default-prefix-length", "24",
+                    "acc-pool")
+    assert pool["prefixes"] == ["10.60.0.0/16"] and pool["default_prefixlen"] == 24 and pool["ip_version"] == 4
+    osc.json("network", "create", "pool-net")
+    first = osc.json("subnet", "create", "--network", "pool-net", "--subnet-pool", "acc-pool", "pool-a")
+    second = osc.json("subnet", "create", "--network", "pool-net", "--subnet-pool", "acc-pool",
+                      "--prefix-length", "26", "pool-b")
+    assert (first["cidr"], second["cidr"]) == ("10.60.0.0/24", "10.60.1.0/26")
+    assert first["subnetpool_id"] == second["subnetpool_id"] == pool["id"]
+    osc.run("subnet", "pool", "set", "--pool-prefix", "10.61.0.0/16", "acc-pool")
+    assert osc.json("subnet", "pool", "show", "acc-pool")["prefixes"] == ["10.60.0.0/15"]  # collapsed
+    in_use = osc.run("subnet", "pool", "delete", "acc-pool", check=False)
+    assert in_use.returncode != 0 and "409" in in_use.stderr, in_use.stderr
+    osc.run("subnet", "delete", "pool-a", "pool-b")
+    osc.run("subnet", "pool", "delete", "acc-pool")
+    assert osc.json("subnet", "pool", "list") == []

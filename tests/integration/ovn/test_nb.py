@@ -90,6 +90,26 @@ def test_unavailable_nb_raises_and_reconnect_is_fast(nb_server, client):
     assert client.converge(want)
 
 
+def test_start_returns_while_nb_is_down_connects_when_it_comes_and_stop_is_prompt(nb_server):
+    nb_server.stop()
+    nb = NbClient(nb_server.url)
+    try:
+        nb.start()  # returns at once: ovsdbapp's own start() would wait for NB and raise
+        with pytest.raises(NbUnavailable):
+            nb.converge(desired_rows(snapshot()))
+        nb_server.start()
+        assert nb.wait_connected(10)
+        assert nb.converge(desired_rows(snapshot()))
+    finally:
+        nb.stop()
+    down = NbClient(nb_server.url)
+    nb_server.stop()
+    down.start()
+    started = time.monotonic()
+    down.stop()
+    assert time.monotonic() - started < 2  # the first-connect loop notices stop() within its poll
+
+
 def test_port_up_events(nb_server):
     seen = []
     nb = NbClient(nb_server.url, on_port_up=lambda pid, up: seen.append((pid, up)))
