@@ -83,7 +83,8 @@ def test_gateway_fails_over_to_the_other_chassis(tmp_path):
             ping.stop()
             outage = ping.outage_after(killed_at)
             assert outage is not None, "replies never resumed after the active gateway chassis died"
-            print(f"gateway failover outage: {outage:.2f} s")
+            print(f"gateway failover outage: {outage:.2f} s; {active} -> {active_gateway(settings, gw_port)}; "
+                  f"{len(ping.replies)} replies, last at {ping.replies[-1] - killed_at:.1f} s after the kill")
             assert outage < RESUME_LIMIT_S
             assert active_gateway(settings, gw_port) != active
         finally:
