@@ -12,8 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.integration.api.osc import OPENSTACK, Osc
-from tests.integration.ovn.nbcheck import nb_endpoint  # noqa: F401 - fixture
+from tests.helpers.osc import OPENSTACK, Osc
 
 pytestmark = pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.api.osc import OPENSTACK, Osc
-from tests.integration.ovn.nbcheck import NbRows, nb_endpoint  # noqa: F401 - fixture
+from tests.helpers.osc import OPENSTACK, Osc
+from tests.helpers.nbcheck import NbRows
 
 pytestmark = [pytest.mark.ovn, pytest.mark.root,
               pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")]

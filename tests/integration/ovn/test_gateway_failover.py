@@ -22,7 +22,7 @@ from ovnet.runtime import hosts
 from ovnet.runtime.chassis import chassis_services
 from ovnet.runtime.process import wait_until
 from ovnet.testbed.pinglog import PingLog, first_reply_s
-from tests.conftest import running_allinone
+from tests.helpers.allinone import running_allinone
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 RESUME_LIMIT_S = 15.0  # the test asserts traffic resumes; the bench reports the outage (goal <= 3 s)

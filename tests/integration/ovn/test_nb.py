@@ -11,8 +11,8 @@ from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.registry import desired_rows
 from ovnet.ovn.translate import DHCP, LS, LSP
 
-from tests.integration.ovn.conftest import wait_for
-from tests.unit.ovn.test_translate import NET, PORT, SUB4, SUB6, snapshot
+from tests.helpers.wait import wait_for
+from tests.helpers.samples import NET, PORT, SUB4, SUB6, snapshot
 
 pytestmark = pytest.mark.ovn
 

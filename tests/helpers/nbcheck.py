@@ -10,11 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
-
-from ovnet.config import CLOUDS_FILE
-from tests.integration.api.conftest import Endpoint
-
 TABLES = {"network": "Logical_Switch", "subnet": "DHCP_Options", "port": "Logical_Switch_Port"}
 
 
@@ -92,10 +87,3 @@ def _as_list(cell) -> list:
 
 def _serves_dhcp(subnet: dict) -> bool:
     return subnet["enable_dhcp"] and subnet.get("ipv6_address_mode") != "slaac"
-
-
-@pytest.fixture
-def nb_endpoint(allinone) -> Endpoint:
-    """The all-in-one's ovnet-server (with its syncer) as an acceptance endpoint that checks NB."""
-    return Endpoint(allinone, allinone.admin_token_file.read_text().strip(), allinone.state_dir / CLOUDS_FILE,
-                    nb_check=NbRows(allinone.nb_connection).check)
