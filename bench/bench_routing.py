@@ -31,7 +31,7 @@ from ovnet.apiclient import ApiClient
 from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import allinone, hosts
-from ovnet.runtime.chassis import chassis_services
+from ovnet.runtime.chassis import chassis_services, local_chassis
 from ovnet.runtime.process import free_port, wait_until
 from ovnet.testbed import workload
 from ovnet.testbed.pinglog import PingLog, first_reply_s
@@ -130,7 +130,7 @@ def failover(scene: Scene, names: list[str]) -> str:
     ping = PingLog(settings.public_netns, fip)
     time.sleep(2.0)
     killed_at = time.time()
-    _db, vswitchd, controller = chassis_services(allinone.local_chassis(chassis[active]))
+    _db, vswitchd, controller = chassis_services(local_chassis(chassis[active]))
     for svc in (controller, vswitchd):
         os.kill(svc.pid(), signal.SIGKILL)
     time.sleep(15.0)

@@ -17,9 +17,8 @@ from pyroute2 import netns
 
 from ovnet.apiclient import ApiClient
 from ovnet.host.agentclient import AgentClient
-from ovnet.runtime import allinone as aio
 from ovnet.runtime import hosts
-from ovnet.runtime.chassis import chassis_services
+from ovnet.runtime.chassis import chassis_services, local_chassis
 from ovnet.runtime.process import wait_until
 from ovnet.testbed.pinglog import PingLog, first_reply_s
 from tests.helpers.allinone import running_allinone
@@ -70,7 +69,7 @@ def test_gateway_fails_over_to_the_other_chassis(tmp_path):
             print(f"first reply after {first} s")
             assert first is not None
 
-            victim = aio.local_chassis(chassis[active])
+            victim = local_chassis(chassis[active])
             ping = PingLog(settings.public_netns, address)
             time.sleep(2.0)
             killed_at = time.time()
