@@ -61,9 +61,24 @@ def update_network(session: Session, ctx: Context, network_id: str, body: object
         _check_mtu(session, net.id, values["mtu"], defaults)
     if "shared" in values and not ctx.is_admin:
         raise Forbidden("rule:update_network:shared is disallowed by policy")
+    if values.get("shared") is False and net.shared:
+        check_unshare(session, net)
     if assign(net, values, COLUMNS):
         record_update(session, net)
     return net
+
+
+def check_unshare(session: Session, net: Network, project_id: str | None = None) -> None:
+    """Conflict (InvalidSharedSetting) when ending the sharing of ``net`` would strand another
+    project's port on it: one of ``project_id`` (None: of any project but the owner). DHCP ports
+    do not count (Neutron's ensure_no_tenant_ports_on_network)."""
+    query = select(Port.id).where(Port.network_id == net.id, Port.project_id != net.project_id,
+                                  Port.device_owner != "network:dhcp")
+    if project_id is not None:
+        query = query.where(Port.project_id == project_id)
+    if session.scalar(query.limit(1)) is not None:
+        raise Conflict(f"Unable to reconfigure sharing settings for network {net.id}. Multiple tenants are "
+                       "using it.", "InvalidSharedSetting", "shared")
 
 
 def delete_network(session: Session, ctx: Context, network_id: str) -> None:
