@@ -16,7 +16,15 @@ from ovnet.apiclient import cloud_entry
 from ovnet.config import Settings, load_settings
 from ovnet.model.errors import ModelError
 from ovnet.model.store import Store
-from ovnet.model.tenancy import OPERATOR, create_project, find_projects, issue_token, project_by_name, token_counts
+from ovnet.model.tenancy import (
+    OPERATOR,
+    create_project,
+    find_projects,
+    issue_token,
+    project_by_name,
+    revoke_tokens,
+    token_counts,
+)
 
 app = typer.Typer(help="Projects (tenants) and their tokens.", no_args_is_help=True)
 STATE_DIR = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
@@ -63,11 +71,31 @@ def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, 
 
 
 @app.command("token")
-def token(name: str = typer.Argument(..., help="An existing project's name."), state_dir: Path = STATE_DIR) -> None:
-    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid."""
+def token(name: str = typer.Argument(..., help="An existing project's name."),
+          expires: float = typer.Option(None, "--expires", min=1, help="Seconds until the new token expires "
+                                        "(default: valid until revoked)."),
+          revoke: str = typer.Option(None, "--revoke", help="Revoke this token of the project instead of issuing "
+                                     "one ('all': every token of the project); the API refuses it on the next "
+                                     "request."),
+          state_dir: Path = STATE_DIR) -> None:
+    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid
+    until revoked (--revoke) or expired (--expires)."""
+    if revoke is not None and expires is not None:
+        typer.echo("error: --revoke and --expires do not go together", err=True)
+        raise typer.Exit(2)
+    if revoke is not None:
+        def revoke_work(session) -> int:
+            project = project_by_name(session, OPERATOR, name)
+            return revoke_tokens(session, OPERATOR, project.id, None if revoke == "all" else revoke)
+
+        with _store(state_dir) as (_settings, run):
+            gone = run(revoke_work)
+        typer.echo(f"revoked {gone} token(s) of project {name}")
+        return
+
     def work(session) -> tuple[str, str]:
         project = project_by_name(session, OPERATOR, name)
-        return project.id, issue_token(session, project.id, "member")
+        return project.id, issue_token(session, project.id, "member", expires_in_s=expires)
 
     with _store(state_dir) as (settings, run):
         project_id, secret = run(work)

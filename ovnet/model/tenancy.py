@@ -8,16 +8,17 @@ Neutron. An admin sees everything and may act on behalf of any project.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import Network, Port, Project, Subnet, Token
+from ovnet.model.schema import Network, Port, Project, Subnet, Token, utcnow
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
@@ -110,28 +111,51 @@ def _require_admin(ctx: Context, action: str) -> None:
         raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
 
 
-def issue_token(session: Session, project_id: str, role: str, token: str | None = None) -> str:
+def issue_token(session: Session, project_id: str, role: str, token: str | None = None,
+                expires_in_s: float | None = None) -> str:
     """Store a token for ``project_id`` with ``role`` ("admin" | "member"); return the secret.
 
     ``token`` re-registers a known secret (e.g. the admin token file after the store was reset).
+    ``expires_in_s`` (seconds, > 0) makes it invalid that long from now; None: valid until revoked.
     """
     if role not in ROLES:
         raise BadRequest(f"role must be one of {ROLES}", field="role")
+    if expires_in_s is not None and not expires_in_s > 0:
+        raise BadRequest(f"a token's lifetime must be more than 0 seconds, not {expires_in_s}", field="expires")
     secret = token or secrets.token_urlsafe(32)
     digest = hash_token(secret)
     if session.get(Token, digest) is None:
-        session.add(Token(token_hash=digest, project_id=project_id, role=role))
+        expires = utcnow() + dt.timedelta(seconds=expires_in_s) if expires_in_s is not None else None
+        session.add(Token(token_hash=digest, project_id=project_id, role=role, expires_at=expires))
         session.flush()
     return secret
 
 
+def revoke_tokens(session: Session, ctx: Context, project_id: str, token: str | None = None) -> int:
+    """Delete the token ``token`` of ``project_id`` (None: all of that project's tokens); return how
+    many went. Admin only (Forbidden otherwise); NotFound (TokenNotFound) when ``token`` is not one
+    of the project's. A revoked token fails on the next request: ``authenticate`` reads the store
+    every time."""
+    _require_admin(ctx, "identity:revoke_token")
+    query = delete(Token).where(Token.project_id == project_id)
+    if token is not None:
+        query = query.where(Token.token_hash == hash_token(token))
+    gone = session.execute(query).rowcount
+    if token is not None and not gone:
+        raise NotFound("The token is not one of this project's tokens.", "TokenNotFound")
+    return gone
+
+
 def authenticate(session: Session, token: str | None) -> Context:
-    """The Context of ``token``; NotAuthorized if it is missing or unknown."""
+    """The Context of ``token``; NotAuthorized if it is missing, unknown (revoked) or expired."""
     if not token:
         raise NotAuthorized("Authentication required: send a token in X-Auth-Token")
-    row = session.get(Token, hash_token(token))
+    row = session.execute(select(Token.project_id, Token.role, Token.expires_at)
+                          .where(Token.token_hash == hash_token(token))).first()
     if row is None:
         raise NotAuthorized("The token is not valid")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise NotAuthorized("The token has expired")
     return Context(project_id=row.project_id, is_admin=row.role == "admin")
 
 

@@ -70,3 +70,54 @@ def test_create_list_and_token(state_dir):
 def test_token_for_an_unknown_project_is_an_error(state_dir):
     r = _ovnet_project(state_dir, "token", "nobody")
     assert r.exit_code == 1 and "Could not find project: nobody" in r.output
+
+
+def test_revoke_one_token_then_all(state_dir):
+    from ovnet.model.errors import NotAuthorized
+
+    made = _ovnet_project(state_dir, "create", "rev")
+    first = re.search(r"token: (\S+)", made.output).group(1)
+    second = re.search(r"token: (\S+)", _ovnet_project(state_dir, "token", "rev").output).group(1)
+    third = re.search(r"token: (\S+)", _ovnet_project(state_dir, "token", "rev").output).group(1)
+    r = _ovnet_project(state_dir, "token", "rev", "--revoke", first)
+    assert r.exit_code == 0 and "revoked 1 token" in r.output, r.output
+    with pytest.raises(NotAuthorized):
+        _context_of(state_dir, first)
+    assert _context_of(state_dir, second).project_id == _context_of(state_dir, third).project_id
+    again = _ovnet_project(state_dir, "token", "rev", "--revoke", first)
+    assert again.exit_code == 1 and "not one of this project's tokens" in again.output
+    assert _ovnet_project(state_dir, "create", "bystander").exit_code == 0
+    r = _ovnet_project(state_dir, "token", "rev", "--revoke", "all")
+    assert r.exit_code == 0 and "revoked 2 token" in r.output
+    for token in (second, third):
+        with pytest.raises(NotAuthorized):
+            _context_of(state_dir, token)
+    listed = _ovnet_project(state_dir, "list").output
+    assert re.search(r"bystander\W+[0-9a-f-]{36}\W+1\W", listed) and re.search(r"rev\W+[0-9a-f-]{36}\W+0\W", listed)
+
+
+def test_token_with_an_expiry(state_dir):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from ovnet.model.errors import NotAuthorized
+    from ovnet.model.schema import Token, utcnow
+    from ovnet.model.tenancy import hash_token
+
+    _ovnet_project(state_dir, "create", "exp")
+    r = _ovnet_project(state_dir, "token", "exp", "--expires", "3600")
+    assert r.exit_code == 0, r.output
+    token = re.search(r"token: (\S+)", r.output).group(1)
+    assert _context_of(state_dir, token)
+    store = Store(load_settings(state_dir).sql_url)
+    try:
+        expires = store.run(lambda s: s.get(Token, hash_token(token)).expires_at, readonly=True)
+        assert dt.timedelta(seconds=3590) < expires - utcnow() <= dt.timedelta(seconds=3600)
+        store.run(lambda s: s.execute(update(Token).values(expires_at=utcnow() - dt.timedelta(seconds=1))))
+    finally:
+        store.dispose()
+    with pytest.raises(NotAuthorized, match="expired"):
+        _context_of(state_dir, token)
+    assert _ovnet_project(state_dir, "token", "exp", "--expires", "0").exit_code == 2
+    assert _ovnet_project(state_dir, "token", "exp", "--expires", "5", "--revoke", "all").exit_code == 2
