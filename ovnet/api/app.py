@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import errors, identity, meta, metrics
+from ovnet.api import errors, identity, meta, metrics, rbac
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
@@ -42,8 +42,10 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     def healthz() -> dict:
         return {"status": "ok"}
 
-    app.include_router(meta.router([(r.singular, r.plural) for r in RESOURCES.values()]))
+    app.include_router(meta.router([*((r.singular, r.plural) for r in RESOURCES.values()),
+                                    ("rbac_policy", "rbac-policies")]))
     app.include_router(identity.router(handlers))
+    app.include_router(rbac.router(handlers))
     for res in RESOURCES.values():
         app.include_router(resource_router(res, handlers))
     return app

@@ -24,6 +24,7 @@ EXTENSIONS = {
     "pagination": ("Pagination support", "limit and marker with *_links."),
     "sorting": ("Sorting support", "sort_key and sort_dir."),
     "filter-validation": ("Filter parameters validation", "Unknown filters are refused with 400."),
+    "rbac-policies": ("RBAC Policies", "Sharing a network with one project or all (access_as_shared)."),
 }
 
 

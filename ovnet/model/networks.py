@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
+from ovnet.model import attributes, rbac
 from ovnet.model.common import Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import Network, Port, Subnet
@@ -13,7 +13,7 @@ from ovnet.model.tenancy import Context, owner_project
 
 # Ports that go away with their network instead of keeping it in use (Neutron's NetworkInUse rule).
 AUTO_DELETED_OWNERS = ("network:dhcp", "network:router_interface")
-COLUMNS = {n: n for n in ("name", "description", "admin_state_up", "mtu", "shared", "port_security_enabled")}
+COLUMNS = {n: n for n in ("name", "description", "admin_state_up", "mtu", "port_security_enabled")}
 IPV6_MIN_MTU = 1280  # RFC 8200 section 5: every IPv6 link carries 1280-byte packets
 
 
@@ -41,10 +41,13 @@ def create_network(session: Session, ctx: Context, body: object, defaults: Defau
     project_id = owner_project(ctx, values, "network")
     if values["shared"] and not ctx.is_admin:
         raise Forbidden("rule:create_network:shared is disallowed by policy")
-    net = Network(project_id=project_id, tags=list(values["tags"]), mtu=values.get("mtu", defaults.network_mtu))
+    net = Network(project_id=project_id, tags=list(values["tags"]), mtu=values.get("mtu", defaults.network_mtu),
+                  shared=values["shared"])
     assign(net, values, COLUMNS)
     session.add(net)
     session.flush()
+    if net.shared:
+        rbac.grant(session, net, rbac.EVERYONE)
     record_change(session, net)
     return net
 
@@ -61,24 +64,11 @@ def update_network(session: Session, ctx: Context, network_id: str, body: object
         _check_mtu(session, net.id, values["mtu"], defaults)
     if "shared" in values and not ctx.is_admin:
         raise Forbidden("rule:update_network:shared is disallowed by policy")
-    if values.get("shared") is False and net.shared:
-        check_unshare(session, net)
+    if "shared" in values:
+        rbac.set_shared(session, net, values.pop("shared"))
     if assign(net, values, COLUMNS):
         record_update(session, net)
     return net
-
-
-def check_unshare(session: Session, net: Network, project_id: str | None = None) -> None:
-    """Conflict (InvalidSharedSetting) when ending the sharing of ``net`` would strand another
-    project's port on it: one of ``project_id`` (None: of any project but the owner). DHCP ports
-    do not count (Neutron's ensure_no_tenant_ports_on_network)."""
-    query = select(Port.id).where(Port.network_id == net.id, Port.project_id != net.project_id,
-                                  Port.device_owner != "network:dhcp")
-    if project_id is not None:
-        query = query.where(Port.project_id == project_id)
-    if session.scalar(query.limit(1)) is not None:
-        raise Conflict(f"Unable to reconfigure sharing settings for network {net.id}. Multiple tenants are "
-                       "using it.", "InvalidSharedSetting", "shared")
 
 
 def delete_network(session: Session, ctx: Context, network_id: str) -> None:
@@ -95,5 +85,6 @@ def delete_network(session: Session, ctx: Context, network_id: str) -> None:
         record_change(session, row)
         session.delete(row)
     session.flush()
+    rbac.forget(session, net.id)
     record_change(session, net)
     session.delete(net)

@@ -2,7 +2,7 @@
 
 A token is a random secret shown once; the store keeps only its SHA-256 digest (the secret has
 256 bits of entropy, so a fast hash is enough). A member sees its own project's resources, shared
-networks and their subnets, and the ports on networks it owns; anything else is "not found", as in
+networks (to all, or to it by an RBAC policy) and their subnets, and the ports on networks it owns; anything else is "not found", as in
 Neutron. An admin sees everything and may act on behalf of any project.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import Network, Port, Project, Subnet, Token, utcnow
+from ovnet.model.schema import Network, Port, Project, RbacPolicy, Subnet, Token, utcnow
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
@@ -164,11 +164,14 @@ def visible(ctx: Context, model: type) -> ColumnElement[bool]:
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
+    granted = select(RbacPolicy.object_id).where(RbacPolicy.object_type == "network",
+                                                 RbacPolicy.action == "access_as_shared",
+                                                 RbacPolicy.target_project == ctx.project_id)
     if model is Network:
-        return or_(own, Network.shared.is_(True))
+        return or_(own, Network.shared.is_(True), Network.id.in_(granted))
     shared_nets = select(Network.id).where(Network.shared.is_(True))
     if model is Subnet:
-        return or_(own, Subnet.network_id.in_(shared_nets))
+        return or_(own, Subnet.network_id.in_(shared_nets), Subnet.network_id.in_(granted))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
     raise TypeError(f"no visibility rule for {model}")
