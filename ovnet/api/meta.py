@@ -26,6 +26,8 @@ EXTENSIONS = {
     "sorting": ("Sorting support", "sort_key and sort_dir."),
     "filter-validation": ("Filter parameters validation", "Unknown filters are refused with 400."),
     "rbac-policies": ("RBAC Policies", "Sharing a network with one project or all (access_as_shared)."),
+    "quotas": ("Quota management support", "Per-project limits on networks, subnets, ports, RBAC policies."),
+    "quota_details": ("Quota details management support", "Limits with what each project uses."),
 }
 
 

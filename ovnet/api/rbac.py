@@ -25,7 +25,7 @@ def router(h) -> APIRouter:
     async def create(request: Request) -> Response:
         ctx = await h.context(request)
         body = _inner(await read_json(request, h.max_body))
-        return await h.write(lambda s: {"rbac_policy": rbac.rbac_dict(rbac.create_policy(s, ctx, body))}, 201)
+        return await h.write(lambda s: {"rbac_policy": rbac.rbac_dict(rbac.create_policy(s, ctx, body, h.defaults))}, 201)
 
     @api.get("")
     async def list_(request: Request) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, rbac
+from ovnet.model import attributes, quotas, rbac
 from ovnet.model.common import Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import Network, Port, Subnet
@@ -39,6 +39,7 @@ def create_network(session: Session, ctx: Context, body: object, defaults: Defau
     if "mtu" in values:
         _check_mtu(session, None, values["mtu"], defaults)
     project_id = owner_project(ctx, values, "network")
+    quotas.check(session, project_id, "network", defaults.quotas)
     if values["shared"] and not ctx.is_admin:
         raise Forbidden("rule:create_network:shared is disallowed by policy")
     net = Network(project_id=project_id, tags=list(values["tags"]), mtu=values.get("mtu", defaults.network_mtu),

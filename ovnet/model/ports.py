@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ovnet.model import attributes, ipam
+from ovnet.model import attributes, ipam, quotas
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet, new_id
@@ -188,6 +188,7 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
     values = attributes.validate(attributes.PORT, "port", body, create=True)
     _check_admin_only(ctx, body, values, "create_port")
     project_id = owner_project(ctx, values, "port")
+    quotas.check(session, project_id, "port", defaults.quotas)
     network = get_visible(session, ctx, Network, values["network_id"])
     _check_network_owner_only(ctx, network, {k: v for k, v in values.items() if k in body}, "create_port")
     values.setdefault("port_security_enabled", network.port_security_enabled)

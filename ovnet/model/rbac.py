@@ -14,9 +14,9 @@ from __future__ import annotations
 from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
+from ovnet.model import attributes, quotas
 from ovnet.model.attributes import Attr
-from ovnet.model.common import get_owned, record_update
+from ovnet.model.common import DEFAULTS, Defaults, get_owned, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotFound
 from ovnet.model.schema import Network, Port, RbacPolicy
 from ovnet.model.tenancy import Context, owner_project
@@ -152,7 +152,7 @@ def forget(session: Session, network_id: str) -> None:
                                                   RbacPolicy.object_id == network_id)))
 
 
-def create_policy(session: Session, ctx: Context, body: object) -> RbacPolicy:
+def create_policy(session: Session, ctx: Context, body: object, defaults: Defaults = DEFAULTS) -> RbacPolicy:
     """Create a policy from a request body's inner dict. BadRequest for invalid input, NotFound
     (NetworkNotFound) for a network ``ctx`` cannot see, Forbidden when ``ctx`` does not own it or
     a member targets "*", Conflict (DuplicateRbacPolicy)."""
@@ -160,6 +160,7 @@ def create_policy(session: Session, ctx: Context, body: object) -> RbacPolicy:
     owner_project(ctx, values, "rbac_policy")
     _check_target(ctx, values["target_tenant"])
     network = get_owned(session, ctx, Network, values["object_id"], "create_rbac_policy")
+    quotas.check(session, network.project_id, "rbac_policy", defaults.quotas)
     return grant(session, network, values["target_tenant"])
 
 

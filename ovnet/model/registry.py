@@ -130,6 +130,7 @@ SUBNET = Kind(
     children=Children("allocation_pools", AllocationPool.subnet_id, (AllocationPool.first_ip, AllocationPool.last_ip),
                       (AllocationPool.id,)),
     depends_on=(Dependency("network", lambda s: [s["network_id"]], follows=True),),
+    needs_defaults=("create",),
 )
 
 PORT = Kind(

@@ -11,8 +11,8 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, ipam
-from ovnet.model.common import assign, get_owned, record_change, record_update
+from ovnet.model import attributes, ipam, quotas
+from ovnet.model.common import DEFAULTS, Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.networks import IPV6_MIN_MTU
 from ovnet.model.schema import AllocationPool, IPAllocation, Network, Port, Subnet
@@ -74,7 +74,7 @@ def _check_no_overlap(session: Session, network_id: str, net: ipam.IPNetwork) ->
                              f"{network_id} overlaps with another subnet.", "InvalidInput", "cidr")
 
 
-def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
+def create_subnet(session: Session, ctx: Context, body: object, defaults: Defaults = DEFAULTS) -> Subnet:
     """Create a subnet from a request body's inner dict.
 
     gateway_ip defaults to the first host address (null: no gateway); allocation_pools default to
@@ -85,6 +85,7 @@ def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     """
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=True)
     project_id = owner_project(ctx, values, "subnet")
+    quotas.check(session, project_id, "subnet", defaults.quotas)
     network = get_owned(session, ctx, Network, values["network_id"], "create_subnet")
     net = ipaddress.ip_network(values["cidr"])
     _check_family(values, net)
