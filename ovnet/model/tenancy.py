@@ -65,6 +65,20 @@ def create_project(session: Session, name: str) -> Project:
     return project
 
 
+def add_project(session: Session, ctx: Context, name: str) -> Project:
+    """``create_project`` for a caller: admin only, as Keystone's identity:create_project
+    (Forbidden otherwise)."""
+    _require_admin(ctx, "identity:create_project")
+    return create_project(session, name)
+
+
+def issue_member_token(session: Session, ctx: Context, project_id: str, expires_in_s: float | None = None) -> str:
+    """A new member token of project ``project_id`` (older ones stay valid), expiring after
+    ``expires_in_s`` seconds (None: never); admin only (Forbidden otherwise), NotFound when there
+    is no such project, BadRequest for a lifetime not above 0."""
+    return issue_token(session, get_project(session, ctx, project_id).id, "member", expires_in_s=expires_in_s)
+
+
 def get_or_create_project(session: Session, name: str) -> Project:
     """The project called ``name``, created if missing."""
     return session.scalar(select(Project).where(Project.name == name)) or create_project(session, name)
@@ -133,10 +147,10 @@ def issue_token(session: Session, project_id: str, role: str, token: str | None 
 
 def revoke_tokens(session: Session, ctx: Context, project_id: str, token: str | None = None) -> int:
     """Delete the token ``token`` of ``project_id`` (None: all of that project's tokens); return how
-    many went. Admin only (Forbidden otherwise); NotFound (TokenNotFound) when ``token`` is not one
-    of the project's. A revoked token fails on the next request: ``authenticate`` reads the store
+    many went. Admin only (Forbidden otherwise); NotFound (ProjectNotFound, or TokenNotFound when
+    ``token`` is not one of the project's). A revoked token fails on the next request: ``authenticate`` reads the store
     every time."""
-    _require_admin(ctx, "identity:revoke_token")
+    get_project(session, ctx, project_id)
     query = delete(Token).where(Token.project_id == project_id)
     if token is not None:
         query = query.where(Token.token_hash == hash_token(token))
