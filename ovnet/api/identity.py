@@ -49,6 +49,17 @@ def router(handlers) -> APIRouter:
     """The /v3 routes over ``handlers`` (routes.Handlers: store, authenticator, body limit)."""
     api = APIRouter(prefix="/v3")
 
+    @api.get("")
+    @api.get("/")
+    def version(request: Request) -> dict:
+        # Keystone's version document (GET /v3, no token): openstacksdk's discovery reads it before
+        # any project lookup through a clouds.yaml identity_endpoint_override of <api>/v3.
+        href = str(request.base_url).rstrip("/") + "/v3/"
+        return {"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+                            "links": [{"rel": "self", "href": href}],
+                            "media-types": [{"base": "application/json",
+                                             "type": "application/vnd.openstack.identity-v3+json"}]}}
+
     @api.get("/projects")
     async def list_projects(request: Request, name: str | None = None, domain_id: str | None = None) -> dict:
         ctx = await handlers.context(request)

@@ -28,6 +28,7 @@ EXTENSIONS = {
     "rbac-policies": ("RBAC Policies", "Sharing a network with one project or all (access_as_shared)."),
     "quotas": ("Quota management support", "Per-project limits on networks, subnets, ports, RBAC policies."),
     "quota_details": ("Quota details management support", "Limits with what each project uses."),
+    "quota-check-limit": ("Quota engine limit check", "check_limit refuses a limit below the current usage."),
 }
 
 

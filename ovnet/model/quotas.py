@@ -76,16 +76,24 @@ def update(session: Session, ctx: Context, project_id: str, body: object,
     """Set some of ``project_id``'s limits from ``{resource: int >= -1}``; return all its limits.
 
     Forbidden for a member (Neutron: update_quota is admin only); BadRequest for an unknown
-    resource or a limit below -1. A limit below what the project holds is accepted (as Neutron
-    does): only new resources are refused.
+    resource or a limit below -1. A limit below what the project holds is accepted (only new
+    resources are refused) unless ``check_limit`` is true (Neutron's quota-check-limit
+    extension, which ``openstack quota set`` sends): then it is Conflict (InvalidQuotaValue).
     """
     if not ctx.is_admin:
         raise Forbidden("rule:update_quota is disallowed by policy")
-    values = attributes.mapping("quota", body)
+    values = dict(attributes.mapping("quota", body))
+    check_limit = attributes.boolean("check_limit", values.pop("check_limit", False))
     for name, value in values.items():
         if name not in COUNTED:
             raise BadRequest(f"Unrecognized attribute(s) '{name}'", field=name)
         limit = attributes.in_range(UNLIMITED, INT32_MAX)(name, value)
+        if check_limit and limit >= 0:
+            model = COUNTED[name]
+            held = session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
+            if held > limit:
+                raise Conflict(f"Quota limit {limit} for {name} must be greater than or equal to already used "
+                               f"{held}.", "InvalidQuotaValue", name)
         row = session.get(Quota, (project_id, name))
         if row is None:
             session.add(Quota(project_id=project_id, resource=name, limit=limit))

@@ -28,6 +28,9 @@ def test_no_limit_by_default_and_admin_sets_one(admin, alice, bob):
     assert details["port"] == {"limit": 3, "used": 3, "reserved": 0} and details["network"]["used"] == 2
     listed = admin.get("/v2.0/quotas").json()["quotas"]
     assert [q["project_id"] for q in listed] == [alice.project_id] and listed[0]["port"] == 3
+    r = admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"port": 2, "check_limit": True}})
+    neutron_error(r, 409, "InvalidQuotaValue")
+    assert admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"port": 2}}).status_code == 200
     assert admin.delete(f"/v2.0/quotas/{alice.project_id}").status_code == 204
     alice.network()
 
