@@ -76,6 +76,7 @@ def issue_member_token(session: Session, ctx: Context, project_id: str, expires_
     """A new member token of project ``project_id`` (older ones stay valid), expiring after
     ``expires_in_s`` seconds (None: never); admin only (Forbidden otherwise), NotFound when there
     is no such project, BadRequest for a lifetime not above 0."""
+    _require_admin(ctx, "identity:create_token")
     return issue_token(session, get_project(session, ctx, project_id).id, "member", expires_in_s=expires_in_s)
 
 
@@ -97,8 +98,10 @@ def find_projects(session: Session, ctx: Context, name: str | None = None) -> li
 
 
 def get_project(session: Session, ctx: Context, project_id: str) -> Project:
-    """The project ``project_id``; admin only (Forbidden otherwise), NotFound when there is none."""
-    _require_admin(ctx, "identity:get_project")
+    """The project ``project_id``; an admin's, or a member's own (Keystone's identity:get_project
+    policy: admin or the token's project); Forbidden otherwise, NotFound when there is none."""
+    if ctx.project_id != project_id:
+        _require_admin(ctx, "identity:get_project")
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"Could not find project: {project_id}.", "ProjectNotFound")
@@ -150,6 +153,7 @@ def revoke_tokens(session: Session, ctx: Context, project_id: str, token: str | 
     many went. Admin only (Forbidden otherwise); NotFound (ProjectNotFound, or TokenNotFound when
     ``token`` is not one of the project's). A revoked token fails on the next request: ``authenticate`` reads the store
     every time."""
+    _require_admin(ctx, "identity:revoke_token")
     get_project(session, ctx, project_id)
     query = delete(Token).where(Token.project_id == project_id)
     if token is not None:
