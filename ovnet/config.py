@@ -81,6 +81,12 @@ class Settings:
     quota_port: int = -1
     quota_rbac_policy: int = -1
     cache_dir: Path = DEFAULT_CACHE_DIR
+    # The machine-local public network (ovnet.runtime.public): every chassis maps
+    # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
+    # the outside host with the first address of ``public_cidr``.
+    physical_network: str = "public"
+    public_netns: str = "ovnet-public"
+    public_cidr: str = "10.50.50.0/24"
 
     def __post_init__(self) -> None:
         for name in ("nb_remotes", "sb_remotes", "api_urls"):

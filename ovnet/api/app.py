@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import errors, identity, meta, metrics, rbac
+from ovnet.api import errors, identity, meta, metrics, rbac, ui
 from ovnet.api import quotas as quota_routes
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
@@ -29,15 +29,18 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     ``defaults`` overrides both. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
     (True: NB confirmed; False: pending); the response is the same either way and carries
     ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 413.
-    ``GET /metrics`` serves ovnet.api.metrics plus ``collectors`` (prometheus_client Collectors).
+    ``GET /metrics`` serves ovnet.api.metrics plus ``collectors`` (prometheus_client Collectors);
+    ``GET /ui`` the topology page (ovnet.api.ui).
     """
     if defaults is None:
         defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix,
+                             physical_mtu=settings.underlay_mtu,
                              quotas={name: getattr(settings, f"quota_{name}") for name in quotas.COUNTED})
                     if settings is not None else Defaults())
     app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
     errors.install(app)
     metrics.install(app, store, collectors)
+    ui.install(app)
     app.add_middleware(Utf8Url)
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
 

@@ -59,7 +59,10 @@ def _print_token(settings: Settings, name: str, project_id: str, token: str) -> 
 @app.command("create")
 def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, digits, '-', '_', '.'."),
            state_dir: Path = STATE_DIR) -> None:
-    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME)."""
+    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME).
+
+    Example: ovnet project create tenant-a
+    """
     with _admin(state_dir) as (settings, api):
         project = api.create_project(name)
         token = api.issue_token(project["id"])
@@ -67,7 +70,7 @@ def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, 
 
 
 @app.command("token")
-def token(name: str = typer.Argument(..., help="An existing project's name."),
+def token(name: str = typer.Argument(..., help="An existing project's name or id."),
           expires: float = typer.Option(None, "--expires", min=1, help="Seconds until the new token expires "
                                         "(default: valid until revoked)."),
           revoke: str = typer.Option(None, "--revoke", help="Revoke this token of the project instead of issuing "
@@ -75,26 +78,31 @@ def token(name: str = typer.Argument(..., help="An existing project's name."),
                                      "request on."),
           state_dir: Path = STATE_DIR) -> None:
     """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid
-    until revoked (--revoke) or expired (--expires)."""
+    until revoked (--revoke) or expired (--expires).
+
+    Example: ovnet project token tenant-a --expires 86400
+    """
     if revoke is not None and expires is not None:
         typer.echo("error: --revoke and --expires do not go together", err=True)
         raise typer.Exit(2)
     with _admin(state_dir) as (settings, api):
-        found = api.list_projects(name)
-        if not found:
+        project = api.find_project(name)  # its id, else its (unique) name
+        if project is None:
             raise ApiError(404, "Not Found", f"Could not find project: {name}.")
-        project = found[0]
         if revoke is not None:
             gone = api.revoke_tokens(project["id"], None if revoke == "all" else revoke)
-            typer.echo(f"revoked {gone} token(s) of project {name}")
+            typer.echo(f"revoked {gone} token(s) of project {project['name']}")
             return
         secret = api.issue_token(project["id"], expires)
-    _print_token(settings, name, project["id"], secret)
+    _print_token(settings, project["name"], project["id"], secret)
 
 
 @app.command("list")
 def list_(state_dir: Path = STATE_DIR) -> None:
-    """List projects: name, id and how many tokens each holds (token values are never shown)."""
+    """List projects: name, id and how many tokens each holds (token values are never shown).
+
+    Example: ovnet project list
+    """
     with _admin(state_dir) as (_settings, api):
         projects, counts = api.list_projects(), api.token_counts()
     table = Table("name", "id", "tokens")

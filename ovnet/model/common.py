@@ -25,6 +25,7 @@ class Defaults:
 
     network_mtu: int = 1442
     mac_prefix: str = "fa:16:3e"
+    physical_mtu: int = 1500  # bytes; flat/vlan networks are on the underlay, no Geneve header
     quotas: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -11,7 +11,9 @@ refers to and its parent table). Each ``Table`` declares:
   ``Logical_Switch.ports``, ...) belongs to OVN or to membership bookkeeping and is never read;
 - ``name_of``: for tables whose rows have a ``name`` ovnet sets, the name of the row of an ovnet
   id. The NB client indexes ``name`` so a row is found without scanning the table; tables
-  without it are scanned (keep those small: DHCP_Options);
+  without it are scanned (keep those small: DHCP_Options). A scoped read looks rows up by
+  ``name_of(object id)``, so a table with ``name_of`` keys its rows by the plain object id;
+  tables with several rows per object (``<id>/<part>`` keys) leave it None;
 - ``unique_name``: NB refuses a second row with that name (an index in the NB schema), so a
   create is checked first against rows ovnet does not own (a "conflict", left to an operator);
 - ``parent``: for non-root tables, the parent table and column that hold the row (ovsdbapp's
@@ -20,13 +22,15 @@ refers to and its parent table). Each ``Table`` declares:
 - ``references``: column -> table, for columns holding references (the translation writes ovnet
   ids; the writer resolves them to rows).
 
-``KINDS`` maps a model kind name to its translate function (``ovnet.ovn.translate``), which
-yields ``(table, key, row)``. Adding a resource with NB rows: a translate function, its tables in
-``TABLES`` (if new) and a line in ``KINDS``; the NB client registers and monitors the tables.
-Planned tables declare their parents the same way, e.g. Logical_Router_Port under
-``Logical_Router.ports``, NAT under ``Logical_Router.nat``, ACL under ``Port_Group.acls``,
-Logical_Router_Static_Route under ``Logical_Router.static_routes``, Gateway_Chassis under
-``Logical_Router_Port.gateway_chassis``.
+``KINDS`` maps a model kind name to its translate functions (``ovnet.ovn.translate``,
+``ovnet.ovn.routing``), each yielding ``(table, key, row)``; several features may add rows to one
+kind (a router port's switch port comes from routing). The key starts with the id of the object
+being translated (``<id>`` or ``<id>/<part>``): a change is scoped by object ids, and a row keyed
+by another object's id would fall outside its own object's scope. Adding a resource with NB rows: a
+translate function, its tables in ``TABLES`` (if new) and a line in ``KINDS``; the NB client
+registers and monitors the tables. Router tables: Logical_Router_Port under
+``Logical_Router.ports``, NAT under ``Logical_Router.nat``, Logical_Router_Static_Route under
+``Logical_Router.static_routes``, Gateway_Chassis under ``Logical_Router_Port.gateway_chassis``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovnet.model import registry as model_registry
-from ovnet.ovn import translate
+from ovnet.ovn import routing, translate
+from ovnet.ovn.routing import GATEWAY_CHASSIS, LR, LRP, LRP_KEY, NAT, ROUTER_KEY, STATIC_ROUTE
 from ovnet.ovn.translate import DHCP, LS, LSP, NETWORK_KEY, Desired, ModelView
 
 KindRows = Callable[[Mapping[str, Any], ModelView], Iterable[tuple[str, str, dict]]]
@@ -67,18 +72,31 @@ class Table:
 TABLES: tuple[Table, ...] = (
     Table(LS, ("name", "other_config", "external_ids"), name_of=translate.switch_name),
     Table(DHCP, ("cidr", "options", "external_ids")),
-    Table(LSP, ("name", "type", "addresses", "port_security", "enabled", "options",
+    Table(LSP, ("name", "type", "addresses", "port_security", "enabled", "options", "tag",
                 "dhcpv4_options", "dhcpv6_options", "external_ids"),
           name_of=str, unique_name=True, parent=Parent(LS, "ports", NETWORK_KEY),
           references={"dhcpv4_options": DHCP, "dhcpv6_options": DHCP}),
+    # A router's child tables are small (a few rows per router) and scanned; their rows' ovnet ids
+    # start with the router id, so a router change re-derives all of them.
+    Table(LR, ("name", "enabled", "options", "external_ids"), name_of=routing.router_name),
+    Table(LRP, ("name", "mac", "networks", "enabled", "options", "external_ids"),
+          parent=Parent(LR, "ports", ROUTER_KEY)),
+    Table(GATEWAY_CHASSIS, ("name", "chassis_name", "priority", "external_ids"),
+          parent=Parent(LRP, "gateway_chassis", LRP_KEY)),
+    Table(NAT, ("type", "external_ip", "logical_ip", "external_mac", "logical_port", "options", "external_ids"),
+          parent=Parent(LR, "nat", ROUTER_KEY)),
+    Table(STATIC_ROUTE, ("ip_prefix", "nexthop", "external_ids"), parent=Parent(LR, "static_routes", ROUTER_KEY)),
 )
 TABLE: dict[str, Table] = {t.name: t for t in TABLES}
 ORDER: tuple[str, ...] = tuple(TABLE)  # creation order; deletion runs it backwards
 
-KINDS: dict[str, KindRows] = {
-    "network": translate.network_rows,
-    "subnet": translate.subnet_rows,
-    "port": translate.port_rows,
+# Several functions may contribute rows to one kind (a port's own switch port, a router port's).
+KINDS: dict[str, tuple[KindRows, ...]] = {
+    "network": (translate.network_rows, routing.localnet_rows),
+    "subnet": (translate.subnet_rows,),
+    "port": (translate.port_rows, routing.router_port_rows),
+    "router": (routing.router_rows,),
+    "floatingip": (routing.floatingip_rows,),
 }
 
 
@@ -101,20 +119,23 @@ def object_id(key: str) -> str:
     return key.partition("/")[0]
 
 
-def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str] | None = None) -> Desired:
+def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str] | None = None,
+                 facts: Mapping[str, list[Mapping[str, Any]]] | None = None) -> Desired:
     """The NB rows the model wants: {table: {ovnet id: row}} with every table of TABLES present.
 
     ``snapshot`` is {plural: [item]} (``syncer_io.snapshot``). With ``scope`` (a set of object
     ids) only the rows of those objects are returned, which keeps a small change cheap when
-    there are many ports. Raises ValueError when a translate function yields a table not in TABLES.
+    there are many ports. ``facts`` are what translations read beyond the model, same shape
+    (items with an "id"), e.g. {"chassis": [...]} from OVN SB (``ovnet.ovn.sb``). Raises
+    ValueError when a translate function yields a table not in TABLES.
     """
-    view = ModelView(snapshot)
+    view = ModelView({**snapshot, **(facts or {})})
     out: Desired = {name: {} for name in ORDER}
-    for name, rows_of in KINDS.items():
+    for name, functions in KINDS.items():
         for item in snapshot.get(model_registry.KINDS[name].plural, []):
             if scope is not None and item["id"] not in scope:
                 continue
-            for table, key, row in rows_of(item, view):
+            for table, key, row in (r for rows_of in functions for r in rows_of(item, view)):
                 if table not in out:
                     raise ValueError(f"{name} {item['id']}: table {table} is not declared in TABLES")
                 out[table][key] = row

@@ -8,36 +8,7 @@ from ovnet.ovn.diff import diff
 from ovnet.model.registry import related_ids
 from ovnet.ovn.registry import TABLE, desired_rows
 from ovnet.ovn.translate import DHCP, LS, LSP, server_mac, switch_name
-
-NET = "5b6f7e1c-0000-4000-8000-000000000001"
-SUB4 = "5b6f7e1c-0000-4000-8000-000000000002"
-SUB6 = "5b6f7e1c-0000-4000-8000-000000000003"
-PORT = "5b6f7e1c-0000-4000-8000-000000000004"
-
-
-def snapshot() -> dict:
-    return {
-        "networks": [{"id": NET, "name": "blue", "project_id": "p1", "mtu": 1442, "revision_number": 3,
-                      "admin_state_up": True}],
-        "subnets": [
-            {"id": SUB4, "name": "blue4", "project_id": "p1", "network_id": NET, "cidr": "10.0.0.0/24",
-             "ip_version": 4, "gateway_ip": "10.0.0.1", "enable_dhcp": True,
-             "dns_nameservers": ["10.0.0.53", "2001:db8::53"],
-             "host_routes": [{"destination": "192.168.0.0/16", "nexthop": "10.0.0.254"}],
-             "revision_number": 1},
-            {"id": SUB6, "name": "blue6", "project_id": "p1", "network_id": NET, "cidr": "2001:db8::/64",
-             "ip_version": 6, "gateway_ip": "2001:db8::1", "enable_dhcp": True,
-             "ipv6_address_mode": "dhcpv6-stateful", "dns_nameservers": ["2001:db8::53"],
-             "host_routes": [], "revision_number": 2},
-        ],
-        "ports": [
-            {"id": PORT, "name": "vm1", "project_id": "p1", "network_id": NET, "mac_address": "fa:16:3e:00:00:01",
-             "fixed_ips": [{"subnet_id": SUB4, "ip_address": "10.0.0.5"},
-                           {"subnet_id": SUB6, "ip_address": "2001:db8::5"}],
-             "port_security_enabled": True, "allowed_address_pairs": [], "device_owner": "compute:nova",
-             "admin_state_up": True, "binding:host_id": "hv1", "revision_number": 7},
-        ],
-    }
+from tests.helpers.samples import NET, PORT, SUB4, SUB6, snapshot
 
 
 def test_network_becomes_logical_switch_with_mtu_and_owner_ids():
@@ -116,13 +87,17 @@ def test_port_security_off_allowed_pairs_admin_down_unbound():
     assert lsp["addresses"] == ["fa:16:3e:00:00:01 10.0.0.5 2001:db8::5", "unknown"]
 
 
-def test_router_owned_ports_and_orphans_are_left_out():
+def test_router_ports_become_router_switch_ports_floating_ip_ports_and_orphans_are_left_out():
     snap = snapshot()
-    snap["ports"][0]["device_owner"] = "network:router_interface"
+    port = snap["ports"][0]
+    port.update(device_owner="network:router_interface", device_id="r1")
+    row = desired_rows(snap)[LSP][port["id"]]
+    assert (row["type"], row["addresses"], row["options"]) == ("router", ["router"], {"router-port": f"lrp-{port['id']}"})
+    port["device_owner"] = "network:floatingip"
     assert desired_rows(snap)[LSP] == {}
     snap = snapshot()
     snap["networks"] = []
-    assert desired_rows(snap) == {LS: {}, DHCP: {}, LSP: {}}
+    assert all(rows == {} for rows in desired_rows(snap).values())
 
 
 def test_rows_carry_exactly_the_declared_columns():

@@ -1,14 +1,14 @@
 """Token expiry, RBAC policies (network sharing per project) and per-project quotas.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
