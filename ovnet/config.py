@@ -74,6 +74,12 @@ class Settings:
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
     agent_metrics_port: int = 0  # TCP port (on listen_host) of the agent's /metrics besides its socket; 0: off
+    # Each project's default quota (Neutron's quota_network, ...); -1: unlimited, ovnet's default, as
+    # a project of containers easily holds thousands of ports. Per-project limits: /v2.0/quotas.
+    quota_network: int = -1
+    quota_subnet: int = -1
+    quota_port: int = -1
+    quota_rbac_policy: int = -1
     cache_dir: Path = DEFAULT_CACHE_DIR
     # The machine-local public network (ovnet.runtime.public): every chassis maps
     # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
