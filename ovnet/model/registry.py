@@ -36,6 +36,7 @@ from ovnet.model.query import Column, fixed_ips_filter, standard_columns
 from ovnet.model.schema import (AllocationPool, FloatingIP, IPAllocation, Network, Port, Router, Subnet,
                                 SubnetPool)
 from ovnet.model.serialize import floatingip_dict, network_dict, port_dict, router_dict, subnet_dict
+from ovnet.model.tenancy import Context
 
 Item = Mapping[str, Any]  # one object as its serializer shows it
 
@@ -86,11 +87,21 @@ class Kind:
     # The kind's translation reads objects it does not refer to (a router reads the ports whose
     # device_id it is), so the syncer reads the whole model for a change of it.
     reads_whole_model: bool = False
+    admin_fields: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         """The singular name: "network"."""
         return self.model.noun.kind
+
+    def view(self, ctx: Context, row: Any) -> dict:
+        """``row`` as ``ctx`` may see it: ``admin_fields`` are left out for non-admins (Neutron's
+        get_port:binding:* policy shows the binding to admins only)."""
+        item = self.to_dict(row)
+        if not ctx.is_admin:
+            for name in self.admin_fields:
+                item.pop(name, None)
+        return item
 
 
 NETWORK = Kind(
@@ -112,7 +123,8 @@ NETWORK = Kind(
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
         "provider": ("Provider Network",
-                     "provider:network_type (flat, vlan, geneve), provider:physical_network, provider:segmentation_id."),
+                     "provider:network_type (flat, vlan, geneve), provider:physical_network, "
+                     "provider:segmentation_id."),
     },
 )
 
@@ -135,6 +147,7 @@ SUBNET = Kind(
         Dependency("network", lambda s: [s["network_id"]], follows=True),
         Dependency("subnetpool", lambda s: [s["subnetpool_id"]] if s.get("subnetpool_id") else []),
     ),
+    needs_defaults=("create",),
 )
 
 PORT = Kind(
@@ -159,6 +172,7 @@ PORT = Kind(
         Dependency("subnet", lambda p: [f["subnet_id"] for f in p["fixed_ips"]], follows=True),
     ),
     needs_defaults=("create",),
+    admin_fields=("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details"),
 )
 
 SUBNETPOOL = Kind(

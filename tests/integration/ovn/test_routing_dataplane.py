@@ -15,7 +15,7 @@ from ovnet.apiclient import ApiClient
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts
 from ovnet.testbed import workload
-from tests.conftest import running_allinone
+from tests.helpers.allinone import running_allinone
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

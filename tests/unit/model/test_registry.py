@@ -16,7 +16,7 @@ SNAP = {
 
 
 def test_every_kind_is_named_by_its_table_and_unique():
-    assert list(registry.KINDS) == ["network", "subnetpool", "subnet", "port"]
+    assert {"network", "subnetpool", "subnet", "port"} <= set(registry.KINDS)
     for name, kind in registry.KINDS.items():
         assert kind.model.noun.kind == name == kind.name
         assert registry.BY_PLURAL[kind.plural] is kind
@@ -39,7 +39,7 @@ def test_followed_kinds_and_dependency_closure():
 
 
 def test_ovn_tables_declare_parents_before_children():
-    assert ovn_registry.ORDER == (LS, DHCP, LSP)
+    assert ovn_registry.ORDER[:3] == (LS, DHCP, LSP)
     lsp = ovn_registry.TABLE[LSP]
     assert (lsp.parent.table, lsp.parent.column, lsp.parent.key) == (LS, "ports", "ovnet:network")
     assert lsp.references == {"dhcpv4_options": DHCP, "dhcpv6_options": DHCP} and lsp.unique_name
