@@ -239,7 +239,8 @@ def test_reconcile_puts_a_lost_ovs_port_back(allinone, api, agent, host, make_ne
     host.ovs.del_port(veth_host_name(a["id"]))  # e.g. an operator's del-port; the veth survives
     assert not _ping(spaces[a["id"]], "10.89.0.51")
 
-    assert agent.reconcile() == {"removed": [], "replugged": [a["id"]], "converged": [], "unbound": []}
+    assert agent.reconcile() == {"removed": [], "replugged": [a["id"]], "converged": [], "unbound": [],
+                                 "cni_removed": []}
 
     assert host.ovs.wait_installed(a["id"], allinone.bind_timeout)
     assert _ping(spaces[a["id"]], "10.89.0.51")
@@ -266,7 +267,8 @@ def test_reconcile_deletes_a_veth_an_agent_left_half_made(allinone, api, agent, 
         ipr.link("add", ifname=device, kind="veth", peer="vp" + device[2:])
         ipr.link("set", index=ipr.link_lookup(ifname=device)[0], ifalias=device_alias(port["id"], "veth"))
 
-    assert agent.reconcile() == {"removed": [port["id"]], "replugged": [], "converged": [], "unbound": []}
+    assert agent.reconcile() == {"removed": [port["id"]], "replugged": [], "converged": [], "unbound": [],
+                                 "cni_removed": []}
     # the peer never reached a namespace, so no target is known: the next round clears the binding
     assert agent.reconcile()["unbound"] == [port["id"]]
     assert api.show_port(port["id"])["binding:host_id"] == ""
