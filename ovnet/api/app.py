@@ -38,7 +38,7 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     def healthz() -> dict:
         return {"status": "ok"}
 
-    app.include_router(meta.router([(r.singular, r.plural) for r in RESOURCES.values()]))
+    app.include_router(meta.router([(r.singular, r.collection) for r in RESOURCES.values()]))
     app.include_router(identity.router(handlers))
     for res in RESOURCES.values():
         app.include_router(resource_router(res, handlers))

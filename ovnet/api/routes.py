@@ -62,7 +62,7 @@ def _update_body(res: Resource, data: dict) -> dict:
 
 def resource_router(res: Resource, h: Handlers) -> APIRouter:
     """Create (single and bulk), list, show, update, delete and tag routes of ``res``."""
-    api = APIRouter(prefix=f"/v2.0/{res.plural}")
+    api = APIRouter(prefix=f"/v2.0/{res.collection}")
     extra = (h.defaults,) if "create" in res.needs_defaults else ()
     update_extra = (h.defaults,) if "update" in res.needs_defaults else ()
 
@@ -80,6 +80,8 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
     async def list_(request: Request) -> Response:
         ctx = await h.context(request)
         req = listing.parse(request.query_params.multi_items())
+        if res.prepare_list is not None:
+            await run_in_threadpool(h.store.run, lambda s: res.prepare_list(s, ctx))
 
         def work(session):
             rows, more = query.list_rows(session, ctx, res.model, req.filters, req.sorts, req.limit,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import NotFound
-from ovnet.model.schema import Network, Outbox, Port, Subnet, utcnow
+from ovnet.model.schema import Network, Outbox, Port, SecurityGroup, SecurityGroupRule, Subnet, utcnow
 from ovnet.model.tenancy import Context, require_owner, visible
 
 MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){0,4}$")
@@ -28,7 +28,13 @@ class Defaults:
             raise ValueError(f"mac_prefix must be 1 to 5 unicast hex octets, not {self.mac_prefix!r}")
 
 
-KIND = {Network: "network", Subnet: "subnet", Port: "port"}
+KIND = {Network: "network", Subnet: "subnet", Port: "port", SecurityGroup: "security_group",
+        SecurityGroupRule: "security_group_rule"}
+# Neutron's own NotFound wording where it is not "<Kind> <id> could not be found."
+NOT_FOUND = {
+    SecurityGroup: ("Security group {id} does not exist", "SecurityGroupNotFound"),
+    SecurityGroupRule: ("Security group rule {id} does not exist", "SecurityGroupRuleNotFound"),
+}
 
 
 def get_visible(session: Session, ctx: Context, model: type, resource_id: str, options=()):
@@ -37,8 +43,9 @@ def get_visible(session: Session, ctx: Context, model: type, resource_id: str, o
         select(model).where(model.id == resource_id, visible(ctx, model)).options(*options)
     )
     if row is None:
-        kind = KIND[model]
-        raise NotFound(f"{kind.capitalize()} {resource_id} could not be found.", f"{kind.capitalize()}NotFound")
+        kind = KIND[model].capitalize()
+        message, type_ = NOT_FOUND.get(model, (f"{kind} {{id}} could not be found.", f"{kind}NotFound"))
+        raise NotFound(message.format(id=resource_id), type_)
     return row
 
 

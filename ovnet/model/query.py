@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ovnet.model import attributes, loader
 from ovnet.model.errors import BadRequest, NotFound
-from ovnet.model.schema import IPAllocation, Network, Port, Subnet
+from ovnet.model.schema import IPAllocation, Network, Port, SecurityGroup, SecurityGroupRule, Subnet
 from ovnet.model.tenancy import Context, visible
 
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
@@ -76,6 +76,27 @@ COLUMNS: dict[type, dict[str, Column]] = {
         "binding:host_id": Column(Port.binding_host_id),
         "binding:vnic_type": Column(Port.binding_vnic_type),
         "port_security_enabled": Column(Port.port_security_enabled, attributes.boolean),
+    },
+    SecurityGroup: {
+        **_common(SecurityGroup),
+        "stateful": Column(SecurityGroup.stateful, attributes.boolean),
+    },
+    SecurityGroupRule: {
+        "id": Column(SecurityGroupRule.id),
+        "description": Column(SecurityGroupRule.description),
+        "project_id": Column(SecurityGroupRule.project_id),
+        "tenant_id": Column(SecurityGroupRule.project_id),
+        "revision_number": Column(SecurityGroupRule.revision_number, attributes.integer),
+        "created_at": Column(SecurityGroupRule.created_at, filterable=False),
+        "updated_at": Column(SecurityGroupRule.updated_at, filterable=False),
+        "security_group_id": Column(SecurityGroupRule.security_group_id),
+        "direction": Column(SecurityGroupRule.direction),
+        "ethertype": Column(SecurityGroupRule.ethertype),
+        "protocol": Column(SecurityGroupRule.protocol),
+        "port_range_min": Column(SecurityGroupRule.port_range_min, attributes.integer),
+        "port_range_max": Column(SecurityGroupRule.port_range_max, attributes.integer),
+        "remote_ip_prefix": Column(SecurityGroupRule.remote_ip_prefix, sortable=False),
+        "remote_group_id": Column(SecurityGroupRule.remote_group_id),
     },
 }
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import Network, Port, Project, Subnet, Token
+from ovnet.model.schema import Network, Port, Project, SecurityGroup, SecurityGroupRule, Subnet, Token
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
@@ -147,6 +147,8 @@ def visible(ctx: Context, model: type) -> ColumnElement[bool]:
         return or_(own, Subnet.network_id.in_(shared_nets))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
+    if model in (SecurityGroup, SecurityGroupRule):
+        return own
     raise TypeError(f"no visibility rule for {model}")
 
 
