@@ -194,7 +194,7 @@ def test_discovery_documents(client, alice):
     assert versions[0]["id"] == "v2.0" and versions[0]["status"] == "CURRENT"
     aliases = {e["alias"] for e in client.get("/v2.0/extensions").json()["extensions"]}
     assert {"binding", "allowed-address-pairs", "port-security", "standard-attr-tag", "net-mtu"} <= aliases
-    assert "router" not in aliases and "security-group" not in aliases
+    assert "router" not in aliases and {"security-group", "stateful-security-group"} <= aliases
     assert client.get("/v2.0/extensions/binding").json()["extension"]["alias"] == "binding"
     neutron_error(client.get("/v2.0/extensions/router"), 404, "HTTPNotFound")
     assert client.get("/healthz").json() == {"status": "ok"}
