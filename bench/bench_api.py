@@ -75,7 +75,7 @@ def main() -> None:
         server = ServerProcess(Path(tmp) / "state", free_port())
         settings = server.start()
         try:
-            run(settings.api_url, (settings.state_dir / "admin-token").read_text().strip(), args)
+            run(settings.api_url, settings.admin_token_file.read_text().strip(), args)
         finally:
             server.stop()
 

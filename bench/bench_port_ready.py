@@ -27,7 +27,6 @@ from pyroute2 import IPRoute, netns
 
 from ovnet.apiclient import ApiClient
 from ovnet.config import Settings, load_settings
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import allinone
 from ovnet.runtime.hosts import host_settings
@@ -50,7 +49,7 @@ class Baseline:
         self.made: list[str] = []
 
     def nbctl(self, *args: str) -> None:
-        subprocess.run(["ovn-nbctl", f"--db={self.central.nb_url}", "--timeout=10", *args], check=True,
+        subprocess.run(["ovn-nbctl", f"--db={self.central.nb_connection}", "--timeout=10", *args], check=True,
                        capture_output=True)
 
     def vsctl(self, *args: str) -> None:
@@ -96,7 +95,7 @@ def run(central: Settings, host: Settings, count: int) -> dict[str, list[float]]
     ns = f"bench-{secrets.token_hex(3)}"
     netns.create(ns)
     api = ApiClient.from_settings(central)
-    agent = AgentClient(agent_socket(host))
+    agent = AgentClient(host.agent_socket)
     network = api.create_network(name="bench-port-ready")
     subnet = api.create_subnet(network_id=network["id"], cidr="10.199.0.0/22", ip_version=4)
     baseline = Baseline(central, host, ns)

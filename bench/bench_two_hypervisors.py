@@ -26,7 +26,6 @@ from pyroute2 import netns
 
 from ovnet.apiclient import ApiClient
 from ovnet.config import Settings
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import allinone, hosts
 from ovnet.runtime.process import free_port
@@ -56,7 +55,7 @@ def tunnel(central: Settings, second: Settings, rounds: int, megabytes: int) -> 
         for key, ns in names.items():
             netns.create(ns)
             ports[key] = api.create_port(network_id=network["id"], fixed_ips=[{"subnet_id": subnet["id"]}])
-            with AgentClient(agent_socket(placement[key])) as agent:
+            with AgentClient(placement[key].agent_socket) as agent:
                 agent.bind(ports[key]["id"], "veth", ns)
         for key in "bc":
             servers.append(workload.echo_server(names[key], key, central.state_dir))
@@ -74,7 +73,7 @@ def tunnel(central: Settings, second: Settings, rounds: int, megabytes: int) -> 
         for server in servers:
             server.stop()
         for key, port in ports.items():
-            with AgentClient(agent_socket(placement[key])) as agent:
+            with AgentClient(placement[key].agent_socket) as agent:
                 agent.unbind(port["id"])
             api.delete_port(port["id"])
         api.delete_network(network["id"])

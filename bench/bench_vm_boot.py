@@ -22,7 +22,6 @@ from pyroute2 import netns
 
 from ovnet.apiclient import ApiClient
 from ovnet.config import Settings
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import allinone
 from ovnet.runtime.process import free_port
@@ -71,7 +70,7 @@ def main() -> None:
             build_image(settings.cache_dir)
             allinone.up(settings)
             netns.create(ns)
-            with ApiClient.from_settings(settings) as api, AgentClient(agent_socket(settings)) as agent:
+            with ApiClient.from_settings(settings) as api, AgentClient(settings.agent_socket) as agent:
                 net = api.create_network(name="bench")
                 subnet = api.create_subnet(network_id=net["id"], cidr="10.249.0.0/24", ip_version=4)
                 fixed = [{"subnet_id": subnet["id"], "ip_address": "10.249.0.20"}]

@@ -50,7 +50,7 @@ def main() -> None:
         settings = Settings(state_dir=Path(tmp), nb_port=free_port())
         nb_service = next(s for s in central_services(settings) if s.name == "ovsdb-nb")
         nb_service.start()
-        nb = NbClient(settings.nb_url)
+        nb = NbClient(settings.nb_connection)
         nb.start()
         try:
             assert nb.wait_connected(10), "NB did not connect"

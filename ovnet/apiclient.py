@@ -8,8 +8,9 @@ or for the Keystone v3 project lookup the Keystone error ``title`` (e.g. "Forbid
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import yaml
@@ -28,23 +29,53 @@ class ApiError(Exception):
         self.status, self.type, self.message = status, type, message
 
 
-class ApiClient:
-    """Neutron v2.0 client for ``base_url`` (e.g. "http://127.0.0.1:9696") with ``token``.
+def decode(response: httpx.Response) -> dict | None:
+    """The JSON body of a 2xx ``response`` (None when empty); ApiError for any other status, from a
+    NeutronError body, a Keystone ``{"error"}`` body (under /v3) or, failing both, the raw text.
+    Shared by every client of an ovnet HTTP service (API server, host agent)."""
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+            if "error" in body:  # Keystone's format, under /v3
+                err = body["error"]
+                raise ApiError(response.status_code, err["title"], err["message"])
+            err = body["NeutronError"]
+            raise ApiError(response.status_code, err["type"], err["message"])
+        except (ValueError, KeyError, TypeError):
+            raise ApiError(response.status_code, "HTTPError", response.text) from None
+    return response.json() if response.content else None
 
-    Resource methods take and return Neutron-shaped dicts (the inner object, not the wrapper).
-    ``list_*`` accept filters as keyword arguments; a list value repeats the key (OR).
+
+class ApiClient:
+    """Neutron v2.0 client of the API servers at ``base_urls`` (one URL or several, each a server
+    root such as "http://127.0.0.1:9696") with ``token``.
+
+    With several URLs a request that cannot connect to the current server (connection refused,
+    unreachable, connect timeout: the request never left, so even a POST is safe to resend) goes
+    to the next one, which then stays current; when none connects the last httpx.ConnectError or
+    ConnectTimeout is raised. Resource methods take and return Neutron-shaped dicts (the inner
+    object, not the wrapper). ``list_*`` accept filters as keyword arguments; a list value repeats
+    the key (OR).
     """
 
-    def __init__(self, base_url: str, token: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+    def __init__(self, base_urls: str | Sequence[str], token: str, timeout_s: float = DEFAULT_TIMEOUT_S,
                  transport: httpx.BaseTransport | None = None):
-        self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url + "/v2.0", timeout=timeout_s,
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        if not urls:
+            raise ValueError("ApiClient needs at least one API URL")
+        self.base_urls = [url.rstrip("/") for url in urls]
+        self.http = httpx.Client(base_url=self.base_urls[0], timeout=timeout_s,
                                  headers={"X-Auth-Token": token}, transport=transport)
+
+    @property
+    def base_url(self) -> str:
+        """The API server requests go to now."""
+        return self.base_urls[0]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiClient:
-        """A client of the local API with the admin token of ``settings.state_dir``."""
-        return cls(settings.api_url, (settings.state_dir / "admin-token").read_text().strip())
+        """A client of ``settings.api_endpoints`` with the admin token of ``settings.state_dir``."""
+        return cls(settings.api_endpoints, settings.admin_token_file.read_text().strip())
 
     def close(self) -> None:
         self.http.close()
@@ -56,19 +87,24 @@ class ApiClient:
         self.close()
 
     # -- generic -------------------------------------------------------------------------------
-    def _call(self, method: str, path: str, **kwargs) -> dict | None:
-        response = self.http.request(method, path, **kwargs)
-        if response.status_code >= 400:
+    def request(self, method: str, path: str, **kwargs) -> dict | None:
+        """``method`` on ``path`` (from the server root, e.g. "/v2.0/networks"; an absolute URL
+        keeps only its path and query, so a "next" link works on whichever server is current);
+        returns the decoded body (see decode), failing over as the class says."""
+        parts = urlsplit(path)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        for attempt in range(len(self.base_urls)):
             try:
-                body = response.json()
-                if "error" in body:  # Keystone's format, under /v3
-                    err = body["error"]
-                    raise ApiError(response.status_code, err["title"], err["message"])
-                err = body["NeutronError"]
-                raise ApiError(response.status_code, err["type"], err["message"])
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(response.status_code, "HTTPError", response.text) from None
-        return response.json() if response.content else None
+                return decode(self.http.request(method, path, **kwargs))
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if attempt == len(self.base_urls) - 1:
+                    raise
+                self.base_urls.append(self.base_urls.pop(0))
+                self.http.base_url = self.base_urls[0]
+        raise AssertionError("unreachable")
+
+    def _call(self, method: str, path: str, **kwargs) -> dict | None:
+        return self.request(method, f"/v2.0{path}", **kwargs)
 
     def create(self, singular: str, plural: str, body: dict) -> dict:
         return self._call("POST", f"/{plural}", json={singular: body})[singular]
@@ -103,18 +139,18 @@ class ApiClient:
             nxt = [link["href"] for link in page.get(f"{plural}_links", []) if link["rel"] == "next"]
             if not nxt:
                 return items
-            page = self._call("GET", nxt[0])
+            page = self.request("GET", nxt[0])
 
     def find_project(self, name_or_id: str) -> dict | None:
         """The project with id ``name_or_id``, else the one called so (Keystone v3 ``{"id", "name",
         "domain_id", "enabled", ...}``), or None when neither exists. Needs an admin token (else
         ApiError 403), like Keystone's GET /v3/projects."""
         try:
-            return self._call("GET", f"{self.base_url}/v3/projects/{quote(name_or_id, safe='')}")["project"]
+            return self.request("GET", f"/v3/projects/{quote(name_or_id, safe='')}")["project"]
         except ApiError as exc:
             if exc.status != 404:
                 raise
-        found = self._call("GET", f"{self.base_url}/v3/projects", params={"name": name_or_id})["projects"]
+        found = self.request("GET", "/v3/projects", params={"name": name_or_id})["projects"]
         return found[0] if found else None
 
     # -- per resource ----------------------------------------------------------------------------

@@ -10,13 +10,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_STATE_DIR = Path("/var/lib/ovnet")
 DEFAULT_CACHE_DIR = Path("/var/cache/ovnet")  # rebuildable artefacts shared by installations (VM image)
+# The well-known files of a state directory, each named once here.
 SETTINGS_FILE = "settings.json"
+ADMIN_TOKEN_FILE = "admin-token"  # the installation's admin token (0600), written by ovnet-server
+CLOUDS_FILE = "clouds.yaml"  # cloud "ovnet" for openstack --os-cloud (0600), written by ovnet-server
+AGENT_SOCKET = "agent.sock"  # the host agent's HTTP socket, under run_dir
+LOCAL_HOST = "127.0.0.1"  # where this machine's own clients reach its all-in-one services
+# An OVSDB remote as OVN spells one (ovsdb-server(1) "Active Database Connection Methods").
+_OVSDB_REMOTE = re.compile(r"^(?:(?:tcp|ssl):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})|unix:/\S+)$")
 DOCKER_PLUGINS_DIR = Path("/run/docker/plugins")  # where dockerd finds plugin sockets, whatever its --exec-root
 GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 + inner Ethernet 14
 
@@ -30,9 +39,17 @@ class SettingsError(ValueError):
 class Settings:
     """Where an ovnet installation keeps its state and how its pieces reach each other.
 
-    Ports are TCP ports on ``listen_host``; ``underlay_mtu`` is in bytes. ``chassis_name`` is the
-    OVN chassis (system-id) of this host; ``netns`` names a network namespace that this host's
-    ovs-vswitchd runs in (None: the current one), which tests use to keep kernel names private.
+    Serving and reaching are separate. ``listen_host`` and the ports say where the NB, SB and API
+    servers started on *this* machine listen. ``nb_remotes``/``sb_remotes`` (OVSDB remotes such as
+    ``tcp:10.0.0.1:6641``; several for a Raft cluster) and ``api_urls`` (such as
+    ``http://10.0.0.1:9696``; several for several API servers) say where every client (syncer,
+    ovn-controller's ``ovn-remote``, agents, CLI) reaches them; empty means this machine's own
+    all-in-one on ``127.0.0.1`` at those ports, which is today's single-machine default. Use the
+    ``nb_connection``/``sb_connection``/``api_endpoints`` properties, never the raw fields, to
+    connect. ``underlay_mtu`` is in bytes. ``chassis_name`` is the OVN chassis (system-id) of this
+    host; ``netns`` names a network namespace that this host's ovs-vswitchd runs in (None: the
+    current one), which tests use to keep kernel names private. Raises SettingsError (one line)
+    for a malformed remote or URL.
     """
 
     state_dir: Path = DEFAULT_STATE_DIR
@@ -40,6 +57,9 @@ class Settings:
     nb_port: int = 6641
     sb_port: int = 6642
     api_port: int = 9696
+    nb_remotes: tuple[str, ...] = ()
+    sb_remotes: tuple[str, ...] = ()
+    api_urls: tuple[str, ...] = ()
     chassis_name: str = field(default_factory=socket.gethostname)
     bridge: str = "br-int"
     encap_ip: str = "127.0.0.1"
@@ -52,7 +72,19 @@ class Settings:
     mac_prefix: str = "fa:16:3e"  # leading octets of generated port MACs (Neutron's base_mac)
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
+    agent_metrics_port: int = 0  # TCP port (on listen_host) of the agent's /metrics besides its socket; 0: off
     cache_dir: Path = DEFAULT_CACHE_DIR
+
+    def __post_init__(self) -> None:
+        for name in ("nb_remotes", "sb_remotes", "api_urls"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # "a,b" from a file or a flag, as OVN writes remote lists
+                value = _split(value)
+            object.__setattr__(self, name, tuple(value))
+        for remote in (*self.nb_remotes, *self.sb_remotes):
+            _check_remote(remote)
+        for url in self.api_urls:
+            _check_api_url(url)
 
     # -- derived paths -------------------------------------------------------------------------
     @property
@@ -76,14 +108,17 @@ class Settings:
         return self.state_dir / "db"
 
     @property
-    def nb_url(self) -> str:
-        """OVSDB connection string of the northbound DB, e.g. ``tcp:127.0.0.1:6641``."""
-        return f"tcp:{self.listen_host}:{self.nb_port}"
+    def nb_connection(self) -> str:
+        """OVSDB connection string of the northbound DB as OVN takes it: ``nb_remotes`` joined by
+        commas (``tcp:10.0.0.1:6641,tcp:10.0.0.2:6641`` for a Raft cluster), by default
+        ``tcp:127.0.0.1:<nb_port>``."""
+        return ",".join(self.nb_remotes or (f"tcp:{LOCAL_HOST}:{self.nb_port}",))
 
     @property
-    def sb_url(self) -> str:
-        """OVSDB connection string of the southbound DB, e.g. ``tcp:127.0.0.1:6642``."""
-        return f"tcp:{self.listen_host}:{self.sb_port}"
+    def sb_connection(self) -> str:
+        """OVSDB connection string of the southbound DB (see ``nb_connection``); what
+        ovn-controller gets as ``external_ids:ovn-remote``."""
+        return ",".join(self.sb_remotes or (f"tcp:{LOCAL_HOST}:{self.sb_port}",))
 
     @property
     def docker_plugin_socket(self) -> Path:
@@ -95,9 +130,25 @@ class Settings:
         return self.ovs_rundir / "db.sock"
 
     @property
+    def api_endpoints(self) -> tuple[str, ...]:
+        """Base URLs of the API servers, in the order clients try them: ``api_urls``, by default
+        ``("http://127.0.0.1:<api_port>",)``."""
+        return self.api_urls or (f"http://{LOCAL_HOST}:{self.api_port}",)
+
+    @property
     def api_url(self) -> str:
-        """Base URL of ovnet-server, e.g. ``http://127.0.0.1:9696``."""
-        return f"http://{self.listen_host}:{self.api_port}"
+        """The first of ``api_endpoints``: for what takes one URL (a clouds.yaml entry)."""
+        return self.api_endpoints[0]
+
+    @property
+    def agent_socket(self) -> Path:
+        """The unix socket the host agent serves HTTP on: ``<run_dir>/agent.sock``."""
+        return self.run_dir / AGENT_SOCKET
+
+    @property
+    def admin_token_file(self) -> Path:
+        """``<state_dir>/admin-token``: the installation's admin token, written by ovnet-server."""
+        return self.state_dir / ADMIN_TOKEN_FILE
 
     @property
     def sql_url(self) -> str:
@@ -114,7 +165,8 @@ class Settings:
         """Write these settings to ``<state_dir>/settings.json`` (mode 0600); return its path."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / SETTINGS_FILE
-        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        data = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.chmod(0o600)
@@ -132,7 +184,32 @@ def _coerce(name: str, raw: str) -> object:
         return Path(raw)
     if kind == "str | None":
         return raw or None
+    if kind == "tuple[str, ...]":
+        return _split(raw)
     return raw
+
+
+def _split(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _check_remote(remote: str) -> None:
+    match = _OVSDB_REMOTE.match(remote)
+    if not match or (match.group(1) is not None and not 0 < int(match.group(1)) < 65536):
+        raise SettingsError(f"bad OVSDB remote {remote!r}: use tcp:IP:PORT, ssl:IP:PORT or unix:PATH, "
+                            f"comma-separated for a cluster (nb_remotes/sb_remotes, OVNET_NB_REMOTES/OVNET_SB_REMOTES)")
+
+
+def _check_api_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+        parts = None
+    if not (parts and port_ok and parts.scheme in ("http", "https") and parts.hostname):
+        raise SettingsError(f"bad API URL {url!r}: use http://HOST:PORT (api_urls, OVNET_API_URLS, "
+                            f"comma-separated for several servers)")
 
 
 def load_settings(state_dir: Path | str | None = None, **overrides: object) -> Settings:
@@ -167,4 +244,7 @@ def load_settings(state_dir: Path | str | None = None, **overrides: object) -> S
     except ValueError as exc:
         raise SettingsError(f"bad setting value ({exc}); check {path} and OVNET_* variables") from None
     values["state_dir"] = state
-    return Settings(**values)
+    try:
+        return Settings(**values)
+    except TypeError as exc:  # e.g. a number where a list of remotes belongs
+        raise SettingsError(f"bad setting value ({exc}); check {path} and OVNET_* variables") from None

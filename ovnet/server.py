@@ -16,18 +16,16 @@ import uvicorn
 
 from ovnet.api.app import create_app
 from ovnet.apiclient import CLOUD_NAME, cloud_entry, write_clouds_yaml, write_private
-from ovnet.config import Settings, load_settings
+from ovnet.config import CLOUDS_FILE, Settings, load_settings
 from ovnet.model.store import Store
 from ovnet.model.tenancy import ADMIN_PROJECT, get_or_create_project, issue_token
-
-ADMIN_TOKEN_FILE = "admin-token"
-CLOUDS_FILE = "clouds.yaml"
+from ovnet.ovn.metrics import NbConnectionCollector
 
 
 def bootstrap_admin(store: Store, settings: Settings) -> str:
     """The admin token: the one in ``<state_dir>/admin-token`` (re-registered if the store lost it)
     or a new one; also (re)writes ``<state_dir>/clouds.yaml`` for cloud "ovnet". Returns the token."""
-    path = settings.state_dir / ADMIN_TOKEN_FILE
+    path = settings.admin_token_file
     known = path.read_text().strip() if path.exists() else None
 
     def work(session) -> str:
@@ -58,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
 
         syncer = Syncer(store, settings)
         syncer.start()
-    app = create_app(store, settings, on_commit=syncer.flush if syncer else None)
+    collectors = [NbConnectionCollector(syncer.nb.connected)] if syncer else []
+    app = create_app(store, settings, on_commit=syncer.flush if syncer else None, collectors=collectors)
     try:
         uvicorn.run(app, host=settings.listen_host, port=settings.api_port, log_level="warning",
                     access_log=False)

@@ -16,16 +16,19 @@ START_TIMEOUT_S = 30.0
 
 
 class ServerProcess:
-    """``python -m ovnet.server --state-dir D [--no-sync]`` with OVNET_API_PORT set; log in D/server.log."""
+    """``python -m ovnet.server --state-dir D [--no-sync]`` with OVNET_API_PORT set; log in D/server.log.
+    The store is D's SQLite, or ``sql_url`` (OVNET_SQL_URL) when given."""
 
-    def __init__(self, state_dir: Path, port: int, no_sync: bool = True):
-        self.state_dir, self.port, self.no_sync = state_dir, port, no_sync
+    def __init__(self, state_dir: Path, port: int, no_sync: bool = True, sql_url: str | None = None):
+        self.state_dir, self.port, self.no_sync, self.sql_url = state_dir, port, no_sync, sql_url
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Settings:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "OVNET_API_PORT": str(self.port)}
         env.pop("OVNET_SQL_URL", None)
+        if self.sql_url:
+            env["OVNET_SQL_URL"] = self.sql_url
         argv = [sys.executable, "-m", "ovnet.server", "--state-dir", str(self.state_dir)]
         with open(self.state_dir / "server.log", "ab") as log:
             self.proc = subprocess.Popen(argv + (["--no-sync"] if self.no_sync else []), env=env,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import errors, identity, meta
+from ovnet.api import errors, identity, meta, metrics
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
+from ovnet.api.urlcheck import Utf8Url
 from ovnet.model.common import Defaults
 from ovnet.model.resources import RESOURCES
 from ovnet.model.store import Store
@@ -19,19 +20,22 @@ COMMIT_TIMEOUT_S = 5.0
 
 def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] | None = None, *,
                defaults: Defaults | None = None, max_body: int = DEFAULT_MAX_BODY,
-               commit_timeout_s: float = COMMIT_TIMEOUT_S) -> FastAPI:
+               commit_timeout_s: float = COMMIT_TIMEOUT_S, collectors: Iterable = ()) -> FastAPI:
     """A FastAPI app serving the Neutron v2.0 core API from ``store``.
 
     ``settings`` (ovnet.config.Settings) supplies the default network MTU and the MAC prefix;
     ``defaults`` overrides both. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
     (True: NB confirmed; False: pending); the response is the same either way and carries
     ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 413.
+    ``GET /metrics`` serves ovnet.api.metrics plus ``collectors`` (prometheus_client Collectors).
     """
     if defaults is None:
         defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix)
                     if settings is not None else Defaults())
     app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
     errors.install(app)
+    metrics.install(app, store, collectors)
+    app.add_middleware(Utf8Url)
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
 
     @app.get("/healthz")

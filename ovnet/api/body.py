@@ -16,6 +16,9 @@ DEFAULT_MAX_BODY = 1 << 20  # bytes; a bulk create of a few thousand ports fits
 MAX_DEPTH = 32
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# A \uD800-\uDFFF escape may stand for half of a valid pair or for a lone surrogate; only bodies
+# holding one pay for the full check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 async def read_json(request: Request, max_bytes: int) -> dict:
@@ -38,6 +41,8 @@ async def read_json(request: Request, max_bytes: int) -> dict:
         text = raw.decode(json.detect_encoding(raw))
         check_depth(text)
         data = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):
+            check_unicode(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Malformed request body: {exc}", "HTTPBadRequest", "body") from None
     if not isinstance(data, dict):
@@ -56,6 +61,15 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
         depth += 1 if char in "[{" else -1
         if depth > limit:
             raise ValueError(f"JSON nested deeper than {limit} levels")
+
+
+def check_unicode(data: object) -> None:
+    """ValueError when a string (key or value) in parsed JSON ``data`` holds a lone UTF-16
+    surrogate, which no store or response can encode (RFC 8259 §8.2: such text is not Unicode)."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone UTF-16 surrogate, which is not valid Unicode") from None
 
 
 def _too_large(max_bytes: int) -> HTTPException:

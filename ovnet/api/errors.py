@@ -25,15 +25,17 @@ HTTP_TYPES = {400: "HTTPBadRequest", 401: "NotAuthorized", 403: "PolicyNotAuthor
               500: "HTTPInternalServerError"}
 
 
-def neutron_error(status: int, type_: str, message: str, detail: str = "") -> JSONResponse:
+def neutron_error(status: int, type_: str, message: str, detail: str = "",
+                  headers: dict[str, str] | None = None) -> JSONResponse:
     """A NeutronError response with ``status``."""
-    return JSONResponse({"NeutronError": {"type": type_, "message": message, "detail": detail}}, status_code=status)
+    return JSONResponse({"NeutronError": {"type": type_, "message": message, "detail": detail}}, status_code=status,
+                        headers=headers)
 
 
-def keystone_error(status: int, message: str) -> JSONResponse:
+def keystone_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """A Keystone v3 error response with ``status`` (title: the HTTP reason phrase)."""
     return JSONResponse({"error": {"code": status, "title": HTTPStatus(status).phrase, "message": message}},
-                        status_code=status)
+                        status_code=status, headers=headers)
 
 
 def _keystone_path(request: Request) -> bool:
@@ -65,11 +67,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
-        # Starlette re-raises the exception after this response, so the server log keeps the traceback.
+        # Starlette re-raises the exception after this response, so the server log keeps the traceback;
+        # the server then closes the connection, which the client must hear of (RFC 9112 §9.6) or
+        # its next request on the kept-alive connection fails with a reset.
         message = "Request failed: the server hit an unexpected error; it has been logged."
+        close = {"Connection": "close"}
         if _keystone_path(request):
-            return keystone_error(500, message)
-        return neutron_error(500, HTTP_TYPES[500], message)
+            return keystone_error(500, message, close)
+        return neutron_error(500, HTTP_TYPES[500], message, headers=close)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from ovnet.apiclient import ApiError
+from ovnet.cli import matrix
 from ovnet.config import Settings, load_settings
 from ovnet.model.errors import ModelError
 from ovnet.model.store import Store
@@ -24,7 +25,6 @@ from ovnet.testbed.guest import GuestError
 from ovnet.testbed.qemu import VmError
 from ovnet.testbed.vmimage import VmImageError
 
-KIND_MARKS = {"vm": " (VM)", "docker": " (docker)"}  # a namespace workload goes unmarked
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
@@ -40,33 +40,9 @@ def member_tokens(settings: Settings) -> dict[str, str]:
         store.dispose()
 
 
-def _cell(cell: reach.Cell) -> str:
-    expected, seen = ("yes" if cell.expected else "no"), ("yes" if cell.seen else "no")
-    # An address that answered with another workload's name: the twin in the caller's own project.
-    twin = f" ({cell.echo})" if cell.echo and not cell.seen else ""
-    text = f"{expected}/{seen}{twin}"
-    return f"[green]{text}[/]" if cell.ok else f"[bold red]{text} ✗[/]"
-
-
-def matrix(cells: list[reach.Cell], chassis: list[str]) -> Table:
-    """Rows: source NIC; columns: destination NIC; cells "expected/seen" (a name in brackets: who
-    answered at that address instead); "-" for a workload's own addresses. ``chassis`` names the
-    hypervisors by seed number, so pairs on different ones (across Geneve) can be told apart."""
-    nics = seed.nics()
-    where = {w.name: chassis[w.hypervisor] for w in seed.WORKLOADS}
-    kind = {w.name: KIND_MARKS.get(w.kind, "") for w in seed.WORKLOADS}
-    by_pair = {(c.src, c.dst): c for c in cells}
-    table = Table(title="reachability: expected/seen (green = as expected)", show_lines=False)
-    table.add_column("from \\ to")
-    for dst in nics:
-        table.add_column(f"{dst.workload}{kind[dst.workload]} @{where[dst.workload]}\n{dst.address}\n"
-                         f"{dst.project}/{dst.network}",
-                         justify="center")
-    for src in nics:
-        row = [_cell(by_pair[(src, dst)]) if (src, dst) in by_pair else "-" for dst in nics]
-        table.add_row(f"{src.label}{kind[src.workload]} ({src.ifname})\n{src.project}/{src.network} "
-                      f"@{where[src.workload]}", *row)
-    return table
+def placement(chassis: list[str]) -> dict[str, tuple[str, str]]:
+    """{workload: (hypervisor name, kind)} of the seed; ``chassis`` names the hypervisors by seed number."""
+    return {w.name: (chassis[w.hypervisor], w.kind) for w in seed.WORKLOADS}
 
 
 def demo(
@@ -75,9 +51,14 @@ def demo(
     host: str = typer.Option("hv2", "--host", help="Name of the second hypervisor (added unless it exists)."),
     state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
                                    help="State directory (default /var/lib/ovnet)."),
+    json_: bool = typer.Option(False, "--json", help="Print the cells as JSON (progress goes to stderr)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print every cell: ping, echo answer."),
 ) -> None:
     """Build the seed picture through the API (project tokens), bind its workloads on two hypervisors,
-    ping every ordered pair, print expected vs seen. Exit 0 only when every cell matches."""
+    probe every ordered pair, print expected vs seen as a matrix. Exit 0 only when every cell matches.
+
+    Example: ovnet demo --keep   (then look around; remove it with: ovnet demo --clean)
+    """
     if keep and clean:
         err.print("[red]error:[/] --keep and --clean exclude each other")
         raise typer.Exit(2)
@@ -93,18 +74,25 @@ def demo(
             raise typer.Exit(1)
         started = time.monotonic()
         cells, timings = testbed_demo.run(settings, member_tokens(settings), host, keep=keep,
-                                          progress=lambda msg: console.print(f"  {msg}"))
+                                          progress=lambda msg: (err if json_ else console).print(f"  {msg}"))
     except (RuntimeFailure, ApiError, ModelError, ValueError, VmError, VmImageError, GuestError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    console.print(matrix(cells, [settings.chassis_name, host]))
+    where = placement([settings.chassis_name, host])
     bad = [c for c in cells if not c.ok]
     phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
     crossing = sum(c.seen and seed.crosses(c.src, c.dst) for c in cells)
-    console.print(f"{len(cells) - len(bad)}/{len(cells)} cells as expected "
-                  f"({sum(c.seen for c in cells)} reachable, {crossing} of them across Geneve; "
-                  f"{sum(not c.seen for c in cells)} isolated); "
-                  f"total {time.monotonic() - started:.1f} s ({phases})")
+    if json_:
+        print(json.dumps({**matrix.as_json(cells, where), "timings_s": timings}, indent=2))
+        raise typer.Exit(1 if bad else 0)
+    grid, width = matrix.grid(cells, where)
+    console.print(grid, crop=False, soft_wrap=True)
+    console.print(matrix.legend(where))
+    for line in matrix.details(cells) if verbose else []:
+        console.print(line, soft_wrap=True)
+    console.print(f"{matrix.summary(cells, crossing)}; total {time.monotonic() - started:.1f} s ({phases})")
+    if width > console.width:
+        console.print(f"(the matrix is {width} columns wide; --verbose lists each cell, --json for machines)")
     if keep:
         names = ", ".join(testbed_demo.workload_netns(settings, w.name) for w in seed.WORKLOADS if w.kind == "netns")
         vms = ", ".join(w.name for w in seed.WORKLOADS if w.kind == "vm")

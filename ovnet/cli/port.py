@@ -10,7 +10,6 @@ import typer
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings, load_settings
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient, local_admin_token
 from ovnet.host.binding import HOST_ID
 from ovnet.host.vif import delete_owned_devices
@@ -32,7 +31,7 @@ def _agent(state_dir: Path | None, host: str | None, token: str | None) -> Agent
             typer.echo(f"error: no host {host} (see `ovnet host list`)", err=True)
             raise typer.Exit(2)
         settings = other
-    sock = agent_socket(settings)
+    sock = settings.agent_socket
     if not sock.exists():
         typer.echo(f"error: no agent socket at {sock}; is ovnet up?", err=True)
         raise typer.Exit(1)
@@ -95,11 +94,11 @@ def unbind(port: str = typer.Argument(..., help="Port id."),
 
 
 def _api(settings: Settings, token: str | None) -> ApiClient:
-    token = token or local_admin_token(agent_socket(settings))
+    token = token or local_admin_token(settings.agent_socket)
     if not token:
         typer.echo("error: no API token: give --token or OS_TOKEN (the admin token is root's)", err=True)
         raise typer.Exit(2)
-    return ApiClient(settings.api_url, token)
+    return ApiClient(settings.api_endpoints, token)
 
 
 def _bound_host(settings: Settings, port: str, token: str | None) -> str:

@@ -1,6 +1,6 @@
 """``ovnet sync [--check]``: compare OVN NB with the model, or repair it, in this process.
 
-It reads the model store (``settings.sql_url``) and NB (``settings.nb_url``) directly, so it
+It reads the model store (``settings.sql_url``) and NB (``settings.nb_connection``) directly, so it
 works while ovnet-server is down; a running server's own reconcile does the same job on its timer.
 """
 

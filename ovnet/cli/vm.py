@@ -98,7 +98,7 @@ def libvirt_xml(
     settings = load_settings(state_dir)
     try:
         hypervisor = vms.host_of(settings, host)
-        with ApiClient.from_settings(settings) if not token else ApiClient(settings.api_url, token) as api:
+        with ApiClient.from_settings(settings) if not token else ApiClient(settings.api_endpoints, token) as api:
             body = api.show_port(port)
             network = api.show_network(body["network_id"])
     except (VmError, ApiError, httpx.HTTPError) as exc:

@@ -1,18 +1,20 @@
 """ovnet-agent: the host agent. ``python -m ovnet.host.agent --state-dir D`` (foreground).
 
-It reads Settings with ``load_settings(D)``, talks to the API at ``settings.api_url`` with the
+It reads Settings with ``load_settings(D)``, talks to the API at ``settings.api_endpoints`` with the
 token in ``<D>/admin-token`` and to the local OVS at ``unix:<settings.ovs_db_sock>``, reconciles
 (ovnet.host.binding) once before it serves and then every ``settings.agent_sync_interval`` seconds,
 and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root only from its creation):
 
     GET    /healthz                 -> {"status": "ok", "chassis": NAME}
+    GET    /metrics                 -> Prometheus text (ovnet.host.metrics); also on 127.0.0.1:PORT
+                                       when settings.agent_metrics_port is set
     GET    /bindings                -> {"bindings": [{"port_id", "vif_type", "device", "mac", "installed"}]}
     POST   /bindings                {"port_id", "vif_type": "veth"|"tap"|"internal", "target",
                                      "ifname"?, "owner"?}  -> 201 {"port_id", "vif_type", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
     POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids]}
 
-Every request but GET /healthz needs an ``X-Auth-Token`` (none: 401 NotAuthorized); it names the
+Every request but GET /healthz and GET /metrics needs an ``X-Auth-Token`` (none: 401 NotAuthorized); it names the
 caller, checked by the API (an invalid token: the API's 401). A port must be visible to the caller
 (Neutron API semantics: another project's port is 404) and GET /bindings lists only visible ones;
 the agent's own (admin) token sees all. Errors are NeutronError JSON.
@@ -36,6 +38,8 @@ import httpx
 import uvicorn
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest, start_http_server
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
@@ -43,19 +47,12 @@ from ovnet.config import Settings, load_settings
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
-from ovnet.host.agentclient import TOKEN_FILE
+from ovnet.host import metrics
 from ovnet.host.errors import HostError, NotAuthorized
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 
 LOG = logging.getLogger("ovnet.agent")
-SOCKET_NAME = "agent.sock"
-
-
-def agent_socket(settings: Settings) -> Path:
-    """Path of the agent's unix socket for an installation (or a host made by ``ovnet host add``)."""
-    return settings.run_dir / SOCKET_NAME
-
 
 class BindRequest(BaseModel):
     """Body of POST /bindings."""
@@ -67,10 +64,10 @@ class BindRequest(BaseModel):
     owner: str | None = None
 
 
-def create_app(binder: Binder, chassis: str, admin_token: str) -> FastAPI:
+def create_app(binder: Binder, chassis: str, admin_token: str, scrape: Collector = REGISTRY) -> FastAPI:
     """The agent's HTTP app around ``binder``; ``admin_token`` is the agent's own API token, whose
-    callers act as admin. Handlers are sync (run in the threadpool) because binding blocks on OVSDB
-    and netlink."""
+    callers act as admin; ``GET /metrics`` serves ``scrape``. Handlers are sync (run in the
+    threadpool) because binding blocks on OVSDB and netlink."""
     app = FastAPI(title="ovnet-agent")
 
     def caller(x_auth_token: str | None = Header(default=None)) -> str | None:
@@ -93,14 +90,22 @@ def create_app(binder: Binder, chassis: str, admin_token: str) -> FastAPI:
     def bindings(token: str | None = Depends(caller)) -> dict:
         return {"bindings": binder.bindings(token)}
 
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        return Response(generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)
+
     @app.post("/bindings", status_code=201)
     def bind(body: BindRequest, token: str | None = Depends(caller)) -> dict:
         options = {"ifname": body.ifname} if body.vif_type == "veth" else {"owner": body.owner}
-        return binder.bind(body.port_id, body.vif_type, body.target, token=token, **options)
+        with metrics.counted("bind", body.vif_type):
+            done = binder.bind(body.port_id, body.vif_type, body.target, token=token, **options)
+        metrics.BIND_SECONDS.labels(body.vif_type).observe(done["ready_s"])
+        return done
 
     @app.delete("/bindings/{port_id}", status_code=204)
     def unbind(port_id: str, token: str | None = Depends(caller)) -> Response:
-        binder.unbind(port_id, token=token)
+        with metrics.counted("unbind"):
+            binder.unbind(port_id, token=token)
         return Response(status_code=204)
 
     @app.post("/reconcile")
@@ -145,11 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API request drowns the log
     settings = load_settings(args.state_dir)
-    token = (args.token_file or settings.state_dir / TOKEN_FILE).read_text().strip()
+    token = (args.token_file or settings.admin_token_file).read_text().strip()
     ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
-    admin = ApiClient(settings.api_url, token)
+    admin = ApiClient(settings.api_endpoints, token)
     host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
-    binder = Binder(host, settings.api_url, admin, settings.chassis_name, settings.bind_timeout)
+    binder = Binder(host, settings.api_endpoints, admin, settings.chassis_name, settings.bind_timeout)
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
     docker = DockerPlugin(admin, host, settings.chassis_name, settings.bind_timeout, settings.docker_plugin,
                           settings.docker_host, settings.sync_interval)
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     threading.Thread(target=_reconcile_forever, args=(binder, settings.agent_sync_interval, stop),
                      daemon=True).start()
-    sock = agent_socket(settings)
+    sock = settings.agent_socket
     sock.parent.mkdir(parents=True, exist_ok=True)
     # uvicorn's own uds= would chmod the socket 0666; it serves the one made here instead.
     listener = listen_private(sock)
@@ -173,9 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     # with these the re-raise becomes SystemExit and the cleanup below (plugin socket) runs.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: sys.exit(0))
+    scrape = metrics.AgentRegistry(settings.ovn_rundir)
+    if settings.agent_metrics_port:
+        start_http_server(settings.agent_metrics_port, addr=settings.listen_host, registry=scrape)
     try:
-        uvicorn.run(create_app(binder, settings.chassis_name, token), fd=listener.fileno(), log_level="warning",
-                    access_log=False)
+        uvicorn.run(create_app(binder, settings.chassis_name, token, scrape), fd=listener.fileno(),
+                    log_level="warning", access_log=False)
     finally:
         stop.set()
         listener.close()

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from ovnet.apiclient import ApiClient
-
-TOKEN_FILE = "admin-token"
+from ovnet.apiclient import decode
+from ovnet.config import ADMIN_TOKEN_FILE
 
 # A bind waits up to settings.bind_timeout for ovn-installed; leave room above it.
 DEFAULT_TIMEOUT_S = 120.0
@@ -19,10 +18,10 @@ DEFAULT_TIMEOUT_S = 120.0
 
 def local_admin_token(socket: Path | str) -> str | None:
     """The installation's admin token for the agent on ``socket``: ``<state_dir>/admin-token``, the
-    socket being ``<state_dir>/run/agent.sock`` (ovnet.host.agent.agent_socket); None when the
+    socket being ``Settings.agent_socket`` (``<state_dir>/run/agent.sock``); None when the
     file is missing or this user may not read it."""
     try:
-        return (Path(socket).parent.parent / TOKEN_FILE).read_text().strip() or None
+        return (Path(socket).parent.parent / ADMIN_TOKEN_FILE).read_text().strip() or None
     except OSError:
         return None
 
@@ -48,8 +47,9 @@ class AgentClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # The agent answers in NeutronError JSON like the API: the same decoding applies to self.http.
-    _call = ApiClient._call
+    def _call(self, method: str, path: str, **kwargs) -> dict | None:
+        # The agent answers in NeutronError JSON like the API: the same decoding applies.
+        return decode(self.http.request(method, path, **kwargs))
 
     def healthz(self) -> dict:
         """{"status": "ok", "chassis": NAME} when the agent serves."""

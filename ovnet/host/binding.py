@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -42,15 +43,16 @@ class ReconcileReport:
 class Binder:
     """Binds ports to VIFs on the chassis ``chassis`` of ``host``.
 
-    ``api_url`` is the API's base URL; ``admin`` an ApiClient with an admin token (used for the
-    binding update itself and for network/subnets); a caller's token only decides which ports it
-    may bind. ``bind_timeout`` is in seconds. Methods raise HostError subclasses; ApiError from
-    the API passes through.
+    ``api_urls`` are the API servers' base URLs (tried in order); ``admin`` an ApiClient with an
+    admin token (used for the binding update itself and for network/subnets); a caller's token
+    only decides which ports it may bind. ``bind_timeout`` is in seconds. Methods raise HostError
+    subclasses; ApiError from the API passes through.
     """
 
-    def __init__(self, host: HostContext, api_url: str, admin: ApiClient, chassis: str, bind_timeout: float):
+    def __init__(self, host: HostContext, api_urls: Sequence[str], admin: ApiClient, chassis: str,
+                 bind_timeout: float):
         self.host, self.admin, self.chassis, self.bind_timeout = host, admin, chassis, bind_timeout
-        self.api_url = api_url
+        self.api_urls = api_urls
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
         self._orphans: set[str] = set()  # bound here with nothing plugged, as the last round saw
@@ -70,7 +72,7 @@ class Binder:
     def _visible_port(self, port_id: str, token: str | None) -> dict:
         try:
             if token:
-                with ApiClient(self.api_url, token) as client:
+                with ApiClient(self.api_urls, token) as client:
                     return client.show_port(port_id)
             return self.admin.show_port(port_id)
         except ApiError as exc:
@@ -150,7 +152,7 @@ class Binder:
         """The ids among ``port_ids`` whose port the caller's ``token`` sees (with none given, of
         the ports bound here). Raises ApiError 401 for an invalid token."""
         filters = {"id": port_ids} if port_ids else {HOST_ID: self.chassis}
-        with ApiClient(self.api_url, token) as client:
+        with ApiClient(self.api_urls, token) as client:
             return {p["id"] for p in client.list_ports(**filters)} & set(port_ids)
 
     def bindings(self, token: str | None = None) -> list[dict]:

@@ -8,6 +8,7 @@ field, so bad input never reaches the store.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -21,17 +22,28 @@ MAX_TAG = 60
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 UNSET = object()
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 Check = Callable[[str, Any], Any]
 
 
 # -- value checks: (field, raw value) -> normalised value, or BadRequest naming the field -------------
+def unicode_text(field: str, value: str) -> str:
+    """``value`` if it encodes as UTF-8; a lone UTF-16 surrogate (which JSON's \\uD800 escapes
+    can carry) is not Unicode text and could be stored but never shown again: BadRequest."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_input(field, "the string holds a lone UTF-16 surrogate, which is not valid Unicode") from None
+    return value
+
+
 def string(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise invalid_input(field, f"'{value}' is not a valid string")
     if len(value) > MAX_STRING:
         raise invalid_input(field, f"'{value[:20]}...' exceeds maximum length of {MAX_STRING}")
-    return value
+    return unicode_text(field, value)
 
 
 def boolean(field: str, value: Any) -> bool:
@@ -45,13 +57,17 @@ def boolean(field: str, value: Any) -> bool:
 
 
 def integer(field: str, value: Any) -> int:
+    """An integer that fits the store's 64-bit signed columns (beyond it: BadRequest, not an
+    OverflowError from the database driver)."""
     if isinstance(value, bool):
         raise invalid_input(field, f"'{value}' is not an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value)
-    raise invalid_input(field, f"'{value}' is not an integer")
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,30}", value.strip()):
+        value = int(value)
+    if not isinstance(value, int):
+        raise invalid_input(field, f"'{value}' is not an integer")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise invalid_input(field, f"'{value}' is out of the 64-bit integer range")
+    return value
 
 
 def in_range(low: int, high: int) -> Check:
@@ -148,6 +164,7 @@ def mac_address(field: str, value: Any) -> str:
 def mapping(field: str, value: Any) -> dict:
     if not isinstance(value, dict):
         raise invalid_input(field, f"'{value}' is not a dictionary")
+    unicode_text(field, json.dumps(value, ensure_ascii=False))
     return value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, and_, cast, false, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, cast, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes, loader
@@ -20,6 +20,12 @@ from ovnet.model.tenancy import Context, visible
 
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 MAX_LIMIT = 10_000_000
+# Distinct values one filter may list: an IN list of bound parameters, well under SQLite's 32,766
+# and PostgreSQL's 65,535 per statement.
+MAX_FILTER_VALUES = 10_000
+# Distinct tags one tag filter may list: each is a LIKE term (see _tag_filter); a resource holds
+# at most 50 (Neutron's MAX_TAGS), so twice that covers every meaningful query.
+MAX_TAG_FILTER = 100
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,19 @@ def _tag_match(model: type, tag: str) -> ColumnElement[bool]:
     return cast(model.tags, String).like(f"%{pattern}%", escape="\\")
 
 
+def _distinct(key: str, values: list, limit: int) -> list:
+    """``values`` without repeats (first order kept); BadRequest past ``limit`` distinct ones."""
+    unique = list(dict.fromkeys(values))
+    if len(unique) > limit:
+        raise BadRequest(f"Too many values for filter {key}: {len(unique)} distinct, at most {limit}",
+                         "HTTPBadRequest", key)
+    return unique
+
+
 def _tag_filter(model: type, key: str, values: list[str]) -> ColumnElement[bool]:
-    tags = [attributes.tag(key, t) for v in values for t in v.split(",")]
+    # Each tag is one LIKE, and SQLite refuses an expression tree deeper than 1000, so repeats
+    # are folded and the distinct count bounded.
+    tags = _distinct(key, [attributes.tag(key, t) for v in values for t in v.split(",")], MAX_TAG_FILTER)
     matches = [_tag_match(model, t) for t in tags]
     if key == "tags":
         return and_(*matches)
@@ -120,24 +137,31 @@ def _tag_filter(model: type, key: str, values: list[str]) -> ColumnElement[bool]
 
 
 def _fixed_ips_filter(values: list[str]) -> ColumnElement[bool]:
-    """``fixed_ips=ip_address=10.0.0.5`` / ``fixed_ips=subnet_id=<id>``, as python-neutronclient sends."""
-    conditions = []
+    """``fixed_ips=ip_address=10.0.0.5`` / ``fixed_ips=subnet_id=<id>``, as python-neutronclient sends.
+
+    As Neutron does, values of one key are ORed and the keys ANDed on the same address: a port
+    matches when one of its fixed IPs has one of the addresses and lies in one of the subnets.
+    """
+    wanted: dict[str, list[str]] = {"ip_address": [], "subnet_id": []}
     for value in values:
-        key, _, wanted = value.partition("=")
+        key, _, given = value.partition("=")
         if key == "ip_address":
-            cond = IPAllocation.ip_address == attributes.ip_address("fixed_ips", wanted)
+            wanted[key].append(attributes.ip_address("fixed_ips", given))
         elif key == "subnet_id":
-            cond = IPAllocation.subnet_id == wanted
+            wanted[key].append(attributes.string("fixed_ips", given))
         else:
             raise BadRequest(f"Invalid input for fixed_ips filter: '{value}'", "HTTPBadRequest", "fixed_ips")
-        conditions.append(Port.id.in_(select(IPAllocation.port_id).where(cond)))
-    return or_(*conditions)
+    columns = {"ip_address": IPAllocation.ip_address, "subnet_id": IPAllocation.subnet_id}
+    conditions = [columns[k].in_(_distinct("fixed_ips", v, MAX_FILTER_VALUES)) for k, v in wanted.items() if v]
+    return Port.id.in_(select(IPAllocation.port_id).where(*conditions))
 
 
 def where_clause(model: type, filters: dict[str, list[str]]) -> ColumnElement[bool]:
     """One SQL condition for ``filters`` (attribute -> accepted values; values of one key are ORed).
 
-    BadRequest for an attribute that cannot be filtered on or a value of the wrong type.
+    The condition's size does not grow with repeated values: values of one attribute become one
+    IN list. BadRequest for an attribute that cannot be filtered on, a value of the wrong type,
+    or more than MAX_FILTER_VALUES distinct values (MAX_TAG_FILTER tags) for one attribute.
     """
     columns = COLUMNS[model]
     clauses = []
@@ -148,7 +172,7 @@ def where_clause(model: type, filters: dict[str, list[str]]) -> ColumnElement[bo
             clauses.append(_fixed_ips_filter(values))
         elif key in columns and columns[key].filterable:
             col = columns[key]
-            clauses.append(or_(*(col.expr == col.check(key, v) for v in values)) if values else false())
+            clauses.append(col.expr.in_(_distinct(key, [col.check(key, v) for v in values], MAX_FILTER_VALUES)))
         else:
             raise BadRequest(f"[{key}] is invalid attribute for filtering", "HTTPBadRequest", key)
     return and_(true(), *clauses)

@@ -38,6 +38,33 @@ def _check_family(values: dict, net: ipam.IPNetwork) -> None:
     if values["ipv6_address_mode"] and values["ipv6_ra_mode"] and values["ipv6_address_mode"] != values["ipv6_ra_mode"]:
         raise BadRequest("ipv6_ra_mode set to a value different from ipv6_address_mode is not supported",
                          "InvalidInput", "ipv6_ra_mode")
+    _check_ipv6_modes(net, values["ipv6_address_mode"], values["ipv6_ra_mode"], values["enable_dhcp"])
+
+
+def _check_ipv6_modes(net: ipam.IPNetwork, address_mode: str | None, ra_mode: str | None, dhcp: bool) -> None:
+    # Neutron's _validate_eui64_applicable: EUI-64 fills the low 64 bits, so on any other prefix
+    # length the address lands outside the subnet or collides with another port's.
+    if {address_mode, ra_mode} & set(ipam.AUTO_ADDRESS_MODES) and net.prefixlen != 64:
+        raise BadRequest(f"Invalid CIDR {net} for IPv6 address mode. OpenStack uses the EUI-64 address format, "
+                         "which requires the prefix to be /64", "InvalidInput", "cidr")
+    # Neutron's _validate_ipv6_dhcp: the modes describe how DHCPv6/RAs serve the subnet.
+    if (address_mode or ra_mode) and not dhcp:
+        raise BadRequest("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False",
+                         "InvalidInput", "enable_dhcp")
+
+
+def _check_gateway_free(session: Session, subnet: Subnet, gateway: str | None) -> None:
+    """Conflict (GatewayIpInUse) when a port other than a router's holds the new ``gateway``
+    (Neutron: update_subnet refuses it; the port would answer for the gateway)."""
+    if gateway is None or gateway == subnet.gateway_ip:
+        return
+    holder = session.execute(
+        select(Port.id, Port.device_owner).join(IPAllocation, IPAllocation.port_id == Port.id)
+        .where(IPAllocation.subnet_id == subnet.id, IPAllocation.ip_address == gateway)
+    ).first()
+    if holder is not None and not holder.device_owner.startswith("network:router"):
+        raise Conflict(f"Current gateway ip {gateway} already in use by port {holder.id}. Unable to update.",
+                       "GatewayIpInUse", "gateway_ip")
 
 
 def _check_no_overlap(session: Session, network_id: str, net: ipam.IPNetwork) -> None:
@@ -92,6 +119,9 @@ def update_subnet(session: Session, ctx: Context, subnet_id: str, body: object) 
     net = ipam.network_of(subnet)
     gateway = values.get("gateway_ip", subnet.gateway_ip)
     ipam.check_gateway(net, gateway)
+    _check_gateway_free(session, subnet, gateway)
+    if "enable_dhcp" in values:
+        _check_ipv6_modes(net, subnet.ipv6_address_mode, subnet.ipv6_ra_mode, values["enable_dhcp"])
     changed = False
     if "allocation_pools" in values or "gateway_ip" in values:
         pools = values.get("allocation_pools")

@@ -219,7 +219,7 @@ def _by_name(idl: ovs_idl.Idl, table: str, name: str) -> list[Any]:
 
 
 class NbClient:
-    """A connection to OVN NB (``settings.nb_url``, e.g. ``tcp:127.0.0.1:6641``).
+    """A connection to OVN NB (``settings.nb_connection``, e.g. ``tcp:127.0.0.1:6641``).
 
     ``start()`` returns at once; the connection (re)connects in its own thread. ``on_port_up``
     is called from ovsdbapp's notification thread with (port id, up: bool) whenever the ``up``

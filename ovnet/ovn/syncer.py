@@ -7,6 +7,9 @@ Three threads, one job each:
 - ovsdbapp's connection thread keeps the NB replica and reports ``Logical_Switch_Port.up``;
 - the status thread writes those reports into the model in batches.
 
+With several ovnet-server processes on one PostgreSQL store only the holder of the writer role
+(ovnet.ovn.writer) applies the outbox and reconciles; the others' workers wait to take it over.
+
 Crash safety comes from ordering: the outbox row is committed with the change, NB is written, and
 only then is the outbox row removed; a crash anywhere in between leaves the row for the next run.
 """
@@ -22,8 +25,10 @@ from sqlalchemy.orm import Session
 from ovnet.config import Settings
 from ovnet.model import views
 from ovnet.model.store import Store
+from ovnet.ovn import metrics
 from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.translate import LSP, desired_rows, related_ids
+from ovnet.ovn.writer import WriterRole, wait_applied
 
 LOG = logging.getLogger(__name__)
 OUTBOX_BATCH = 1000  # entries per NB transaction
@@ -33,7 +38,7 @@ CONNECT_TIMEOUT = 10.0  # seconds drift()/repair() wait for NB
 
 
 class Syncer:
-    """Keeps OVN NB (``settings.nb_url``) equal to the model in ``store``.
+    """Keeps OVN NB (``settings.nb_connection``) equal to the model in ``store``.
 
     ``start()``/``stop()`` run the threads; ``flush(timeout)`` waits until every change committed
     before the call is in NB; ``drift()``/``repair()`` compare/converge everything on demand and
@@ -43,7 +48,8 @@ class Syncer:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
-        self.nb = NbClient(settings.nb_url, on_port_up=self._on_port_up)
+        self.nb = NbClient(settings.nb_connection, on_port_up=self._on_port_up)
+        self.role = WriterRole(store)
         self._cond = threading.Condition()
         self._requested = 0
         self._served = 0
@@ -69,13 +75,17 @@ class Syncer:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        self.role.release()
         self.nb.stop()
 
     # -- API hook --------------------------------------------------------------------------------
     def flush(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until every outbox entry committed before this call is
         applied to NB. True when it is, False when it is still pending (NB down or slow).
-        ``create_app(on_commit=syncer.flush)`` uses it so a client sees NB rows after its write."""
+        ``create_app(on_commit=syncer.flush)`` uses it so a client sees NB rows after its write.
+        A process without the writer role waits for the writer to empty the outbox instead."""
+        if not self.role.held:
+            return wait_applied(self.store, timeout)
         with self._cond:
             self._requested += 1
             ticket = self._requested
@@ -105,22 +115,27 @@ class Syncer:
         outbox entries seen with that model snapshot as done. Returns what it changed, as
         ``drift()`` would have shown it. Raises NbUnavailable if NB is not reachable in 10 s."""
         self._connect()
+        started = time.monotonic()
         with self.store.session(readonly=True) as session:
             entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
             snap = views.snapshot(session)
         desired = desired_rows(snap)
-        changes = [str(c) for c in self.nb.converge(desired)]
+        made = self.nb.converge(desired)
+        changes = [str(c) for c in made]
         statuses = self._status_drift(snap, desired)
         with self.store.session() as session:
             for pid, _have, want in statuses:
                 views.set_port_status(session, pid, want)
             views.outbox_done(session, [e.id for e in entries])
+        metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
+        metrics.count_repairs(made)
+        metrics.RECONCILE_REPAIRS.labels("port_status", "ports").inc(len(statuses))
         return changes + [f"port {pid}: status {have} -> {want}" for pid, have, want in statuses]
 
     def _connect(self) -> None:
         self.nb.start()
         if not self.nb.wait_connected(CONNECT_TIMEOUT):
-            raise NbUnavailable(f"OVN NB at {self.settings.nb_url} is not reachable")
+            raise NbUnavailable(f"OVN NB at {self.settings.nb_connection} is not reachable")
 
     def _status_drift(self, snap: dict, desired: dict) -> list[tuple[str, str, str]]:
         up = self.nb.port_up()
@@ -141,15 +156,18 @@ class Syncer:
             self._wake.clear()
             if self._stopping.is_set():
                 return
+            if not self._is_writer():
+                was_connected = False  # so that taking the role over starts with a reconcile
+                continue
             if not self.nb.connected():
                 if was_connected:
-                    LOG.warning("OVN NB %s unreachable; changes wait in the outbox", self.settings.nb_url)
+                    LOG.warning("OVN NB %s unreachable; changes wait in the outbox", self.settings.nb_connection)
                 was_connected = False
                 continue
             try:
                 if not was_connected or time.monotonic() >= next_reconcile:
                     if not was_connected:
-                        LOG.info("OVN NB %s connected; reconciling", self.settings.nb_url)
+                        LOG.info("OVN NB %s connected; reconciling", self.settings.nb_connection)
                     repaired = self.repair()
                     if repaired:
                         LOG.warning("reconcile repaired %d difference(s), first: %s", len(repaired),
@@ -161,6 +179,13 @@ class Syncer:
                 LOG.exception("NB sync failed; retrying in %.1f s", RETRY_DELAY)
                 self._stopping.wait(RETRY_DELAY)
                 self._wake.set()
+
+    def _is_writer(self) -> bool:
+        before = self.role.held
+        now = self.role.try_take()
+        if now != before and self.role.shared:
+            LOG.info("this server %s the syncer writer role", "took" if now else "lost")
+        return now
 
     def _drain(self) -> None:
         # Applies full batches until one is short, i.e. held every entry pending when it was
@@ -174,7 +199,9 @@ class Syncer:
                 snap = _snapshot_for(session, entries) if entries else {}
             if entries:
                 scope = related_ids(snap, {e.resource_id for e in entries})
-                self.nb.converge(desired_rows(snap, scope), scope)
+                with metrics.NB_APPLY_SECONDS.time():
+                    self.nb.converge(desired_rows(snap, scope), scope)
+                metrics.NB_APPLY_BATCH.observe(len(entries))
                 with self.store.session() as session:
                     views.outbox_done(session, [e.id for e in entries])
             if len(entries) < OUTBOX_BATCH:

@@ -52,7 +52,7 @@ class ServiceStatus:
 
 def local_chassis(settings: Settings) -> ChassisSpec:
     """The ChassisSpec of the all-in-one host itself, with the datapath resolved."""
-    return ChassisSpec(name=settings.chassis_name, root=settings.state_dir, sb_url=settings.sb_url,
+    return ChassisSpec(name=settings.chassis_name, root=settings.state_dir, sb_connection=settings.sb_connection,
                        encap_ip=settings.encap_ip, bridge=settings.bridge, netns=settings.netns,
                        datapath=_datapath(settings))
 

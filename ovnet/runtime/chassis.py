@@ -78,12 +78,12 @@ class ChassisSpec:
 
     ``root`` holds run/ovs, run/ovn, log and db; ``netns`` (or None) is where ovs-vswitchd runs, so its
     bridge and tunnel devices live there; ``encap_ip`` is the Geneve tunnel endpoint (IPv4 string);
-    ``sb_url`` the SB connection, e.g. ``tcp:127.0.0.1:6642``.
+    ``sb_connection`` the SB connection (OVN remotes, comma-separated), e.g. ``tcp:127.0.0.1:6642``.
     """
 
     name: str
     root: Path
-    sb_url: str
+    sb_connection: str
     encap_ip: str
     bridge: str = "br-int"
     netns: str | None = None
@@ -140,7 +140,7 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
                    "--", "set", "Bridge", spec.bridge, f"datapath_type={spec.datapath}", "fail_mode=secure",
                    "other_config:disable-in-band=true",
                    "--", "set", "Open_vSwitch", ".", f"external_ids:system-id={spec.name}",
-                   f"external_ids:hostname={spec.name}", f"external_ids:ovn-remote={spec.sb_url}",
+                   f"external_ids:hostname={spec.name}", f"external_ids:ovn-remote={spec.sb_connection}",
                    "external_ids:ovn-encap-type=geneve", f"external_ids:ovn-encap-ip={spec.encap_ip}",
                    f"external_ids:ovn-bridge={spec.bridge}",
                    f"external_ids:ovn-bridge-datapath-type={spec.datapath}",
@@ -155,7 +155,7 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
         status = run(["ovn-appctl", "-t", str(spec.controller_ctl(pid)), "connection-status"], timeout=3).strip()
         if status != "connected":
             return f"SB connection {status}"
-        found = run(["ovn-sbctl", f"--db={spec.sb_url}", "--timeout=2", "--bare", "--columns=name",
+        found = run(["ovn-sbctl", f"--db={spec.sb_connection}", "--timeout=2", "--bare", "--columns=name",
                      "find", "Chassis", f"name={spec.name}"], timeout=3).strip()
         return None if found == spec.name else f"chassis {spec.name} not registered in SB"
 
@@ -199,7 +199,7 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
                   f"--log-file={logs / 'ovn-controller.log'}", "--detach", "--no-chdir"],
             pidfile=ovn / "ovn-controller.pid",
             log=logs / "ovn-controller.log",
-            endpoint=f"chassis {spec.name} -> {spec.sb_url}",
+            endpoint=f"chassis {spec.name} -> {spec.sb_connection}",
             health=controller_probe,
             before=configure,
             before_stop=controller_exit,

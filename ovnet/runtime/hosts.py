@@ -116,9 +116,9 @@ def _record(settings: Settings, name: str, datapath: str) -> Settings:
 
 def _share_token(settings: Settings, host: Settings) -> None:
     # The host's agent calls the API with the installation's admin token, read from its own dir.
-    token = settings.state_dir / "admin-token"
+    token = settings.admin_token_file
     if token.exists():
-        copy = host.state_dir / "admin-token"
+        copy = host.admin_token_file
         copy.touch(mode=0o600)
         copy.write_text(token.read_text())
 
@@ -303,7 +303,7 @@ def _join_local(settings: Settings, local: ChassisSpec) -> None:
 
 
 def _encap_reason(spec: ChassisSpec, address: str) -> str | None:
-    found = run(["ovn-sbctl", f"--db={spec.sb_url}", "--timeout=2", "--bare", "--columns=ip", "find", "Encap",
+    found = run(["ovn-sbctl", f"--db={spec.sb_connection}", "--timeout=2", "--bare", "--columns=ip", "find", "Encap",
                  f"chassis_name={spec.name}"], timeout=3).split()
     return None if found == [address] else f"SB Encap has {found}"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from ovnet.config import Settings
+from ovnet.config import LOCAL_HOST, Settings
 from ovnet.runtime.daemon import Service
 
 
@@ -42,10 +42,13 @@ def python_service(settings: Settings, name: str, module: str, endpoint: str, he
 
 def ovnet_services(settings: Settings) -> list[Service]:
     """The ovnet services ``ovnet up`` starts after OVS/OVN, in start order."""
-    agent_sock = settings.run_dir / "agent.sock"  # the socket ovnet.host.agent serves on
+    agent_sock = settings.agent_socket
+    # The server started here, probed where it listens (any-address: over loopback), which need
+    # not be where clients reach the API (settings.api_endpoints may name a load balancer).
+    host = LOCAL_HOST if settings.listen_host in ("0.0.0.0", "::") else settings.listen_host
+    served = f"http://{host}:{settings.api_port}"
     return [
-        python_service(settings, "ovnet-server", "ovnet.server", settings.api_url,
-                       http_probe(f"{settings.api_url}/healthz"),
+        python_service(settings, "ovnet-server", "ovnet.server", served, http_probe(f"{served}/healthz"),
                        ports=[(settings.api_port, "the API server (--api-port)")]),
         python_service(settings, "ovnet-agent", "ovnet.host.agent", f"unix:{agent_sock}",
                        http_probe("http://agent/healthz", httpx.HTTPTransport(uds=str(agent_sock))),

@@ -29,7 +29,6 @@ from pyroute2 import netns as kernel_netns
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts, owned, underlay
 from ovnet.runtime.process import RuntimeFailure, wait_until
@@ -157,7 +156,7 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
         note(f"projects {', '.join(seed.NETWORKS)}: {len(record.networks)} networks, {len(ports)} ports via the API")
 
         started = time.monotonic()
-        sockets = [agent_socket(h) for h in host_settings]
+        sockets = [h.agent_socket for h in host_settings]
         chassis = [None, host]
 
         def plug(wl: seed.Workload) -> None:
@@ -195,7 +194,7 @@ def _build_project(settings: Settings, project: str, token: str,
     ports: dict[tuple[str, str], dict] = {}
     networks: dict[tuple[str, str], str] = {}
     containers = {w.name for w in seed.WORKLOADS if w.kind == "docker"}
-    with ApiClient(settings.api_url, token) as api:
+    with ApiClient(settings.api_endpoints, token) as api:
         subnets = {}
         for name, cidr in seed.NETWORKS[project].items():
             network = api.create_network(name=name)
@@ -319,7 +318,7 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     if record is None:
         return []
     removed: list[str] = []
-    admin_token = (settings.state_dir / "admin-token").read_text().strip()
+    admin_token = settings.admin_token_file.read_text().strip()
     for wl in seed.WORKLOADS:
         if wl.kind == "netns" and workload.echo_server(workload_netns(settings, wl.name), wl.name,
                                                        _run_dir(settings)).stop():

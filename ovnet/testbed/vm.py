@@ -19,7 +19,6 @@ import httpx
 
 from ovnet.apiclient import ApiError
 from ovnet.config import Settings
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.libvirt import tap_name
 from ovnet.runtime.hosts import host_settings
@@ -144,7 +143,7 @@ def run(settings: Settings, name: str, ports: str | Sequence[str], *, host: str 
         raise VmError(f"VM {name} exists; `ovnet vm rm {name}` first")
     chosen: VmImage = load_image(image) if image else current_image(settings.cache_dir)
     hypervisor = host_of(settings, host)
-    with AgentClient(agent_socket(hypervisor), token) as agent:
+    with AgentClient(hypervisor.agent_socket, token) as agent:
         plugged = {b["port_id"]: b for b in agent.bindings()}
         for port_id in port_ids:
             if port_id in plugged:
@@ -188,7 +187,7 @@ def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
         raise VmError(f"no VM {name} (see `ovnet vm list`)")
     qemu.stop(Path(record.pidfile), Path(record.shell))
     try:
-        socket = agent_socket(host_of(settings, record.host))
+        socket = host_of(settings, record.host).agent_socket
     except VmError:
         socket = None
     if socket is not None and socket.exists():

@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ovnet.host import metrics
 from ovnet.host.docker import protocol as p
 
 log = logging.getLogger(__name__)
@@ -114,13 +115,14 @@ def create_app(network: NetworkDriverCalls, ipam: IpamDriverCalls, address_space
         started = time.monotonic()
         try:
             answer = await run_in_threadpool(lambda: handler(p.parse_body(raw)))
-            status = 200
+            status, result = 200, "ok"
         except p.PluginError as exc:
             log.warning("%s failed: %s", call, exc.message)
-            answer, status = error_body(call, exc.message), 200
+            answer, status, result = error_body(call, exc.message), 200, "error"
         except Exception as exc:  # an edge: every surprise still reaches the Docker user as text
             log.exception("%s crashed", call)
-            answer, status = {"Err": f"ovnet internal error: {exc}"}, 500
+            answer, status, result = {"Err": f"ovnet internal error: {exc}"}, 500, "crash"
+        metrics.count_docker(call, result)
         log.debug("%s %d in %.1f ms", call, status, (time.monotonic() - started) * 1000)
         return JSONResponse(answer, status_code=status, media_type=MEDIA_TYPE)
 

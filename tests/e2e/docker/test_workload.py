@@ -10,8 +10,6 @@ import time
 
 import pytest
 from pyroute2 import netns
-
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts
 from ovnet.testbed.dockerd import PrivateDockerd
@@ -40,7 +38,7 @@ def _container_and_workload(d, agent_settings, ns: str, prefix: str) -> None:
     subnet = d.api.list_subnets(network_id=net["id"])[0]
     port = d.api.create_port(network_id=net["id"], name="namespace-workload",
                              fixed_ips=[{"subnet_id": subnet["id"], "ip_address": f"{prefix}.100"}])
-    agent = AgentClient(agent_socket(agent_settings))
+    agent = AgentClient(agent_settings.agent_socket)
     try:
         agent.bind(port["id"], "veth", ns)
         d.docker("run", "-d", "--name", container, "--network", network, "--ip", f"{prefix}.10", "bb",

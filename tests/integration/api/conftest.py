@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ovnet.config import Settings
+from ovnet.config import CLOUDS_FILE, Settings
 from ovnet.runtime.process import free_port
 from tests.apiserver import ServerProcess
 
@@ -48,5 +48,5 @@ def server_process(tmp_path):
 @pytest.fixture
 def endpoint(server_process) -> Endpoint:
     _, settings = server_process
-    token = (settings.state_dir / "admin-token").read_text().strip()
-    return Endpoint(settings, token, settings.state_dir / "clouds.yaml")
+    token = settings.admin_token_file.read_text().strip()
+    return Endpoint(settings, token, settings.state_dir / CLOUDS_FILE)

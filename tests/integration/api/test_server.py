@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ovnet.apiclient import ApiClient, ApiError
+from ovnet.config import ADMIN_TOKEN_FILE, CLOUDS_FILE
 
 OVNET = Path(sys.executable).with_name("ovnet")
 
@@ -21,8 +22,8 @@ def _mode(path: Path) -> int:
 
 def test_bootstrap_writes_private_admin_token_and_clouds_yaml(endpoint):
     state = endpoint.settings.state_dir
-    assert _mode(state / "admin-token") == 0o600 and _mode(state / "clouds.yaml") == 0o600
-    cloud = yaml.safe_load((state / "clouds.yaml").read_text())["clouds"]["ovnet"]
+    assert _mode(state / ADMIN_TOKEN_FILE) == 0o600 and _mode(state / CLOUDS_FILE) == 0o600
+    cloud = yaml.safe_load((state / CLOUDS_FILE).read_text())["clouds"]["ovnet"]
     assert cloud == {"auth_type": "admin_token",
                      "auth": {"endpoint": endpoint.settings.api_url, "token": endpoint.token}}
     with ApiClient(endpoint.settings.api_url, endpoint.token) as api:
@@ -34,12 +35,12 @@ def test_bootstrap_writes_private_admin_token_and_clouds_yaml(endpoint):
 
 def test_restart_keeps_the_token_and_the_data(server_process):
     server, settings = server_process
-    token = (settings.state_dir / "admin-token").read_text().strip()
+    token = settings.admin_token_file.read_text().strip()
     with ApiClient(settings.api_url, token) as api:
         net = api.create_network(name="kept")
     server.stop()
     server.start()
-    assert (settings.state_dir / "admin-token").read_text().strip() == token
+    assert settings.admin_token_file.read_text().strip() == token
     with ApiClient(settings.api_url, token) as api:
         assert api.show_network(net["id"])["name"] == "kept"
 

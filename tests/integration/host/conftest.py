@@ -11,7 +11,6 @@ import pytest
 from pyroute2 import netns
 
 from ovnet.apiclient import ApiClient
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
@@ -89,7 +88,7 @@ def api(allinone):
 @pytest.fixture
 def agent(allinone):
     """An AgentClient of the all-in-one's agent (admin caller)."""
-    with AgentClient(agent_socket(allinone)) as client:
+    with AgentClient(allinone.agent_socket) as client:
         yield client
 
 

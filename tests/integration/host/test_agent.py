@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.vif import device_alias, veth_host_name
 from ovnet.runtime import allinone as aio
@@ -127,7 +126,7 @@ def test_member_token_cannot_bind_another_projects_port(allinone, api, make_netn
     port = ApiNetwork(api, "10.85.0").port(24)  # the admin project's
     ns = make_netns()
 
-    with AgentClient(agent_socket(allinone), token) as member, pytest.raises(ApiError) as refused:
+    with AgentClient(allinone.agent_socket, token) as member, pytest.raises(ApiError) as refused:
         member.bind(port["id"], "veth", ns)
     assert refused.value.status == 404
     cli = ovnet(allinone, "port", "bind", port["id"], "--netns", ns, check=False, env={"OS_TOKEN": token})
@@ -151,7 +150,7 @@ def test_ovn_installed_timeout_rolls_back_completely(short_timeout_allinone, mak
     from ovnet.host.ovs import LocalOvs
 
     settings = short_timeout_allinone
-    with ApiClient.from_settings(settings) as api, AgentClient(agent_socket(settings)) as agent:
+    with ApiClient.from_settings(settings) as api, AgentClient(settings.agent_socket) as agent:
         port = ApiNetwork(api, "10.86.0").port(25)
         ns = make_netns()
         assert _service(settings, "ovn-controller").stop()

@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from tests.integration.host.conftest import ApiNetwork
 
@@ -44,7 +43,7 @@ def _searchable_by_all(path):
 
 
 def test_socket_is_root_only_and_refuses_an_unprivileged_user(allinone):
-    sock = agent_socket(allinone)
+    sock = allinone.agent_socket
     mode = sock.stat().st_mode
     assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
     changed = _searchable_by_all(sock.parent)
@@ -61,7 +60,7 @@ def test_socket_is_root_only_and_refuses_an_unprivileged_user(allinone):
 def test_requests_without_a_token_get_401_and_change_nothing(allinone, api, make_netns):
     port = ApiNetwork(api, "10.84.0").port(10)
     ns = make_netns()
-    transport = httpx.HTTPTransport(uds=str(agent_socket(allinone)))
+    transport = httpx.HTTPTransport(uds=str(allinone.agent_socket))
     with httpx.Client(base_url="http://agent", transport=transport, timeout=30) as raw:
         assert raw.get("/healthz").json()["status"] == "ok"
         calls = [("POST", "/bindings", {"port_id": port["id"], "vif_type": "veth", "target": ns}),
@@ -74,7 +73,7 @@ def test_requests_without_a_token_get_401_and_change_nothing(allinone, api, make
         answer = raw.post("/bindings", json=calls[0][2], headers={"X-Auth-Token": "not-a-token"})
         assert answer.status_code == 401 and "NeutronError" in answer.json()
     assert api.show_port(port["id"])["binding:host_id"] == ""
-    with AgentClient(agent_socket(allinone)) as admin:  # root: the local admin token by default
+    with AgentClient(allinone.agent_socket) as admin:  # root: the local admin token by default
         assert admin.bindings() == []
 
 
@@ -87,10 +86,10 @@ def test_a_member_token_lists_only_its_own_bindings_and_a_bad_one_nothing(allino
     with ApiClient(allinone.api_url, token) as member_api:
         own = ApiNetwork(member_api, "10.86.1").port(11)
     agent.bind(theirs["id"], "veth", make_netns())
-    with AgentClient(agent_socket(allinone), token) as member:
+    with AgentClient(allinone.agent_socket, token) as member:
         member.bind(own["id"], "veth", make_netns())
         assert [b["port_id"] for b in member.bindings()] == [own["id"]]
     assert sorted(b["port_id"] for b in agent.bindings()) == sorted([theirs["id"], own["id"]])
-    with pytest.raises(ApiError) as refused, AgentClient(agent_socket(allinone), "not-a-token") as stranger:
+    with pytest.raises(ApiError) as refused, AgentClient(allinone.agent_socket, "not-a-token") as stranger:
         stranger.bindings()
     assert refused.value.status == 401

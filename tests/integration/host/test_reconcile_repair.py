@@ -12,7 +12,6 @@ import time
 import pytest
 
 from ovnet.apiclient import ApiClient
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.vif import veth_host_name
 from ovnet.runtime import allinone as aio
@@ -95,7 +94,7 @@ def periodic_allinone(tmp_path):
 def test_the_periodic_reconcile_moves_a_changed_fixed_ip_by_itself(periodic_allinone, make_netns):
     settings = periodic_allinone
     ns = make_netns()
-    with ApiClient.from_settings(settings) as api, AgentClient(agent_socket(settings)) as agent:
+    with ApiClient.from_settings(settings) as api, AgentClient(settings.agent_socket) as agent:
         net = ApiNetwork(api, "10.94.4")
         port = net.port(2)
         agent.bind(port["id"], "veth", ns)

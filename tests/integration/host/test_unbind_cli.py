@@ -9,8 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts
 from tests.integration.host.conftest import ApiNetwork
@@ -64,7 +62,7 @@ def test_unbind_without_host_reaches_the_added_host_and_then_a_removed_one(allin
         other = hosts.host_settings(allinone, name)
         net = ApiNetwork(api, "10.93.3")
         first, second = net.port(10), net.port(11)
-        with AgentClient(agent_socket(other)) as agent:
+        with AgentClient(other.agent_socket) as agent:
             for port in (first, second):
                 agent.bind(port["id"], "veth", make_netns())
 

@@ -22,7 +22,7 @@ class NbServer:
         self.settings = Settings(state_dir=state_dir, nb_port=free_port())
         self.service = next(s for s in central_services(self.settings) if s.name == "ovsdb-nb")
         self.port = self.settings.nb_port
-        self.url = self.settings.nb_url
+        self.url = self.settings.nb_connection
         self.sock = self.settings.ovn_rundir / "ovnnb_db.sock"
 
     def start(self) -> None:

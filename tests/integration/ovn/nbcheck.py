@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from ovnet.config import CLOUDS_FILE
 from tests.integration.api.conftest import Endpoint
 
 TABLES = {"network": "Logical_Switch", "subnet": "DHCP_Options", "port": "Logical_Switch_Port"}
@@ -90,6 +91,5 @@ def _serves_dhcp(subnet: dict) -> bool:
 @pytest.fixture
 def nb_endpoint(allinone) -> Endpoint:
     """The all-in-one's ovnet-server (with its syncer) as an acceptance endpoint that checks NB."""
-    state = allinone.state_dir
-    return Endpoint(allinone, (state / "admin-token").read_text().strip(), state / "clouds.yaml",
-                    nb_check=NbRows(allinone.nb_url).check)
+    return Endpoint(allinone, allinone.admin_token_file.read_text().strip(), allinone.state_dir / CLOUDS_FILE,
+                    nb_check=NbRows(allinone.nb_connection).check)

@@ -37,7 +37,7 @@ def server(nb_server, tmp_path, monkeypatch):
 
 
 def post(settings, plural, body):
-    token = (settings.state_dir / "admin-token").read_text().strip()
+    token = settings.admin_token_file.read_text().strip()
     answer = httpx.post(f"{settings.api_url}/v2.0/{plural}", json=body, headers={"X-Auth-Token": token}, timeout=30)
     assert answer.status_code == 201, answer.text
     return answer.headers["X-Ovnet-Sync"], next(iter(answer.json().values()))

@@ -26,7 +26,8 @@ def test_up_status_down_leaves_nothing(allinone_settings):
     rows = aio.up(allinone_settings)
     assert [r.name for r in rows if not r.healthy] == []
     assert all(r.alive and r.pid for r in rows)
-    chassis = run(["ovn-sbctl", f"--db={allinone_settings.sb_url}", "--bare", "--columns=name", "list", "Chassis"])
+    chassis = run(["ovn-sbctl", f"--db={allinone_settings.sb_connection}", "--bare", "--columns=name", "list",
+                   "Chassis"])
     assert chassis.split() == [allinone_settings.chassis_name]
     pids = [r.pid for r in rows]
     pidfiles = [svc.pidfile for svc in aio.services(allinone_settings)]

@@ -133,7 +133,7 @@ def test_demo_keep_then_clean(allinone):
     for name, (_pid, record) in qemus.items():
         assert len(record.nics) == len(VMS[name].nics)
         assert record.host == (host if VMS[name].hypervisor else allinone.chassis_name)
-    assert "A-vm2 (VM)" in kept.stdout
+    assert any("A-vm2" in line and line.split("│")[0].split()[-1] == "vm" for line in kept.stdout.splitlines())
     # B-vm1 is a real container of the demo's dockerd, attached through the added host's plugin
     assert sorted(CONTAINERS) == ["B-vm1"] and CONTAINERS["B-vm1"].hypervisor == 1
     docker_pids = _docker_processes(allinone)

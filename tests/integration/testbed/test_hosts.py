@@ -43,7 +43,7 @@ def _processes_using(path: Path) -> list[int]:
 
 
 def _sb_encaps(settings) -> dict[str, str]:
-    rows = run(["ovn-sbctl", f"--db={settings.sb_url}", "--bare", "--columns=chassis_name,ip", "list", "Encap"])
+    rows = run(["ovn-sbctl", f"--db={settings.sb_connection}", "--bare", "--columns=chassis_name,ip", "list", "Encap"])
     fields = rows.split()
     return dict(zip(fields[::2], fields[1::2]))
 
@@ -116,7 +116,7 @@ def test_up_after_a_crash_puts_the_allinone_back_on_the_underlay(allinone):
     name = _host_name()
     hosts.add(allinone, name)
     local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
-    wired = pair_across(allinone.nb_url, local, remote, "10.79.0")
+    wired = pair_across(allinone.nb_connection, local, remote, "10.79.0")
     try:
         # ovn-controller restarted by `up` writes encap-ip=127.0.0.1 again; vswitchd drops br-phy's address.
         killed = [svc.pid() for svc in aio.services(allinone) if svc.name in ("ovs-vswitchd", "ovn-controller")]
@@ -162,12 +162,12 @@ def test_tcp_across_the_tunnel(allinone):
     name = _host_name()
     hosts.add(allinone, name)
     local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
-    nbctl = ["ovn-nbctl", f"--db={allinone.nb_url}", "--timeout=10"]
+    nbctl = ["ovn-nbctl", f"--db={allinone.nb_connection}", "--timeout=10"]
     wired = []
     server = None
     try:
         started = time.monotonic()
-        wired = pair_across(allinone.nb_url, local, remote, "10.77.0")
+        wired = pair_across(allinone.nb_connection, local, remote, "10.77.0")
         for w in wired:
             run(nbctl + ["wait-until", "Logical_Switch_Port", w.lport, "up=true"], timeout=15)
         ready = time.monotonic() - started
@@ -206,7 +206,7 @@ def test_allinone_in_the_root_namespace(tmp_path):
         host_netns = hosts.host_settings(settings, name).netns
         local, remote = aio.local_chassis(settings), aio.local_chassis(hosts.host_settings(settings, name))
         assert underlay.phy_bridge(settings.state_dir, local) in {n for n in _leftovers(settings, "")}
-        wired = pair_across(settings.nb_url, local, remote, "10.78.0")
+        wired = pair_across(settings.nb_connection, local, remote, "10.78.0")
         try:
             seen = workload.collect(workload.start_probe(wired[0].netns, "eth0", [wired[1].address], timeout=5.0))
             assert seen[0]["ping"] is True
@@ -270,7 +270,6 @@ def test_remove_unbinds_the_ports_bound_to_the_host(allinone):
 
     from ovnet.apiclient import ApiClient
     from ovnet.cli.main import app
-    from ovnet.host.agent import agent_socket
     from ovnet.host.agentclient import AgentClient
     from tests.integration.host.conftest import ApiNetwork, wait_status
 
@@ -279,7 +278,7 @@ def test_remove_unbinds_the_ports_bound_to_the_host(allinone):
     device = f"ovi{secrets.token_hex(4)}"
     with ApiClient.from_settings(allinone) as api:
         port = ApiNetwork(api, "10.76.0").port(20)
-        with AgentClient(agent_socket(hosts.host_settings(allinone, name))) as far:
+        with AgentClient(hosts.host_settings(allinone, name).agent_socket) as far:
             far.bind(port["id"], "internal", device)
         assert wait_status(api, port["id"], "ACTIVE") == "ACTIVE"
 
@@ -289,7 +288,7 @@ def test_remove_unbinds_the_ports_bound_to_the_host(allinone):
         assert f"port {port['id']} unbound" in done.output
         assert api.show_port(port["id"])["binding:host_id"] == ""
         assert wait_status(api, port["id"], "DOWN") == "DOWN"
-        with AgentClient(agent_socket(allinone)) as near:  # bound elsewhere now
+        with AgentClient(allinone.agent_socket) as near:  # bound elsewhere now
             near.bind(port["id"], "internal", device)
             assert api.show_port(port["id"])["binding:host_id"] == allinone.chassis_name
             near.unbind(port["id"])
@@ -301,7 +300,6 @@ def test_workloads_on_a_host_survive_down_and_up(allinone):
     """The host-end veths of a host's workloads live in the host's namespace, which `down` keeps
     (as the main host's root namespace stays): after `up` its agent finds them and traffic flows."""
     from ovnet.apiclient import ApiClient
-    from ovnet.host.agent import agent_socket
     from ovnet.host.agentclient import AgentClient
     from tests.integration.host.conftest import ApiNetwork, wait_status
 
@@ -315,7 +313,7 @@ def test_workloads_on_a_host_survive_down_and_up(allinone):
         with ApiClient.from_settings(allinone) as api:
             net = ApiNetwork(api, "10.75.0")
             ports = [net.port(20), net.port(21)]
-            with AgentClient(agent_socket(hosts.host_settings(allinone, name))) as far:
+            with AgentClient(hosts.host_settings(allinone, name).agent_socket) as far:
                 for port, ns in zip(ports, made):
                     far.bind(port["id"], "veth", ns)
 

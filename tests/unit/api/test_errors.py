@@ -90,8 +90,44 @@ def test_unexpected_exception_is_a_neutron_error_500(store):
         r = c.get("/v2.0/broken")
         error = neutron_error(r, 500, "HTTPInternalServerError")
         assert "a bug" not in error["message"]  # internals stay in the server log
+        assert r.headers["connection"] == "close"
         k = c.get("/v3/broken")
         assert k.status_code == 500 and k.json()["error"]["code"] == 500
+        assert k.headers["connection"] == "close"
+
+
+def test_after_a_500_the_kept_alive_client_goes_on(store, tmp_path):
+    """A real uvicorn: the 500 says Connection: close, so the client's next request opens a new
+    connection instead of failing with a reset on the one the server dropped."""
+    import asyncio
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from ovnet.api.app import create_app
+
+    app = create_app(store)
+
+    @app.get("/v2.0/broken")
+    def broken():
+        raise RuntimeError("a bug")
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            threading.Event().wait(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
+            for _ in range(3):
+                r = c.get("/v2.0/broken")
+                assert r.status_code == 500 and r.headers["connection"] == "close"
+                assert c.get("/healthz").status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.1/24", "not-a-cidr", "10.0.0.0", "fd00::/129", 42])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ovnet.config import Settings, SettingsError, load_settings
+from ovnet.config import SETTINGS_FILE, Settings, SettingsError, load_settings
 from ovnet.runtime.chassis import choose_datapath
 
 
@@ -17,7 +17,35 @@ def test_defaults_give_neutron_port_and_geneve_mtu(tmp_path, monkeypatch):
     s = load_settings(tmp_path)
     assert (s.api_port, s.nb_port, s.sb_port) == (9696, 6641, 6642)
     assert s.network_mtu == 1442
-    assert s.nb_url == "tcp:127.0.0.1:6641"
+    assert (s.nb_connection, s.sb_connection) == ("tcp:127.0.0.1:6641", "tcp:127.0.0.1:6642")
+    assert s.api_endpoints == ("http://127.0.0.1:9696",)
+
+
+def test_remotes_are_not_derived_from_listen_host(tmp_path, monkeypatch):
+    monkeypatch.delenv("OVNET_STATE_DIR", raising=False)
+    s = load_settings(tmp_path, listen_host="0.0.0.0", nb_port=7641)
+    assert (s.nb_connection, s.api_url) == ("tcp:127.0.0.1:7641", "http://127.0.0.1:9696")
+
+
+def test_remote_lists_from_file_environment_and_flags(tmp_path, monkeypatch):
+    cluster = ("tcp:10.0.0.1:6641", "tcp:10.0.0.2:6641", "ssl:[fd00::3]:6641")
+    Settings(state_dir=tmp_path, nb_remotes=cluster, api_urls=("http://10.0.0.1:9696",)).save()
+    monkeypatch.setenv("OVNET_SB_REMOTES", "tcp:10.0.0.1:6642, tcp:10.0.0.2:6642")
+    s = load_settings(tmp_path, api_urls="http://a:9696,https://b:443/")
+    assert s.nb_connection == ",".join(cluster)  # OVN's own spelling of a Raft cluster's remotes
+    assert s.sb_connection == "tcp:10.0.0.1:6642,tcp:10.0.0.2:6642"
+    assert s.api_endpoints == ("http://a:9696", "https://b:443/") and s.api_url == "http://a:9696"
+    assert load_settings(tmp_path).nb_remotes == cluster  # saved as a JSON list, read back as a tuple
+
+
+@pytest.mark.parametrize("field,value", [
+    ("nb_remotes", "10.0.0.1:6641"), ("nb_remotes", "tcp:10.0.0.1"), ("sb_remotes", "tcp:10.0.0.1:70000"),
+    ("sb_remotes", "udp:10.0.0.1:6642"), ("api_urls", "10.0.0.1:9696"), ("api_urls", "ftp://x:1"),
+    ("api_urls", "http://x:99999"), ("nb_remotes", 6641)])
+def test_a_bad_remote_is_a_one_line_settings_error(tmp_path, field, value):
+    with pytest.raises(SettingsError) as exc:
+        load_settings(tmp_path, **{field: value})
+    assert "\n" not in str(exc.value)
 
 
 def test_file_then_environment_then_flags(tmp_path, monkeypatch):
@@ -26,7 +54,7 @@ def test_file_then_environment_then_flags(tmp_path, monkeypatch):
     s = load_settings(tmp_path, api_port=9002, nb_port=None)
     assert (s.nb_port, s.sb_port, s.api_port) == (7000, 8001, 9002)
     assert s.state_dir == Path(tmp_path)
-    assert (tmp_path / "settings.json").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / SETTINGS_FILE).stat().st_mode & 0o777 == 0o600
 
 
 def test_unknown_setting_and_bad_value_are_refused(tmp_path, monkeypatch):
