@@ -64,11 +64,12 @@ class Trace:
 
 
 def microflow(inport: str, eth_src: str, eth_dst: str, ip_src: str, ip_dst: str, proto: str = "icmp",
-              dport: int | None = None, sport: int = 40000) -> str:
+              dport: int | None = None, sport: int = 40000, tcp_flags: str = "0x002") -> str:
     """An ovn-trace microflow (ovn-sb(5) match syntax) of one packet from logical port ``inport``.
 
-    ``proto``: "icmp" (an echo request, or for ``dport`` None on a reply trace use "icmp-reply"),
-    "tcp" or "udp" with ``dport``/``sport``. IPv6 addresses give ip6/icmp6.
+    ``proto``: "icmp" (an echo request), "icmp-reply" (its reply), "tcp" or "udp" with
+    ``dport``/``sport``; ``tcp_flags`` a SYN by default ("0x012" for the SYN-ACK of a reply).
+    IPv6 addresses give ip6/icmp6.
     """
     v6 = ":" in ip_src
     family = "ip6" if v6 else "ip4"
@@ -81,7 +82,7 @@ def microflow(inport: str, eth_src: str, eth_dst: str, ip_src: str, ip_dst: str,
     else:
         parts += [proto, f"{proto}.src == {sport}", f"{proto}.dst == {dport or 0}"]
         if proto == "tcp":
-            parts.append("tcp.flags == 0x002")  # a SYN
+            parts.append(f"tcp.flags == {tcp_flags}")
     return " && ".join(parts)
 
 
