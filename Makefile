@@ -5,7 +5,8 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 DEBS    := openvswitch-switch ovn-central ovn-host iproute2 ethtool iputils-ping procps \
            postgresql busybox-static docker.io qemu-system-x86 libvirt-clients libxml2-utils \
-           chromium chromium-driver systemd
+           chromium chromium-driver systemd \
+           podman catatonit containerd containernetworking-plugins
 STAMP   := $(VENV)/.installed
 
 .PHONY: demo test setup debs venv clean

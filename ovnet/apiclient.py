@@ -153,6 +153,26 @@ class ApiClient:
         found = self.request("GET", "/v3/projects", params={"name": name_or_id})["projects"]
         return found[0] if found else None
 
+    def create_project(self, name: str) -> dict:
+        """Create project ``name`` (Keystone v3 POST /v3/projects); returns the Keystone project.
+        ApiError 409 when the name is taken, 400 when it is invalid, 403 without an admin token."""
+        return self.request("POST", "/v3/projects", json={"project": {"name": name}})["project"]
+
+    def issue_token(self, project_id: str) -> str:
+        """A new member token of project ``project_id`` (POST /v3/OS-OVNET/projects/{id}/tokens);
+        older ones stay valid. ApiError 404 for an unknown project, 403 without an admin token."""
+        path = f"/v3/OS-OVNET/projects/{quote(project_id, safe='')}/tokens"
+        return self.request("POST", path)["token"]["secret"]
+
+    def token_counts(self) -> dict[str, int]:
+        """Project id -> how many tokens it holds (GET /v3/OS-OVNET/token_counts); admin only."""
+        return self.request("GET", "/v3/OS-OVNET/token_counts")["token_counts"]
+
+    def list_projects(self, name: str | None = None) -> list[dict]:
+        """Every project, or the one called ``name`` (Keystone v3 GET /v3/projects[?name=]),
+        ordered by name; admin only."""
+        return self.request("GET", "/v3/projects", params={"name": name} if name is not None else None)["projects"]
+
     # -- per resource ----------------------------------------------------------------------------
     def create_network(self, **attrs: object) -> dict:
         return self.create("network", "networks", attrs)

@@ -69,6 +69,7 @@ class Settings:
     sync_interval: float = 60.0  # seconds between full NB reconciles
     bind_timeout: float = 30.0  # seconds a port may take to become ovn-installed
     agent_sync_interval: float = 5.0  # seconds between host-agent reconciles (workloads follow port changes)
+    cni_grace_period: float = 60.0  # seconds a CNI port may stay unplugged (netns gone, no DEL) before deletion
     mac_prefix: str = "fa:16:3e"  # leading octets of generated port MACs (Neutron's base_mac)
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist

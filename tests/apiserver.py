@@ -25,6 +25,7 @@ class ServerProcess:
 
     def start(self) -> Settings:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        load_settings(self.state_dir, api_port=self.port).save()  # so `ovnet ... --state-dir` finds it
         env = {**os.environ, "OVNET_API_PORT": str(self.port)}
         env.pop("OVNET_SQL_URL", None)
         if self.sql_url:

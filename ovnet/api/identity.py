@@ -1,19 +1,31 @@
-"""A read-only slice of Keystone's Identity API v3: the projects, for clients that know one by name.
+"""A slice of Keystone's Identity API v3: the projects, and ovnet's member tokens for them.
 
-``GET /v3/projects[?name=N][&domain_id=D]`` -> ``{"projects": [...], "links": {...}}`` and
-``GET /v3/projects/{id}`` -> ``{"project": {...}}`` (Keystone API v3 "Projects"). ovnet has one
-domain, ``default``. Admin tokens only (Keystone's default policy): a member gets 403, no token 401.
-Errors under /v3 are in Keystone's format, ``{"error": {"code", "title", "message"}}`` (see errors.py),
-because the clients of these paths are Keystone clients.
+Keystone API v3 "Projects": ``GET /v3/projects[?name=N][&domain_id=D]`` -> ``{"projects": [...],
+"links": {...}}``, ``GET /v3/projects/{id}`` -> ``{"project": {...}}`` and ``POST /v3/projects``
+with ``{"project": {"name": N}}`` -> 201 ``{"project": {...}}`` (409 when the name is taken).
+
+ovnet's tokens have no Keystone call (Keystone issues tokens to users, and ovnet has none), so they
+sit under ``/v3/OS-OVNET/``, the way Keystone names its own extensions (``/v3/OS-TRUST/``...):
+``POST /v3/OS-OVNET/projects/{id}/tokens`` -> 201 ``{"token": {"project_id", "role", "secret"}}``
+(a new member token; the secret is shown this once) and ``GET /v3/OS-OVNET/token_counts`` ->
+``{"token_counts": {project_id: n}}``. ``ovnet project create|token|list`` use these, so the CLI
+needs an admin token and the API, never the SQL store.
+
+ovnet has one domain, ``default``. Admin tokens only (Keystone's default policy): a member gets 403,
+no token 401. Errors under /v3 are in Keystone's format, ``{"error": {"code", "title", "message"}}``
+(see errors.py), because the clients of these paths are Keystone clients.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ovnet.api.body import read_json
+from ovnet.model.errors import BadRequest
 from ovnet.model.schema import Project
-from ovnet.model.tenancy import find_projects, get_project
+from ovnet.model.tenancy import add_project, find_projects, get_project, issue_member_token, token_counts
 
 DOMAIN_ID = "default"
 
@@ -25,7 +37,7 @@ def _project(request: Request, project: Project) -> dict:
 
 
 def router(handlers) -> APIRouter:
-    """The /v3/projects routes over ``handlers`` (routes.Handlers: store and authenticator)."""
+    """The /v3 routes over ``handlers`` (routes.Handlers: store, authenticator, body limit)."""
     api = APIRouter(prefix="/v3")
 
     @api.get("/projects")
@@ -43,5 +55,27 @@ def router(handlers) -> APIRouter:
         project = await run_in_threadpool(
             handlers.store.run, lambda s: _project(request, get_project(s, ctx, project_id)), True)
         return {"project": project}
+
+    @api.post("/projects")
+    async def create_project(request: Request) -> JSONResponse:
+        ctx = await handlers.context(request)
+        body = await read_json(request, handlers.max_body)
+        name = body.get("project", {}).get("name") if isinstance(body.get("project"), dict) else None
+        if not isinstance(name, str):
+            raise BadRequest('Request body required: {"project": {"name": ...}}', field="name")
+        project = await run_in_threadpool(handlers.store.run, lambda s: _project(request, add_project(s, ctx, name)))
+        return JSONResponse({"project": project}, status_code=201)
+
+    @api.post("/OS-OVNET/projects/{project_id}/tokens")
+    async def create_token(project_id: str, request: Request) -> JSONResponse:
+        ctx = await handlers.context(request)
+        secret = await run_in_threadpool(handlers.store.run, lambda s: issue_member_token(s, ctx, project_id))
+        return JSONResponse({"token": {"project_id": project_id, "role": "member", "secret": secret}},
+                            status_code=201)
+
+    @api.get("/OS-OVNET/token_counts")
+    async def list_token_counts(request: Request) -> dict:
+        ctx = await handlers.context(request)
+        return {"token_counts": await run_in_threadpool(handlers.store.run, lambda s: token_counts(s, ctx), True)}
 
     return api

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ovnet.model.errors import NotFound
+from ovnet.model.registry import Kind
 
 UPDATED = "2026-11-29T00:00:00-00:00"
 EXTENSIONS = {
@@ -29,14 +30,18 @@ EXTENSIONS = {
 }
 
 
-def _extension(alias: str) -> dict:
-    name, description = EXTENSIONS[alias]
+def _extension(alias: str, name: str, description: str) -> dict:
     return {"alias": alias, "name": name, "description": description, "updated": UPDATED, "links": []}
 
 
-def router(resources: list[tuple[str, str]]) -> APIRouter:
-    """Routes of GET /, GET /v2.0/, GET /v2.0/extensions[/{alias}]; ``resources`` = [(singular, plural)]."""
+def router(kinds: list[Kind]) -> APIRouter:
+    """Routes of GET /, GET /v2.0/, GET /v2.0/extensions[/{alias}] for the registry ``kinds``;
+    the extensions are EXTENSIONS plus those the kinds declare."""
     api = APIRouter()
+    resources = [(k.name, k.plural) for k in kinds]
+    known = dict(EXTENSIONS)
+    for kind in kinds:
+        known.update(kind.extensions)
 
     @api.get("/")
     def versions(request: Request) -> dict:
@@ -52,12 +57,12 @@ def router(resources: list[tuple[str, str]]) -> APIRouter:
 
     @api.get("/v2.0/extensions")
     def extensions() -> dict:
-        return {"extensions": [_extension(alias) for alias in EXTENSIONS]}
+        return {"extensions": [_extension(alias, *known[alias]) for alias in known]}
 
     @api.get("/v2.0/extensions/{alias}")
     def extension(alias: str) -> dict:
-        if alias not in EXTENSIONS:
+        if alias not in known:
             raise NotFound(f"Extension with alias {alias} does not exist", "HTTPNotFound")
-        return {"extension": _extension(alias)}
+        return {"extension": _extension(alias, *known[alias])}
 
     return api

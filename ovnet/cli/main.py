@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ovnet.cli.cni import app as cni_app
 from ovnet.cli.demo import demo as demo_command
 from ovnet.cli.host import app as host_app
 from ovnet.cli.port import app as port_app, unplug_all
@@ -113,6 +114,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(host_app, name="host")
 app.command("demo")(demo_command)
 app.add_typer(port_app, name="port")
+app.add_typer(cni_app, name="cni")
 port_app.command("libvirt-xml")(libvirt_xml)
 app.add_typer(vm_app, name="vm")
 

@@ -1,22 +1,25 @@
-"""``ovnet project create|list|token``: projects (tenants) and their member tokens, on the server's store."""
+"""``ovnet project create|list|token``: projects (tenants) and their member tokens, through the API.
+
+The commands call ovnet-server's /v3 routes (ovnet.api.identity) with the installation's admin
+token, at ``settings.api_endpoints``; they never open the SQL store, so they work from any machine
+that has the admin token and reaches an API server.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ovnet.apiclient import cloud_entry
+from ovnet.apiclient import ApiClient, ApiError, cloud_entry
 from ovnet.config import Settings, load_settings
-from ovnet.model.errors import ModelError
-from ovnet.model.store import Store
-from ovnet.model.tenancy import OPERATOR, create_project, find_projects, issue_token, project_by_name, token_counts
 
 app = typer.Typer(help="Projects (tenants) and their tokens.", no_args_is_help=True)
 STATE_DIR = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
@@ -24,21 +27,25 @@ STATE_DIR = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
 
 
 @contextmanager
-def _store(state_dir: Path | None) -> Iterator[tuple[Settings, Callable]]:
-    """The settings and a ``run(fn)`` on the migrated store; a ModelError is printed, exit status 1."""
+def _admin(state_dir: Path | None) -> Iterator[tuple[Settings, ApiClient]]:
+    """The settings and an admin ApiClient; API errors and an unreachable API print one line and
+    exit with status 1."""
     settings = load_settings(state_dir)
-    if not settings.state_dir.is_dir():
-        typer.echo(f"error: no ovnet state in {settings.state_dir}; run `ovnet up` first", err=True)
-        raise typer.Exit(1)
-    store = Store(settings.sql_url)
     try:
-        store.migrate()
-        yield settings, store.run
-    except ModelError as exc:
+        token = settings.admin_token_file.read_text().strip()
+    except OSError:
+        typer.echo(f"error: no admin token at {settings.admin_token_file}; run `ovnet up` first", err=True)
+        raise typer.Exit(1) from None
+    try:
+        with ApiClient(settings.api_endpoints, token) as api:
+            yield settings, api
+    except ApiError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        store.dispose()
+    except httpx.TransportError as exc:
+        typer.echo(f"error: no API server reachable at {', '.join(settings.api_endpoints)} ({exc}); is ovnet up?",
+                   err=True)
+        raise typer.Exit(1) from None
 
 
 def _print_token(settings: Settings, name: str, project_id: str, token: str) -> None:
@@ -53,37 +60,30 @@ def _print_token(settings: Settings, name: str, project_id: str, token: str) -> 
 def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, digits, '-', '_', '.'."),
            state_dir: Path = STATE_DIR) -> None:
     """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME)."""
-    def work(session) -> tuple[str, str]:
-        project = create_project(session, name)
-        return project.id, issue_token(session, project.id, "member")
-
-    with _store(state_dir) as (settings, run):
-        project_id, token = run(work)
-    _print_token(settings, name, project_id, token)
+    with _admin(state_dir) as (settings, api):
+        project = api.create_project(name)
+        token = api.issue_token(project["id"])
+    _print_token(settings, name, project["id"], token)
 
 
 @app.command("token")
 def token(name: str = typer.Argument(..., help="An existing project's name."), state_dir: Path = STATE_DIR) -> None:
     """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid."""
-    def work(session) -> tuple[str, str]:
-        project = project_by_name(session, OPERATOR, name)
-        return project.id, issue_token(session, project.id, "member")
-
-    with _store(state_dir) as (settings, run):
-        project_id, secret = run(work)
-    _print_token(settings, name, project_id, secret)
+    with _admin(state_dir) as (settings, api):
+        found = api.list_projects(name)
+        if not found:
+            raise ApiError(404, "Not Found", f"Could not find project: {name}.")
+        project = found[0]
+        secret = api.issue_token(project["id"])
+    _print_token(settings, name, project["id"], secret)
 
 
 @app.command("list")
 def list_(state_dir: Path = STATE_DIR) -> None:
     """List projects: name, id and how many tokens each holds (token values are never shown)."""
-    def work(session) -> list[tuple[str, str, int]]:
-        counts = token_counts(session, OPERATOR)
-        return [(p.name, p.id, counts.get(p.id, 0)) for p in find_projects(session, OPERATOR)]
-
-    with _store(state_dir) as (_settings, run):
-        rows = run(work, True)
+    with _admin(state_dir) as (_settings, api):
+        projects, counts = api.list_projects(), api.token_counts()
     table = Table("name", "id", "tokens")
-    for name, project_id, count in rows:
-        table.add_row(escape(name), project_id, str(count))
+    for project in projects:
+        table.add_row(escape(project["name"]), project["id"], str(counts.get(project["id"], 0)))
     Console(width=200).print(table)

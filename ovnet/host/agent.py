@@ -12,7 +12,10 @@ and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root onl
     POST   /bindings                {"port_id", "vif_type": "veth"|"tap"|"internal", "target",
                                      "ifname"?, "owner"?}  -> 201 {"port_id", "vif_type", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
-    POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids]}
+    POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids],
+                                        "cni_removed": [ids]}
+    POST   /cni/{add|del|check|status|gc}  {"env": {CNI_*}, "config": {...}}  (what ovnet-cni forwards)
+                                    -> 200 a CNI Result (add) or {}; else 400/503 a CNI error object
 
 Every request but GET /healthz and GET /metrics needs an ``X-Auth-Token`` (none: 401 NotAuthorized); it names the
 caller, checked by the API (an invalid token: the API's 401). A port must be visible to the caller
@@ -45,6 +48,8 @@ from pydantic import BaseModel
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings, load_settings
 from ovnet.host.binding import Binder, host_error_body
+from ovnet.host.cni.protocol import ERR_TRY_LATER, CniError
+from ovnet.host.cni.service import CniService
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
 from ovnet.host import metrics
@@ -64,10 +69,18 @@ class BindRequest(BaseModel):
     owner: str | None = None
 
 
-def create_app(binder: Binder, chassis: str, admin_token: str, scrape: Collector = REGISTRY) -> FastAPI:
-    """The agent's HTTP app around ``binder``; ``admin_token`` is the agent's own API token, whose
-    callers act as admin; ``GET /metrics`` serves ``scrape``. Handlers are sync (run in the
-    threadpool) because binding blocks on OVSDB and netlink."""
+class CniCall(BaseModel):
+    """Body of POST /cni/{verb}: the plugin's CNI_* environment and the request JSON."""
+
+    env: dict = {}
+    config: dict = {}
+
+
+def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
+               scrape: Collector = REGISTRY) -> FastAPI:
+    """The agent's HTTP app around ``binder`` and ``cni``; ``admin_token`` is the agent's own API
+    token, whose callers act as admin; ``GET /metrics`` serves ``scrape``. Handlers are sync (run in
+    the threadpool) because binding blocks on OVSDB and netlink."""
     app = FastAPI(title="ovnet-agent")
 
     def caller(x_auth_token: str | None = Header(default=None)) -> str | None:
@@ -113,7 +126,15 @@ def create_app(binder: Binder, chassis: str, admin_token: str, scrape: Collector
         if token:
             binder.visible_ids(token, [])  # only to have the API check the token
         report = binder.reconcile()
-        return dataclasses.asdict(report)
+        return {**dataclasses.asdict(report), "cni_removed": cni.sweep()}
+
+    @app.post("/cni/{verb}")
+    def cni_call(verb: str, body: CniCall, token: str | None = Depends(caller)) -> JSONResponse:
+        try:
+            return JSONResponse(cni.handle(verb.upper(), body.env, body.config, token))
+        except CniError as exc:
+            version = str(body.config.get("cniVersion") or "1.0.0")
+            return JSONResponse(exc.body(version), status_code=503 if exc.code == ERR_TRY_LATER else 400)
 
     return app
 
@@ -131,10 +152,11 @@ def listen_private(path: Path) -> socket.socket:
     return sock
 
 
-def _reconcile_forever(binder: Binder, interval: float, stop: threading.Event) -> None:
+def _reconcile_forever(binder: Binder, cni: CniService, interval: float, stop: threading.Event) -> None:
     while not stop.wait(interval):
         try:
             binder.reconcile()
+            cni.sweep()
         except (ApiError, httpx.HTTPError, HostError) as exc:
             # The API or OVS being away is expected (a restart): one line per round, no traceback.
             LOG.warning("periodic reconcile failed: %s: %s", type(exc).__name__, exc)
@@ -155,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     admin = ApiClient(settings.api_endpoints, token)
     host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
     binder = Binder(host, settings.api_endpoints, admin, settings.chassis_name, settings.bind_timeout)
+    cni = CniService(binder, settings.cni_grace_period)
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
     docker = DockerPlugin(admin, host, settings.chassis_name, settings.bind_timeout, settings.docker_plugin,
                           settings.docker_host, settings.sync_interval)
@@ -168,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ApiError, httpx.HTTPError, HostError) as exc:
         LOG.warning("start-up reconcile failed (%s); the periodic one retries", exc)
     stop = threading.Event()
-    threading.Thread(target=_reconcile_forever, args=(binder, settings.agent_sync_interval, stop),
+    threading.Thread(target=_reconcile_forever, args=(binder, cni, settings.agent_sync_interval, stop),
                      daemon=True).start()
     sock = settings.agent_socket
     sock.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     if settings.agent_metrics_port:
         start_http_server(settings.agent_metrics_port, addr=settings.listen_host, registry=scrape)
     try:
-        uvicorn.run(create_app(binder, settings.chassis_name, token, scrape), fd=listener.fileno(),
+        uvicorn.run(create_app(binder, cni, settings.chassis_name, token, scrape), fd=listener.fileno(),
                     log_level="warning", access_log=False)
     finally:
         stop.set()

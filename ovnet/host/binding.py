@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host import converge
+from ovnet.host.cni.protocol import DEVICE_OWNER as CNI_DEVICE_OWNER
 from ovnet.host.docker.pools import DEVICE_OWNER as DOCKER_DEVICE_OWNER
 from ovnet.host.errors import BadRequest, BindTimeout, Conflict, HostError, NotFound
 from ovnet.host.vif import HostContext, parse_alias, vif_for
@@ -224,12 +225,13 @@ class Binder:
             report.converged.append(port_id)
 
     def _unbind_orphans(self, ports: list[dict], startup: bool, report: ReconcileReport) -> None:
-        # Ports Docker's driver binds before its Join plugs them are its to collect, and an OVS
-        # port that is not ovnet's (libvirt's tap) is a plug all the same.
+        # Ports Docker's driver binds before its Join plugs them are its to collect, CNI ports the
+        # CNI sweep deletes after its grace period, and an OVS port that is not ovnet's (libvirt's
+        # tap) is a plug all the same.
         plugged = self.host.ovs.iface_ids()  # after this round's removals and replugs, and binds since
         with self._lock:
             busy = set(self._inflight)
-        orphans = {p["id"] for p in ports if p.get("device_owner") != DOCKER_DEVICE_OWNER
+        orphans = {p["id"] for p in ports if p.get("device_owner") not in (DOCKER_DEVICE_OWNER, CNI_DEVICE_OWNER)
                    and p["id"] not in plugged and p["id"] not in busy}
         due = orphans if startup else orphans & self._orphans
         self._orphans = orphans - due

@@ -64,6 +64,19 @@ def create_project(session: Session, name: str) -> Project:
     return project
 
 
+def add_project(session: Session, ctx: Context, name: str) -> Project:
+    """``create_project`` for a caller: admin only, as Keystone's identity:create_project
+    (Forbidden otherwise)."""
+    _require_admin(ctx, "identity:create_project")
+    return create_project(session, name)
+
+
+def issue_member_token(session: Session, ctx: Context, project_id: str) -> str:
+    """A new member token of project ``project_id`` (older ones stay valid); admin only
+    (Forbidden otherwise), NotFound when there is no such project."""
+    return issue_token(session, get_project(session, ctx, project_id).id, "member")
+
+
 def get_or_create_project(session: Session, name: str) -> Project:
     """The project called ``name``, created if missing."""
     return session.scalar(select(Project).where(Project.name == name)) or create_project(session, name)

@@ -12,7 +12,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host.agent import agent_socket
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime.process import free_port
 from tests.conftest import running_allinone
@@ -46,7 +45,7 @@ def test_server_and_agent_metrics_move_with_work(tmp_path, make_netns):
     port_no = free_port()
     with running_allinone(tmp_path, agent_sync_interval=3600.0, sync_interval=2.0,
                           agent_metrics_port=port_no) as settings:
-        sock = agent_socket(settings)
+        sock = settings.agent_socket
         api_http = httpx.Client(base_url=settings.api_url, timeout=10)
         agent_http = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://agent", timeout=10)
 
@@ -101,7 +100,7 @@ def test_server_and_agent_metrics_move_with_work(tmp_path, make_netns):
             assert value(agent(), "ovnet_agent_unbinds_total", result="ok") == 1
 
             # A port's NB row deleted behind ovnet's back: the periodic reconcile (2 s) recreates it.
-            subprocess.run(["ovn-nbctl", f"--db={settings.nb_url}", "lsp-del", port["id"]], check=True, timeout=20)
+            subprocess.run(["ovn-nbctl", f"--db={settings.nb_connection}", "lsp-del", port["id"]], check=True, timeout=20)
             repaired = wait_for(server, lambda p: value(p, "ovnet_reconcile_repairs_total", op="create",
                                                         table="Logical_Switch_Port") >= 1, timeout=30)
             assert value(repaired, "ovnet_reconcile_repairs_total", op="create", table="Logical_Switch_Port") >= 1

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from ovnet.ovn.nb import NbClient, NbUnavailable
-from ovnet.ovn.translate import DHCP, LS, LSP, desired_rows
+from ovnet.ovn.registry import desired_rows
+from ovnet.ovn.translate import DHCP, LS, LSP
 
 from tests.integration.ovn.conftest import wait_for
 from tests.unit.ovn.test_translate import NET, PORT, SUB4, SUB6, snapshot
@@ -110,7 +111,8 @@ def test_big_changes_are_split_into_several_transactions(nb_server, client, monk
 
     snap = snapshot()
     template = snap["ports"][0]
-    snap["ports"] = [dict(template, id=f"{PORT[:-2]}{i:02d}", mac_address=f"fa:16:3e:00:01:{i:02x}",
+    # Ids unique across kinds, as UUIDs are: a chunk holds whole objects, named by id.
+    snap["ports"] = [dict(template, id=f"{PORT[:-3]}1{i:02d}", mac_address=f"fa:16:3e:00:01:{i:02x}",
                           fixed_ips=[{"subnet_id": SUB4, "ip_address": f"10.0.0.{10 + i}"}]) for i in range(7)]
     monkeypatch.setattr(nb_module, "MAX_TXN_ROWS", 3)
     commits = []

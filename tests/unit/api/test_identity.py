@@ -49,3 +49,32 @@ def test_no_token_or_a_bad_token_is_401(client, alice):
 def test_unknown_v3_path_is_a_keystone_404_and_neutron_paths_keep_their_format(admin):
     keystone_error(admin.get("/v3/users"), 404)
     assert "NeutronError" in admin.get("/v2.0/nothing").json()
+
+
+def test_admin_creates_a_project_keystones_way_and_a_taken_name_is_409(admin):
+    made = admin.post("/v3/projects", {"project": {"name": "carol"}})
+    assert made.status_code == 201, made.text
+    project = made.json()["project"]
+    assert (project["name"], project["domain_id"]) == ("carol", "default")
+    assert admin.get(f"/v3/projects/{project['id']}").json()["project"]["name"] == "carol"
+    keystone_error(admin.post("/v3/projects", {"project": {"name": "carol"}}), 409)
+    keystone_error(admin.post("/v3/projects", {"project": {"name": "a/b"}}), 400)
+    keystone_error(admin.post("/v3/projects", {"name": "carol"}), 400)
+
+
+def test_admin_issues_member_tokens_and_counts_them(admin, alice, client):
+    before = admin.get("/v3/OS-OVNET/token_counts").json()["token_counts"][alice.project_id]
+    made = admin.post(f"/v3/OS-OVNET/projects/{alice.project_id}/tokens")
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    assert (token["project_id"], token["role"]) == (alice.project_id, "member")
+    listed = client.get("/v2.0/networks", headers={"X-Auth-Token": token["secret"]})
+    assert listed.status_code == 200  # the new secret authenticates as a member of alice
+    assert admin.get("/v3/OS-OVNET/token_counts").json()["token_counts"][alice.project_id] == before + 1
+    keystone_error(admin.post("/v3/OS-OVNET/projects/0b5e8a52-0000-4000-8000-000000000000/tokens"), 404)
+
+
+def test_a_member_may_not_create_projects_or_tokens(alice):
+    keystone_error(alice.post("/v3/projects", {"project": {"name": "x"}}), 403)
+    keystone_error(alice.post(f"/v3/OS-OVNET/projects/{alice.project_id}/tokens"), 403)
+    keystone_error(alice.get("/v3/OS-OVNET/token_counts"), 403)

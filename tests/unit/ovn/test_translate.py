@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 
 from ovnet.ovn.diff import diff
-from ovnet.ovn.translate import (
-    COLUMNS, DHCP, LS, LSP, desired_rows, related_ids, server_mac, switch_name,
-)
+from ovnet.model.registry import related_ids
+from ovnet.ovn.registry import TABLE, desired_rows
+from ovnet.ovn.translate import DHCP, LS, LSP, server_mac, switch_name
 
 NET = "5b6f7e1c-0000-4000-8000-000000000001"
 SUB4 = "5b6f7e1c-0000-4000-8000-000000000002"
@@ -129,7 +129,7 @@ def test_rows_carry_exactly_the_declared_columns():
     rows = desired_rows(snapshot())
     for table, by_id in rows.items():
         for row in by_id.values():
-            assert tuple(sorted(row)) == tuple(sorted(COLUMNS[table]))
+            assert tuple(sorted(row)) == tuple(sorted(TABLE[table].columns))
 
 
 def test_translation_is_pure():

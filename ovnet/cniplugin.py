@@ -1,0 +1,137 @@
+#!/usr/bin/python3 -IS
+"""ovnet-cni: the CNI plugin executable (``"type": "ovnet"``); Python standard library only.
+
+A runtime (podman, containerd) starts it for every container and, for VERSION, for every network on
+nearly every command (cni.md B.4 pitfall 2), so it imports nothing but the standard library, runs
+as ``python3 -I -S`` (no site-packages scan) and holds no state: it reads the request (CNI_*
+environment variables, the network configuration on stdin), forwards it to the host agent's unix
+socket and prints the agent's answer (CNI spec 1.1.0 "Execution model"):
+
+    POST /cni/<verb>  {"env": {CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS,
+                               CNI_PATH}, "config": <the request JSON>}
+    -> 200 a Result (ADD) or {} (DEL, CHECK, STATUS, GC); else a CNI error object
+
+VERSION is answered here without the agent. Configuration keys read here: ``agent_socket`` (default
+/var/lib/ovnet/run/agent.sock) and ``token_file`` (default: the installation's admin-token next to
+the socket's run dir, which only root may read). An agent that cannot be reached is error 11 (try
+again later), for STATUS 50 (CNI spec 1.1.0 "Error codes").
+"""
+
+import http.client
+import json
+import os
+import socket
+import sys
+
+SUPPORTED_VERSIONS = ["0.4.0", "1.0.0", "1.1.0"]
+DEFAULT_SOCKET = "/var/lib/ovnet/run/agent.sock"
+ENV_KEYS = ("CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH")
+VERBS = ("ADD", "DEL", "CHECK", "STATUS", "GC")
+# An ADD waits for ovn-installed (the agent's bind_timeout, 30 s by default): leave room above it.
+TIMEOUT_S = 150.0
+
+ERR_INCOMPATIBLE, ERR_ENV, ERR_IO, ERR_DECODE, ERR_CONFIG, ERR_TRY_LATER, ERR_UNAVAILABLE = 1, 4, 5, 6, 7, 11, 50
+
+
+class CniError(Exception):
+    """A CNI error object to print: ``code`` (CNI spec table), ``msg``, ``details``."""
+
+    def __init__(self, code: int, msg: str, details: str = ""):
+        super().__init__(msg)
+        self.code, self.msg, self.details = code, msg, details
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("agent", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def _token(config: dict, sock: str) -> str:
+    path = config.get("token_file") or os.path.join(os.path.dirname(os.path.dirname(sock)), "admin-token")
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError as exc:
+        raise CniError(ERR_CONFIG, f"cannot read the agent token file {path}", str(exc)) from None
+
+
+def forward(verb: str, config: dict, env: dict, timeout: float = TIMEOUT_S) -> dict:
+    """Send one CNI request to the agent; return its JSON answer on success. Raises CniError: the
+    agent's own error object, or 11 (50 for STATUS) when the agent cannot be reached."""
+    sock = config.get("agent_socket") or DEFAULT_SOCKET
+    body = json.dumps({"env": env, "config": config})
+    headers = {"Content-Type": "application/json", "X-Auth-Token": _token(config, sock)}
+    unreachable = ERR_UNAVAILABLE if verb == "STATUS" else ERR_TRY_LATER
+    conn = _UnixConnection(sock, timeout)
+    try:
+        conn.request("POST", f"/cni/{verb.lower()}", body=body, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    except OSError as exc:
+        raise CniError(unreachable, f"the ovnet agent at {sock} cannot be reached", str(exc)) from None
+    finally:
+        conn.close()
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError:
+        raise CniError(unreachable, f"the ovnet agent at {sock} answered HTTP {response.status} without JSON",
+                       raw[:200].decode(errors="replace")) from None
+    if response.status == 200:
+        return answer
+    if isinstance(answer, dict) and "code" in answer:
+        raise CniError(int(answer["code"]), str(answer.get("msg", "")), str(answer.get("details", "")))
+    # Not a CNI error object: the agent's token check (NeutronError), or a server in trouble.
+    raise CniError(ERR_TRY_LATER if response.status >= 500 else ERR_CONFIG,
+                   f"the ovnet agent refused the request (HTTP {response.status})", raw[:300].decode(errors="replace"))
+
+
+def run(environ: dict, stdin: bytes) -> tuple[int, dict | None]:
+    """One plugin invocation: (exit status, JSON to print or None). Never raises."""
+    version = "1.0.0"
+    try:
+        try:
+            config = json.loads(stdin)
+        except ValueError as exc:
+            raise CniError(ERR_DECODE, "the network configuration on stdin is not JSON", str(exc)) from None
+        if not isinstance(config, dict):
+            raise CniError(ERR_DECODE, "the network configuration on stdin must be a JSON object")
+        version = str(config.get("cniVersion") or "")
+        verb = environ.get("CNI_COMMAND", "")
+        if verb == "VERSION":  # answered for any asked version: the runtime picks from the list
+            return 0, {"cniVersion": version or SUPPORTED_VERSIONS[-1], "supportedVersions": SUPPORTED_VERSIONS}
+        if version not in SUPPORTED_VERSIONS:
+            asked, version = version, SUPPORTED_VERSIONS[-1]
+            raise CniError(ERR_INCOMPATIBLE, f"cniVersion {asked!r} is not supported",
+                           f"supported: {', '.join(SUPPORTED_VERSIONS)}")
+        if verb not in VERBS:
+            raise CniError(ERR_ENV, f"CNI_COMMAND {verb!r} is not one of VERSION, {', '.join(VERBS)}")
+        answer = forward(verb, config, {k: environ[k] for k in ENV_KEYS if k in environ})
+        return 0, (answer if verb == "ADD" else None)
+    except CniError as exc:
+        error = {"cniVersion": version, "code": exc.code, "msg": exc.msg}
+        if exc.details:
+            error["details"] = exc.details
+        return 1, error
+
+
+def main() -> None:
+    """The executable: exit 0 with a Result (ADD) or nothing, else 1 with a CNI error object."""
+    try:
+        stdin = sys.stdin.buffer.read()
+    except OSError as exc:
+        status, answer = 1, {"cniVersion": "1.0.0", "code": ERR_IO, "msg": "cannot read stdin", "details": str(exc)}
+    else:
+        status, answer = run(dict(os.environ), stdin)
+    if answer is not None:
+        sys.stdout.write(json.dumps(answer) + "\n")
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

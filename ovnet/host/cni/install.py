@@ -1,0 +1,90 @@
+"""Installing ovnet as a CNI network: a conflist in the runtime's config dir, the plugin in its bin dirs.
+
+The conflist says ``cniVersion`` 1.0.0 with ``cniVersions`` up to 1.1.0: Debian's podman 4.3
+(libcni 1.1) fails on a 1.1.0 Result, while libcni >= 1.2 picks 1.1.0 from ``cniVersions`` and can
+then send STATUS and GC (cni.md B.2, B.4 pitfall 3). The plugin file is ovnet/cniplugin.py itself,
+with a ``#!<python3> -IS`` line: it needs nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from ovnet import cniplugin
+
+DEFAULT_CONF_DIR = Path("/etc/cni/net.d")
+# Debian's podman and containerd search /usr/lib/cni (compiled in) and /opt/cni/bin (cni.md B.3).
+DEFAULT_BIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
+PLUGIN_TYPE = "ovnet"
+
+
+def conflist(name: str, network: str, project: str | None, socket: Path) -> dict:
+    """The network configuration list of CNI network ``name`` on ovnet network ``network`` (an id
+    or name) of ``project`` (or None), served by the agent on ``socket``."""
+    plugin: dict = {"type": PLUGIN_TYPE, "network": network, "agent_socket": str(socket),
+                    "capabilities": {"ips": True, "mac": True}}
+    if project:
+        plugin["project"] = project
+    return {"cniVersion": "1.0.0", "cniVersions": ["0.4.0", "1.0.0", "1.1.0"], "name": name, "plugins": [plugin]}
+
+
+def conflist_path(conf_dir: Path, name: str) -> Path:
+    """Where the conflist of CNI network ``name`` lives."""
+    return conf_dir / f"{name}.conflist"
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    tmp.replace(path)  # atomic: a runtime never execs or reads half a file
+
+
+def plugin_text(python: str | None = None) -> str:
+    """The plugin executable's text, started by ``python`` (default this interpreter's real path)."""
+    source = Path(cniplugin.__file__).read_text()
+    body = source.split("\n", 1)[1] if source.startswith("#!") else source
+    return f"#!{python or os.path.realpath(sys.executable)} -IS\n{body}"
+
+
+def install(config: dict, conf_dir: Path, bin_dirs: list[Path]) -> list[Path]:
+    """Write ``config`` (see conflist) into ``conf_dir`` and the plugin as ``ovnet`` into each of
+    ``bin_dirs``; returns the files written. Re-running it rewrites the same files."""
+    written = [conflist_path(conf_dir, config["name"])]
+    _write(written[0], json.dumps(config, indent=2) + "\n", 0o644)
+    for bin_dir in bin_dirs:
+        written.append(bin_dir / PLUGIN_TYPE)
+        _write(written[-1], plugin_text(), 0o755)
+    return written
+
+
+def _ours(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text())
+        return any(p.get("type") == PLUGIN_TYPE for p in data.get("plugins", []))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def uninstall(name: str, conf_dir: Path, bin_dirs: list[Path]) -> list[Path]:
+    """Remove the conflist of ``name`` (only if it is an ovnet one) and, once no ovnet conflist is
+    left in ``conf_dir``, the plugin from ``bin_dirs``; returns the files removed. Nothing there is
+    fine. Raises ValueError when ``name``'s conflist belongs to another plugin."""
+    removed = []
+    path = conflist_path(conf_dir, name)
+    if path.exists():
+        if not _ours(path):
+            raise ValueError(f"{path} is not an ovnet network configuration; left alone")
+        path.unlink()
+        removed.append(path)
+    if not any(_ours(p) for p in conf_dir.glob("*.conflist")):
+        for bin_dir in bin_dirs:
+            plugin = bin_dir / PLUGIN_TYPE
+            if plugin.exists():
+                plugin.unlink()
+                removed.append(plugin)
+    return removed

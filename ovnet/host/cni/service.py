@@ -1,0 +1,302 @@
+"""The agent's CNI service: ADD, DEL, CHECK, STATUS and GC on ovnet ports, and the sweep of ports
+whose container vanished without a DEL.
+
+An attachment (CNI_CONTAINERID, CNI_IFNAME) on a network is one port: ``device_id`` = the container
+id, ``device_owner`` = ``compute:cni`` (Neutron's ``compute:`` prefix marks a workload's port, as
+``compute:docker`` does for Docker's endpoints; ``network:`` is Neutron's own), tags
+``cni.ifname:<ifname>``, ``cni.net:<CNI network name>`` and ``cni.host:<chassis>``, name
+``cni-<container id[:12]>-<ifname>``. The port is made with the caller's token (the local admin
+token puts it in the configuration's ``project``), plugged as a veth into CNI_NETNS as CNI_IFNAME
+(ovnet.host.binding) and ovn-installed before ADD answers.
+
+Rules (CNI spec 1.1.0 "Verbs"; cni.md A.7, B.4): ADD for an attachment that exists and is plugged
+into the same namespace answers the same Result (podman's clean-up DEL after a failed duplicate
+ADD must not destroy a live attachment: an interface name taken by anything else fails, and since
+that attempt made no port, the DEL that follows finds nothing to remove); DEL succeeds when the
+netns, the veth or the port are gone; GC removes this network's ports made on this host that are
+not in the valid attachments.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import httpx
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host import addressing, nsutil
+from ovnet.host.binding import HOST_ID, Binder
+from ovnet.host.cni import protocol as p
+from ovnet.host.cni.protocol import Attachment, CniError
+from ovnet.host.errors import BindTimeout, HostError
+
+LOG = logging.getLogger(__name__)
+
+
+def _api_error(exc: ApiError, doing: str) -> CniError:
+    if exc.status >= 500:
+        return CniError(p.ERR_TRY_LATER, f"the ovnet API failed while {doing}", exc.message)
+    if exc.status in (401, 403):
+        return CniError(p.ERR_CONFIG, f"the ovnet API refused the token while {doing}", exc.message)
+    return CniError(p.ERR_REFUSED, f"the ovnet API refused {doing}: {exc.message}", exc.type)
+
+
+class CniService:
+    """CNI verbs over ``binder`` (its admin ApiClient, chassis and VIF plugging).
+
+    ``grace_period`` (seconds) is how long a CNI port made here may stay unplugged before the sweep
+    deletes it. Methods take a parsed Attachment and the caller's token (None: the local admin)
+    and raise CniError only.
+    """
+
+    def __init__(self, binder: Binder, grace_period: float):
+        self.binder, self.admin, self.chassis = binder, binder.admin, binder.chassis
+        self.grace_period = grace_period
+        self._unplugged_since: dict[str, float] = {}  # port id -> monotonic time first seen unplugged
+        self._lock = threading.Lock()  # one ADD/DEL/GC/sweep at a time: GC is exclusive with them
+
+    # -- entry -------------------------------------------------------------------------------------
+    def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
+        """Run one forwarded CNI request; returns the Result (ADD) or {}. Raises CniError."""
+        request = p.parse_request(verb, env, config)
+        api = ApiClient(self.binder.api_urls, token) if token else None
+        try:
+            return self._dispatch(request, api or self.admin, token)
+        except (httpx.HTTPError, ApiError) as exc:
+            if verb == "STATUS":  # CNI spec 1.1.0 STATUS: 50, ADD cannot be served now
+                raise CniError(p.ERR_UNAVAILABLE, "the ovnet API cannot serve ADD now", str(exc)) from None
+            if isinstance(exc, ApiError):
+                raise _api_error(exc, verb) from None
+            raise CniError(p.ERR_TRY_LATER, "the ovnet API cannot be reached", str(exc)) from None
+        except BindTimeout as exc:
+            raise CniError(p.ERR_TRY_LATER, exc.message) from None
+        except HostError as exc:
+            raise CniError(p.ERR_REFUSED, exc.message, exc.type) from None
+        finally:
+            if api is not None:
+                api.close()
+
+    def _dispatch(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
+        if request.verb == "STATUS":
+            api.list_networks(limit=1)  # the API answers with this token: ADD could be served
+            return {}
+        with self._lock:
+            if request.verb == "ADD":
+                return self.add(request, api, token)
+            if request.verb == "DEL":
+                self.delete(request, api, token)
+            elif request.verb == "CHECK":
+                self.check(request, api)
+            elif request.verb == "GC":
+                self.gc(request, api, token)
+        return {}
+
+    # -- lookups -------------------------------------------------------------------------------
+    def _network(self, request: Attachment, api: ApiClient) -> dict:
+        """The configured network (by id, else a unique name, within ``project`` when given)."""
+        project = self._project_id(request.project, api) if request.project else None
+        try:
+            net = api.show_network(request.network)
+        except ApiError as exc:
+            if exc.status not in (400, 404):
+                raise
+            found = api.list_networks(name=request.network, **({"project_id": project} if project else {}))
+            if len(found) != 1:
+                raise CniError(p.ERR_CONFIG, f"{'no' if not found else 'more than one'} ovnet network is called "
+                               f"{request.network!r}" + (f" in project {request.project}" if project else "")
+                               + "; name it by id in the configuration's \"network\"") from None
+            net = found[0]
+        if project and net["project_id"] != project:
+            raise CniError(p.ERR_CONFIG, f"ovnet network {request.network} is not in project {request.project}")
+        return net
+
+    def _project_id(self, ref: str, api: ApiClient) -> str:
+        try:
+            found = api.find_project(ref)
+        except ApiError as exc:
+            if exc.status == 403:  # a member token may not look projects up: take the reference as an id
+                return ref
+            raise
+        if found is None:
+            raise CniError(p.ERR_CONFIG, f"ovnet has no project called {ref!r} (the configuration's \"project\")")
+        return found["id"]
+
+    def _ports(self, api: ApiClient, container_id: str, ifname: str, network_id: str | None) -> list[dict]:
+        filters = {"device_id": container_id, "device_owner": p.DEVICE_OWNER, "tags": p.tag(p.IFNAME_TAG, ifname)}
+        if network_id:
+            filters["network_id"] = network_id
+        # The tag filter matches substrings: compare the tag exactly.
+        return [port for port in api.list_ports(**filters) if p.tag(p.IFNAME_TAG, ifname) in port["tags"]]
+
+    def _subnets(self, api: ApiClient, port: dict) -> list[dict]:
+        ids = sorted({f["subnet_id"] for f in port.get("fixed_ips", [])})
+        return api.list_subnets(id=ids) if ids else []
+
+    def _plugged_into(self, port: dict, netns: str, ifname: str) -> bool:
+        """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC."""
+        if port.get(HOST_ID) != self.chassis or not self.binder.host.ovs.port_by_id(port["id"]):
+            return False
+        try:
+            with nsutil.iproute(netns) as ipr:
+                index = addressing.link_index(ipr, ifname)
+                if index is None:
+                    return False
+                return ipr.get_links(index)[0].get_attr("IFLA_ADDRESS") == port["mac_address"]
+        except OSError:
+            return False
+
+    # -- verbs ---------------------------------------------------------------------------------
+    def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
+        """ADD: the attachment's port, plugged and ovn-installed; its Result in the asked version."""
+        net = self._network(request, api)
+        existing = self._ports(api, request.container_id, request.ifname, net["id"])
+        if existing:
+            port = existing[0]
+            if not self._plugged_into(port, request.netns, request.ifname):
+                # The same container's attachment in another (older) namespace: that one is dead,
+                # since a runtime runs one netns per container; move the port, keeping its IP.
+                self.binder.unbind(port["id"], token=token)
+                self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
+        else:
+            port = self._create_port(request, net, api)
+            try:
+                self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
+            except BaseException:
+                self._delete_port(api, port["id"])
+                raise
+        port = api.show_port(port["id"])
+        result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port))
+        return p.convert_result(result, request.version)
+
+    def _create_port(self, request: Attachment, net: dict, api: ApiClient) -> dict:
+        attrs: dict = {
+            "network_id": net["id"], "name": f"cni-{request.container_id[:12]}-{request.ifname}",
+            "device_id": request.container_id, "device_owner": p.DEVICE_OWNER,
+            "tags": [p.tag(p.IFNAME_TAG, request.ifname), p.tag(p.NETWORK_TAG, request.name),
+                     p.tag(p.HOST_TAG, self.chassis)],
+        }
+        if api is self.admin:
+            attrs["project_id"] = net["project_id"]
+        if request.ips:
+            attrs["fixed_ips"] = [{"ip_address": ip} for ip in request.ips]
+        if request.mac:
+            attrs["mac_address"] = request.mac
+        try:
+            return api.create_port(**attrs)
+        except ApiError as exc:
+            if exc.status >= 500:
+                raise
+            raise CniError(p.ERR_REFUSED, f"ovnet refused the port on network {request.network}: {exc.message}",
+                           exc.type) from None
+
+    def _delete_port(self, api: ApiClient, port_id: str) -> None:
+        try:
+            api.delete_port(port_id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
+    def delete(self, request: Attachment, api: ApiClient, token: str | None) -> None:
+        """DEL: unplug and delete the attachment's port; what is already gone is success. The port
+        is found by container id + ifname on the configured network (any network when that is
+        gone); with none found, a ``prevResult`` interface's MAC finds a CNI port of this host."""
+        try:
+            network_id = self._network(request, api)["id"]
+        except CniError:
+            network_id = None  # the network is gone: its ports are found by the attachment alone
+        ports = self._ports(api, request.container_id, request.ifname, network_id)
+        if not ports and request.prev_result:
+            macs = {i.get("mac") for i in request.prev_result.get("interfaces", [])
+                    if i.get("sandbox") and i.get("name") == request.ifname}
+            ports = [port for port in api.list_ports(device_owner=p.DEVICE_OWNER, mac_address=sorted(macs))
+                     if p.tag(p.HOST_TAG, self.chassis) in port["tags"]] if macs else []
+        for port in ports:
+            self._release(api, port, token)
+
+    def _release(self, api: ApiClient, port: dict, token: str | None) -> None:
+        if port.get(HOST_ID) in ("", self.chassis):
+            self.binder.unbind(port["id"], token=token)
+        self._delete_port(api, port["id"])
+        self._unplugged_since.pop(port["id"], None)  # callers hold self._lock
+
+    def check(self, request: Attachment, api: ApiClient) -> None:
+        """CHECK: the port exists, is plugged here and ovn-installed, and ``ifname`` in the netns
+        has its MAC and addresses. Raises CniError 3 (no such attachment) or 101 (drift)."""
+        net = self._network(request, api)
+        ports = self._ports(api, request.container_id, request.ifname, net["id"])
+        if not ports:
+            raise CniError(p.ERR_UNKNOWN_CONTAINER, f"no ovnet port for container {request.container_id} "
+                           f"interface {request.ifname} on network {request.network}")
+        port = ports[0]
+        owned = self.binder.host.ovs.port_by_id(port["id"])
+        if port.get(HOST_ID) != self.chassis or owned is None:
+            raise CniError(p.ERR_DRIFT, f"port {port['id']} is not plugged on this host ({self.chassis})")
+        if not owned.installed:
+            raise CniError(p.ERR_DRIFT, f"port {port['id']} is not ovn-installed on this host")
+        wanted = {f"{ip['address']}" for ip in p.build_result(
+            request.ifname, request.netns, port, net, self._subnets(api, port))["ips"]}
+        try:
+            with nsutil.iproute(request.netns) as ipr:
+                index = addressing.link_index(ipr, request.ifname)
+                if index is None:
+                    raise CniError(p.ERR_DRIFT, f"interface {request.ifname} is missing in {request.netns}")
+                mac = ipr.get_links(index)[0].get_attr("IFLA_ADDRESS")
+                have = {f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in ipr.get_addr(index=index)
+                        if a["scope"] == 0}
+        except OSError as exc:
+            raise CniError(p.ERR_DRIFT, f"network namespace {request.netns} cannot be entered", str(exc)) from None
+        if mac != port["mac_address"]:
+            raise CniError(p.ERR_DRIFT, f"interface {request.ifname} has MAC {mac}, its port {port['mac_address']}")
+        if not wanted <= have:
+            raise CniError(p.ERR_DRIFT, f"interface {request.ifname} lacks {', '.join(sorted(wanted - have))}",
+                           f"has {', '.join(sorted(have)) or 'no address'}")
+
+    def gc(self, request: Attachment, api: ApiClient, token: str | None) -> None:
+        """GC: delete this CNI network's ports made on this host whose attachment is not valid.
+        Keeps going past a failing port and reports them all at the end (CNI spec 1.1.0 GC)."""
+        ports = api.list_ports(device_owner=p.DEVICE_OWNER, tags=[p.tag(p.NETWORK_TAG, request.name),
+                                                                   p.tag(p.HOST_TAG, self.chassis)])
+        failed = []
+        for port in ports:
+            if not {p.tag(p.NETWORK_TAG, request.name), p.tag(p.HOST_TAG, self.chassis)} <= set(port["tags"]):
+                continue
+            ifnames = [t[len(p.IFNAME_TAG):] for t in port["tags"] if t.startswith(p.IFNAME_TAG)]
+            if any((port["device_id"], ifname) in request.valid for ifname in ifnames):
+                continue
+            try:
+                self._release(api, port, token)
+                LOG.info("CNI GC removed port %s (container %s)", port["id"], port["device_id"])
+            except (ApiError, HostError, httpx.HTTPError) as exc:
+                failed.append(f"{port['id']}: {exc}")
+        if failed:
+            raise CniError(p.ERR_TRY_LATER, f"GC could not remove {len(failed)} port(s)", "; ".join(failed))
+
+    # -- the agent's sweep -----------------------------------------------------------------------
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Delete CNI ports made on this host that stayed unplugged (no OVS port with its veth:
+        the container's namespace went away without a DEL, cni.md B.4 pitfall 1) for longer than
+        ``grace_period``; returns their ids. Called by the agent's reconcile, after the binder's
+        own round has taken the OVS ports of vanished veths away."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            ports = self.admin.list_ports(device_owner=p.DEVICE_OWNER, tags=p.tag(p.HOST_TAG, self.chassis))
+            plugged = {o.port_id for o in self.binder.host.ovs.owned_ports()}
+            unplugged = {port["id"]: port for port in ports
+                         if p.tag(p.HOST_TAG, self.chassis) in port["tags"] and port["id"] not in plugged}
+            self._unplugged_since = {i: self._unplugged_since.get(i, now) for i in unplugged}
+            removed = []
+            for port_id, since in list(self._unplugged_since.items()):
+                if now - since < self.grace_period:
+                    continue
+                try:
+                    self._release(self.admin, unplugged[port_id], None)
+                except (ApiError, HostError) as exc:
+                    LOG.warning("CNI sweep could not remove port %s: %s", port_id, exc)
+                    continue
+                removed.append(port_id)
+            if removed:
+                LOG.info("CNI sweep removed ports of vanished containers: %s", removed)
+            return removed
+

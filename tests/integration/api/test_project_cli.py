@@ -1,0 +1,90 @@
+"""`ovnet project create|list|token` against a real ovnet-server: they go through its /v3 routes
+with the admin token (the CLI never opens the store); names are validated, list shows token counts
+but never token values, token issues a working member token, an unreachable API is one line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.cli.project import app
+from ovnet.config import Settings
+from ovnet.runtime.process import free_port
+
+runner = CliRunner()
+
+
+def _ovnet_project(state_dir, *args):
+    return runner.invoke(app, [*args, "--state-dir", str(state_dir)])
+
+
+def _table(output: str) -> dict[str, list[str]]:
+    return {cells[0]: cells[1:] for cells in (re.findall(r"[^\s│┃┏┓┗┛━┡┩└┘─]+", line)
+                                              for line in output.splitlines()) if len(cells) == 3}
+
+
+@pytest.mark.parametrize("name", ["a b/../x", "", "x" * 65, "..", "ünï", "a/b", "team:1"])
+def test_invalid_project_names_are_refused_and_create_nothing(endpoint, name):
+    state = endpoint.settings.state_dir
+    r = _ovnet_project(state, "create", name)
+    assert r.exit_code == 1 and "Invalid project name" in r.output
+    listed = _ovnet_project(state, "list")
+    assert listed.exit_code == 0 and set(_table(listed.output)) == {"name", "admin"}
+
+
+def test_create_list_and_token(endpoint):
+    state = endpoint.settings.state_dir
+    made = _ovnet_project(state, "create", "team-A_1.x")
+    assert made.exit_code == 0, made.output
+    project_id = re.search(r"project: team-A_1\.x \(([0-9a-f-]{36})\)", made.output).group(1)
+    first = re.search(r"token: (\S+)", made.output).group(1)
+
+    again = _ovnet_project(state, "token", "team-A_1.x")
+    assert again.exit_code == 0, again.output
+    second = re.search(r"token: (\S+)", again.output).group(1)
+    entry = yaml.safe_load(again.output.split("clouds.yaml entry:\n", 1)[1])["clouds"]["ovnet-team-A_1.x"]
+    assert second != first and entry["auth"]["token"] == second
+    for token in (first, second):  # the new token works and the old one still does
+        with ApiClient(endpoint.settings.api_url, token) as member:
+            assert member.create_network(name=f"by-{token[:4]}")["project_id"] == project_id
+
+    assert _ovnet_project(state, "create", "other").exit_code == 0
+    duplicate = _ovnet_project(state, "create", "other")
+    assert duplicate.exit_code == 1 and "already exists" in duplicate.output
+    listed = _ovnet_project(state, "list")
+    assert listed.exit_code == 0
+    rows = _table(listed.output)
+    assert rows["team-A_1.x"] == [project_id, "2"] and rows["other"][1] == "1"
+    assert first not in listed.output and second not in listed.output
+
+
+def test_token_for_an_unknown_project_is_an_error(endpoint):
+    r = _ovnet_project(endpoint.settings.state_dir, "token", "nobody")
+    assert r.exit_code == 1 and "Could not find project: nobody" in r.output
+
+
+def test_project_routes_need_an_admin_token(endpoint):
+    with ApiClient(endpoint.settings.api_url, endpoint.token) as admin:
+        project = admin.create_project("team-m")
+        member_token = admin.issue_token(project["id"])
+        with pytest.raises(ApiError) as unknown:
+            admin.issue_token("0b5e8a52-0000-4000-8000-000000000000")
+        assert unknown.value.status == 404
+    with ApiClient(endpoint.settings.api_url, member_token) as member:
+        for call in (lambda: member.create_project("team-n"), lambda: member.issue_token(project["id"]),
+                     member.token_counts):
+            with pytest.raises(ApiError) as refused:
+                call()
+            assert (refused.value.status, refused.value.type) == (403, "Forbidden")
+
+
+def test_an_unreachable_api_is_one_line(tmp_path):
+    state = tmp_path / "state"
+    Settings(state_dir=state, api_port=free_port()).save()
+    Settings(state_dir=state).admin_token_file.write_text("x\n")
+    r = _ovnet_project(state, "list")
+    assert r.exit_code == 1 and r.output.startswith("error: no API server reachable at http://127.0.0.1:")

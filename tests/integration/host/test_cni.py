@@ -1,0 +1,223 @@
+"""The CNI plugin end to end through the real ovnet-cni executable, the agent's /cni routes and a
+private all-in-one (real OVS/OVN): ADD/CHECK/DEL/GC/STATUS, versions, static IP and MAC,
+idempotency, and the faults of issue 12 (netns gone before DEL, lost cache, GC behind the
+runtime's back, the agent killed between ADD and DEL, a namespace vanished without DEL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+
+import pytest
+from pyroute2 import netns as pynetns
+
+from ovnet.host.vif import veth_host_name
+from ovnet.runtime import allinone as aio
+from tests.cni_runtime import CniRuntime, conflist
+from tests.conftest import private_settings
+from tests.integration.host.conftest import ApiNetwork, ns_run, wait_status
+
+pytestmark = [pytest.mark.root, pytest.mark.ovn]
+
+
+@pytest.fixture
+def allinone_settings(tmp_path):
+    """The host tests' all-in-one (periodic reconcile an hour apart) with a 2 s CNI grace period."""
+    settings = private_settings(tmp_path, agent_sync_interval=3600.0, cni_grace_period=2.0)
+    yield settings
+    aio.down(settings, purge=True)
+
+
+@pytest.fixture
+def net(api):
+    return ApiNetwork(api, f"10.{secrets.randbelow(50) + 150}.7", dns_nameservers=["10.1.1.53"])
+
+
+@pytest.fixture
+def cni(allinone, net):
+    return CniRuntime(conflist(f"cn-{secrets.token_hex(3)}", net.network["name"], allinone.agent_socket))
+
+
+def _cni_ports(api, net) -> list[dict]:
+    return api.list_ports(network_id=net.network["id"], device_owner="compute:cni")
+
+
+def _addrs(ns: str, ifname: str = "eth0") -> list[str]:
+    out = json.loads(ns_run(ns, "ip", "-j", "-4", "addr", "show", "dev", ifname).stdout)[0]
+    return [f"{a['local']}/{a['prefixlen']}" for a in out["addr_info"]]
+
+
+def test_add_check_del_leaves_nothing(allinone, api, host, net, cni, make_netns):
+    ns = make_netns()
+    path = f"/run/netns/{ns}"
+
+    result = cni.add("ctr-1", path)
+
+    [port] = _cni_ports(api, net)
+    assert port["device_id"] == "ctr-1" and "cni.ifname:eth0" in port["tags"]
+    assert port["binding:host_id"] == allinone.chassis_name
+    assert host.ovs.port_by_id(port["id"]).installed
+    assert wait_status(api, port["id"], "ACTIVE") == "ACTIVE"
+    ip = port["fixed_ips"][0]["ip_address"]
+    assert result == {
+        "cniVersion": "1.0.0",
+        "interfaces": [{"name": "eth0", "mac": port["mac_address"], "sandbox": path}],
+        "ips": [{"address": f"{ip}/24", "gateway": net.prefix + ".1", "interface": 0}],
+        "routes": [{"dst": "0.0.0.0/0", "gw": net.prefix + ".1"}],
+        "dns": {"nameservers": ["10.1.1.53"]},
+    }
+    assert _addrs(ns) == [f"{ip}/24"]
+    assert cni.check("ctr-1", path).rc == 0
+    assert cni.add("ctr-1", path) == result  # idempotent: same port, same Result
+    assert len(_cni_ports(api, net)) == 1
+
+    ns_run(ns, "ip", "addr", "flush", "dev", "eth0")
+    drift = cni.check("ctr-1", path)
+    assert drift.rc == 1 and drift.out["code"] == 101 and ip in drift.out["msg"]
+
+    assert cni.delete("ctr-1", path).rc == 0
+    assert cni.delete("ctr-1", path).rc == 0  # a second DEL succeeds
+    assert _cni_ports(api, net) == []
+    assert host.ovs.port_by_id(port["id"]) is None
+    with host.iproute() as ipr:
+        assert not ipr.link_lookup(ifname=veth_host_name(port["id"]))
+    gone = cni.check("ctr-1", path)
+    assert gone.rc == 1 and gone.out["code"] == 3
+
+
+@pytest.mark.parametrize("version", ["0.4.0", "1.1.0"])
+def test_results_in_the_asked_version_with_static_ip_and_mac(allinone, api, net, make_netns, version):
+    runtime = CniRuntime(conflist(f"cv-{secrets.token_hex(3)}", net.network["id"], allinone.agent_socket,
+                                  version=version))
+    ns = make_netns()
+    mac = "02:11:22:33:44:55"
+    # podman's form (CNI_ARGS IP=/MAC=) and the capability form (runtimeConfig) alike.
+    if version == "0.4.0":
+        result = runtime.add("c-args", f"/run/netns/{ns}", args=f"IgnoreUnknown=1;IP={net.prefix}.33;MAC={mac}")
+    else:
+        result = runtime.add("c-caps", f"/run/netns/{ns}",
+                             runtime_config={"ips": [f"{net.prefix}.33/24"], "mac": mac})
+    assert result["cniVersion"] == version
+    assert result["ips"][0]["address"] == f"{net.prefix}.33/24"
+    assert result["interfaces"][0]["mac"] == mac
+    if version == "0.4.0":
+        assert result["ips"][0]["version"] == "4" and "mtu" not in result["interfaces"][0]
+    else:
+        assert "version" not in result["ips"][0] and result["interfaces"][0]["mtu"] == net.network["mtu"]
+    assert _addrs(ns) == [f"{net.prefix}.33/24"]
+    taken = runtime.run("ADD", "c-other", f"/run/netns/{make_netns()}",
+                        args=f"IP={net.prefix}.33")
+    assert taken.rc == 1 and taken.out["code"] == 100 and "IpAddressAlreadyAllocated" in taken.out["details"]
+    assert len(_cni_ports(api, net)) == 1  # the refused ADD left no port
+    container = "c-args" if version == "0.4.0" else "c-caps"
+    assert runtime.delete(container, f"/run/netns/{ns}").rc == 0
+    assert _cni_ports(api, net) == []
+
+
+def test_bad_requests_are_cni_error_objects(allinone, cni, make_netns):
+    ns = f"/run/netns/{make_netns()}"
+    cases = [
+        (cni.run("ADD", "c1", ns, stdin=b"{not json"), 6),
+        (cni.run("ADD", "c1", ns, stdin={**cni.request("ADD"), "cniVersion": "0.2.0"}), 1),
+        (cni.run("ADD", "", ns), 4),
+        (cni.run("ADD", "c1", ""), 4),
+        (cni.run("ADD", "-bad", ns), 4),
+        (cni.run("ADD", "c1", ns, stdin={**cni.request("ADD"), "network": "no-such-network"}), 7),
+        (cni.run("GC"), 1),  # GC needs 1.1.0; this conflist says 1.0.0
+        (cni.run("FROB", "c1", ns), 4),
+    ]
+    for reply, code in cases:
+        assert reply.rc == 1 and reply.out["code"] == code, reply
+        assert reply.out["msg"] and "Traceback" not in reply.stderr
+    version = cni.run("VERSION", stdin={"cniVersion": "1.0.0"})
+    assert version.rc == 0 and version.out == {"cniVersion": "1.0.0", "supportedVersions": ["0.4.0", "1.0.0", "1.1.0"]}
+
+
+def test_an_interface_name_taken_in_the_namespace_fails_and_the_following_del_keeps_the_live_one(
+        allinone, api, net, cni, make_netns):
+    ns = f"/run/netns/{make_netns()}"
+    cni.add("live", ns)
+    clash = cni.run("ADD", "intruder", ns)  # another attachment wanting eth0 in the same netns
+    assert clash.rc == 1 and clash.out["code"] == 100 and "eth0 already exists" in clash.out["msg"]
+    assert cni.delete("intruder", ns).rc == 0  # the runtime's clean-up DEL (cni.md B.4 pitfall 6)
+    assert [p["device_id"] for p in _cni_ports(api, net)] == ["live"]
+    assert cni.check("live", ns).rc == 0
+    cni.delete("live", ns)
+
+
+def test_del_succeeds_when_netns_is_gone_or_empty_and_without_prev_result(allinone, api, host, net, cni, make_netns):
+    a, b = make_netns(), make_netns()
+    cni.add("gone", f"/run/netns/{a}")
+    cni.add("lost-cache", f"/run/netns/{b}")
+    pynetns.remove(a)
+
+    assert cni.delete("gone", f"/run/netns/{a}").rc == 0  # netns path missing
+    cni.cache.clear()  # a reboot-like loss of the runtime's cache: no prevResult
+    assert cni.delete("lost-cache", "").rc == 0  # ctr sends an empty CNI_NETNS
+    assert _cni_ports(api, net) == []
+    assert [o for o in host.ovs.owned_ports()] == []
+
+
+def test_gc_removes_only_invalid_attachments_of_its_own_network(allinone, api, net, cni, make_netns):
+    other_net = ApiNetwork(api, f"10.{secrets.randbelow(50) + 100}.8")
+    other = CniRuntime(conflist(f"co-{secrets.token_hex(3)}", other_net.network["id"], allinone.agent_socket,
+                                version="1.1.0"))
+    gc_runtime = CniRuntime({**cni.conflist, "cniVersion": "1.1.0"})
+    ns1, ns2, ns3 = (f"/run/netns/{make_netns()}" for _ in range(3))
+    cni.add("keep", ns1)
+    cni.add("stale", ns2)  # its container removed behind the runtime's back
+    other.add("elsewhere", ns3)
+
+    assert gc_runtime.gc([("keep", "eth0")]).rc == 0
+
+    assert [p["device_id"] for p in _cni_ports(api, net)] == ["keep"]
+    assert [p["device_id"] for p in _cni_ports(api, other_net)] == ["elsewhere"]
+    assert gc_runtime.gc([]).rc == 0
+    assert _cni_ports(api, net) == []
+    other.delete("elsewhere", ns3)
+
+
+def test_status_is_50_when_the_agent_or_api_is_away(allinone, cni):
+    runtime = CniRuntime({**cni.conflist, "cniVersion": "1.1.0"})
+    assert runtime.status().rc == 0
+    api_service = next(s for s in aio.services(allinone) if s.name == "ovnet-server")
+    api_service.stop()
+    try:
+        away = runtime.status()
+        assert away.rc == 1 and away.out["code"] == 50, away
+    finally:
+        aio.up(allinone)
+    agent_down = CniRuntime({**runtime.conflist, "plugins": [
+        {**runtime.conflist["plugins"][0], "agent_socket": str(allinone.run_dir / "nothing.sock")}]})
+    reply = agent_down.status()
+    assert reply.rc == 1 and reply.out["code"] == 50
+
+
+def test_agent_killed_between_add_and_del_then_the_sweep_removes_vanished_containers(
+        allinone, api, host, agent, net, cni, make_netns):
+    ns = make_netns()
+    cni.add("victim", f"/run/netns/{ns}")
+    [port] = _cni_ports(api, net)
+    agent_service = next(s for s in aio.services(allinone) if s.name == "ovnet-agent")
+    os.kill(agent_service.pid(), signal.SIGKILL)
+    pynetns.remove(ns)  # the container goes while the agent is away
+
+    missed = cni.delete("victim", f"/run/netns/{ns}")
+    assert missed.rc == 1 and missed.out["code"] == 11  # try again later; podman drops it silently
+
+    aio.up(allinone)  # the agent comes back
+    assert agent.reconcile()["cni_removed"] == []  # its start-up round unplugged it; within the grace period
+    assert host.ovs.port_by_id(port["id"]) is None
+    assert len(_cni_ports(api, net)) == 1
+    wait_until_swept = None
+    for _ in range(40):
+        wait_until_swept = agent.reconcile()["cni_removed"]
+        if wait_until_swept:
+            break
+        time.sleep(0.25)
+    assert wait_until_swept == [port["id"]]
+    assert _cni_ports(api, net) == []
+    assert host.ovs.port_by_id(port["id"]) is None

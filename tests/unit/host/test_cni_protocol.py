@@ -1,0 +1,117 @@
+"""The CNI protocol, pure: requests parsed from the recorded podman/ctr traces, Results built from
+Neutron JSON and converted between spec versions, error codes; and ovnet-cni without an agent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ovnet import cniplugin
+from ovnet.host.cni import protocol as p
+
+TRACES = Path(__file__).resolve().parents[2] / "fixtures" / "cni-traces"
+
+
+def _trace_calls(name: str) -> list[dict]:
+    lines = [json.loads(line) for line in (TRACES / name).read_text().splitlines() if line.strip()]
+    return [c for c in lines if "env" in c and "stdin_json" in c]
+
+
+def test_podman_add_with_static_ip_and_mac_from_cni_args():
+    [add] = [c for c in _trace_calls("11-run-ip-mac-port.jsonl") if c["env"]["CNI_COMMAND"] == "ADD"
+             and c["argv"][0].endswith("tracelog")]
+    request = p.parse_request("ADD", add["env"], add["stdin_json"])
+    assert request.container_id == add["env"]["CNI_CONTAINERID"] and request.ifname == "eth0"
+    assert request.netns.startswith("/run/netns/netns-")
+    assert request.ips == ("10.99.78.33",) and request.mac and request.mac.startswith("02:")
+    assert request.network == request.name == add["stdin_json"]["name"]
+
+
+def test_ctr_del_with_empty_netns_is_valid():
+    dels = [c for c in _trace_calls("42-ctr-run-rm-foreground.jsonl") if c["env"]["CNI_COMMAND"] == "DEL"]
+    request = p.parse_request("DEL", dels[0]["env"], dels[0]["stdin_json"])
+    assert request.netns == "" and request.container_id.startswith("t-")
+
+
+def test_gc_reads_either_attachments_key():
+    config = {"cniVersion": "1.1.0", "name": "n", "cni.dev/attachments": [{"containerID": "a", "ifname": "eth0"}]}
+    assert p.parse_request("GC", {}, config).valid == {("a", "eth0")}
+    config["cni.dev/valid-attachments"] = [{"containerID": "b", "ifname": "eth1"}]
+    assert p.parse_request("GC", {}, config).valid == {("b", "eth1")}
+
+
+@pytest.mark.parametrize("verb, env, config, code", [
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0"}, {"cniVersion": "1.0.0", "name": "n"}, 4),
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"}, {"cniVersion": "0.3.1", "name": "n"}, 1),
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"}, {"cniVersion": "1.0.0"}, 7),
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x", "CNI_ARGS": "IP=10.0.0.300"},
+     {"cniVersion": "1.0.0", "name": "n"}, 7),
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x", "CNI_ARGS": "junk"},
+     {"cniVersion": "1.0.0", "name": "n"}, 4),
+    ("STATUS", {}, {"cniVersion": "1.0.0", "name": "n"}, 1),
+    ("GC", {}, {"cniVersion": "1.1.0", "name": "n"}, 7),
+])
+def test_bad_requests_raise_the_spec_code(verb, env, config, code):
+    with pytest.raises(p.CniError) as caught:
+        p.parse_request(verb, env, config)
+    assert caught.value.code == code
+
+
+PORT = {"mac_address": "fa:16:3e:00:00:01", "fixed_ips": [{"subnet_id": "s4", "ip_address": "10.0.0.5"},
+                                                          {"subnet_id": "s6", "ip_address": "fd00::5"}]}
+SUBNETS = [{"id": "s4", "cidr": "10.0.0.0/24", "gateway_ip": "10.0.0.1", "dns_nameservers": ["10.0.0.53"],
+            "host_routes": [{"destination": "192.168.0.0/16", "nexthop": "10.0.0.254"}]},
+           {"id": "s6", "cidr": "fd00::/64", "gateway_ip": None, "dns_nameservers": []}]
+
+
+def test_result_and_its_versions():
+    result = p.build_result("eth0", "/run/netns/x", PORT, {"mtu": 1442}, SUBNETS)
+    assert result["interfaces"] == [{"name": "eth0", "mac": PORT["mac_address"], "sandbox": "/run/netns/x", "mtu": 1442}]
+    assert result["ips"] == [{"address": "10.0.0.5/24", "interface": 0, "gateway": "10.0.0.1"},
+                             {"address": "fd00::5/64", "interface": 0}]
+    assert result["routes"] == [{"dst": "0.0.0.0/0", "gw": "10.0.0.1"}, {"dst": "192.168.0.0/16", "gw": "10.0.0.254"}]
+    assert result["dns"] == {"nameservers": ["10.0.0.53"]}
+    v1 = p.convert_result(result, "1.0.0")
+    assert v1["cniVersion"] == "1.0.0" and "mtu" not in v1["interfaces"][0] and v1["ips"] == result["ips"]
+    v04 = p.convert_result(result, "0.4.0")
+    assert [ip["version"] for ip in v04["ips"]] == ["4", "6"]
+    assert result["interfaces"][0]["mtu"] == 1442  # the 1.1.0 Result is not changed in place
+
+
+def test_tags_fit_neutron_limit():
+    assert len(p.tag(p.NETWORK_TAG, "n" * 100)) == p.TAG_MAX
+
+
+def test_plugin_version_and_errors_without_an_agent(tmp_path):
+    assert cniplugin.run({"CNI_COMMAND": "VERSION"}, b'{"cniVersion":"0.3.1"}') == (
+        0, {"cniVersion": "0.3.1", "supportedVersions": ["0.4.0", "1.0.0", "1.1.0"]})
+    status, error = cniplugin.run({"CNI_COMMAND": "ADD"}, b"[")
+    assert status == 1 and error["code"] == 6
+    token = tmp_path / "token"
+    token.write_text("t\n")
+    config = {"cniVersion": "1.1.0", "name": "n", "agent_socket": str(tmp_path / "none.sock"),
+              "token_file": str(token)}
+    for verb, code in (("ADD", 11), ("DEL", 11), ("STATUS", 50)):
+        status, error = cniplugin.run({"CNI_COMMAND": verb}, json.dumps(config).encode())
+        assert (status, error["code"], error["cniVersion"]) == (1, code, "1.1.0")
+    del config["token_file"]
+    status, error = cniplugin.run({"CNI_COMMAND": "ADD"}, json.dumps(config).encode())
+    assert error["code"] == 7 and "token" in error["msg"]
+
+
+def test_plugin_imports_only_the_standard_library():
+    source = Path(cniplugin.__file__).read_text()
+    imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports <= {"http", "json", "os", "socket", "sys"}
+
+
+@pytest.mark.parametrize("trace", ["04-run.jsonl", "12-rm-f.jsonl", "11-run-ip-mac-port.jsonl",
+                                   "42-ctr-run-rm-foreground.jsonl"])
+def test_every_recorded_add_and_del_parses(trace):
+    calls = [c for c in _trace_calls(trace) if c["env"]["CNI_COMMAND"] in ("ADD", "DEL")]
+    assert calls
+    for call in calls:  # unknown keys, capabilities and prevResult are tolerated (cni.md B.4 pitfall 5)
+        request = p.parse_request(call["env"]["CNI_COMMAND"], call["env"], call["stdin_json"])
+        assert request.ifname == "eth0"
