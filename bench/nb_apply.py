@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ovnet.config import Settings
 from ovnet.ovn.nb import MAX_TXN_ROWS, NbClient
-from ovnet.ovn.translate import desired_rows
+from ovnet.ovn.registry import desired_rows
 from ovnet.runtime.central import central_services
 from ovnet.runtime.process import free_port
 

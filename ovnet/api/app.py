@@ -1,4 +1,4 @@
-"""The ovnet API application: Neutron v2.0 networks, subnets and ports over the model store."""
+"""The ovnet API application: the Neutron v2.0 resources of the registry over the model store."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
 from ovnet.api.urlcheck import Utf8Url
 from ovnet.model.common import Defaults
-from ovnet.model.resources import RESOURCES
+from ovnet.model.registry import KINDS
 from ovnet.model.store import Store
 
 COMMIT_TIMEOUT_S = 5.0
@@ -42,8 +42,8 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     def healthz() -> dict:
         return {"status": "ok"}
 
-    app.include_router(meta.router([(r.singular, r.collection) for r in RESOURCES.values()]))
+    app.include_router(meta.router(list(KINDS.values())))
     app.include_router(identity.router(handlers))
-    for res in RESOURCES.values():
+    for res in KINDS.values():
         app.include_router(resource_router(res, handlers))
     return app

@@ -9,14 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ovnet.model.errors import NotFound
+from ovnet.model.registry import Kind
 
 UPDATED = "2026-11-29T00:00:00-00:00"
 EXTENSIONS = {
     "binding": ("Port Binding", "binding:host_id, binding:vif_type, binding:vnic_type, binding:profile."),
     "allowed-address-pairs": ("Allowed Address Pairs", "Extra IP/MAC pairs a port may send from."),
     "port-security": ("Port Security", "port_security_enabled on networks and ports."),
-    "security-group": ("security-group", "Security groups and their rules; ports' security_groups."),
-    "stateful-security-group": ("Stateful security group", "The stateful attribute of security groups."),
     "net-mtu": ("Network MTU", "The mtu attribute of networks."),
     "project-id": ("project_id field enabled", "project_id alongside tenant_id."),
     "standard-attr-description": ("standard-attr-description", "description on every resource."),
@@ -29,14 +28,18 @@ EXTENSIONS = {
 }
 
 
-def _extension(alias: str) -> dict:
-    name, description = EXTENSIONS[alias]
+def _extension(alias: str, name: str, description: str) -> dict:
     return {"alias": alias, "name": name, "description": description, "updated": UPDATED, "links": []}
 
 
-def router(resources: list[tuple[str, str]]) -> APIRouter:
-    """Routes of GET /, GET /v2.0/, GET /v2.0/extensions[/{alias}]; ``resources`` = [(singular, plural)]."""
+def router(kinds: list[Kind]) -> APIRouter:
+    """Routes of GET /, GET /v2.0/, GET /v2.0/extensions[/{alias}] for the registry ``kinds``;
+    the extensions are EXTENSIONS plus those the kinds declare."""
     api = APIRouter()
+    resources = [(k.name, k.collection) for k in kinds]
+    known = dict(EXTENSIONS)
+    for kind in kinds:
+        known.update(kind.extensions)
 
     @api.get("/")
     def versions(request: Request) -> dict:
@@ -52,12 +55,12 @@ def router(resources: list[tuple[str, str]]) -> APIRouter:
 
     @api.get("/v2.0/extensions")
     def extensions() -> dict:
-        return {"extensions": [_extension(alias) for alias in EXTENSIONS]}
+        return {"extensions": [_extension(alias, *known[alias]) for alias in known]}
 
     @api.get("/v2.0/extensions/{alias}")
     def extension(alias: str) -> dict:
-        if alias not in EXTENSIONS:
+        if alias not in known:
             raise NotFound(f"Extension with alias {alias} does not exist", "HTTPNotFound")
-        return {"extension": _extension(alias)}
+        return {"extension": _extension(alias, *known[alias])}
 
     return api

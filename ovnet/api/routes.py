@@ -1,4 +1,4 @@
-"""The Neutron v2.0 core resources (networks, subnets, ports) over HTTP, one set of routes each.
+"""The Neutron v2.0 resources of the registry over HTTP, one set of routes per ``registry.Kind``.
 
 Handlers are async only to read the body and await the sync hook; every store access runs in
 the threadpool (``run_in_threadpool``), so the event loop never blocks on SQL.
@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api import listing
@@ -17,7 +18,7 @@ from ovnet.api.body import read_json
 from ovnet.model import query, tags
 from ovnet.model.common import Defaults, get_visible
 from ovnet.model.errors import BadRequest, NotFound
-from ovnet.model.resources import Resource
+from ovnet.model.registry import Kind
 from ovnet.model.store import Store
 from ovnet.model.tenancy import Context
 
@@ -45,26 +46,27 @@ class Handlers:
         return JSONResponse(result, status_code=status, headers=headers)
 
 
-def _create_body(res: Resource, data: dict) -> tuple[list, bool]:
-    if set(data) == {res.singular}:
-        return [data[res.singular]], False
+def _create_body(res: Kind, data: dict) -> tuple[list, bool]:
+    if set(data) == {res.name}:
+        return [data[res.name]], False
     if set(data) == {res.plural} and isinstance(data[res.plural], list) and data[res.plural]:
         return data[res.plural], True
-    raise BadRequest(f"Resource body required: {{\"{res.singular}\": {{...}}}} or {{\"{res.plural}\": [...]}}",
-                     "HTTPBadRequest", res.singular)
+    raise BadRequest(f"Resource body required: {{\"{res.name}\": {{...}}}} or {{\"{res.plural}\": [...]}}",
+                     "HTTPBadRequest", res.name)
 
 
-def _update_body(res: Resource, data: dict) -> dict:
-    if set(data) != {res.singular}:
-        raise BadRequest(f"Resource body required: {{\"{res.singular}\": {{...}}}}", "HTTPBadRequest", res.singular)
-    return data[res.singular]
+def _update_body(res: Kind, data: dict) -> dict:
+    if set(data) != {res.name}:
+        raise BadRequest(f"Resource body required: {{\"{res.name}\": {{...}}}}", "HTTPBadRequest", res.name)
+    return data[res.name]
 
 
-def resource_router(res: Resource, h: Handlers) -> APIRouter:
-    """Create (single and bulk), list, show, update, delete and tag routes of ``res``."""
+def resource_router(res: Kind, h: Handlers) -> APIRouter:
+    """Create (single and bulk), list, show, update, delete, tag and member-action routes of ``res``."""
     api = APIRouter(prefix=f"/v2.0/{res.collection}")
     extra = (h.defaults,) if "create" in res.needs_defaults else ()
     update_extra = (h.defaults,) if "update" in res.needs_defaults else ()
+    show_options = tuple(selectinload(getattr(res.model, c.name)) for c in res.child_specs)
 
     @api.post("")
     async def create(request: Request) -> Response:
@@ -73,7 +75,7 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
 
         def work(session):
             made = [res.to_dict(res.create(session, ctx, item, *extra)) for item in items]
-            return {res.plural: made} if bulk else {res.singular: made[0]}
+            return {res.plural: made} if bulk else {res.name: made[0]}
         return await h.write(work, 201)
 
     @api.get("")
@@ -84,7 +86,7 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
             await run_in_threadpool(h.store.run, lambda s: res.prepare_list(s, ctx))
 
         def work(session):
-            rows, more = query.list_rows(session, ctx, res.model, req.filters, req.sorts, req.limit,
+            rows, more = query.list_rows(session, ctx, res, req.filters, req.sorts, req.limit,
                                          req.marker, req.page_reverse)
             return [res.to_dict(r) for r in rows], more
         items, more = await run_in_threadpool(h.store.run, work, True)
@@ -99,8 +101,8 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
         ctx = await h.context(request)
         fields = listing.parse(request.query_params.multi_items()).fields
         item = await run_in_threadpool(
-            h.store.run, lambda s: res.to_dict(get_visible(s, ctx, res.model, resource_id, res.load)), True)
-        return {res.singular: listing.select_fields(item, fields)}
+            h.store.run, lambda s: res.to_dict(get_visible(s, ctx, res.model, resource_id, show_options)), True)
+        return {res.name: listing.select_fields(item, fields)}
 
     @api.put("/{resource_id}")
     async def update(resource_id: str, request: Request) -> Response:
@@ -108,7 +110,7 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
         body = _update_body(res, await read_json(request, h.max_body))
 
         def work(session):
-            return {res.singular: res.to_dict(res.update(session, ctx, resource_id, body, *update_extra))}
+            return {res.name: res.to_dict(res.update(session, ctx, resource_id, body, *update_extra))}
         return await h.write(work, 200)
 
     @api.delete("/{resource_id}")
@@ -152,5 +154,15 @@ def resource_router(res: Resource, h: Handlers) -> APIRouter:
     async def remove_tag(resource_id: str, tag: str, request: Request) -> Response:
         ctx = await h.context(request)
         return await h.write(lambda s: tags.remove_tag(s, ctx, res.model, resource_id, tag), 204)
+
+    # After the tag routes, which take precedence for PUT .../tags.
+    @api.put("/{resource_id}/{action}")
+    async def member_action(resource_id: str, action: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        if action not in res.actions:
+            raise NotFound(f"The resource could not be found: action {action} of {res.plural}.", "HTTPNotFound",
+                           "action")
+        body = await read_json(request, h.max_body)
+        return await h.write(lambda s: res.actions[action].run(s, ctx, resource_id, body), 200)
 
     return api

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import NotFound
-from ovnet.model.schema import Network, Outbox, Port, SecurityGroup, SecurityGroupRule, Subnet, utcnow
+from ovnet.model.schema import Outbox, StandardAttrs, utcnow
 from ovnet.model.tenancy import Context, require_owner, visible
 
 MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){0,4}$")
@@ -28,24 +28,14 @@ class Defaults:
             raise ValueError(f"mac_prefix must be 1 to 5 unicast hex octets, not {self.mac_prefix!r}")
 
 
-KIND = {Network: "network", Subnet: "subnet", Port: "port", SecurityGroup: "security_group",
-        SecurityGroupRule: "security_group_rule"}
-# Neutron's own NotFound wording where it is not "<Kind> <id> could not be found."
-NOT_FOUND = {
-    SecurityGroup: ("Security group {id} does not exist", "SecurityGroupNotFound"),
-    SecurityGroupRule: ("Security group rule {id} does not exist", "SecurityGroupRuleNotFound"),
-}
-
-
 def get_visible(session: Session, ctx: Context, model: type, resource_id: str, options=()):
-    """The row ``resource_id`` of ``model`` if ``ctx`` may see it, else NotFound (e.g. NetworkNotFound)."""
+    """The row ``resource_id`` of ``model`` if ``ctx`` may see it, else NotFound named by the table's
+    ``noun`` (e.g. NetworkNotFound)."""
     row = session.scalar(
         select(model).where(model.id == resource_id, visible(ctx, model)).options(*options)
     )
     if row is None:
-        kind = KIND[model].capitalize()
-        message, type_ = NOT_FOUND.get(model, (f"{kind} {{id}} could not be found.", f"{kind}NotFound"))
-        raise NotFound(message.format(id=resource_id), type_)
+        raise NotFound(f"{model.noun.label} {resource_id} could not be found.", f"{model.noun.error}NotFound")
     return row
 
 
@@ -57,18 +47,18 @@ def get_owned(session: Session, ctx: Context, model: type, resource_id: str, act
     return row
 
 
-def record_update(session: Session, row: Network | Subnet | Port) -> None:
+def record_update(session: Session, row: StandardAttrs) -> None:
     """An update of ``row`` happened: bump its revision and write its outbox row."""
     bump(row)
     record_change(session, row)
 
 
-def record_change(session: Session, row: Network | Subnet | Port) -> None:
+def record_change(session: Session, row: StandardAttrs) -> None:
     """Write the outbox row of a change of ``row`` (same transaction as the change itself)."""
-    session.add(Outbox(resource_type=KIND[type(row)], resource_id=row.id))
+    session.add(Outbox(resource_type=type(row).noun.kind, resource_id=row.id))
 
 
-def bump(row: Network | Subnet | Port) -> None:
+def bump(row: StandardAttrs) -> None:
     """Mark an update of ``row``: revision_number + 1 and a new updated_at (Neutron revisions)."""
     row.revision_number += 1
     row.updated_at = utcnow()

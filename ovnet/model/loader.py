@@ -3,41 +3,30 @@
 Listing 10,000 ports through the ORM builds 20,000 tracked objects; reading plain rows and
 grouping the children in one query per 500 parents costs a fraction of that, and the
 serializers in ``serialize.py`` read either shape, since attribute names are the same.
+Which children a resource has is declared by its registry entry (``Kind.children``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ovnet.model.schema import (
-    AllocationPool,
-    IPAllocation,
-    Network,
-    Port,
-    PortSecurityGroup,
-    SecurityGroup,
-    SecurityGroupRule,
-    Subnet,
-)
-
 CHUNK = 500  # parent ids per child query (bound-parameter limits of SQLite are far above)
 
-# model -> [(attribute, child table's parent-id column, child columns, child order), ...]
-CHILDREN = {
-    Network: [("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id))],
-    Subnet: [("allocation_pools", AllocationPool.subnet_id, (AllocationPool.first_ip, AllocationPool.last_ip),
-              (AllocationPool.id,))],
-    Port: [("fixed_ips", IPAllocation.port_id, (IPAllocation.subnet_id, IPAllocation.ip_address),
-            (IPAllocation.id,)),
-           ("security_group_bindings", PortSecurityGroup.port_id, (PortSecurityGroup.security_group_id,),
-            (PortSecurityGroup.security_group_id,))],
-    SecurityGroup: [("rules", SecurityGroupRule.security_group_id, tuple(SecurityGroupRule.__table__.columns),
-                     (SecurityGroupRule.created_at, SecurityGroupRule.id))],
-    SecurityGroupRule: [],
-}
+
+@dataclass(frozen=True)
+class Children:
+    """The child rows a resource row is shown with: the relationship's ``name`` on the ORM class
+    ("fixed_ips"), the child table's column holding the parent id, the child columns read, and
+    their order."""
+
+    name: str
+    parent_column: object
+    columns: tuple
+    order: tuple
 
 
 class Loaded:
@@ -59,16 +48,18 @@ def rows_query(model: type) -> Select:
     return select(*model.__table__.columns)
 
 
-def load(session: Session, model: type, query: Select) -> list[Loaded]:
-    """Run ``query`` (built on ``rows_query(model)``) and attach each row's children, in query order."""
+def load(session: Session, children: Children | tuple[Children, ...] | None, query: Select) -> list[Loaded]:
+    """Run ``query`` (built on ``rows_query(model)``) and attach each row's ``children`` (one
+    Children, several, or None: the resource has none), in query order."""
     rows = session.execute(query).all()
+    specs = () if children is None else (children,) if isinstance(children, Children) else children
     ids = [row.id for row in rows]
-    children: dict[str, dict[str, list]] = {}
-    for name, parent_col, columns, order in CHILDREN[model]:
-        found = children[name] = defaultdict(list)
+    found: dict[str, dict[str, list]] = {}
+    for spec in specs:
+        by_parent = found[spec.name] = defaultdict(list)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            for child in session.execute(select(parent_col.label("parent"), *columns)
-                                         .where(parent_col.in_(chunk)).order_by(*order)):
-                found[child.parent].append(child)
-    return [Loaded(row, {name: found.get(row.id, []) for name, found in children.items()}) for row in rows]
+            for child in session.execute(select(spec.parent_column.label("parent"), *spec.columns)
+                                         .where(spec.parent_column.in_(chunk)).order_by(*spec.order)):
+                by_parent[child.parent].append(child)
+    return [Loaded(row, {name: by_parent.get(row.id, []) for name, by_parent in found.items()}) for row in rows]

@@ -8,14 +8,15 @@ sort key so the order is total.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, and_, cast, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, cast, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes, loader
 from ovnet.model.errors import BadRequest, NotFound
-from ovnet.model.schema import IPAllocation, Network, Port, SecurityGroup, SecurityGroupRule, Subnet
+from ovnet.model.schema import IPAllocation, Port
 from ovnet.model.tenancy import Context, visible
 
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
@@ -26,19 +27,26 @@ MAX_FILTER_VALUES = 10_000
 # Distinct tags one tag filter may list: each is a LIKE term (see _tag_filter); a resource holds
 # at most 50 (Neutron's MAX_TAGS), so twice that covers every meaningful query.
 MAX_TAG_FILTER = 100
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1  # SQL Integer columns (PostgreSQL int4)
 
 
 @dataclass(frozen=True)
 class Column:
-    """A filterable attribute: its SQL expression, the check of filter values, and if sortable."""
+    """A filterable attribute: its SQL expression, the check of filter values, and if sortable.
+
+    ``where`` replaces the equality test for attributes that are not one column (``fixed_ips``):
+    it takes the filter's values and returns the condition.
+    """
 
     expr: object
     check: attributes.Check = attributes.string
     sortable: bool = True
     filterable: bool = True
+    where: Callable[[list[str]], ColumnElement[bool]] | None = None
 
 
-def _common(model: type) -> dict[str, Column]:
+def standard_columns(model: type) -> dict[str, Column]:
+    """The columns of the standard attributes every resource has (schema.StandardAttrs)."""
     return {
         "id": Column(model.id),
         "name": Column(model.name),
@@ -49,62 +57,6 @@ def _common(model: type) -> dict[str, Column]:
         "created_at": Column(model.created_at, filterable=False),
         "updated_at": Column(model.updated_at, filterable=False),
     }
-
-
-COLUMNS: dict[type, dict[str, Column]] = {
-    Network: {
-        **_common(Network),
-        "status": Column(Network.status),
-        "admin_state_up": Column(Network.admin_state_up, attributes.boolean),
-        "mtu": Column(Network.mtu, attributes.integer),
-        "shared": Column(Network.shared, attributes.boolean),
-        "port_security_enabled": Column(Network.port_security_enabled, attributes.boolean),
-        "router:external": Column(literal(False), attributes.boolean, sortable=False),
-    },
-    Subnet: {
-        **_common(Subnet),
-        "network_id": Column(Subnet.network_id),
-        "cidr": Column(Subnet.cidr),
-        "ip_version": Column(Subnet.ip_version, attributes.integer),
-        "gateway_ip": Column(Subnet.gateway_ip, sortable=False),
-        "enable_dhcp": Column(Subnet.enable_dhcp, attributes.boolean),
-        "ipv6_address_mode": Column(Subnet.ipv6_address_mode, sortable=False),
-        "ipv6_ra_mode": Column(Subnet.ipv6_ra_mode, sortable=False),
-    },
-    Port: {
-        **_common(Port),
-        "network_id": Column(Port.network_id),
-        "mac_address": Column(Port.mac_address, attributes.mac_address),
-        "status": Column(Port.status),
-        "admin_state_up": Column(Port.admin_state_up, attributes.boolean),
-        "device_id": Column(Port.device_id),
-        "device_owner": Column(Port.device_owner),
-        "binding:host_id": Column(Port.binding_host_id),
-        "binding:vnic_type": Column(Port.binding_vnic_type),
-        "port_security_enabled": Column(Port.port_security_enabled, attributes.boolean),
-    },
-    SecurityGroup: {
-        **_common(SecurityGroup),
-        "stateful": Column(SecurityGroup.stateful, attributes.boolean),
-    },
-    SecurityGroupRule: {
-        "id": Column(SecurityGroupRule.id),
-        "description": Column(SecurityGroupRule.description),
-        "project_id": Column(SecurityGroupRule.project_id),
-        "tenant_id": Column(SecurityGroupRule.project_id),
-        "revision_number": Column(SecurityGroupRule.revision_number, attributes.integer),
-        "created_at": Column(SecurityGroupRule.created_at, filterable=False),
-        "updated_at": Column(SecurityGroupRule.updated_at, filterable=False),
-        "security_group_id": Column(SecurityGroupRule.security_group_id),
-        "direction": Column(SecurityGroupRule.direction),
-        "ethertype": Column(SecurityGroupRule.ethertype),
-        "protocol": Column(SecurityGroupRule.protocol),
-        "port_range_min": Column(SecurityGroupRule.port_range_min, attributes.integer),
-        "port_range_max": Column(SecurityGroupRule.port_range_max, attributes.integer),
-        "remote_ip_prefix": Column(SecurityGroupRule.remote_ip_prefix, sortable=False),
-        "remote_group_id": Column(SecurityGroupRule.remote_group_id),
-    },
-}
 
 
 def _tag_match(model: type, tag: str) -> ColumnElement[bool]:
@@ -136,7 +88,7 @@ def _tag_filter(model: type, key: str, values: list[str]) -> ColumnElement[bool]
     return not_(or_(*matches))
 
 
-def _fixed_ips_filter(values: list[str]) -> ColumnElement[bool]:
+def fixed_ips_filter(values: list[str]) -> ColumnElement[bool]:
     """``fixed_ips=ip_address=10.0.0.5`` / ``fixed_ips=subnet_id=<id>``, as python-neutronclient sends.
 
     As Neutron does, values of one key are ORed and the keys ANDed on the same address: a port
@@ -156,23 +108,31 @@ def _fixed_ips_filter(values: list[str]) -> ColumnElement[bool]:
     return Port.id.in_(select(IPAllocation.port_id).where(*conditions))
 
 
-def where_clause(model: type, filters: dict[str, list[str]]) -> ColumnElement[bool]:
-    """One SQL condition for ``filters`` (attribute -> accepted values; values of one key are ORed).
+def _storable(value: object) -> bool:
+    # Integer columns are 32-bit on PostgreSQL: a valid 64-bit filter value beyond that range
+    # matches no row, and must not reach the driver (NumericValueOutOfRange -> 500).
+    return not isinstance(value, int) or isinstance(value, bool) or INT32_MIN <= value <= INT32_MAX
+
+
+def where_clause(kind, filters: dict[str, list[str]]) -> ColumnElement[bool]:
+    """One SQL condition for ``filters`` (attribute -> accepted values; values of one key are ORed)
+    on ``kind`` (a registry.Kind: its ``model`` and ``columns``).
 
     The condition's size does not grow with repeated values: values of one attribute become one
     IN list. BadRequest for an attribute that cannot be filtered on, a value of the wrong type,
     or more than MAX_FILTER_VALUES distinct values (MAX_TAG_FILTER tags) for one attribute.
     """
-    columns = COLUMNS[model]
+    model, columns = kind.model, kind.columns
     clauses = []
     for key, values in filters.items():
         if key in TAG_FILTERS:
             clauses.append(_tag_filter(model, key, values))
-        elif key == "fixed_ips" and model is Port:
-            clauses.append(_fixed_ips_filter(values))
+        elif key in columns and columns[key].where is not None:
+            clauses.append(columns[key].where(values))
         elif key in columns and columns[key].filterable:
             col = columns[key]
-            clauses.append(col.expr.in_(_distinct(key, [col.check(key, v) for v in values], MAX_FILTER_VALUES)))
+            wanted = _distinct(key, [col.check(key, v) for v in values], MAX_FILTER_VALUES)
+            clauses.append(col.expr.in_([v for v in wanted if _storable(v)]))
         else:
             raise BadRequest(f"[{key}] is invalid attribute for filtering", "HTTPBadRequest", key)
     return and_(true(), *clauses)
@@ -186,10 +146,10 @@ def _keyset(keys: list[tuple[object, bool]], marker_values: list) -> ColumnEleme
     return or_(*ors)
 
 
-def list_rows(session: Session, ctx: Context, model: type, filters: dict[str, list[str]],
+def list_rows(session: Session, ctx: Context, kind, filters: dict[str, list[str]],
               sorts: list[tuple[str, str]] = (), limit: int | None = None, marker: str | None = None,
               page_reverse: bool = False) -> tuple[list, bool]:
-    """The rows of ``model`` visible to ``ctx`` matching ``filters``, sorted, one page long.
+    """The rows of ``kind`` (a registry.Kind) visible to ``ctx`` matching ``filters``, sorted, one page long.
 
     Rows are ``loader.Loaded`` (plain rows with their children), which the serializers accept.
     ``sorts``: [(attribute, "asc"|"desc")]; ``limit``: page size (None: all); ``marker``: id of the
@@ -197,7 +157,7 @@ def list_rows(session: Session, ctx: Context, model: type, filters: dict[str, li
     ``more`` tells whether rows exist beyond this page in the paging direction. BadRequest for an
     unknown sort key or direction, NotFound for an unknown marker.
     """
-    columns = COLUMNS[model]
+    model, columns = kind.model, kind.columns
     keys: list[tuple[object, bool]] = []
     for key, direction in sorts:
         if key not in columns or not columns[key].sortable:
@@ -208,7 +168,7 @@ def list_rows(session: Session, ctx: Context, model: type, filters: dict[str, li
     keys.append((model.id, keys[0][1] if keys else True))
     if page_reverse:
         keys = [(expr, not ascending) for expr, ascending in keys]
-    query = loader.rows_query(model).where(visible(ctx, model), where_clause(model, filters))
+    query = loader.rows_query(model).where(visible(ctx, model), where_clause(kind, filters))
     if marker:
         values = session.execute(select(*(e for e, _ in keys)).where(model.id == marker, visible(ctx, model))).first()
         if values is None:
@@ -219,7 +179,7 @@ def list_rows(session: Session, ctx: Context, model: type, filters: dict[str, li
         if not 0 < limit <= MAX_LIMIT:
             raise BadRequest(f"Limit must be a positive integer, not {limit}", "HTTPBadRequest", "limit")
         query = query.limit(limit + 1)
-    rows = loader.load(session, model, query)
+    rows = loader.load(session, kind.children, query)
     more = limit is not None and len(rows) > limit
     rows = rows[:limit] if limit is not None else rows
     return (rows[::-1] if page_reverse else rows), more

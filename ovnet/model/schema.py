@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -36,6 +38,17 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     pass
+
+
+@dataclass(frozen=True)
+class Noun:
+    """How a resource table names its rows: ``kind`` is the registry key and the outbox's
+    ``resource_type`` ("subnetpool"), ``label`` starts messages ("Subnet pool 42 could not be
+    found."), ``error`` prefixes NeutronError types ("SubnetPoolNotFound")."""
+
+    kind: str
+    label: str
+    error: str
 
 
 class StandardAttrs:
@@ -70,6 +83,7 @@ class Token(Base):
 
 class Network(StandardAttrs, Base):
     __tablename__ = "networks"
+    noun: ClassVar[Noun] = Noun("network", "Network", "Network")
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     mtu: Mapped[int] = mapped_column(Integer)
@@ -82,6 +96,7 @@ class Network(StandardAttrs, Base):
 
 class Subnet(StandardAttrs, Base):
     __tablename__ = "subnets"
+    noun: ClassVar[Noun] = Noun("subnet", "Subnet", "Subnet")
     network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), index=True)
     cidr: Mapped[str] = mapped_column(String(64))
     ip_version: Mapped[int] = mapped_column(Integer)
@@ -109,6 +124,7 @@ class AllocationPool(Base):
 
 class Port(StandardAttrs, Base):
     __tablename__ = "ports"
+    noun: ClassVar[Noun] = Noun("port", "Port", "Port")
     __table_args__ = (UniqueConstraint("network_id", "mac_address", name="uq_port_network_mac"),)
     network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), index=True)
     mac_address: Mapped[str] = mapped_column(String(32))
@@ -145,6 +161,7 @@ class SecurityGroup(StandardAttrs, Base):
     (extension "stateful-security-group")."""
 
     __tablename__ = "security_groups"
+    noun: ClassVar[Noun] = Noun("security_group", "Security group", "SecurityGroup")
     stateful: Mapped[bool] = mapped_column(Boolean, default=True)
     rules: Mapped[list[SecurityGroupRule]] = relationship(
         order_by="SecurityGroupRule.created_at, SecurityGroupRule.id", passive_deletes=True,
@@ -167,6 +184,7 @@ class SecurityGroupRule(Base):
     its group and with the group its ``remote_group_id`` names (Neutron's foreign keys)."""
 
     __tablename__ = "security_group_rules"
+    noun: ClassVar[Noun] = Noun("security_group_rule", "Security group rule", "SecurityGroupRule")
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(String(255), index=True)
     security_group_id: Mapped[str] = mapped_column(

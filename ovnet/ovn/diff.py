@@ -1,6 +1,6 @@
 """Desired NB rows versus the owned rows NB has: the list of changes that converges them. Pure.
 
-Both sides are plain data. Desired is ``translate.desired_rows`` output. Actual is
+Both sides are plain data. Desired is ``registry.desired_rows`` output. Actual is
 ``{table: [row, ...]}`` with the owned rows read from NB (``external_ids`` has ``ovnet:id``), each
 row holding ``_uuid`` (NB UUID string) and its columns in the same shapes translate uses, reference
 columns already turned into ovnet ids.
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ovnet.ovn.translate import OWNER_KEY, TABLES, Desired, Row
+from ovnet.ovn.registry import ORDER, object_id
+from ovnet.ovn.translate import OWNER_KEY, Desired, Row
 
 
 @dataclass(frozen=True)
@@ -53,23 +54,25 @@ def _keeper(rows: list[Row], want: Row | None) -> Row:
 
 
 def diff(desired: Desired, actual: Mapping[str, Iterable[Row]], scope: set[str] | None = None) -> list[Change]:
-    """Changes that make NB's owned rows equal ``desired``; restricted to ovnet ids in ``scope``.
+    """Changes that make NB's owned rows equal ``desired``; restricted to the rows of the objects
+    in ``scope`` (object ids; a row ``<id>/<part>`` belongs to object ``<id>``).
 
     ``scope=None`` compares everything (full reconcile). Only the columns a desired row names are
     compared, so NB-managed columns (``up``, ``Logical_Switch.ports``) are never rewritten.
-    Order: creates (referenced tables first), updates, deletes (referencing tables first).
+    Order: creates (in registry.ORDER: referenced and parent tables first), updates, deletes
+    (the reverse).
     """
     creates: list[Change] = []
     updates: list[Change] = []
     deletes: list[Change] = []
-    for table in TABLES:
+    for table in ORDER:
         want_rows = desired.get(table, {})
         have: dict[str, list[Row]] = {}
         for row in actual.get(table, []):
             key = row["external_ids"][OWNER_KEY]
-            if scope is None or key in scope:
+            if scope is None or object_id(key) in scope:
                 have.setdefault(key, []).append(row)
-        keys = want_rows.keys() if scope is None else want_rows.keys() & scope
+        keys = want_rows.keys() if scope is None else {k for k in want_rows if object_id(k) in scope}
         for key in sorted(keys - have.keys()):
             creates.append(Change("create", table, key, new=want_rows[key]))
         for key, rows in sorted(have.items()):
@@ -85,5 +88,5 @@ def diff(desired: Desired, actual: Mapping[str, Iterable[Row]], scope: set[str] 
                 updates.append(
                     Change("update", table, key, keep["_uuid"], stale, {c: keep.get(c) for c in stale})
                 )
-    deletes.sort(key=lambda c: -TABLES.index(c.table))
+    deletes.sort(key=lambda c: -ORDER.index(c.table))
     return creates + updates + deletes

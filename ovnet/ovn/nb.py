@@ -22,7 +22,8 @@ from ovs.db import idl as ovs_idl
 from ovsdbapp.backend.ovs_idl import command, connection, event, transaction
 
 from ovnet.ovn.diff import Change, diff
-from ovnet.ovn.translate import COLUMNS, DHCP, LS, LSP, OWNER_KEY, REFERENCES, Desired, Row, switch_name
+from ovnet.ovn.registry import ORDER, TABLE, TABLES, object_id
+from ovnet.ovn.translate import LSP, OWNER_KEY, Desired, Row
 
 LOG = logging.getLogger(__name__)
 NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"  # Debian's ovn-common; same OVN as the NB server
@@ -104,7 +105,7 @@ def _ref_key(row: Any) -> str:
 
 
 def _read(row: Any, table: str) -> Row:
-    out = {c: _plain(_value(row, c)) for c in COLUMNS[table]}
+    out = {c: _plain(_value(row, c)) for c in TABLE[table].columns}
     out["_uuid"] = str(row.uuid)
     return out
 
@@ -113,7 +114,7 @@ def _owned(rows: Any, scope: set[str] | None = None) -> list[Any]:
     out = []
     for row in rows:
         key = _value(row, "external_ids").get(OWNER_KEY)
-        if key is not None and (scope is None or key in scope):
+        if key is not None and (scope is None or object_id(key) in scope):
             out.append(row)
     return out
 
@@ -140,21 +141,25 @@ def _plan(idl: ovs_idl.Idl, desired: Desired, actual: dict[str, list[Row]], scop
 
 
 def _blocked(idl: ovs_idl.Idl, change: Change) -> Change | None:
-    # Logical_Switch_Port.name is unique in NB: a port id already used by a row ovnet does not
-    # own would fail the whole transaction, and with it every other change of the batch.
-    if change.op != "create" or change.table != LSP:
+    # A unique name (Logical_Switch_Port.name) already used by a row ovnet does not own would
+    # fail the whole transaction, and with it every other change of the batch.
+    if change.op != "create" or not TABLE[change.table].unique_name:
         return None
-    taken = _by_name(idl, LSP, change.new["name"])
+    taken = _by_name(idl, change.table, change.new["name"])
     if not taken:
         return None
-    return Change("conflict", LSP, change.key, str(taken[0].uuid))
+    return Change("conflict", change.table, change.key, str(taken[0].uuid))
 
 
 class _Writer:
+    """Applies a plan inside one IDL transaction, following the registry's table declarations:
+    references are resolved from ovnet ids to rows, and a row of a non-root table is added to
+    (and on delete removed from) its parent's column."""
+
     def __init__(self, idl: ovs_idl.Idl, txn: ovs_idl.Transaction):
         self.idl, self.txn = idl, txn
         self.created: dict[tuple[str, str], Any] = {}
-        self._parents: dict[uuid.UUID, Any] | None = None
+        self._owners: dict[str, dict[str, Any]] = {}
 
     def _rows(self, table: str) -> Any:
         return self.idl.tables[table].rows
@@ -162,53 +167,67 @@ class _Writer:
     def _find(self, table: str, key: str) -> Any:
         if (table, key) in self.created:
             return self.created[(table, key)]
-        if table == LS:
-            candidates = _by_name(self.idl, LS, switch_name(key))
-        else:
-            candidates = self._rows(table).values()
-        return next(iter(_owned(candidates, {key})), None)
+        name_of = TABLE[table].name_of
+        if name_of is not None:
+            return next((r for r in _by_name(self.idl, table, name_of(key))
+                         if _value(r, "external_ids").get(OWNER_KEY) == key), None)
+        if table not in self._owners:  # a table without names is small (DHCP_Options): index it once
+            self._owners[table] = {_value(r, "external_ids").get(OWNER_KEY): r for r in self._rows(table).values()}
+        return self._owners[table].get(key)
 
     def _set(self, row: Any, table: str, columns: Row) -> None:
+        references = TABLE[table].references
         for col, value in columns.items():
-            if col in REFERENCES:
-                targets = [self._find(REFERENCES[col], k) for k in value]
+            if col in references:
+                targets = [self._find(references[col], k) for k in value]
                 value = [t for t in targets if t is not None]
             setattr(row, col, value)
 
-    def _switch_of(self, port_row: Any) -> Any:
-        # From the committed ``ports`` of every switch, built once: reading a switch's ports
-        # through the IDL after this transaction changed them costs O(ports) per read.
-        if self._parents is None:
-            self._parents = {
-                member: ls
-                for ls in self._rows(LS).values() if ls._data is not None and "ports" in ls._data
-                for member in ls._data["ports"].as_list()
-            }
-        return self._parents.get(port_row.uuid)
+    def _join(self, table: str, row: Any, old_ids: dict, new_ids: dict) -> None:
+        # Memberships follow the change of the listing external_ids key: one mutation per holder.
+        for m in TABLE[table].memberships:
+            before, after = set(old_ids.get(m.key, "").split()), set(new_ids.get(m.key, "").split())
+            for key in sorted(before - after):
+                holder = self._find(m.table, key)
+                if holder is not None:
+                    holder.delvalue(m.column, row)
+            for key in sorted(after - before):
+                holder = self._find(m.table, key)
+                if holder is None:
+                    raise RuntimeError(f"no {m.table} {key} for {table} {_value(row, 'external_ids').get(OWNER_KEY)}")
+                holder.addvalue(m.column, row)
 
     def apply(self, changes: list[Change]) -> None:
         for ch in changes:
+            parent = TABLE[ch.table].parent
             if ch.op == "create":
                 row = self.txn.insert(self.idl.tables[ch.table])
                 self.created[(ch.table, ch.key)] = row
                 # A new row already holds the empty value in every column; writing it again costs
                 # a third of a batched create for nothing.
                 self._set(row, ch.table, {c: v for c, v in ch.new.items() if v not in ("", [], {})})
-                if ch.table == LSP:
-                    switch = self._find(LS, ch.new["external_ids"]["ovnet:network"])
-                    if switch is None:
-                        raise RuntimeError(f"no Logical_Switch for port {ch.key}")
-                    switch.addvalue("ports", row)
+                if parent is not None:
+                    holder = self._find(parent.table, ch.new["external_ids"].get(parent.key, ""))
+                    if holder is None:
+                        raise RuntimeError(f"no {parent.table} for {ch.table} {ch.key}")
+                    holder.addvalue(parent.column, row)
+                self._join(ch.table, row, {}, ch.new.get("external_ids", {}))
             elif ch.op == "conflict":
                 continue
             elif ch.op == "update":
-                self._set(self._rows(ch.table)[uuid.UUID(ch.uuid)], ch.table, ch.new)
+                row = self._rows(ch.table)[uuid.UUID(ch.uuid)]
+                self._set(row, ch.table, ch.new)
+                if "external_ids" in ch.new:
+                    self._join(ch.table, row, ch.old.get("external_ids") or {}, ch.new["external_ids"])
             else:
                 row = self._rows(ch.table)[uuid.UUID(ch.uuid)]
-                if ch.table == LSP:
-                    switch = self._switch_of(row)
-                    if switch is not None:
-                        switch.delvalue("ports", row)
+                self._join(ch.table, row, _value(row, "external_ids"), {})
+                if parent is not None:
+                    # A mutation (delvalue) never reads the parent's column, which for a switch
+                    # with thousands of ports would cost O(ports) per delete.
+                    holder = self._find(parent.table, _value(row, "external_ids").get(parent.key, ""))
+                    if holder is not None:
+                        holder.delvalue(parent.column, row)
                 row.delete()
 
 
@@ -229,13 +248,14 @@ class NbClient:
 
     def __init__(self, remote: str, on_port_up: Callable[[str, bool], None] | None = None):
         helper = ovs_idl.SchemaHelper(location=NB_SCHEMA)
-        for table in (LS, LSP, DHCP):
-            helper.register_table(table)
+        for table in TABLES:
+            helper.register_table(table.name)
         self._events = event.RowEventHandler()
         self._idl = _Idl(remote, helper, self._events)
         self._idl._session.reconnect.set_backoff(MAX_BACKOFF_MS // 4, MAX_BACKOFF_MS)
-        for table in (LS, LSP):
-            self._idl.tables[table].rows.index_create("name").add_column("name")
+        for table in TABLES:
+            if table.name_of is not None:
+                self._idl.tables[table.name].rows.index_create("name").add_column("name")
         self.ovsdb_connection = _Connection(self._idl, TXN_TIMEOUT)
         if on_port_up is not None:
             self._events.watch_event(_PortUp(on_port_up))
@@ -268,9 +288,9 @@ class NbClient:
                    known: Collection[str] = ()) -> dict[str, list[Row]]:
         """Owned rows as plain data (``diff``'s actual shape); only ids in ``scope`` when given.
 
-        Without ``scope`` every row is scanned. With it, switches and ports are found by name
-        (``ovnet-<id>``, ``<id>``) plus the rows whose NB UUIDs are in ``known`` (owned rows a
-        full scan found under another name); DHCP_Options, a few rows, are always scanned.
+        Without ``scope`` every row is scanned. With it, rows of tables with names are found by
+        name (``Table.name_of``) plus the rows whose NB UUIDs are in ``known`` (owned rows a full
+        scan found under another name); tables without names are always scanned.
 
         In the IDL thread pass no ``lock``. Elsewhere pass ``ovsdb_connection.lock``: it is taken
         for ``READ_SLICE`` rows at a time, so a full read of many ports never stalls the IDL thread
@@ -279,14 +299,14 @@ class NbClient:
         """
         guard = lock if lock is not None else contextlib.nullcontext()
         out: dict[str, list[Row]] = {}
-        for table in (LS, DHCP, LSP):
+        for table in ORDER:
             rows = self._idl.tables[table].rows
+            name_of = TABLE[table].name_of
             with guard:
-                if scope is None or table == DHCP:
+                if scope is None or name_of is None:
                     candidates = list(rows.values())
                 else:
-                    names = (switch_name(k) if table == LS else k for k in scope)
-                    candidates = [r for n in names for r in _by_name(self._idl, table, n)]
+                    candidates = [r for k in scope for r in _by_name(self._idl, table, name_of(k))]
                     seen = {r.uuid for r in candidates}
                     extra = (rows.get(uuid.UUID(u)) for u in known)
                     candidates += [r for r in extra if r is not None and r.uuid not in seen]
@@ -312,9 +332,10 @@ class NbClient:
 
     def converge(self, desired: Desired, scope: set[str] | None = None, dry_run: bool = False,
                  timeout: float = TXN_TIMEOUT) -> list[Change]:
-        """Make NB's owned rows equal ``desired`` (within ``scope``) in ONE transaction per
-        ``MAX_TXN_ROWS`` changed rows (switches and DHCP rows in the first, as ports refer to them).
+        """Make NB's owned rows equal ``desired`` (within ``scope``, object ids) in ONE transaction
+        per ``MAX_TXN_ROWS`` changed objects.
 
+        Chunks hold whole objects, parent and referenced tables first (registry.ORDER).
         Returns the changes made (with ``dry_run``: the changes it would make, nothing written).
         Rows without ``external_ids:ovnet:id`` are never read as owned nor written. Idempotent: a
         second call returns []. Raises NbUnavailable when NB is not connected, and the
@@ -329,11 +350,11 @@ class NbClient:
             return plan
         if len(plan) <= MAX_TXN_ROWS:
             return self._commit(_Converge(self, desired, scope), timeout)
-        keys = [c.key for c in sorted(plan, key=lambda c: c.table == LSP)]
+        objects = list(dict.fromkeys(object_id(c.key) for c in sorted(plan, key=lambda c: ORDER.index(c.table))))
         done: list[Change] = []
-        for start in range(0, len(keys), MAX_TXN_ROWS):
-            chunk = set(keys[start:start + MAX_TXN_ROWS])
-            known = [c.uuid for c in plan if c.key in chunk and c.uuid]
+        for start in range(0, len(objects), MAX_TXN_ROWS):
+            chunk = set(objects[start:start + MAX_TXN_ROWS])
+            known = [c.uuid for c in plan if object_id(c.key) in chunk and c.uuid]
             done += self._commit(_Converge(self, desired, chunk, known), timeout)
         return done
 

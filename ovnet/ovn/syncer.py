@@ -23,11 +23,13 @@ import time
 from sqlalchemy.orm import Session
 
 from ovnet.config import Settings
-from ovnet.model import views
+from ovnet.model import registry as model_registry
+from ovnet.model import syncer_io
 from ovnet.model.store import Store
-from ovnet.ovn import metrics
+from ovnet.ovn import metrics, registry
 from ovnet.ovn.nb import NbClient, NbUnavailable
-from ovnet.ovn.translate import LSP, desired_rows, related_ids
+from ovnet.ovn.registry import desired_rows
+from ovnet.ovn.translate import LSP
 from ovnet.ovn.writer import WriterRole, wait_applied
 
 LOG = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ OUTBOX_BATCH = 1000  # entries per NB transaction
 OUTBOX_POLL = 1.0  # seconds; picks up changes committed by another API server process
 RETRY_DELAY = 0.5  # seconds after a failed NB write
 CONNECT_TIMEOUT = 10.0  # seconds drift()/repair() wait for NB
+# The kinds a snapshot holds: those with NB rows and what they refer to (translations read it).
+SYNCED = model_registry.with_dependencies(registry.KINDS)
 
 
 class Syncer:
@@ -102,7 +106,7 @@ class Syncer:
         """
         self._connect()
         with self.store.session(readonly=True) as session:
-            snap = views.snapshot(session)
+            snap = syncer_io.snapshot(session, SYNCED)
         desired = desired_rows(snap)
         lines = [str(c) for c in self.nb.converge(desired, dry_run=True)]
         return lines + [
@@ -117,16 +121,16 @@ class Syncer:
         self._connect()
         started = time.monotonic()
         with self.store.session(readonly=True) as session:
-            entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
-            snap = views.snapshot(session)
+            entries = syncer_io.outbox_pending(session, limit=OUTBOX_BATCH)
+            snap = syncer_io.snapshot(session, SYNCED)
         desired = desired_rows(snap)
         made = self.nb.converge(desired)
         changes = [str(c) for c in made]
         statuses = self._status_drift(snap, desired)
         with self.store.session() as session:
             for pid, _have, want in statuses:
-                views.set_port_status(session, pid, want)
-            views.outbox_done(session, [e.id for e in entries])
+                syncer_io.set_port_status(session, pid, want)
+            syncer_io.outbox_done(session, [e.id for e in entries])
         metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
         metrics.count_repairs(made)
         metrics.RECONCILE_REPAIRS.labels("port_status", "ports").inc(len(statuses))
@@ -195,15 +199,15 @@ class Syncer:
             with self._cond:
                 ticket = self._requested
             with self.store.session(readonly=True) as session:
-                entries = views.outbox_pending(session, limit=OUTBOX_BATCH)
+                entries = syncer_io.outbox_pending(session, limit=OUTBOX_BATCH)
                 snap = _snapshot_for(session, entries) if entries else {}
             if entries:
-                scope = related_ids(snap, {e.resource_id for e in entries})
+                scope = model_registry.related_ids(snap, {e.resource_id for e in entries})
                 with metrics.NB_APPLY_SECONDS.time():
                     self.nb.converge(desired_rows(snap, scope), scope)
                 metrics.NB_APPLY_BATCH.observe(len(entries))
                 with self.store.session() as session:
-                    views.outbox_done(session, [e.id for e in entries])
+                    syncer_io.outbox_done(session, [e.id for e in entries])
             if len(entries) < OUTBOX_BATCH:
                 with self._cond:
                     self._served = max(self._served, ticket)
@@ -228,19 +232,19 @@ class Syncer:
                 try:
                     with self.store.session() as session:
                         for pid, up in batch.items():
-                            views.set_port_status(session, pid, "ACTIVE" if up else "DOWN")
+                            syncer_io.set_port_status(session, pid, "ACTIVE" if up else "DOWN")
                 except Exception:  # noqa: BLE001 - the next reconcile corrects statuses
                     LOG.exception("could not record port status for %d port(s)", len(batch))
             if item is None:
                 return
 
 
-def _snapshot_for(session: Session, entries: list[views.OutboxEntry]) -> dict:
-    # Port changes (nearly all of them) need only those ports with their networks and subnets;
-    # a network or subnet change may concern every port on it, so it reads the whole model.
-    if any(e.resource_type != "port" for e in entries):
-        return views.snapshot(session)
-    ports = views.snapshot(session, ids={e.resource_id for e in entries})["ports"]
-    context = {p["network_id"] for p in ports} | {f["subnet_id"] for p in ports for f in p["fixed_ips"]}
-    around = views.snapshot(session, ids=context)
-    return {"networks": around["networks"], "subnets": around["subnets"], "ports": ports}
+def _snapshot_for(session: Session, entries: list[syncer_io.OutboxEntry]) -> dict:
+    # A change of a kind others follow (a network, a subnet) may concern every object following
+    # it, so it reads the whole model. Other changes (nearly all: ports) need only the changed
+    # objects and what they refer to.
+    if any(model_registry.followed(e.resource_type) for e in entries):
+        return syncer_io.snapshot(session, SYNCED)
+    changed = syncer_io.snapshot(session, SYNCED, ids={e.resource_id for e in entries})
+    around = syncer_io.snapshot(session, SYNCED, ids=model_registry.referenced_ids(changed))
+    return {plural: list({i["id"]: i for i in changed[plural] + around[plural]}.values()) for plural in changed}

@@ -1,16 +1,18 @@
-"""The model -> OVN northbound translation: a pure function, no I/O, no clock.
+"""The model -> OVN northbound translation functions: pure, no I/O, no clock.
 
-Input is the model snapshot of ``ovnet.model.views.snapshot`` (Neutron-shaped dicts, admin view).
-Output is the set of NB rows ovnet wants, as plain data::
-
-    {"Logical_Switch": {network_id: row}, "DHCP_Options": {subnet_id: row},
-     "Logical_Switch_Port": {port_id: row}}
+Input is the model snapshot of ``ovnet.model.syncer_io.snapshot`` (Neutron-shaped dicts, admin
+view), handed to each kind's translate function as one object and a ``ModelView`` of the whole
+snapshot. A translate function yields ``(table, key, row)``: ``key`` is the row's ovnet id
+(``external_ids:ovnet:id``), the object's id or ``<object id>/<part>`` for several rows of one
+table per object. ``ovnet.ovn.registry`` says which function serves which kind and declares the
+tables (columns, parents, references); ``registry.desired_rows`` collects the rows.
 
 A row maps NB column names to values in the shape the OVSDB IDL uses: strings, integers, dicts for
 maps, sorted lists for sets (an optional scalar such as ``enabled`` is a list of zero or one item).
 Reference columns (``dhcpv4_options``, ``dhcpv6_options``) hold the ovnet ids of the referenced
-rows, not NB UUIDs; the NB layer resolves them. A Logical_Switch_Port belongs to the Logical_Switch
-named by its ``external_ids["ovnet:network"]``.
+rows, not NB UUIDs; the NB layer resolves them. A row of a child table (Logical_Switch_Port)
+names its parent's ovnet id in ``external_ids`` under the key its table's ``Parent`` declares
+(``ovnet:network``).
 
 Mapping (DESIGN.md "Resource mapping"; OVN ovn-nb(5) for the column and DHCP option names).
 """
@@ -19,33 +21,45 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+
+from ovnet.ovn.acls import MEMBERSHIP_KEY, port_groups
 
 LS = "Logical_Switch"
 LSP = "Logical_Switch_Port"
 DHCP = "DHCP_Options"
-TABLES = (LS, DHCP, LSP)  # creation order: referenced rows first
-# The columns ovnet writes per table; every other column (``up``, ``Logical_Switch.ports``, ...)
-# belongs to OVN or to membership bookkeeping and is never compared.
-COLUMNS = {
-    LS: ("name", "other_config", "external_ids"),
-    DHCP: ("cidr", "options", "external_ids"),
-    LSP: (
-        "name", "type", "addresses", "port_security", "enabled", "options",
-        "dhcpv4_options", "dhcpv6_options", "external_ids",
-    ),
-}
-REFERENCES = {"dhcpv4_options": DHCP, "dhcpv6_options": DHCP}  # column -> referenced table
-
 OWNER_KEY = "ovnet:id"
 DHCP_LEASE_TIME = 86400  # seconds; Neutron's default dhcp_lease_duration
 # Router-owned ports become router ports with the router translation; a plain switch port for
 # them would answer ARP for the gateway address in place of the router.
 SKIPPED_DEVICE_OWNER_PREFIX = "network:router"
 
+NETWORK_KEY = "ovnet:network"  # external_ids key of a switch port / DHCP row naming its network
+
 Row = dict[str, Any]
 Desired = dict[str, dict[str, Row]]
+Item = Mapping[str, Any]
+Rows = Iterator[tuple[str, str, Row]]
+
+
+class ModelView:
+    """The snapshot ({plural: [item]}) indexed by id, with a memo for facts several objects
+    derive from the same data (which subnets have DHCP rows)."""
+
+    def __init__(self, snapshot: Mapping[str, list[Item]]):
+        self.by_id = {plural: {i["id"]: i for i in items} for plural, items in snapshot.items()}
+        self._memo: dict[str, Any] = {}
+
+    def get(self, plural: str, object_id: str) -> Item | None:
+        """The object ``object_id`` of the collection ``plural``, None if not in the snapshot."""
+        return self.by_id.get(plural, {}).get(object_id)
+
+    def memo(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per view under ``name``."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
 
 
 def switch_name(network_id: str) -> str:
@@ -134,7 +148,7 @@ def dhcp_options(subnet: Mapping[str, Any], network: Mapping[str, Any]) -> Row |
     return {
         "cidr": subnet["cidr"],
         "options": options,
-        "external_ids": _external_ids(subnet, "subnet", **{"ovnet:network": subnet["network_id"]}),
+        "external_ids": _external_ids(subnet, "subnet", **{NETWORK_KEY: subnet["network_id"]}),
     }
 
 
@@ -153,7 +167,8 @@ def logical_switch_port(
     receives frames for MACs it did not declare); port_security = the port's own ``"MAC IP..."``
     and each allowed address pair's MAC with its addresses; dhcpv4/6_options = the first fixed IP's
     subnet of that family with DHCP; ``options:requested-chassis`` = ``binding:host_id``;
-    enabled = ``admin_state_up``.
+    enabled = ``admin_state_up``; ``external_ids:ovnet:port_groups`` = its Port_Groups
+    (``acls.port_groups``).
     """
     if (port.get("device_owner") or "").startswith(SKIPPED_DEVICE_OWNER_PREFIX):
         return None
@@ -186,60 +201,34 @@ def logical_switch_port(
         "options": options,
         "dhcpv4_options": refs[4],
         "dhcpv6_options": refs[6],
-        "external_ids": _external_ids(port, "port", **{"ovnet:network": port["network_id"]}),
+        "external_ids": _external_ids(port, "port", **{NETWORK_KEY: port["network_id"],
+                                                        MEMBERSHIP_KEY: " ".join(port_groups(port))}),
     }
 
 
-def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str] | None = None) -> Desired:
-    """The NB rows the model wants, keyed by table then ovnet id (shape in the module docstring).
-
-    With ``scope`` (a set of ovnet ids) only those rows are returned, which keeps a small change
-    cheap when there are many ports. Subnets and ports whose network is absent from the snapshot
-    are left out (they cannot exist in a consistent model; this keeps a torn read from creating
-    orphans).
-    """
-    networks = {n["id"]: n for n in snapshot.get("networks", [])}
-    subnets = {s["id"]: s for s in snapshot.get("subnets", []) if s["network_id"] in networks}
-    out: Desired = {LS: {}, DHCP: {}, LSP: {}}
-    for nid, network in networks.items():
-        if scope is None or nid in scope:
-            out[LS][nid] = logical_switch(network)
-    dhcp_subnets = set()
-    for sid, subnet in subnets.items():
-        row = dhcp_options(subnet, networks[subnet["network_id"]])
-        if row is not None:
-            dhcp_subnets.add(sid)
-            if scope is None or sid in scope:
-                out[DHCP][sid] = row
-    for port in snapshot.get("ports", []):
-        if port["network_id"] not in networks or (scope is not None and port["id"] not in scope):
-            continue
-        row = logical_switch_port(port, subnets, dhcp_subnets)
-        if row is not None:
-            out[LSP][port["id"]] = row
-    return out
+# -- per kind: what ovn.registry calls ------------------------------------------------------------
+def network_rows(network: Item, view: ModelView) -> Rows:
+    """A network's Logical_Switch."""
+    yield LS, network["id"], logical_switch(network)
 
 
-def related_ids(snapshot: Mapping[str, list[Mapping[str, Any]]], changed: Iterable[str]) -> set[str]:
-    """Ids whose NB rows may change when the model objects ``changed`` (ids) changed.
+def subnet_rows(subnet: Item, view: ModelView) -> Rows:
+    """A subnet's DHCP_Options, when it has one and its network is in the snapshot (a torn read
+    must not create orphans)."""
+    network = view.get("networks", subnet["network_id"])
+    row = dhcp_options(subnet, network) if network is not None else None
+    if row is not None:
+        yield DHCP, subnet["id"], row
 
-    A network's DHCP_Options carry its MTU (-> its subnets); a subnet's DHCP switch decides its
-    ports' dhcp references (-> ports with a fixed IP on it, and their switch); a port needs its
-    switch and its subnets' DHCP_Options to exist (-> those). Ids absent from the snapshot (deleted objects) are
-    returned as they are, so that their rows get deleted.
-    """
-    changed = set(changed)
-    out = set(changed)
-    for subnet in snapshot.get("subnets", []):
-        if subnet["network_id"] in changed:
-            out.add(subnet["id"])
-        if subnet["id"] in changed:
-            out.add(subnet["network_id"])
-    for port in snapshot.get("ports", []):
-        on = {f["subnet_id"] for f in port.get("fixed_ips") or []}
-        if port["id"] in changed:
-            out.add(port["network_id"])
-            out |= on
-        elif on & changed:
-            out.add(port["id"])
-    return out
+
+def _dhcp_subnets(view: ModelView) -> set[str]:
+    return {sid for sid, subnet in view.by_id.get("subnets", {}).items() if next(subnet_rows(subnet, view), None)}
+
+
+def port_rows(port: Item, view: ModelView) -> Rows:
+    """A port's Logical_Switch_Port, unless router-owned or its network is not in the snapshot."""
+    if view.get("networks", port["network_id"]) is None:
+        return
+    row = logical_switch_port(port, view.by_id.get("subnets", {}), view.memo("dhcp_subnets", lambda: _dhcp_subnets(view)))
+    if row is not None:
+        yield LSP, port["id"], row

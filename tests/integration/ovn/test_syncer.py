@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ovnet.config import Settings
-from ovnet.model import views
+from ovnet.model import syncer_io
 from ovnet.model.common import record_change
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet
 from ovnet.ovn.syncer import Syncer
@@ -50,7 +50,7 @@ def network_with_port(store, ip="10.0.0.5"):
 
 def pending(store):
     with store.session(readonly=True) as session:
-        return views.outbox_pending(session)
+        return syncer_io.outbox_pending(session)
 
 
 def test_flush_confirms_changes_in_nb_and_empties_the_outbox(store, nb_server, syncer):

@@ -9,14 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ovnet.ovn.diff import diff
-from ovnet.ovn.translate import COLUMNS, DHCP, LS, LSP, OWNER_KEY
+from ovnet.ovn.registry import TABLE
+from ovnet.ovn.translate import DHCP, LS, LSP, OWNER_KEY
 
 KEYS = ["a", "b", "c", "d"]
 VALUES = st.sampled_from(["", "x", "y"])
 
 
 def row(table: str, key: str, draw_value) -> dict:
-    out = {c: draw_value for c in COLUMNS[table] if c != "external_ids"}
+    out = {c: draw_value for c in TABLE[table].columns if c != "external_ids"}
     out["external_ids"] = {OWNER_KEY: key}
     return out
 

@@ -1,7 +1,8 @@
-"""What the OVN syncer reads and writes in the model (CONTRACTS.md "For the syncer").
+"""The syncer's read/write interface of the model (CONTRACTS.md "For the syncer").
 
-The syncer sees every project (admin view) and the same dicts the API shows; it consumes the
-outbox that every committed change of a network, subnet or port wrote in its own transaction.
+The syncer sees every project (admin view) and the same dicts the API shows (each kind's
+registry serializer); it consumes the outbox that every committed change of a resource wrote in
+its own transaction, and writes back only port status.
 """
 
 from __future__ import annotations
@@ -13,26 +14,26 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from ovnet.model.loader import load, rows_query
-from ovnet.model.schema import Network, Outbox, Port, Subnet
-from ovnet.model.serialize import network_dict, port_dict, subnet_dict
+from ovnet.model.registry import KINDS
+from ovnet.model.schema import Outbox, Port
 
 PORT_STATUSES = ("ACTIVE", "DOWN")
 
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """One pending change: ``resource_type`` is "network", "subnet" or "port"."""
+    """One pending change: ``resource_type`` is a registry kind name ("network", "port", ...)."""
 
     id: int
     resource_type: str
     resource_id: str
 
 
-def snapshot(session: Session, ids: Collection[str] | None = None) -> dict[str, list[dict]]:
-    """Every network, subnet and port of every project as Neutron-shaped dicts; with ``ids``, only
-    the networks, subnets and ports whose id is in ``ids`` (a small change stays cheap among many ports).
+def snapshot(session: Session, kinds: Collection[str], ids: Collection[str] | None = None) -> dict[str, list[dict]]:
+    """Every object of the registry ``kinds`` (names) of every project as Neutron-shaped dicts;
+    with ``ids``, only the objects whose id is in ``ids`` (a small change stays cheap among many ports).
 
-    Returns {"networks": [...], "subnets": [...], "ports": [...]}, each list ordered by id.
+    Returns {plural: [...]} (e.g. {"networks": [...], "ports": [...]}), each list ordered by id.
     Reads plain rows: one query per table and one per 500 parents for their children.
     """
 
@@ -40,12 +41,11 @@ def snapshot(session: Session, ids: Collection[str] | None = None) -> dict[str, 
         query = rows_query(model).order_by(model.id)
         return query if ids is None else query.where(model.id.in_(list(ids)))
 
-    networks, subnets, ports = (load(session, m, chosen(m)) for m in (Network, Subnet, Port))
-    return {
-        "networks": [network_dict(n) for n in networks],
-        "subnets": [subnet_dict(s) for s in subnets],
-        "ports": [port_dict(p) for p in ports],
-    }
+    out = {}
+    for name in kinds:
+        kind = KINDS[name]
+        out[kind.plural] = [kind.to_dict(row) for row in load(session, kind.children, chosen(kind.model))]
+    return out
 
 
 def outbox_pending(session: Session, limit: int = 1000) -> list[OutboxEntry]:
