@@ -16,8 +16,6 @@ EXTENSIONS = {
     "binding": ("Port Binding", "binding:host_id, binding:vif_type, binding:vnic_type, binding:profile."),
     "allowed-address-pairs": ("Allowed Address Pairs", "Extra IP/MAC pairs a port may send from."),
     "port-security": ("Port Security", "port_security_enabled on networks and ports."),
-    "security-group": ("security-group", "Security groups and their rules; ports' security_groups."),
-    "stateful-security-group": ("Stateful security group", "The stateful attribute of security groups."),
     "net-mtu": ("Network MTU", "The mtu attribute of networks."),
     "project-id": ("project_id field enabled", "project_id alongside tenant_id."),
     "standard-attr-description": ("standard-attr-description", "description on every resource."),
@@ -38,7 +36,7 @@ def router(kinds: list[Kind]) -> APIRouter:
     """Routes of GET /, GET /v2.0/, GET /v2.0/extensions[/{alias}] for the registry ``kinds``;
     the extensions are EXTENSIONS plus those the kinds declare."""
     api = APIRouter()
-    resources = [(k.name, k.plural) for k in kinds]
+    resources = [(k.name, k.collection) for k in kinds]
     known = dict(EXTENSIONS)
     for kind in kinds:
         known.update(kind.extensions)

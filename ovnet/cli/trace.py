@@ -89,19 +89,30 @@ def _gateway_mac(api: ApiClient, network_id: str) -> str:
 
 
 def _leg(api: ApiClient, sb_url: str, acls: list, src: Endpoint, dst: Endpoint, proto: str,
-         dport: int | None, reply: bool) -> explain.Explanation:
+         dport: int | None, committed: set[str] | None = None) -> tuple[trace.Trace, explain.Explanation]:
+    """Trace one direction. A request (``committed`` None) opens new connections everywhere; a
+    reply finds an established one in each zone where the request was ``committed`` and is new
+    in the others, so it is traced again until the states match the zones it crossed."""
     port = src.port
     same_net = dst.port is not None and dst.port["network_id"] == port["network_id"]
     eth_dst = dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"])
-    if reply:
+    datapath = f"ovnet-{port['network_id']}"
+    if committed is None:
+        flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, proto,
+                               dport=dport, sport=CLIENT_PORT)
+        parsed = trace.parse(trace.run(sb_url, datapath, flow, trace.CT_REQUEST))
+    else:
         kind = "icmp-reply" if proto == "icmp" else proto
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, kind,
                                dport=CLIENT_PORT, sport=dport or 0, tcp_flags="0x012")
-    else:
-        flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, proto,
-                               dport=dport, sport=CLIENT_PORT)
-    text = trace.run(sb_url, f"ovnet-{port['network_id']}", flow, trace.CT_REPLY if reply else trace.CT_REQUEST)
-    return explain.explain(trace.parse(text), acls, lambda c, i: _show(api, c, i))
+        states = [trace.CT_REPLY] * trace.CT_LOOKUPS
+        for _ in range(3):
+            parsed = trace.parse(trace.run(sb_url, datapath, flow, states))
+            wanted = trace.reply_states(parsed.ct_lookups, committed)
+            if wanted == states[:len(wanted)]:
+                break
+            states = wanted
+    return parsed, explain.explain(parsed, acls, lambda c, i: _show(api, c, i))
 
 
 def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str, proto: str = "icmp",
@@ -114,10 +125,10 @@ def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str
     version = ipaddress.ip_address(dst.address).version
     src = Endpoint(_address_on(source, version), source)
     acls = trace.acl_rows(settings.nb_connection)
-    request = _leg(api, settings.sb_connection, acls, src, dst, proto, dport, reply=False)
+    traced, request = _leg(api, settings.sb_connection, acls, src, dst, proto, dport)
     back = None
     if request.verdict == "delivered" and dst.port is not None:
-        back = _leg(api, settings.sb_connection, acls, dst, src, proto, dport, reply=True)
+        _, back = _leg(api, settings.sb_connection, acls, dst, src, proto, dport, trace.committed_ports(traced))
     failed = request if request.verdict != "delivered" else back
     verdict = "dropped" if failed is not None and failed.verdict != "delivered" else "delivered"
     reason = request.reason if failed is None or failed is request else f"reply: {back.reason}"

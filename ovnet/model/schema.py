@@ -161,6 +161,7 @@ class SecurityGroup(StandardAttrs, Base):
     (extension "stateful-security-group")."""
 
     __tablename__ = "security_groups"
+    noun: ClassVar[Noun] = Noun("security_group", "Security group", "SecurityGroup")
     stateful: Mapped[bool] = mapped_column(Boolean, default=True)
     rules: Mapped[list[SecurityGroupRule]] = relationship(
         order_by="SecurityGroupRule.created_at, SecurityGroupRule.id", passive_deletes=True,
@@ -183,6 +184,7 @@ class SecurityGroupRule(Base):
     its group and with the group its ``remote_group_id`` names (Neutron's foreign keys)."""
 
     __tablename__ = "security_group_rules"
+    noun: ClassVar[Noun] = Noun("security_group_rule", "Security group rule", "SecurityGroupRule")
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(String(255), index=True)
     security_group_id: Mapped[str] = mapped_column(

@@ -18,10 +18,15 @@ refers to and its parent table). Each ``Table`` declares:
   northbound commands do the same: ``lsp_add`` adds the port to ``Logical_Switch.ports``) and
   the ``external_ids`` key in the row naming the parent's ovnet id;
 - ``references``: column -> table, for columns holding references (the translation writes ovnet
-  ids; the writer resolves them to rows).
+  ids; the writer resolves them to rows);
+- ``memberships``: for rows that belong to several rows of another table (a switch port in the
+  Port_Groups of its security groups), the table and column holding them and the
+  ``external_ids`` key listing (space-separated) the ovnet ids of those rows. The writer keeps
+  the holders' column in step with the list, one mutation per change, never rewriting a group
+  of thousands of ports to add one.
 
-``KINDS`` maps a model kind name to its translate function (``ovnet.ovn.translate``), which
-yields ``(table, key, row)``. Adding a resource with NB rows: a translate function, its tables in
+``KINDS`` maps a model kind name to its translate functions (``ovnet.ovn.translate``, one or a
+tuple), each yielding ``(table, key, row)``. Adding a resource with NB rows: a translate function, its tables in
 ``TABLES`` (if new) and a line in ``KINDS``; the NB client registers and monitors the tables.
 Planned tables declare their parents the same way, e.g. Logical_Router_Port under
 ``Logical_Router.ports``, NAT under ``Logical_Router.nat``, ACL under ``Port_Group.acls``,
@@ -36,16 +41,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovnet.model import registry as model_registry
-from ovnet.ovn import translate
+from ovnet.ovn import acls, translate
 from ovnet.ovn.translate import DHCP, LS, LSP, NETWORK_KEY, Desired, ModelView
 
 KindRows = Callable[[Mapping[str, Any], ModelView], Iterable[tuple[str, str, dict]]]
+# A kind's NB rows come from one translate function or several (a network: its switch, and the
+# drop Port_Group of its ports with port security).
 
 
 @dataclass(frozen=True)
 class Parent:
     """A child row lives in ``table``'s ``column`` of the row whose ovnet id is the child's
     ``external_ids[key]``."""
+
+    table: str
+    column: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A row is in ``table``'s ``column`` of every row whose ovnet id its ``external_ids[key]``
+    lists (space-separated)."""
 
     table: str
     column: str
@@ -62,23 +79,29 @@ class Table:
     unique_name: bool = False
     parent: Parent | None = None
     references: Mapping[str, str] = field(default_factory=dict)
+    memberships: tuple[Membership, ...] = ()
 
 
 TABLES: tuple[Table, ...] = (
     Table(LS, ("name", "other_config", "external_ids"), name_of=translate.switch_name),
     Table(DHCP, ("cidr", "options", "external_ids")),
+    Table(acls.PG, ("name", "external_ids"), name_of=acls.port_group_name, unique_name=True),
+    Table(acls.ACL, ("name", "priority", "direction", "match", "action", "external_ids"),
+          parent=Parent(acls.PG, "acls", acls.PORT_GROUP_KEY)),
     Table(LSP, ("name", "type", "addresses", "port_security", "enabled", "options",
                 "dhcpv4_options", "dhcpv6_options", "external_ids"),
           name_of=str, unique_name=True, parent=Parent(LS, "ports", NETWORK_KEY),
-          references={"dhcpv4_options": DHCP, "dhcpv6_options": DHCP}),
+          references={"dhcpv4_options": DHCP, "dhcpv6_options": DHCP},
+          memberships=(Membership(acls.PG, "ports", acls.MEMBERSHIP_KEY),)),
 )
 TABLE: dict[str, Table] = {t.name: t for t in TABLES}
 ORDER: tuple[str, ...] = tuple(TABLE)  # creation order; deletion runs it backwards
 
-KINDS: dict[str, KindRows] = {
-    "network": translate.network_rows,
+KINDS: dict[str, KindRows | tuple[KindRows, ...]] = {
+    "network": (translate.network_rows, acls.network_drop_rows),
     "subnet": translate.subnet_rows,
     "port": translate.port_rows,
+    "security_group": acls.security_group_rows,
 }
 
 
@@ -88,7 +111,8 @@ def _check() -> None:
             raise ValueError(f"OVN registry entry {name!r} has no model kind")
     for i, table in enumerate(TABLES):
         before = set(ORDER[:i])
-        needed = {*table.references.values(), *([table.parent.table] if table.parent else [])}
+        needed = {*table.references.values(), *([table.parent.table] if table.parent else []),
+                  *(m.table for m in table.memberships)}
         if not needed <= before:
             raise ValueError(f"{table.name} must come after {sorted(needed - before)} in TABLES")
 
@@ -110,11 +134,12 @@ def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str
     """
     view = ModelView(snapshot)
     out: Desired = {name: {} for name in ORDER}
-    for name, rows_of in KINDS.items():
+    for name, functions in KINDS.items():
         for item in snapshot.get(model_registry.KINDS[name].plural, []):
             if scope is not None and item["id"] not in scope:
                 continue
-            for table, key, row in rows_of(item, view):
+            rows = (r for f in (functions if isinstance(functions, tuple) else (functions,)) for r in f(item, view))
+            for table, key, row in rows:
                 if table not in out:
                     raise ValueError(f"{name} {item['id']}: table {table} is not declared in TABLES")
                 out[table][key] = row

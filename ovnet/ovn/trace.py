@@ -52,11 +52,14 @@ class Hop:
 @dataclass
 class Trace:
     """A parsed trace: ``hops`` in order; ``delivered_to`` the logical port it was output to
-    (None when dropped); ``dropped_at`` the hop whose action dropped it."""
+    (None when dropped); ``dropped_at`` the hop whose action dropped it; ``ct_lookups`` the
+    logical port whose conntrack zone each ct_next looked in, in order (a pipeline's zone is its
+    inport's on ingress, its outport's on egress)."""
 
     hops: list[Hop]
     delivered_to: str | None
     dropped_at: Hop | None
+    ct_lookups: list[str] = field(default_factory=list)
 
     @property
     def delivered(self) -> bool:
@@ -86,10 +89,15 @@ def microflow(inport: str, eth_src: str, eth_dst: str, ip_src: str, ip_dst: str,
     return " && ".join(parts)
 
 
-def run(sb_url: str, datapath: str, flow: str, ct: str = CT_REQUEST, timeout: float = 30.0) -> str:
+def run(sb_url: str, datapath: str, flow: str, ct: str | list[str] = CT_REQUEST, timeout: float = 30.0) -> str:
     """``ovn-trace --detailed`` of ``flow`` entering ``datapath`` (a Logical_Switch name) against SB
-    ``sb_url``; the text it prints. Raises RuntimeError with ovn-trace's message when it fails."""
-    argv = ["ovn-trace", f"--db={sb_url}", "--detailed", *[f"--ct={ct}"] * CT_LOOKUPS, datapath, flow]
+    ``sb_url``; the text it prints. ``ct``: the conntrack state each ct_next sees, one for all or
+    a list in ct_next order (ovn-trace --ct). Names are printed in full (--no-friendly-names
+    would otherwise shorten UUID-like port names to 6 digits). Raises RuntimeError with
+    ovn-trace's message when it fails."""
+    states = [ct] * CT_LOOKUPS if isinstance(ct, str) else list(ct) or [CT_REQUEST]
+    argv = ["ovn-trace", f"--db={sb_url}", "--detailed", "--no-friendly-names", *[f"--ct={c}" for c in states],
+            datapath, flow]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"ovn-trace failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -99,6 +107,7 @@ def run(sb_url: str, datapath: str, flow: str, ct: str = CT_REQUEST, timeout: fl
 def parse(text: str) -> Trace:
     """The hops of ``ovn-trace --detailed`` output and its verdict."""
     hops: list[Hop] = []
+    lookups: list[str] = []
     pipeline = datapath = inport = outport = ""
     for line in text.splitlines():
         header = HEADER_RE.match(line)
@@ -112,27 +121,49 @@ def parse(text: str) -> Trace:
                             int(hop.group(4))))
             continue
         stripped = line.strip()
-        if hops and stripped and not stripped.startswith(("#", "---", "ct_next(")):
+        if stripped.startswith("ct_next(ct_state="):
+            lookups.append(inport if pipeline == "ingress" else outport)
+        elif hops and stripped and not stripped.startswith(("#", "---")):
             hops[-1].actions.append(stripped)
     # The packet ends where the last flow left it: output to a port at the end of an egress
     # pipeline, or anything else (a drop, a ct_commit that blocks it) at that flow.
     last = hops[-1] if hops else None
     outputs = [m.group(1) for a in (last.actions if last else []) for m in [OUTPUT_RE.search(a)] if m]
     if last is not None and last.pipeline == "egress" and outputs:
-        return Trace(hops, outputs[-1], None)
-    return Trace(hops, None, last)
+        return Trace(hops, outputs[-1], None, lookups)
+    return Trace(hops, None, last, lookups)
 
 
-def acl_match(hop: Hop) -> str | None:
-    """The ACL's own match inside an ACL-stage flow (``... && (<match>)``), None for other flows."""
-    if hop.stage not in ACL_STAGES or not hop.match.endswith(")") or "(" not in hop.match:
-        return None
-    depth = 0
-    for i in range(len(hop.match) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(hop.match[i], 0)
-        if depth == 0:
-            return hop.match[i + 1:-1]
-    return None
+def committed_ports(trace: Trace) -> set[str]:
+    """The logical ports in whose conntrack zone the traced packet was committed as allowed
+    (``ct_commit`` without ``ct_mark.blocked = 1``): a reply finds its connection there."""
+    out = set()
+    for hop in trace.hops:
+        if any("ct_commit" in a and "blocked = 1" not in a for a in hop.actions):
+            out.add(hop.inport if hop.pipeline == "ingress" else hop.outport)
+    return out
+
+
+def reply_states(lookups: list[str], committed: set[str]) -> list[str]:
+    """The conntrack state of each ct_next of a reply: established in the zones where the request
+    was committed, new elsewhere (where the request passed statelessly)."""
+    return [CT_REPLY if port in committed else CT_REQUEST for port in lookups]
+
+
+def acl_matches(hop: Hop) -> list[str]:
+    """The ACL matches an ACL-stage flow may carry: a stateful ACL's flow is ``<ct test> && (<match>)``,
+    a stateless one's is the ACL's match as it is; [] for other stages."""
+    if hop.stage not in ACL_STAGES:
+        return []
+    out = [hop.match]
+    if hop.match.endswith(")"):
+        depth = 0
+        for i in range(len(hop.match) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(hop.match[i], 0)
+            if depth == 0:
+                out.insert(0, hop.match[i + 1:-1])
+                break
+    return out
 
 
 def acl_rows(nb_url: str, timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -155,9 +186,9 @@ def acl_hits(trace: Trace, acls: Iterable[Mapping[str, Any]]) -> list[tuple[Hop,
     by_match = {("ingress" if a["direction"] == "from-lport" else "egress", a["match"]): a for a in acls}
     hits = []
     for hop in trace.hops:
-        match = acl_match(hop)
-        if match is not None and (hop.pipeline, match) in by_match:
-            hits.append((hop, by_match[(hop.pipeline, match)]))
+        found = next((by_match[(hop.pipeline, m)] for m in acl_matches(hop) if (hop.pipeline, m) in by_match), None)
+        if found is not None:
+            hits.append((hop, found))
     return hits
 
 

@@ -6,7 +6,7 @@ import copy
 
 from ovnet.ovn.diff import diff
 from ovnet.model.registry import related_ids
-from ovnet.ovn.registry import TABLE, desired_rows
+from ovnet.ovn.registry import TABLE, desired_rows, object_id
 from ovnet.ovn.translate import DHCP, LS, LSP, server_mac, switch_name
 
 NET = "5b6f7e1c-0000-4000-8000-000000000001"
@@ -122,7 +122,7 @@ def test_router_owned_ports_and_orphans_are_left_out():
     assert desired_rows(snap)[LSP] == {}
     snap = snapshot()
     snap["networks"] = []
-    assert desired_rows(snap) == {LS: {}, DHCP: {}, LSP: {}}
+    assert all(not rows for rows in desired_rows(snap).values())
 
 
 def test_rows_carry_exactly_the_declared_columns():
@@ -186,4 +186,4 @@ def test_scoped_translation_is_a_slice_of_the_full_one():
     full = desired_rows(snap)
     for scope in ({PORT}, {SUB6}, {NET, PORT}, set()):
         part = desired_rows(snap, scope)
-        assert part == {t: {k: r for k, r in rows.items() if k in scope} for t, rows in full.items()}
+        assert part == {t: {k: r for k, r in rows.items() if object_id(k) in scope} for t, rows in full.items()}
