@@ -4,6 +4,9 @@ private all-in-one, probed with ping and TCP; every probed cell is also traced w
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from ovnet.apiclient import ApiClient
@@ -182,3 +185,54 @@ def test_an_allowed_address_pair_vip_moves_between_two_ports(stack):
     ns_run(s_ns, "ip", "addr", "del", f"{vip}/24", "dev", "eth0")
     ns_run(o_ns, "ip", "addr", "add", f"{vip}/24", "dev", "eth0")
     assert holder() is None and not eventually(lambda: holder() == o_ns, timeout=3)
+
+
+LINE_ECHO = """
+import socket, sys
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("0.0.0.0", int(sys.argv[1]))); srv.listen(1); open(sys.argv[2], "w").close()
+conn, _ = srv.accept()
+while data := conn.recv(100):
+    conn.sendall(data)
+"""
+TALKER = """
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+def talk(word):
+    s.settimeout(3)
+    try:
+        s.sendall(word.encode()); return s.recv(100).decode() == word
+    except OSError:
+        return False
+print("before", talk("a"), flush=True)
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+print("after", talk("b"), flush=True)
+"""
+
+
+def test_deleting_a_rule_cuts_connections_it_allowed(stack):
+    """As with Neutron's OVN driver: OVN re-evaluates the ACLs for every packet of an established
+    connection in the request direction, so once the allowing rule is gone the next packet hits
+    the drop ACL, which marks the connection blocked (ct_mark.blocked) and drops the rest."""
+    settings, api, work = stack
+    net = Net(api, "10.97.0")
+    web = group(api, "web")
+    ssh = rule(api, web["id"], direction="ingress", protocol="tcp", port_range_min=TCP, port_range_max=TCP)
+    server, client = net.port(10, security_groups=[web["id"]]), net.port(11)
+    s_ns, c_ns = work.start(server), work.start(client)
+    ready, go = work.tmp / f"{s_ns}.line", work.tmp / f"{c_ns}.go"
+    work.servers.append(subprocess.Popen(["nsenter", f"--net=/run/netns/{s_ns}", sys.executable, "-c", LINE_ECHO,
+                                          str(TCP), str(ready)]))
+    assert eventually(ready.exists)
+    settle(settings.nb_connection)
+    talker = subprocess.Popen(["nsenter", f"--net=/run/netns/{c_ns}", sys.executable, "-c", TALKER, "10.97.0.10",
+                               str(TCP), str(go)], stdout=subprocess.PIPE, text=True)
+    work.servers.append(talker)
+    assert talker.stdout.readline().split() == ["before", "True"]
+    api.delete("security-group-rules", ssh["id"])
+    settle(settings.nb_connection)
+    go.touch()
+    assert talker.stdout.readline().split() == ["after", "False"]
+    traced = run_trace(api, settings, client["id"], server["id"], "tcp", TCP)
+    assert traced["verdict"] == "dropped" and "no rule of the security groups" in traced["reason"]
