@@ -129,9 +129,12 @@ def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str
     back = None
     if request.verdict == "delivered" and dst.port is not None:
         _, back = _leg(api, settings.sb_connection, acls, dst, src, proto, dport, trace.committed_ports(traced))
-    failed = request if request.verdict != "delivered" else back
-    verdict = "dropped" if failed is not None and failed.verdict != "delivered" else "delivered"
-    reason = request.reason if failed is None or failed is request else f"reply: {back.reason}"
+    if request.verdict != "delivered":
+        verdict, reason = "dropped", request.reason
+    elif back is not None and back.verdict != "delivered":
+        verdict, reason = "dropped", f"the reply: {back.reason}"
+    else:
+        verdict, reason = "delivered", request.reason
     return {"verdict": verdict, "reason": reason, "from": {"port": source["id"], "address": src.address},
             "to": {"port": dst.port["id"] if dst.port else None, "address": dst.address},
             "proto": proto, "dport": dport, "request": request.as_dict(), "reply": back.as_dict() if back else None}

@@ -4,6 +4,7 @@ private all-in-one, probed with ping and TCP; every probed cell is also traced w
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -236,3 +237,34 @@ def test_deleting_a_rule_cuts_connections_it_allowed(stack):
     assert talker.stdout.readline().split() == ["after", "False"]
     traced = run_trace(api, settings, client["id"], server["id"], "tcp", TCP)
     assert traced["verdict"] == "dropped" and "no rule of the security groups" in traced["reason"]
+
+
+def _ovnet(settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ovnet.cli.main", *args, "--state-dir", str(settings.state_dir)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_trace_cli_as_a_member_tells_its_own_objects_only(stack):
+    settings, api, work = stack
+    made = _ovnet(settings, "project", "create", "sg-member")
+    assert made.returncode == 0, made.stderr
+    token = next(line.split()[1] for line in made.stdout.splitlines() if line.startswith("token:"))
+    admin_port = Net(api, "10.98.0").port(10)
+    with ApiClient(settings.api_endpoints, token) as member:
+        net = Net(member, "10.99.0")
+        quiet = group(member, "quiet")
+        a, b, c = net.port(10), net.port(11), net.port(12, security_groups=[quiet["id"]])
+        for p in (a, b, c):
+            work.start(p)
+    settle(settings.nb_connection)
+    ok = _ovnet(settings, "trace", "--from", "p10", "--to", "10.99.0.11", "--json", "--token", token)
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["verdict"] == "delivered" and "security group default" in result["reason"]
+    assert result["to"]["port"] == b["id"] and result["reply"]["verdict"] == "delivered"
+    blocked = _ovnet(settings, "trace", "--from", a["id"], "--to", c["id"], "--proto", "tcp", "--dport", "22",
+                     "--token", token)
+    assert blocked.returncode == 1, blocked.stderr
+    assert "no rule of the security groups of port p12" in blocked.stdout and "quiet" in blocked.stdout
+    hidden = _ovnet(settings, "trace", "--from", admin_port["id"], "--to", "10.99.0.11", "--token", token)
+    assert hidden.returncode == 2 and "no port or workload" in hidden.stderr
