@@ -75,6 +75,12 @@ class Settings:
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
     agent_metrics_port: int = 0  # TCP port (on listen_host) of the agent's /metrics besides its socket; 0: off
     cache_dir: Path = DEFAULT_CACHE_DIR
+    # The machine-local public network (ovnet.runtime.public): every chassis maps
+    # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
+    # the outside host with the first address of ``public_cidr``.
+    physical_network: str = "public"
+    public_netns: str = "ovnet-public"
+    public_cidr: str = "10.50.50.0/24"
 
     def __post_init__(self) -> None:
         for name in ("nb_remotes", "sb_remotes", "api_urls"):

@@ -18,7 +18,8 @@ def private_settings(tmp_path, **overrides) -> Settings:
     tag = secrets.token_hex(3)
     values = dict(state_dir=tmp_path / "state", nb_port=free_port(), sb_port=free_port(),
                   api_port=free_port(), chassis_name=f"ovt-{tag}", netns=f"ovt-{tag}",
-                  docker_plugin=f"ovt-{tag}")  # never the shared /run/docker/plugins/ovnet.sock
+                  docker_plugin=f"ovt-{tag}",  # never the shared /run/docker/plugins/ovnet.sock
+                  public_netns=f"ovt-pub-{tag}")  # never the machine's ovnet-public
     values.update(overrides)
     return Settings(**values)
 

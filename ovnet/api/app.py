@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import errors, identity, meta, metrics
+from ovnet.api import errors, identity, meta, metrics, ui
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
@@ -27,14 +27,17 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     ``defaults`` overrides both. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
     (True: NB confirmed; False: pending); the response is the same either way and carries
     ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 413.
-    ``GET /metrics`` serves ovnet.api.metrics plus ``collectors`` (prometheus_client Collectors).
+    ``GET /metrics`` serves ovnet.api.metrics plus ``collectors`` (prometheus_client Collectors);
+    ``GET /ui`` the topology page (ovnet.api.ui).
     """
     if defaults is None:
-        defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix)
+        defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix,
+                             physical_mtu=settings.underlay_mtu)
                     if settings is not None else Defaults())
     app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
     errors.install(app)
     metrics.install(app, store, collectors)
+    ui.install(app)
     app.add_middleware(Utf8Url)
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
 

@@ -163,6 +163,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
             raise NotFound(f"The resource could not be found: action {action} of {res.plural}.", "HTTPNotFound",
                            "action")
         body = await read_json(request, h.max_body)
-        return await h.write(lambda s: res.actions[action].run(s, ctx, resource_id, body), 200)
+        extra = (h.defaults,) if res.actions[action].needs_defaults else ()
+        return await h.write(lambda s: res.actions[action].run(s, ctx, resource_id, body, *extra), 200)
 
     return api

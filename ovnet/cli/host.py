@@ -35,7 +35,10 @@ def _table(rows: list[hosts.HostStatus]) -> Table:
 
 @app.command("add")
 def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2."), state_dir: Path = StateDir) -> None:
-    """Start hypervisor NAME (create it unless it exists); return when it is joined to OVN."""
+    """Start hypervisor NAME (create it unless it exists); return when it is joined to OVN.
+
+    Example: ovnet host add hv2
+    """
     settings = load_settings(state_dir)
     try:
         row = hosts.add(settings, name)
@@ -47,7 +50,10 @@ def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2.")
 
 @app.command("remove")
 def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path = StateDir) -> None:
-    """Stop hypervisor NAME, delete its state, namespace and links, and unbind the ports bound to it."""
+    """Stop hypervisor NAME, delete its state, namespace and links, and unbind the ports bound to it.
+
+    Example: ovnet host remove hv2
+    """
     settings = load_settings(state_dir)
     try:
         found = hosts.remove(settings, name)
@@ -84,7 +90,10 @@ def _unbind_all(settings: Settings, chassis: str) -> list[str]:
 
 @app.command("list")
 def list_(state_dir: Path = StateDir) -> None:
-    """One row per host: encap address, namespace, services with pids. Exit 1 if any is unhealthy."""
+    """One row per host: encap address, namespace, services with pids. Exit 1 if any is unhealthy.
+
+    Example: ovnet host list
+    """
     rows = hosts.list_hosts(load_settings(state_dir))
     console.print(_table(rows))
     if not all(r.healthy for r in rows):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ovnet.cli.cni import app as cni_app
@@ -25,7 +26,10 @@ from ovnet.runtime.process import RuntimeFailure
 from ovnet.testbed.demo import stop_docker as demo_stop_docker
 from ovnet.testbed.vm import stop_all as vm_stop_all
 
-app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.", no_args_is_help=True,
+app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.",
+                  epilog="Example: ovnet up && ovnet demo --keep, then open http://127.0.0.1:9696/ui "
+                         "(token: /var/lib/ovnet/admin-token) and curl http://127.0.0.1:9696/metrics",
+                  no_args_is_help=True,
                   pretty_exceptions_enable=False)
 # Off a terminal rich would wrap at 80 columns and cut paths; status rows are for copying.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -51,24 +55,38 @@ def up(
     api_port: int = typer.Option(None, help="TCP port of the API server (default 9696)."),
     datapath: str = typer.Option(None, help="auto (default), system or netdev."),
 ) -> None:
-    """Start the all-in-one (OVN central, this host's chassis, ovnet services); return when all are healthy."""
+    """Start the all-in-one (OVN central, this host's chassis, ovnet services); return when all are healthy.
+
+    Example: ovnet up --state-dir /var/lib/ovnet --api-port 9696
+    """
     try:
         settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath)
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     started = time.monotonic()
-    with console.status("starting ovnet") as spinner:
+    # A bar over the all-in-one's services (it grows when added hosts' services come too); off a
+    # terminal rich draws no bar and only the per-service lines remain, which scripts can read.
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("starting ovnet", total=len(allinone.services(settings)))
+
         def progress(name: str, state: str) -> None:
-            spinner.update(f"{name}: {state}")
-            if state in ("started", "running"):
-                console.print(f"  {name} {state}")
+            if state == "starting":
+                bar.update(task, description=f"starting {name}")
+            elif state in ("started", "running"):
+                done = bar.tasks[0].completed + 1
+                bar.update(task, completed=done, total=max(done, bar.tasks[0].total or 0),
+                           description=f"{name} {state}")
+                bar.console.print(f"  {name} {state}")
 
         try:
             rows = allinone.up(settings, progress)
         except RuntimeFailure as exc:
+            bar.stop()
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
+        bar.update(task, description="ovnet is up")
     console.print(_table(rows))
     datapath_used = (settings.state_dir / "datapath").read_text().strip()
     console.print(f"ovnet is up in {time.monotonic() - started:.1f} s; datapath: {datapath_used}"
@@ -78,7 +96,10 @@ def up(
 
 @app.command()
 def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """One row per service: pid, alive, healthy, endpoint, log. Exit 1 if any is unhealthy."""
+    """One row per service: pid, alive, healthy, endpoint, log. Exit 1 if any is unhealthy.
+
+    Example: ovnet status --json | jq -r '.[] | select(.healthy | not) | .name'
+    """
     settings = load_settings(state_dir)
     rows = allinone.status(settings)
     if json_:
@@ -91,7 +112,10 @@ def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json
 
 @app.command()
 def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Also delete the state dir.")) -> None:
-    """Stop exactly the processes ovnet started (by pidfile) and remove what it created."""
+    """Stop exactly the processes ovnet started (by pidfile) and remove what it created.
+
+    Example: ovnet down --purge
+    """
     settings = load_settings(state_dir)
     if demo_stop_docker(settings):  # first: its containers' ports go through the agents' plugins
         console.print("  the demo's dockerd stopped")

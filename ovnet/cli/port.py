@@ -9,6 +9,7 @@ import httpx
 import typer
 
 from ovnet.apiclient import ApiClient, ApiError
+from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import Settings, load_settings
 from ovnet.host.agentclient import AgentClient, local_admin_token
 from ovnet.host.binding import HOST_ID
@@ -50,7 +51,7 @@ def _fail(exc: Exception) -> None:
 
 @app.command("bind")
 def bind(
-    port: str = typer.Argument(..., help="Port id."),
+    port: str = typer.Argument(..., help="Port name or id."),
     netns: str = typer.Option(None, "--netns", help="Plug a veth into this network namespace (name or path)."),
     ifname: str = typer.Option("eth0", "--ifname", help="Interface name inside the namespace."),
     tap: str = typer.Option(None, "--tap", help="Plug a persistent tap device of this name (for a VM)."),
@@ -58,12 +59,16 @@ def bind(
     internal: str = typer.Option(None, "--internal", help="Plug an OVS internal port of this name (host access)."),
     host: str = Host, token: str = Token, state_dir: Path = StateDir,
 ) -> None:
-    """Bind PORT here: exactly one of --netns, --tap, --internal. Waits for ovn-installed."""
+    """Bind PORT here: exactly one of --netns, --tap, --internal. Waits for ovn-installed.
+
+    Example: ip netns add w1 && ovnet port bind p1 --netns w1
+    """
     chosen = [(k, v) for k, v in (("veth", netns), ("tap", tap), ("internal", internal)) if v]
     if len(chosen) != 1:
         typer.echo("error: give exactly one of --netns, --tap, --internal", err=True)
         raise typer.Exit(2)
     vif_type, target = chosen[0]
+    port = _port_id(load_settings(state_dir), port, token)
     try:
         with _agent(state_dir, host, token) as agent:
             done = agent.bind(port, vif_type, target, ifname=ifname, owner=owner)
@@ -74,13 +79,17 @@ def bind(
 
 
 @app.command("unbind")
-def unbind(port: str = typer.Argument(..., help="Port id."),
+def unbind(port: str = typer.Argument(..., help="Port name or id."),
            host: str = typer.Option(None, "--host", help="Hypervisor whose agent does it; default the port's "
                                     "binding:host_id."),
            token: str = Token, state_dir: Path = StateDir) -> None:
     """Unplug PORT on its host and clear its binding:host_id. A host that no longer exists (`ovnet
-    host remove`) has nothing plugged left: only the binding is cleared, with the admin token."""
+    host remove`) has nothing plugged left: only the binding is cleared, with the admin token.
+
+    Example: ovnet port unbind p1
+    """
     settings = load_settings(state_dir)
+    port = _port_id(settings, port, token)
     try:
         host = host or _bound_host(settings, port, token)
         if host and host != settings.chassis_name and host_settings(settings, host) is None:
@@ -99,6 +108,14 @@ def _api(settings: Settings, token: str | None) -> ApiClient:
         typer.echo("error: no API token: give --token or OS_TOKEN (the admin token is root's)", err=True)
         raise typer.Exit(2)
     return ApiClient(settings.api_endpoints, token)
+
+
+def _port_id(settings: Settings, port: str, token: str | None) -> str:
+    try:
+        with _api(settings, token) as api:
+            return resolve_or_exit(api, "ports", port)
+    except (ApiError, httpx.HTTPError) as exc:
+        _fail(exc)
 
 
 def _bound_host(settings: Settings, port: str, token: str | None) -> str:

@@ -59,7 +59,10 @@ def _print_token(settings: Settings, name: str, project_id: str, token: str) -> 
 @app.command("create")
 def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, digits, '-', '_', '.'."),
            state_dir: Path = STATE_DIR) -> None:
-    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME)."""
+    """Create project NAME and print its member token and a clouds.yaml entry (cloud ovnet-NAME).
+
+    Example: ovnet project create tenant-a
+    """
     with _admin(state_dir) as (settings, api):
         project = api.create_project(name)
         token = api.issue_token(project["id"])
@@ -67,20 +70,26 @@ def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, 
 
 
 @app.command("token")
-def token(name: str = typer.Argument(..., help="An existing project's name."), state_dir: Path = STATE_DIR) -> None:
-    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid."""
+def token(name: str = typer.Argument(..., help="An existing project's name or id."),
+          state_dir: Path = STATE_DIR) -> None:
+    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid.
+
+    Example: ovnet project token tenant-a
+    """
     with _admin(state_dir) as (settings, api):
-        found = api.list_projects(name)
-        if not found:
+        project = api.find_project(name)  # its id, else its (unique) name
+        if project is None:
             raise ApiError(404, "Not Found", f"Could not find project: {name}.")
-        project = found[0]
         secret = api.issue_token(project["id"])
-    _print_token(settings, name, project["id"], secret)
+    _print_token(settings, project["name"], project["id"], secret)
 
 
 @app.command("list")
 def list_(state_dir: Path = STATE_DIR) -> None:
-    """List projects: name, id and how many tokens each holds (token values are never shown)."""
+    """List projects: name, id and how many tokens each holds (token values are never shown).
+
+    Example: ovnet project list
+    """
     with _admin(state_dir) as (_settings, api):
         projects, counts = api.list_projects(), api.token_counts()
     table = Table("name", "id", "tokens")

@@ -23,7 +23,10 @@ def sync(
     check: bool = typer.Option(False, "--check", help="Only print the drift; exit 1 if there is any."),
 ) -> None:
     """Converge OVN NB to the model (create missing rows, fix stale ones, delete ovnet-owned rows
-    the model no longer has; rows without ovnet's external_ids are never touched)."""
+    the model no longer has; rows without ovnet's external_ids are never touched).
+
+    Example: ovnet sync --check || ovnet sync
+    """
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     settings = load_settings(state_dir)
     store = Store(settings.sql_url)

@@ -8,7 +8,9 @@ import httpx
 import typer
 
 from ovnet.apiclient import ApiClient, ApiError
+from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import load_settings
+from ovnet.host.agentclient import local_admin_token
 from ovnet.host.libvirt import interface_xml
 from ovnet.testbed import vm as vms
 from ovnet.testbed.initscript import LINE_LEASE
@@ -30,9 +32,17 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
+def _api(settings, token: str | None) -> ApiClient:
+    # No token given: the local admin's, when this user may read it (else the API answers 401).
+    return ApiClient(settings.api_endpoints, token or local_admin_token(settings.agent_socket) or "")
+
+
 @app.command("build")
 def build(state_dir: Path = StateDir) -> None:
-    """Build the VM image (Debian kernel + busybox initramfs) unless it is cached; print its files."""
+    """Build the VM image (Debian kernel + busybox initramfs) unless it is cached; print its files.
+
+    Example: ovnet vm build
+    """
     settings = load_settings(state_dir)
     try:
         image = build_image(settings.cache_dir)
@@ -44,16 +54,22 @@ def build(state_dir: Path = StateDir) -> None:
 @app.command("run")
 def run(
     name: str = typer.Argument(..., help="VM name (its hostname and what its echo service answers)."),
-    port: list[str] = typer.Option(..., "--port", help="Port id to bind a NIC to; repeat for more NICs (eth0 first)."),
+    port: list[str] = typer.Option(..., "--port", help="Port name or id to bind a NIC to; repeat for more NICs "
+                                   "(eth0 first)."),
     host: str = Host,
     tap: str = typer.Option(None, "--tap", help="Tap device name (default tap + 11 characters of the port id)."),
     image: Path = typer.Option(None, "--image", help="An image directory or image.json (default: the one built last)."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for the VM's DHCP lease (0: do not wait)."),
     token: str = Token, state_dir: Path = StateDir,
 ) -> None:
-    """Bind each PORT as a tap on HOST and boot VM NAME on them (returns once QEMU runs)."""
+    """Bind each PORT as a tap on HOST and boot VM NAME on them (returns once QEMU runs).
+
+    Example: ovnet vm run vm1 --port p1 --port p2 --wait 60
+    """
     settings = load_settings(state_dir)
     try:
+        with _api(settings, token) as api:
+            port = [resolve_or_exit(api, "ports", p) for p in port]
         record = vms.run(settings, name, port, host=host, tap=tap, image=image, token=token)
     except (VmError, VmImageError, ApiError, httpx.HTTPError) as exc:
         _fail(exc)
@@ -71,7 +87,10 @@ def run(
 
 @app.command("rm")
 def rm(name: str = typer.Argument(..., help="VM name."), token: str = Token, state_dir: Path = StateDir) -> None:
-    """Stop VM NAME by its pid and unbind its port."""
+    """Stop VM NAME by its pid and unbind its port.
+
+    Example: ovnet vm rm vm1
+    """
     try:
         record = vms.remove(load_settings(state_dir), name, token=token)
     except (VmError, ApiError, httpx.HTTPError) as exc:
@@ -81,7 +100,10 @@ def rm(name: str = typer.Argument(..., help="VM name."), token: str = Token, sta
 
 @app.command("list")
 def list_(state_dir: Path = StateDir) -> None:
-    """One line per VM: name, running, host, port, tap, lease."""
+    """One line per VM: name, running, host, port, tap, lease.
+
+    Example: ovnet vm list
+    """
     for record in vms.list_records(load_settings(state_dir)):
         line = wait_console(Path(record.console), LINE_LEASE, 0, suffix=" dev=eth0")
         lease = parse_lease(line).get("ip", "-") if line else "-"
@@ -91,15 +113,18 @@ def list_(state_dir: Path = StateDir) -> None:
 
 
 def libvirt_xml(
-    port: str = typer.Argument(..., help="Port id."), host: str = Host, token: str = Token,
+    port: str = typer.Argument(..., help="Port name or id."), host: str = Host, token: str = Token,
     state_dir: Path = StateDir,
 ) -> None:
-    """Print the libvirt <interface> element that plugs a domain's NIC into PORT on HOST."""
+    """Print the libvirt <interface> element that plugs a domain's NIC into PORT on HOST.
+
+    Example: ovnet port libvirt-xml p1 > nic.xml && virsh attach-device dom1 nic.xml --live
+    """
     settings = load_settings(state_dir)
     try:
         hypervisor = vms.host_of(settings, host)
-        with ApiClient.from_settings(settings) if not token else ApiClient(settings.api_endpoints, token) as api:
-            body = api.show_port(port)
+        with _api(settings, token) as api:
+            body = api.show_port(resolve_or_exit(api, "ports", port))
             network = api.show_network(body["network_id"])
     except (VmError, ApiError, httpx.HTTPError) as exc:
         _fail(exc)

@@ -21,6 +21,7 @@ MAX_STRING = 255
 MAX_TAG = 60
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+NETWORK_TYPES = ("flat", "vlan", "geneve")  # provider:network_type values ovnet carries
 UNSET = object()
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -70,6 +71,14 @@ def integer(field: str, value: Any) -> int:
     return value
 
 
+def nullable_string(field: str, value: Any) -> str | None:
+    return None if value is None else string(field, value)
+
+
+def nullable_integer(field: str, value: Any) -> int | None:
+    return None if value is None else integer(field, value)
+
+
 def in_range(low: int, high: int) -> Check:
     def check(field: str, value: Any) -> int:
         number = integer(field, value)
@@ -96,6 +105,10 @@ def uuid_string(field: str, value: Any) -> str:
         return str(uuid.UUID(string(field, value)))
     except ValueError:
         raise invalid_input(field, f"'{value}' is not a valid UUID") from None
+
+
+def nullable_uuid_string(field: str, value: Any) -> str | None:
+    return None if value is None else uuid_string(field, value)
 
 
 def ip_address(field: str, value: Any) -> str:
@@ -236,13 +249,16 @@ NETWORK = {
     "shared": Attr(boolean, default=False),
     "port_security_enabled": Attr(boolean, default=True),
     "subnets": READ_ONLY,
-    "router:external": Attr(one_of(False), put=False, default=False),
+    "router:external": Attr(boolean, default=False),
+    "provider:network_type": Attr(one_of(*NETWORK_TYPES), put=False),
+    "provider:physical_network": Attr(nullable_string, put=False, default=None),
+    "provider:segmentation_id": Attr(nullable_integer, put=False, default=None),
 }
 
 SUBNET = {
     **COMMON,
     "network_id": Attr(uuid_string, put=False, required=True),
-    "cidr": Attr(cidr, put=False, required=True),
+    "cidr": Attr(cidr, put=False),  # required unless subnetpool_id is given (subnets.create_subnet)
     "ip_version": Attr(one_of(4, 6), put=False, required=True),
     "gateway_ip": Attr(nullable_ip_address),
     "enable_dhcp": Attr(boolean, default=True),
@@ -251,7 +267,8 @@ SUBNET = {
     "allocation_pools": Attr(list_of(record({"start": ip_address, "end": ip_address}))),
     "ipv6_address_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
     "ipv6_ra_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
-    "subnetpool_id": Attr(one_of(None, nullable=True), put=False, default=None),
+    "subnetpool_id": Attr(nullable_uuid_string, put=False, default=None),
+    "prefixlen": Attr(in_range(0, 128), put=False),
 }
 
 PORT = {

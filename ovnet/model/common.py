@@ -22,6 +22,7 @@ class Defaults:
 
     network_mtu: int = 1442
     mac_prefix: str = "fa:16:3e"
+    physical_mtu: int = 1500  # bytes; flat/vlan networks are on the underlay, no Geneve header
 
     def __post_init__(self) -> None:
         if not MAC_PREFIX_RE.match(self.mac_prefix) or int(self.mac_prefix[:2], 16) & 1:

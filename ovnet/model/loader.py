@@ -20,13 +20,15 @@ CHUNK = 500  # parent ids per child query (bound-parameter limits of SQLite are 
 @dataclass(frozen=True)
 class Children:
     """The child rows a resource row is shown with: the relationship's ``name`` on the ORM class
-    ("fixed_ips"), the child table's column holding the parent id, the child columns read, and
-    their order."""
+    ("fixed_ips"), the child table's column holding the parent id, the child columns read, their
+    order, and ``where``: conditions joining a child table that is not the parent column's own
+    (a router's gateway addresses: IPAllocation rows of the Port whose device_id is the router)."""
 
     name: str
     parent_column: object
     columns: tuple
     order: tuple
+    where: tuple = ()
 
 
 class Loaded:
@@ -60,6 +62,7 @@ def load(session: Session, children: Children | tuple[Children, ...] | None, que
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
             for child in session.execute(select(spec.parent_column.label("parent"), *spec.columns)
-                                         .where(spec.parent_column.in_(chunk)).order_by(*spec.order)):
+                                         .where(spec.parent_column.in_(chunk), *spec.where)
+                                         .order_by(*spec.order)):
                 by_parent[child.parent].append(child)
     return [Loaded(row, {name: by_parent.get(row.id, []) for name, by_parent in found.items()}) for row in rows]

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 from ovnet.model import attributes, ipam, secgroups
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
-from ovnet.model.schema import IPAllocation, Network, Port, Subnet, new_id
-from ovnet.model.tenancy import Context, owner_project
+from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Router, Subnet, new_id
+from ovnet.model.tenancy import OPERATOR, Context, owner_project
 
 COLUMNS = {
     "name": "name", "description": "description", "admin_state_up": "admin_state_up",
@@ -29,6 +29,10 @@ COLUMNS = {
 # update_port:binding:host_id, binding:profile likewise, are admin only); the host agent binds with
 # the admin token.
 ADMIN_ONLY = {"binding:host_id": "", "binding:profile": {}}
+# Ports a router or a floating IP owns: they come and go with that resource, never through the
+# port API (Neutron's L3 service refuses their deletion with 409).
+SERVICE_OWNERS = ("network:router_interface", "network:router_gateway", "network:floatingip")
+ROUTER_OWNERS = SERVICE_OWNERS[:2]
 
 
 def _check_admin_only(ctx: Context, body: object, values: dict, action: str) -> None:
@@ -211,11 +215,45 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
         changed = changed or before != [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
     if changed:
         record_update(session, port)
+        if port.device_owner in ROUTER_OWNERS:
+            # A router's NB rows (its router ports, SNAT, routes) derive from its ports: re-derive it.
+            router = session.get(Router, port.device_id)
+            if router is not None:
+                record_update(session, router)
     return port
 
 
 def delete_port(session: Session, ctx: Context, port_id: str) -> None:
-    """Delete a port; its addresses are free again at once."""
+    """Delete a port; its addresses are free again at once, and a floating IP on it is disassociated.
+
+    Conflict (ServicePortInUse) for a port of a router or a floating IP (``SERVICE_OWNERS``): those
+    go with ``router remove subnet``, ``router unset --external-gateway`` or ``floating ip delete``.
+    """
     port = get_owned(session, ctx, Port, port_id, "delete_port")
+    if port.device_owner in SERVICE_OWNERS:
+        raise Conflict(f"Port {port.id} cannot be deleted directly via the port API: has device owner "
+                       f"{port.device_owner}.", "ServicePortInUse")
+    for fip in session.scalars(select(FloatingIP).where(FloatingIP.port_id == port.id)):
+        fip.port_id = fip.fixed_ip_address = fip.router_id = None
+        fip.status = "DOWN"
+        record_update(session, fip)
+    remove_port(session, port)
+
+
+def remove_port(session: Session, port: Port) -> None:
+    """Delete ``port`` without policy checks (a router or floating IP removing its own port)."""
     record_change(session, port)
     session.delete(port)
+
+
+def create_service_port(session: Session, network_id: str, project_id: str, device_owner: str, device_id: str,
+                        fixed_ips: list[dict] | None, defaults: Defaults) -> Port:
+    """A port a router or floating IP owns on ``network_id``: ``fixed_ips`` as for a port create
+    ([{"subnet_id"}|{"ip_address"}]; None: one address from the first IPv4 subnet with room, the
+    same IPAM as every port). Raises what create_port raises (IpAddressAlreadyAllocated,
+    IpAddressGenerationFailure, InvalidIpForNetwork, ...)."""
+    body = {"network_id": network_id, "device_owner": device_owner, "device_id": device_id,
+            "project_id": project_id}
+    if fixed_ips is not None:
+        body["fixed_ips"] = fixed_ips
+    return create_port(session, OPERATOR, body, defaults)

@@ -30,24 +30,27 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import literal
-
-from ovnet.model import attributes, networks, ports, secgroups, sgrules, subnets
+from ovnet.model import attributes, floatingips, networks, ports, routers, secgroups, sgrules, subnetpools, subnets
 from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
 from ovnet.model.schema import (
     AllocationPool,
+    FloatingIP,
     IPAllocation,
     Network,
     Port,
     PortSecurityGroup,
+    Router,
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
+    SubnetPool,
 )
 from ovnet.model.serialize import (
+    floatingip_dict,
     network_dict,
     port_dict,
+    router_dict,
     security_group_dict,
     security_group_rule_dict,
     subnet_dict,
@@ -75,9 +78,11 @@ class Dependency:
 class MemberAction:
     """``PUT /v2.0/{plural}/{id}/{name}``: ``run(session, ctx, id, body) -> dict`` (the response
     body, returned as it is, as Neutron's add_router_interface does). ``body`` is the parsed
-    request object."""
+    request object. ``needs_defaults``: ``run`` takes the deployment's Defaults as its last
+    argument (an action that creates a port picks its MAC)."""
 
     run: Callable[..., dict]
+    needs_defaults: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,9 @@ class Kind:
     actions: Mapping[str, MemberAction] = field(default_factory=dict)
     needs_defaults: tuple[str, ...] = ()
     extensions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # The kind's translation reads objects it does not refer to (a router reads the ports whose
+    # device_id it is), so the syncer reads the whole model for a change of it.
+    reads_whole_model: bool = False
     prepare_list: Callable | None = None
     path: str = ""
 
@@ -129,10 +137,18 @@ NETWORK = Kind(
         "mtu": Column(Network.mtu, attributes.integer),
         "shared": Column(Network.shared, attributes.boolean),
         "port_security_enabled": Column(Network.port_security_enabled, attributes.boolean),
-        "router:external": Column(literal(False), attributes.boolean, sortable=False),
+        "router:external": Column(Network.router_external, attributes.boolean),
+        "provider:network_type": Column(Network.provider_network_type),
+        "provider:physical_network": Column(Network.provider_physical_network),
+        "provider:segmentation_id": Column(Network.provider_segmentation_id, attributes.integer),
     },
     children=Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
     needs_defaults=("create", "update"),
+    extensions={
+        "external-net": ("Neutron external network", "router:external on networks."),
+        "provider": ("Provider Network",
+                     "provider:network_type (flat, vlan, geneve), provider:physical_network, provider:segmentation_id."),
+    },
 )
 
 SUBNET = Kind(
@@ -146,10 +162,14 @@ SUBNET = Kind(
         "enable_dhcp": Column(Subnet.enable_dhcp, attributes.boolean),
         "ipv6_address_mode": Column(Subnet.ipv6_address_mode, sortable=False),
         "ipv6_ra_mode": Column(Subnet.ipv6_ra_mode, sortable=False),
+        "subnetpool_id": Column(Subnet.subnetpool_id),
     },
     children=Children("allocation_pools", AllocationPool.subnet_id, (AllocationPool.first_ip, AllocationPool.last_ip),
                       (AllocationPool.id,)),
-    depends_on=(Dependency("network", lambda s: [s["network_id"]], follows=True),),
+    depends_on=(
+        Dependency("network", lambda s: [s["network_id"]], follows=True),
+        Dependency("subnetpool", lambda s: [s["subnetpool_id"]] if s.get("subnetpool_id") else []),
+    ),
 )
 
 PORT = Kind(
@@ -222,7 +242,76 @@ SECURITY_GROUP_RULE = Kind(
     path="security-group-rules",
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNET, PORT, SECURITY_GROUP, SECURITY_GROUP_RULE)}
+SUBNETPOOL = Kind(
+    "subnetpools", SubnetPool, subnetpools.create_subnetpool, subnetpools.update_subnetpool,
+    subnetpools.delete_subnetpool, subnetpools.subnetpool_dict,
+    columns={
+        **standard_columns(SubnetPool),
+        "ip_version": Column(SubnetPool.ip_version, attributes.integer),
+        "default_prefixlen": Column(SubnetPool.default_prefixlen, attributes.integer),
+        "min_prefixlen": Column(SubnetPool.min_prefixlen, attributes.integer),
+        "max_prefixlen": Column(SubnetPool.max_prefixlen, attributes.integer),
+        "shared": Column(SubnetPool.shared, attributes.boolean),
+        "is_default": Column(SubnetPool.is_default, attributes.boolean),
+    },
+    extensions={"subnet_allocation": ("Subnet Allocation", "Subnet pools and subnets allocated from them.")},
+)
+
+
+def _router_action(run: Callable) -> Callable[..., dict]:
+    return lambda session, ctx, router_id, body: {"router": router_dict(run(session, ctx, router_id, body))}
+
+
+ROUTER = Kind(
+    "routers", Router, routers.create_router, routers.update_router, routers.delete_router, router_dict,
+    columns={
+        **standard_columns(Router),
+        "status": Column(Router.status),
+        "admin_state_up": Column(Router.admin_state_up, attributes.boolean),
+    },
+    children=Children("gw_fixed_ips", Port.device_id, (IPAllocation.subnet_id, IPAllocation.ip_address),
+                      (IPAllocation.id,),
+                      (IPAllocation.port_id == Port.id, Port.device_owner == routers.GATEWAY)),
+    depends_on=(
+        Dependency("network", lambda r: [r["external_gateway_info"]["network_id"]] if r["external_gateway_info"]
+                   else [], follows=True),
+        Dependency("subnet", lambda r: [f["subnet_id"] for f in (r["external_gateway_info"] or {}).get(
+            "external_fixed_ips", [])], follows=True),
+    ),
+    actions={
+        "add_router_interface": MemberAction(routers.add_router_interface, needs_defaults=True),
+        "remove_router_interface": MemberAction(routers.remove_router_interface),
+        "add_extraroutes": MemberAction(_router_action(routers.add_extraroutes)),
+        "remove_extraroutes": MemberAction(_router_action(routers.remove_extraroutes)),
+    },
+    needs_defaults=("create", "update"),
+    extensions={
+        "router": ("Neutron L3 Router", "Routers, router interfaces, external gateways and floating IPs."),
+        "ext-gw-mode": ("Neutron L3 Configurable external gateway mode", "enable_snat of external_gateway_info."),
+        "extraroute": ("Neutron Extra Route", "Extra routes (routes) of routers."),
+        "extraroute-atomic": ("Atomically add/remove extra routes", "add_extraroutes / remove_extraroutes."),
+    },
+    reads_whole_model=True,
+)
+
+FLOATINGIP = Kind(
+    "floatingips", FloatingIP, floatingips.create_floatingip, floatingips.update_floatingip,
+    floatingips.delete_floatingip, floatingip_dict,
+    columns={
+        **standard_columns(FloatingIP),
+        "status": Column(FloatingIP.status),
+        "floating_network_id": Column(FloatingIP.floating_network_id),
+        "floating_ip_address": Column(FloatingIP.floating_ip_address, attributes.ip_address),
+        "port_id": Column(FloatingIP.port_id),
+        "fixed_ip_address": Column(FloatingIP.fixed_ip_address, attributes.ip_address),
+        "router_id": Column(FloatingIP.router_id),
+    },
+    depends_on=(Dependency("router", lambda f: [f["router_id"]] if f["router_id"] else []),),
+    needs_defaults=("create",),
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP, SECURITY_GROUP,
+                                                SECURITY_GROUP_RULE)}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
 
 

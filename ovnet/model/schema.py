@@ -89,9 +89,29 @@ class Network(StandardAttrs, Base):
     mtu: Mapped[int] = mapped_column(Integer)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # external-net and provider extensions: an external network is where routers' gateways and
+    # floating IPs live; flat/vlan networks sit on a named physical network (a bridge mapping).
+    router_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    provider_network_type: Mapped[str] = mapped_column(String(16), default="geneve")
+    provider_physical_network: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    provider_segmentation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     subnets: Mapped[list[Subnet]] = relationship(
         back_populates="network", order_by="Subnet.created_at, Subnet.id", passive_deletes=True
     )
+
+
+class SubnetPool(StandardAttrs, Base):
+    """A set of prefixes subnets get their CIDR from (Neutron "subnet_allocation")."""
+
+    __tablename__ = "subnetpools"
+    noun: ClassVar[Noun] = Noun("subnetpool", "Subnet pool", "SubnetPool")
+    ip_version: Mapped[int] = mapped_column(Integer)
+    prefixes: Mapped[list] = mapped_column(JSON, default=list)  # CIDR strings, collapsed and sorted
+    default_prefixlen: Mapped[int] = mapped_column(Integer)
+    min_prefixlen: Mapped[int] = mapped_column(Integer)
+    max_prefixlen: Mapped[int] = mapped_column(Integer)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Subnet(StandardAttrs, Base):
@@ -106,6 +126,9 @@ class Subnet(StandardAttrs, Base):
     ipv6_ra_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
     dns_nameservers: Mapped[list] = mapped_column(JSON, default=list)
     host_routes: Mapped[list] = mapped_column(JSON, default=list)
+    # No foreign key: SQLite cannot add one to an existing table without rebuilding it; a pool
+    # with subnets is refused deletion by subnetpools.delete_subnetpool (SubnetPoolInUse).
+    subnetpool_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     network: Mapped[Network] = relationship(back_populates="subnets")
     allocation_pools: Mapped[list[AllocationPool]] = relationship(
         order_by="AllocationPool.id", cascade="all, delete-orphan", passive_deletes=True
@@ -154,6 +177,44 @@ class IPAllocation(Base):
     port_id: Mapped[str] = mapped_column(ForeignKey("ports.id", ondelete="CASCADE"), index=True)
     subnet_id: Mapped[str] = mapped_column(ForeignKey("subnets.id", ondelete="CASCADE"))
     ip_address: Mapped[str] = mapped_column(String(64))
+
+
+class Router(StandardAttrs, Base):
+    """A router (Neutron "router" extension). Its interfaces are ports with device_owner
+    ``network:router_interface`` and device_id = router id; its gateway is the port ``gw_port_id``
+    (device_owner ``network:router_gateway``) on the external network ``gw_network_id``.
+    ``routes`` holds the extra routes [{"destination": CIDR, "nexthop": IP}]."""
+
+    __tablename__ = "routers"
+    noun: ClassVar[Noun] = Noun("router", "Router", "Router")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    gw_network_id: Mapped[str | None] = mapped_column(ForeignKey("networks.id"), nullable=True)
+    gw_port_id: Mapped[str | None] = mapped_column(ForeignKey("ports.id", ondelete="SET NULL"), nullable=True)
+    enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
+    routes: Mapped[list] = mapped_column(JSON, default=list)
+    # The gateway port's addresses (external_fixed_ips), read through the port whose device_id is
+    # this router and whose device_owner is network:router_gateway.
+    gw_fixed_ips: Mapped[list[IPAllocation]] = relationship(
+        secondary="ports", viewonly=True, order_by="IPAllocation.id",
+        primaryjoin="and_(Router.id == Port.device_id, Port.device_owner == 'network:router_gateway')",
+        secondaryjoin="IPAllocation.port_id == Port.id",
+    )
+
+
+class FloatingIP(StandardAttrs, Base):
+    """A floating IP: the address of port ``floating_port_id`` (device_owner ``network:floatingip``)
+    on the external network, mapped to ``fixed_ip_address`` of ``port_id`` through ``router_id``."""
+
+    __tablename__ = "floatingips"
+    noun: ClassVar[Noun] = Noun("floatingip", "Floating IP", "FloatingIP")
+    floating_network_id: Mapped[str] = mapped_column(ForeignKey("networks.id"), index=True)
+    floating_port_id: Mapped[str] = mapped_column(ForeignKey("ports.id"), index=True)
+    floating_ip_address: Mapped[str] = mapped_column(String(64))
+    port_id: Mapped[str | None] = mapped_column(ForeignKey("ports.id"), nullable=True, index=True)
+    fixed_ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    router_id: Mapped[str | None] = mapped_column(ForeignKey("routers.id"), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
 
 
 class SecurityGroup(StandardAttrs, Base):

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ovnet.model.schema import Network, Port, SecurityGroup, SecurityGroupRule, Subnet
+from ovnet.model.schema import FloatingIP, Network, Port, Router, SecurityGroup, SecurityGroupRule, StandardAttrs, Subnet
 
 
 def _time(value: dt.datetime) -> str:
     return value.replace(microsecond=0).isoformat() + "Z"
 
 
-def _standard(row: Network | Subnet | Port) -> dict:
+def standard_dict(row: StandardAttrs) -> dict:
+    """The standard attributes every resource shows (id, name, project, revision, timestamps, tags)."""
     return {
         "id": row.id,
         "name": row.name,
@@ -32,21 +33,24 @@ def _standard(row: Network | Subnet | Port) -> dict:
 def network_dict(net: Network) -> dict:
     """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order."""
     return {
-        **_standard(net),
+        **standard_dict(net),
         "admin_state_up": net.admin_state_up,
         "status": net.status,
         "mtu": net.mtu,
         "shared": net.shared,
         "port_security_enabled": net.port_security_enabled,
         "subnets": [s.id for s in net.subnets],
-        "router:external": False,
+        "router:external": net.router_external,
+        "provider:network_type": net.provider_network_type,
+        "provider:physical_network": net.provider_physical_network,
+        "provider:segmentation_id": net.provider_segmentation_id,
     }
 
 
 def subnet_dict(subnet: Subnet) -> dict:
     """A subnet as Neutron shows it; ``allocation_pools`` as [{"start", "end"}] (inclusive)."""
     return {
-        **_standard(subnet),
+        **standard_dict(subnet),
         "network_id": subnet.network_id,
         "cidr": subnet.cidr,
         "ip_version": subnet.ip_version,
@@ -57,7 +61,7 @@ def subnet_dict(subnet: Subnet) -> dict:
         "dns_nameservers": list(subnet.dns_nameservers),
         "host_routes": [dict(r) for r in subnet.host_routes],
         "allocation_pools": [{"start": p.first_ip, "end": p.last_ip} for p in subnet.allocation_pools],
-        "subnetpool_id": None,
+        "subnetpool_id": subnet.subnetpool_id,
     }
 
 
@@ -67,7 +71,7 @@ def port_dict(port: Port) -> dict:
     ``binding:vif_type`` is "ovs" once the port is bound to a host (``binding:host_id``), else "unbound".
     """
     return {
-        **_standard(port),
+        **standard_dict(port),
         "network_id": port.network_id,
         "mac_address": port.mac_address,
         "admin_state_up": port.admin_state_up,
@@ -110,7 +114,45 @@ def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
 def security_group_dict(group: SecurityGroup) -> dict:
     """A security group as Neutron shows it, with its rules (oldest first) and ``stateful``."""
     return {
-        **_standard(group),
+        **standard_dict(group),
         "stateful": group.stateful,
         "security_group_rules": [security_group_rule_dict(r) for r in group.rules],
+    }
+
+
+def router_dict(router: Router) -> dict:
+    """A router as Neutron shows it (router, ext-gw-mode, extraroute extensions).
+
+    ``external_gateway_info`` is None without a gateway, else {"network_id", "enable_snat",
+    "external_fixed_ips": [{"subnet_id", "ip_address"}]}; ``routes`` [{"destination", "nexthop"}].
+    """
+    gateway = None
+    if router.gw_network_id:
+        gateway = {
+            "network_id": router.gw_network_id,
+            "enable_snat": router.enable_snat,
+            "external_fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address}
+                                   for a in router.gw_fixed_ips],
+        }
+    return {
+        **standard_dict(router),
+        "admin_state_up": router.admin_state_up,
+        "status": router.status,
+        "external_gateway_info": gateway,
+        "routes": [dict(r) for r in router.routes],
+    }
+
+
+def floatingip_dict(fip: FloatingIP) -> dict:
+    """A floating IP as Neutron shows it; ``port_id``/``fixed_ip_address``/``router_id`` are None
+    while it is not associated."""
+    return {
+        **standard_dict(fip),
+        "floating_network_id": fip.floating_network_id,
+        "floating_ip_address": fip.floating_ip_address,
+        "port_id": fip.port_id,
+        "fixed_ip_address": fip.fixed_ip_address,
+        "router_id": fip.router_id,
+        "status": fip.status,
+        "port_details": None,
     }

@@ -11,7 +11,7 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, ipam
+from ovnet.model import attributes, ipam, subnetpools
 from ovnet.model.common import assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.networks import IPV6_MIN_MTU
@@ -74,19 +74,35 @@ def _check_no_overlap(session: Session, network_id: str, net: ipam.IPNetwork) ->
                              f"{network_id} overlaps with another subnet.", "InvalidInput", "cidr")
 
 
+def _cidr(session: Session, ctx: Context, values: dict) -> ipam.IPNetwork:
+    if values["subnetpool_id"] is not None:
+        return subnetpools.allocate(session, ctx, values["subnetpool_id"], values["ip_version"],
+                                    values.get("cidr"), values.get("prefixlen"))
+    if "cidr" not in values:
+        raise BadRequest("Failed to parse request. Required attribute 'cidr' not specified", field="cidr")
+    if "prefixlen" in values:
+        raise BadRequest("Invalid input for prefixlen: it applies only with subnetpool_id", "InvalidInput",
+                         "prefixlen")
+    return ipaddress.ip_network(values["cidr"])
+
+
 def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     """Create a subnet from a request body's inner dict.
+
+    The CIDR is ``cidr``, or with ``subnetpool_id`` taken from that pool (subnetpools.allocate:
+    the next free prefix of ``prefixlen``, or ``cidr`` checked to lie in the pool).
 
     gateway_ip defaults to the first host address (null: no gateway); allocation_pools default to
     the subnet minus reserved addresses and the gateway. Raises BadRequest for invalid input,
     an overlap with another subnet of the network or an IPv6 subnet on a network with an MTU
-    below 1280, NotFound (NetworkNotFound), Forbidden when the
-    caller does not own the network, Conflict (GatewayConflictWithAllocationPools).
+    below 1280, NotFound (NetworkNotFound, SubnetPoolNotFound), Forbidden when the
+    caller does not own the network, Conflict (GatewayConflictWithAllocationPools,
+    SubnetAllocationError).
     """
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=True)
     project_id = owner_project(ctx, values, "subnet")
     network = get_owned(session, ctx, Network, values["network_id"], "create_subnet")
-    net = ipaddress.ip_network(values["cidr"])
+    net = _cidr(session, ctx, values)
     _check_family(values, net)
     if net.version == 6 and network.mtu < IPV6_MIN_MTU:
         raise BadRequest(f"Invalid input for operation: an IPv6 subnet needs an MTU of at least {IPV6_MIN_MTU}; "
@@ -101,7 +117,7 @@ def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     _check_no_overlap(session, network.id, net)
     subnet = Subnet(project_id=project_id, network_id=network.id, cidr=str(net), ip_version=net.version,
                     ipv6_address_mode=values["ipv6_address_mode"], ipv6_ra_mode=values["ipv6_ra_mode"],
-                    tags=list(values["tags"]))
+                    subnetpool_id=values["subnetpool_id"], tags=list(values["tags"]))
     assign(subnet, {**values, "dns_nameservers": list(values["dns_nameservers"]),
                     "host_routes": list(values["host_routes"])}, COLUMNS)
     _set_pools(subnet, ranges)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import Network, Port, Project, SecurityGroup, SecurityGroupRule, Subnet, Token
+from ovnet.model.schema import FloatingIP, Network, Port, Project, Router, Subnet, Token
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
@@ -149,20 +149,26 @@ def authenticate(session: Session, token: str | None) -> Context:
 
 
 def visible(ctx: Context, model: type) -> ColumnElement[bool]:
-    """A SQL condition selecting the rows of ``model`` (Network, Subnet, Port) ``ctx`` may see."""
+    """A SQL condition selecting the rows of ``model`` (a resource table) ``ctx`` may see.
+
+    Admin sees everything; others their own rows, and: shared and external networks with their
+    subnets (Neutron's rbac access_as_shared / access_as_external), ports on their own networks,
+    and rows of any other table with a ``shared`` column that is true (subnet pools). Any other
+    table (routers, floating IPs): own rows only.
+    """
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
     if model is Network:
-        return or_(own, Network.shared.is_(True))
-    shared_nets = select(Network.id).where(Network.shared.is_(True))
+        return or_(own, Network.shared.is_(True), Network.router_external.is_(True))
+    shared_nets = select(Network.id).where(or_(Network.shared.is_(True), Network.router_external.is_(True)))
     if model is Subnet:
         return or_(own, Subnet.network_id.in_(shared_nets))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
-    if model in (SecurityGroup, SecurityGroupRule):
-        return own
-    raise TypeError(f"no visibility rule for {model}")
+    if "shared" in model.__table__.columns:
+        return or_(own, model.shared.is_(True))
+    return own
 
 
 def require_owner(ctx: Context, row: Network | Subnet | Port, action: str) -> None:

@@ -39,8 +39,9 @@ DROP_SUFFIX = "drop"
 # IANA numbers whose ports OVN can match (its tcp/udp/sctp fields); other protocols are matched
 # by number only.
 PORT_FIELDS = {6: "tcp", 17: "udp", 132: "sctp"}
-# Router-owned ports have no port security in the model's sense (they are router ports).
-SKIPPED_DEVICE_OWNER_PREFIX = "network:router"
+# Ports of the network itself (router interfaces and gateways, floating IPs) get no security
+# groups in Neutron, nor the default drop.
+SKIPPED_DEVICE_OWNER_PREFIX = "network:"
 
 Row = dict[str, Any]
 Item = Mapping[str, Any]
@@ -150,7 +151,7 @@ def network_drop_rows(network: Item, view: Any = None) -> Iterator[tuple[str, st
 
 def port_groups(port: Item) -> list[str]:
     """The Port_Group keys a port belongs to: its network's drop group and its security groups
-    when port security is on; none otherwise (and none for router ports)."""
+    when port security is on; none otherwise (and none for network:* ports)."""
     if not port.get("port_security_enabled", True):
         return []
     if (port.get("device_owner") or "").startswith(SKIPPED_DEVICE_OWNER_PREFIX):

@@ -25,13 +25,13 @@ refers to and its parent table). Each ``Table`` declares:
   the holders' column in step with the list, one mutation per change, never rewriting a group
   of thousands of ports to add one.
 
-``KINDS`` maps a model kind name to its translate functions (``ovnet.ovn.translate``, one or a
-tuple), each yielding ``(table, key, row)``. Adding a resource with NB rows: a translate function, its tables in
-``TABLES`` (if new) and a line in ``KINDS``; the NB client registers and monitors the tables.
-Planned tables declare their parents the same way, e.g. Logical_Router_Port under
-``Logical_Router.ports``, NAT under ``Logical_Router.nat``, ACL under ``Port_Group.acls``,
-Logical_Router_Static_Route under ``Logical_Router.static_routes``, Gateway_Chassis under
-``Logical_Router_Port.gateway_chassis``.
+``KINDS`` maps a model kind name to its translate functions (``ovnet.ovn.translate``,
+``ovnet.ovn.routing``), each yielding ``(table, key, row)``; several features may add rows to one
+kind (a router port's switch port comes from routing, a network's drop Port_Group from acls). Adding a resource with NB rows: a
+translate function, its tables in ``TABLES`` (if new) and a line in ``KINDS``; the NB client
+registers and monitors the tables. Router tables: Logical_Router_Port under
+``Logical_Router.ports``, NAT under ``Logical_Router.nat``, Logical_Router_Static_Route under
+``Logical_Router.static_routes``, Gateway_Chassis under ``Logical_Router_Port.gateway_chassis``.
 """
 
 from __future__ import annotations
@@ -41,12 +41,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovnet.model import registry as model_registry
-from ovnet.ovn import acls, translate
+from ovnet.ovn import acls, routing, translate
+from ovnet.ovn.routing import GATEWAY_CHASSIS, LR, LRP, LRP_KEY, NAT, ROUTER_KEY, STATIC_ROUTE
 from ovnet.ovn.translate import DHCP, LS, LSP, NETWORK_KEY, Desired, ModelView
 
 KindRows = Callable[[Mapping[str, Any], ModelView], Iterable[tuple[str, str, dict]]]
-# A kind's NB rows come from one translate function or several (a network: its switch, and the
-# drop Port_Group of its ports with port security).
 
 
 @dataclass(frozen=True)
@@ -88,20 +87,33 @@ TABLES: tuple[Table, ...] = (
     Table(acls.PG, ("name", "external_ids"), name_of=acls.port_group_name, unique_name=True),
     Table(acls.ACL, ("name", "priority", "direction", "match", "action", "external_ids"),
           parent=Parent(acls.PG, "acls", acls.PORT_GROUP_KEY)),
-    Table(LSP, ("name", "type", "addresses", "port_security", "enabled", "options",
+    Table(LSP, ("name", "type", "addresses", "port_security", "enabled", "options", "tag",
                 "dhcpv4_options", "dhcpv6_options", "external_ids"),
           name_of=str, unique_name=True, parent=Parent(LS, "ports", NETWORK_KEY),
           references={"dhcpv4_options": DHCP, "dhcpv6_options": DHCP},
           memberships=(Membership(acls.PG, "ports", acls.MEMBERSHIP_KEY),)),
+    # A router's child tables are small (a few rows per router) and scanned; their rows' ovnet ids
+    # start with the router id, so a router change re-derives all of them.
+    Table(LR, ("name", "enabled", "options", "external_ids"), name_of=routing.router_name),
+    Table(LRP, ("name", "mac", "networks", "enabled", "options", "external_ids"),
+          parent=Parent(LR, "ports", ROUTER_KEY)),
+    Table(GATEWAY_CHASSIS, ("name", "chassis_name", "priority", "external_ids"),
+          parent=Parent(LRP, "gateway_chassis", LRP_KEY)),
+    Table(NAT, ("type", "external_ip", "logical_ip", "external_mac", "logical_port", "options", "external_ids"),
+          parent=Parent(LR, "nat", ROUTER_KEY)),
+    Table(STATIC_ROUTE, ("ip_prefix", "nexthop", "external_ids"), parent=Parent(LR, "static_routes", ROUTER_KEY)),
 )
 TABLE: dict[str, Table] = {t.name: t for t in TABLES}
 ORDER: tuple[str, ...] = tuple(TABLE)  # creation order; deletion runs it backwards
 
-KINDS: dict[str, KindRows | tuple[KindRows, ...]] = {
-    "network": (translate.network_rows, acls.network_drop_rows),
-    "subnet": translate.subnet_rows,
-    "port": translate.port_rows,
-    "security_group": acls.security_group_rows,
+# Several functions may contribute rows to one kind (a port's own switch port, a router port's).
+KINDS: dict[str, tuple[KindRows, ...]] = {
+    "network": (translate.network_rows, routing.localnet_rows, acls.network_drop_rows),
+    "subnet": (translate.subnet_rows,),
+    "port": (translate.port_rows, routing.router_port_rows),
+    "router": (routing.router_rows,),
+    "floatingip": (routing.floatingip_rows,),
+    "security_group": (acls.security_group_rows,),
 }
 
 
@@ -125,21 +137,23 @@ def object_id(key: str) -> str:
     return key.partition("/")[0]
 
 
-def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str] | None = None) -> Desired:
+def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str] | None = None,
+                 facts: Mapping[str, list[Mapping[str, Any]]] | None = None) -> Desired:
     """The NB rows the model wants: {table: {ovnet id: row}} with every table of TABLES present.
 
     ``snapshot`` is {plural: [item]} (``syncer_io.snapshot``). With ``scope`` (a set of object
     ids) only the rows of those objects are returned, which keeps a small change cheap when
-    there are many ports. Raises ValueError when a translate function yields a table not in TABLES.
+    there are many ports. ``facts`` are what translations read beyond the model, same shape
+    (items with an "id"), e.g. {"chassis": [...]} from OVN SB (``ovnet.ovn.sb``). Raises
+    ValueError when a translate function yields a table not in TABLES.
     """
-    view = ModelView(snapshot)
+    view = ModelView({**snapshot, **(facts or {})})
     out: Desired = {name: {} for name in ORDER}
     for name, functions in KINDS.items():
         for item in snapshot.get(model_registry.KINDS[name].plural, []):
             if scope is not None and item["id"] not in scope:
                 continue
-            rows = (r for f in (functions if isinstance(functions, tuple) else (functions,)) for r in f(item, view))
-            for table, key, row in rows:
+            for table, key, row in (r for rows_of in functions for r in rows_of(item, view)):
                 if table not in out:
                     raise ValueError(f"{name} {item['id']}: table {table} is not declared in TABLES")
                 out[table][key] = row

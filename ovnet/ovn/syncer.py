@@ -29,6 +29,7 @@ from ovnet.model.store import Store
 from ovnet.ovn import metrics, registry
 from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.registry import desired_rows
+from ovnet.ovn.sb import ChassisWatcher
 from ovnet.ovn.translate import LSP
 from ovnet.ovn.writer import WriterRole, wait_applied
 
@@ -53,6 +54,9 @@ class Syncer:
         self.store = store
         self.settings = settings
         self.nb = NbClient(settings.nb_connection, on_port_up=self._on_port_up)
+        # Gateway chassis come from SB; a chassis joining or leaving asks for a reconcile.
+        self.sb = ChassisWatcher(settings.sb_connection, on_change=self._chassis_changed)
+        self._reconcile_soon = threading.Event()
         self.role = WriterRole(store)
         self._cond = threading.Condition()
         self._requested = 0
@@ -64,8 +68,9 @@ class Syncer:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Connect to NB (without waiting for it) and start the worker and status threads."""
+        """Connect to NB and SB (without waiting for them) and start the worker and status threads."""
         self.nb.start()
+        self.sb.start()
         for name, target in (("ovnet-sync", self._work), ("ovnet-port-status", self._write_status)):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -81,6 +86,7 @@ class Syncer:
         self._threads.clear()
         self.role.release()
         self.nb.stop()
+        self.sb.stop()
 
     # -- API hook --------------------------------------------------------------------------------
     def flush(self, timeout: float) -> bool:
@@ -107,7 +113,7 @@ class Syncer:
         self._connect()
         with self.store.session(readonly=True) as session:
             snap = syncer_io.snapshot(session, SYNCED)
-        desired = desired_rows(snap)
+        desired = desired_rows(snap, facts=self._facts_for(snap))
         lines = [str(c) for c in self.nb.converge(desired, dry_run=True)]
         return lines + [
             f"port {pid}: status is {have}, Logical_Switch_Port.up says {want}"
@@ -123,7 +129,7 @@ class Syncer:
         with self.store.session(readonly=True) as session:
             entries = syncer_io.outbox_pending(session, limit=OUTBOX_BATCH)
             snap = syncer_io.snapshot(session, SYNCED)
-        desired = desired_rows(snap)
+        desired = desired_rows(snap, facts=self._facts_for(snap))
         made = self.nb.converge(desired)
         changes = [str(c) for c in made]
         statuses = self._status_drift(snap, desired)
@@ -138,8 +144,24 @@ class Syncer:
 
     def _connect(self) -> None:
         self.nb.start()
+        self.sb.start()
         if not self.nb.wait_connected(CONNECT_TIMEOUT):
             raise NbUnavailable(f"OVN NB at {self.settings.nb_connection} is not reachable")
+
+    def _facts_for(self, snap: dict) -> dict[str, list[dict]] | None:
+        """What translations of ``snap`` read from OVN SB: {"chassis": [...]}, or None when
+        ``snap`` holds no router (only router rows read chassis, so switches and ports converge
+        while SB is away). Raises NbUnavailable while SB has never been read, since an empty
+        chassis list would strip every gateway's chassis."""
+        if not snap.get("routers"):
+            return None
+        if not self.sb.wait_synced(CONNECT_TIMEOUT):
+            raise NbUnavailable(f"OVN SB at {self.settings.sb_connection} is not reachable (gateway chassis)")
+        return {"chassis": self.sb.chassis()}
+
+    def _chassis_changed(self) -> None:
+        self._reconcile_soon.set()
+        self._wake.set()
 
     def _status_drift(self, snap: dict, desired: dict) -> list[tuple[str, str, str]]:
         up = self.nb.port_up()
@@ -169,7 +191,8 @@ class Syncer:
                 was_connected = False
                 continue
             try:
-                if not was_connected or time.monotonic() >= next_reconcile:
+                if not was_connected or time.monotonic() >= next_reconcile or self._reconcile_soon.is_set():
+                    self._reconcile_soon.clear()
                     if not was_connected:
                         LOG.info("OVN NB %s connected; reconciling", self.settings.nb_connection)
                     repaired = self.repair()
@@ -204,7 +227,7 @@ class Syncer:
             if entries:
                 scope = model_registry.related_ids(snap, {e.resource_id for e in entries})
                 with metrics.NB_APPLY_SECONDS.time():
-                    self.nb.converge(desired_rows(snap, scope), scope)
+                    self.nb.converge(desired_rows(snap, scope, self._facts_for(snap)), scope)
                 metrics.NB_APPLY_BATCH.observe(len(entries))
                 with self.store.session() as session:
                     syncer_io.outbox_done(session, [e.id for e in entries])
@@ -243,8 +266,13 @@ def _snapshot_for(session: Session, entries: list[syncer_io.OutboxEntry]) -> dic
     # A change of a kind others follow (a network, a subnet) may concern every object following
     # it, so it reads the whole model. Other changes (nearly all: ports) need only the changed
     # objects and what they refer to.
-    if any(model_registry.followed(e.resource_type) for e in entries):
+    if any(model_registry.followed(e.resource_type) or model_registry.KINDS[e.resource_type].reads_whole_model
+           for e in entries):
         return syncer_io.snapshot(session, SYNCED)
     changed = syncer_io.snapshot(session, SYNCED, ids={e.resource_id for e in entries})
     around = syncer_io.snapshot(session, SYNCED, ids=model_registry.referenced_ids(changed))
+    # What a change refers to is re-derived with it (it must exist); a kind whose translation
+    # reads the whole model (a router) must not be derived from this partial read.
+    if any(around.get(kind.plural) for kind in model_registry.KINDS.values() if kind.reads_whole_model):
+        return syncer_io.snapshot(session, SYNCED)
     return {plural: list({i["id"]: i for i in changed[plural] + around[plural]}.values()) for plural in changed}

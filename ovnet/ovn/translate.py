@@ -31,9 +31,11 @@ LSP = "Logical_Switch_Port"
 DHCP = "DHCP_Options"
 OWNER_KEY = "ovnet:id"
 DHCP_LEASE_TIME = 86400  # seconds; Neutron's default dhcp_lease_duration
-# Router-owned ports become router ports with the router translation; a plain switch port for
-# them would answer ARP for the gateway address in place of the router.
+# Router-owned ports become router ports with the router translation (ovnet.ovn.routing); a plain
+# switch port for them would answer ARP for the gateway address in place of the router. A
+# floating IP's port only holds its address: the router answers for it (NAT), nothing else may.
 SKIPPED_DEVICE_OWNER_PREFIX = "network:router"
+FLOATINGIP_OWNER = "network:floatingip"
 
 NETWORK_KEY = "ovnet:network"  # external_ids key of a switch port / DHCP row naming its network
 
@@ -159,7 +161,7 @@ def _address_entry(mac: str, ips: list[str]) -> str:
 def logical_switch_port(
     port: Mapping[str, Any], subnets: Mapping[str, Mapping[str, Any]], dhcp_subnets: set[str]
 ) -> Row | None:
-    """Logical_Switch_Port row of a port, or None for router-owned ports (see module constant).
+    """Logical_Switch_Port row of a port, or None for router and floating IP ports (module constants).
 
     ``subnets`` maps subnet id -> subnet dict; ``dhcp_subnets`` holds the ids of subnets that have
     a DHCP_Options row. name = port id (the OVS Interface's ``external_ids:iface-id`` binds it);
@@ -170,7 +172,8 @@ def logical_switch_port(
     enabled = ``admin_state_up``; ``external_ids:ovnet:port_groups`` = its Port_Groups
     (``acls.port_groups``).
     """
-    if (port.get("device_owner") or "").startswith(SKIPPED_DEVICE_OWNER_PREFIX):
+    owner = port.get("device_owner") or ""
+    if owner.startswith(SKIPPED_DEVICE_OWNER_PREFIX) or owner == FLOATINGIP_OWNER:
         return None
     mac = port["mac_address"]
     ips = [f["ip_address"] for f in port.get("fixed_ips") or []]
@@ -199,6 +202,7 @@ def logical_switch_port(
         "port_security": port_security,
         "enabled": [bool(port.get("admin_state_up", True))],
         "options": options,
+        "tag": [],
         "dhcpv4_options": refs[4],
         "dhcpv6_options": refs[6],
         "external_ids": _external_ids(port, "port", **{NETWORK_KEY: port["network_id"],

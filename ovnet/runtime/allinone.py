@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 from ovnet.config import Settings
-from ovnet.runtime import owned
+from ovnet.runtime import owned, public
 from ovnet.runtime.central import central_services
 from ovnet.runtime.chassis import ChassisSpec, chassis_services, choose_datapath
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, port_in_use
 from ovnet.runtime.services import ovnet_services
 
+PUBLIC_INDEX = 1  # the all-in-one's veth on the public bridge; added hosts use their underlay number
 # Which Debian package brings each binary ovnet runs, for the one-line fix in the error.
 PACKAGES = {
     "ovsdb-server": "openvswitch-switch", "ovs-vswitchd": "openvswitch-switch", "ovs-vsctl": "openvswitch-switch",
@@ -119,6 +120,7 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
                     note(svc.name, "running")
             from ovnet.runtime import hosts  # see down()
 
+            public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
             if started:
                 hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
             # Hosts hold no truth: once their agents run again they re-plug what is bound there.

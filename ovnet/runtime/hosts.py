@@ -29,7 +29,7 @@ from pyroute2 import IPRoute, netns
 
 from ovnet.config import SETTINGS_FILE, Settings, load_settings
 from ovnet.runtime import allinone as aio
-from ovnet.runtime import owned, underlay
+from ovnet.runtime import owned, public, underlay
 from ovnet.runtime.chassis import ChassisSpec, chassis_services
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, run, wait_until
@@ -152,6 +152,7 @@ def add(settings: Settings, name: str) -> HostStatus:
                 if svc.pid() is None:
                     svc.start()
             underlay.attach(settings.state_dir, spec, _index(host), settings.underlay_mtu)
+            public.attach(settings, spec, _index(host))
             _share_token(settings, host)
             for svc in rest:
                 if svc.pid() is None:
@@ -268,6 +269,7 @@ def _stop(settings: Settings, host: Settings, keep_workloads: bool = False) -> b
     for svc in (*reversed(agents), controller):
         svc.stop()
     underlay.detach(settings.state_dir, spec, _index(host), vswitchd_running=vswitchd.pid() is not None)
+    public.detach(settings, spec, _index(host), vswitchd_running=vswitchd.pid() is not None)
     vswitchd.stop()
     ovsdb.stop()
     _drop_netns(host, keep_workloads)

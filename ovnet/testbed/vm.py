@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from ovnet.apiclient import ApiError
+from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings
-from ovnet.host.agentclient import AgentClient
+from ovnet.host.agentclient import AgentClient, local_admin_token
 from ovnet.host.libvirt import tap_name
 from ovnet.runtime.hosts import host_settings
 from ovnet.runtime.process import pid_alive, read_pid
@@ -28,6 +28,7 @@ from ovnet.testbed.qemu import VmError
 from ovnet.testbed.vmimage import VmImage, current_image, load_image
 
 SHELL_DIR = Path("/run/ovnet-vm")
+DEVICE_OWNER = "compute:qemu"  # Nova writes compute:<availability zone>; here: what runs the VM
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")  # a file name and a kernel argument
 
 
@@ -174,6 +175,10 @@ def run(settings: Settings, name: str, ports: str | Sequence[str], *, host: str 
             for port_id in taps:
                 agent.unbind(port_id)
             raise
+    try:
+        _mark_ports(settings, token, port_ids, DEVICE_OWNER, name)
+    except (ApiError, httpx.HTTPError):
+        pass  # only a label for clients: the VM runs on its ports all the same
     return record
 
 
@@ -201,8 +206,20 @@ def remove(settings: Settings, name: str, token: str | None = None) -> VmRecord:
                 # now that QEMU let go of it, is a leftover the agent's reconcile removes.
                 agent.reconcile()
     # else the host was removed or is down, and its bridge and taps went with it
+    try:
+        _mark_ports(settings, token, [nic.port_id for nic in record.nics], "", "")
+    except (ApiError, httpx.HTTPError):
+        pass  # a port deleted meanwhile, or the API down (ovnet down): nothing to tell it
     _record_path(settings, name).unlink(missing_ok=True)
     return record
+
+
+def _mark_ports(settings: Settings, token: str | None, port_ids: list[str], owner: str, device: str) -> None:
+    # Nova's convention (Neutron API: ports): a VM's ports carry device_owner "compute:<zone>" and
+    # device_id = the instance, so clients (the topology page) can tell a VM's NIC from others.
+    with ApiClient(settings.api_endpoints, token or local_admin_token(settings.agent_socket)) as api:
+        for port_id in port_ids:
+            api.update_port(port_id, device_owner=owner, device_id=device)
 
 
 def stop_all(settings: Settings) -> list[str]:

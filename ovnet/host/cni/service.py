@@ -166,7 +166,7 @@ class CniService:
             except BaseException:
                 self._delete_port(api, port["id"])
                 raise
-        port = api.show_port(port["id"])
+        # Binding changes neither the MAC nor the fixed IPs: the port as made or found is current.
         result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port))
         return p.convert_result(result, request.version)
 

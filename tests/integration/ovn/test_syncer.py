@@ -7,7 +7,7 @@ import pytest
 from ovnet.config import Settings
 from ovnet.model import syncer_io
 from ovnet.model.common import record_change
-from ovnet.model.schema import IPAllocation, Network, Port, Subnet
+from ovnet.model.schema import IPAllocation, Network, Port, Subnet, SubnetPool
 from ovnet.ovn.syncer import Syncer
 
 from tests.integration.ovn.conftest import wait_for
@@ -68,6 +68,24 @@ def test_flush_confirms_changes_in_nb_and_empties_the_outbox(store, nb_server, s
         record_change(session, row)
     assert syncer.flush(10)
     assert nb_server.nbctl("lsp-list", f"ovnet-{net.id}") == ""
+
+
+def test_a_kind_without_nb_rows_passes_through_the_syncer(store, nb_server, syncer):
+    # A subnet pool has no NB rows: its outbox entries are consumed and write nothing; a subnet
+    # allocated from it is translated as any subnet.
+    pool = SubnetPool(project_id="p1", ip_version=4, prefixes=["10.8.0.0/16"], default_prefixlen=24,
+                      min_prefixlen=8, max_prefixlen=32)
+    change(store, pool)
+    assert syncer.flush(10)
+    assert pending(store) == []
+    assert nb_server.nbctl("--bare", "--columns=_uuid", "find", "DHCP_Options", "cidr=10.8.0.0/24") == ""
+    net = Network(project_id="p1", name="pooled", mtu=1442)
+    change(store, net)
+    change(store, Subnet(project_id="p1", network_id=net.id, cidr="10.8.0.0/24", ip_version=4,
+                         gateway_ip="10.8.0.1", subnetpool_id=pool.id))
+    assert syncer.flush(10)
+    assert nb_server.nbctl("--bare", "--columns=cidr", "find", "DHCP_Options", "cidr=10.8.0.0/24") == "10.8.0.0/24"
+    assert pending(store) == [] and syncer.drift() == []
 
 
 def test_drift_and_repair_after_hand_edits(store, nb_server, syncer):

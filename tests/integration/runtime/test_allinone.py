@@ -130,6 +130,7 @@ def test_cli_up_status_down(allinone_settings):
     up = subprocess.run(ovnet + ["up"], env=env, capture_output=True, text=True, timeout=120)
     assert up.returncode == 0, up.stderr
     assert "datapath: netdev" in up.stdout or "datapath: system" in up.stdout
+    assert "  ovsdb-nb started" in up.stdout and "  ovnet-agent started" in up.stdout  # progress, one line each
     status = subprocess.run(ovnet + ["status", "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0
     assert {r["name"] for r in json.loads(status.stdout)} >= {"ovsdb-nb", "ovn-northd", "ovn-controller"}

@@ -227,9 +227,8 @@ def test_network_with_ports_is_409_network_in_use(alice, net):
     assert _count(alice, "networks") == 1
 
 
-def test_network_with_only_dhcp_and_router_ports_is_deleted_with_them(alice, net):
+def test_network_with_only_dhcp_ports_is_deleted_with_them(alice, net):
     alice.port(net[0]["id"], device_owner="network:dhcp")
-    alice.port(net[0]["id"], device_owner="network:router_interface")
     assert alice.delete(f"/v2.0/networks/{net[0]['id']}").status_code == 204
     assert (_count(alice, "networks"), _count(alice, "subnets"), _count(alice, "ports")) == (0, 0, 0)
 

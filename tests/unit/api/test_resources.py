@@ -194,9 +194,10 @@ def test_discovery_documents(client, alice):
     assert versions[0]["id"] == "v2.0" and versions[0]["status"] == "CURRENT"
     aliases = {e["alias"] for e in client.get("/v2.0/extensions").json()["extensions"]}
     assert {"binding", "allowed-address-pairs", "port-security", "standard-attr-tag", "net-mtu"} <= aliases
-    assert "router" not in aliases and {"security-group", "stateful-security-group"} <= aliases
+    assert {"router", "external-net", "provider", "ext-gw-mode", "extraroute", "extraroute-atomic"} <= aliases
+    assert {"security-group", "stateful-security-group"} <= aliases and "l3-ha" not in aliases
     assert client.get("/v2.0/extensions/binding").json()["extension"]["alias"] == "binding"
-    neutron_error(client.get("/v2.0/extensions/router"), 404, "HTTPNotFound")
+    neutron_error(client.get("/v2.0/extensions/l3-ha"), 404, "HTTPNotFound")
     assert client.get("/healthz").json() == {"status": "ok"}
     assert "/v2.0/ports" in client.get("/openapi.json").json()["paths"]
 

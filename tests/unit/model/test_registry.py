@@ -9,14 +9,15 @@ from ovnet.ovn.translate import DHCP, LS, LSP
 NET, SUB, PORT, OTHER = "n1", "s1", "p1", "p2"
 SNAP = {
     "networks": [{"id": NET}],
-    "subnets": [{"id": SUB, "network_id": NET}],
+    "subnets": [{"id": SUB, "network_id": NET, "subnetpool_id": None}],
     "ports": [{"id": PORT, "network_id": NET, "fixed_ips": [{"subnet_id": SUB}]},
               {"id": OTHER, "network_id": NET, "fixed_ips": []}],
 }
 
 
 def test_every_kind_is_named_by_its_table_and_unique():
-    assert list(registry.KINDS) == ["network", "subnet", "port", "security_group", "security_group_rule"]
+    assert list(registry.KINDS) == ["network", "subnetpool", "subnet", "port", "router", "floatingip",
+                                    "security_group", "security_group_rule"]
     for name, kind in registry.KINDS.items():
         assert kind.model.noun.kind == name == kind.name
         assert registry.BY_PLURAL[kind.plural] is kind
@@ -34,11 +35,12 @@ def test_related_ids_follow_the_declared_dependencies():
 
 def test_followed_kinds_and_dependency_closure():
     assert registry.followed("network") and registry.followed("subnet") and not registry.followed("port")
-    assert registry.with_dependencies(["port"]) == ("network", "subnet", "port", "security_group")
+    assert registry.with_dependencies(["port"]) == ("network", "subnetpool", "subnet", "port", "security_group")
+    assert registry.with_dependencies(["network"]) == ("network",)
 
 
 def test_ovn_tables_declare_parents_before_children():
-    assert ovn_registry.ORDER == (LS, DHCP, "Port_Group", "ACL", LSP)
+    assert ovn_registry.ORDER[:5] == (LS, DHCP, "Port_Group", "ACL", LSP)
     acl = ovn_registry.TABLE["ACL"]
     assert (acl.parent.table, acl.parent.column, acl.parent.key) == ("Port_Group", "acls", "ovnet:port_group")
     lsp = ovn_registry.TABLE[LSP]

@@ -116,13 +116,17 @@ def test_port_security_off_allowed_pairs_admin_down_unbound():
     assert lsp["addresses"] == ["fa:16:3e:00:00:01 10.0.0.5 2001:db8::5", "unknown"]
 
 
-def test_router_owned_ports_and_orphans_are_left_out():
+def test_router_ports_become_router_switch_ports_floating_ip_ports_and_orphans_are_left_out():
     snap = snapshot()
-    snap["ports"][0]["device_owner"] = "network:router_interface"
+    port = snap["ports"][0]
+    port.update(device_owner="network:router_interface", device_id="r1")
+    row = desired_rows(snap)[LSP][port["id"]]
+    assert (row["type"], row["addresses"], row["options"]) == ("router", ["router"], {"router-port": f"lrp-{port['id']}"})
+    port["device_owner"] = "network:floatingip"
     assert desired_rows(snap)[LSP] == {}
     snap = snapshot()
     snap["networks"] = []
-    assert all(not rows for rows in desired_rows(snap).values())
+    assert all(rows == {} for rows in desired_rows(snap).values())
 
 
 def test_rows_carry_exactly_the_declared_columns():

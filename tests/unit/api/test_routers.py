@@ -1,0 +1,211 @@
+"""Routers, external networks and floating IPs through the API: Neutron's attributes and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.api.conftest import neutron_error
+
+
+@pytest.fixture
+def public(admin) -> tuple[dict, dict]:
+    """The external network "public" 10.50.50.0/24 (flat on physnet "public") with a pool .10-.20."""
+    net = admin.network(name="public", **{"router:external": True, "provider:network_type": "flat",
+                                          "provider:physical_network": "public"})
+    sub = admin.subnet(net["id"], "10.50.50.0/24", allocation_pools=[{"start": "10.50.50.10", "end": "10.50.50.20"}])
+    return net, sub
+
+
+@pytest.fixture
+def private(alice) -> tuple[dict, dict]:
+    net = alice.network(name="net1")
+    return net, alice.subnet(net["id"], "192.168.1.0/24")
+
+
+def _router(caller, **attrs) -> dict:
+    r = caller.post("/v2.0/routers", {"router": attrs})
+    assert r.status_code == 201, r.text
+    return r.json()["router"]
+
+
+def _add(caller, router_id: str, **body):
+    return caller.put(f"/v2.0/routers/{router_id}/add_router_interface", body)
+
+
+def _remove(caller, router_id: str, **body):
+    return caller.put(f"/v2.0/routers/{router_id}/remove_router_interface", body)
+
+
+def _fip(caller, network_id: str, **attrs):
+    return caller.post("/v2.0/floatingips", {"floatingip": {"floating_network_id": network_id, **attrs}})
+
+
+# -- external and provider networks ------------------------------------------------------------------
+def test_external_flat_network_is_admin_only_and_visible_to_every_project(admin, alice, public):
+    net, sub = public
+    assert (net["router:external"], net["provider:network_type"], net["provider:physical_network"]) == \
+        (True, "flat", "public")
+    assert net["mtu"] == 1500  # on the physical network, no Geneve header
+    assert alice.get(f"/v2.0/networks/{net['id']}").status_code == 200
+    assert alice.get(f"/v2.0/subnets/{sub['id']}").status_code == 200
+    ext = alice.get("/v2.0/networks", params={"router:external": "true"}).json()["networks"]
+    assert [n["id"] for n in ext] == [net["id"]]
+    neutron_error(alice.post("/v2.0/networks", {"network": {"router:external": True}}), 403, "PolicyNotAuthorized")
+    neutron_error(alice.post("/v2.0/networks", {"network": {"provider:network_type": "flat",
+                                                            "provider:physical_network": "public"}}),
+                  403, "PolicyNotAuthorized")
+    assert alice.network(name="plain")["provider:network_type"] == "geneve"
+
+
+def test_provider_attributes_are_checked(admin):
+    bad = [{"provider:network_type": "flat"}, {"provider:network_type": "vlan", "provider:physical_network": "p"},
+           {"provider:network_type": "vlan", "provider:physical_network": "p", "provider:segmentation_id": 5000},
+           {"provider:network_type": "geneve", "provider:physical_network": "p"},
+           {"provider:network_type": "vxlan"}]
+    for attrs in bad:
+        neutron_error(admin.post("/v2.0/networks", {"network": attrs}), 400,
+                      "InvalidInput" if attrs.get("provider:network_type") != "vxlan" else "HTTPBadRequest")
+    vlan = admin.network(**{"provider:network_type": "vlan", "provider:physical_network": "p",
+                            "provider:segmentation_id": 100})
+    assert vlan["provider:segmentation_id"] == 100
+    neutron_error(admin.put(f"/v2.0/networks/{vlan['id']}", {"network": {"provider:segmentation_id": 101}}),
+                  400, "HTTPBadRequest")
+
+
+# -- routers -------------------------------------------------------------------------------------------
+def test_router_with_gateway_interface_and_route(alice, public, private):
+    net, sub = public
+    router = _router(alice, name="r1", external_gateway_info={"network_id": net["id"]})
+    gw = router["external_gateway_info"]
+    assert gw["network_id"] == net["id"] and gw["enable_snat"] is True
+    assert gw["external_fixed_ips"][0]["subnet_id"] == sub["id"]
+    assert gw["external_fixed_ips"][0]["ip_address"] == "10.50.50.10"
+    info = _add(alice, router["id"], subnet_id=private[1]["id"])
+    assert info.status_code == 200, info.text
+    info = info.json()
+    assert info["subnet_id"] == private[1]["id"] and info["network_id"] == private[0]["id"]
+    port = alice.get(f"/v2.0/ports/{info['port_id']}").json()["port"]
+    assert port["device_owner"] == "network:router_interface" and port["device_id"] == router["id"]
+    assert port["fixed_ips"] == [{"subnet_id": private[1]["id"], "ip_address": "192.168.1.1"}]
+    routes = [{"destination": "10.9.0.0/16", "nexthop": "192.168.1.50"}]
+    r = alice.put(f"/v2.0/routers/{router['id']}", {"router": {"routes": routes}})
+    assert r.status_code == 200 and r.json()["router"]["routes"] == routes
+    r = alice.put(f"/v2.0/routers/{router['id']}/add_extraroutes",
+                  {"router": {"routes": [{"destination": "10.8.0.0/16", "nexthop": "192.168.1.51"}]}})
+    assert len(r.json()["router"]["routes"]) == 2
+    r = alice.put(f"/v2.0/routers/{router['id']}/remove_extraroutes", {"router": {"routes": routes}})
+    assert r.json()["router"]["routes"] == [{"destination": "10.8.0.0/16", "nexthop": "192.168.1.51"}]
+    neutron_error(alice.put(f"/v2.0/routers/{router['id']}", {"router": {"routes": [
+        {"destination": "10.7.0.0/16", "nexthop": "172.16.0.1"}]}}), 400, "InvalidRoutes")
+    listed = alice.get("/v2.0/routers").json()["routers"]
+    assert listed[0]["external_gateway_info"]["external_fixed_ips"] == gw["external_fixed_ips"]
+
+
+def test_router_interface_errors(alice, bob, admin, public, private):
+    router = _router(alice, name="r1")
+    nogw = alice.subnet(alice.network()["id"], "192.168.2.0/24", gateway_ip=None)
+    neutron_error(_add(alice, router["id"], subnet_id=nogw["id"]), 400, "BadRequest")
+    assert _add(alice, router["id"], subnet_id=private[1]["id"]).status_code == 200
+    neutron_error(_add(alice, router["id"], subnet_id=private[1]["id"]), 400, "BadRequest")
+    overlapping = alice.subnet(alice.network()["id"], "192.168.1.0/25")
+    neutron_error(_add(alice, router["id"], subnet_id=overlapping["id"]), 400, "BadRequest")
+    other = bob.subnet(bob.network()["id"], "10.1.0.0/24")
+    neutron_error(_add(alice, router["id"], subnet_id=other["id"]), 404, "SubnetNotFound")
+    neutron_error(_add(alice, router["id"]), 400, "BadRequest")
+    neutron_error(alice.delete(f"/v2.0/routers/{router['id']}"), 409, "RouterInUse")
+    neutron_error(bob.put(f"/v2.0/routers/{router['id']}/add_router_interface", {"subnet_id": other["id"]}),
+                  404, "RouterNotFound")
+    port_id = alice.get("/v2.0/ports", params={"device_owner": "network:router_interface"}).json()["ports"][0]["id"]
+    neutron_error(alice.delete(f"/v2.0/ports/{port_id}"), 409, "ServicePortInUse")
+    neutron_error(alice.delete(f"/v2.0/networks/{private[0]['id']}"), 409, "NetworkInUse")
+    neutron_error(_remove(alice, router["id"], subnet_id=nogw["id"]), 404, "RouterInterfaceNotFoundForSubnet")
+    assert _remove(alice, router["id"], subnet_id=private[1]["id"]).status_code == 200
+    assert alice.get(f"/v2.0/ports/{port_id}").status_code == 404
+    assert alice.delete(f"/v2.0/routers/{router['id']}").status_code == 204
+
+
+def test_interface_by_port(alice, private):
+    router = _router(alice)
+    port = alice.port(private[0]["id"], fixed_ips=[{"ip_address": "192.168.1.254"}])
+    r = _add(alice, router["id"], port_id=port["id"])
+    assert r.status_code == 200 and r.json()["port_id"] == port["id"]
+    assert alice.get(f"/v2.0/ports/{port['id']}").json()["port"]["device_owner"] == "network:router_interface"
+    used = alice.port(private[0]["id"], device_id="vm1", device_owner="compute:nova")
+    neutron_error(_add(alice, _router(alice)["id"], port_id=used["id"]), 409, "PortInUse")
+    neutron_error(_remove(alice, router["id"], port_id=used["id"]), 404, "RouterInterfaceNotFound")
+    assert _remove(alice, router["id"], port_id=port["id"]).status_code == 200
+
+
+def test_gateway_must_be_external_and_fixed_ips_admin_only(alice, admin, public, private):
+    net, sub = public
+    neutron_error(alice.post("/v2.0/routers", {"router": {"external_gateway_info": {"network_id": private[0]["id"]}}}),
+                  400, "BadRequest")
+    neutron_error(alice.post("/v2.0/routers", {"router": {"external_gateway_info": {
+        "network_id": net["id"], "external_fixed_ips": [{"ip_address": "10.50.50.15"}]}}}), 403, "PolicyNotAuthorized")
+    router = _router(admin, external_gateway_info={"network_id": net["id"], "enable_snat": False,
+                                                   "external_fixed_ips": [{"ip_address": "10.50.50.15"}]})
+    assert router["external_gateway_info"]["enable_snat"] is False
+    assert router["external_gateway_info"]["external_fixed_ips"][0]["ip_address"] == "10.50.50.15"
+    r = admin.put(f"/v2.0/routers/{router['id']}", {"router": {"external_gateway_info": {}}})
+    assert r.status_code == 200 and r.json()["router"]["external_gateway_info"] is None
+    assert admin.get("/v2.0/ports", params={"device_owner": "network:router_gateway"}).json()["ports"] == []
+
+
+# -- floating IPs --------------------------------------------------------------------------------------
+def test_floating_ip_lifecycle_and_errors(alice, admin, public, private):
+    net, sub = public
+    vm = alice.port(private[0]["id"], device_owner="compute:nova", device_id="vm1")
+    fip = _fip(alice, net["id"])
+    assert fip.status_code == 201, fip.text
+    fip = fip.json()["floatingip"]
+    assert fip["floating_ip_address"] == "10.50.50.10" and fip["status"] == "DOWN" and fip["port_id"] is None
+    neutron_error(alice.put(f"/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": vm["id"]}}),
+                  404, "ExternalGatewayForFloatingIPNotFound")
+    router = _router(alice, external_gateway_info={"network_id": net["id"]})
+    assert _add(alice, router["id"], subnet_id=private[1]["id"]).status_code == 200
+    r = alice.put(f"/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": vm["id"]}})
+    assert r.status_code == 200, r.text
+    got = r.json()["floatingip"]
+    assert (got["fixed_ip_address"], got["router_id"], got["status"]) == \
+        (vm["fixed_ips"][0]["ip_address"], router["id"], "ACTIVE")
+    second = _fip(alice, net["id"]).json()["floatingip"]
+    neutron_error(alice.put(f"/v2.0/floatingips/{second['id']}", {"floatingip": {"port_id": vm["id"]}}),
+                  409, "FloatingIPPortAlreadyAssociated")
+    neutron_error(_remove(alice, router["id"], subnet_id=private[1]["id"]), 409, "RouterInterfaceInUseByFloatingIP")
+    neutron_error(alice.put(f"/v2.0/routers/{router['id']}", {"router": {"external_gateway_info": {}}}),
+                  409, "RouterExternalGatewayInUseByFloatingIp")
+    fip_port = admin.get("/v2.0/ports", params={"device_owner": "network:floatingip"}).json()["ports"]
+    assert {p["fixed_ips"][0]["ip_address"] for p in fip_port} == {"10.50.50.10", "10.50.50.12"}
+    neutron_error(admin.delete(f"/v2.0/ports/{fip_port[0]['id']}"), 409, "ServicePortInUse")
+    r = alice.put(f"/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": None}})
+    assert r.json()["floatingip"]["port_id"] is None and r.json()["floatingip"]["status"] == "DOWN"
+    for f in (fip, second):
+        assert alice.delete(f"/v2.0/floatingips/{f['id']}").status_code == 204
+    assert admin.get("/v2.0/ports", params={"device_owner": "network:floatingip"}).json()["ports"] == []
+    neutron_error(alice.get(f"/v2.0/floatingips/{fip['id']}"), 404, "FloatingIPNotFound")
+
+
+def test_floating_ip_address_is_never_handed_out_twice(alice, admin, public):
+    net, _ = public
+    assert _fip(admin, net["id"], floating_ip_address="10.50.50.17").status_code == 201
+    neutron_error(_fip(alice, net["id"], floating_ip_address="10.50.50.17"), 409, "IpAddressAlreadyAllocated")
+    got = {_fip(alice, net["id"]).json()["floatingip"]["floating_ip_address"] for _ in range(10)}
+    assert len(got) == 10 and "10.50.50.17" not in got
+    neutron_error(_fip(alice, net["id"]), 409, "IpAddressGenerationFailure")
+
+
+def test_floating_ip_on_a_non_external_network_and_other_projects(alice, bob, public, private):
+    neutron_error(_fip(alice, private[0]["id"]), 400, "BadRequest")
+    fip = _fip(alice, public[0]["id"]).json()["floatingip"]
+    neutron_error(bob.get(f"/v2.0/floatingips/{fip['id']}"), 404, "FloatingIPNotFound")
+    assert bob.get("/v2.0/floatingips").json()["floatingips"] == []
+
+
+def test_deleting_a_port_disassociates_its_floating_ip(alice, public, private):
+    router = _router(alice, external_gateway_info={"network_id": public[0]["id"]})
+    _add(alice, router["id"], subnet_id=private[1]["id"])
+    vm = alice.port(private[0]["id"])
+    fip = _fip(alice, public[0]["id"], port_id=vm["id"]).json()["floatingip"]
+    assert fip["port_id"] == vm["id"]
+    assert alice.delete(f"/v2.0/ports/{vm['id']}").status_code == 204
+    assert alice.get(f"/v2.0/floatingips/{fip['id']}").json()["floatingip"]["port_id"] is None
