@@ -26,7 +26,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ovnet.runtime.process import free_port  # noqa: E402
-from tests.apiserver import ServerProcess  # noqa: E402
+from tests.helpers.apiserver import ServerProcess  # noqa: E402
 
 BULK = 500  # ports per bulk request while filling up to --ports
 

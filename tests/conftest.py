@@ -1,39 +1,22 @@
-"""Shared fixtures: a whole ovnet all-in-one in a temporary state dir, torn down even on failure."""
+"""Fixtures of every tier: a whole ovnet all-in-one in a temporary state dir (torn down even on
+failure), its admin API and agent clients, workload namespaces, and the model store on SQLite and
+on a private PostgreSQL. Plain helpers live in tests/helpers."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from contextlib import contextmanager
 
 import pytest
+from pyroute2 import netns
 
-from ovnet.config import Settings
+from ovnet.apiclient import ApiClient
+from ovnet.host.agentclient import AgentClient
+from ovnet.model.store import Store
 from ovnet.runtime import allinone as aio
-from ovnet.runtime.process import free_port
-
-
-def private_settings(tmp_path, **overrides) -> Settings:
-    """Settings for a private all-in-one: state under tmp_path, free loopback ports, and an
-    ovs-vswitchd in its own network namespace so its kernel devices never clash with another's."""
-    tag = secrets.token_hex(3)
-    values = dict(state_dir=tmp_path / "state", nb_port=free_port(), sb_port=free_port(),
-                  api_port=free_port(), chassis_name=f"ovt-{tag}", netns=f"ovt-{tag}",
-                  docker_plugin=f"ovt-{tag}",  # never the shared /run/docker/plugins/ovnet.sock
-                  public_netns=f"ovt-pub-{tag}")  # never the machine's ovnet-public
-    values.update(overrides)
-    return Settings(**values)
-
-
-@contextmanager
-def running_allinone(tmp_path, **overrides):
-    """A private all-in-one started with ``private_settings(tmp_path, **overrides)``; yields its
-    Settings and runs down(purge) on exit, also when starting it failed half-way."""
-    settings = private_settings(tmp_path, **overrides)
-    try:
-        aio.up(settings)
-        yield settings
-    finally:
-        aio.down(settings, purge=True)
+from tests.helpers.allinone import private_settings
+from tests.helpers.hostnet import ns_run
+from tests.helpers.pg import fresh_database_url, postgres_server  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -49,3 +32,49 @@ def allinone(allinone_settings):
     """A running private all-in-one (OVN central, one chassis, ovnet services); yields its Settings."""
     aio.up(allinone_settings)
     return allinone_settings
+
+
+@pytest.fixture
+def api(allinone):
+    """An admin ApiClient of the all-in-one's API."""
+    with ApiClient.from_settings(allinone) as client:
+        yield client
+
+
+@pytest.fixture
+def agent(allinone):
+    """An AgentClient of the all-in-one's agent (admin caller)."""
+    with AgentClient(allinone.agent_socket) as client:
+        yield client
+
+
+@pytest.fixture
+def make_netns():
+    """Factory for workload network namespaces (``lo`` up); all are removed at teardown."""
+    made: list[str] = []
+
+    def make(prefix: str = "ovw") -> str:
+        name = f"{prefix}-{secrets.token_hex(4)}"
+        netns.create(name)
+        made.append(name)
+        ns_run(name, "ip", "link", "set", "lo", "up")
+        return name
+
+    yield make
+    for name in made:
+        if name in netns.listnetns():
+            netns.remove(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    """A migrated, empty Store: SQLite (WAL) in tmp_path, or a fresh database on a private PostgreSQL."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'model.db'}"
+        else:
+            url = stack.enter_context(fresh_database_url(request.getfixturevalue("postgres_server")))
+        st = Store(url)
+        stack.callback(st.dispose)
+        st.migrate()
+        yield st

@@ -29,7 +29,10 @@ def install(
     name: str = typer.Option(None, "--name", help="CNI network name (default: the ovnet network's name)."),
     conf_dir: Path = ConfDir, bin_dir: list[Path] = BinDir, state_dir: Path = StateDir,
 ) -> None:
-    """Write NAME.conflist for NETWORK into --conf-dir and the plugin `ovnet` into the bin dirs. Harmless to repeat."""
+    """Write NAME.conflist for NETWORK into --conf-dir and the plugin `ovnet` into the bin dirs. Harmless to repeat.
+
+    Example: ovnet cni install net1 --project tenant-a && podman run --network net1 ...
+    """
     settings = load_settings(state_dir)
     try:
         with ApiClient.from_settings(settings) as api:
@@ -74,7 +77,10 @@ def uninstall(
     name: str = typer.Argument(..., help="CNI network name."),
     conf_dir: Path = ConfDir, bin_dir: list[Path] = BinDir,
 ) -> None:
-    """Remove NAME.conflist; the plugin too once no ovnet network is left in --conf-dir. Harmless to repeat."""
+    """Remove NAME.conflist; the plugin too once no ovnet network is left in --conf-dir. Harmless to repeat.
+
+    Example: ovnet cni uninstall net1
+    """
     try:
         removed = cni_install.uninstall(name, conf_dir, _bin_dirs(bin_dir))
     except ValueError as exc:

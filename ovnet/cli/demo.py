@@ -97,9 +97,10 @@ def demo(
         names = ", ".join(testbed_demo.workload_netns(settings, w.name) for w in seed.WORKLOADS if w.kind == "netns")
         vms = ", ".join(w.name for w in seed.WORKLOADS if w.kind == "vm")
         containers = ", ".join(w.name for w in seed.WORKLOADS if w.kind == "docker")
+        pods = ", ".join(w.name for w in seed.WORKLOADS if w.kind == "podman")
         engine = testbed_demo.docker_engine(settings)
         console.print(f"kept: namespaces {names}; VMs {vms} (`ovnet vm list`); Docker container {containers} "
-                      f"(`docker -H {engine.host} ps`); remove with `ovnet demo --clean`")
+                      f"(`docker -H {engine.host} ps`); Podman container {pods}; remove with `ovnet demo --clean`")
     if bad:
         for c in bad:
             err.print(f"[red]mismatch:[/] {c.src.label} -> {c.dst.label}: expected "

@@ -21,10 +21,9 @@ from ovnet.cli.trace import trace_command
 from ovnet.cli.units import install_units
 from ovnet.cli.vm import app as vm_app, libvirt_xml
 from ovnet.config import SettingsError, load_settings
-from ovnet.runtime import allinone
+from ovnet.runtime import allinone, cleanup
 from ovnet.runtime.process import RuntimeFailure
-from ovnet.testbed.demo import stop_docker as demo_stop_docker
-from ovnet.testbed.vm import stop_all as vm_stop_all
+from ovnet.runtime.status import ServiceStatus, status_json
 
 app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.",
                   epilog="Example: ovnet up && ovnet demo --keep, then open http://127.0.0.1:9696/ui "
@@ -39,7 +38,7 @@ StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
                         help="State directory (default /var/lib/ovnet).")
 
 
-def _table(rows: list[allinone.ServiceStatus]) -> Table:
+def _table(rows: list[ServiceStatus]) -> Table:
     table = Table("service", "pid", "alive", "healthy", "endpoint", "log")
     for r in rows:
         health = "[green]yes[/]" if r.healthy else f"[red]no[/] ({r.reason})"
@@ -103,7 +102,7 @@ def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json
     settings = load_settings(state_dir)
     rows = allinone.status(settings)
     if json_:
-        print(allinone.status_json(rows))
+        print(status_json(rows))
     else:
         console.print(_table(rows))
     if not all(r.healthy for r in rows):
@@ -117,10 +116,8 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
     Example: ovnet down --purge
     """
     settings = load_settings(state_dir)
-    if demo_stop_docker(settings):  # first: its containers' ports go through the agents' plugins
-        console.print("  the demo's dockerd stopped")
-    for name in vm_stop_all(settings):  # QEMU runs detached: nothing else would stop it
-        console.print(f"  VM {name} stopped")
+    for what in cleanup.run_down_hooks(settings):  # e.g. the test bed's dockerd and VMs
+        console.print(f"  {what} stopped")
     for name in unplug_all(settings) if purge else []:  # no agent would ever find them again
         console.print(f"  {name} unplugged")
     try:

@@ -46,7 +46,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.config import Settings, load_settings
+from ovnet.config import load_settings
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.cni.protocol import ERR_TRY_LATER, CniError
 from ovnet.host.cni.service import CniService
@@ -131,10 +131,13 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     @app.post("/cni/{verb}")
     def cni_call(verb: str, body: CniCall, token: str | None = Depends(caller)) -> JSONResponse:
         try:
-            return JSONResponse(cni.handle(verb.upper(), body.env, body.config, token))
+            answer = JSONResponse(cni.handle(verb.upper(), body.env, body.config, token))
         except CniError as exc:
+            metrics.count_cni(verb.upper(), "error")
             version = str(body.config.get("cniVersion") or "1.0.0")
             return JSONResponse(exc.body(version), status_code=503 if exc.code == ERR_TRY_LATER else 400)
+        metrics.count_cni(verb.upper(), "ok")
+        return answer
 
     return app
 

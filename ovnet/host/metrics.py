@@ -37,9 +37,13 @@ def count_docker(verb: str, result: str) -> None:
     DOCKER_REQUESTS.labels(verb, result).inc()
 
 
+CNI_VERBS = frozenset({"ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"})  # CNI 1.1 §"Parameters"
+
+
 def count_cni(verb: str, result: str) -> None:
-    """Count one CNI request: ``verb`` as CNI_COMMAND gives it, ``result`` "ok" or "error"."""
-    CNI_REQUESTS.labels(verb, result).inc()
+    """Count one CNI request: ``verb`` as CNI_COMMAND gives it (any other word counts as "other",
+    so a caller cannot grow the label set), ``result`` "ok" or "error"."""
+    CNI_REQUESTS.labels(verb if verb in CNI_VERBS else "other", result).inc()
 
 
 @contextmanager

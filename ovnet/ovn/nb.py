@@ -28,6 +28,7 @@ from ovnet.ovn.translate import LSP, OWNER_KEY, Desired, Row
 LOG = logging.getLogger(__name__)
 NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"  # Debian's ovn-common; same OVN as the NB server
 MAX_BACKOFF_MS = 1000
+CONNECT_POLL_MS = 200  # how often the first-connect loop checks for stop()
 TXN_TIMEOUT = 30.0  # seconds one NB transaction may take, retries on TRY_AGAIN included
 # Rows per transaction. python-ovs parses JSON in pure Python (~1,300 rows/s here); a bigger
 # transaction keeps the IDL thread from answering ovsdb-server's 5 s inactivity probe, which then
@@ -41,6 +42,14 @@ class NbUnavailable(RuntimeError):
 
 
 class _Idl(connection.OvsdbIdl):
+    """ovsdbapp's IDL with row events forwarded to ``handler``, the reconnect back-off capped and
+    the connection state exposed.
+
+    python-ovs keeps the JSON-RPC session (back-off, connection state) in the Idl's ``_session``
+    and offers no public accessor for either, so this subclass, not its callers, is where the
+    session is used: ``cap_backoff`` and ``is_connected`` are the two things ovnet needs of it.
+    """
+
     def __init__(self, remote: str, helper: ovs_idl.SchemaHelper, handler: event.RowEventHandler):
         super().__init__(remote, helper)
         self._handler = handler
@@ -48,18 +57,54 @@ class _Idl(connection.OvsdbIdl):
     def notify(self, ev: str, row: Any, updates: Any = None) -> None:
         self._handler.notify(ev, row, updates)
 
+    def cap_backoff(self, max_ms: int) -> None:
+        """Reconnect attempts back off from ``max_ms // 4`` to at most ``max_ms`` milliseconds."""
+        self._session.reconnect.set_backoff(max_ms // 4, max_ms)
+
+    def is_connected(self) -> bool:
+        """True while the session to the server is up (the replica may still be loading)."""
+        return self._session.is_connected()
+
 
 class _Connection(connection.Connection):
+    """ovsdbapp's connection whose ``start()`` returns at once, so a server comes up while NB is down.
+
+    ovsdbapp's ``start()`` waits for the first full replica and raises when NB does not answer in
+    time. Here a thread of ours drives the IDL to that first replica (python-ovs's documented
+    run/wait loop), then calls ovsdbapp's ``start()``, which finds the IDL connected and only
+    starts its run thread; reconnects after that are the run thread's, as always.
+    """
+
+    def __init__(self, idl: _Idl, timeout: float):
+        super().__init__(idl, timeout)
+        self._starter: threading.Thread | None = None
+        self._stopping = threading.Event()
+
     def start(self) -> None:
-        # ovsdbapp's start() blocks until the first connect and raises when NB is down; the IDL
-        # connects and reconnects on its own in the run thread, so just start that thread.
         with self.lock:
-            if self.thread is not None:
-                return
-            self.poller = poller.Poller()
-            self.is_running = True
-            self.thread = threading.Thread(target=self.run, name="ovnet-nb-idl", daemon=True)
-            self.thread.start()
+            if self._starter is None:
+                self._starter = threading.Thread(target=self._first_connect, name="ovnet-nb-connect", daemon=True)
+                self._starter.start()
+
+    def _first_connect(self) -> None:
+        while not self._stopping.is_set():
+            with self.lock:
+                self.idl.run()
+                if self.idl.has_ever_connected() and self.idl.state == self.idl.IDL_S_MONITORING:
+                    break
+            wake = poller.Poller()
+            self.idl.wait(wake)
+            wake.timer_wait(CONNECT_POLL_MS)  # to notice stop() while NB is down
+            wake.block()
+        else:
+            return
+        super().start()
+
+    def stop(self, timeout: float | None = None) -> bool:
+        self._stopping.set()
+        if self._starter is not None:
+            self._starter.join(timeout)
+        return super().stop(timeout)
 
 
 class _PortUp(event.RowEvent):
@@ -81,9 +126,12 @@ class _PortUp(event.RowEvent):
 
 
 def _value(row: Any, column: str) -> Any:
-    # Row.__getattr__ rebuilds a set column through Datum.from_python (constraint checks and all)
-    # on every read, ~100 us a column; a row this transaction has not touched can be read from
-    # its committed Datum directly, which makes a full scan of 10,000 ports affordable.
+    # The one place left that reads python-ovs Row internals, on purpose: Row.__getattr__ (the
+    # public read) rebuilds a set or map column through Datum.from_python on every read, and a
+    # full drift check of 10,100 ports took 9.8 s through it against 0.9 s here (bench/nb_apply.py,
+    # 2026-11-30). python-ovs has no public read of the committed value and creates its Row
+    # objects itself, so there is nothing to subclass; a row this transaction has not touched is
+    # read from its committed Datum, any other through getattr.
     if row._data is not None and not row._changes and not any(row._mutations.values()):
         datum = row._data.get(column)
         if datum is not None:
@@ -252,7 +300,7 @@ class NbClient:
             helper.register_table(table.name)
         self._events = event.RowEventHandler()
         self._idl = _Idl(remote, helper, self._events)
-        self._idl._session.reconnect.set_backoff(MAX_BACKOFF_MS // 4, MAX_BACKOFF_MS)
+        self._idl.cap_backoff(MAX_BACKOFF_MS)
         for table in TABLES:
             if table.name_of is not None:
                 self._idl.tables[table.name].rows.index_create("name").add_column("name")
@@ -275,7 +323,7 @@ class NbClient:
 
     def connected(self) -> bool:
         """True when NB is connected and its contents are replicated."""
-        return self._idl._session.is_connected() and self._idl.state == self._idl.IDL_S_MONITORING
+        return self._idl.is_connected() and self._idl.state == self._idl.IDL_S_MONITORING
 
     def wait_connected(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for ``connected()``; return it."""
@@ -328,7 +376,7 @@ class NbClient:
 
     def _require(self) -> None:
         if not self.connected():
-            raise NbUnavailable(f"OVN NB at {self._idl._session.get_name()} is not connected")
+            raise NbUnavailable(f"OVN NB at {self._idl.session_name()} is not connected")
 
     def converge(self, desired: Desired, scope: set[str] | None = None, dry_run: bool = False,
                  timeout: float = TXN_TIMEOUT) -> list[Change]:

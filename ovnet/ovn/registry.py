@@ -11,7 +11,9 @@ refers to and its parent table). Each ``Table`` declares:
   ``Logical_Switch.ports``, ...) belongs to OVN or to membership bookkeeping and is never read;
 - ``name_of``: for tables whose rows have a ``name`` ovnet sets, the name of the row of an ovnet
   id. The NB client indexes ``name`` so a row is found without scanning the table; tables
-  without it are scanned (keep those small: DHCP_Options);
+  without it are scanned (keep those small: DHCP_Options). A scoped read looks rows up by
+  ``name_of(object id)``, so a table with ``name_of`` keys its rows by the plain object id;
+  tables with several rows per object (``<id>/<part>`` keys) leave it None;
 - ``unique_name``: NB refuses a second row with that name (an index in the NB schema), so a
   create is checked first against rows ovnet does not own (a "conflict", left to an operator);
 - ``parent``: for non-root tables, the parent table and column that hold the row (ovsdbapp's
@@ -26,8 +28,11 @@ refers to and its parent table). Each ``Table`` declares:
   of thousands of ports to add one.
 
 ``KINDS`` maps a model kind name to its translate functions (``ovnet.ovn.translate``,
-``ovnet.ovn.routing``), each yielding ``(table, key, row)``; several features may add rows to one
-kind (a router port's switch port comes from routing, a network's drop Port_Group from acls). Adding a resource with NB rows: a
+``ovnet.ovn.routing``, ``ovnet.ovn.acls``), each yielding ``(table, key, row)``; several features
+may add rows to one kind (a router port's switch port comes from routing, a network's drop
+Port_Group from acls). The key starts with the id of the object being translated (``<id>`` or
+``<id>/<part>``): a change is scoped by object ids, and a row keyed by another object's id would
+fall outside its own object's scope. Adding a resource with NB rows: a
 translate function, its tables in ``TABLES`` (if new) and a line in ``KINDS``; the NB client
 registers and monitors the tables. Router tables: Logical_Router_Port under
 ``Logical_Router.ports``, NAT under ``Logical_Router.nat``, Logical_Router_Static_Route under

@@ -8,20 +8,17 @@ left half-started. ``down`` stops exactly the processes named in the pidfiles un
 from __future__ import annotations
 
 import fcntl
-import json
 import shutil
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Callable
 
 from ovnet.config import Settings
-from ovnet.runtime import owned, public
+from ovnet.runtime import hosts, owned, public
 from ovnet.runtime.central import central_services
-from ovnet.runtime.chassis import ChassisSpec, chassis_services, choose_datapath
+from ovnet.runtime.chassis import chassis_services, local_chassis, recorded_datapath
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, port_in_use
 from ovnet.runtime.services import ovnet_services
+from ovnet.runtime.status import Progress, ServiceStatus, service_rows
 
 PUBLIC_INDEX = 1  # the all-in-one's veth on the public bridge; added hosts use their underlay number
 # Which Debian package brings each binary ovnet runs, for the one-line fix in the error.
@@ -31,39 +28,6 @@ PACKAGES = {
     "ovn-northd": "ovn-central", "ovn-controller": "ovn-host", "ovn-appctl": "ovn-common",
     "ovn-sbctl": "ovn-common", "nsenter": "util-linux",
 }
-
-Progress = Callable[[str, str], None]  # (service name, "starting" | "running" | "started" | "stopped")
-
-
-@dataclass
-class ServiceStatus:
-    """One row of ``ovnet status``: pid (or None), alive, healthy, reason when not, endpoint, log path."""
-
-    name: str
-    pid: int | None
-    alive: bool
-    healthy: bool
-    reason: str | None
-    endpoint: str
-    log: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def local_chassis(settings: Settings) -> ChassisSpec:
-    """The ChassisSpec of the all-in-one host itself, with the datapath resolved."""
-    return ChassisSpec(name=settings.chassis_name, root=settings.state_dir, sb_connection=settings.sb_connection,
-                       encap_ip=settings.encap_ip, bridge=settings.bridge, netns=settings.netns,
-                       datapath=_datapath(settings))
-
-
-def _datapath(settings: Settings) -> str:
-    recorded = settings.state_dir / "datapath"
-    if recorded.exists():
-        return recorded.read_text().strip()
-    return choose_datapath(settings.datapath)
-
 
 def services(settings: Settings) -> list[Service]:
     """Every service of the all-in-one, in start order."""
@@ -100,7 +64,7 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
     note = progress or (lambda _name, _state: None)
     with _lock(settings):
         settings.save()
-        datapath = _datapath(settings)
+        datapath = recorded_datapath(settings)
         (settings.state_dir / "datapath").write_text(datapath + "\n")
         all_services = services(settings)
         todo = [s for s in all_services if s.pid() is None]
@@ -118,8 +82,6 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
                 else:
                     svc.wait_healthy()
                     note(svc.name, "running")
-            from ovnet.runtime import hosts  # see down()
-
             public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
             if started:
                 hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
@@ -134,21 +96,9 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
         return service_rows(all_services) + hosts.service_rows(settings)
 
 
-def service_rows(all_services: list[Service]) -> list[ServiceStatus]:
-    """One status row per service, probing each once."""
-    rows = []
-    for svc in all_services:
-        pid = svc.pid()
-        reason = svc.check()
-        rows.append(ServiceStatus(svc.name, pid, pid is not None, reason is None, reason, svc.endpoint, str(svc.log)))
-    return rows
-
-
 def status(settings: Settings) -> list[ServiceStatus]:
     """The status rows of every all-in-one service, then those of every recorded host (named
     "HOST/SERVICE", e.g. "hv2/ovs-vswitchd"); no side effects."""
-    from ovnet.runtime import hosts  # see down()
-
     return service_rows(services(settings)) + hosts.service_rows(settings)
 
 
@@ -159,8 +109,6 @@ def down(settings: Settings, purge: bool = False, progress: Progress | None = No
     note = progress or (lambda _name, _state: None)
     if not settings.state_dir.exists():
         return
-    from ovnet.runtime import hosts  # hosts builds on this module; imported here to avoid a cycle
-
     with _lock(settings):
         for name in hosts.stop_all(settings, keep_workloads=not purge):
             note(f"host {name}", "stopped")
@@ -176,8 +124,3 @@ def down(settings: Settings, purge: bool = False, progress: Progress | None = No
         (settings.state_dir / "datapath").unlink(missing_ok=True)
     if purge:
         shutil.rmtree(settings.state_dir)
-
-
-def status_json(rows: list[ServiceStatus]) -> str:
-    """The rows as a JSON array of objects (``ovnet status --json``)."""
-    return json.dumps([r.as_dict() for r in rows], indent=2)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pyroute2 import IPRoute
 
+from ovnet.config import Settings
 from ovnet.runtime.central import ensure_db, list_dbs_probe
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, run
@@ -206,3 +207,20 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
             env=spec.env,
         ),
     ]
+
+
+def recorded_datapath(settings: Settings) -> str:
+    """The datapath of the chassis ``settings`` describe: the one ``up`` recorded in
+    ``<state_dir>/datapath``, else ``choose_datapath(settings.datapath)``."""
+    recorded = settings.state_dir / "datapath"
+    if recorded.exists():
+        return recorded.read_text().strip()
+    return choose_datapath(settings.datapath)
+
+
+def local_chassis(settings: Settings) -> ChassisSpec:
+    """The ChassisSpec of the host ``settings`` describe (the all-in-one's, or an added host's),
+    with the datapath resolved; its ovn-controller reaches SB at ``settings.sb_connection``."""
+    return ChassisSpec(name=settings.chassis_name, root=settings.state_dir, sb_connection=settings.sb_connection,
+                       encap_ip=settings.encap_ip, bridge=settings.bridge, netns=settings.netns,
+                       datapath=recorded_datapath(settings))

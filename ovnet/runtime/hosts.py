@@ -28,12 +28,12 @@ from pathlib import Path
 from pyroute2 import IPRoute, netns
 
 from ovnet.config import SETTINGS_FILE, Settings, load_settings
-from ovnet.runtime import allinone as aio
 from ovnet.runtime import owned, public, underlay
-from ovnet.runtime.chassis import ChassisSpec, chassis_services
+from ovnet.runtime.chassis import ChassisSpec, chassis_services, local_chassis
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, run, wait_until
 from ovnet.runtime.services import ovnet_services
+from ovnet.runtime.status import Progress, ServiceStatus, service_rows as status_rows
 
 HOSTS_DIR = "hosts"
 AGENT = "ovnet-agent"
@@ -87,7 +87,7 @@ def _lock(settings: Settings):
 
 
 def _services(host: Settings) -> tuple[ChassisSpec, list[Service]]:
-    spec = aio.local_chassis(host)
+    spec = local_chassis(host)
     agents = [s for s in ovnet_services(host) if s.name == AGENT]
     return spec, chassis_services(spec) + agents
 
@@ -133,7 +133,7 @@ def add(settings: Settings, name: str) -> HostStatus:
     if not NAME_RE.match(name) or name == settings.chassis_name:
         raise ValueError(f"host name {name!r} must match {NAME_RE.pattern} and differ from the all-in-one's chassis "
                          f"name {settings.chassis_name!r}")
-    local = aio.local_chassis(settings)
+    local = local_chassis(settings)
     reason = chassis_services(local)[-1].check()
     if reason is not None:
         raise RuntimeFailure(f"the all-in-one is not running (ovn-controller: {reason}): run `ovnet up` first")
@@ -175,7 +175,7 @@ def remove(settings: Settings, name: str) -> bool:
             return False
         _stop(settings, host)
         shutil.rmtree(host.state_dir)
-        _leave_local_if_alone(settings, aio.local_chassis(settings))
+        _leave_local_if_alone(settings, local_chassis(settings))
         return True
 
 
@@ -184,7 +184,7 @@ def list_hosts(settings: Settings) -> list[HostStatus]:
     return [_status(h) for h in _hosts(settings)]
 
 
-def start_all(settings: Settings, progress: aio.Progress | None = None) -> list[str]:
+def start_all(settings: Settings, progress: Progress | None = None) -> list[str]:
     """Start every recorded host that is not fully running (``ovnet up`` after ``ovnet down`` or a
     crash); returns the names started. Needs the all-in-one running. Raises RuntimeFailure after
     stopping the hosts this call started."""
@@ -202,16 +202,16 @@ def start_all(settings: Settings, progress: aio.Progress | None = None) -> list[
         with _lock(settings):
             for name in started:
                 _stop(settings, host_settings(settings, name), keep_workloads=True)
-            _leave_local_if_alone(settings, aio.local_chassis(settings))
+            _leave_local_if_alone(settings, local_chassis(settings))
         raise
     return started
 
 
-def service_rows(settings: Settings) -> list[aio.ServiceStatus]:
+def service_rows(settings: Settings) -> list[ServiceStatus]:
     """``ovnet status`` rows of every recorded host's services, named "HOST/SERVICE"."""
     rows = []
     for host in _hosts(settings):
-        for row in aio.service_rows(_services(host)[1]):
+        for row in status_rows(_services(host)[1]):
             row.name = f"{host.chassis_name}/{row.name}"
             rows.append(row)
     return rows
@@ -225,7 +225,7 @@ def stop_all(settings: Settings, keep_workloads: bool = True) -> list[str]:
         return []
     with _lock(settings):
         stopped = [h.chassis_name for h in _hosts(settings) if _stop(settings, h, keep_workloads)]
-        _leave_local(settings, aio.local_chassis(settings))
+        _leave_local(settings, local_chassis(settings))
         return stopped
 
 
@@ -251,7 +251,7 @@ def rejoin(settings: Settings) -> None:
         return
     with _lock(settings):
         if _any_running(settings):
-            _join_local(settings, aio.local_chassis(settings))
+            _join_local(settings, local_chassis(settings))
 
 
 def _status(host: Settings) -> HostStatus:
@@ -311,7 +311,7 @@ def _encap_reason(spec: ChassisSpec, address: str) -> str | None:
 
 
 def _any_running(settings: Settings) -> bool:
-    return any(chassis_services(aio.local_chassis(h))[1].pid() for h in _hosts(settings))
+    return any(chassis_services(local_chassis(h))[1].pid() for h in _hosts(settings))
 
 
 def _leave_local_if_alone(settings: Settings, local: ChassisSpec) -> None:

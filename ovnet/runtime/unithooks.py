@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ovnet.config import load_settings
 from ovnet.runtime import owned
-from ovnet.runtime.allinone import local_chassis
+from ovnet.runtime.chassis import local_chassis
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.runtime.units import ROLES, role_services
 

@@ -21,9 +21,8 @@ import shutil
 import sys
 
 from ovnet.config import Settings
-from ovnet.runtime.allinone import local_chassis
 from ovnet.runtime.central import central_services
-from ovnet.runtime.chassis import chassis_services
+from ovnet.runtime.chassis import chassis_services, local_chassis
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.services import ovnet_services
 

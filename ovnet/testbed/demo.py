@@ -1,7 +1,8 @@
 """``ovnet demo``: the seed picture (``ovnet.testbed.seed``) built through the Neutron API with each
 project's own token, its workloads bound by the agents of two hypervisors (the all-in-one and one
-``ovnet host add``) as veth into namespaces, as taps of real QEMU VMs (``ovnet.testbed.vm``) or,
-for one, as a Docker container attached by the hypervisor's ovnet plugin (``ovnet.testbed.container``),
+``ovnet host add``) as veth into namespaces, as taps of real QEMU VMs (``ovnet.testbed.vm``), for
+one as a Docker container attached by the hypervisor's ovnet plugin (``ovnet.testbed.container``)
+and for one as a Podman container attached through CNI (``ovnet.testbed.cnicontainer``),
 and the reachability matrix measured with real packets (``ovnet.testbed.reach``): from a
 namespace (or the container's) by ovnet.testbed.echo's probe, from a VM by the same probe inside
 the guest; all ask the TCP echo service of the target for its name.
@@ -32,7 +33,7 @@ from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts, owned, underlay
 from ovnet.runtime.process import RuntimeFailure, wait_until
-from ovnet.testbed import container, qemu, reach, seed, vm, workload
+from ovnet.testbed import cnicontainer, container, qemu, reach, seed, vm, workload
 from ovnet.testbed.dockerd import PrivateDockerd
 from ovnet.testbed.initscript import LINE_LEASE
 from ovnet.testbed.qemu import VmError
@@ -61,6 +62,7 @@ class Record:
     vms: list[str] = field(default_factory=list)
     docker_root: str = ""
     docker_netns: str = ""
+    podman_root: str = ""
     networks: list[str] = field(default_factory=list)
     subnets: list[str] = field(default_factory=list)
     ports: list[dict] = field(default_factory=list)
@@ -165,6 +167,9 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
             elif wl.kind == "docker":
                 _run_container(settings, engine.result(), wl, host_settings[wl.hypervisor].docker_plugin,
                                networks[(wl.project, wl.nics[0].network)], record)
+            elif wl.kind == "podman":
+                _run_podman(settings, wl, sockets[wl.hypervisor], networks[(wl.project, wl.nics[0].network)],
+                            tokens[wl.project], record)
             else:
                 _plug(settings, wl, ports, tokens[wl.project], sockets[wl.hypervisor], record)
 
@@ -174,9 +179,11 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
         timings["bind"] = time.monotonic() - started
     vms = [w for w in seed.WORKLOADS if w.kind == "vm"]
     containers = [w.name for w in seed.WORKLOADS if w.kind == "docker"]
-    note(f"{len(ports)} ports bound by the agents, {len(containers)} by the Docker plugin; echo servers up in "
-         f"{len(seed.WORKLOADS) - len(vms) - len(containers)} namespaces and Docker container "
-         f"{', '.join(containers)}; QEMU VMs {', '.join(w.name for w in vms)} booting")
+    cni = [w.name for w in seed.WORKLOADS if w.kind == "podman"]
+    note(f"{len(ports)} ports bound by the agents, {len(containers)} by the Docker plugin, {len(cni)} through CNI; "
+         f"echo servers up in {len(seed.WORKLOADS) - len(vms) - len(containers) - len(cni)} namespaces, Docker "
+         f"container {', '.join(containers)} and Podman container {', '.join(cni)}; QEMU VMs "
+         f"{', '.join(w.name for w in vms)} booting")
 
     started = time.monotonic()
     _wait_active(settings, [p["id"] for p in record.ports])
@@ -190,10 +197,11 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
 def _build_project(settings: Settings, project: str, token: str,
                    record: Record) -> tuple[dict[tuple[str, str], dict], dict[tuple[str, str], str]]:
     """Networks, subnets and ports of one project with its own token; returns ports by (workload,
-    ifname) and network ids by (project, name). A container's port is the Docker plugin's to make."""
+    ifname) and network ids by (project, name). A container's port is the Docker plugin's or the CNI
+    plugin's to make."""
     ports: dict[tuple[str, str], dict] = {}
     networks: dict[tuple[str, str], str] = {}
-    containers = {w.name for w in seed.WORKLOADS if w.kind == "docker"}
+    containers = {w.name for w in seed.WORKLOADS if w.kind in ("docker", "podman")}
     with ApiClient(settings.api_endpoints, token) as api:
         subnets = {}
         for name, cidr in seed.NETWORKS[project].items():
@@ -236,6 +244,20 @@ def _run_container(settings: Settings, engine: PrivateDockerd, wl: seed.Workload
                          nic.address)
     with ApiClient.from_settings(settings) as admin:
         for port in admin.list_ports(device_id=made["endpoint"]):
+            record.add("ports", {"id": port["id"], "socket": ""})
+
+
+def _run_podman(settings: Settings, wl: seed.Workload, socket: Path, network_id: str, token: str,
+                record: Record) -> None:
+    """Run workload ``wl`` as a Podman container whose CNI ADD (the project's token, the agent on
+    ``socket``) makes its port on ``network_id``; the root is recorded before anything starts."""
+    with record.lock:
+        record.podman_root = str(cnicontainer.engine_root(_run_dir(settings), underlay.tag(settings.state_dir)))
+        record.save()
+    podman = cnicontainer.start(Path(record.podman_root), socket, network_id, token)
+    made = cnicontainer.run(podman, wl.name, wl.nics[0].address)
+    with ApiClient.from_settings(settings) as admin:
+        for port in admin.list_ports(device_id=made["id"]):
             record.add("ports", {"id": port["id"], "socket": ""})
 
 
@@ -304,6 +326,10 @@ def measure(settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> list[reach.
         engine = docker_engine(settings)
         netns.update({w.name: container.netns_path(container.container_pid(engine, w.name))
                       for w in seed.WORKLOADS if w.kind == "docker"})
+    if any(w.kind == "podman" for w in seed.WORKLOADS):
+        podman = cnicontainer.engine(Path(Record.load(settings).podman_root))
+        netns.update({w.name: container.netns_path(cnicontainer.container_pid(podman, w.name))
+                      for w in seed.WORKLOADS if w.kind == "podman"})
     shells = {w.name: Path(vm.load_record(settings, w.name).shell) for w in seed.WORKLOADS if w.kind == "vm"}
     return reach.measure(netns, shells, timeout)
 
@@ -325,6 +351,8 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
             removed.append(f"echo {wl.name}")
     if stop_docker(settings, record):
         removed.append(f"dockerd {record.docker_root}")
+    if record.podman_root and cnicontainer.remove(Path(record.podman_root)):
+        removed.append(f"podman {record.podman_root}")
     for name in record.vms:
         try:
             vm.remove(settings, name)  # stops QEMU by pid, unbinds its ports
@@ -366,6 +394,21 @@ def stop_docker(settings: Settings, record: Record | None = None) -> bool:
     if record is None or not record.docker_root:
         return False
     return container.remove_engine(Path(record.docker_root), record.docker_netns or None)
+
+
+def stop_podman(settings: Settings) -> bool:
+    """Remove the recorded demo's Podman containers (their CNI DELs delete the ports while the
+    agents still answer) and its root (for ``ovnet down``). Returns whether there was one."""
+    record = Record.load(settings)
+    return bool(record and record.podman_root and cnicontainer.remove(Path(record.podman_root)))
+
+
+def down_hook(settings: Settings) -> list[str]:
+    """The ``ovnet.down`` hook (ovnet.runtime.cleanup): stop_docker first of all, since its
+    containers' ports go through the agents' plugins, then stop_podman (likewise through the
+    agents' CNI routes)."""
+    stopped = ["the demo's dockerd"] if stop_docker(settings) else []
+    return stopped + (["the demo's Podman containers"] if stop_podman(settings) else [])
 
 
 def _unbind(port: dict, token: str) -> bool:

@@ -35,8 +35,9 @@ class Nic:
 class Workload:
     """A workload of ``project`` on hypervisor ``hypervisor`` (0 = the all-in-one, 1 = the host
     that ``ovnet demo`` adds) with its ``nics`` in order eth0, eth1, ...; ``kind`` is "netns" (a
-    network namespace plugged with veth), "vm" (a QEMU VM on taps) or "docker" (a Docker container
-    attached by the hypervisor's ovnet plugin; one NIC)."""
+    network namespace plugged with veth), "vm" (a QEMU VM on taps), "docker" (a Docker container
+    attached by the hypervisor's ovnet plugin; one NIC) or "podman" (a Podman container attached
+    through CNI by the hypervisor's agent; one NIC)."""
 
     name: str
     project: str
@@ -53,11 +54,12 @@ def _workload(name: str, project: str, hypervisor: int, *nics: tuple[str, str], 
 # Each project has one same-network pair across the Geneve tunnel and one on a single hypervisor;
 # one VM per project and hypervisor (the two-NIC A-vm2 among them), so VMs meet namespaces on the
 # same chassis and across Geneve; B-vm1, a Docker container, has the address of A-vm1 (another
-# project), so the plugin's port is isolated at an address that exists twice.
+# project), so the plugin's port is isolated at an address that exists twice; A-vm3 is a Podman
+# container (CNI) on the added host, next to the VM A-vm2 on net2.
 WORKLOADS: tuple[Workload, ...] = (
     _workload("A-vm1", "tenant-a", 0, ("net1", "192.168.1.3")),
     _workload("A-vm2", "tenant-a", 1, ("net1", "192.168.1.5"), ("net2", "192.168.5.2"), kind="vm"),
-    _workload("A-vm3", "tenant-a", 1, ("net2", "192.168.5.9")),
+    _workload("A-vm3", "tenant-a", 1, ("net2", "192.168.5.9"), kind="podman"),
     _workload("B-vm1", "tenant-b", 1, ("net1", "192.168.1.3"), kind="docker"),
     _workload("B-vm2", "tenant-b", 0, ("net1", "192.168.1.5"), ("net2", "192.168.9.3")),
     _workload("B-vm3", "tenant-b", 0, ("net2", "192.168.9.7"), kind="vm"),

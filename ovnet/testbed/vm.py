@@ -234,3 +234,8 @@ def stop_all(settings: Settings) -> list[str]:
             _record_path(settings, record.name).unlink(missing_ok=True)
         names.append(record.name)
     return names
+
+
+def down_hook(settings: Settings) -> list[str]:
+    """The ``ovnet.down`` hook (ovnet.runtime.cleanup): stop_all, as "VM NAME" lines."""
+    return [f"VM {name}" for name in stop_all(settings)]

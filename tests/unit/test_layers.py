@@ -9,7 +9,7 @@ failure shows), and every import statement of the source, including those inside
 - ovnet.ovn imports only ovnet.model and ovnet.config (and itself);
 - ovnet.host never imports ovnet.model nor SQLAlchemy;
 - product code never imports ovnet.testbed; the test bed's own commands (``ovnet demo``,
-  ``ovnet vm``: cli/demo.py, cli/vm.py) are its front-end and may.
+  ``ovnet vm``: cli/demo.py with its printer cli/matrix.py, cli/vm.py) are its front-end and may.
 """
 
 from __future__ import annotations
@@ -24,10 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ovnet"
-TESTBED_FRONTENDS = {"ovnet.cli.demo", "ovnet.cli.vm"}
-# Cases the `remotes` work of issue 9 fixes (runtime cycle, `ovnet down` importing the test bed);
-# strict, so they fail loudly once fixed and the marker must go.
-KNOWN = "issue 9 (remotes helper): break runtime/allinone <-> runtime/hosts and stop cli/main importing the test bed"
+TESTBED_FRONTENDS = {"ovnet.cli.demo", "ovnet.cli.matrix", "ovnet.cli.vm"}  # matrix: the demo's printer
 
 
 def _modules() -> dict[str, Path]:
@@ -116,14 +113,8 @@ def _product_imports_of_testbed() -> list[str]:
                   for d in deps if _inside(d, "ovnet.testbed"))
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN)
 def test_product_never_imports_the_testbed():
     assert _product_imports_of_testbed() == []
-
-
-def test_only_known_modules_import_the_testbed():
-    # What the xfail above covers, exactly: nothing new may join it meanwhile.
-    assert {line.split()[0] for line in _product_imports_of_testbed()} <= {"ovnet.cli.main"}
 
 
 def _cycles() -> list[list[str]]:
@@ -163,14 +154,5 @@ def _cycles() -> list[list[str]]:
     return sorted(found)
 
 
-def _cycles_outside_runtime() -> list[list[str]]:
-    return [c for c in _cycles() if not all(_inside(m, "ovnet.runtime") for m in c)]
-
-
-@pytest.mark.xfail(strict=True, reason=KNOWN)
 def test_no_import_cycle():
     assert _cycles() == []
-
-
-def test_no_import_cycle_outside_the_known_runtime_one():
-    assert _cycles_outside_runtime() == []

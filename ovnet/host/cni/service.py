@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 import httpx
 
@@ -55,7 +56,9 @@ class CniService:
         self.binder, self.admin, self.chassis = binder, binder.admin, binder.chassis
         self.grace_period = grace_period
         self._unplugged_since: dict[str, float] = {}  # port id -> monotonic time first seen unplugged
-        self._lock = threading.Lock()  # one ADD/DEL/GC/sweep at a time: GC is exclusive with them
+        # ADD/DEL/CHECK of different containers run in parallel (CNI spec 1.1.0 "Lifecycle");
+        # GC and the sweep each run alone, since they delete what is not accounted for.
+        self._gate = SharedGate()
 
     # -- entry -------------------------------------------------------------------------------------
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
@@ -82,15 +85,17 @@ class CniService:
         if request.verb == "STATUS":
             api.list_networks(limit=1)  # the API answers with this token: ADD could be served
             return {}
-        with self._lock:
+        if request.verb == "GC":
+            with self._gate.exclusive():
+                self.gc(request, api, token)
+            return {}
+        with self._gate.shared():
             if request.verb == "ADD":
                 return self.add(request, api, token)
             if request.verb == "DEL":
                 self.delete(request, api, token)
-            elif request.verb == "CHECK":
+            else:
                 self.check(request, api)
-            elif request.verb == "GC":
-                self.gc(request, api, token)
         return {}
 
     # -- lookups -------------------------------------------------------------------------------
@@ -219,7 +224,6 @@ class CniService:
         if port.get(HOST_ID) in ("", self.chassis):
             self.binder.unbind(port["id"], token=token)
         self._delete_port(api, port["id"])
-        self._unplugged_since.pop(port["id"], None)  # callers hold self._lock
 
     def check(self, request: Attachment, api: ApiClient) -> None:
         """CHECK: the port exists, is plugged here and ovn-installed, and ``ifname`` in the netns
@@ -280,7 +284,7 @@ class CniService:
         ``grace_period``; returns their ids. Called by the agent's reconcile, after the binder's
         own round has taken the OVS ports of vanished veths away."""
         now = time.monotonic() if now is None else now
-        with self._lock:
+        with self._gate.exclusive():
             ports = self.admin.list_ports(device_owner=p.DEVICE_OWNER, tags=p.tag(p.HOST_TAG, self.chassis))
             plugged = {o.port_id for o in self.binder.host.ovs.owned_ports()}
             unplugged = {port["id"]: port for port in ports
@@ -300,3 +304,39 @@ class CniService:
                 LOG.info("CNI sweep removed ports of vanished containers: %s", removed)
             return removed
 
+
+class SharedGate:
+    """A readers-writer lock: any number of ``shared()`` holders, or one ``exclusive()`` holder.
+    A waiting exclusive holder keeps new shared ones out, so GC is never starved by ADDs."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextmanager
+    def shared(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive and not self._waiting)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self):
+        with self._cond:
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._exclusive and not self._shared)
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()

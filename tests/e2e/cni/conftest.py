@@ -18,7 +18,7 @@ from ovnet.apiclient import ApiClient
 from ovnet.host.ovs import LocalOvs
 from ovnet.runtime import allinone as aio
 from ovnet.testbed.podman import PrivatePodman
-from tests.conftest import private_settings
+from tests.helpers.allinone import private_settings
 
 
 def ovnet_cli(settings, *args: str) -> subprocess.CompletedProcess:
@@ -51,6 +51,11 @@ class CniOnOvnet:
     def ovs_port_ids(self) -> set[str]:
         """Port ids plugged on this chassis' OVS by ovnet."""
         return {o.port_id for o in self.ovs.owned_ports()}
+
+    def forget_cached_result(self, container_id: str, ifname: str = "eth0") -> None:
+        """Delete libcni's cached ADD Result of an attachment whose DEL the runtime never sent
+        (/var/lib/cni/results is shared by every libcni user: remove exactly ours)."""
+        Path(f"/var/lib/cni/results/{self.name}-{container_id}-{ifname}").unlink(missing_ok=True)
 
     def wait_ports(self, count: int, timeout: float = 30.0) -> list[dict]:
         """Poll until the network has ``count`` CNI ports (the sweep and DEL are asynchronous to

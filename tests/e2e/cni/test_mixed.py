@@ -13,8 +13,6 @@ from ovnet.runtime import hosts
 from ovnet.testbed import vm as vm_mod
 from ovnet.testbed.podman import PrivatePodman
 from tests.e2e.cni.conftest import ovnet_cli
-from tests.e2e.docker.conftest import ovnet_docker  # noqa: F401  (module-scoped all-in-one + dockerd)
-from tests.e2e.vm.conftest import vm_image  # noqa: F401  (the cached VM image)
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker, pytest.mark.podman, pytest.mark.qemu]
 

@@ -13,19 +13,9 @@ import pytest
 
 from ovnet.runtime import allinone as aio
 from ovnet.runtime.process import pid_alive, read_pid
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker]
-
-
-def wait_for(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def running(d, name: str) -> bool:
@@ -61,7 +51,7 @@ def test_plugin_kill9_and_restart(ovnet_docker, net_with_keeper):
     pidfile = d.settings.run_dir / "ovnet-agent.pid"
     agent = read_pid(pidfile)
     os.kill(agent, signal.SIGKILL)
-    wait_for(lambda: not pid_alive(agent), what="the agent to die")
+    wait_for(lambda: not pid_alive(agent), timeout=30.0, interval=0.2, what="the agent to die")
     # Traffic does not need the agent: the veth and the OVS port stay.
     ping_from_new_container_fails = d.docker("run", "--rm", "--network", network, "bb", "true", check=False)
     assert ping_from_new_container_fails.returncode != 0  # no plugin: dockerd cannot make endpoints
@@ -81,11 +71,11 @@ def test_dockerd_restart_brings_restart_always_container_back(ovnet_docker, net_
         d.dockerd.stop()
         d.dockerd.live_restore = True
         d.dockerd.start()
-        wait_for(lambda: running(d, keeper), what="the restart-always container")
+        wait_for(lambda: running(d, keeper), timeout=30.0, interval=0.2, what="the restart-always container")
     before = docker_ports(d, net["id"])
     d.dockerd.stop()
     d.dockerd.start()
-    wait_for(lambda: running(d, keeper), what="the restart-always container")
+    wait_for(lambda: running(d, keeper), timeout=30.0, interval=0.2, what="the restart-always container")
     d.docker("exec", keeper, "ip", "-o", "addr", "show", "eth0")
     ping_from_new_container(d, network, "10.80.0.88")
     after = docker_ports(d, net["id"])
@@ -104,11 +94,12 @@ def test_dockerd_sigkill_and_start(ovnet_docker, net_with_keeper):
     net = d.ovnet_network(network)
     d.dockerd.kill()
     d.dockerd.start()
-    wait_for(lambda: running(d, keeper), what="the restart-always container")
+    wait_for(lambda: running(d, keeper), timeout=30.0, interval=0.2, what="the restart-always container")
     ping_from_new_container(d, network, "10.80.0.88")
     endpoint = d.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}",
                         keeper).stdout.strip()
-    wait_for(lambda: set(docker_ports(d, net["id"])) == {endpoint}, what="stale endpoints to go")
+    wait_for(lambda: set(docker_ports(d, net["id"])) == {endpoint}, timeout=30.0, interval=0.2,
+             what="stale endpoints to go")
 
 
 def test_gc_removes_ports_of_endpoints_dockerd_does_not_know(ovnet_docker, net_with_keeper):
@@ -128,7 +119,7 @@ def test_gc_removes_ports_of_endpoints_dockerd_does_not_know(ovnet_docker, net_w
                                 **{"binding:host_id": d.settings.chassis_name,
                                    "binding:profile": {"docker_network_id": secrets.token_hex(32)}})
     wait_for(lambda: ghost["id"] not in {p["id"] for p in d.api.list_ports(network_id=net["id"])},
-             timeout=30, what="the GC to remove the ghost port")
+             timeout=30.0, interval=0.2, what="the GC to remove the ghost port")
     time.sleep(2 * d.settings.sync_interval + 1)  # two more rounds: the foreign port stays
     assert foreign["id"] in {p["id"] for p in d.api.list_ports(network_id=net["id"])}
     d.api.delete_port(foreign["id"])

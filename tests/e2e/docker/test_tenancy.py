@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from ovnet.host.docker.server import plugin_socket
-from tests.docker_http import post
+from tests.helpers.docker_http import post
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker]
 

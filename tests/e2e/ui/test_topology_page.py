@@ -6,6 +6,7 @@ A screenshot of the admin's view is saved in the test's tmp dir and copied to SC
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -17,8 +18,8 @@ from ovnet.apiclient import ApiClient
 from ovnet.cli.demo import member_tokens
 from ovnet.host.agentclient import AgentClient
 from ovnet.testbed import seed
-from tests.browser import chromium, require_chromium
-from tests.conftest import running_allinone
+from tests.helpers.browser import chromium, require_chromium
+from tests.helpers.allinone import running_allinone
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.browser]
 SCREENSHOT_DIR = Path(os.environ.get("OVNET_SCREENSHOT_DIR", "/tmp/ovnet-screenshots"))
@@ -49,6 +50,21 @@ def build_seed(settings, tokens: dict[str, str], make_netns) -> dict[str, list[d
                         else:
                             admin.update_port(port["id"], **{"binding:host_id": "hv2"})
     return made
+
+
+def add_router_and_floating_ip(settings, tokens: dict[str, str], ports: list[dict]) -> None:
+    """The public network (admin), and tenant-a's router on it with interfaces in both its
+    networks and a floating IP for its first port (tenant-a's token)."""
+    with ApiClient.from_settings(settings) as admin:
+        public = admin.create_network(name="public", **{"router:external": True, "provider:network_type": "flat",
+                                                        "provider:physical_network": "public"})
+        admin.create_subnet(network_id=public["id"], cidr="10.50.50.0/24", ip_version=4, enable_dhcp=False)
+    with ApiClient(settings.api_url, tokens["tenant-a"]) as api:
+        router = api.create("router", "routers", {"name": "router-a",
+                                                  "external_gateway_info": {"network_id": public["id"]}})
+        for subnet in (s for s in api.list_subnets() if s["network_id"] != public["id"]):
+            api.request("PUT", f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet["id"]})
+        api.create("floatingip", "floatingips", {"floating_network_id": public["id"], "port_id": ports[0]["id"]})
 
 
 def wait_page(driver, check, timeout: float = 30.0):
@@ -95,26 +111,31 @@ def test_topology_page_shows_what_the_token_sees(tmp_path, make_netns):
     with running_allinone(tmp_path, agent_sync_interval=3600.0) as settings:
         tokens = member_tokens(settings)
         made = build_seed(settings, tokens, make_netns)
+        add_router_and_floating_ip(settings, tokens, made["tenant-a"])
         with ApiClient.from_settings(settings) as admin:
             networks = {n["id"]: n for n in admin.list_networks()}
-        admin_token = (settings.state_dir / "admin-token").read_text().strip()
+        admin_token = settings.admin_token_file.read_text().strip()
         with chromium(tmp_path) as driver:
             driver.get(f"{settings.api_url}/ui")
             sign_in(driver, admin_token)
             all_ports = sum(len(p) for p in made.values())
             wait_page(driver, lambda d: counts(d)["ports"] == all_ports)
-            assert counts(driver) == {"networks": 4, "ports": all_ports, "routers": 0, "floatingips": 0}
-            assert "(not served)" in _text(driver, "counts")  # /v2.0/routers answers 404 today
+            # Router interface, gateway and floating IP ports are drawn as the router's and the
+            # floating IP's edges, not as ports.
+            assert counts(driver) == {"networks": 5, "ports": all_ports, "routers": 1, "floatingips": 1}
+            assert "(not served)" not in _text(driver, "counts")
             listed = listed_networks(driver)
             assert {n for n, _p, _c in listed} == set(networks)
-            assert {networks[n]["project_id"] for n, _p, _c in listed} == {ports[0]["project_id"] for ports in made.values()}
             assert sum(c for _n, _p, c in listed) == all_ports
+            drawn = json.loads(driver.find_element("id", "graph").get_attribute("data-drawn"))
+            assert drawn == {"router": 1, "network": 5, "port": all_ports, "fip": 1, "interface": 2, "gateway": 1,
+                             "nat": 1, "pool": 1, "attach": all_ports}
             assert "tenant-a" in _text(driver, "listing") and "tenant-b" in _text(driver, "listing")
             bound_here = sum(w.hypervisor == 0 and w.kind == "netns" for w in seed.WORKLOADS for _ in w.nics)
             wait_page(driver, lambda d: f"{bound_here} active" in _text(d, "counts"))
             assert driver.execute_script("return document.querySelectorAll('#graph canvas').length") > 0
-            drawn = driver.execute_script("return window.ovnetTopology.ports.length")
-            assert drawn == all_ports
+            loaded = driver.execute_script("return window.ovnetTopology.ports.length")
+            assert loaded == all_ports + 4  # and the router's 2 interfaces, its gateway, the floating IP's port
             time.sleep(1.0)  # let the layout settle before the picture
             shot = tmp_path / "topology-admin.png"
             driver.save_screenshot(str(shot))
@@ -146,10 +167,13 @@ def test_topology_page_shows_what_the_token_sees(tmp_path, make_netns):
             a_ports = len(made["tenant-a"]) + 1
             wait_page(driver, lambda d: counts(d)["ports"] == a_ports)
             a_project = made["tenant-a"][0]["project_id"]
-            assert counts(driver)["networks"] == 2
-            assert {p for _n, p, _c in listed_networks(driver)} == {a_project}
-            assert driver.execute_script("return window.ovnetTopology.ports.every(p => p.project_id === arguments[0])",
-                                         a_project)
+            with ApiClient(settings.api_url, tokens["tenant-a"]) as api:
+                seen_by_a = api.list_networks()
+            assert counts(driver)["networks"] == len(seen_by_a) and counts(driver)["routers"] == 1
+            assert {p for _n, p, _c in listed_networks(driver)} == {n["project_id"] for n in seen_by_a}
+            assert {n["project_id"] for n in seen_by_a if not n["router:external"]} == {a_project}
+            assert driver.execute_script("return window.ovnetTopology.ports.filter(p => !p.device_owner.startsWith("
+                                         "'network:')).every(p => p.project_id === arguments[0])", a_project)
             assert tokens["tenant-a"] not in driver.current_url
             driver.save_screenshot(str(tmp_path / "topology-member.png"))
             shutil.copy(tmp_path / "topology-member.png", SCREENSHOT_DIR / "topology-member.png")

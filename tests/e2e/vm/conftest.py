@@ -1,28 +1,12 @@
-"""Fixtures for VM tests: the VM image (built once, cached across runs) and a tap in a private
-network namespace for boots that need no OVN."""
+"""Fixtures for VM tests: a tap in a private network namespace for boots that need no OVN, and
+VMs on the all-in-one. The VM image is tests/e2e/conftest.py's (the CNI tests boot VMs too)."""
 
 from __future__ import annotations
 
 import secrets
-import shutil
 
 import pytest
 from pyroute2 import IPRoute, netns
-
-from ovnet.config import load_settings
-from ovnet.testbed.vmimage import VmImage, build_image
-
-
-def _need_qemu() -> None:
-    if shutil.which("qemu-system-x86_64") is None:
-        pytest.skip("qemu-system-x86_64 is missing: `make setup` installs qemu-system-x86")
-
-
-@pytest.fixture(scope="session")
-def vm_image() -> VmImage:
-    """The VM image under the configured cache dir (built on first use, ~7 s; then reused)."""
-    _need_qemu()
-    return build_image(load_settings().cache_dir)
 
 
 @pytest.fixture
@@ -42,7 +26,7 @@ def lone_tap():
 
 # The API/agent fixtures of the host tests: an admin ApiClient and agent of the all-in-one,
 # workload namespaces, networks made through the API.
-from tests.integration.host.conftest import agent, api, make_netns  # noqa: E402,F401
+
 
 
 @pytest.fixture

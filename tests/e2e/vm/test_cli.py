@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from ovnet.cli.main import app
 from ovnet.runtime.process import pid_alive
 from ovnet.testbed import vm as vm_mod
-from tests.integration.host.conftest import ApiNetwork
+from tests.helpers.hostnet import ApiNetwork
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu]
 

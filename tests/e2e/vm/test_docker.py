@@ -8,8 +8,7 @@ import secrets
 import pytest
 
 from ovnet.testbed import vm as vm_mod
-from tests.e2e.docker.conftest import ovnet_docker  # noqa: F401  (module-scoped all-in-one + dockerd)
-from tests.e2e.vm.test_vm import lease_of
+from tests.helpers.vm import lease_of
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker, pytest.mark.qemu]
 

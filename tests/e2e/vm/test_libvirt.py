@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ovnet.cli.main import app
 from ovnet.host.libvirt import interface_xml, tap_name
-from tests.integration.host.conftest import ApiNetwork
+from tests.helpers.hostnet import ApiNetwork
 
 PORT = {"id": "3f2a9c1e-5b7d-4e21-9a0c-1d2e3f405162", "mac_address": "fa:16:3e:12:34:56"}
 

@@ -12,8 +12,8 @@ from pyroute2 import IPRoute
 from ovnet.testbed import guest, qemu, workload
 from ovnet.testbed import vm as vm_mod
 from ovnet.testbed.initscript import LINE_LEASE
-from tests.e2e.vm.test_vm import BOOT_TIMEOUT, first_ping, plug_namespace
-from tests.integration.host.conftest import ApiNetwork, wait_status
+from tests.helpers.vm import BOOT_TIMEOUT, first_ping, plug_namespace
+from tests.helpers.hostnet import ApiNetwork, wait_status
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu]
 

@@ -14,39 +14,15 @@ from ovnet.apiclient import ApiError
 from ovnet.host.libvirt import tap_name
 from ovnet.runtime import hosts
 from ovnet.runtime.process import pid_alive
-from ovnet.testbed import guest, qemu
+from ovnet.testbed import guest
 from ovnet.testbed import vm as vm_mod
-from ovnet.testbed.initscript import LINE_LEASE
 from ovnet.testbed.workload import send
 from ovnet.testbed.qemu import VmError
 from ovnet.testbed.vmimage import VmImageError
-from tests.integration.host.conftest import ApiNetwork, ns_run, wait_status
+from tests.helpers.hostnet import ApiNetwork, ns_run, wait_status
+from tests.helpers.vm import first_ping, lease_of, plug_namespace
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu]
-
-BOOT_TIMEOUT = 180.0  # s: a TCG boot takes ~2 s idle, far longer on a loaded 2-core host
-
-
-def lease_of(record: vm_mod.VmRecord) -> dict[str, str]:
-    line = qemu.wait_console(Path(record.console), LINE_LEASE, BOOT_TIMEOUT)
-    assert line is not None, f"no DHCP lease; console:\n{Path(record.console).read_text()[-3000:]}"
-    return qemu.parse_lease(line)
-
-
-def first_ping(ns: str, address: str, timeout: float = BOOT_TIMEOUT) -> float:
-    """Seconds until ``address`` first answers a ping from ``ns``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if ns_run(ns, "ping", "-n", "-q", "-c1", "-W1", address, check=False).returncode == 0:
-            return time.monotonic() - started
-    raise AssertionError(f"{address} never answered a ping from {ns} within {timeout:g} s")
-
-
-def plug_namespace(agent, make_netns, port: dict) -> str:
-    ns = make_netns("ovw")
-    agent.bind(port["id"], "veth", ns)
-    return ns
-
 
 def test_vm_gets_address_gateway_and_mtu_by_dhcp_and_talks_to_a_namespace(allinone, api, agent, make_netns, vms):
     net = ApiNetwork(api, "10.81.0", dns_nameservers=["10.81.0.53"],

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from ovnet.apiclient import ApiError
-from tests.integration.host.conftest import ApiNetwork
+from tests.helpers.hostnet import ApiNetwork
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu]
 

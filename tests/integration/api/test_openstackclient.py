@@ -6,36 +6,15 @@ wrote; after each step ``endpoint.after`` runs, where NB checks plug in (see con
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.integration.ovn.nbcheck import nb_endpoint  # noqa: F401 - fixture
+from tests.helpers.osc import OPENSTACK, Osc
 
-OPENSTACK = Path(sys.executable).with_name("openstack")
 pytestmark = pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")
-
-
-class Osc:
-    def __init__(self, clouds_yaml: Path):
-        self.env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(clouds_yaml)}
-        for key in [k for k in self.env if k.startswith("OS_") and k != "OS_CLIENT_CONFIG_FILE"]:
-            del self.env[key]
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(OPENSTACK), "--os-cloud", "ovnet", *args], env=self.env, capture_output=True,
-                              text=True, timeout=120)
-        if check:
-            assert proc.returncode == 0, f"openstack {' '.join(args)} failed: {proc.stderr}"
-        return proc
-
-    def json(self, *args: str):
-        return json.loads(self.run(*args, "-f", "json").stdout)
 
 
 @pytest.fixture(params=["api", pytest.param("nb", marks=[pytest.mark.ovn, pytest.mark.root])])
@@ -123,3 +102,23 @@ def test_openstackclient_binding_is_admin_only_and_unset_host_unbinds(endpoint, 
     assert admin.json("port", "show", port["id"])["binding_host_id"] == "host-1"
     admin.run("port", "unset", "--host", port["id"])
     assert admin.json("port", "show", port["id"])["binding_host_id"] == ""
+
+
+def test_openstackclient_subnet_pool_and_a_subnet_from_it(endpoint):
+    osc = Osc(endpoint.clouds_yaml)
+    pool = osc.json("subnet", "pool", "create", "--pool-prefix", "10.60.0.0/16", "--default-prefix-length", "24",
+                    "acc-pool")
+    assert pool["prefixes"] == ["10.60.0.0/16"] and pool["default_prefixlen"] == 24 and pool["ip_version"] == 4
+    osc.json("network", "create", "pool-net")
+    first = osc.json("subnet", "create", "--network", "pool-net", "--subnet-pool", "acc-pool", "pool-a")
+    second = osc.json("subnet", "create", "--network", "pool-net", "--subnet-pool", "acc-pool",
+                      "--prefix-length", "26", "pool-b")
+    assert (first["cidr"], second["cidr"]) == ("10.60.0.0/24", "10.60.1.0/26")
+    assert first["subnetpool_id"] == second["subnetpool_id"] == pool["id"]
+    osc.run("subnet", "pool", "set", "--pool-prefix", "10.61.0.0/16", "acc-pool")
+    assert osc.json("subnet", "pool", "show", "acc-pool")["prefixes"] == ["10.60.0.0/15"]  # collapsed
+    in_use = osc.run("subnet", "pool", "delete", "acc-pool", check=False)
+    assert in_use.returncode != 0 and "409" in in_use.stderr, in_use.stderr
+    osc.run("subnet", "delete", "pool-a", "pool-b")
+    osc.run("subnet", "pool", "delete", "acc-pool")
+    assert osc.json("subnet", "pool", "list") == []

@@ -18,8 +18,8 @@ from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.vif import device_alias, veth_host_name
 from ovnet.runtime import allinone as aio
-from tests.conftest import running_allinone
-from tests.integration.host.conftest import ApiNetwork, ns_run, wait_status
+from tests.helpers.allinone import running_allinone
+from tests.helpers.hostnet import ApiNetwork, ns_run, wait_status
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

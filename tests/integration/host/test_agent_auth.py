@@ -13,7 +13,7 @@ import pytest
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.agentclient import AgentClient
-from tests.integration.host.conftest import ApiNetwork
+from tests.helpers.hostnet import ApiNetwork
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

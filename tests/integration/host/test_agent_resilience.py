@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ovnet.runtime import allinone as aio
-from tests.conftest import running_allinone
+from tests.helpers.allinone import running_allinone
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

@@ -16,9 +16,9 @@ from pyroute2 import netns as pynetns
 
 from ovnet.host.vif import veth_host_name
 from ovnet.runtime import allinone as aio
-from tests.cni_runtime import CniRuntime, conflist
-from tests.conftest import private_settings
-from tests.integration.host.conftest import ApiNetwork, ns_run, wait_status
+from tests.helpers.cni_runtime import CniRuntime, conflist
+from tests.helpers.allinone import private_settings
+from tests.helpers.hostnet import ApiNetwork, ns_run, wait_status
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

@@ -11,7 +11,7 @@ import pytest
 from pyroute2 import IPRoute
 
 from ovnet.host.vif import delete_owned_devices, device_alias
-from tests.integration.host.conftest import ApiNetwork, ns_run
+from tests.helpers.hostnet import ApiNetwork, ns_run
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

@@ -5,7 +5,6 @@ libnetwork call, a reconcile repairing a Logical_Switch_Port deleted behind ovne
 from __future__ import annotations
 
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -14,8 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime.process import free_port
-from tests.conftest import running_allinone
-from tests.integration.host.conftest import ApiNetwork, wait_status
+from tests.helpers.allinone import running_allinone
+from tests.helpers.hostnet import ApiNetwork, wait_status
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
@@ -31,14 +31,11 @@ def value(page: dict, name: str, **labels: str) -> float:
     return page.get((name, frozenset(labels.items())), 0.0)
 
 
-def wait_for(scrape, check, timeout: float = 20.0) -> dict:
+def scrape_until(scrape, check, timeout: float = 20.0) -> dict:
     """Scrape until ``check(page)`` holds; returns that page (or the last one, for the assert)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        page = scrape()
-        if check(page) or time.monotonic() > deadline:
-            return page
-        time.sleep(0.2)
+    pages: list[dict] = []
+    wait_for(lambda: check(pages.append(scrape()) or pages[-1]), timeout, interval=0.2)
+    return pages[-1]
 
 
 def test_server_and_agent_metrics_move_with_work(tmp_path, make_netns):
@@ -57,11 +54,11 @@ def test_server_and_agent_metrics_move_with_work(tmp_path, make_netns):
         def agent() -> dict:
             return samples(agent_http.get("/metrics").text)
 
-        before = wait_for(server, lambda p: value(p, "ovnet_nb_connected") == 1.0)
+        before = scrape_until(server, lambda p: value(p, "ovnet_nb_connected") == 1.0)
         assert value(before, "ovnet_nb_connected") == 1.0
         assert value(before, "ovnet_reconcile_duration_seconds_count") >= 1  # the start-up reconcile
         assert value(before, "ovnet_ports", status="ACTIVE") == 0
-        agent_before = wait_for(agent, lambda p: value(p, "ovnet_sb_connected") == 1.0)
+        agent_before = scrape_until(agent, lambda p: value(p, "ovnet_sb_connected") == 1.0)
         assert value(agent_before, "ovnet_sb_connected") == 1.0
         tcp = samples(httpx.get(f"http://{settings.listen_host}:{port_no}/metrics", timeout=10).text)
         assert value(tcp, "ovnet_sb_connected") == 1.0
@@ -96,12 +93,20 @@ def test_server_and_agent_metrics_move_with_work(tmp_path, make_netns):
             assert value(agent(), "ovnet_docker_requests_total", verb="NetworkDriver.GetCapabilities",
                          result="ok") == 1
 
+            # A CNI request (STATUS: is the plugin ready?) is counted by verb and result.
+            admin_token = settings.admin_token_file.read_text().strip()
+            agent_http.post("/cni/status", headers={"X-Auth-Token": admin_token},
+                            json={"env": {"CNI_COMMAND": "STATUS"},
+                                  "config": {"cniVersion": "1.1.0", "name": "n", "type": "ovnet"}})
+            counted = agent()
+            assert sum(value(counted, "ovnet_cni_requests_total", verb="STATUS", result=r) for r in ("ok", "error")) == 1
+
             client.unbind(port["id"])
             assert value(agent(), "ovnet_agent_unbinds_total", result="ok") == 1
 
             # A port's NB row deleted behind ovnet's back: the periodic reconcile (2 s) recreates it.
             subprocess.run(["ovn-nbctl", f"--db={settings.nb_connection}", "lsp-del", port["id"]], check=True, timeout=20)
-            repaired = wait_for(server, lambda p: value(p, "ovnet_reconcile_repairs_total", op="create",
+            repaired = scrape_until(server, lambda p: value(p, "ovnet_reconcile_repairs_total", op="create",
                                                         table="Logical_Switch_Port") >= 1, timeout=30)
             assert value(repaired, "ovnet_reconcile_repairs_total", op="create", table="Logical_Switch_Port") >= 1
         plugin.close()

@@ -15,8 +15,8 @@ from ovnet.apiclient import ApiClient
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.vif import veth_host_name
 from ovnet.runtime import allinone as aio
-from tests.conftest import running_allinone
-from tests.integration.host.conftest import ApiNetwork, ns_run
+from tests.helpers.allinone import running_allinone
+from tests.helpers.hostnet import ApiNetwork, ns_run
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

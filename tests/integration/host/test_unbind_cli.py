@@ -11,7 +11,7 @@ import sys
 import pytest
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import hosts
-from tests.integration.host.conftest import ApiNetwork
+from tests.helpers.hostnet import ApiNetwork
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

@@ -13,7 +13,7 @@ from pyroute2 import IPRoute
 from ovnet.host import addressing
 from ovnet.host.errors import Conflict
 from ovnet.host.vif import InternalVif, TapVif, VethVif, veth_host_name
-from tests.integration.host.conftest import ApiNetwork, ns_run
+from tests.helpers.hostnet import ApiNetwork, ns_run
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 
 from ovnet.config import Settings
 from ovnet.runtime.central import central_services
 from ovnet.runtime.process import free_port
-from tests.pg import postgres_server  # noqa: F401 - fixture re-export (the store's PostgreSQL variant)
-from tests.unit.model.conftest import store  # noqa: F401 - fixture re-export: SQLite and PostgreSQL
 
 
 class NbServer:
@@ -47,14 +44,3 @@ def nb_server(tmp_path):
         yield server
     finally:
         server.stop()
-
-
-def wait_for(check, timeout: float = 10.0) -> bool:
-    """Poll ``check()`` until true or ``timeout`` seconds; return its last value. NB replicas
-    (the IDL) see an edit made with ovn-nbctl a few milliseconds after ovn-nbctl returns."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()

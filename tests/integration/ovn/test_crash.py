@@ -13,7 +13,7 @@ from ovnet.config import Settings
 from ovnet.model.store import Store
 from ovnet.ovn.syncer import Syncer
 from ovnet.runtime.process import free_port
-from tests.apiserver import ServerProcess
+from tests.helpers.apiserver import ServerProcess
 
 pytestmark = pytest.mark.ovn
 

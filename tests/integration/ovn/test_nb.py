@@ -11,8 +11,8 @@ from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.registry import desired_rows
 from ovnet.ovn.translate import DHCP, LS, LSP
 
-from tests.integration.ovn.conftest import wait_for
-from tests.unit.ovn.test_translate import NET, PORT, SUB4, SUB6, snapshot
+from tests.helpers.wait import wait_for
+from tests.helpers.samples import NET, PORT, SUB4, SUB6, snapshot
 
 pytestmark = pytest.mark.ovn
 
@@ -90,6 +90,26 @@ def test_unavailable_nb_raises_and_reconnect_is_fast(nb_server, client):
     reconnect_s = time.monotonic() - started
     print(f"reconnected {reconnect_s:.2f} s after NB came back")
     assert client.converge(want)
+
+
+def test_start_returns_while_nb_is_down_connects_when_it_comes_and_stop_is_prompt(nb_server):
+    nb_server.stop()
+    nb = NbClient(nb_server.url)
+    try:
+        nb.start()  # returns at once: ovsdbapp's own start() would wait for NB and raise
+        with pytest.raises(NbUnavailable):
+            nb.converge(desired_rows(snapshot()))
+        nb_server.start()
+        assert nb.wait_connected(10)
+        assert nb.converge(desired_rows(snapshot()))
+    finally:
+        nb.stop()
+    down = NbClient(nb_server.url)
+    nb_server.stop()
+    down.start()
+    started = time.monotonic()
+    down.stop()
+    assert time.monotonic() - started < 2  # the first-connect loop notices stop() within its poll
 
 
 def test_port_up_events(nb_server):

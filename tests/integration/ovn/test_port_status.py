@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ovnet.apiclient import ApiClient
+from tests.helpers.hostnet import wait_status
 
 pytestmark = [pytest.mark.ovn, pytest.mark.root]
 
@@ -18,15 +19,6 @@ def vsctl(settings, *args: str) -> str:
     done = subprocess.run(["ovs-vsctl", f"--db=unix:{settings.ovs_db_sock}", "--timeout=10", *args],
                           capture_output=True, text=True, check=True)
     return done.stdout.strip()
-
-
-def wait_status(api, port_id, want, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    status = api.show_port(port_id)["status"]
-    while status != want and time.monotonic() < deadline:
-        time.sleep(0.1)
-        status = api.show_port(port_id)["status"]
-    return status
 
 
 def test_port_goes_active_when_bound_and_down_when_unbound(allinone):
@@ -40,9 +32,9 @@ def test_port_goes_active_when_bound_and_down_when_unbound(allinone):
               f"external_ids:iface-id={port['id']}", f"external_ids:attached-mac={port['mac_address']}")
         try:
             started = time.monotonic()
-            assert wait_status(api, port["id"], "ACTIVE") == "ACTIVE"
+            assert wait_status(api, port["id"], "ACTIVE", 30.0) == "ACTIVE"
             print(f"port ACTIVE {time.monotonic() - started:.2f} s after the OVS port was added")
         finally:
             vsctl(allinone, "--if-exists", "del-port", allinone.bridge, iface)
-        assert wait_status(api, port["id"], "DOWN") == "DOWN"
+        assert wait_status(api, port["id"], "DOWN", 30.0) == "DOWN"
         api.delete_port(port["id"])

@@ -10,7 +10,7 @@ from ovnet.config import Settings
 from ovnet.ovn.sb import ChassisWatcher, physical_networks
 from ovnet.runtime.central import central_services
 from ovnet.runtime.process import free_port
-from tests.integration.ovn.conftest import wait_for
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.ovn]
 

@@ -6,14 +6,23 @@ import json
 
 import pytest
 
+from ovnet.config import Settings
 from ovnet.model import networks, ports, secgroups, sgrules, subnets
 from ovnet.model.common import Defaults
 from ovnet.model.tenancy import Context
 from ovnet.ovn.acls import port_group_name
-from tests.integration.ovn.test_syncer import syncer  # noqa: F401 - fixture re-export
+from ovnet.ovn.syncer import Syncer
 
 pytestmark = pytest.mark.ovn
 CTX = Context("p1")
+
+
+@pytest.fixture
+def syncer(store, nb_server, tmp_path):
+    running = Syncer(store, Settings(state_dir=tmp_path / "state", nb_port=nb_server.port))
+    running.start()
+    yield running
+    running.stop()
 
 
 def _run(store, fn):

@@ -11,7 +11,7 @@ import pytest
 from ovnet.config import Settings
 from ovnet.model.store import Store
 
-from tests.integration.ovn.test_syncer import network_with_port
+from tests.helpers.outbox import network_with_port
 
 pytestmark = pytest.mark.ovn
 

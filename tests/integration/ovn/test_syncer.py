@@ -9,8 +9,8 @@ from ovnet.model import syncer_io
 from ovnet.model.common import record_change
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet, SubnetPool
 from ovnet.ovn.syncer import Syncer
-
-from tests.integration.ovn.conftest import wait_for
+from tests.helpers.outbox import change, network_with_port
+from tests.helpers.wait import wait_for
 
 pytestmark = pytest.mark.ovn
 
@@ -26,26 +26,6 @@ def syncer(store, nb_server, tmp_path):
     s.start()
     yield s
     s.stop()
-
-
-def change(store, *rows):
-    """Commit ``rows`` with their outbox rows in one transaction, as the model does."""
-    with store.session() as session:
-        for row in rows:
-            session.add(row)
-            session.flush()
-            record_change(session, row)
-
-
-def network_with_port(store, ip="10.0.0.5"):
-    net = Network(project_id="p1", name="blue", mtu=1442)
-    change(store, net)
-    sub = Subnet(project_id="p1", network_id=net.id, cidr="10.0.0.0/24", ip_version=4, gateway_ip="10.0.0.1")
-    change(store, sub)
-    port = Port(project_id="p1", network_id=net.id, mac_address="fa:16:3e:00:00:05",
-                fixed_ips=[IPAllocation(subnet_id=sub.id, ip_address=ip)])
-    change(store, port)
-    return net, sub, port
 
 
 def pending(store):

@@ -14,9 +14,9 @@ import pytest
 
 from ovnet.config import Settings
 from ovnet.runtime.process import free_port
-from tests.apiserver import ServerProcess
-from tests.integration.ovn.conftest import wait_for
-from tests.pg import fresh_database_url
+from tests.helpers.apiserver import ServerProcess
+from tests.helpers.wait import wait_for
+from tests.helpers.pg import fresh_database_url
 
 pytestmark = [pytest.mark.ovn, pytest.mark.postgres]
 TAKEOVER_S = 5.0

@@ -41,7 +41,7 @@ def test_up_status_down_leaves_nothing(allinone_settings):
 
 
 def test_bridge_in_root_namespace_is_removed_and_a_second_one_refused(tmp_path):
-    from tests.conftest import private_settings
+    from tests.helpers.allinone import private_settings
 
     with IPRoute() as ipr:
         if ipr.link_lookup(ifname="ovs-netdev"):

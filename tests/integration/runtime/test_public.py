@@ -10,8 +10,9 @@ from pyroute2 import IPRoute, netns
 
 from ovnet.runtime import allinone as aio
 from ovnet.runtime import hosts, public
+from ovnet.runtime.chassis import local_chassis
 from ovnet.runtime.process import run, wait_until
-from tests.conftest import private_settings
+from tests.helpers.allinone import private_settings
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
@@ -48,7 +49,7 @@ def test_every_chassis_maps_public_to_its_provider_bridge(tmp_path):
         assert settings.public_netns in netns.listnetns()
         links = _public_links(settings)
         assert links[public.PUBLIC_BRIDGE] == ["10.50.50.1"] and "ex1" in links
-        local = aio.local_chassis(settings)
+        local = local_chassis(settings)
         mapping = local.vsctl("get", "Open_vSwitch", ".", "external_ids:ovn-bridge-mappings")
         assert mapping.strip().strip('"') == "public:br-ex"
         assert wait_until(lambda: None if _sb_mappings(settings).get(settings.chassis_name) == "public:br-ex"

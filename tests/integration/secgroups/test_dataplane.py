@@ -13,8 +13,8 @@ import pytest
 from ovnet.apiclient import ApiClient
 from ovnet.cli.trace import run_trace
 from ovnet.host.agentclient import AgentClient
-from tests.conftest import running_allinone
-from tests.integration.secgroups.dataplane import Workloads, eventually, ns_run, probe, settle
+from tests.helpers.allinone import running_allinone
+from tests.helpers.secgroups import Workloads, eventually, ns_run, probe, settle
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 TCP = 7000

@@ -19,19 +19,21 @@ from ovnet.cli.demo import member_tokens
 from ovnet.runtime import hosts, underlay
 from ovnet.host.vif import veth_host_name
 from ovnet.runtime.process import pid_alive, read_pid, wait_until
-from ovnet.testbed import container, demo, seed, vm
+from ovnet.testbed import cnicontainer, container, demo, seed, vm
 
-pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu, pytest.mark.docker]
+pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu, pytest.mark.docker, pytest.mark.podman]
 VMS = {w.name: w for w in seed.WORKLOADS if w.kind == "vm"}
 CONTAINERS = {w.name: w for w in seed.WORKLOADS if w.kind == "docker"}
+PODMAN = {w.name: w for w in seed.WORKLOADS if w.kind == "podman"}
 
 
 @pytest.fixture(autouse=True)
 def no_vm_left(allinone_settings):
-    """QEMU and dockerd run detached: stop any VM and the dockerd a failed test left, before the
-    all-in-one goes."""
+    """QEMU, dockerd and Podman's containers run detached: stop any VM, the dockerd and the Podman
+    containers a failed test left, before the all-in-one goes."""
     yield
     demo.stop_docker(allinone_settings)
+    demo.stop_podman(allinone_settings)
     vm.stop_all(allinone_settings)
 
 
@@ -106,6 +108,21 @@ def _container(settings, host: str, wl: seed.Workload) -> int:
     return pid
 
 
+def _podman_container(settings, host: str, wl) -> int:
+    """Assert ``wl`` runs as a Podman container at its address whose port (compute:cni, device_id
+    the container id) is its project's, ACTIVE on ``host``; return the container's pid."""
+    podman = cnicontainer.engine(Path(demo.Record.load(settings).podman_root))
+    state = json.loads(podman.podman("inspect", wl.name).stdout)[0]
+    assert state["State"]["Running"]
+    assert state["NetworkSettings"]["Networks"][cnicontainer.CNI_NETWORK]["IPAddress"] == wl.nics[0].address
+    with ApiClient.from_settings(settings) as admin:
+        port, = admin.list_ports(device_id=state["Id"])
+        network = admin.list_networks(id=port["network_id"])[0]
+    assert port["device_owner"] == "compute:cni" and port["status"] == "ACTIVE"
+    assert port["binding:host_id"] == host and port["project_id"] == network["project_id"]
+    return state["State"]["Pid"]
+
+
 def _resources(settings) -> list[str]:
     with ApiClient.from_settings(settings) as admin:
         return [n["name"] for n in admin.list_networks()] + [p["name"] for p in admin.list_ports()]
@@ -120,12 +137,14 @@ def test_demo_keep_then_clean(allinone):
     assert kept.returncode == 0, kept.stderr
     pairs = len(seed.pairs())
     assert f"{pairs}/{pairs} cells as expected" in kept.stdout
-    assert "✗" not in kept.stdout
+    rows = [line.split("│")[1] for line in kept.stdout.splitlines() if "│" in line]
+    assert len(rows) == len(seed.nics()) and not any("✗" in row for row in rows)  # the legend names ✗ too
     names = {demo.workload_netns(allinone, w.name) for w in seed.WORKLOADS if w.kind == "netns"}
     assert names <= set(netns.listnetns())
     assert host in hosts.host_names(allinone)
     echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
-    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) - len(CONTAINERS) and all(pid_alive(p) for p in echo_pids)
+    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) - len(CONTAINERS) - len(PODMAN)
+    assert all(pid_alive(p) for p in echo_pids)
     assert len(_resources(allinone)) == 4 + len(seed.nics())
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
@@ -138,8 +157,12 @@ def test_demo_keep_then_clean(allinone):
     assert sorted(CONTAINERS) == ["B-vm1"] and CONTAINERS["B-vm1"].hypervisor == 1
     docker_pids = _docker_processes(allinone)
     container_pids = [_container(allinone, host, wl) for wl in CONTAINERS.values()]
-    assert "B-vm1 (docker)" in kept.stdout
+    assert any("B-vm1" in line and line.split("│")[0].split()[-1] == "dk" for line in kept.stdout.splitlines())
     root = demo.docker_engine(allinone).root
+    # A-vm3 is a Podman container whose CNI ADD made its port in tenant-a on the added host
+    podman_pids = [_podman_container(allinone, host, wl) for wl in PODMAN.values()]
+    assert "pm Podman container" in kept.stdout
+    podman_root = Path(demo.Record.load(allinone).podman_root)
 
     cleaned = _ovnet(allinone, "demo", "--clean")
 
@@ -149,6 +172,7 @@ def test_demo_keep_then_clean(allinone):
     assert [name for name, (pid, _) in qemus.items() if pid_alive(pid)] == []
     assert [p for p in [*docker_pids.values(), *container_pids] if pid_alive(p)] == []
     assert not root.exists()
+    assert [p for p in podman_pids if pid_alive(p)] == [] and not podman_root.exists()
     assert [m for m in Path("/proc/self/mounts").read_text().splitlines() if str(root) in m] == []
     assert vm.list_records(allinone) == []
     assert _taps_left([record for _, record in qemus.values()]) == []

@@ -17,7 +17,7 @@ from ovnet.runtime import hosts, underlay
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import pid_alive, run, wait_until
 from ovnet.testbed import workload
-from tests.integration.testbed.handwire import pair_across
+from tests.helpers.handwire import pair_across
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
@@ -115,7 +115,7 @@ def test_remove_after_a_crash_leaves_nothing(allinone):
 def test_up_after_a_crash_puts_the_allinone_back_on_the_underlay(allinone):
     name = _host_name()
     hosts.add(allinone, name)
-    local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
+    local, remote = local_chassis(allinone), local_chassis(hosts.host_settings(allinone, name))
     wired = pair_across(allinone.nb_connection, local, remote, "10.79.0")
     try:
         # ovn-controller restarted by `up` writes encap-ip=127.0.0.1 again; vswitchd drops br-phy's address.
@@ -161,7 +161,7 @@ def test_add_needs_the_allinone(allinone_settings):
 def test_tcp_across_the_tunnel(allinone):
     name = _host_name()
     hosts.add(allinone, name)
-    local, remote = aio.local_chassis(allinone), aio.local_chassis(hosts.host_settings(allinone, name))
+    local, remote = local_chassis(allinone), local_chassis(hosts.host_settings(allinone, name))
     nbctl = ["ovn-nbctl", f"--db={allinone.nb_connection}", "--timeout=10"]
     wired = []
     server = None
@@ -192,7 +192,7 @@ def test_tcp_across_the_tunnel(allinone):
 def test_allinone_in_the_root_namespace(tmp_path):
     """`ovnet up` without a fixture namespace: the all-in-one's br-phy and veth end live in the
     root namespace under per-installation names, and go when the last host goes."""
-    from tests.conftest import private_settings
+    from tests.helpers.allinone import private_settings
 
     with IPRoute() as ipr:
         if ipr.link_lookup(ifname="ovs-netdev"):
@@ -204,7 +204,7 @@ def test_allinone_in_the_root_namespace(tmp_path):
         aio.up(settings)
         hosts.add(settings, name)
         host_netns = hosts.host_settings(settings, name).netns
-        local, remote = aio.local_chassis(settings), aio.local_chassis(hosts.host_settings(settings, name))
+        local, remote = local_chassis(settings), local_chassis(hosts.host_settings(settings, name))
         assert underlay.phy_bridge(settings.state_dir, local) in {n for n in _leftovers(settings, "")}
         wired = pair_across(settings.nb_connection, local, remote, "10.78.0")
         try:
@@ -271,7 +271,7 @@ def test_remove_unbinds_the_ports_bound_to_the_host(allinone):
     from ovnet.apiclient import ApiClient
     from ovnet.cli.main import app
     from ovnet.host.agentclient import AgentClient
-    from tests.integration.host.conftest import ApiNetwork, wait_status
+    from tests.helpers.hostnet import ApiNetwork, wait_status
 
     name = _host_name()
     hosts.add(allinone, name)
@@ -301,7 +301,7 @@ def test_workloads_on_a_host_survive_down_and_up(allinone):
     (as the main host's root namespace stays): after `up` its agent finds them and traffic flows."""
     from ovnet.apiclient import ApiClient
     from ovnet.host.agentclient import AgentClient
-    from tests.integration.host.conftest import ApiNetwork, wait_status
+    from tests.helpers.hostnet import ApiNetwork, wait_status
 
     name = _host_name()
     hosts.add(allinone, name)

@@ -10,7 +10,6 @@ import pytest
 from ovnet.api.app import create_app
 from ovnet.model.common import Defaults
 from ovnet.model.tenancy import create_project, get_or_create_project, issue_token
-from tests.unit.model.conftest import postgres_server, store  # noqa: F401 - fixture re-export
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

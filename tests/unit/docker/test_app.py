@@ -10,8 +10,8 @@ import pytest
 from ovnet.host.docker import protocol as p
 from ovnet.host.docker.app import IPAM_CAPABILITIES, NETWORK_CAPABILITIES, create_app
 from ovnet.host.docker.server import PluginServer, SocketInUse, bind_unix, plugin_socket
-from tests.docker_http import post
-from tests.libnetwork_traces import load
+from tests.helpers.docker_http import post
+from tests.helpers.libnetwork_traces import load
 
 
 class Scripted:

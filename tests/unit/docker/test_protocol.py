@@ -8,7 +8,7 @@ import pytest
 
 from ovnet.host.docker import protocol as p
 from ovnet.host.docker.app import call_table
-from tests.libnetwork_traces import all_calls, calls_of, load
+from tests.helpers.libnetwork_traces import all_calls, calls_of, load
 
 PARSERS = {
     "NetworkDriver.CreateNetwork": p.CreateNetworkRequest,

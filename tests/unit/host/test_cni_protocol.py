@@ -115,3 +115,38 @@ def test_every_recorded_add_and_del_parses(trace):
     for call in calls:  # unknown keys, capabilities and prevResult are tolerated (cni.md B.4 pitfall 5)
         request = p.parse_request(call["env"]["CNI_COMMAND"], call["env"], call["stdin_json"])
         assert request.ifname == "eth0"
+
+
+def test_shared_gate_lets_adds_overlap_and_gc_run_alone():
+    import threading
+
+    from ovnet.host.cni.service import SharedGate
+
+    gate, events = SharedGate(), []
+    first_in, release = threading.Event(), threading.Event()
+
+    def add(name):
+        with gate.shared():
+            events.append(f"{name} in")
+            first_in.set()
+            release.wait(5)
+            events.append(f"{name} out")
+
+    def gc():
+        with gate.exclusive():
+            events.append("gc")
+
+    adds = [threading.Thread(target=add, args=(n,)) for n in ("a", "b")]
+    for t in adds:
+        t.start()
+    first_in.wait(5)
+    while events.count("a in") + events.count("b in") < 2:
+        threading.Event().wait(0.01)  # both ADDs hold the gate at once
+    collector = threading.Thread(target=gc)
+    collector.start()
+    threading.Event().wait(0.1)
+    assert "gc" not in events  # GC waits for the ADDs in flight
+    release.set()
+    for t in [*adds, collector]:
+        t.join(5)
+    assert events[-1] == "gc"

@@ -44,8 +44,9 @@ def test_vms_meet_namespaces_on_one_hypervisor_and_across_geneve():
     kinds = {w.name: w.kind for w in seed.WORKLOADS}
     assert sorted(n for n, k in kinds.items() if k == "vm") == ["A-vm2", "B-vm3"]
     assert len(next(w for w in seed.WORKLOADS if w.name == "A-vm2").nics) == 2
-    vm_to_netns = [(s, d) for s, d in seed.pairs() if seed.expected(s, d) and kinds[s.workload] == "vm"]
-    assert all(kinds[d.workload] == "netns" for _, d in vm_to_netns)
+    vm_peers = [(s, d) for s, d in seed.pairs() if seed.expected(s, d) and kinds[s.workload] == "vm"]
+    assert {kinds[d.workload] for _, d in vm_peers} == {"netns", "podman"}
+    vm_to_netns = [(s, d) for s, d in vm_peers if kinds[d.workload] == "netns"]
     assert {seed.crosses(s, d) for s, d in vm_to_netns} == {True, False}
 
 
@@ -56,3 +57,10 @@ def test_the_container_shares_an_address_with_another_projects_workload_and_cros
     assert [n.workload for n in seed.nics() if n.address == nic.address and n.project != nic.project] == ["A-vm1"]
     peers = [(s, d) for s, d in seed.pairs() if seed.expected(s, d) and nic in (s, d)]
     assert peers and all(seed.crosses(s, d) for s, d in peers)
+
+
+def test_one_workload_is_a_podman_container_next_to_a_vm():
+    podman = [w for w in seed.WORKLOADS if w.kind == "podman"]
+    assert [w.name for w in podman] == ["A-vm3"] and len(podman[0].nics) == 1
+    peers = {d.workload for s, d in seed.pairs() if seed.expected(s, d) and s.workload == "A-vm3"}
+    assert peers == {"A-vm2"}  # a QEMU VM, so the matrix has CNI <-> VM cells

@@ -217,7 +217,7 @@
     }
     cy.nodes(".fip").forEach((f, i) => {
       const port = f.connectedEdges(".nat").targets()[0];
-      pos[f.id()] = port && pos[port.id()] ? { x: pos[port.id()].x + 34, y: pos[port.id()].y + 34 } : { x: i * 60, y: ROUTER_Y - 80 };
+      pos[f.id()] = port && pos[port.id()] ? { x: pos[port.id()].x + 30, y: pos[port.id()].y - 34 } : { x: i * 60, y: ROUTER_Y - 80 };
     });
     return pos;
   }
@@ -248,6 +248,12 @@
         el.classes(e.classes);
       }
     }
+    // What is drawn, by kind, for tests and scripts that cannot read a canvas.
+    const drawn = {};
+    for (const cls of ["router", "network", "port", "fip", "interface", "gateway", "nat", "pool", "attach"]) {
+      drawn[cls] = cy.elements(`.${cls}`).length;
+    }
+    $("graph").dataset.drawn = JSON.stringify(drawn);
     summary(data, hostColor);
   }
 

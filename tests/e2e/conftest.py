@@ -1,6 +1,7 @@
-"""A private all-in-one whose agent serves a uniquely named Docker plugin, and a private dockerd in
-the chassis' network namespace (where br-int and the veths live, so dockerd finds Join's SrcName).
-One of each per test module; tests use unique Docker network names and remove what they make."""
+"""Fixtures of the e2e tier: a private all-in-one whose agent serves a uniquely named Docker plugin,
+with a private dockerd in the chassis' network namespace (where br-int and the veths live, so
+dockerd finds Join's SrcName), one of each per test module (tests use unique Docker network names
+and remove what they make); and the VM image, built once and cached across runs."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import subprocess
 import pytest
 
 from ovnet.apiclient import ApiClient
+from ovnet.config import load_settings
 from ovnet.runtime import allinone as aio
 from ovnet.testbed.dockerd import PrivateDockerd
-from tests.conftest import private_settings
+from ovnet.testbed.vmimage import VmImage, build_image
+from tests.helpers.allinone import private_settings
 
 
 class DockerOnOvnet:
@@ -73,3 +76,11 @@ def _ovnet_docker(tmp_path, live_restore: bool):
         if api is not None:
             api.close()
         aio.down(settings, purge=True)
+
+
+@pytest.fixture(scope="session")
+def vm_image() -> VmImage:
+    """The VM image under the configured cache dir (built on first use, ~7 s; then reused)."""
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("qemu-system-x86_64 is missing: `make setup` installs qemu-system-x86")
+    return build_image(load_settings().cache_dir)

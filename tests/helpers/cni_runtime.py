@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PLUGIN = Path(__file__).resolve().parent.parent / "ovnet" / "cniplugin.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "ovnet" / "cniplugin.py"
 
 
 @dataclass

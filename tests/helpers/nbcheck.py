@@ -10,11 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
-
-from ovnet.config import CLOUDS_FILE
-from tests.integration.api.conftest import Endpoint
-
 TABLES = {"network": "Logical_Switch", "subnet": "DHCP_Options", "port": "Logical_Switch_Port"}
 
 
@@ -36,9 +31,15 @@ class NbRows:
         self.nb_url = nb_url
 
     def find(self, table: str, ovnet_id: str) -> list[dict]:
+        return self._rows("find", table, f"external_ids:ovnet\\:id={ovnet_id}")
+
+    def rows(self, table: str) -> list[dict]:
+        """Every row of ``table``."""
+        return self._rows("list", table)
+
+    def _rows(self, *command: str) -> list[dict]:
         out = subprocess.run(["ovn-nbctl", f"--db={self.nb_url}", "--timeout=10", "--format=json", "--data=json",
-                              "find", table, f"external_ids:ovnet\\:id={ovnet_id}"],
-                             capture_output=True, text=True, check=True).stdout
+                              *command], capture_output=True, text=True, check=True).stdout
         doc = json.loads(out)
         return [{h: _python(c) for h, c in zip(doc["headings"], row)} for row in doc["data"]]
 
@@ -86,10 +87,3 @@ def _as_list(cell) -> list:
 
 def _serves_dhcp(subnet: dict) -> bool:
     return subnet["enable_dhcp"] and subnet.get("ipv6_address_mode") != "slaac"
-
-
-@pytest.fixture
-def nb_endpoint(allinone) -> Endpoint:
-    """The all-in-one's ovnet-server (with its syncer) as an acceptance endpoint that checks NB."""
-    return Endpoint(allinone, allinone.admin_token_file.read_text().strip(), allinone.state_dir / CLOUDS_FILE,
-                    nb_check=NbRows(allinone.nb_connection).check)

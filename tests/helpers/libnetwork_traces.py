@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-TRACES = Path(__file__).parent / "fixtures" / "libnetwork-traces"
+TRACES = Path(__file__).parent.parent / "fixtures" / "libnetwork-traces"
 
 
 def load(name: str) -> list[dict]:
