@@ -158,11 +158,21 @@ class ApiClient:
         ApiError 409 when the name is taken, 400 when it is invalid, 403 without an admin token."""
         return self.request("POST", "/v3/projects", json={"project": {"name": name}})["project"]
 
-    def issue_token(self, project_id: str) -> str:
-        """A new member token of project ``project_id`` (POST /v3/OS-OVNET/projects/{id}/tokens);
-        older ones stay valid. ApiError 404 for an unknown project, 403 without an admin token."""
+    def issue_token(self, project_id: str, expires_in_s: float | None = None) -> str:
+        """A new member token of project ``project_id`` (POST /v3/OS-OVNET/projects/{id}/tokens),
+        valid ``expires_in_s`` seconds (None: until revoked); older ones stay valid. ApiError 404
+        for an unknown project, 403 without an admin token."""
         path = f"/v3/OS-OVNET/projects/{quote(project_id, safe='')}/tokens"
-        return self.request("POST", path)["token"]["secret"]
+        body = {"json": {"token": {"expires_in": expires_in_s}}} if expires_in_s is not None else {}
+        return self.request("POST", path, **body)["token"]["secret"]
+
+    def revoke_tokens(self, project_id: str, token: str | None = None) -> int:
+        """Revoke ``token`` of project ``project_id`` (None: all its tokens); how many went
+        (DELETE /v3/OS-OVNET/projects/{id}/tokens). ApiError 404 when ``token`` is not the
+        project's, 403 without an admin token."""
+        path = f"/v3/OS-OVNET/projects/{quote(project_id, safe='')}/tokens"
+        headers = {"X-Subject-Token": token} if token is not None else {}
+        return self.request("DELETE", path, headers=headers)["revoked"]
 
     def token_counts(self) -> dict[str, int]:
         """Project id -> how many tokens it holds (GET /v3/OS-OVNET/token_counts); admin only."""
@@ -221,8 +231,14 @@ class ApiClient:
 
 
 def cloud_entry(api_url: str, token: str) -> dict:
-    """A clouds.yaml cloud for ``openstack --os-cloud``: admin_token auth against ``api_url``."""
-    return {"auth_type": "admin_token", "auth": {"endpoint": api_url, "token": token}}
+    """A clouds.yaml cloud for ``openstack --os-cloud``: admin_token auth against ``api_url``.
+
+    ``identity_endpoint_override`` points openstacksdk's identity service at the Keystone v3 slice
+    (ovnet.api.identity) for commands that look a project up (``network rbac create
+    --target-project``, ``quota set``); without it the sdk would discover "v2.0" at the root and
+    ask Keystone v2's /tenants, which ovnet does not serve."""
+    return {"auth_type": "admin_token", "auth": {"endpoint": api_url, "token": token},
+            "identity_api_version": "3", "identity_endpoint_override": f"{api_url.rstrip('/')}/v3"}
 
 
 def write_private(path: Path, text: str) -> None:

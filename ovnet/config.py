@@ -74,6 +74,12 @@ class Settings:
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist
     agent_metrics_port: int = 0  # TCP port (on listen_host) of the agent's /metrics besides its socket; 0: off
+    # Each project's default quota (Neutron's quota_network, ...); -1: unlimited, ovnet's default, as
+    # a project of containers easily holds thousands of ports. Per-project limits: /v2.0/quotas.
+    quota_network: int = -1
+    quota_subnet: int = -1
+    quota_port: int = -1
+    quota_rbac_policy: int = -1
     cache_dir: Path = DEFAULT_CACHE_DIR
     # The machine-local public network (ovnet.runtime.public): every chassis maps
     # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
@@ -81,6 +87,9 @@ class Settings:
     physical_network: str = "public"
     public_netns: str = "ovnet-public"
     public_cidr: str = "10.50.50.0/24"
+    # BFD between chassis (OVN NB_Global options bfd-min-rx/bfd-min-tx, ms; detection takes 3x):
+    # how fast a dead gateway chassis is noticed. 0 leaves OVN's default (1000 ms).
+    bfd_interval_ms: int = 300
 
     def __post_init__(self) -> None:
         for name in ("nb_remotes", "sb_remotes", "api_urls"):

@@ -6,11 +6,13 @@ from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import errors, identity, meta, metrics, ui
+from ovnet.api import errors, identity, meta, metrics, rbac, ui
+from ovnet.api import quotas as quota_routes
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
 from ovnet.api.urlcheck import Utf8Url
+from ovnet.model import quotas
 from ovnet.model.common import Defaults
 from ovnet.model.registry import KINDS
 from ovnet.model.store import Store
@@ -32,7 +34,8 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     """
     if defaults is None:
         defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix,
-                             physical_mtu=settings.underlay_mtu)
+                             physical_mtu=settings.underlay_mtu,
+                             quotas={name: getattr(settings, f"quota_{name}") for name in quotas.COUNTED})
                     if settings is not None else Defaults())
     app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
     errors.install(app)
@@ -45,8 +48,10 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     def healthz() -> dict:
         return {"status": "ok"}
 
-    app.include_router(meta.router(list(KINDS.values())))
+    app.include_router(meta.router(list(KINDS.values()), [("rbac_policy", "rbac-policies"), ("quota", "quotas")]))
     app.include_router(identity.router(handlers))
+    app.include_router(rbac.router(handlers))
+    app.include_router(quota_routes.router(handlers))
     for res in KINDS.values():
         app.include_router(resource_router(res, handlers))
     return app

@@ -7,7 +7,9 @@ with ``{"project": {"name": N}}`` -> 201 ``{"project": {...}}`` (409 when the na
 ovnet's tokens have no Keystone call (Keystone issues tokens to users, and ovnet has none), so they
 sit under ``/v3/OS-OVNET/``, the way Keystone names its own extensions (``/v3/OS-TRUST/``...):
 ``POST /v3/OS-OVNET/projects/{id}/tokens`` -> 201 ``{"token": {"project_id", "role", "secret"}}``
-(a new member token; the secret is shown this once) and ``GET /v3/OS-OVNET/token_counts`` ->
+(a new member token; the secret is shown this once; body ``{"token": {"expires_in": seconds}}``
+optional), ``DELETE /v3/OS-OVNET/projects/{id}/tokens`` -> ``{"revoked": n}`` (the token in the
+``X-Subject-Token`` header, or all of the project's) and ``GET /v3/OS-OVNET/token_counts`` ->
 ``{"token_counts": {project_id: n}}``. ``ovnet project create|token|list`` use these, so the CLI
 needs an admin token and the API, never the SQL store.
 
@@ -25,7 +27,14 @@ from starlette.concurrency import run_in_threadpool
 from ovnet.api.body import read_json
 from ovnet.model.errors import BadRequest
 from ovnet.model.schema import Project
-from ovnet.model.tenancy import add_project, find_projects, get_project, issue_member_token, token_counts
+from ovnet.model.tenancy import (
+    add_project,
+    find_projects,
+    get_project,
+    issue_member_token,
+    revoke_tokens,
+    token_counts,
+)
 
 DOMAIN_ID = "default"
 
@@ -39,6 +48,17 @@ def _project(request: Request, project: Project) -> dict:
 def router(handlers) -> APIRouter:
     """The /v3 routes over ``handlers`` (routes.Handlers: store, authenticator, body limit)."""
     api = APIRouter(prefix="/v3")
+
+    @api.get("")
+    @api.get("/")
+    def version(request: Request) -> dict:
+        # Keystone's version document (GET /v3, no token): openstacksdk's discovery reads it before
+        # any project lookup through a clouds.yaml identity_endpoint_override of <api>/v3.
+        href = str(request.base_url).rstrip("/") + "/v3/"
+        return {"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+                            "links": [{"rel": "self", "href": href}],
+                            "media-types": [{"base": "application/json",
+                                             "type": "application/vnd.openstack.identity-v3+json"}]}}
 
     @api.get("/projects")
     async def list_projects(request: Request, name: str | None = None, domain_id: str | None = None) -> dict:
@@ -69,9 +89,24 @@ def router(handlers) -> APIRouter:
     @api.post("/OS-OVNET/projects/{project_id}/tokens")
     async def create_token(project_id: str, request: Request) -> JSONResponse:
         ctx = await handlers.context(request)
-        secret = await run_in_threadpool(handlers.store.run, lambda s: issue_member_token(s, ctx, project_id))
+        expires = None
+        if request.headers.get("content-length", "0") != "0":
+            wanted = (await read_json(request, handlers.max_body)).get("token", {})
+            expires = wanted.get("expires_in") if isinstance(wanted, dict) else None
+            if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int | float)):
+                raise BadRequest("token.expires_in must be a number of seconds", field="expires_in")
+        secret = await run_in_threadpool(handlers.store.run, lambda s: issue_member_token(s, ctx, project_id, expires))
         return JSONResponse({"token": {"project_id": project_id, "role": "member", "secret": secret}},
                             status_code=201)
+
+    @api.delete("/OS-OVNET/projects/{project_id}/tokens")
+    async def revoke(project_id: str, request: Request) -> dict:
+        # One token is named in X-Subject-Token, as Keystone's DELETE /v3/auth/tokens does (never in
+        # the URL, which ends up in logs); without it every token of the project goes.
+        ctx = await handlers.context(request)
+        subject = request.headers.get("x-subject-token")
+        gone = await run_in_threadpool(handlers.store.run, lambda s: revoke_tokens(s, ctx, project_id, subject))
+        return {"revoked": gone}
 
     @api.get("/OS-OVNET/token_counts")
     async def list_token_counts(request: Request) -> dict:

@@ -25,6 +25,10 @@ EXTENSIONS = {
     "pagination": ("Pagination support", "limit and marker with *_links."),
     "sorting": ("Sorting support", "sort_key and sort_dir."),
     "filter-validation": ("Filter parameters validation", "Unknown filters are refused with 400."),
+    "rbac-policies": ("RBAC Policies", "Sharing a network with one project or all (access_as_shared)."),
+    "quotas": ("Quota management support", "Per-project limits on networks, subnets, ports, RBAC policies."),
+    "quota_details": ("Quota details management support", "Limits with what each project uses."),
+    "quota-check-limit": ("Quota engine limit check", "check_limit refuses a limit below the current usage."),
 }
 
 
@@ -32,11 +36,12 @@ def _extension(alias: str, name: str, description: str) -> dict:
     return {"alias": alias, "name": name, "description": description, "updated": UPDATED, "links": []}
 
 
-def router(kinds: list[Kind]) -> APIRouter:
-    """Routes of GET /, GET /v2.0/, GET /v2.0/extensions[/{alias}] for the registry ``kinds``;
-    the extensions are EXTENSIONS plus those the kinds declare."""
+def router(kinds: list[Kind], others: list[tuple[str, str]] = ()) -> APIRouter:
+    """Routes of GET /, GET /v2.0/, GET /v2.0/extensions[/{alias}] for the registry ``kinds`` and
+    the ``others`` collections served outside it ([(singular, plural)]); the extensions are
+    EXTENSIONS plus those the kinds declare."""
     api = APIRouter()
-    resources = [(k.name, k.collection) for k in kinds]
+    resources = [*((k.name, k.collection) for k in kinds), *others]
     known = dict(EXTENSIONS)
     for kind in kinds:
         known.update(kind.extensions)

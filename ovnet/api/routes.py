@@ -74,7 +74,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         items, bulk = _create_body(res, await read_json(request, h.max_body))
 
         def work(session):
-            made = [res.to_dict(res.create(session, ctx, item, *extra)) for item in items]
+            made = [res.view(ctx, res.create(session, ctx, item, *extra)) for item in items]
             return {res.plural: made} if bulk else {res.name: made[0]}
         return await h.write(work, 201)
 
@@ -88,7 +88,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         def work(session):
             rows, more = query.list_rows(session, ctx, res, req.filters, req.sorts, req.limit,
                                          req.marker, req.page_reverse)
-            return [res.to_dict(r) for r in rows], more
+            return [res.view(ctx, r) for r in rows], more
         items, more = await run_in_threadpool(h.store.run, work, True)
         page = {res.plural: [listing.select_fields(i, req.fields) for i in items]}
         page_links = listing.links(request.url, req, [i["id"] for i in items], more)
@@ -101,7 +101,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         ctx = await h.context(request)
         fields = listing.parse(request.query_params.multi_items()).fields
         item = await run_in_threadpool(
-            h.store.run, lambda s: res.to_dict(get_visible(s, ctx, res.model, resource_id, show_options)), True)
+            h.store.run, lambda s: res.view(ctx, get_visible(s, ctx, res.model, resource_id, show_options)), True)
         return {res.name: listing.select_fields(item, fields)}
 
     @api.put("/{resource_id}")
@@ -110,7 +110,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         body = _update_body(res, await read_json(request, h.max_body))
 
         def work(session):
-            return {res.name: res.to_dict(res.update(session, ctx, resource_id, body, *update_extra))}
+            return {res.name: res.view(ctx, res.update(session, ctx, resource_id, body, *update_extra))}
         return await h.write(work, 200)
 
     @api.delete("/{resource_id}")

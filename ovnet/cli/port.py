@@ -119,18 +119,22 @@ def _port_id(settings: Settings, port: str, token: str | None) -> str:
 
 
 def _bound_host(settings: Settings, port: str, token: str | None) -> str:
-    # Seen with the caller's token, so another project's port stays PortNotFound.
+    # Seen with the caller's token, so another project's port stays PortNotFound; binding:host_id
+    # itself is shown to admins only (Neutron policy), so it is read with the admin token.
     with _api(settings, token) as api:
-        return api.show_port(port).get(HOST_ID) or ""
+        api.show_port(port)
+    with _api(settings, None) as admin:
+        return admin.show_port(port).get(HOST_ID) or ""
 
 
 def _clear_binding(settings: Settings, port: str, host: str, token: str | None) -> None:
     with _api(settings, token) as api:
-        if (api.show_port(port).get(HOST_ID) or "") != host:
+        api.show_port(port)
+    # Reading and clearing a binding is the admin's (Neutron policy); the caller has shown it sees the port.
+    with _api(settings, None) as admin:
+        if (admin.show_port(port).get(HOST_ID) or "") != host:
             typer.echo(f"error: no host {host} (see `ovnet host list`)", err=True)
             raise typer.Exit(2)
-    # Clearing a binding is the admin's (Neutron policy); the caller has shown it sees the port.
-    with _api(settings, None) as admin:
         admin.update_port(port, **{HOST_ID: ""})
 
 

@@ -71,16 +71,29 @@ def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, 
 
 @app.command("token")
 def token(name: str = typer.Argument(..., help="An existing project's name or id."),
+          expires: float = typer.Option(None, "--expires", min=1, help="Seconds until the new token expires "
+                                        "(default: valid until revoked)."),
+          revoke: str = typer.Option(None, "--revoke", help="Revoke this token of the project instead of issuing "
+                                     "one ('all': every token of the project); the API refuses it from the next "
+                                     "request on."),
           state_dir: Path = STATE_DIR) -> None:
-    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid.
+    """Issue a new member token for project NAME; print it and its clouds.yaml entry. Older tokens stay valid
+    until revoked (--revoke) or expired (--expires).
 
-    Example: ovnet project token tenant-a
+    Example: ovnet project token tenant-a --expires 86400
     """
+    if revoke is not None and expires is not None:
+        typer.echo("error: --revoke and --expires do not go together", err=True)
+        raise typer.Exit(2)
     with _admin(state_dir) as (settings, api):
         project = api.find_project(name)  # its id, else its (unique) name
         if project is None:
             raise ApiError(404, "Not Found", f"Could not find project: {name}.")
-        secret = api.issue_token(project["id"])
+        if revoke is not None:
+            gone = api.revoke_tokens(project["id"], None if revoke == "all" else revoke)
+            typer.echo(f"revoked {gone} token(s) of project {project['name']}")
+            return
+        secret = api.issue_token(project["id"], expires)
     _print_token(settings, project["name"], project["id"], secret)
 
 

@@ -71,10 +71,12 @@ class Binder:
                 self._inflight.discard(port_id)
 
     def _visible_port(self, port_id: str, token: str | None) -> dict:
+        # The caller's token decides whether the port exists for it; the port itself is read
+        # with the admin token, as binding:* attributes are shown to admins only (Neutron policy).
         try:
             if token:
                 with ApiClient(self.api_urls, token) as client:
-                    return client.show_port(port_id)
+                    client.show_port(port_id)
             return self.admin.show_port(port_id)
         except ApiError as exc:
             if exc.status == 404:

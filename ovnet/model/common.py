@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,16 +18,22 @@ MAC_PREFIX_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){0,4}$")
 
 @dataclass(frozen=True)
 class Defaults:
-    """Deployment-wide defaults: ``network_mtu`` in bytes (underlay MTU less Geneve overhead) and
-    ``mac_prefix``, the leading octets of generated MACs ("fa:16:3e" as Neutron's base_mac)."""
+    """Deployment-wide defaults: ``network_mtu`` in bytes (underlay MTU less Geneve overhead),
+    ``mac_prefix``, the leading octets of generated MACs ("fa:16:3e" as Neutron's base_mac), and
+    ``quotas``, each project's default limit per resource ("network", "port", ...; missing or -1:
+    unlimited)."""
 
     network_mtu: int = 1442
     mac_prefix: str = "fa:16:3e"
     physical_mtu: int = 1500  # bytes; flat/vlan networks are on the underlay, no Geneve header
+    quotas: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not MAC_PREFIX_RE.match(self.mac_prefix) or int(self.mac_prefix[:2], 16) & 1:
             raise ValueError(f"mac_prefix must be 1 to 5 unicast hex octets, not {self.mac_prefix!r}")
+
+
+DEFAULTS = Defaults()  # for callers without a deployment's settings (tests, tools)
 
 
 def get_visible(session: Session, ctx: Context, model: type, resource_id: str, options=()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
+from ovnet.model import attributes, quotas, rbac
 from ovnet.model.common import Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import Network, Port, Subnet
@@ -14,7 +14,7 @@ from ovnet.model.tenancy import Context, owner_project
 # Ports that go away with their network instead of keeping it in use (Neutron's NetworkInUse rule);
 # a router interface keeps it in use until ``router remove subnet``, as in Neutron.
 AUTO_DELETED_OWNERS = ("network:dhcp",)
-COLUMNS = {n: n for n in ("name", "description", "admin_state_up", "mtu", "shared", "port_security_enabled")}
+COLUMNS = {n: n for n in ("name", "description", "admin_state_up", "mtu", "port_security_enabled")}
 COLUMNS.update({"router:external": "router_external", "provider:network_type": "provider_network_type",
                 "provider:physical_network": "provider_physical_network",
                 "provider:segmentation_id": "provider_segmentation_id"})
@@ -92,12 +92,16 @@ def create_network(session: Session, ctx: Context, body: object, defaults: Defau
     if "mtu" in values:
         _check_mtu(session, None, values["mtu"], defaults, kind)
     project_id = owner_project(ctx, values, "network")
+    quotas.check(session, project_id, "network", defaults.quotas)
     if values["shared"] and not ctx.is_admin:
         raise Forbidden("rule:create_network:shared is disallowed by policy")
-    net = Network(project_id=project_id, tags=list(values["tags"]), mtu=values.get("mtu", max_mtu(kind, defaults)))
+    net = Network(project_id=project_id, tags=list(values["tags"]), mtu=values.get("mtu", max_mtu(kind, defaults)),
+                  shared=values["shared"])
     assign(net, values, COLUMNS)
     session.add(net)
     session.flush()
+    if net.shared:
+        rbac.grant(session, net, rbac.EVERYONE)
     record_change(session, net)
     return net
 
@@ -118,6 +122,8 @@ def update_network(session: Session, ctx: Context, network_id: str, body: object
     if values.get("router:external") is False and net.router_external and _external_users(session, net.id):
         raise Conflict(f"External network {net.id} cannot be updated, since it has existing gateway ports.",
                        "ExternalNetworkInUse", "router:external")
+    if "shared" in values:
+        rbac.set_shared(session, net, values.pop("shared"))
     if assign(net, values, COLUMNS):
         record_update(session, net)
     return net
@@ -144,5 +150,6 @@ def delete_network(session: Session, ctx: Context, network_id: str) -> None:
         record_change(session, row)
         session.delete(row)
     session.flush()
+    rbac.forget(session, net.id)
     record_change(session, net)
     session.delete(net)

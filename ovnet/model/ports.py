@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ovnet.model import attributes, ipam, secgroups
+from ovnet.model import attributes, ipam, quotas, secgroups
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Router, Subnet, new_id
@@ -44,6 +44,29 @@ def _check_admin_only(ctx: Context, body: object, values: dict, action: str) -> 
     for name, empty in ADMIN_ONLY.items():
         if name in body and (action == "update_port" or values[name] not in (empty, None)):
             raise Forbidden(f"rule:{action}:{name} is disallowed by policy", field=name)
+
+
+def _check_network_owner_only(ctx: Context, network: Network, values: dict, action: str) -> None:
+    """Forbidden when a caller who neither is admin nor owns ``network`` (a project using a shared
+    network) sets what Neutron's default policy keeps to the network owner (neutron/conf/policies/
+    port.py: create_port|update_port:fixed_ips:ip_address, :mac_address, :port_security_enabled,
+    :allowed_address_pairs, and a device_owner of network:*): with them it could take the owner's
+    gateway address, spoof another port's MAC or send from any address on the owner's network.
+    Asking for a subnet alone (``fixed_ips: [{"subnet_id"}]``) stays allowed. ``values`` are the
+    validated attributes the request gives."""
+    if ctx.is_admin or network.project_id == ctx.project_id:
+        return
+    refused = {
+        "fixed_ips:ip_address": any("ip_address" in e for e in values.get("fixed_ips") or ()),
+        "mac_address": "mac_address" in values,
+        "port_security_enabled": values.get("port_security_enabled") is False,
+        "allowed_address_pairs": bool(values.get("allowed_address_pairs")),
+        "device_owner": str(values.get("device_owner", "")).startswith("network:"),
+    }
+    for rule, hit in refused.items():
+        if hit:
+            raise Forbidden(f"(rule:{action} and rule:{action}:{rule}) is disallowed by policy: only the network's "
+                            "owner or an admin may set it", field=rule.split(":")[0])
 
 
 def _subnets(session: Session, network_id: str) -> list[Subnet]:
@@ -170,7 +193,9 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
     values = attributes.validate(attributes.PORT, "port", body, create=True)
     _check_admin_only(ctx, body, values, "create_port")
     project_id = owner_project(ctx, values, "port")
+    quotas.check(session, project_id, "port", defaults.quotas)
     network = get_visible(session, ctx, Network, values["network_id"])
+    _check_network_owner_only(ctx, network, {k: v for k, v in values.items() if k in body}, "create_port")
     values.setdefault("port_security_enabled", network.port_security_enabled)
     if values["binding:profile"] is None:
         values["binding:profile"] = {}
@@ -199,6 +224,7 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
     values = attributes.validate(attributes.PORT, "port", body, create=False)
     port = get_owned(session, ctx, Port, port_id, "update_port", (selectinload(Port.fixed_ips),))
     _check_admin_only(ctx, body, values, "update_port")
+    _check_network_owner_only(ctx, session.get(Network, port.network_id), values, "update_port")
     if values.get("binding:profile", {}) is None:
         values["binding:profile"] = {}
     _normalise_pairs(values, port.mac_address,
@@ -226,10 +252,16 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
 def delete_port(session: Session, ctx: Context, port_id: str) -> None:
     """Delete a port; its addresses are free again at once, and a floating IP on it is disassociated.
 
-    Conflict (ServicePortInUse) for a port of a router or a floating IP (``SERVICE_OWNERS``): those
-    go with ``router remove subnet``, ``router unset --external-gateway`` or ``floating ip delete``.
+    The port's project, the owner of its network (Neutron's delete_port policy:
+    admin_owner_or_network_owner) and an admin may; others get Forbidden, or NotFound when the
+    port is invisible to them. Conflict (ServicePortInUse) for a port of a router or a floating IP
+    (``SERVICE_OWNERS``): those go with ``router remove subnet``, ``router unset
+    --external-gateway`` or ``floating ip delete``.
     """
-    port = get_owned(session, ctx, Port, port_id, "delete_port")
+    port = get_visible(session, ctx, Port, port_id)
+    network_owner = session.scalar(select(Network.project_id).where(Network.id == port.network_id))
+    if not ctx.is_admin and ctx.project_id not in (port.project_id, network_owner):
+        raise Forbidden("rule:delete_port is disallowed by policy")
     if port.device_owner in SERVICE_OWNERS:
         raise Conflict(f"Port {port.id} cannot be deleted directly via the port API: has device owner "
                        f"{port.device_owner}.", "ServicePortInUse")

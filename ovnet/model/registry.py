@@ -55,6 +55,7 @@ from ovnet.model.serialize import (
     security_group_rule_dict,
     subnet_dict,
 )
+from ovnet.model.tenancy import Context
 
 Item = Mapping[str, Any]  # one object as its serializer shows it
 
@@ -107,6 +108,7 @@ class Kind:
     reads_whole_model: bool = False
     prepare_list: Callable | None = None
     path: str = ""
+    admin_fields: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -126,6 +128,15 @@ class Kind:
         if self.children is None:
             return ()
         return (self.children,) if isinstance(self.children, Children) else self.children
+
+    def view(self, ctx: Context, row: Any) -> dict:
+        """``row`` as ``ctx`` may see it: ``admin_fields`` are left out for non-admins (Neutron's
+        get_port:binding:* policy shows the binding to admins only)."""
+        item = self.to_dict(row)
+        if not ctx.is_admin:
+            for name in self.admin_fields:
+                item.pop(name, None)
+        return item
 
 
 NETWORK = Kind(
@@ -147,7 +158,8 @@ NETWORK = Kind(
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
         "provider": ("Provider Network",
-                     "provider:network_type (flat, vlan, geneve), provider:physical_network, provider:segmentation_id."),
+                     "provider:network_type (flat, vlan, geneve), provider:physical_network, "
+                     "provider:segmentation_id."),
     },
 )
 
@@ -170,6 +182,7 @@ SUBNET = Kind(
         Dependency("network", lambda s: [s["network_id"]], follows=True),
         Dependency("subnetpool", lambda s: [s["subnetpool_id"]] if s.get("subnetpool_id") else []),
     ),
+    needs_defaults=("create",),
 )
 
 PORT = Kind(
@@ -200,6 +213,7 @@ PORT = Kind(
         Dependency("security_group", lambda p: p.get("security_groups") or []),
     ),
     needs_defaults=("create",),
+    admin_fields=("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details"),
 )
 
 SECURITY_GROUP = Kind(

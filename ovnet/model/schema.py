@@ -79,6 +79,7 @@ class Token(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Network(StandardAttrs, Base):
@@ -179,6 +180,28 @@ class IPAllocation(Base):
     ip_address: Mapped[str] = mapped_column(String(64))
 
 
+class RbacPolicy(Base):
+    """One grant of ``action`` ("access_as_shared") on an object (``object_type`` "network") by
+    its owner ``project_id`` to ``target_project`` ("*": every project) — Neutron's RBAC policies."""
+
+    __tablename__ = "rbac_policies"
+    __table_args__ = (UniqueConstraint("object_type", "object_id", "action", "target_project", name="uq_rbac_policy"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_project: Mapped[str] = mapped_column(String(255))
+
+
+class Quota(Base):
+    """A project's limit on how many of one resource (``resource``: "network", "port", ...) it may
+    hold; -1 is unlimited. Projects without a row use the deployment's defaults."""
+
+    __tablename__ = "quotas"
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    limit: Mapped[int] = mapped_column(Integer)
 class Router(StandardAttrs, Base):
     """A router (Neutron "router" extension). Its interfaces are ports with device_owner
     ``network:router_interface`` and device_id = router id; its gateway is the port ``gw_port_id``

@@ -11,8 +11,8 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, ipam, subnetpools
-from ovnet.model.common import assign, get_owned, record_change, record_update
+from ovnet.model import attributes, ipam, quotas, subnetpools
+from ovnet.model.common import DEFAULTS, Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.networks import IPV6_MIN_MTU
 from ovnet.model.schema import AllocationPool, IPAllocation, Network, Port, Subnet
@@ -86,7 +86,7 @@ def _cidr(session: Session, ctx: Context, values: dict) -> ipam.IPNetwork:
     return ipaddress.ip_network(values["cidr"])
 
 
-def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
+def create_subnet(session: Session, ctx: Context, body: object, defaults: Defaults = DEFAULTS) -> Subnet:
     """Create a subnet from a request body's inner dict.
 
     The CIDR is ``cidr``, or with ``subnetpool_id`` taken from that pool (subnetpools.allocate:
@@ -101,6 +101,7 @@ def create_subnet(session: Session, ctx: Context, body: object) -> Subnet:
     """
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=True)
     project_id = owner_project(ctx, values, "subnet")
+    quotas.check(session, project_id, "subnet", defaults.quotas)
     network = get_owned(session, ctx, Network, values["network_id"], "create_subnet")
     net = _cidr(session, ctx, values)
     _check_family(values, net)

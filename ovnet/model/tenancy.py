@@ -2,22 +2,23 @@
 
 A token is a random secret shown once; the store keeps only its SHA-256 digest (the secret has
 256 bits of entropy, so a fast hash is enough). A member sees its own project's resources, shared
-networks and their subnets, and the ports on networks it owns; anything else is "not found", as in
+networks (to all, or to it by an RBAC policy) and their subnets, and the ports on networks it owns; anything else is "not found", as in
 Neutron. An admin sees everything and may act on behalf of any project.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import FloatingIP, Network, Port, Project, Router, Subnet, Token
+from ovnet.model.schema import FloatingIP, Network, Port, Project, RbacPolicy, Router, Subnet, Token, utcnow
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"
@@ -71,10 +72,12 @@ def add_project(session: Session, ctx: Context, name: str) -> Project:
     return create_project(session, name)
 
 
-def issue_member_token(session: Session, ctx: Context, project_id: str) -> str:
-    """A new member token of project ``project_id`` (older ones stay valid); admin only
-    (Forbidden otherwise), NotFound when there is no such project."""
-    return issue_token(session, get_project(session, ctx, project_id).id, "member")
+def issue_member_token(session: Session, ctx: Context, project_id: str, expires_in_s: float | None = None) -> str:
+    """A new member token of project ``project_id`` (older ones stay valid), expiring after
+    ``expires_in_s`` seconds (None: never); admin only (Forbidden otherwise), NotFound when there
+    is no such project, BadRequest for a lifetime not above 0."""
+    _require_admin(ctx, "identity:create_token")
+    return issue_token(session, get_project(session, ctx, project_id).id, "member", expires_in_s=expires_in_s)
 
 
 def get_or_create_project(session: Session, name: str) -> Project:
@@ -95,8 +98,10 @@ def find_projects(session: Session, ctx: Context, name: str | None = None) -> li
 
 
 def get_project(session: Session, ctx: Context, project_id: str) -> Project:
-    """The project ``project_id``; admin only (Forbidden otherwise), NotFound when there is none."""
-    _require_admin(ctx, "identity:get_project")
+    """The project ``project_id``; an admin's, or a member's own (Keystone's identity:get_project
+    policy: admin or the token's project); Forbidden otherwise, NotFound when there is none."""
+    if ctx.project_id != project_id:
+        _require_admin(ctx, "identity:get_project")
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"Could not find project: {project_id}.", "ProjectNotFound")
@@ -123,28 +128,52 @@ def _require_admin(ctx: Context, action: str) -> None:
         raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
 
 
-def issue_token(session: Session, project_id: str, role: str, token: str | None = None) -> str:
+def issue_token(session: Session, project_id: str, role: str, token: str | None = None,
+                expires_in_s: float | None = None) -> str:
     """Store a token for ``project_id`` with ``role`` ("admin" | "member"); return the secret.
 
     ``token`` re-registers a known secret (e.g. the admin token file after the store was reset).
+    ``expires_in_s`` (seconds, > 0) makes it invalid that long from now; None: valid until revoked.
     """
     if role not in ROLES:
         raise BadRequest(f"role must be one of {ROLES}", field="role")
+    if expires_in_s is not None and not expires_in_s > 0:
+        raise BadRequest(f"a token's lifetime must be more than 0 seconds, not {expires_in_s}", field="expires")
     secret = token or secrets.token_urlsafe(32)
     digest = hash_token(secret)
     if session.get(Token, digest) is None:
-        session.add(Token(token_hash=digest, project_id=project_id, role=role))
+        expires = utcnow() + dt.timedelta(seconds=expires_in_s) if expires_in_s is not None else None
+        session.add(Token(token_hash=digest, project_id=project_id, role=role, expires_at=expires))
         session.flush()
     return secret
 
 
+def revoke_tokens(session: Session, ctx: Context, project_id: str, token: str | None = None) -> int:
+    """Delete the token ``token`` of ``project_id`` (None: all of that project's tokens); return how
+    many went. Admin only (Forbidden otherwise); NotFound (ProjectNotFound, or TokenNotFound when
+    ``token`` is not one of the project's). A revoked token fails on the next request: ``authenticate`` reads the store
+    every time."""
+    _require_admin(ctx, "identity:revoke_token")
+    get_project(session, ctx, project_id)
+    query = delete(Token).where(Token.project_id == project_id)
+    if token is not None:
+        query = query.where(Token.token_hash == hash_token(token))
+    gone = session.execute(query).rowcount
+    if token is not None and not gone:
+        raise NotFound("The token is not one of this project's tokens.", "TokenNotFound")
+    return gone
+
+
 def authenticate(session: Session, token: str | None) -> Context:
-    """The Context of ``token``; NotAuthorized if it is missing or unknown."""
+    """The Context of ``token``; NotAuthorized if it is missing, unknown (revoked) or expired."""
     if not token:
         raise NotAuthorized("Authentication required: send a token in X-Auth-Token")
-    row = session.get(Token, hash_token(token))
+    row = session.execute(select(Token.project_id, Token.role, Token.expires_at)
+                          .where(Token.token_hash == hash_token(token))).first()
     if row is None:
         raise NotAuthorized("The token is not valid")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise NotAuthorized("The token has expired")
     return Context(project_id=row.project_id, is_admin=row.role == "admin")
 
 
@@ -159,11 +188,14 @@ def visible(ctx: Context, model: type) -> ColumnElement[bool]:
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
+    granted = select(RbacPolicy.object_id).where(RbacPolicy.object_type == "network",
+                                                 RbacPolicy.action == "access_as_shared",
+                                                 RbacPolicy.target_project == ctx.project_id)
     if model is Network:
-        return or_(own, Network.shared.is_(True), Network.router_external.is_(True))
+        return or_(own, Network.shared.is_(True), Network.router_external.is_(True), Network.id.in_(granted))
     shared_nets = select(Network.id).where(or_(Network.shared.is_(True), Network.router_external.is_(True)))
     if model is Subnet:
-        return or_(own, Subnet.network_id.in_(shared_nets))
+        return or_(own, Subnet.network_id.in_(shared_nets), Subnet.network_id.in_(granted))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
     if "shared" in model.__table__.columns:

@@ -205,13 +205,11 @@ class CniService:
 
     def delete(self, request: Attachment, api: ApiClient, token: str | None) -> None:
         """DEL: unplug and delete the attachment's port; what is already gone is success. The port
-        is found by container id + ifname on the configured network (any network when that is
-        gone); with none found, a ``prevResult`` interface's MAC finds a CNI port of this host."""
-        try:
-            network_id = self._network(request, api)["id"]
-        except CniError:
-            network_id = None  # the network is gone: its ports are found by the attachment alone
-        ports = self._ports(api, request.container_id, request.ifname, network_id)
+        is found by container id + ifname among this CNI network's (its ``cni.net:`` tag: no
+        network lookup, so a network deleted meanwhile is no obstacle); with none found, a
+        ``prevResult`` interface's MAC finds a CNI port of this host."""
+        mine = p.tag(p.NETWORK_TAG, request.name)
+        ports = [port for port in self._ports(api, request.container_id, request.ifname, None) if mine in port["tags"]]
         if not ports and request.prev_result:
             macs = {i.get("mac") for i in request.prev_result.get("interfaces", [])
                     if i.get("sandbox") and i.get("name") == request.ifname}

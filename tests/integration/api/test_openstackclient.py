@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -96,7 +97,7 @@ def test_openstackclient_binding_is_admin_only_and_unset_host_unbinds(endpoint, 
     port = member.json("port", "create", "--network", "osc-net", "osc-p")
     refused = member.run("port", "set", "--host", "evil-host", "osc-p", check=False)
     assert refused.returncode != 0 and "binding:host_id" in refused.stderr
-    assert member.json("port", "show", "osc-p")["binding_host_id"] == ""
+    assert member.json("port", "show", "osc-p").get("binding_host_id") is None  # binding:* is shown to admins only
 
     admin.run("port", "set", "--host", "host-1", port["id"])
     assert admin.json("port", "show", port["id"])["binding_host_id"] == "host-1"
@@ -122,3 +123,53 @@ def test_openstackclient_subnet_pool_and_a_subnet_from_it(endpoint):
     osc.run("subnet", "delete", "pool-a", "pool-b")
     osc.run("subnet", "pool", "delete", "acc-pool")
     assert osc.json("subnet", "pool", "list") == []
+def _member(endpoint, tmp_path: Path, name: str) -> tuple[Osc, str]:
+    """A new project NAME's member as an Osc, and the project's id."""
+    made = subprocess.run([str(OPENSTACK.with_name("ovnet")), "project", "create", name, "--state-dir",
+                           str(endpoint.settings.state_dir)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    entry = yaml.safe_load(made.stdout.split("clouds.yaml entry:\n", 1)[1])["clouds"][f"ovnet-{name}"]
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({"clouds": {"ovnet": entry}}))
+    project_id = made.stdout.split("(", 1)[1].split(")", 1)[0]
+    return Osc(tmp_path / f"{name}.yaml"), project_id
+
+
+def test_openstackclient_sharing_rbac_and_quotas(endpoint, tmp_path):
+    admin = Osc(endpoint.clouds_yaml)
+    member, member_project = _member(endpoint, tmp_path, "osc-rbac")
+
+    net = admin.json("network", "create", "acc-shared")
+    admin.run("subnet", "create", "--network", "acc-shared", "--subnet-range", "10.21.0.0/24", "acc-shared-v4")
+    assert member.json("network", "list") == []
+    admin.run("network", "set", "--share", "acc-shared")
+    assert admin.json("network", "show", "acc-shared")["shared"] is True
+    endpoint.after("network", net["id"], admin.json("network", "show", net["id"]))
+    wildcard = [admin.json("network", "rbac", "show", p["ID"]) for p in admin.json("network", "rbac", "list")]
+    assert [(p["object_id"], p["target_project_id"], p["action"]) for p in wildcard] == [
+        (net["id"], "*", "access_as_shared")]
+    assert [n["ID"] for n in member.json("network", "list")] == [net["id"]]
+    admin.run("network", "set", "--no-share", "acc-shared")
+    assert member.json("network", "list") == [] and admin.json("network", "rbac", "list") == []
+
+    policy = admin.json("network", "rbac", "create", "--type", "network", "--action", "access_as_shared",
+                        "--target-project", member_project, "acc-shared")
+    assert policy["target_project_id"] == member_project and policy["object_id"] == net["id"]
+    assert [p["ID"] for p in admin.json("network", "rbac", "list")] == [policy["id"]]
+    assert [n["ID"] for n in member.json("network", "list")] == [net["id"]]
+    port = member.json("port", "create", "--network", net["id"], "acc-member-port")
+    endpoint.after("port", port["id"], port)
+    in_use = admin.run("network", "rbac", "delete", policy["id"], check=False)
+    assert in_use.returncode != 0 and "cannot be removed" in in_use.stderr
+    member.run("port", "delete", "acc-member-port")
+    endpoint.after("port", port["id"], None)
+    admin.run("network", "rbac", "delete", policy["id"])
+    assert member.json("network", "list") == []
+
+    admin.run("quota", "set", "--networks", "1", "--ports", "7", member_project)
+    shown = {row["Resource"]: row["Limit"] for row in admin.json("quota", "show", "--network", member_project)}
+    assert shown["networks"] == 1 and shown["ports"] == 7 and shown["subnets"] == -1, shown
+    mine = {row["Resource"]: row["Limit"] for row in member.json("quota", "show", "--network", member_project)}
+    assert mine["ports"] == 7, mine
+    member.run("network", "create", "acc-quota-1")
+    over = member.run("network", "create", "acc-quota-2", check=False)
+    assert over.returncode != 0 and "Quota exceeded" in over.stderr

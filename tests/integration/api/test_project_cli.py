@@ -88,3 +88,60 @@ def test_an_unreachable_api_is_one_line(tmp_path):
     Settings(state_dir=state).admin_token_file.write_text("x\n")
     r = _ovnet_project(state, "list")
     assert r.exit_code == 1 and r.output.startswith("error: no API server reachable at http://127.0.0.1:")
+
+
+def _works(endpoint, token: str) -> bool:
+    with ApiClient(endpoint.settings.api_url, token) as member:
+        try:
+            member.list_networks()
+        except ApiError as exc:
+            assert exc.status == 401, exc
+            return False
+    return True
+
+
+def test_revoke_one_token_then_all_at_once(endpoint):
+    """A revoked token is refused on the very next request to the running server (no cache)."""
+    state = endpoint.settings.state_dir
+    first = re.search(r"token: (\S+)", _ovnet_project(state, "create", "rev").output).group(1)
+    second = re.search(r"token: (\S+)", _ovnet_project(state, "token", "rev").output).group(1)
+    third = re.search(r"token: (\S+)", _ovnet_project(state, "token", "rev").output).group(1)
+    assert all(_works(endpoint, t) for t in (first, second, third))
+    r = _ovnet_project(state, "token", "rev", "--revoke", first)
+    assert r.exit_code == 0 and "revoked 1 token" in r.output, r.output
+    assert not _works(endpoint, first) and _works(endpoint, second) and _works(endpoint, third)
+    again = _ovnet_project(state, "token", "rev", "--revoke", first)
+    assert again.exit_code == 1 and "not one of this project's tokens" in again.output
+    bystander = re.search(r"token: (\S+)", _ovnet_project(state, "create", "bystander").output).group(1)
+    r = _ovnet_project(state, "token", "rev", "--revoke", "all")
+    assert r.exit_code == 0 and "revoked 2 token" in r.output
+    assert not _works(endpoint, second) and not _works(endpoint, third) and _works(endpoint, bystander)
+    assert _table(_ovnet_project(state, "list").output)["rev"][1] == "0"
+
+
+def test_token_with_an_expiry(endpoint):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from ovnet.model.schema import Token, utcnow
+    from ovnet.model.store import Store
+    from ovnet.model.tenancy import hash_token
+
+    state = endpoint.settings.state_dir
+    _ovnet_project(state, "create", "exp")
+    r = _ovnet_project(state, "token", "exp", "--expires", "3600")
+    assert r.exit_code == 0, r.output
+    token = re.search(r"token: (\S+)", r.output).group(1)
+    assert _works(endpoint, token)
+    store = Store(endpoint.settings.sql_url)
+    try:
+        expires = store.run(lambda s: s.get(Token, hash_token(token)).expires_at, readonly=True)
+        assert dt.timedelta(seconds=3500) < expires - utcnow() <= dt.timedelta(seconds=3600)
+        store.run(lambda s: s.execute(update(Token).where(Token.token_hash == hash_token(token))
+                                      .values(expires_at=utcnow() - dt.timedelta(seconds=1))))
+    finally:
+        store.dispose()
+    assert not _works(endpoint, token)
+    assert _ovnet_project(state, "token", "exp", "--expires", "0").exit_code == 2
+    assert _ovnet_project(state, "token", "exp", "--expires", "5", "--revoke", "all").exit_code == 2

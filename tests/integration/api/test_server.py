@@ -25,7 +25,8 @@ def test_bootstrap_writes_private_admin_token_and_clouds_yaml(endpoint):
     assert _mode(state / ADMIN_TOKEN_FILE) == 0o600 and _mode(state / CLOUDS_FILE) == 0o600
     cloud = yaml.safe_load((state / CLOUDS_FILE).read_text())["clouds"]["ovnet"]
     assert cloud == {"auth_type": "admin_token",
-                     "auth": {"endpoint": endpoint.settings.api_url, "token": endpoint.token}}
+                     "auth": {"endpoint": endpoint.settings.api_url, "token": endpoint.token},
+                     "identity_api_version": "3", "identity_endpoint_override": f"{endpoint.settings.api_url}/v3"}
     with ApiClient(endpoint.settings.api_url, endpoint.token) as api:
         assert api.list_networks() == []
     with ApiClient(endpoint.settings.api_url, "wrong") as api, pytest.raises(ApiError) as exc:

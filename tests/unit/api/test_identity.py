@@ -37,8 +37,10 @@ def test_unknown_name_is_an_empty_list_and_unknown_id_is_404(admin):
 
 def test_member_is_forbidden_in_keystones_format(alice, bob):
     keystone_error(alice.get("/v3/projects", params={"name": "bob"}), 403)
-    body = keystone_error(alice.get(f"/v3/projects/{alice.project_id}"), 403)
+    body = keystone_error(alice.get(f"/v3/projects/{bob.project_id}"), 403)
     assert "identity:get_project" in body["message"]
+    # its own project a member may read (Keystone's get_project policy), as openstack quota show does
+    assert alice.get(f"/v3/projects/{alice.project_id}").json()["project"]["name"] == "alice"
 
 
 def test_no_token_or_a_bad_token_is_401(client, alice):

@@ -54,3 +54,28 @@ def test_shared_network_is_visible_and_usable_but_not_owned(admin, alice, bob):
     neutron_error(alice.get(f"/v2.0/ports/{port['id']}"), 404, "PortNotFound")
     neutron_error(bob.put(f"/v2.0/networks/{network['id']}", {"network": {"name": "x"}}), 403, "PolicyNotAuthorized")
     neutron_error(bob.delete(f"/v2.0/networks/{network['id']}"), 403, "PolicyNotAuthorized")
+
+
+def test_a_revoked_token_is_refused_on_the_next_request(store, alice, bob):
+    """No cache keeps a revoked token alive: revoking writes the store (as `ovnet project token
+    --revoke` does from another process) and the very next request is 401."""
+    from ovnet.model.tenancy import OPERATOR, revoke_tokens
+
+    for _ in range(3):
+        assert alice.get("/v2.0/networks").status_code == 200
+    store.run(lambda s: revoke_tokens(s, OPERATOR, alice.project_id, alice.token))
+    neutron_error(alice.get("/v2.0/networks"), 401, "NotAuthorized")
+    assert bob.get("/v2.0/networks").status_code == 200
+
+
+def test_an_expired_token_is_refused(store, alice):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from ovnet.model.schema import Token, utcnow
+
+    assert alice.get("/v2.0/networks").status_code == 200
+    store.run(lambda s: s.execute(update(Token).where(Token.project_id == alice.project_id)
+                                  .values(expires_at=utcnow() - dt.timedelta(seconds=1))))
+    assert "expired" in neutron_error(alice.get("/v2.0/networks"), 401, "NotAuthorized")["message"]

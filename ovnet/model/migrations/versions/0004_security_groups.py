@@ -1,14 +1,14 @@
 """Security groups, their rules, each project's default group and ports' memberships.
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0005 (numbered 0004 as assigned; it landed after 0005)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

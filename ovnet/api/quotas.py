@@ -1,0 +1,56 @@
+"""``/v2.0/quotas``: per-project limits (Neutron "quotas" and "quota_details" extensions).
+
+GET /v2.0/quotas (admin: projects with limits of their own), GET|PUT|DELETE
+/v2.0/quotas/{project_id}, GET /v2.0/quotas/{project_id}/default and .../details.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ovnet.api.body import read_json
+from ovnet.model import quotas
+from ovnet.model.errors import BadRequest
+
+
+def router(h) -> APIRouter:
+    """The quota routes over ``h`` (routes.Handlers; its defaults carry the deployment's quotas)."""
+    api = APIRouter(prefix="/v2.0/quotas")
+    defaults = h.defaults.quotas
+
+    async def read(request: Request, fn) -> dict:
+        ctx = await h.context(request)
+        return await run_in_threadpool(h.store.run, lambda s: fn(s, ctx), True)
+
+    @api.get("")
+    async def list_(request: Request) -> dict:
+        return {"quotas": await read(request, lambda s, ctx: quotas.list_all(s, ctx, defaults))}
+
+    @api.get("/{project_id}")
+    async def show(project_id: str, request: Request) -> dict:
+        return {"quota": await read(request, lambda s, ctx: quotas.show(s, ctx, project_id, defaults))}
+
+    @api.get("/{project_id}/default")
+    async def show_default(project_id: str, request: Request) -> dict:
+        await h.context(request)
+        return {"quota": {name: defaults.get(name, quotas.UNLIMITED) for name in quotas.COUNTED}}
+
+    @api.get("/{project_id}/details")
+    async def show_details(project_id: str, request: Request) -> dict:
+        return {"quota": await read(request, lambda s, ctx: quotas.details(s, ctx, project_id, defaults))}
+
+    @api.put("/{project_id}")
+    async def update(project_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        data = await read_json(request, h.max_body)
+        if set(data) != {"quota"}:
+            raise BadRequest("Resource body required: {\"quota\": {...}}", "HTTPBadRequest", "quota")
+        return await h.write(lambda s: {"quota": quotas.update(s, ctx, project_id, data["quota"], defaults)}, 200)
+
+    @api.delete("/{project_id}")
+    async def reset(project_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        return await h.write(lambda s: quotas.reset(s, ctx, project_id), 204)
+
+    return api

@@ -1,0 +1,57 @@
+"""``/v2.0/rbac-policies``: create, list, show, update (target_tenant), delete (Neutron "rbac-policies")."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ovnet.api import listing
+from ovnet.api.body import read_json
+from ovnet.model import rbac
+from ovnet.model.errors import BadRequest
+
+
+def _inner(data: dict) -> dict:
+    if set(data) != {"rbac_policy"}:
+        raise BadRequest("Resource body required: {\"rbac_policy\": {...}}", "HTTPBadRequest", "rbac_policy")
+    return data["rbac_policy"]
+
+
+def router(h) -> APIRouter:
+    """The rbac-policies routes over ``h`` (routes.Handlers)."""
+    api = APIRouter(prefix="/v2.0/rbac-policies")
+
+    @api.post("")
+    async def create(request: Request) -> Response:
+        ctx = await h.context(request)
+        body = _inner(await read_json(request, h.max_body))
+        return await h.write(lambda s: {"rbac_policy": rbac.rbac_dict(rbac.create_policy(s, ctx, body, h.defaults))}, 201)
+
+    @api.get("")
+    async def list_(request: Request) -> dict:
+        ctx = await h.context(request)
+        req = listing.parse(request.query_params.multi_items())
+        items = await run_in_threadpool(
+            h.store.run, lambda s: [rbac.rbac_dict(p) for p in rbac.list_policies(s, ctx, req.filters)], True)
+        return {"rbac_policies": [listing.select_fields(i, req.fields) for i in items]}
+
+    @api.get("/{policy_id}")
+    async def show(policy_id: str, request: Request) -> dict:
+        ctx = await h.context(request)
+        fields = listing.parse(request.query_params.multi_items()).fields
+        item = await run_in_threadpool(h.store.run, lambda s: rbac.rbac_dict(rbac.get_policy(s, ctx, policy_id)), True)
+        return {"rbac_policy": listing.select_fields(item, fields)}
+
+    @api.put("/{policy_id}")
+    async def update(policy_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        body = _inner(await read_json(request, h.max_body))
+        return await h.write(lambda s: {"rbac_policy": rbac.rbac_dict(rbac.update_policy(s, ctx, policy_id, body))},
+                             200)
+
+    @api.delete("/{policy_id}")
+    async def delete(policy_id: str, request: Request) -> Response:
+        ctx = await h.context(request)
+        return await h.write(lambda s: rbac.delete_policy(s, ctx, policy_id), 204)
+
+    return api

@@ -1,0 +1,118 @@
+"""Per-project quotas on how many networks, subnets, ports and RBAC policies a project holds
+(Neutron "quotas" extension, its DbQuotaDriver semantics).
+
+A project's limit of a resource is its row in ``quotas`` or else the deployment default
+(``Defaults.quotas``, from settings); -1 is unlimited. Creating past the limit is Conflict
+(OverQuota), checked in the creating transaction, so a bulk create counts its own earlier items.
+Only an admin changes quotas; a member may read its own project's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ovnet.model import attributes
+from ovnet.model.errors import BadRequest, Conflict, Forbidden
+from ovnet.model.query import INT32_MAX
+from ovnet.model.schema import Network, Port, Quota, RbacPolicy, Subnet
+from ovnet.model.tenancy import Context
+
+UNLIMITED = -1
+# resource name (the key in a quota body) -> the table whose rows of a project count against it
+COUNTED: dict[str, type] = {"network": Network, "subnet": Subnet, "port": Port, "rbac_policy": RbacPolicy}
+
+
+def limits(session: Session, project_id: str, defaults: Mapping[str, int]) -> dict[str, int]:
+    """Every resource's limit for ``project_id``: its own rows over ``defaults`` over unlimited."""
+    result = {name: defaults.get(name, UNLIMITED) for name in COUNTED}
+    result.update(session.execute(select(Quota.resource, Quota.limit).where(Quota.project_id == project_id)).all())
+    return result
+
+
+def used(session: Session, project_id: str) -> dict[str, int]:
+    """How many of each resource ``project_id`` holds now."""
+    return {name: session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
+            for name, model in COUNTED.items()}
+
+
+def check(session: Session, project_id: str, resource: str, defaults: Mapping[str, int]) -> None:
+    """Conflict (OverQuota) when ``project_id`` already holds its limit of ``resource``. While the
+    limit is unlimited this costs one primary-key lookup and no count."""
+    limit = session.scalar(select(Quota.limit).where(Quota.project_id == project_id, Quota.resource == resource))
+    if limit is None:
+        limit = defaults.get(resource, UNLIMITED)
+    if limit < 0:
+        return
+    model = COUNTED[resource]
+    count = session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
+    if count >= limit:
+        raise Conflict(f"Quota exceeded for resources: ['{resource}'].", "OverQuota", resource)
+
+
+def _require_reader(ctx: Context, project_id: str) -> None:
+    if not ctx.is_admin and ctx.project_id != project_id:
+        raise Forbidden("rule:get_quota is disallowed by policy")
+
+
+def show(session: Session, ctx: Context, project_id: str, defaults: Mapping[str, int]) -> dict[str, int]:
+    """The limits of ``project_id``; Forbidden for a member asking about another project."""
+    _require_reader(ctx, project_id)
+    return limits(session, project_id, defaults)
+
+
+def details(session: Session, ctx: Context, project_id: str, defaults: Mapping[str, int]) -> dict[str, dict]:
+    """{resource: {"limit", "used", "reserved"}} (Neutron quota_details); Forbidden as ``show``."""
+    _require_reader(ctx, project_id)
+    counts = used(session, project_id)
+    return {name: {"limit": limit, "used": counts[name], "reserved": 0}
+            for name, limit in limits(session, project_id, defaults).items()}
+
+
+def update(session: Session, ctx: Context, project_id: str, body: object,
+           defaults: Mapping[str, int]) -> dict[str, int]:
+    """Set some of ``project_id``'s limits from ``{resource: int >= -1}``; return all its limits.
+
+    Forbidden for a member (Neutron: update_quota is admin only); BadRequest for an unknown
+    resource or a limit below -1. A limit below what the project holds is accepted (only new
+    resources are refused) unless ``check_limit`` is true (Neutron's quota-check-limit
+    extension, which ``openstack quota set`` sends): then it is Conflict (InvalidQuotaValue).
+    """
+    if not ctx.is_admin:
+        raise Forbidden("rule:update_quota is disallowed by policy")
+    values = dict(attributes.mapping("quota", body))
+    check_limit = attributes.boolean("check_limit", values.pop("check_limit", False))
+    for name, value in values.items():
+        if name not in COUNTED:
+            raise BadRequest(f"Unrecognized attribute(s) '{name}'", field=name)
+        limit = attributes.in_range(UNLIMITED, INT32_MAX)(name, value)
+        if check_limit and limit >= 0:
+            model = COUNTED[name]
+            held = session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
+            if held > limit:
+                raise Conflict(f"Quota limit {limit} for {name} must be greater than or equal to already used "
+                               f"{held}.", "InvalidQuotaValue", name)
+        row = session.get(Quota, (project_id, name))
+        if row is None:
+            session.add(Quota(project_id=project_id, resource=name, limit=limit))
+        else:
+            row.limit = limit
+    session.flush()
+    return limits(session, project_id, defaults)
+
+
+def reset(session: Session, ctx: Context, project_id: str) -> None:
+    """Forget ``project_id``'s own limits (back to the defaults); admin only."""
+    if not ctx.is_admin:
+        raise Forbidden("rule:delete_quota is disallowed by policy")
+    session.execute(delete(Quota).where(Quota.project_id == project_id))
+
+
+def list_all(session: Session, ctx: Context, defaults: Mapping[str, int]) -> list[dict]:
+    """The limits of every project with limits of its own: [{"project_id", resource: limit, ...}]; admin only."""
+    if not ctx.is_admin:
+        raise Forbidden("rule:get_quota is disallowed by policy")
+    projects = session.scalars(select(Quota.project_id).distinct().order_by(Quota.project_id)).all()
+    return [{"project_id": p, "tenant_id": p, **limits(session, p, defaults)} for p in projects]
