@@ -53,20 +53,23 @@ def resolve(api: ApiClient, plural: str, value: str) -> str:
     if len(named) == 1:
         return named[0]["id"]
     if not named:
-        raise NoMatch(f"no {singular} with name or id {value!r}")
+        # Neutron's own words for it, so a script sees the same error by name as by id.
+        raise NoMatch(f"{singular.capitalize()}NotFound: {singular.capitalize()} {value} could not be found "
+                      "(no id or name matches among what this token sees).")
     raise Ambiguous(f"{len(named)} {plural} are named {value!r}; give one of their ids:",
                     [_describe(item) for item in named])
 
 
 def resolve_or_exit(api: ApiClient, plural: str, value: str) -> str:
-    """``resolve`` for a command: NoMatch and Ambiguous become a message (with the candidates,
-    one a line) on stderr and exit status 2."""
+    """``resolve`` for a command: NoMatch becomes Neutron's NotFound message on stderr and exit
+    status 1 (as any API error); Ambiguous a message with the candidates, one a line, and exit 2."""
     import typer
 
     try:
         return resolve(api, plural, value)
     except NoMatch as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     except Ambiguous as exc:
         typer.echo(f"error: {exc}", err=True)
         for line in exc.candidates:

@@ -19,6 +19,12 @@ from ovnet.model.errors import BadRequest, invalid_input
 
 MAX_STRING = 255
 MAX_TAG = 60
+# Neutron's defaults: max_dns_nameservers, max_subnet_host_routes, max_allowed_address_pair, and
+# the tag extension's MAX_TAGS per resource.
+MAX_DNS_NAMESERVERS = 5
+MAX_HOST_ROUTES = 20
+MAX_ADDRESS_PAIRS = 10
+MAX_TAGS = 50
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 NETWORK_TYPES = ("flat", "vlan", "geneve")  # provider:network_type values ovnet carries
@@ -181,10 +187,15 @@ def mapping(field: str, value: Any) -> dict:
     return value
 
 
-def list_of(item: Check, unique: bool = False) -> Check:
+def list_of(item: Check, unique: bool = False, limit: tuple[int, str] | None = None) -> Check:
+    """A list of ``item``s; ``unique``: no repeats; ``limit``: (most items, the Neutron exception
+    type a longer list raises as BadRequest, e.g. DNSNameServersExhausted)."""
     def check(field: str, value: Any) -> list:
         if not isinstance(value, list):
             raise invalid_input(field, f"'{value}' is not a list")
+        if limit is not None and len(value) > limit[0]:
+            raise BadRequest(f"Unable to complete operation for {field}. The number of items {len(value)} exceeds "
+                             f"the maximum {limit[0]}.", limit[1], field)
         items = [item(field, v) for v in value]
         if unique and len({repr(i) for i in items}) != len(items):
             raise invalid_input(field, f"Duplicate items in the list: '{value}'")
@@ -216,6 +227,9 @@ def tag(field: str, value: Any) -> str:
     return text
 
 
+TAGS = list_of(tag, unique=True, limit=(MAX_TAGS, "TagLimitExceeded"))
+
+
 # -- attribute tables -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Attr:
@@ -235,7 +249,7 @@ COMMON = {
     "description": Attr(string, default=""),
     "project_id": Attr(string, put=False),
     "tenant_id": Attr(string, put=False),
-    "tags": Attr(list_of(tag, unique=True), put=False, default=()),
+    "tags": Attr(TAGS, put=False, default=()),
     "revision_number": READ_ONLY,
     "created_at": READ_ONLY,
     "updated_at": READ_ONLY,
@@ -262,8 +276,10 @@ SUBNET = {
     "ip_version": Attr(one_of(4, 6), put=False, required=True),
     "gateway_ip": Attr(nullable_ip_address),
     "enable_dhcp": Attr(boolean, default=True),
-    "dns_nameservers": Attr(list_of(ip_address, unique=True), default=()),
-    "host_routes": Attr(list_of(record({"destination": cidr, "nexthop": ip_address})), default=()),
+    "dns_nameservers": Attr(list_of(ip_address, unique=True, limit=(MAX_DNS_NAMESERVERS, "DNSNameServersExhausted")),
+                            default=()),
+    "host_routes": Attr(list_of(record({"destination": cidr, "nexthop": ip_address}),
+                                limit=(MAX_HOST_ROUTES, "HostRoutesExhausted")), default=()),
     "allocation_pools": Attr(list_of(record({"start": ip_address, "end": ip_address}))),
     "ipv6_address_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
     "ipv6_ra_mode": Attr(one_of(*IPV6_MODES, nullable=True), put=False, default=None),
@@ -286,7 +302,8 @@ PORT = {
     "binding:vif_details": READ_ONLY,
     "port_security_enabled": Attr(boolean),
     "allowed_address_pairs": Attr(
-        list_of(record({"ip_address": ip_or_cidr}, {"mac_address": mac_address})), default=()
+        list_of(record({"ip_address": ip_or_cidr}, {"mac_address": mac_address}), unique=True,
+                limit=(MAX_ADDRESS_PAIRS, "AllowedAddressPairExhausted")), default=()
     ),
     "security_groups": Attr(list_of(uuid_string, unique=True)),
 }

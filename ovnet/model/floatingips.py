@@ -14,7 +14,7 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, ports
+from ovnet.model import attributes, ports, quotas
 from ovnet.model.attributes import Attr
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, NotFound
@@ -104,6 +104,7 @@ def create_floatingip(session: Session, ctx: Context, body: object, defaults: De
     """
     values = attributes.validate(ATTRIBUTES, "floatingip", body, create=True)
     project_id = owner_project(ctx, values, "floatingip")
+    quotas.check(session, project_id, "floatingip", defaults.quotas)
     net = external_network(session, ctx, values["floating_network_id"], "floatingip")
     fixed = None
     if "floating_ip_address" in values:

@@ -25,7 +25,7 @@ MAX_LIMIT = 10_000_000
 # and PostgreSQL's 65,535 per statement.
 MAX_FILTER_VALUES = 10_000
 # Distinct tags one tag filter may list: each is a LIKE term (see _tag_filter); a resource holds
-# at most 50 (Neutron's MAX_TAGS), so twice that covers every meaningful query.
+# at most attributes.MAX_TAGS, so twice that covers every meaningful query.
 MAX_TAG_FILTER = 100
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1  # SQL Integer columns (PostgreSQL int4)
 

@@ -14,7 +14,7 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, ports
+from ovnet.model import attributes, ports, quotas
 from ovnet.model.attributes import Attr
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -164,8 +164,9 @@ def create_router(session: Session, ctx: Context, body: object, defaults: Defaul
     (IpAddressAlreadyAllocated, IpAddressGenerationFailure for the gateway address).
     """
     values = attributes.validate(ATTRIBUTES, "router", body, create=True)
-    router = Router(id=new_id(), project_id=owner_project(ctx, values, "router"), tags=list(values["tags"]),
-                    routes=[], enable_snat=True)
+    project_id = owner_project(ctx, values, "router")
+    quotas.check(session, project_id, "router", defaults.quotas)
+    router = Router(id=new_id(), project_id=project_id, tags=list(values["tags"]), routes=[], enable_snat=True)
     assign(router, values, COLUMNS)
     session.add(router)
     session.flush()

@@ -26,7 +26,7 @@ def get_tags(session: Session, ctx: Context, model: type, resource_id: str) -> l
 
 def replace_tags(session: Session, ctx: Context, model: type, resource_id: str, tags: object) -> list[str]:
     """Replace all tags with ``tags`` (a list of 1-60 character strings); return them."""
-    checked = attributes.list_of(attributes.tag, unique=True)("tags", tags)
+    checked = attributes.TAGS("tags", tags)
     row = get_owned(session, ctx, model, resource_id, "update_tags")
     _store(session, row, checked)
     return checked
@@ -37,7 +37,7 @@ def add_tag(session: Session, ctx: Context, model: type, resource_id: str, tag: 
     checked = attributes.tag("tags", tag)
     row = get_owned(session, ctx, model, resource_id, "update_tags")
     if checked not in row.tags:
-        _store(session, row, [*row.tags, checked])
+        _store(session, row, attributes.TAGS("tags", [*row.tags, checked]))
 
 
 def remove_tag(session: Session, ctx: Context, model: type, resource_id: str, tag: str | None) -> None:

@@ -28,7 +28,7 @@ import httpx
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host import addressing, nsutil
-from ovnet.host.binding import HOST_ID, Binder
+from ovnet.host.binding import Binder
 from ovnet.host.cni import protocol as p
 from ovnet.host.cni.protocol import Attachment, CniError
 from ovnet.host.errors import BindTimeout, HostError
@@ -140,8 +140,9 @@ class CniService:
         return api.list_subnets(id=ids) if ids else []
 
     def _plugged_into(self, port: dict, netns: str, ifname: str) -> bool:
-        """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC."""
-        if port.get(HOST_ID) != self.chassis or not self.binder.host.ovs.port_by_id(port["id"]):
+        """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC. This
+        host's OVS says so, not ``binding:host_id``, which a member's token does not show."""
+        if not self.binder.host.ovs.port_by_id(port["id"]):
             return False
         try:
             with nsutil.iproute(netns) as ipr:
@@ -219,8 +220,9 @@ class CniService:
             self._release(api, port, token)
 
     def _release(self, api: ApiClient, port: dict, token: str | None) -> None:
-        if port.get(HOST_ID) in ("", self.chassis):
-            self.binder.unbind(port["id"], token=token)
+        # unbind reads the binding with the admin token: unbound is a no-op, bound to another
+        # host a Conflict (then the port is that host's, and stays).
+        self.binder.unbind(port["id"], token=token)
         self._delete_port(api, port["id"])
 
     def check(self, request: Attachment, api: ApiClient) -> None:
@@ -233,7 +235,7 @@ class CniService:
                            f"interface {request.ifname} on network {request.network}")
         port = ports[0]
         owned = self.binder.host.ovs.port_by_id(port["id"])
-        if port.get(HOST_ID) != self.chassis or owned is None:
+        if owned is None:
             raise CniError(p.ERR_DRIFT, f"port {port['id']} is not plugged on this host ({self.chassis})")
         if not owned.installed:
             raise CniError(p.ERR_DRIFT, f"port {port['id']} is not ovn-installed on this host")

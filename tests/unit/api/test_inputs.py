@@ -172,3 +172,29 @@ def test_ipv6_modes_with_dhcp_off_are_400_on_create_and_update(alice):
     assert neutron_error(r, 400, "InvalidInput")["detail"] == "enable_dhcp"
     plain = alice.subnet(net["id"], "fd00:2::/64", enable_dhcp=False)
     assert plain["ipv6_address_mode"] is None
+
+
+def test_list_limits_of_neutron(alice):
+    """Neutron's defaults: 5 DNS servers, 20 host routes, 10 allowed address pairs (no repeats), 50 tags."""
+    net = alice.network()
+    base = {"network_id": net["id"], "cidr": "10.9.0.0/24", "ip_version": 4}
+    dns = [f"10.9.0.{i}" for i in range(10, 16)]
+    r = alice.post("/v2.0/subnets", {"subnet": {**base, "dns_nameservers": dns}})
+    neutron_error(r, 400, "DNSNameServersExhausted")
+    routes = [{"destination": f"10.{i}.0.0/16", "nexthop": "10.9.0.254"} for i in range(100, 121)]
+    neutron_error(alice.post("/v2.0/subnets", {"subnet": {**base, "host_routes": routes}}), 400, "HostRoutesExhausted")
+    sub = alice.subnet(net["id"], "10.9.0.0/24", dns_nameservers=dns[:5], host_routes=routes[:20])
+    neutron_error(alice.put(f"/v2.0/subnets/{sub['id']}", {"subnet": {"dns_nameservers": dns}}), 400,
+                  "DNSNameServersExhausted")
+    pairs = [{"ip_address": f"10.9.1.{i}"} for i in range(11)]
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net["id"], "allowed_address_pairs": pairs}})
+    neutron_error(r, 400, "AllowedAddressPairExhausted")
+    r = alice.post("/v2.0/ports", {"port": {"network_id": net["id"], "allowed_address_pairs": pairs[:1] * 2}})
+    neutron_error(r, 400, "HTTPBadRequest")
+    alice.port(net["id"], allowed_address_pairs=pairs[:10])
+    tags = [f"t{i}" for i in range(51)]
+    neutron_error(alice.put(f"/v2.0/networks/{net['id']}/tags", {"tags": tags}), 400, "TagLimitExceeded")
+    assert alice.put(f"/v2.0/networks/{net['id']}/tags", {"tags": tags[:50]}).status_code == 200
+    neutron_error(alice.client.put(f"/v2.0/networks/{net['id']}/tags/t50", headers={"X-Auth-Token": alice.token}),
+                  400, "TagLimitExceeded")
+    assert len(alice.get(f"/v2.0/networks/{net['id']}").json()["network"]["tags"]) == 50

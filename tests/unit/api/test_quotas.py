@@ -11,7 +11,7 @@ from tests.unit.api.conftest import TestClient, neutron_error
 
 def test_no_limit_by_default_and_admin_sets_one(admin, alice, bob):
     assert alice.get(f"/v2.0/quotas/{alice.project_id}").json()["quota"] == {
-        "network": -1, "subnet": -1, "port": -1, "rbac_policy": -1}
+        "network": -1, "subnet": -1, "port": -1, "rbac_policy": -1, "router": -1, "floatingip": -1}
     r = admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"network": 2, "port": 3}})
     assert r.status_code == 200 and r.json()["quota"]["network"] == 2
     net = alice.network()
@@ -77,3 +77,9 @@ def test_settings_carry_quota_defaults(tmp_path, monkeypatch):
     monkeypatch.setenv("OVNET_QUOTA_PORT", "500")
     settings = load_settings(tmp_path)
     assert settings.quota_port == 500 and settings.quota_network == -1
+
+
+def test_router_quota(admin, alice):
+    admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"router": 1}})
+    assert alice.post("/v2.0/routers", {"router": {"name": "r1"}}).status_code == 201
+    neutron_error(alice.post("/v2.0/routers", {"router": {"name": "r2"}}), 409, "OverQuota")
