@@ -41,7 +41,7 @@ def router(kinds: list[Kind], others: list[tuple[str, str]] = ()) -> APIRouter:
     the ``others`` collections served outside it ([(singular, plural)]); the extensions are
     EXTENSIONS plus those the kinds declare."""
     api = APIRouter()
-    resources = [*((k.name, k.plural) for k in kinds), *others]
+    resources = [*((k.name, k.collection) for k in kinds), *others]
     known = dict(EXTENSIONS)
     for kind in kinds:
         known.update(kind.extensions)

@@ -63,10 +63,10 @@ def _update_body(res: Kind, data: dict) -> dict:
 
 def resource_router(res: Kind, h: Handlers) -> APIRouter:
     """Create (single and bulk), list, show, update, delete, tag and member-action routes of ``res``."""
-    api = APIRouter(prefix=f"/v2.0/{res.plural}")
+    api = APIRouter(prefix=f"/v2.0/{res.collection}")
     extra = (h.defaults,) if "create" in res.needs_defaults else ()
     update_extra = (h.defaults,) if "update" in res.needs_defaults else ()
-    show_options = (selectinload(getattr(res.model, res.children.name)),) if res.children else ()
+    show_options = tuple(selectinload(getattr(res.model, c.name)) for c in res.child_specs)
 
     @api.post("")
     async def create(request: Request) -> Response:
@@ -82,6 +82,8 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
     async def list_(request: Request) -> Response:
         ctx = await h.context(request)
         req = listing.parse(request.query_params.multi_items())
+        if res.prepare_list is not None:
+            await run_in_threadpool(h.store.run, lambda s: res.prepare_list(s, ctx))
 
         def work(session):
             rows, more = query.list_rows(session, ctx, res, req.filters, req.sorts, req.limit,

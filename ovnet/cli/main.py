@@ -17,6 +17,7 @@ from ovnet.cli.host import app as host_app
 from ovnet.cli.port import app as port_app, unplug_all
 from ovnet.cli.project import app as project_app
 from ovnet.cli.sync import sync as sync_command
+from ovnet.cli.trace import trace_command
 from ovnet.cli.units import install_units
 from ovnet.cli.vm import app as vm_app, libvirt_xml
 from ovnet.config import SettingsError, load_settings
@@ -128,6 +129,7 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
 
 
 app.command("sync")(sync_command)
+app.command("trace")(trace_command)
 app.command("install-units")(install_units)
 app.add_typer(project_app, name="project")
 app.add_typer(host_app, name="host")

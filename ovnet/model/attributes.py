@@ -154,6 +154,23 @@ def ip_or_cidr(field: str, value: Any) -> str:
         return cidr(field, text)
 
 
+def ip_prefix(field: str, value: Any) -> str | None:
+    """An address or CIDR as its network in CIDR form ("10.0.0.5" -> "10.0.0.5/32", "10.0.0.5/24"
+    -> "10.0.0.0/24"), as Neutron's convert_ip_prefix_to_cidr; None stays None."""
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_network(string(field, value), strict=False))
+    except ValueError:
+        raise invalid_input(field, f"'{value}' is not a valid IP prefix") from None
+
+
+def nullable(check: Check) -> Check:
+    def wrapped(field: str, value: Any) -> Any:
+        return None if value is None else check(field, value)
+    return wrapped
+
+
 def mac_address(field: str, value: Any) -> str:
     text = string(field, value).lower()
     if not MAC_RE.match(text):
@@ -288,6 +305,32 @@ PORT = {
         list_of(record({"ip_address": ip_or_cidr}, {"mac_address": mac_address}), unique=True,
                 limit=(MAX_ADDRESS_PAIRS, "AllowedAddressPairExhausted")), default=()
     ),
+    "security_groups": Attr(list_of(uuid_string, unique=True)),
+}
+
+SECURITY_GROUP = {
+    **{k: v for k, v in COMMON.items() if k != "status"},
+    "stateful": Attr(boolean, default=True),
+    "security_group_rules": READ_ONLY,
+}
+
+# Rules cannot be changed once made, except their description (Neutron: a rule is replaced, not edited).
+SECURITY_GROUP_RULE = {
+    "id": READ_ONLY,
+    "project_id": Attr(string, put=False),
+    "tenant_id": Attr(string, put=False),
+    "security_group_id": Attr(uuid_string, put=False, required=True),
+    "direction": Attr(one_of("ingress", "egress"), put=False, required=True),
+    "ethertype": Attr(one_of("IPv4", "IPv6"), put=False, default="IPv4"),
+    "protocol": Attr(nullable(string), put=False, default=None),
+    "port_range_min": Attr(nullable(integer), put=False, default=None),
+    "port_range_max": Attr(nullable(integer), put=False, default=None),
+    "remote_ip_prefix": Attr(ip_prefix, put=False, default=None),
+    "remote_group_id": Attr(nullable(uuid_string), put=False, default=None),
+    "description": Attr(string, default=""),
+    "revision_number": READ_ONLY,
+    "created_at": READ_ONLY,
+    "updated_at": READ_ONLY,
 }
 
 

@@ -32,16 +32,16 @@ class Children:
 
 
 class Loaded:
-    """One row of a resource table with its children under the relationship's name."""
+    """One row of a resource table with its children under the relationships' names."""
 
-    __slots__ = ("_row", "_children", "_name")
+    __slots__ = ("_row", "_children")
 
-    def __init__(self, row, name: str | None, children: list) -> None:
-        self._row, self._name, self._children = row, name, children
+    def __init__(self, row, children: dict[str, list]) -> None:
+        self._row, self._children = row, children
 
     def __getattr__(self, attr: str):
-        if attr == self._name:
-            return self._children
+        if attr in self._children:
+            return self._children[attr]
         return getattr(self._row, attr)
 
 
@@ -50,18 +50,19 @@ def rows_query(model: type) -> Select:
     return select(*model.__table__.columns)
 
 
-def load(session: Session, children: Children | None, query: Select) -> list[Loaded]:
-    """Run ``query`` (built on ``rows_query(model)``) and attach each row's ``children`` (None: the
-    resource has none), in query order."""
+def load(session: Session, children: Children | tuple[Children, ...] | None, query: Select) -> list[Loaded]:
+    """Run ``query`` (built on ``rows_query(model)``) and attach each row's ``children`` (one
+    Children, several, or None: the resource has none), in query order."""
     rows = session.execute(query).all()
-    if children is None:
-        return [Loaded(row, None, []) for row in rows]
-    found: dict[str, list] = defaultdict(list)
+    specs = () if children is None else (children,) if isinstance(children, Children) else children
     ids = [row.id for row in rows]
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        for child in session.execute(select(children.parent_column.label("parent"), *children.columns)
-                                     .where(children.parent_column.in_(chunk), *children.where)
-                                     .order_by(*children.order)):
-            found[child.parent].append(child)
-    return [Loaded(row, children.name, found.get(row.id, [])) for row in rows]
+    found: dict[str, dict[str, list]] = {}
+    for spec in specs:
+        by_parent = found[spec.name] = defaultdict(list)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            for child in session.execute(select(spec.parent_column.label("parent"), *spec.columns)
+                                         .where(spec.parent_column.in_(chunk), *spec.where)
+                                         .order_by(*spec.order)):
+                by_parent[child.parent].append(child)
+    return [Loaded(row, {name: by_parent.get(row.id, []) for name, by_parent in found.items()}) for row in rows]

@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ovnet.model import attributes, ipam, quotas
+from ovnet.model import attributes, ipam, quotas, secgroups
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Router, Subnet, new_id
@@ -183,11 +183,12 @@ def _normalise_pairs(values: dict, mac: str, port_security: bool) -> None:
 def create_port(session: Session, ctx: Context, body: object, defaults: Defaults) -> Port:
     """Create a port from a request body's inner dict.
 
+    The port joins ``security_groups`` or, with port security on, its project's ``default`` group.
     Raises BadRequest (invalid input, InvalidIpForSubnet, InvalidIpForNetwork), NotFound
-    (NetworkNotFound), Forbidden (another project's shared network is fine, naming another
+    (NetworkNotFound, SecurityGroupNotFound), Forbidden (another project's shared network is fine, naming another
     project is admin-only, so are binding:host_id and binding:profile), Conflict
     (IpAddressAlreadyAllocated, MacAddressInUse, IpAddressGenerationFailure,
-    AddressPairAndPortSecurityRequired).
+    AddressPairAndPortSecurityRequired, PortSecurityAndIPRequiredForSecurityGroups).
     """
     values = attributes.validate(attributes.PORT, "port", body, create=True)
     _check_admin_only(ctx, body, values, "create_port")
@@ -208,6 +209,7 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
         _allocate_default(session, port, subnets)
     else:
         _allocate_requested(session, port, values["fixed_ips"], subnets)
+    secgroups.attach_on_create(session, ctx, port, values.get("security_groups"))
     record_change(session, port)
     return port
 
@@ -215,7 +217,8 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
 def update_port(session: Session, ctx: Context, port_id: str, body: object) -> Port:
     """Update a port; ``fixed_ips`` replaces the whole list (addresses kept stay, others are freed).
 
-    binding:host_id null or "" unbinds. Forbidden when a member changes binding:host_id or
+    binding:host_id null or "" unbinds. ``security_groups`` replaces the port's groups; port
+    security off needs none (Conflict PortSecurityPortHasSecurityGroup). Forbidden when a member changes binding:host_id or
     binding:profile (admin only), NotFound when the port is invisible.
     """
     values = attributes.validate(attributes.PORT, "port", body, create=False)
@@ -228,7 +231,10 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
                      values.get("port_security_enabled", port.port_security_enabled))
     if "allowed_address_pairs" not in values and values.get("port_security_enabled") is False:
         _normalise_pairs({"allowed_address_pairs": port.allowed_address_pairs}, port.mac_address, False)
+    security_was_on = port.port_security_enabled
     changed = assign(port, values, COLUMNS)
+    changed = secgroups.attach_on_update(session, ctx, port, values.get("security_groups"), security_was_on) \
+        or changed
     if "fixed_ips" in values:
         before = [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
         _allocate_requested(session, port, values["fixed_ips"], _subnets(session, port.network_id))

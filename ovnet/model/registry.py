@@ -30,12 +30,31 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnet.model import attributes, floatingips, networks, ports, routers, subnetpools, subnets
+from ovnet.model import attributes, floatingips, networks, ports, routers, secgroups, sgrules, subnetpools, subnets
 from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
-from ovnet.model.schema import (AllocationPool, FloatingIP, IPAllocation, Network, Port, Router, Subnet,
-                                SubnetPool)
-from ovnet.model.serialize import floatingip_dict, network_dict, port_dict, router_dict, subnet_dict
+from ovnet.model.schema import (
+    AllocationPool,
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    Router,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+    SubnetPool,
+)
+from ovnet.model.serialize import (
+    floatingip_dict,
+    network_dict,
+    port_dict,
+    router_dict,
+    security_group_dict,
+    security_group_rule_dict,
+    subnet_dict,
+)
 from ovnet.model.tenancy import Context
 
 Item = Mapping[str, Any]  # one object as its serializer shows it
@@ -79,7 +98,7 @@ class Kind:
     delete: Callable
     to_dict: Callable[[Any], dict]
     columns: dict[str, Column]
-    children: Children | None = None
+    children: Children | tuple[Children, ...] | None = None
     depends_on: tuple[Dependency, ...] = ()
     actions: Mapping[str, MemberAction] = field(default_factory=dict)
     needs_defaults: tuple[str, ...] = ()
@@ -87,12 +106,28 @@ class Kind:
     # The kind's translation reads objects it does not refer to (a router reads the ports whose
     # device_id it is), so the syncer reads the whole model for a change of it.
     reads_whole_model: bool = False
+    prepare_list: Callable | None = None
+    path: str = ""
     admin_fields: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         """The singular name: "network"."""
         return self.model.noun.kind
+
+    @property
+    def collection(self) -> str:
+        """The URL segment under /v2.0/: ``path`` when the kind's URL differs from its JSON
+        collection key (Neutron's "security-groups" holds "security_groups"), else ``plural``."""
+        return self.path or self.plural
+
+    @property
+    def child_specs(self) -> tuple[Children, ...]:
+        """``children`` as a tuple (a kind may show several child lists, a port its fixed IPs and
+        security groups)."""
+        if self.children is None:
+            return ()
+        return (self.children,) if isinstance(self.children, Children) else self.children
 
     def view(self, ctx: Context, row: Any) -> dict:
         """``row`` as ``ctx`` may see it: ``admin_fields`` are left out for non-admins (Neutron's
@@ -165,14 +200,60 @@ PORT = Kind(
         "port_security_enabled": Column(Port.port_security_enabled, attributes.boolean),
         "fixed_ips": Column(None, sortable=False, where=fixed_ips_filter),
     },
-    children=Children("fixed_ips", IPAllocation.port_id, (IPAllocation.subnet_id, IPAllocation.ip_address),
-                      (IPAllocation.id,)),
+    children=(
+        Children("fixed_ips", IPAllocation.port_id, (IPAllocation.subnet_id, IPAllocation.ip_address),
+                 (IPAllocation.id,)),
+        Children("security_group_bindings", PortSecurityGroup.port_id, (PortSecurityGroup.security_group_id,),
+                 (PortSecurityGroup.security_group_id,)),
+    ),
     depends_on=(
         Dependency("network", lambda p: [p["network_id"]]),
         Dependency("subnet", lambda p: [f["subnet_id"] for f in p["fixed_ips"]], follows=True),
+        # A port's Port_Groups must exist before it joins them.
+        Dependency("security_group", lambda p: p.get("security_groups") or []),
     ),
     needs_defaults=("create",),
     admin_fields=("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details"),
+)
+
+SECURITY_GROUP = Kind(
+    "security_groups", SecurityGroup, secgroups.create_security_group, secgroups.update_security_group,
+    secgroups.delete_security_group, security_group_dict,
+    columns={**standard_columns(SecurityGroup), "stateful": Column(SecurityGroup.stateful, attributes.boolean)},
+    children=Children("rules", SecurityGroupRule.security_group_id, tuple(SecurityGroupRule.__table__.columns),
+                      (SecurityGroupRule.created_at, SecurityGroupRule.id)),
+    # Rules naming a remote group match its address set, which exists with its Port_Group.
+    depends_on=(Dependency("security_group", lambda g: [r["remote_group_id"] for r in g.get("security_group_rules") or []
+                                                        if r.get("remote_group_id")]),),
+    extensions={
+        "security-group": ("security-group", "Security groups and their rules; ports' security_groups."),
+        "stateful-security-group": ("Stateful security group", "The stateful attribute of security groups."),
+    },
+    prepare_list=secgroups.prepare_list,
+    path="security-groups",
+)
+
+SECURITY_GROUP_RULE = Kind(
+    "security_group_rules", SecurityGroupRule, sgrules.create_rule, sgrules.update_rule, sgrules.delete_rule,
+    security_group_rule_dict,
+    columns={
+        "id": Column(SecurityGroupRule.id),
+        "description": Column(SecurityGroupRule.description),
+        "project_id": Column(SecurityGroupRule.project_id),
+        "tenant_id": Column(SecurityGroupRule.project_id),
+        "revision_number": Column(SecurityGroupRule.revision_number, attributes.integer),
+        "created_at": Column(SecurityGroupRule.created_at, filterable=False),
+        "updated_at": Column(SecurityGroupRule.updated_at, filterable=False),
+        "security_group_id": Column(SecurityGroupRule.security_group_id),
+        "direction": Column(SecurityGroupRule.direction),
+        "ethertype": Column(SecurityGroupRule.ethertype),
+        "protocol": Column(SecurityGroupRule.protocol),
+        "port_range_min": Column(SecurityGroupRule.port_range_min, attributes.integer),
+        "port_range_max": Column(SecurityGroupRule.port_range_max, attributes.integer),
+        "remote_ip_prefix": Column(SecurityGroupRule.remote_ip_prefix, sortable=False),
+        "remote_group_id": Column(SecurityGroupRule.remote_group_id),
+    },
+    path="security-group-rules",
 )
 
 SUBNETPOOL = Kind(
@@ -243,7 +324,8 @@ FLOATINGIP = Kind(
     needs_defaults=("create",),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP)}
+KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP, SECURITY_GROUP,
+                                                SECURITY_GROUP_RULE)}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
 
 

@@ -164,6 +164,9 @@ class Port(StandardAttrs, Base):
     fixed_ips: Mapped[list[IPAllocation]] = relationship(
         order_by="IPAllocation.id", cascade="all, delete-orphan", passive_deletes=True
     )
+    security_group_bindings: Mapped[list[PortSecurityGroup]] = relationship(
+        order_by="PortSecurityGroup.security_group_id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class IPAllocation(Base):
@@ -235,6 +238,62 @@ class FloatingIP(StandardAttrs, Base):
     fixed_ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     router_id: Mapped[str | None] = mapped_column(ForeignKey("routers.id"), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(16), default="DOWN")
+
+
+class SecurityGroup(StandardAttrs, Base):
+    """A security group (Neutron "security-group"); ``stateful`` false makes its rules stateless
+    (extension "stateful-security-group")."""
+
+    __tablename__ = "security_groups"
+    noun: ClassVar[Noun] = Noun("security_group", "Security group", "SecurityGroup")
+    stateful: Mapped[bool] = mapped_column(Boolean, default=True)
+    rules: Mapped[list[SecurityGroupRule]] = relationship(
+        order_by="SecurityGroupRule.created_at, SecurityGroupRule.id", passive_deletes=True,
+        foreign_keys="SecurityGroupRule.security_group_id",
+    )
+
+
+class DefaultSecurityGroup(Base):
+    """Which group is a project's ``default``: the primary key makes a second one impossible even
+    when two first uses of a project race (the loser's transaction is retried and finds it)."""
+
+    __tablename__ = "default_security_groups"
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(ForeignKey("security_groups.id", ondelete="CASCADE"))
+
+
+class SecurityGroupRule(Base):
+    """One rule of a security group. ``protocol`` is None (any), a lower-case name or a number as a
+    string; ``port_range_min``/``max`` are ports, or ICMP type/code for ICMP. A rule is deleted with
+    its group and with the group its ``remote_group_id`` names (Neutron's foreign keys)."""
+
+    __tablename__ = "security_group_rules"
+    noun: ClassVar[Noun] = Noun("security_group_rule", "Security group rule", "SecurityGroupRule")
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    security_group_id: Mapped[str] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE"), index=True)
+    remote_group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE"), nullable=True, index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    ethertype: Mapped[str] = mapped_column(String(8))
+    protocol: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    port_range_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    port_range_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    revision_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PortSecurityGroup(Base):
+    """A port's membership in a security group. No cascade from the group: deleting a group that
+    a port uses is refused (SecurityGroupInUse), and the foreign key holds that even under races."""
+
+    __tablename__ = "port_security_groups"
+    port_id: Mapped[str] = mapped_column(ForeignKey("ports.id", ondelete="CASCADE"), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(ForeignKey("security_groups.id"), primary_key=True, index=True)
 
 
 class Outbox(Base):

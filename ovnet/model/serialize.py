@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ovnet.model.schema import FloatingIP, Network, Port, Router, StandardAttrs, Subnet
+from ovnet.model.schema import FloatingIP, Network, Port, Router, SecurityGroup, SecurityGroupRule, StandardAttrs, Subnet
 
 
 def _time(value: dt.datetime) -> str:
@@ -86,6 +86,37 @@ def port_dict(port: Port) -> dict:
         "binding:vif_details": {"port_filter": True} if port.binding_host_id else {},
         "port_security_enabled": port.port_security_enabled,
         "allowed_address_pairs": [dict(p) for p in port.allowed_address_pairs],
+        "security_groups": [b.security_group_id for b in port.security_group_bindings],
+    }
+
+
+def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
+    """A security group rule as Neutron shows it (no name, no tags: rules have neither)."""
+    return {
+        "id": rule.id,
+        "project_id": rule.project_id,
+        "tenant_id": rule.project_id,
+        "security_group_id": rule.security_group_id,
+        "direction": rule.direction,
+        "ethertype": rule.ethertype,
+        "protocol": rule.protocol,
+        "port_range_min": rule.port_range_min,
+        "port_range_max": rule.port_range_max,
+        "remote_ip_prefix": rule.remote_ip_prefix,
+        "remote_group_id": rule.remote_group_id,
+        "description": rule.description,
+        "revision_number": rule.revision_number,
+        "created_at": _time(rule.created_at),
+        "updated_at": _time(rule.updated_at),
+    }
+
+
+def security_group_dict(group: SecurityGroup) -> dict:
+    """A security group as Neutron shows it, with its rules (oldest first) and ``stateful``."""
+    return {
+        **standard_dict(group),
+        "stateful": group.stateful,
+        "security_group_rules": [security_group_rule_dict(r) for r in group.rules],
     }
 
 

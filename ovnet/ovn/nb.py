@@ -232,6 +232,20 @@ class _Writer:
                 value = [t for t in targets if t is not None]
             setattr(row, col, value)
 
+    def _join(self, table: str, row: Any, old_ids: dict, new_ids: dict) -> None:
+        # Memberships follow the change of the listing external_ids key: one mutation per holder.
+        for m in TABLE[table].memberships:
+            before, after = set(old_ids.get(m.key, "").split()), set(new_ids.get(m.key, "").split())
+            for key in sorted(before - after):
+                holder = self._find(m.table, key)
+                if holder is not None:
+                    holder.delvalue(m.column, row)
+            for key in sorted(after - before):
+                holder = self._find(m.table, key)
+                if holder is None:
+                    raise RuntimeError(f"no {m.table} {key} for {table} {_value(row, 'external_ids').get(OWNER_KEY)}")
+                holder.addvalue(m.column, row)
+
     def apply(self, changes: list[Change]) -> None:
         for ch in changes:
             parent = TABLE[ch.table].parent
@@ -246,12 +260,17 @@ class _Writer:
                     if holder is None:
                         raise RuntimeError(f"no {parent.table} for {ch.table} {ch.key}")
                     holder.addvalue(parent.column, row)
+                self._join(ch.table, row, {}, ch.new.get("external_ids", {}))
             elif ch.op == "conflict":
                 continue
             elif ch.op == "update":
-                self._set(self._rows(ch.table)[uuid.UUID(ch.uuid)], ch.table, ch.new)
+                row = self._rows(ch.table)[uuid.UUID(ch.uuid)]
+                self._set(row, ch.table, ch.new)
+                if "external_ids" in ch.new:
+                    self._join(ch.table, row, ch.old.get("external_ids") or {}, ch.new["external_ids"])
             else:
                 row = self._rows(ch.table)[uuid.UUID(ch.uuid)]
+                self._join(ch.table, row, _value(row, "external_ids"), {})
                 if parent is not None:
                     # A mutation (delvalue) never reads the parent's column, which for a switch
                     # with thousands of ports would cost O(ports) per delete.

@@ -20,13 +20,19 @@ refers to and its parent table). Each ``Table`` declares:
   northbound commands do the same: ``lsp_add`` adds the port to ``Logical_Switch.ports``) and
   the ``external_ids`` key in the row naming the parent's ovnet id;
 - ``references``: column -> table, for columns holding references (the translation writes ovnet
-  ids; the writer resolves them to rows).
+  ids; the writer resolves them to rows);
+- ``memberships``: for rows that belong to several rows of another table (a switch port in the
+  Port_Groups of its security groups), the table and column holding them and the
+  ``external_ids`` key listing (space-separated) the ovnet ids of those rows. The writer keeps
+  the holders' column in step with the list, one mutation per change, never rewriting a group
+  of thousands of ports to add one.
 
 ``KINDS`` maps a model kind name to its translate functions (``ovnet.ovn.translate``,
-``ovnet.ovn.routing``), each yielding ``(table, key, row)``; several features may add rows to one
-kind (a router port's switch port comes from routing). The key starts with the id of the object
-being translated (``<id>`` or ``<id>/<part>``): a change is scoped by object ids, and a row keyed
-by another object's id would fall outside its own object's scope. Adding a resource with NB rows: a
+``ovnet.ovn.routing``, ``ovnet.ovn.acls``), each yielding ``(table, key, row)``; several features
+may add rows to one kind (a router port's switch port comes from routing, a network's drop
+Port_Group from acls). The key starts with the id of the object being translated (``<id>`` or
+``<id>/<part>``): a change is scoped by object ids, and a row keyed by another object's id would
+fall outside its own object's scope. Adding a resource with NB rows: a
 translate function, its tables in ``TABLES`` (if new) and a line in ``KINDS``; the NB client
 registers and monitors the tables. Router tables: Logical_Router_Port under
 ``Logical_Router.ports``, NAT under ``Logical_Router.nat``, Logical_Router_Static_Route under
@@ -40,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovnet.model import registry as model_registry
-from ovnet.ovn import routing, translate
+from ovnet.ovn import acls, routing, translate
 from ovnet.ovn.routing import GATEWAY_CHASSIS, LR, LRP, LRP_KEY, NAT, ROUTER_KEY, STATIC_ROUTE
 from ovnet.ovn.translate import DHCP, LS, LSP, NETWORK_KEY, Desired, ModelView
 
@@ -58,6 +64,16 @@ class Parent:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """A row is in ``table``'s ``column`` of every row whose ovnet id its ``external_ids[key]``
+    lists (space-separated)."""
+
+    table: str
+    column: str
+    key: str
+
+
+@dataclass(frozen=True)
 class Table:
     """One NB table ovnet writes (field meanings in the module docstring)."""
 
@@ -67,15 +83,20 @@ class Table:
     unique_name: bool = False
     parent: Parent | None = None
     references: Mapping[str, str] = field(default_factory=dict)
+    memberships: tuple[Membership, ...] = ()
 
 
 TABLES: tuple[Table, ...] = (
     Table(LS, ("name", "other_config", "external_ids"), name_of=translate.switch_name),
     Table(DHCP, ("cidr", "options", "external_ids")),
+    Table(acls.PG, ("name", "external_ids"), name_of=acls.port_group_name, unique_name=True),
+    Table(acls.ACL, ("name", "priority", "direction", "match", "action", "external_ids"),
+          parent=Parent(acls.PG, "acls", acls.PORT_GROUP_KEY)),
     Table(LSP, ("name", "type", "addresses", "port_security", "enabled", "options", "tag",
                 "dhcpv4_options", "dhcpv6_options", "external_ids"),
           name_of=str, unique_name=True, parent=Parent(LS, "ports", NETWORK_KEY),
-          references={"dhcpv4_options": DHCP, "dhcpv6_options": DHCP}),
+          references={"dhcpv4_options": DHCP, "dhcpv6_options": DHCP},
+          memberships=(Membership(acls.PG, "ports", acls.MEMBERSHIP_KEY),)),
     # A router's child tables are small (a few rows per router) and scanned; their rows' ovnet ids
     # start with the router id, so a router change re-derives all of them.
     Table(LR, ("name", "enabled", "options", "external_ids"), name_of=routing.router_name),
@@ -92,11 +113,12 @@ ORDER: tuple[str, ...] = tuple(TABLE)  # creation order; deletion runs it backwa
 
 # Several functions may contribute rows to one kind (a port's own switch port, a router port's).
 KINDS: dict[str, tuple[KindRows, ...]] = {
-    "network": (translate.network_rows, routing.localnet_rows),
+    "network": (translate.network_rows, routing.localnet_rows, acls.network_drop_rows),
     "subnet": (translate.subnet_rows,),
     "port": (translate.port_rows, routing.router_port_rows),
     "router": (routing.router_rows,),
     "floatingip": (routing.floatingip_rows,),
+    "security_group": (acls.security_group_rows,),
 }
 
 
@@ -106,7 +128,8 @@ def _check() -> None:
             raise ValueError(f"OVN registry entry {name!r} has no model kind")
     for i, table in enumerate(TABLES):
         before = set(ORDER[:i])
-        needed = {*table.references.values(), *([table.parent.table] if table.parent else [])}
+        needed = {*table.references.values(), *([table.parent.table] if table.parent else []),
+                  *(m.table for m in table.memberships)}
         if not needed <= before:
             raise ValueError(f"{table.name} must come after {sorted(needed - before)} in TABLES")
 

@@ -24,6 +24,8 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from ovnet.ovn.acls import MEMBERSHIP_KEY, port_groups
+
 LS = "Logical_Switch"
 LSP = "Logical_Switch_Port"
 DHCP = "DHCP_Options"
@@ -167,7 +169,8 @@ def logical_switch_port(
     receives frames for MACs it did not declare); port_security = the port's own ``"MAC IP..."``
     and each allowed address pair's MAC with its addresses; dhcpv4/6_options = the first fixed IP's
     subnet of that family with DHCP; ``options:requested-chassis`` = ``binding:host_id``;
-    enabled = ``admin_state_up``.
+    enabled = ``admin_state_up``; ``external_ids:ovnet:port_groups`` = its Port_Groups
+    (``acls.port_groups``).
     """
     owner = port.get("device_owner") or ""
     if owner.startswith(SKIPPED_DEVICE_OWNER_PREFIX) or owner == FLOATINGIP_OWNER:
@@ -202,7 +205,8 @@ def logical_switch_port(
         "tag": [],
         "dhcpv4_options": refs[4],
         "dhcpv6_options": refs[6],
-        "external_ids": _external_ids(port, "port", **{NETWORK_KEY: port["network_id"]}),
+        "external_ids": _external_ids(port, "port", **{NETWORK_KEY: port["network_id"],
+                                                        MEMBERSHIP_KEY: " ".join(port_groups(port))}),
     }
 
 

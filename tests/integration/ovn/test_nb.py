@@ -31,8 +31,10 @@ def client(nb_server):
 def test_converge_creates_rows_that_ovn_nbctl_sees_and_is_idempotent(nb_server, client):
     want = desired_rows(snapshot())
     changes = client.converge(want)
+    # The network's drop Port_Group with its two ACLs comes along (port security, ovn/acls.py).
     assert sorted((c.op, c.table) for c in changes) == sorted(
-        [("create", LS), ("create", DHCP), ("create", DHCP), ("create", LSP)])
+        [("create", LS), ("create", DHCP), ("create", DHCP), ("create", LSP), ("create", "Port_Group"),
+         ("create", "ACL"), ("create", "ACL")])
     assert client.converge(want) == []
     assert nb_server.nbctl("lsp-get-addresses", PORT) == "fa:16:3e:00:00:01 10.0.0.5 2001:db8::5"
     assert nb_server.nbctl("lsp-list", f"ovnet-{NET}").split()[1] == f"({PORT})"
@@ -143,8 +145,9 @@ def test_big_changes_are_split_into_several_transactions(nb_server, client, monk
     # An owned row under a name ovnet would not give it is found by the full scan of the plan,
     # and its chunk must still find it to delete it.
     nb_server.nbctl("ls-add", "odd-name", "--", "set", "Logical_Switch", "odd-name", "external_ids:ovnet\\:id=odd")
-    assert wait_for(lambda: len(client.converge(want, dry_run=True)) == 11)
-    assert len(client.converge(want)) == 11
+    # 7 ports, 2 DHCP rows, the switch with its drop Port_Group and 2 ACLs, and the odd one.
+    assert wait_for(lambda: len(client.converge(want, dry_run=True)) == 14)
+    assert len(client.converge(want)) == 14
     assert len(commits) == 4
     assert commits[0] >= {NET, SUB4}  # switch and DHCP rows go first: ports refer to them
     assert client.converge(want, dry_run=True) == []
@@ -158,7 +161,7 @@ def test_port_name_taken_by_an_unowned_row_is_reported_and_blocks_nothing_else(n
     nb_server.nbctl("lsp-add", "someone-elses", PORT)
     assert wait_for(lambda: any(c.op == "conflict" for c in client.converge(desired_rows(snap), dry_run=True)))
     changes = client.converge(desired_rows(snap))
-    assert sorted(c.op for c in changes) == ["conflict", "create", "create", "create"]
+    assert sorted(c.op for c in changes) == ["conflict"] + ["create"] * 6  # 3 of them port security's
     assert "a row ovnet does not own" in str(next(c for c in changes if c.op == "conflict"))
     assert nb_server.nbctl("lsp-list", "someone-elses").split()[1] == f"({PORT})"
     assert nb_server.nbctl("get", "Logical_Switch", f"ovnet-{NET}", "name") == f"ovnet-{NET}"

@@ -46,6 +46,7 @@ class World:
     ns: dict[str, str] = field(default_factory=dict)  # workload name -> netns
     ports: dict[str, dict] = field(default_factory=dict)
     procs: list = field(default_factory=list)
+    outside: dict[str, dict] = field(default_factory=dict)  # project -> its "outside" security group
 
     def action(self, project: str, action: str, **body) -> dict:
         return self.api.request("PUT", f"/v2.0/routers/{self.routers[project]['id']}/{action}", json=body)
@@ -70,8 +71,22 @@ class World:
         self.procs.append(server)
         return port
 
+    def open_to_outside(self, port: dict) -> None:
+        """Security groups (issue 11): the outside reaches a workload only where a rule lets it in,
+        so a floating IP's port joins its project's group allowing ICMP and TCP from anywhere."""
+        project = port["project_id"]
+        if project not in self.outside:
+            group = self.api.create("security_group", "security-groups", {"name": "outside", "project_id": project})
+            for proto in ("icmp", "tcp"):
+                self.api.create("security_group_rule", "security-group-rules", {
+                    "security_group_id": group["id"], "direction": "ingress", "protocol": proto})
+            self.outside[project] = group
+        groups = self.api.show_port(port["id"])["security_groups"]
+        self.api.update("port", "ports", port["id"], {"security_groups": [*groups, self.outside[project]["id"]]})
+
     def fip(self, name: str) -> dict:
         port = self.ports[name]
+        self.open_to_outside(port)
         return self.api.create("floatingip", "floatingips", {
             "floating_network_id": self.public["network"]["id"], "port_id": port["id"],
             "project_id": port["project_id"]})

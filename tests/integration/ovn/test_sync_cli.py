@@ -35,11 +35,11 @@ def test_check_reports_drift_sync_repairs_it(nb_server, tmp_path, monkeypatch):
     check = ovnet(settings, "sync", "--check")
     assert check.returncode == 1, check.stderr
     assert f"Logical_Switch_Port {port.id}: missing in NB" in check.stdout
-    assert "3 difference(s)" in check.stdout
+    assert "6 difference(s)" in check.stdout  # switch, DHCP, port, and port security's group and 2 ACLs
 
     fix = ovnet(settings, "sync")
     assert fix.returncode == 0, fix.stderr
-    assert "repaired 3 difference(s)" in fix.stdout
+    assert "repaired 6 difference(s)" in fix.stdout
     assert nb_server.nbctl("lsp-get-addresses", port.id) == "fa:16:3e:00:00:05 10.0.0.5"
 
     again = ovnet(settings, "sync", "--check")

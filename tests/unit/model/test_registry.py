@@ -16,7 +16,7 @@ SNAP = {
 
 
 def test_every_kind_is_named_by_its_table_and_unique():
-    assert {"network", "subnetpool", "subnet", "port"} <= set(registry.KINDS)
+    assert {"network", "subnetpool", "subnet", "port", "security_group", "security_group_rule"} <= set(registry.KINDS)
     for name, kind in registry.KINDS.items():
         assert kind.model.noun.kind == name == kind.name
         assert registry.BY_PLURAL[kind.plural] is kind
@@ -34,13 +34,16 @@ def test_related_ids_follow_the_declared_dependencies():
 
 def test_followed_kinds_and_dependency_closure():
     assert registry.followed("network") and registry.followed("subnet") and not registry.followed("port")
-    assert registry.with_dependencies(["port"]) == ("network", "subnetpool", "subnet", "port")
+    assert registry.with_dependencies(["port"]) == ("network", "subnetpool", "subnet", "port", "security_group")
     assert registry.with_dependencies(["network"]) == ("network",)
 
 
 def test_ovn_tables_declare_parents_before_children():
-    assert ovn_registry.ORDER[:3] == (LS, DHCP, LSP)
+    assert ovn_registry.ORDER[:5] == (LS, DHCP, "Port_Group", "ACL", LSP)
+    acl = ovn_registry.TABLE["ACL"]
+    assert (acl.parent.table, acl.parent.column, acl.parent.key) == ("Port_Group", "acls", "ovnet:port_group")
     lsp = ovn_registry.TABLE[LSP]
+    assert [(m.table, m.column, m.key) for m in lsp.memberships] == [("Port_Group", "ports", "ovnet:port_groups")]
     assert (lsp.parent.table, lsp.parent.column, lsp.parent.key) == (LS, "ports", "ovnet:network")
     assert lsp.references == {"dhcpv4_options": DHCP, "dhcpv6_options": DHCP} and lsp.unique_name
     assert set(ovn_registry.KINDS) <= set(registry.KINDS)

@@ -6,7 +6,7 @@ import copy
 
 from ovnet.ovn.diff import diff
 from ovnet.model.registry import related_ids
-from ovnet.ovn.registry import TABLE, desired_rows
+from ovnet.ovn.registry import TABLE, desired_rows, object_id
 from ovnet.ovn.translate import DHCP, LS, LSP, server_mac, switch_name
 from tests.helpers.samples import NET, PORT, SUB4, SUB6, snapshot
 
@@ -161,4 +161,4 @@ def test_scoped_translation_is_a_slice_of_the_full_one():
     full = desired_rows(snap)
     for scope in ({PORT}, {SUB6}, {NET, PORT}, set()):
         part = desired_rows(snap, scope)
-        assert part == {t: {k: r for k, r in rows.items() if k in scope} for t, rows in full.items()}
+        assert part == {t: {k: r for k, r in rows.items() if object_id(k) in scope} for t, rows in full.items()}

@@ -1,0 +1,178 @@
+"""``ovnet trace --from PORT|WORKLOAD --to IP|PORT``: why can A (not) reach B, in the model's terms.
+
+The endpoints are resolved through the API with the caller's token (a member finds and is told
+about its own project's objects only); the packet is traced by OVN's own ovn-trace against SB
+(``ovnet.ovn.trace``) and explained by ``ovnet.ovn.explain``. When the destination is a port, the
+reply is traced too (as conntrack sees it: an established connection's reply), since a probe
+needs both ways.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.config import Settings, load_settings
+from ovnet.ovn import explain, trace
+
+ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed", "network:router_gateway")
+CLIENT_PORT = 40000  # the source port of a traced TCP/UDP request
+
+
+class TraceError(Exception):
+    """An endpoint cannot be resolved (unknown, ambiguous, no route); the message says which."""
+
+
+@dataclass
+class Endpoint:
+    """A port (API dict) with the address used on it; ``port`` None for an outside address."""
+
+    address: str
+    port: dict | None
+
+
+def _show(api: ApiClient, collection: str, object_id: str) -> dict | None:
+    try:
+        body = api.request("GET", f"/v2.0/{collection}/{object_id}")
+    except ApiError:
+        return None
+    return next(iter(body.values())) if body else None
+
+
+def find_port(api: ApiClient, ref: str) -> dict:
+    """The port ``ref`` names: its id, its name, or its device_id (a workload); TraceError if none or many."""
+    port = _show(api, "ports", ref)
+    if port is not None:
+        return port
+    for key in ("name", "device_id"):
+        found = api.list_ports(**{key: ref})
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise TraceError(f"{len(found)} ports have {key} {ref!r}; give a port id")
+    raise TraceError(f"no port or workload {ref!r}")
+
+
+def _address_on(port: dict, version: int) -> str:
+    for fixed in port["fixed_ips"]:
+        if ipaddress.ip_address(fixed["ip_address"]).version == version:
+            return fixed["ip_address"]
+    raise TraceError(f"port {port['id']} has no IPv{version} address")
+
+
+def find_destination(api: ApiClient, ref: str, source: dict) -> Endpoint:
+    """``ref`` as an address (the port holding it, preferably on the source's network, or an
+    outside address) or as a port."""
+    try:
+        address = str(ipaddress.ip_address(ref))
+    except ValueError:
+        port = find_port(api, ref)
+        version = ipaddress.ip_address(source["fixed_ips"][0]["ip_address"]).version if source["fixed_ips"] else 4
+        return Endpoint(_address_on(port, version), port)
+    holders = api.list_ports(fixed_ips=f"ip_address={address}")
+    holders.sort(key=lambda p: p["network_id"] != source["network_id"])
+    return Endpoint(address, holders[0] if holders else None)
+
+
+def _gateway_mac(api: ApiClient, network_id: str) -> str:
+    for owner in ROUTER_OWNERS:
+        found = api.list_ports(network_id=network_id, device_owner=owner)
+        if found:
+            return found[0]["mac_address"]
+    raise TraceError(f"network {network_id} has no router, so nothing leaves it")
+
+
+def _leg(api: ApiClient, sb_url: str, acls: list, src: Endpoint, dst: Endpoint, proto: str,
+         dport: int | None, committed: set[str] | None = None) -> tuple[trace.Trace, explain.Explanation]:
+    """Trace one direction. A request (``committed`` None) opens new connections everywhere; a
+    reply finds an established one in each zone where the request was ``committed`` and is new
+    in the others, so it is traced again until the states match the zones it crossed."""
+    port = src.port
+    same_net = dst.port is not None and dst.port["network_id"] == port["network_id"]
+    eth_dst = dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"])
+    datapath = f"ovnet-{port['network_id']}"
+    if committed is None:
+        flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, proto,
+                               dport=dport, sport=CLIENT_PORT)
+        parsed = trace.parse(trace.run(sb_url, datapath, flow, trace.CT_REQUEST))
+    else:
+        kind = "icmp-reply" if proto == "icmp" else proto
+        flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, kind,
+                               dport=CLIENT_PORT, sport=dport or 0, tcp_flags="0x012")
+        states = [trace.CT_REPLY] * trace.CT_LOOKUPS
+        for _ in range(3):
+            parsed = trace.parse(trace.run(sb_url, datapath, flow, states))
+            wanted = trace.reply_states(parsed.ct_lookups, committed)
+            if wanted == states[:len(wanted)]:
+                break
+            states = wanted
+    return parsed, explain.explain(parsed, acls, lambda c, i: _show(api, c, i))
+
+
+def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str, proto: str = "icmp",
+              dport: int | None = None) -> dict[str, Any]:
+    """The trace of a request from ``source_ref`` to ``dest_ref`` (and of its reply when the
+    destination is a port) as a JSON-ready dict: {"verdict", "reason", "from", "to", "request",
+    "reply"}. ``verdict`` is "delivered" only when every traced leg is. Raises TraceError."""
+    source = find_port(api, source_ref)
+    dst = find_destination(api, dest_ref, source)
+    version = ipaddress.ip_address(dst.address).version
+    src = Endpoint(_address_on(source, version), source)
+    acls = trace.acl_rows(settings.nb_connection)
+    traced, request = _leg(api, settings.sb_connection, acls, src, dst, proto, dport)
+    back = None
+    if request.verdict == "delivered" and dst.port is not None:
+        _, back = _leg(api, settings.sb_connection, acls, dst, src, proto, dport, trace.committed_ports(traced))
+    if request.verdict != "delivered":
+        verdict, reason = "dropped", request.reason
+    elif back is not None and back.verdict != "delivered":
+        verdict, reason = "dropped", f"the reply: {back.reason}"
+    else:
+        verdict, reason = "delivered", request.reason
+    return {"verdict": verdict, "reason": reason, "from": {"port": source["id"], "address": src.address},
+            "to": {"port": dst.port["id"] if dst.port else None, "address": dst.address},
+            "proto": proto, "dport": dport, "request": request.as_dict(), "reply": back.as_dict() if back else None}
+
+
+def trace_command(
+    source: str = typer.Option(..., "--from", help="Port id or name, or a workload (device_id)."),
+    dest: str = typer.Option(..., "--to", help="An IP address, or a port id or name."),
+    proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
+    dport: int = typer.Option(None, "--dport", help="Destination port for tcp/udp."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    token: str = typer.Option(None, "--token", envvar="OS_TOKEN", help="API token (default: the admin token)."),
+    state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
+                                   help="State directory (default /var/lib/ovnet)."),
+) -> None:
+    """Why can A (not) reach B: OVN's ovn-trace of the packet, told in ovnet's terms. Exit 0 when
+    delivered, 1 when dropped, 2 on bad input."""
+    if proto not in ("icmp", "tcp", "udp"):
+        typer.echo("error: --proto is icmp, tcp or udp", err=True)
+        raise typer.Exit(2)
+    if proto != "icmp" and dport is None:
+        typer.echo(f"error: --proto {proto} needs --dport", err=True)
+        raise typer.Exit(2)
+    settings = load_settings(state_dir)
+    secret = token or settings.admin_token_file.read_text().strip()
+    try:
+        with ApiClient(settings.api_endpoints, secret) as api:
+            result = run_trace(api, settings, source, dest, proto, dport)
+    except (TraceError, ApiError, RuntimeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        for leg in ("request", "reply"):
+            if result[leg]:
+                typer.echo(f"{leg}:")
+                for step in result[leg]["steps"]:
+                    typer.echo(f"  - {step['text']}")
+        typer.echo(f"verdict: {result['verdict']} — {result['reason']}")
+    raise typer.Exit(0 if result["verdict"] == "delivered" else 1)

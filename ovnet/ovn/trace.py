@@ -1,0 +1,198 @@
+"""What OVN does with one packet, from OVN's own ``ovn-trace`` (ovn-trace(8)) on the logical pipeline.
+
+``ovn-trace --detailed`` prints every logical flow a packet hits, one hop per line::
+
+     8. ls_in_acl (northd.c:6470): reg0[8] == 1 && (inport == @pg_a && ip4), priority 2002, uuid 3247b589
+        next;
+
+under a header per pipeline (``ingress(dp="ovnet-<id>", inport="<port>")``). This module builds the
+microflow, runs ovn-trace, parses the hops and maps the ACL hops back to the NB ACL rows that made
+them (by their match, which northd copies into the flow inside ``&& (...)``), whose
+``external_ids`` name ovnet's security group and rule. No pipeline is re-implemented here: the
+verdict is the last action ovn-trace reports (``output`` to a port, or ``drop``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+HEADER_RE = re.compile(r'^(ingress|egress)\(dp="([^"]*)"(?:, inport="([^"]*)")?(?:, outport="([^"]*)")?\)')
+HOP_RE = re.compile(r"^\s*(\d+)\. (\w+) \([^)]*\): (.*), priority (\d+), uuid ([0-9a-f]+)$")
+OUTPUT_RE = re.compile(r'/\* output to "([^"]*)"')
+NAT_RE = re.compile(r"(ct_(?:s|d)nat(?:_in_czone)?)\(([^)]*)\)")
+ACL_STAGES = ("ls_in_acl", "ls_out_acl", "ls_in_acl_eval", "ls_out_acl_eval")
+# Connection-tracking states handed to each ct_next of a trace (ovn-trace --ct): a request opens a
+# new connection at every conntrack zone it crosses; a reply belongs to an established one.
+CT_REQUEST = "new"
+CT_REPLY = "est,rpl"
+CT_LOOKUPS = 8  # enough for switch -> router -> switch in both pipelines
+
+
+@dataclass
+class Hop:
+    """One logical flow a packet hit: the pipeline (``ingress``/``egress``) of datapath ``datapath``,
+    the table number and stage name, the flow's match and priority, and its actions."""
+
+    pipeline: str
+    datapath: str
+    inport: str
+    outport: str
+    table: int
+    stage: str
+    match: str
+    priority: int
+    actions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Trace:
+    """A parsed trace: ``hops`` in order; ``delivered_to`` the logical port it was output to
+    (None when dropped); ``dropped_at`` the hop whose action dropped it; ``ct_lookups`` the
+    logical port whose conntrack zone each ct_next looked in, in order (a pipeline's zone is its
+    inport's on ingress, its outport's on egress)."""
+
+    hops: list[Hop]
+    delivered_to: str | None
+    dropped_at: Hop | None
+    ct_lookups: list[str] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> bool:
+        return self.delivered_to is not None
+
+
+def microflow(inport: str, eth_src: str, eth_dst: str, ip_src: str, ip_dst: str, proto: str = "icmp",
+              dport: int | None = None, sport: int = 40000, tcp_flags: str = "0x002") -> str:
+    """An ovn-trace microflow (ovn-sb(5) match syntax) of one packet from logical port ``inport``.
+
+    ``proto``: "icmp" (an echo request), "icmp-reply" (its reply), "tcp" or "udp" with
+    ``dport``/``sport``; ``tcp_flags`` a SYN by default ("0x012" for the SYN-ACK of a reply).
+    IPv6 addresses give ip6/icmp6.
+    """
+    v6 = ":" in ip_src
+    family = "ip6" if v6 else "ip4"
+    parts = [f'inport == "{inport}"', f"eth.src == {eth_src}", f"eth.dst == {eth_dst}",
+             f"{family}.src == {ip_src}", f"{family}.dst == {ip_dst}", "ip.ttl == 64"]
+    if proto in ("icmp", "icmp-reply"):
+        icmp = "icmp6" if v6 else "icmp4"
+        types = {"icmp": 128 if v6 else 8, "icmp-reply": 129 if v6 else 0}  # echo request / reply
+        parts += [icmp, f"{icmp}.type == {types[proto]}"]
+    else:
+        parts += [proto, f"{proto}.src == {sport}", f"{proto}.dst == {dport or 0}"]
+        if proto == "tcp":
+            parts.append(f"tcp.flags == {tcp_flags}")
+    return " && ".join(parts)
+
+
+def run(sb_url: str, datapath: str, flow: str, ct: str | list[str] = CT_REQUEST, timeout: float = 30.0) -> str:
+    """``ovn-trace --detailed`` of ``flow`` entering ``datapath`` (a Logical_Switch name) against SB
+    ``sb_url``; the text it prints. ``ct``: the conntrack state each ct_next sees, one for all or
+    a list in ct_next order (ovn-trace --ct). Names are printed in full (--no-friendly-names
+    would otherwise shorten UUID-like port names to 6 digits). Raises RuntimeError with
+    ovn-trace's message when it fails."""
+    states = [ct] * CT_LOOKUPS if isinstance(ct, str) else list(ct) or [CT_REQUEST]
+    argv = ["ovn-trace", f"--db={sb_url}", "--detailed", "--no-friendly-names", *[f"--ct={c}" for c in states],
+            datapath, flow]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"ovn-trace failed: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout
+
+
+def parse(text: str) -> Trace:
+    """The hops of ``ovn-trace --detailed`` output and its verdict."""
+    hops: list[Hop] = []
+    lookups: list[str] = []
+    pipeline = datapath = inport = outport = ""
+    for line in text.splitlines():
+        header = HEADER_RE.match(line)
+        if header:
+            pipeline, datapath = header.group(1), header.group(2)
+            inport, outport = header.group(3) or "", header.group(4) or ""
+            continue
+        hop = HOP_RE.match(line)
+        if hop:
+            hops.append(Hop(pipeline, datapath, inport, outport, int(hop.group(1)), hop.group(2), hop.group(3),
+                            int(hop.group(4))))
+            continue
+        stripped = line.strip()
+        if stripped.startswith("ct_next(ct_state="):
+            lookups.append(inport if pipeline == "ingress" else outport)
+        elif hops and stripped and not stripped.startswith(("#", "---")):
+            hops[-1].actions.append(stripped)
+    # The packet ends where the last flow left it: output to a port at the end of an egress
+    # pipeline, or anything else (a drop, a ct_commit that blocks it) at that flow.
+    last = hops[-1] if hops else None
+    outputs = [m.group(1) for a in (last.actions if last else []) for m in [OUTPUT_RE.search(a)] if m]
+    if last is not None and last.pipeline == "egress" and outputs:
+        return Trace(hops, outputs[-1], None, lookups)
+    return Trace(hops, None, last, lookups)
+
+
+def committed_ports(trace: Trace) -> set[str]:
+    """The logical ports in whose conntrack zone the traced packet was committed as allowed
+    (``ct_commit`` without ``ct_mark.blocked = 1``): a reply finds its connection there."""
+    out = set()
+    for hop in trace.hops:
+        if any("ct_commit" in a and "blocked = 1" not in a for a in hop.actions):
+            out.add(hop.inport if hop.pipeline == "ingress" else hop.outport)
+    return out
+
+
+def reply_states(lookups: list[str], committed: set[str]) -> list[str]:
+    """The conntrack state of each ct_next of a reply: established in the zones where the request
+    was committed, new elsewhere (where the request passed statelessly)."""
+    return [CT_REPLY if port in committed else CT_REQUEST for port in lookups]
+
+
+def acl_matches(hop: Hop) -> list[str]:
+    """The ACL matches an ACL-stage flow may carry: a stateful ACL's flow is ``<ct test> && (<match>)``,
+    a stateless one's is the ACL's match as it is; [] for other stages."""
+    if hop.stage not in ACL_STAGES:
+        return []
+    out = [hop.match]
+    if hop.match.endswith(")"):
+        depth = 0
+        for i in range(len(hop.match) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(hop.match[i], 0)
+            if depth == 0:
+                out.insert(0, hop.match[i + 1:-1])
+                break
+    return out
+
+
+def acl_rows(nb_url: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The ACL rows of NB as [{"_uuid", "direction", "match", "action", "external_ids"}]."""
+    argv = ["ovn-nbctl", f"--db={nb_url}", "--no-leader-only", "--format=json",
+            "--columns=_uuid,direction,match,action,external_ids", "list", "ACL"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True)
+    table = json.loads(done.stdout)
+    out = []
+    for values in table["data"]:
+        row = dict(zip(table["headings"], values))
+        row["_uuid"] = row["_uuid"][1]
+        row["external_ids"] = dict(row["external_ids"][1])
+        out.append(row)
+    return out
+
+
+def acl_hits(trace: Trace, acls: Iterable[Mapping[str, Any]]) -> list[tuple[Hop, Mapping[str, Any]]]:
+    """The ACL-stage hops of ``trace`` with the NB ACL row each came from (by direction and match)."""
+    by_match = {("ingress" if a["direction"] == "from-lport" else "egress", a["match"]): a for a in acls}
+    hits = []
+    for hop in trace.hops:
+        found = next((by_match[(hop.pipeline, m)] for m in acl_matches(hop) if (hop.pipeline, m) in by_match), None)
+        if found is not None:
+            hits.append((hop, found))
+    return hits
+
+
+def nat_actions(trace: Trace) -> list[tuple[Hop, str, str]]:
+    """Every NAT a hop applied: (hop, "ct_snat" | "ct_dnat" | ..., address)."""
+    return [(hop, m.group(1), m.group(2)) for hop in trace.hops for a in hop.actions for m in NAT_RE.finditer(a)
+            if m.group(2)]
