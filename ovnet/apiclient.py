@@ -211,6 +211,15 @@ class ApiClient:
     def update_port(self, port_id: str, **changes: object) -> dict:
         return self.update("port", "ports", port_id, changes)
 
+    def bind_port_host(self, port_id: str, host: str, **attrs: object) -> dict:
+        """Bind ``port_id`` to chassis ``host`` in one round-trip (ovnet's ``PUT
+        /v2.0/ports/{id}/bind_host``, admin only), setting the port attributes ``attrs`` in the
+        same write: {"port", "network", "subnets", "changed"}, ``changed`` False when nothing was
+        written. ApiError 409 PortBindingConflict when bound to another host, 404 when the port
+        does not exist. Unlike update_port it does not wait for NB to confirm."""
+        body: dict = {"host": host, **({"port": attrs} if attrs else {})}
+        return self._call("PUT", f"/ports/{port_id}/bind_host", json=body)
+
     def delete_network(self, network_id: str) -> None:
         self.delete("networks", network_id)
 

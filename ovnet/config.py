@@ -89,6 +89,9 @@ class Settings:
     physical_network: str = "public"
     public_netns: str = "ovnet-public"
     public_cidr: str = "10.50.50.0/24"
+    # BFD between chassis (OVN NB_Global options bfd-min-rx/bfd-min-tx, ms; detection takes 3x):
+    # how fast a dead gateway chassis is noticed. 0 leaves OVN's default (1000 ms).
+    bfd_interval_ms: int = 300
 
     def __post_init__(self) -> None:
         for name in ("nb_remotes", "sb_remotes", "api_urls"):

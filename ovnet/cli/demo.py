@@ -11,12 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ovnet.apiclient import ApiError
+from ovnet.apiclient import ApiClient, ApiError
 from ovnet.cli import matrix
 from ovnet.config import Settings, load_settings
-from ovnet.model.errors import ModelError
-from ovnet.model.store import Store
-from ovnet.model.tenancy import get_or_create_project, issue_token
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.testbed import demo as testbed_demo
@@ -30,14 +27,14 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def member_tokens(settings: Settings) -> dict[str, str]:
-    """A fresh member token for each seed project (created if missing), as `ovnet project create` does."""
-    store = Store(settings.sql_url)
-    try:
-        store.migrate()
-        return {name: store.run(lambda s, n=name: issue_token(s, get_or_create_project(s, n).id, "member"))
-                for name in seed.NETWORKS}
-    finally:
-        store.dispose()
+    """A fresh member token for each seed project (created if missing), through the API as
+    `ovnet project create` does. Raises ApiError."""
+    tokens = {}
+    with ApiClient.from_settings(settings) as api:
+        for name in seed.NETWORKS:
+            found = api.list_projects(name)
+            tokens[name] = api.issue_token(found[0]["id"] if found else api.create_project(name)["id"])
+    return tokens
 
 
 def placement(chassis: list[str]) -> dict[str, tuple[str, str]]:
@@ -75,7 +72,7 @@ def demo(
         started = time.monotonic()
         cells, timings = testbed_demo.run(settings, member_tokens(settings), host, keep=keep,
                                           progress=lambda msg: (err if json_ else console).print(f"  {msg}"))
-    except (RuntimeFailure, ApiError, ModelError, ValueError, VmError, VmImageError, GuestError) as exc:
+    except (RuntimeFailure, ApiError, ValueError, VmError, VmImageError, GuestError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     where = placement([settings.chassis_name, host])

@@ -67,14 +67,14 @@ def bind(
     if len(chosen) != 1:
         typer.echo("error: give exactly one of --netns, --tap, --internal", err=True)
         raise typer.Exit(2)
-    vif_type, target = chosen[0]
+    kind, target = chosen[0]
     port = _port_id(load_settings(state_dir), port, token)
     try:
         with _agent(state_dir, host, token) as agent:
-            done = agent.bind(port, vif_type, target, ifname=ifname, owner=owner)
+            done = agent.bind(port, kind, target, ifname=ifname, owner=owner)
     except (ApiError, httpx.HTTPError) as exc:
         _fail(exc)
-    typer.echo(f"port {done['port_id']} bound as {done['vif_type']} on {done['device']}; "
+    typer.echo(f"port {done['port_id']} bound as {done['kind']} on {done['device']}; "
                f"ovn-installed after {done['ready_s'] * 1000:.0f} ms")
 
 

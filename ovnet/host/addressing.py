@@ -1,22 +1,20 @@
 """Give a workload interface its port's layer-2/3 identity over netlink (pyroute2): MAC, MTU, fixed
-IPs with the subnet prefix length, default route via the subnet gateway, the subnet's host routes.
-
-Input shapes are the Neutron API's JSON (Neutron API v2.0: ports, networks, subnets): ``port`` has
-``mac_address`` and ``fixed_ips`` [{"subnet_id", "ip_address"}]; ``network`` has ``mtu`` (bytes);
-each subnet has ``id``, ``cidr``, ``ip_version``, ``gateway_ip`` (or None) and ``host_routes``
-[{"destination": CIDR, "nexthop": IP}].
+IPs with the subnet prefix length, default route via the subnet gateway, the subnet's host routes,
+all read from an ovnet.host.attachment.Attachment.
 """
 
 from __future__ import annotations
 
 import errno
-import ipaddress
 import socket
 
 from pyroute2 import IPRoute, NetlinkError
 from pyroute2.ethtool.ioctl import IoctlEthtool, NotSupportedError
 
+from ovnet.host.attachment import Attachment
 from ovnet.host.nsutil import netns_socket
+
+_FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 def link_index(ipr: IPRoute, ifname: str) -> int | None:
@@ -25,38 +23,31 @@ def link_index(ipr: IPRoute, ifname: str) -> int | None:
     return found[0] if found else None
 
 
-def configure(ipr: IPRoute, ifname: str, port: dict, network: dict, subnets: list[dict],
-              set_mac: bool = True) -> None:
-    """Set MAC (unless ``set_mac`` is False, e.g. OVS already set it), MTU, addresses and routes of
-    ``ifname`` in ``ipr``'s namespace and bring it and ``lo`` up. Idempotent: present addresses and
-    routes are kept. Raises ValueError for a fixed IP whose subnet is not in ``subnets``."""
+def configure(ipr: IPRoute, ifname: str, attachment: Attachment, link_made: bool = False) -> None:
+    """Give ``ifname`` in ``ipr``'s namespace the MAC, MTU, addresses, default routes and host
+    routes of ``attachment``, and bring it and ``lo`` up. ``link_made``: the interface was created
+    with that MAC and MTU already (a veth peer), so only its addresses and routes are added.
+    Idempotent: present addresses and routes are kept. Raises ValueError when ``ifname`` does not
+    exist."""
     index = link_index(ipr, ifname)
     if index is None:
         raise ValueError(f"interface {ifname} does not exist")
-    by_id = {s["id"]: s for s in subnets}
-    changes: dict = {"mtu": int(network["mtu"])} if network.get("mtu") else {}
-    if set_mac:
-        changes["address"] = port["mac_address"]
-    ipr.link("set", index=index, state="down", **changes)
+    if not link_made:
+        changes: dict = {"mtu": attachment.mtu} if attachment.mtu else {}
+        ipr.link("set", index=index, state="down", address=attachment.mac, **changes)
     ipr.link("set", index=index, state="up")
     lo = link_index(ipr, "lo")
     if lo is not None:
         ipr.link("set", index=lo, state="up")
-    gateways: dict[int, str] = {}
-    for fixed in port.get("fixed_ips", []):
-        subnet = by_id.get(fixed["subnet_id"])
-        if subnet is None:
-            raise ValueError(f"fixed IP {fixed['ip_address']} names unknown subnet {fixed['subnet_id']}")
-        prefix = ipaddress.ip_network(subnet["cidr"]).prefixlen
-        family = socket.AF_INET6 if ipaddress.ip_address(fixed["ip_address"]).version == 6 else socket.AF_INET
-        _ignore_exists(ipr.addr, "add", index=index, address=fixed["ip_address"], prefixlen=prefix, family=family)
-        if subnet.get("gateway_ip"):
-            gateways.setdefault(family, subnet["gateway_ip"])
-        for route in subnet.get("host_routes") or []:
-            _ignore_exists(ipr.route, "add", dst=route["destination"], gateway=route["nexthop"], oif=index,
-                           family=family)
-    for family, gateway in gateways.items():
-        _ignore_exists(ipr.route, "add", dst="default", gateway=gateway, oif=index, family=family)
+    for address in attachment.addresses:
+        _ignore_exists(ipr.addr, "add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen,
+                       family=_FAMILY[address.version])
+    for route in attachment.routes:
+        _ignore_exists(ipr.route, "add", dst=str(route.destination), gateway=str(route.nexthop), oif=index,
+                       family=_FAMILY[route.nexthop.version])
+    for gateway in attachment.gateways:
+        _ignore_exists(ipr.route, "add", dst="default", gateway=str(gateway), oif=index,
+                       family=_FAMILY[gateway.version])
 
 
 def _ignore_exists(call, *args, **kwargs) -> None:

@@ -8,9 +8,9 @@ and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root onl
     GET    /healthz                 -> {"status": "ok", "chassis": NAME}
     GET    /metrics                 -> Prometheus text (ovnet.host.metrics); also on 127.0.0.1:PORT
                                        when settings.agent_metrics_port is set
-    GET    /bindings                -> {"bindings": [{"port_id", "vif_type", "device", "mac", "installed"}]}
-    POST   /bindings                {"port_id", "vif_type": "veth"|"tap"|"internal", "target",
-                                     "ifname"?, "owner"?}  -> 201 {"port_id", "vif_type", "device", "ready_s"}
+    GET    /bindings                -> {"bindings": [{"port_id", "kind", "device", "mac", "installed"}]}
+    POST   /bindings                {"port_id", "kind": "veth"|"tap"|"internal", "target",
+                                     "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
     POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids],
                                         "cni_removed": [ids]}
@@ -47,6 +47,7 @@ from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import load_settings
+from ovnet.host.attach import AttachService
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.cni.protocol import ERR_TRY_LATER, CniError
 from ovnet.host.cni.service import CniService
@@ -63,7 +64,7 @@ class BindRequest(BaseModel):
     """Body of POST /bindings."""
 
     port_id: str
-    vif_type: str
+    kind: str  # the VIF kind (ovnet.host.attachment.KINDS), not Neutron's binding:vif_type
     target: str
     ifname: str = "eth0"
     owner: str | None = None
@@ -109,10 +110,10 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
 
     @app.post("/bindings", status_code=201)
     def bind(body: BindRequest, token: str | None = Depends(caller)) -> dict:
-        options = {"ifname": body.ifname} if body.vif_type == "veth" else {"owner": body.owner}
-        with metrics.counted("bind", body.vif_type):
-            done = binder.bind(body.port_id, body.vif_type, body.target, token=token, **options)
-        metrics.BIND_SECONDS.labels(body.vif_type).observe(done["ready_s"])
+        with metrics.counted("bind", body.kind):
+            done = binder.bind(body.port_id, body.kind, body.target, token=token, ifname=body.ifname,
+                               owner=body.owner)
+        metrics.BIND_SECONDS.labels(body.kind).observe(done["ready_s"])
         return done
 
     @app.delete("/bindings/{port_id}", status_code=204)
@@ -179,11 +180,11 @@ def main(argv: list[str] | None = None) -> None:
     ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
     admin = ApiClient(settings.api_endpoints, token)
     host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
-    binder = Binder(host, settings.api_endpoints, admin, settings.chassis_name, settings.bind_timeout)
+    service = AttachService(host, admin, settings.chassis_name, settings.bind_timeout)
+    binder = Binder(service, settings.api_endpoints)
     cni = CniService(binder, settings.cni_grace_period)
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
-    docker = DockerPlugin(admin, host, settings.chassis_name, settings.bind_timeout, settings.docker_plugin,
-                          settings.docker_host, settings.sync_interval)
+    docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval)
     try:
         docker.start()
     except SocketInUse as exc:

@@ -55,10 +55,10 @@ class AgentClient:
         """{"status": "ok", "chassis": NAME} when the agent serves."""
         return self._call("GET", "/healthz")
 
-    def bind(self, port_id: str, vif_type: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
-        """Bind ``port_id`` on that host: vif_type "veth" (target = netns), "tap" or "internal"
-        (target = device name). Returns {"port_id", "vif_type", "device", "ready_s"}."""
-        body = {"port_id": port_id, "vif_type": vif_type, "target": target, "ifname": ifname, "owner": owner}
+    def bind(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
+        """Bind ``port_id`` on that host as VIF ``kind`` "veth" (target = netns), "tap" or
+        "internal" (target = device name). Returns {"port_id", "kind", "device", "ready_s"}."""
+        body = {"port_id": port_id, "kind": kind, "target": target, "ifname": ifname, "owner": owner}
         return self._call("POST", "/bindings", json=body)
 
     def unbind(self, port_id: str) -> None:
@@ -66,7 +66,7 @@ class AgentClient:
         self._call("DELETE", f"/bindings/{port_id}")
 
     def bindings(self) -> list[dict]:
-        """Ports plugged on that host: [{"port_id", "vif_type", "device", "mac", "installed"}]."""
+        """Ports plugged on that host: [{"port_id", "kind", "device", "mac", "installed"}]."""
         return self._call("GET", "/bindings")["bindings"]
 
     def reconcile(self) -> dict:

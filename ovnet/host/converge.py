@@ -19,6 +19,7 @@ from pyroute2 import IPRoute, NetlinkError
 from pyroute2.netns import NETNS_RUN_DIR, listnetns
 
 from ovnet.host import addressing, nsutil
+from ovnet.host.attachment import Attachment
 
 IFF_UP = 1
 SCOPE_UNIVERSE = 0  # global addresses; link-local ones (fe80::/10) the kernel owns
@@ -78,12 +79,11 @@ def drifted(end: WorkloadEnd, port: dict, mtu: int | None) -> bool:
         return not wanted <= present or any(_stale(a, wanted, port) for a in present)
 
 
-def converge(end: WorkloadEnd, port: dict, network: dict, subnets: list[dict]) -> None:
-    """Make the workload end carry exactly ``port``'s fixed IPs (other global addresses, but
-    those of its allowed address pairs, are deleted), the network's MTU, the subnets' gateway
-    and host routes, and be up (see ovnet.host.addressing.configure for the shapes). Its name
-    is left as it is."""
-    wanted = _fixed_ips(port)
+def converge(end: WorkloadEnd, port: dict, attachment: Attachment) -> None:
+    """Make the workload end carry exactly the addresses of ``attachment`` (other global
+    addresses, but those of ``port``'s allowed address pairs, are deleted), its MTU, gateways and
+    host routes, and be up (ovnet.host.addressing.configure). Its name is left as it is."""
+    wanted = {str(a.ip) for a in attachment.addresses}
     with nsutil.iproute(end.netns) as inner:
         ifname = inner.get_links(end.index)[0].get_attr("IFLA_IFNAME")
         for msg in inner.get_addr(index=end.index):
@@ -91,7 +91,7 @@ def converge(end: WorkloadEnd, port: dict, network: dict, subnets: list[dict]) -
             if msg["scope"] == SCOPE_UNIVERSE and _stale(address, wanted, port):
                 inner.addr("del", index=end.index, address=address, prefixlen=msg["prefixlen"],
                            family=msg["family"])
-        addressing.configure(inner, ifname, port, network, subnets)
+        addressing.configure(inner, ifname, attachment)
 
 
 def _global_addresses(inner: IPRoute, index: int) -> set[str]:

@@ -24,7 +24,7 @@ class NotAuthorized(HostError):
 
 
 class BadRequest(HostError):
-    """The request names an impossible VIF (bad interface name, unknown VIF type, missing netns)."""
+    """The request names an impossible VIF (bad interface name, unknown VIF kind, missing netns)."""
 
     status = 400
     default_type = "InvalidInput"

@@ -20,9 +20,9 @@ from prometheus_client.registry import Collector
 
 BIND_SECONDS = Histogram(
     "ovnet_agent_bind_duration_seconds", "Time from a bind request to the port's ovn-installed, by VIF kind.",
-    ["vif_type"], buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+    ["kind"], buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 BINDS = Counter("ovnet_agent_binds_total", "Bind requests by VIF kind and result (ok, error).",
-                ["vif_type", "result"])
+                ["kind", "result"])
 UNBINDS = Counter("ovnet_agent_unbinds_total", "Unbind requests by result (ok, error).", ["result"])
 FAILURES = Counter("ovnet_agent_bind_failures_total", "Failed binds and unbinds by operation and reason "
                    "(the error's type, e.g. BindTimeout, Conflict, NotFound).", ["op", "reason"])
@@ -47,12 +47,12 @@ def count_cni(verb: str, result: str) -> None:
 
 
 @contextmanager
-def counted(op: str, vif_type: str = "") -> Iterator[None]:
-    """Count the bind (``op`` "bind", with ``vif_type``) or unbind ("unbind") done in the block:
+def counted(op: str, kind: str = "") -> Iterator[None]:
+    """Count the bind (``op`` "bind", with its VIF ``kind``) or unbind ("unbind") done in the block:
     ok, or error plus a failure labelled with the error's type name (BindTimeout, Conflict,
     NotFound, ...: a bounded set). The error propagates."""
     def total(result: str):
-        return BINDS.labels(vif_type, result) if op == "bind" else UNBINDS.labels(result)
+        return BINDS.labels(kind, result) if op == "bind" else UNBINDS.labels(result)
 
     try:
         yield

@@ -1,31 +1,31 @@
-"""VIF plugging: one class per VIF type behind one small contract.
+"""VIF plugging: one plugin class per VIF kind (ovnet.host.attachment.KINDS) behind one small
+contract (os-vif's seam, without its object versioning):
 
-    plug(port, network, subnets, target, **options) -> device name on the integration bridge
+    check(target, owner) -> None     (BadRequest before anything is done)
+    plug(attachment) -> device name on the integration bridge
     unplug(port_id) -> None          (nothing there is fine)
     is_plugged(port_id) -> bool
 
-``port``, ``network`` and ``subnets`` are the Neutron API's JSON bodies (see ovnet.host.addressing);
-``target`` is, per type: ``veth`` the workload's network namespace (a name under /run/netns or a
-path), ``tap`` the tap device name, ``internal`` the OVS internal port name. The host end lives in
-the namespace of this host's ovs-vswitchd (``HostContext.netns``; None = ours), where the bridge is.
-
-Host-end devices ovnet creates (veth host end, tap) carry the kernel interface alias
-``ovnet:<port id>:<vif type>``, so the agent can find them again after a restart without any file.
+Only ovnet.host.attach.AttachService calls plug; everything else goes through it. The host end
+lives in the namespace of this host's ovs-vswitchd (``HostContext.netns``; None = ours), where the
+bridge is. Host-end devices ovnet creates (veth host end, tap) carry the kernel interface alias
+``ovnet:<port id>:<kind>``, so the agent can find them again after a restart without any file.
 A failed plug removes what it created (no OVS port, no device).
 """
 
 from __future__ import annotations
 
+import errno
 import pwd
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute, NetlinkError
 
 from ovnet.host import addressing, nsutil
+from ovnet.host.attachment import INTERNAL, TAP, VETH, Attachment, check_ifname, check_kind
 from ovnet.host.errors import BadRequest, Conflict
 from ovnet.host.ovs import LocalOvs
 
-IFNAMSIZ = 15  # longest kernel interface name
 ALIAS_PREFIX = "ovnet:"
 
 
@@ -42,37 +42,36 @@ class HostContext:
         return nsutil.iproute(self.netns)
 
 
-def device_alias(port_id: str, vif_type: str) -> str:
+def device_alias(port_id: str, kind: str) -> str:
     """The interface alias marking a host-end device as ovnet's."""
-    return f"{ALIAS_PREFIX}{port_id}:{vif_type}"
+    return f"{ALIAS_PREFIX}{port_id}:{kind}"
 
 
 def parse_alias(alias: str | None) -> tuple[str, str] | None:
-    """(port id, vif type) from an alias made by device_alias, else None."""
+    """(port id, VIF kind) from an alias made by device_alias, else None."""
     if not alias or not alias.startswith(ALIAS_PREFIX):
         return None
-    port_id, _, vif_type = alias[len(ALIAS_PREFIX):].rpartition(":")
-    return (port_id, vif_type) if port_id else None
-
-
-def check_ifname(name: str) -> str:
-    """Return ``name`` if it is a valid kernel interface name, else raise BadRequest."""
-    if not name or len(name) > IFNAMSIZ or any(c in name for c in "/: \t\n") or name in (".", ".."):
-        raise BadRequest(f"invalid interface name {name!r}: 1-{IFNAMSIZ} characters, no '/', ':' or blanks")
-    return name
+    port_id, _, kind = alias[len(ALIAS_PREFIX):].rpartition(":")
+    return (port_id, kind) if port_id else None
 
 
 class Vif:
-    """Base of the VIF types: the shared OVS attach/detach and the contract's unplug/is_plugged."""
+    """Base of the VIF plugins: the shared OVS attach/detach and the contract's unplug/is_plugged."""
 
-    vif_type = ""
+    kind = ""
 
     def __init__(self, host: HostContext):
         self.host = host
 
-    def plug(self, port: dict, network: dict, subnets: list[dict], target: str, **options) -> str:
-        """Plug ``port`` into ``target``; return the device name on the bridge. Raises BadRequest,
-        Conflict, OvsError; on any error nothing of this plug is left."""
+    def check(self, target: str, owner: str | None) -> None:
+        """Raise BadRequest when this kind cannot plug into ``target`` for ``owner`` (see
+        Attachment); checked before the port is bound, so a bad request costs no API write."""
+        if not target:
+            raise BadRequest(f"a {self.kind} attachment needs a target (netns or device name)")
+
+    def plug(self, attachment: Attachment) -> str:
+        """Plug the port of ``attachment`` into its target; return the device name on the bridge.
+        Raises BadRequest, Conflict, OvsError; on any error nothing of this plug is left."""
         raise NotImplementedError
 
     def unplug(self, port_id: str) -> None:
@@ -90,8 +89,8 @@ class Vif:
         with self.host.iproute() as ipr:
             return addressing.link_index(ipr, owned.name) is not None
 
-    def _attach(self, device: str, port: dict, internal: bool = False) -> None:
-        self.host.ovs.add_port(device, port["id"], port["mac_address"], self.vif_type, internal=internal)
+    def _attach(self, device: str, attachment: Attachment, internal: bool = False, wait: bool = True) -> None:
+        self.host.ovs.add_port(device, attachment.port_id, attachment.mac, self.kind, internal=internal, wait=wait)
 
     def delete_device(self, name: str) -> None:
         """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer)."""
@@ -122,52 +121,57 @@ def veth_host_name(port_id: str) -> str:
 
 
 class VethVif(Vif):
-    """A veth pair into a network namespace (a container). Options: ``ifname`` (default eth0)."""
+    """A veth pair into a network namespace (a container): the peer is created right in
+    ``attachment.target``, named ``attachment.ifname`` and carrying the port's MAC and MTU (one
+    netlink request instead of create, move, rename and set), then given its addresses there."""
 
-    vif_type = "veth"
+    kind = VETH
 
-    def plug(self, port: dict, network: dict, subnets: list[dict], target: str, ifname: str = "eth0",
-             **_options) -> str:
-        check_ifname(ifname)
-        host_end = veth_host_name(port["id"])
-        peer = "vp" + port["id"].replace("-", "")[:13]
-        mtu = int(network.get("mtu") or 1500)
+    def plug(self, attachment: Attachment) -> str:
+        port_id = attachment.port_id
+        host_end = veth_host_name(port_id)
+        mtu = attachment.mtu or 1500
+        peer = {**self._peer(attachment), "address": attachment.mac, "mtu": mtu}
         with self.host.iproute() as ipr:
-            self._fresh_device(ipr, host_end, port["id"])
+            self._fresh_device(ipr, host_end, port_id)
             try:
-                ipr.link("add", ifname=host_end, kind="veth", peer={"ifname": peer, "mtu": mtu}, mtu=mtu)
+                ipr.link("add", ifname=host_end, kind="veth", peer=peer, mtu=mtu)
             except NetlinkError as exc:
-                raise Conflict(f"cannot create veth {host_end}/{peer}: {exc}") from None
+                if exc.code == errno.EEXIST:  # the host end was just made room for: it is the peer's name
+                    raise Conflict(f"interface {peer['ifname']} already exists in network namespace "
+                                   f"{attachment.target}") from None
+                raise Conflict(f"cannot create veth {host_end}/{peer['ifname']}: {exc}") from None
+            except OSError as exc:  # opening the target namespace's file
+                raise BadRequest(f"network namespace {attachment.target!r} cannot be entered: {exc}") from None
             try:
                 ipr.link("set", index=addressing.link_index(ipr, host_end), state="up",
-                         ifalias=device_alias(port["id"], self.vif_type))
-                self._into_workload(ipr, peer, port, network, subnets, target, ifname)
+                         ifalias=device_alias(port_id, self.kind))
                 if self.host.datapath == "netdev":
                     addressing.tx_checksum_off(self.host.netns, host_end)
-                self._attach(host_end, port)
+                # On the bridge before the workload end is configured, so ovs-vswitchd and
+                # ovn-controller work on it meanwhile; the attach's wait reports a bad interface.
+                self._attach(host_end, attachment, wait=False)
+                self._configure_workload(attachment)
             except BaseException:
                 self.host.ovs.del_port(host_end)
                 index = addressing.link_index(ipr, host_end)
                 if index is not None:
-                    ipr.link("del", index=index)
+                    ipr.link("del", index=index)  # takes the peer with it
                 raise
         return host_end
 
-    def _into_workload(self, ipr: IPRoute, peer: str, port: dict, network: dict, subnets: list[dict],
-                       target: str, ifname: str) -> None:
-        try:
-            ipr.link("set", index=addressing.link_index(ipr, peer), net_ns_fd=target)
-        except (NetlinkError, OSError) as exc:
-            raise BadRequest(f"cannot move the veth into network namespace {target!r}: {exc}") from None
+    def _peer(self, attachment: Attachment) -> dict:
+        """Where and under which name the peer is created (pyroute2 link attributes)."""
+        return {"ifname": attachment.ifname, "net_ns_fd": attachment.target}
+
+    def _configure_workload(self, attachment: Attachment) -> None:
+        target, ifname = attachment.target, attachment.ifname
         try:
             inner_socket = nsutil.iproute(target)
         except OSError as exc:
             raise BadRequest(f"network namespace {target!r} cannot be entered: {exc}") from None
         with inner_socket as inner:
-            if addressing.link_index(inner, ifname) is not None:
-                raise Conflict(f"interface {ifname} already exists in network namespace {target}")
-            inner.link("set", index=addressing.link_index(inner, peer), ifname=ifname)
-            addressing.configure(inner, ifname, port, network, subnets)
+            addressing.configure(inner, ifname, attachment, link_made=True)
         if self.host.datapath == "netdev":
             addressing.tx_checksum_off(target, ifname)
 
@@ -181,14 +185,14 @@ class TapVif(Vif):
     device back. Deleting it would detach the VM for good, since QEMU never reopens its tap.
     """
 
-    vif_type = "tap"
+    kind = TAP
 
     def _held(self, ipr: IPRoute, name: str, port_id: str) -> bool:
         index = addressing.link_index(ipr, name)
         if index is None:
             return False
         link = ipr.get_links(index)[0]
-        return link.get_attr("IFLA_CARRIER") == 1 and parse_alias(link.get_attr("IFLA_IFALIAS")) == (port_id, "tap")
+        return link.get_attr("IFLA_CARRIER") == 1 and parse_alias(link.get_attr("IFLA_IFALIAS")) == (port_id, TAP)
 
     def delete_device(self, name: str) -> None:
         """Delete tap ``name`` unless a VM holds it (see the class docstring)."""
@@ -198,26 +202,29 @@ class TapVif(Vif):
                 return
         super().delete_device(name)
 
-    def plug(self, port: dict, network: dict, subnets: list[dict], target: str, owner: str | int | None = None,
-             **_options) -> str:
-        name = check_ifname(target)
-        uid = _uid(owner)
+    def check(self, target: str, owner: str | None) -> None:
+        check_ifname(target)
+        _uid(owner)
+
+    def plug(self, attachment: Attachment) -> str:
+        name, port_id = check_ifname(attachment.target), attachment.port_id
+        uid = _uid(attachment.owner)
         # A tap is made by an ioctl on /dev/net/tun in the caller's namespace, not over netlink;
         # pyroute2's netns= mode runs it in a helper inside the bridge's namespace.
         with IPRoute(netns=self.host.netns) if self.host.netns else IPRoute() as ipr:
-            held = self._held(ipr, name, port["id"])
+            held = self._held(ipr, name, port_id)
             if not held:
-                self._fresh_device(ipr, name, port["id"])
+                self._fresh_device(ipr, name, port_id)
                 extra = {"uid": uid} if uid is not None else {}
                 try:
                     ipr.link("add", ifname=name, kind="tuntap", mode="tap", **extra)
                 except (NetlinkError, OSError) as exc:
                     raise Conflict(f"cannot create tap {name}: {exc}") from None
             try:
-                mtu = {"mtu": int(network["mtu"])} if network.get("mtu") else {}
+                mtu = {"mtu": attachment.mtu} if attachment.mtu else {}
                 ipr.link("set", index=addressing.link_index(ipr, name), state="up",
-                         ifalias=device_alias(port["id"], self.vif_type), **mtu)
-                self._attach(name, port)
+                         ifalias=device_alias(port_id, self.kind), **mtu)
+                self._attach(name, attachment)
             except BaseException:
                 self.host.ovs.del_port(name)
                 if not held:
@@ -241,20 +248,23 @@ class InternalVif(Vif):
     """An OVS internal port: the host itself (or bare metal) on a network. OVS creates the device
     in its own namespace; ovnet gives it the port's MAC, MTU, addresses and routes."""
 
-    vif_type = "internal"
+    kind = INTERNAL
 
-    def plug(self, port: dict, network: dict, subnets: list[dict], target: str, **_options) -> str:
-        name = check_ifname(target)
+    def check(self, target: str, owner: str | None) -> None:
+        check_ifname(target)
+
+    def plug(self, attachment: Attachment) -> str:
+        name = check_ifname(attachment.target)
         mine = {p.name: p.port_id for p in self.host.ovs.owned_ports()}
-        if name in self.host.ovs.port_names() and mine.get(name) != port["id"]:
+        if name in self.host.ovs.port_names() and mine.get(name) != attachment.port_id:
             raise Conflict(f"OVS port {name} already exists for something else")
         with self.host.iproute() as ipr:
             if addressing.link_index(ipr, name) is not None and name not in mine:
                 raise Conflict(f"interface {name} already exists and is not an OVS port")
-        self._attach(name, port, internal=True)
+        self._attach(name, attachment, internal=True)
         try:
             with self.host.iproute() as ipr:
-                addressing.configure(ipr, name, port, network, subnets)
+                addressing.configure(ipr, name, attachment)
             if self.host.datapath == "netdev":
                 addressing.tx_checksum_off(self.host.netns, name)
         except BaseException:
@@ -263,15 +273,12 @@ class InternalVif(Vif):
         return name
 
 
-VIF_TYPES: dict[str, type[Vif]] = {cls.vif_type: cls for cls in (VethVif, TapVif, InternalVif)}
+PLUGINS: dict[str, type[Vif]] = {cls.kind: cls for cls in (VethVif, TapVif, InternalVif)}
 
 
-def vif_for(vif_type: str, host: HostContext) -> Vif:
-    """The plugging object of ``vif_type`` ("veth", "tap", "internal"); BadRequest for others."""
-    try:
-        return VIF_TYPES[vif_type](host)
-    except KeyError:
-        raise BadRequest(f"unknown VIF type {vif_type!r}; one of {', '.join(VIF_TYPES)}") from None
+def vif_for(kind: str, host: HostContext) -> Vif:
+    """The plugin of VIF ``kind`` ("veth", "tap", "internal"); BadRequest for others."""
+    return PLUGINS[check_kind(kind)](host)
 
 
 def delete_owned_devices(netns: str | None) -> list[str]:

@@ -123,7 +123,8 @@ NETWORK = Kind(
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
         "provider": ("Provider Network",
-                     "provider:network_type (flat, vlan, geneve), provider:physical_network, provider:segmentation_id."),
+                     "provider:network_type (flat, vlan, geneve), provider:physical_network, "
+                     "provider:segmentation_id."),
     },
 )
 

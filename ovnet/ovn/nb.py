@@ -127,11 +127,12 @@ class _PortUp(event.RowEvent):
 
 def _value(row: Any, column: str) -> Any:
     # The one place left that reads python-ovs Row internals, on purpose: Row.__getattr__ (the
-    # public read) rebuilds a set or map column through Datum.from_python on every read, and a
-    # full drift check of 10,100 ports took 9.8 s through it against 0.9 s here (bench/nb_apply.py,
-    # 2026-11-30). python-ovs has no public read of the committed value and creates its Row
-    # objects itself, so there is nothing to subclass; a row this transaction has not touched is
-    # read from its committed Datum, any other through getattr.
+    # public read) rebuilds a set or map column through Datum.from_python on every read: a full
+    # drift check of 10,100 ports ran 4x slower through it, relative to the same run's one-port
+    # baseline (bench/nb_apply.py, 2026-11-30: 9.2x against 37x the baseline; 9.8 s against
+    # 0.9 s absolute on a busier machine). python-ovs has no public read of the committed value
+    # and creates its Row objects itself, so there is nothing to subclass; a row this
+    # transaction has not touched is read from its committed Datum, any other through getattr.
     if row._data is not None and not row._changes and not any(row._mutations.values()):
         datum = row._data.get(column)
         if datum is not None:

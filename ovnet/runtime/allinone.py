@@ -83,6 +83,7 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
                     svc.wait_healthy()
                     note(svc.name, "running")
             public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
+            public.tune_bfd(settings)
             if started:
                 hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
             # Hosts hold no truth: once their agents run again they re-plug what is bound there.

@@ -21,7 +21,7 @@ from pyroute2 import IPRoute, netns
 from ovnet.config import Settings
 from ovnet.runtime import owned
 from ovnet.runtime.chassis import ChassisSpec
-from ovnet.runtime.process import RuntimeFailure, wait_until
+from ovnet.runtime.process import RuntimeFailure, run, wait_until
 from ovnet.runtime.underlay import disable_tx_checksum, tag
 
 PUBLIC_BRIDGE = "pub"  # the Linux bridge inside the public namespace
@@ -148,3 +148,20 @@ def remove_public(settings: Settings) -> None:
     if settings.public_netns in netns.listnetns():
         netns.remove(settings.public_netns)
     owned.forget(settings.state_dir, netns_name=settings.public_netns)
+
+
+def tune_bfd(settings: Settings) -> None:
+    """Set OVN's BFD timers between chassis (NB_Global options, copied to SB by ovn-northd) to
+    ``settings.bfd_interval_ms``: a gateway chassis that dies is noticed after 3 intervals and
+    another one takes over (OVN's default is 1000 ms, about 4 s of outage measured here). 0 leaves
+    OVN's default. Raises RuntimeFailure from ovn-nbctl."""
+    if not settings.bfd_interval_ms:
+        return
+    nbctl = ["ovn-nbctl", f"--db=unix:{settings.ovn_rundir / 'ovnnb_db.sock'}", "--timeout=10"]
+    # ovn-northd creates NB_Global; a fresh NB may not have it yet.
+    if wait_until(lambda: None if run([*nbctl, "--bare", "--columns=_uuid", "list", "NB_Global"]).strip()
+                  else "no NB_Global yet", 10.0) is not None:
+        raise RuntimeFailure("ovn-northd did not create NB_Global within 10 s; see its log")
+    interval = str(settings.bfd_interval_ms)
+    run([*nbctl, "set", "NB_Global", ".", f"options:bfd-min-rx={interval}", f"options:bfd-min-tx={interval}",
+         "options:bfd-mult=3"])

@@ -43,11 +43,14 @@ class PingLog:
         return max(0.0, after[0] - start - self.interval)
 
 
-def first_reply_s(ns: str, address: str, timeout: float = 10.0, interval: float = 0.02) -> float | None:
-    """Seconds until ``address`` first answers a ping from ``ns`` (one echo every ``interval`` s,
-    each waiting up to 1 s); None when it does not within ``timeout``."""
+def first_reply_s(ns: str, address: str, timeout: float = 10.0, wait: float = 0.2) -> float | None:
+    """Seconds until ``address`` first answers a ping from ``ns`` (one echo at a time, each waiting
+    up to ``wait`` s, so an early "unreachable" while ARP cannot resolve yet does not end it);
+    None when it does not within ``timeout``."""
     started = time.monotonic()
-    proc = subprocess.Popen(in_netns(ns, "ping", "-n", "-c", "1", "-i", str(interval), "-w", str(timeout), address),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    code = proc.wait(timeout=timeout + 5)
-    return time.monotonic() - started if code == 0 else None
+    while time.monotonic() - started < timeout:
+        done = subprocess.run(in_netns(ns, "ping", "-n", "-c", "1", "-W", str(wait), address),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        if done.returncode == 0:
+            return time.monotonic() - started
+    return None

@@ -149,7 +149,7 @@ def run(settings: Settings, name: str, ports: str | Sequence[str], *, host: str 
         for port_id in port_ids:
             if port_id in plugged:
                 raise VmError(f"port {port_id} is already plugged on host {hypervisor.chassis_name} as "
-                              f"{plugged[port_id]['vif_type']} {plugged[port_id]['device']}; "
+                              f"{plugged[port_id]['kind']} {plugged[port_id]['device']}; "
                               f"a VM needs a port of its own")
         taps: dict[str, str] = {}  # port id -> tap, of the ports bound so far
         try:

@@ -28,7 +28,7 @@ import httpx
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host import addressing, nsutil
-from ovnet.host.binding import HOST_ID, Binder
+from ovnet.host.binding import Binder
 from ovnet.host.cni import protocol as p
 from ovnet.host.cni.protocol import Attachment, CniError
 from ovnet.host.errors import BindTimeout, HostError
@@ -140,8 +140,9 @@ class CniService:
         return api.list_subnets(id=ids) if ids else []
 
     def _plugged_into(self, port: dict, netns: str, ifname: str) -> bool:
-        """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC."""
-        if port.get(HOST_ID) != self.chassis or not self.binder.host.ovs.port_by_id(port["id"]):
+        """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC. This
+        host's OVS says so, not ``binding:host_id``, which a member's token does not show."""
+        if not self.binder.host.ovs.port_by_id(port["id"]):
             return False
         try:
             with nsutil.iproute(netns) as ipr:
@@ -205,13 +206,11 @@ class CniService:
 
     def delete(self, request: Attachment, api: ApiClient, token: str | None) -> None:
         """DEL: unplug and delete the attachment's port; what is already gone is success. The port
-        is found by container id + ifname on the configured network (any network when that is
-        gone); with none found, a ``prevResult`` interface's MAC finds a CNI port of this host."""
-        try:
-            network_id = self._network(request, api)["id"]
-        except CniError:
-            network_id = None  # the network is gone: its ports are found by the attachment alone
-        ports = self._ports(api, request.container_id, request.ifname, network_id)
+        is found by container id + ifname among this CNI network's (its ``cni.net:`` tag: no
+        network lookup, so a network deleted meanwhile is no obstacle); with none found, a
+        ``prevResult`` interface's MAC finds a CNI port of this host."""
+        mine = p.tag(p.NETWORK_TAG, request.name)
+        ports = [port for port in self._ports(api, request.container_id, request.ifname, None) if mine in port["tags"]]
         if not ports and request.prev_result:
             macs = {i.get("mac") for i in request.prev_result.get("interfaces", [])
                     if i.get("sandbox") and i.get("name") == request.ifname}
@@ -221,8 +220,9 @@ class CniService:
             self._release(api, port, token)
 
     def _release(self, api: ApiClient, port: dict, token: str | None) -> None:
-        if port.get(HOST_ID) in ("", self.chassis):
-            self.binder.unbind(port["id"], token=token)
+        # unbind reads the binding with the admin token: unbound is a no-op, bound to another
+        # host a Conflict (then the port is that host's, and stays).
+        self.binder.unbind(port["id"], token=token)
         self._delete_port(api, port["id"])
 
     def check(self, request: Attachment, api: ApiClient) -> None:
@@ -235,7 +235,7 @@ class CniService:
                            f"interface {request.ifname} on network {request.network}")
         port = ports[0]
         owned = self.binder.host.ovs.port_by_id(port["id"])
-        if port.get(HOST_ID) != self.chassis or owned is None:
+        if owned is None:
             raise CniError(p.ERR_DRIFT, f"port {port['id']} is not plugged on this host ({self.chassis})")
         if not owned.installed:
             raise CniError(p.ERR_DRIFT, f"port {port['id']} is not ovn-installed on this host")

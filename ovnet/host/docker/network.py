@@ -22,10 +22,11 @@ from ovnet.host.docker import pools
 from ovnet.host.docker import protocol as p
 from ovnet.host.docker.catalog import Catalog, api_message
 from ovnet.host.docker.ipam import AUX_TAG, PoolLedger
-from ovnet.host.docker.veth import DockerVeth, peer_name
+from ovnet.host.docker.veth import peer_name
+from ovnet.host.attach import AttachService
+from ovnet.host.attachment import VETH
 from ovnet.host.errors import HostError
 from ovnet.host.ovs import OvsError
-from ovnet.host.vif import HostContext
 
 LOG = logging.getLogger(__name__)
 HOST_ID = "binding:host_id"
@@ -41,14 +42,14 @@ def internal_tag(docker_network_id: str) -> str:
 class NetworkDriver:
     """libnetwork NetworkDriver calls over the ovnet API and this host's OVS.
 
+    ``attach`` plugs and unplugs (its veth plugin being ovnet.host.docker.veth.DockerVeth);
     ``address_space`` is what GetDefaultAddressSpaces answers: pools of any other space come from
-    Docker's built-in IPAM. ``bind_timeout`` is in seconds."""
+    Docker's built-in IPAM."""
 
-    def __init__(self, catalog: Catalog, ledger: PoolLedger, host: HostContext, chassis: str,
-                 bind_timeout: float, address_space: str):
+    def __init__(self, catalog: Catalog, ledger: PoolLedger, attach: AttachService, address_space: str):
         self.catalog, self.api, self.ledger = catalog, catalog.api, ledger
-        self.host, self.vif = host, DockerVeth(host)
-        self.chassis, self.bind_timeout, self.address_space = chassis, bind_timeout, address_space
+        self.attach, self.host, self.chassis = attach, attach.host, attach.chassis
+        self.address_space = address_space
         self._lock = threading.Lock()  # network create/delete: the pool-uniqueness check is part of it
 
     # -- networks ------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ class NetworkDriver:
         if pools.owner_tag(docker_network_id) in net["tags"] and not users:
             for port in self.api.list_ports(network_id=net["id"]):
                 if port["device_owner"] == pools.DEVICE_OWNER or pools.IPAM_TAG in port["tags"]:
-                    self.vif.unplug(port["id"])  # endpoints whose teardown failed earlier
+                    self.unplug(port["id"])  # endpoints whose teardown failed earlier
                     self.api.delete_port(port["id"])
             self.api.delete_network(net["id"])
             return
@@ -202,7 +203,11 @@ class NetworkDriver:
         try:
             port = self._ipam_port(net, addresses, req.mac, req.endpoint_id)
             if port is not None:
-                return port if port["device_id"] == req.endpoint_id else self.api.update_port(port["id"], **binding)
+                if port["device_id"] == req.endpoint_id:
+                    return port
+                # Bound without waiting for NB: Join's wait for ovn-installed covers that.
+                attrs = {k: v for k, v in binding.items() if k != HOST_ID}
+                return self.api.bind_port_host(port["id"], self.chassis, **attrs)["port"]
             # Docker's built-in IPAM chose the addresses: the port is ours to make (and to delete).
             made = self.catalog.endpoint_port(req.endpoint_id)
             if made is not None:
@@ -244,23 +249,21 @@ class NetworkDriver:
         endpoint = self.catalog.endpoint(req.endpoint_id)
         if endpoint is None:
             raise p.PluginError(f"endpoint {req.endpoint_id[:12]} is unknown to ovnet (CreateEndpoint lost?)")
-        port, net = endpoint.port, endpoint.network
-        subnet_ids = sorted({f["subnet_id"] for f in port["fixed_ips"]})
-        subnets = self.api.list_subnets(id=subnet_ids) if subnet_ids else []
         try:
-            host_end = self.vif.plug(port, net, subnets, target="")
-        except (HostError, OvsError) as exc:
+            # CreateEndpoint bound the port; DeleteEndpoint (or the GC) unbinds it.
+            attached = self.attach.attach(endpoint.port["id"], VETH, target="", keep_binding=True)
+        except (HostError, OvsError, ApiError) as exc:
             raise p.PluginError(f"cannot plug endpoint {req.endpoint_id[:12]}: {exc}") from None
-        if not self.host.ovs.wait_installed(port["id"], self.bind_timeout):
-            self.vif.unplug(port["id"])
-            raise p.PluginError(f"ovn-controller did not install port {port['id']} on chassis {self.chassis} "
-                                f"within {self.bind_timeout:g} s (is ovn-controller running?)")
+        attachment = attached.attachment
         gateways = {4: "", 6: ""}
-        if internal_tag(req.network_id) not in net["tags"]:
-            for subnet in subnets:
-                gateways[subnet["ip_version"]] = gateways[subnet["ip_version"]] or subnet.get("gateway_ip") or ""
-        routes = [p.StaticRoute(r["destination"], r["nexthop"]) for s in subnets for r in s.get("host_routes") or []]
-        return p.JoinResponse(peer_name(self.host, host_end), gateways[4], gateways[6], routes).as_json()
+        if internal_tag(req.network_id) not in endpoint.network["tags"]:
+            gateways.update({g.version: str(g) for g in attachment.gateways})
+        routes = [p.StaticRoute(str(r.destination), str(r.nexthop)) for r in attachment.routes]
+        return p.JoinResponse(peer_name(attachment.port_id), gateways[4], gateways[6], routes).as_json()
+
+    def unplug(self, port_id: str) -> None:
+        """Unplug an endpoint's port here, leaving its binding (deleting the port unbinds it)."""
+        self.attach.detach(port_id, unbind=False)
 
     def leave(self, req: p.EndpointRequest) -> dict:
         # The interface is inside the sandbox now; dockerd hands it back after this answer and
@@ -273,7 +276,7 @@ class NetworkDriver:
         if endpoint is None:
             return {}
         port = endpoint.port
-        self.vif.unplug(port["id"])
+        self.unplug(port["id"])
         if pools.IPAM_TAG in port["tags"]:
             return {}  # the port holds the address until ReleaseAddress, which follows at once
         try:

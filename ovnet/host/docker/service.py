@@ -12,7 +12,9 @@ import threading
 
 import httpx
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiError
+from ovnet.host.attach import AttachService
+from ovnet.host.attachment import VETH
 from ovnet.host.docker import pools
 from ovnet.host.docker.app import create_app
 from ovnet.host.docker.catalog import Catalog
@@ -21,7 +23,7 @@ from ovnet.host.docker.ipam import IpamDriver, PoolLedger
 from ovnet.host.docker.network import HOST_ID, PROFILE, PROFILE_NETWORK, NetworkDriver
 from ovnet.host.docker.server import PLUGINS_DIR, PluginServer, plugin_socket
 from ovnet.host.docker.veth import DockerVeth
-from ovnet.host.vif import HostContext
+from ovnet.host.errors import Conflict
 
 LOG = logging.getLogger(__name__)
 ADDRESS_SPACE = "ovnet"
@@ -30,18 +32,19 @@ ADDRESS_SPACE = "ovnet"
 class DockerPlugin:
     """libnetwork NetworkDriver + IpamDriver named ``name`` for this chassis.
 
-    ``api`` is an admin ApiClient (Docker networks may live in any project); ``docker_host`` the
-    dockerd to ask during GC (``unix:///run/docker.sock``); ``interval`` seconds between GCs."""
+    ``attach`` is the agent's attach service (its admin ApiClient: Docker networks may live in any
+    project); ``docker_host`` the dockerd to ask during GC (``unix:///run/docker.sock``);
+    ``interval`` seconds between GCs."""
 
-    def __init__(self, api: ApiClient, host: HostContext, chassis: str, bind_timeout: float, name: str = "ovnet",
-                 docker_host: str = "unix:///run/docker.sock", interval: float = 60.0,
-                 plugins_dir=PLUGINS_DIR):
-        self.api, self.host, self.chassis, self.name, self.interval = api, host, chassis, name, interval
-        self.catalog = Catalog(api)
+    def __init__(self, attach: AttachService, name: str = "ovnet", docker_host: str = "unix:///run/docker.sock",
+                 interval: float = 60.0, plugins_dir=PLUGINS_DIR):
+        # Docker's veth: dockerd, not ovnet, moves the peer into the sandbox (ovnet.host.docker.veth).
+        self.attach = attach.with_plugin(VETH, DockerVeth)
+        self.api, self.chassis, self.name, self.interval = attach.api, attach.chassis, name, interval
+        self.catalog = Catalog(self.api)
         ledger = PoolLedger()
-        self.vif = DockerVeth(host)
-        self.network = NetworkDriver(self.catalog, ledger, host, chassis, bind_timeout, ADDRESS_SPACE)
-        self.ipam = IpamDriver(self.catalog, ledger, self.vif.unplug)
+        self.network = NetworkDriver(self.catalog, ledger, self.attach, ADDRESS_SPACE)
+        self.ipam = IpamDriver(self.catalog, ledger, self.network.unplug)
         self.engine = Engine(docker_host)
         self.server = PluginServer(create_app(self.network, self.ipam, ADDRESS_SPACE), plugin_socket(name, plugins_dir))
         self._stop = threading.Event()
@@ -88,10 +91,13 @@ class DockerPlugin:
             if docker_network in networks and port["device_id"] not in networks[docker_network]:
                 unknown[port["id"]] = port
         removed = []
-        for port_id in set(unknown) & self._suspects:
+        for port_id in set(unknown) & self._suspects - self.attach.busy():
             LOG.info("removing port %s of endpoint %s: dockerd no longer knows it", port_id,
                      unknown[port_id]["device_id"][:12])
-            self.vif.unplug(port_id)
+            try:
+                self.network.unplug(port_id)
+            except Conflict:
+                continue  # a Join or DeleteEndpoint of it began meanwhile: the next round looks again
             self.catalog.forget_endpoint(unknown[port_id]["device_id"])
             try:
                 self.api.delete_port(port_id)

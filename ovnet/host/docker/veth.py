@@ -8,21 +8,25 @@ MAC and the network MTU already set: dockerd never sets the MTU (pitfall 6).
 from __future__ import annotations
 
 from ovnet.host import addressing
-from ovnet.host.vif import HostContext, VethVif
+from ovnet.host.attachment import Attachment
+from ovnet.host.vif import VethVif
 
 
 class DockerVeth(VethVif):
-    """VethVif whose peer is left for dockerd; same contract, same OVS marks (vif type "veth")."""
+    """VethVif whose peer is left for dockerd; same contract, same OVS marks (kind "veth"); the
+    attachment's target is "" (dockerd knows the sandbox, ovnet does not)."""
 
-    def _into_workload(self, ipr, peer: str, port: dict, network: dict, subnets: list[dict], target: str,
-                       ifname: str) -> None:
-        ipr.link("set", index=addressing.link_index(ipr, peer), address=port["mac_address"])
+    def check(self, target: str, owner: str | None) -> None:
+        pass  # no target to check: dockerd moves the peer
+
+    def _peer(self, attachment: Attachment) -> dict:
+        return {"ifname": peer_name(attachment.port_id)}
+
+    def _configure_workload(self, attachment: Attachment) -> None:
         if self.host.datapath == "netdev":
-            addressing.tx_checksum_off(self.host.netns, peer)
+            addressing.tx_checksum_off(self.host.netns, peer_name(attachment.port_id))
 
 
-def peer_name(host: HostContext, host_end: str) -> str:
-    """The name of the other end of veth ``host_end`` (both in the bridge's namespace)."""
-    with host.iproute() as ipr:
-        link = ipr.get_links(addressing.link_index(ipr, host_end))[0]
-        return ipr.get_links(link.get_attr("IFLA_LINK"))[0].get_attr("IFLA_IFNAME")
+def peer_name(port_id: str) -> str:
+    """The temporary name of the Docker veth's peer, until dockerd renames it ``eth<N>``."""
+    return "vp" + port_id.replace("-", "")[:13]

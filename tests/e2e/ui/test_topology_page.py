@@ -23,7 +23,7 @@ from tests.helpers.allinone import running_allinone
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.browser]
 SCREENSHOT_DIR = Path(os.environ.get("OVNET_SCREENSHOT_DIR", "/tmp/ovnet-screenshots"))
-OWNERS = {"docker": "compute:docker", "vm": "compute:qemu", "netns": ""}
+OWNERS = {"docker": "compute:docker", "vm": "compute:qemu", "podman": "compute:cni", "netns": ""}
 
 
 def build_seed(settings, tokens: dict[str, str], make_netns) -> dict[str, list[dict]]:

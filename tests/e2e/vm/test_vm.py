@@ -184,7 +184,7 @@ def test_bad_input_gets_a_clear_error_and_leaves_nothing(allinone, api, agent, m
     plug_namespace(agent, make_netns, here)
     with pytest.raises(VmError, match="already plugged .* as veth"):
         vm_mod.run(allinone, "vm-plugged", here["id"])
-    assert [b["vif_type"] for b in agent.bindings() if b["port_id"] == here["id"]] == ["veth"]
+    assert [b["kind"] for b in agent.bindings() if b["port_id"] == here["id"]] == ["veth"]
 
     # a name already in use
     record = vms("vm-taken", port["id"])

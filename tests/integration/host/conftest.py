@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ovnet.host.attach import AttachService
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 from ovnet.runtime import allinone as aio
@@ -29,3 +30,9 @@ def host(allinone):
         yield HostContext(ovs=ovs, netns=allinone.netns, datapath=ovs.datapath_type())
     finally:
         ovs.close()
+
+
+@pytest.fixture
+def attach(host, api, allinone):
+    """An AttachService of the all-in-one's chassis, beside its agent's (the tests' own binds)."""
+    return AttachService(host, api, allinone.chassis_name, allinone.bind_timeout)

@@ -63,7 +63,7 @@ def test_requests_without_a_token_get_401_and_change_nothing(allinone, api, make
     transport = httpx.HTTPTransport(uds=str(allinone.agent_socket))
     with httpx.Client(base_url="http://agent", transport=transport, timeout=30) as raw:
         assert raw.get("/healthz").json()["status"] == "ok"
-        calls = [("POST", "/bindings", {"port_id": port["id"], "vif_type": "veth", "target": ns}),
+        calls = [("POST", "/bindings", {"port_id": port["id"], "kind": "veth", "target": ns}),
                  ("GET", "/bindings", None), ("DELETE", f"/bindings/{port['id']}", None),
                  ("POST", "/reconcile", None)]
         for method, path, body in calls:

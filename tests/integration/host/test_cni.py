@@ -14,10 +14,11 @@ import time
 import pytest
 from pyroute2 import netns as pynetns
 
+from ovnet.apiclient import ApiClient
 from ovnet.host.vif import veth_host_name
 from ovnet.runtime import allinone as aio
-from tests.helpers.cni_runtime import CniRuntime, conflist
 from tests.helpers.allinone import private_settings
+from tests.helpers.cni_runtime import CniRuntime, conflist
 from tests.helpers.hostnet import ApiNetwork, ns_run, wait_status
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
@@ -221,3 +222,25 @@ def test_agent_killed_between_add_and_del_then_the_sweep_removes_vanished_contai
     assert wait_until_swept == [port["id"]]
     assert _cni_ports(api, net) == []
     assert host.ovs.port_by_id(port["id"]) is None
+
+
+def test_a_member_token_makes_its_projects_port_and_add_del_stay_exact(allinone, api, host, make_netns, tmp_path):
+    project = api.create_project(f"cni-{secrets.token_hex(3)}")
+    token_file = tmp_path / "member-token"
+    token_file.write_text(api.issue_token(project["id"]))
+    with ApiClient(allinone.api_endpoints, token_file.read_text()) as member:
+        net = member.create_network(name="member-net")
+        member.create_subnet(network_id=net["id"], cidr="10.66.0.0/24", ip_version=4)
+    runtime = CniRuntime(conflist(f"cm-{secrets.token_hex(3)}", "member-net", allinone.agent_socket,
+                                  token_file=str(token_file)))
+    ns = f"/run/netns/{make_netns()}"
+
+    result = runtime.add("member-ctr", ns)
+
+    [port] = api.list_ports(network_id=net["id"])
+    assert port["project_id"] == project["id"] and port["binding:host_id"] == allinone.chassis_name
+    device = host.ovs.port_by_id(port["id"]).name
+    assert runtime.add("member-ctr", ns) == result  # idempotent for a member too: not re-plugged
+    assert host.ovs.port_by_id(port["id"]).name == device and runtime.check("member-ctr", ns).rc == 0
+    assert runtime.delete("member-ctr", ns).rc == 0
+    assert api.list_ports(network_id=net["id"]) == [] and host.ovs.port_by_id(port["id"]) is None

@@ -80,10 +80,10 @@ def test_server_and_agent_metrics_move_with_work(tmp_path, make_netns):
             with pytest.raises(ApiError):
                 client.bind("00000000-0000-0000-0000-000000000000", "veth", make_netns())
             bound = agent()
-            assert value(bound, "ovnet_agent_binds_total", vif_type="veth", result="ok") == 1
-            assert value(bound, "ovnet_agent_bind_duration_seconds_count", vif_type="veth") == 1
-            assert value(bound, "ovnet_agent_bind_duration_seconds_sum", vif_type="veth") > 0
-            assert value(bound, "ovnet_agent_binds_total", vif_type="veth", result="error") == 1
+            assert value(bound, "ovnet_agent_binds_total", kind="veth", result="ok") == 1
+            assert value(bound, "ovnet_agent_bind_duration_seconds_count", kind="veth") == 1
+            assert value(bound, "ovnet_agent_bind_duration_seconds_sum", kind="veth") > 0
+            assert value(bound, "ovnet_agent_binds_total", kind="veth", result="error") == 1
             assert value(bound, "ovnet_agent_bind_failures_total", op="bind", reason="NotFound") == 1
             assert value(server(), "ovnet_ports", status="ACTIVE") == 1
 

@@ -1,5 +1,5 @@
-"""VIF plugging against a real chassis (the plugging classes without the agent): veth, tap and
-internal ports on br-int, marked and ovn-installed by the real ovn-controller, traffic between
+"""VIF plugging against a real chassis through the attach service (without the agent): veth, tap
+and internal ports on br-int, marked and ovn-installed by the real ovn-controller, traffic between
 two veth workloads. Ports come from the API; its syncer writes them to the real NB."""
 
 from __future__ import annotations
@@ -12,15 +12,10 @@ from pyroute2 import IPRoute
 
 from ovnet.host import addressing
 from ovnet.host.errors import Conflict
-from ovnet.host.vif import InternalVif, TapVif, VethVif, veth_host_name
+from ovnet.host.vif import veth_host_name
 from tests.helpers.hostnet import ApiNetwork, ns_run
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
-
-
-def _bound(api, settings, port: dict) -> dict:
-    # Bound here in the model, so OVN requests this chassis and the agent's reconcile keeps it.
-    return api.update_port(port["id"], **{"binding:host_id": settings.chassis_name})
 
 
 def _addresses(ns: str, ifname: str) -> dict:
@@ -28,18 +23,18 @@ def _addresses(ns: str, ifname: str) -> dict:
     return json.loads(out)[0]
 
 
-def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, api, host, make_netns):
+def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, api, host, attach, make_netns):
     net = ApiNetwork(api, host_routes=[{"destination": "10.99.0.0/16", "nexthop": "10.77.0.254"}])
-    port = _bound(api, allinone, net.port(10))
+    port = net.port(10)
     ns = make_netns()
-    vif = VethVif(host)
+    vif = attach.plugin("veth")
 
-    device = vif.plug(port, net.network, [net.subnet], ns)
+    device = attach.attach(port["id"], "veth", ns).device
 
-    assert host.ovs.wait_installed(port["id"], allinone.bind_timeout)
+    assert api.show_port(port["id"])["binding:host_id"] == allinone.chassis_name
     assert vif.is_plugged(port["id"])
     owned = host.ovs.port_by_id(port["id"])
-    assert (owned.name, owned.vif_type, owned.mac) == (device, "veth", port["mac_address"])
+    assert (owned.name, owned.kind, owned.mac, owned.installed) == (device, "veth", port["mac_address"], True)
     link = _addresses(ns, "eth0")
     assert link["address"] == port["mac_address"]
     assert link["mtu"] == net.network["mtu"] == allinone.network_mtu
@@ -51,8 +46,9 @@ def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, a
         assert not addressing.tx_checksum_on(ns, "eth0")
         assert not addressing.tx_checksum_on(host.netns, device)
 
-    vif.unplug(port["id"])
+    attach.detach(port["id"], unbind=True)
 
+    assert api.show_port(port["id"])["binding:host_id"] == ""
     assert not vif.is_plugged(port["id"])
     assert host.ovs.port_by_id(port["id"]) is None
     assert device not in host.ovs.port_names()
@@ -62,15 +58,12 @@ def test_veth_plug_configures_the_workload_and_unplug_leaves_nothing(allinone, a
         assert addressing.link_index(ipr, "eth0") is None
 
 
-def test_two_veth_workloads_ping_and_carry_tcp(allinone, api, host, make_netns):
+def test_two_veth_workloads_ping_and_carry_tcp(allinone, api, attach, make_netns):
     net = ApiNetwork(api, "10.78.0")
-    ports = [_bound(api, allinone, net.port(11)), _bound(api, allinone, net.port(12))]
+    ports = [net.port(11), net.port(12)]
     spaces = [make_netns(), make_netns()]
-    vif = VethVif(host)
     for port, ns in zip(ports, spaces):
-        vif.plug(port, net.network, [net.subnet], ns)
-    for port in ports:
-        assert host.ovs.wait_installed(port["id"], allinone.bind_timeout)
+        attach.attach(port["id"], "veth", ns)
 
     ns_run(spaces[0], "ping", "-c", "2", "-W", "2", "10.78.0.12")
     # 2 MB over TCP: with checksum offload left on, the userspace datapath would carry nothing.
@@ -89,47 +82,44 @@ def test_two_veth_workloads_ping_and_carry_tcp(allinone, api, host, make_netns):
     assert int(out) == 2000000
 
 
-def test_veth_refuses_a_taken_ifname_and_leaves_nothing(allinone, api, host, make_netns):
+def test_veth_refuses_a_taken_ifname_and_leaves_nothing(allinone, api, host, attach, make_netns):
     net = ApiNetwork(api, "10.79.0")
     port = net.port(13)
     ns = make_netns()
     ns_run(ns, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "other0")
-    vif = VethVif(host)
     with pytest.raises(Conflict):
-        vif.plug(port, net.network, [net.subnet], ns)
+        attach.attach(port["id"], "veth", ns)
+    assert api.show_port(port["id"])["binding:host_id"] == ""
     assert host.ovs.port_by_id(port["id"]) is None
     with host.iproute() as ipr:
         assert addressing.link_index(ipr, veth_host_name(port["id"])) is None
 
 
-def test_tap_plug_and_unplug(allinone, api, host):
+def test_tap_plug_and_unplug(allinone, api, host, attach):
     net = ApiNetwork(api, "10.80.0")
-    port = _bound(api, allinone, net.port(14))
-    vif = TapVif(host)
+    port = net.port(14)
+    vif = attach.plugin("tap")
     name = "tapt" + port["id"][:8]
-    assert vif.plug(port, net.network, [net.subnet], name, owner="nobody") == name
-    assert host.ovs.wait_installed(port["id"], allinone.bind_timeout)
+    assert attach.attach(port["id"], "tap", name, owner="nobody").device == name
     with host.iproute() as ipr:
         link = ipr.get_links(addressing.link_index(ipr, name))[0]
         assert link.get_attr("IFLA_MTU") == net.network["mtu"]
         assert link.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_KIND") == "tun"
-    vif.unplug(port["id"])
+    attach.detach(port["id"], unbind=True)
     assert not vif.is_plugged(port["id"])
     with host.iproute() as ipr:
         assert addressing.link_index(ipr, name) is None
 
 
-def test_internal_port_reaches_a_veth_workload(allinone, api, host, make_netns):
+def test_internal_port_reaches_a_veth_workload(allinone, api, host, attach, make_netns):
     net = ApiNetwork(api, "10.81.0")
-    inner, workload = _bound(api, allinone, net.port(15)), _bound(api, allinone, net.port(16))
+    inner, workload = net.port(15), net.port(16)
     ns = make_netns()
     name = "ovi" + inner["id"][:8]
-    InternalVif(host).plug(inner, net.network, [net.subnet], name)
-    VethVif(host).plug(workload, net.network, [net.subnet], ns)
-    for port in (inner, workload):
-        assert host.ovs.wait_installed(port["id"], allinone.bind_timeout)
+    attach.attach(inner["id"], "internal", name)
+    attach.attach(workload["id"], "veth", ns)
     ns_run(ns, "ping", "-c", "2", "-W", "2", "10.81.0.15")
-    InternalVif(host).unplug(inner["id"])
+    attach.detach(inner["id"], unbind=True)
     assert name not in host.ovs.port_names()
     with host.iproute() as ipr:
         assert addressing.link_index(ipr, name) is None

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
 
 def _sb_mappings(settings) -> dict[str, str]:
-    out = run(["ovn-sbctl", f"--db={settings.sb_connection}", "--bare", "--columns=name,other_config", "list", "Chassis"])
+    out = run(["ovn-sbctl", f"--db={settings.sb_connection}", "--bare", "--columns=name,other_config",
+               "list", "Chassis"])
     found, name = {}, None
     for line in out.splitlines():
         line = line.strip()

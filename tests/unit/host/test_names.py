@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 
 from ovnet.host.binding import host_error_body
 from ovnet.host.errors import BadRequest, BindTimeout, Conflict
-from ovnet.host.vif import IFNAMSIZ, check_ifname, device_alias, parse_alias, veth_host_name, vif_for
+from ovnet.host.attachment import IFNAMSIZ, check_ifname
+from ovnet.host.vif import device_alias, parse_alias, veth_host_name, vif_for
 
 
 @given(st.uuids(), st.sampled_from(["veth", "tap", "internal"]))
-def test_alias_round_trips(port_uuid, vif_type):
-    assert parse_alias(device_alias(str(port_uuid), vif_type)) == (str(port_uuid), vif_type)
+def test_alias_round_trips(port_uuid, kind):
+    assert parse_alias(device_alias(str(port_uuid), kind)) == (str(port_uuid), kind)
 
 
 @pytest.mark.parametrize("alias", [None, "", "eth0 uplink", "ovnet:", "ovnet::veth"])
@@ -37,7 +38,7 @@ def test_bad_interface_names_are_refused(name):
         check_ifname(name)
 
 
-def test_unknown_vif_type_is_a_bad_request():
+def test_unknown_vif_kind_is_a_bad_request():
     with pytest.raises(BadRequest, match="macvtap"):
         vif_for("macvtap", host=None)
 

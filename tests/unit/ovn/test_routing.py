@@ -71,7 +71,8 @@ def test_router_rows():
 
 def test_switch_ports_of_router_ports_and_the_localnet_port():
     lsps = desired_rows(snapshot(), facts=CHASSIS)[LSP]
-    assert lsps[GW]["type"] == "router" and lsps[GW]["options"] == {"router-port": f"lrp-{GW}", "nat-addresses": "router"}
+    assert lsps[GW]["type"] == "router"
+    assert lsps[GW]["options"] == {"router-port": f"lrp-{GW}", "nat-addresses": "router"}
     assert lsps[IF]["options"] == {"router-port": f"lrp-{IF}"}
     local = lsps[f"{PUB}/provnet"]
     assert (local["type"], local["name"], local["options"], local["addresses"]) == \

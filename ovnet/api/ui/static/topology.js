@@ -127,6 +127,7 @@
     const groups = groupBy === "project"
       ? [...projectIds].map((id) => ({ group: "nodes", classes: "group project", data: { id: `proj:${id}`, label: projectName(data, id) } }))
       : hosts.map((h) => ({ group: "nodes", classes: "group host", data: { id: `host:${h}`, label: `hypervisor ${h}`, hostColor: hostColor[h] } }));
+    groups.sort((a, b) => a.data.label.localeCompare(b.data.label));  // left to right by name
     return { elements: [...groups, ...els.filter((e) => e.group === "nodes"), ...edges], hostColor };
   }
 

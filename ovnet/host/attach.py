@@ -1,0 +1,162 @@
+"""The host-side attach service: the one place that binds, plugs and unplugs ports on this host.
+
+Every front-end goes through it: the agent's socket (``ovnet port bind``), the Docker driver's
+Join and DeleteEndpoint, the CNI plugin. One attach is:
+
+1. check the request (VIF kind, interface name, target) -- nothing is written for a bad one;
+2. bind: one API round-trip (``PUT /v2.0/ports/{id}/bind_host``) sets ``binding:host_id`` to
+   this chassis and returns the port, its network and subnets; it does not wait for NB;
+3. plug the VIF plugin of the kind (ovnet.host.vif) with a typed ovnet.host.attachment.Attachment;
+4. wait for ovn-controller's ``ovn-installed`` on the interface, woken by the IDL this host
+   already holds (ovnet.host.ovs.LocalOvs.wait_installed), never by polling.
+
+Any failure after step 2 -- the plug, the timeout, an interrupt -- rolls back fully: the plugin
+removes the OVS port and the devices it made, and ``binding:host_id`` is cleared, unless the
+caller owns the binding (Docker binds at CreateEndpoint and unbinds at DeleteEndpoint).
+
+Entry points: ``AttachService.attach(port_id, kind, target, ifname=..., owner=...) -> Attached``
+and ``AttachService.detach(port_id, unbind=...)``. A port is attached or detached by one caller at
+a time (Conflict otherwise); ``busy()`` lists those in flight so the agent's reconcile leaves
+them alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host.attachment import Attachment, check_ifname, check_kind
+from ovnet.host.errors import BindTimeout, Conflict, NotFound
+from ovnet.host.vif import PLUGINS, HostContext, Vif
+
+HOST_ID = "binding:host_id"
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A finished attach: the ``attachment`` plugged, its ``device`` on the integration bridge and
+    ``ready_s``, seconds from the bind request to ``ovn-installed``."""
+
+    attachment: Attachment
+    device: str
+    ready_s: float
+
+
+class _InFlight:
+    """Port ids being attached or detached right now, shared by the services of one agent."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.lock = threading.Lock()
+
+
+class AttachService:
+    """Attaches ports of the API at ``api`` (an admin ApiClient) to VIFs of ``host`` (chassis
+    ``chassis``); ``bind_timeout`` is the longest wait for ``ovn-installed``, in seconds.
+    ``plugins`` maps each VIF kind to its plugin class (default ovnet.host.vif.PLUGINS)."""
+
+    def __init__(self, host: HostContext, api: ApiClient, chassis: str, bind_timeout: float,
+                 plugins: dict[str, type[Vif]] | None = None, _inflight: _InFlight | None = None):
+        self.host, self.api, self.chassis, self.bind_timeout = host, api, chassis, bind_timeout
+        self._plugins = {kind: cls(host) for kind, cls in (plugins or PLUGINS).items()}
+        self._inflight = _inflight or _InFlight()
+
+    def with_plugin(self, kind: str, plugin: type[Vif]) -> AttachService:
+        """A service like this one whose VIF ``kind`` is plugged by ``plugin`` (Docker's veth, whose
+        peer dockerd moves), sharing this one's in-flight set."""
+        classes = {k: type(v) for k, v in self._plugins.items()} | {kind: plugin}
+        return AttachService(self.host, self.api, self.chassis, self.bind_timeout, classes, self._inflight)
+
+    def plugin(self, kind: str) -> Vif:
+        """The plugin object of VIF ``kind``; BadRequest for an unknown kind."""
+        return self._plugins[check_kind(kind)]
+
+    def busy(self) -> set[str]:
+        """Port ids being attached or detached right now."""
+        with self._inflight.lock:
+            return set(self._inflight.ids)
+
+    @contextmanager
+    def _in_flight(self, port_id: str) -> Iterator[None]:
+        with self._inflight.lock:
+            if port_id in self._inflight.ids:
+                raise Conflict(f"port {port_id} is being bound or unbound right now")
+            self._inflight.ids.add(port_id)
+        try:
+            yield
+        finally:
+            with self._inflight.lock:
+                self._inflight.ids.discard(port_id)
+
+    def attach(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None,
+               keep_binding: bool = False) -> Attached:
+        """Bind ``port_id`` to this chassis, plug it as VIF ``kind`` into ``target`` (see
+        ovnet.host.attachment.Attachment for ``target``, ``ifname``, ``owner``) and wait for
+        ``ovn-installed``. Idempotent: a port already bound here and plugged as ``kind`` is only
+        waited for. On failure everything is rolled back; ``keep_binding`` leaves
+        ``binding:host_id`` set (the caller owns it).
+
+        Raises BadRequest (bad kind, ifname or target), NotFound (no such port), Conflict (bound to
+        another host, plugged here as another kind, or in flight), BindTimeout (not installed within
+        ``bind_timeout``), OvsError; other ApiErrors pass through."""
+        plugin = self.plugin(kind)
+        check_ifname(ifname)
+        plugin.check(target, owner)
+        with self._in_flight(port_id):
+            started = time.monotonic()
+            owned = self.host.ovs.port_by_id(port_id)
+            if owned and owned.kind != kind:
+                raise Conflict(f"port {port_id} is already plugged here as {owned.kind}; unbind it first")
+            bound = self._bind(port_id)
+            try:
+                attachment = Attachment.from_neutron(bound["port"], bound["network"], bound["subnets"], kind,
+                                                     target, ifname, owner)
+                if owned and not bound["changed"] and plugin.is_plugged(port_id):
+                    device = owned.name
+                else:
+                    device = plugin.plug(attachment)
+                if not self.host.ovs.wait_installed(port_id, self.bind_timeout):
+                    raise BindTimeout(f"port {port_id} was not ovn-installed on chassis {self.chassis} within "
+                                      f"{self.bind_timeout:g} s (is ovn-controller running?); binding rolled back")
+            except BaseException:
+                self._rollback(plugin, port_id, unbind=not keep_binding)
+                raise
+            return Attached(attachment, device, round(time.monotonic() - started, 4))
+
+    def _bind(self, port_id: str) -> dict:
+        try:
+            return self.api.bind_port_host(port_id, self.chassis)
+        except ApiError as exc:
+            if exc.status == 404:
+                raise NotFound(f"port {port_id} could not be found") from None
+            if exc.status == 409:
+                raise Conflict(exc.message) from None
+            raise
+
+    def _rollback(self, plugin: Vif, port_id: str, unbind: bool) -> None:
+        try:
+            plugin.unplug(port_id)
+        finally:
+            if unbind:
+                self._clear_binding(port_id)
+
+    def _clear_binding(self, port_id: str) -> None:
+        try:
+            self.api.update_port(port_id, **{HOST_ID: ""})
+        except ApiError as exc:
+            if exc.status != 404:  # a port deleted meanwhile needs no unbinding
+                raise
+
+    def detach(self, port_id: str, unbind: bool) -> None:
+        """Unplug ``port_id`` here (its OVS port and the devices ovnet made; nothing there is
+        fine) and, with ``unbind``, clear its ``binding:host_id``. Conflict while it is in flight."""
+        with self._in_flight(port_id):
+            owned = self.host.ovs.port_by_id(port_id)
+            if owned:
+                self.plugin(owned.kind).unplug(port_id)
+            if unbind:
+                self._clear_binding(port_id)
