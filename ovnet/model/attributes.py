@@ -290,7 +290,7 @@ SUBNET = {
 PORT = {
     **COMMON,
     "network_id": Attr(uuid_string, put=False, required=True),
-    "mac_address": Attr(mac_address, put=False),
+    "mac_address": Attr(mac_address),
     "admin_state_up": Attr(boolean, default=True),
     "device_id": Attr(string, default=""),
     "device_owner": Attr(string, default=""),

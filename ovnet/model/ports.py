@@ -180,6 +180,21 @@ def _normalise_pairs(values: dict, mac: str, port_security: bool) -> None:
                        "AddressPairAndPortSecurityRequired", "allowed_address_pairs")
 
 
+def _change_mac(session: Session, port: Port, mac: str) -> None:
+    """Give an unbound ``port`` a new MAC (Neutron allows it until the port is bound): Conflict
+    (PortBound) once bound, as the host has plugged it with the old one; Conflict (MacAddressInUse)
+    when another port of the network has it. EUI-64 addresses follow the MAC (RFC 4291)."""
+    if port.binding_host_id:
+        raise Conflict(f"Unable to complete operation on port {port.id}, port is already bound, port type: ovs, "
+                       f"old_mac {port.mac_address}, new_mac {mac}.", "PortBound", "mac_address")
+    _pick_mac(session, port.network_id, mac, "")
+    port.mac_address = mac
+    for alloc in port.fixed_ips:
+        subnet = session.get(Subnet, alloc.subnet_id)
+        if ipam.is_auto_address(subnet):
+            alloc.ip_address = ipam.eui64(subnet, mac)
+
+
 def create_port(session: Session, ctx: Context, body: object, defaults: Defaults) -> Port:
     """Create a port from a request body's inner dict.
 
@@ -227,7 +242,7 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
     _check_network_owner_only(ctx, session.get(Network, port.network_id), values, "update_port")
     if values.get("binding:profile", {}) is None:
         values["binding:profile"] = {}
-    _normalise_pairs(values, port.mac_address,
+    _normalise_pairs(values, values.get("mac_address", port.mac_address),
                      values.get("port_security_enabled", port.port_security_enabled))
     if "allowed_address_pairs" not in values and values.get("port_security_enabled") is False:
         _normalise_pairs({"allowed_address_pairs": port.allowed_address_pairs}, port.mac_address, False)
@@ -235,6 +250,9 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
     changed = assign(port, values, COLUMNS)
     changed = secgroups.attach_on_update(session, ctx, port, values.get("security_groups"), security_was_on) \
         or changed
+    if values.get("mac_address", port.mac_address) != port.mac_address:
+        _change_mac(session, port, values["mac_address"])
+        changed = True
     if "fixed_ips" in values:
         before = [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
         _allocate_requested(session, port, values["fixed_ips"], _subnets(session, port.network_id))

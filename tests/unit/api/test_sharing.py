@@ -93,3 +93,22 @@ def test_binding_attributes_are_shown_to_admins_only(admin, alice):
         assert not set(BINDING) & set(item), item
     shown = admin.get(f"/v2.0/ports/{port['id']}").json()["port"]
     assert shown["binding:host_id"] == "h1" and shown["binding:vif_type"] == "ovs"
+
+
+def test_mac_address_is_updatable_until_the_port_is_bound(admin, alice, bob):
+    net = alice.network()
+    alice.subnet(net["id"], "10.61.0.0/24")
+    alice.subnet(net["id"], "fd61::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
+    port = alice.port(net["id"])
+    other = alice.port(net["id"])
+    r = alice.put(f"/v2.0/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:aa:bb:cc"}})
+    assert r.status_code == 200, r.text
+    moved = r.json()["port"]
+    assert moved["mac_address"] == "fa:16:3e:aa:bb:cc" and moved["revision_number"] == 2
+    assert "fd61::f816:3eff:feaa:bbcc" in [ip["ip_address"] for ip in moved["fixed_ips"]]  # EUI-64 follows
+    neutron_error(alice.put(f"/v2.0/ports/{port['id']}", {"port": {"mac_address": other["mac_address"]}}), 409,
+                  "MacAddressInUse")
+    admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "h1"}})
+    neutron_error(alice.put(f"/v2.0/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:aa:bb:cd"}}), 409,
+                  "PortBound")
+    assert alice.put(f"/v2.0/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:aa:bb:cc"}}).status_code == 200
