@@ -65,11 +65,24 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
 
 def check_unicode(data: object) -> None:
     """ValueError when a string (key or value) in parsed JSON ``data`` holds a lone UTF-16
-    surrogate, which no store or response can encode (RFC 8259 §8.2: such text is not Unicode)."""
+    surrogate, which no store or response can encode (RFC 8259 §8.2: such text is not Unicode),
+    or a NUL, which OVSDB refuses in every string (RFC 7047) and so could never reach OVN."""
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("a string holds a lone UTF-16 surrogate, which is not valid Unicode") from None
+    if _holds_nul(data):
+        raise ValueError("a string holds a NUL character (\\u0000), which OVN cannot store")
+
+
+def _holds_nul(data: object) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_holds_nul(v) for v in data)
+    return False
 
 
 def _too_large(max_bytes: int) -> HTTPException:

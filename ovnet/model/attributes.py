@@ -36,12 +36,16 @@ Check = Callable[[str, Any], Any]
 
 # -- value checks: (field, raw value) -> normalised value, or BadRequest naming the field -------------
 def unicode_text(field: str, value: str) -> str:
-    """``value`` if it encodes as UTF-8; a lone UTF-16 surrogate (which JSON's \\uD800 escapes
-    can carry) is not Unicode text and could be stored but never shown again: BadRequest."""
+    """``value`` if it encodes as UTF-8 and holds no NUL; BadRequest otherwise. A lone UTF-16
+    surrogate (which JSON's \\uD800 escapes can carry) is not Unicode text and could be stored but
+    never shown again; a NUL (JSON's \\u0000) is refused by OVSDB (RFC 7047 strings), so a name
+    holding one would fail every NB transaction it joins and stall the sync of every project."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise invalid_input(field, "the string holds a lone UTF-16 surrogate, which is not valid Unicode") from None
+    if "\x00" in value:
+        raise invalid_input(field, "the string holds a NUL character (\\u0000), which OVN cannot store")
     return value
 
 

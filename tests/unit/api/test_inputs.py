@@ -33,6 +33,24 @@ def test_lone_surrogate_in_a_network_body_is_400_and_nothing_is_stored(alice, ad
     assert admin.get("/v2.0/networks").status_code == 200
 
 
+@pytest.mark.parametrize("body", [
+    '{"network": {"name": "x\\u0000"}}',
+    '{"network": {"name": "n", "tags": ["a\\u0000b"]}}',
+    '{"network": {"name": "n", "description": "\\u0000"}}',
+])
+def test_nul_in_a_body_is_400_and_nothing_is_stored(alice, body):
+    # OVSDB refuses NUL in strings: one stored name holding it failed every NB transaction after it
+    neutron_error(_raw_post(alice, "/v2.0/networks", body), 400, "HTTPBadRequest")
+    assert alice.get("/v2.0/networks").json()["networks"] == []
+
+
+def test_model_refuses_a_nul_from_any_caller():
+    from ovnet.model import attributes
+    from ovnet.model.errors import BadRequest
+    with pytest.raises(BadRequest, match="NUL"):
+        attributes.string("name", "a\x00")
+
+
 def test_a_valid_surrogate_pair_is_fine(alice):
     r = _raw_post(alice, "/v2.0/networks", '{"network": {"name": "\\ud83d\\ude00", "tags": ["\\ud83d\\ude00"]}}')
     assert r.status_code == 201, r.text
