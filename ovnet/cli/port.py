@@ -13,6 +13,7 @@ from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import Settings, load_settings
 from ovnet.host.agentclient import AgentClient, local_admin_token
 from ovnet.host.binding import HOST_ID
+from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import delete_owned_devices
 from ovnet.runtime.hosts import host_names, host_settings
 
@@ -143,4 +144,19 @@ def unplug_all(settings: Settings) -> list[str]:
     with their workload ends, taps); returns their names. For ``ovnet down --purge``: plain
     ``down`` keeps them so workloads survive a restart, and after a purge no agent could find them."""
     hypervisors = [settings, *(host_settings(settings, name) for name in host_names(settings))]
-    return [name for h in hypervisors if h is not None for name in delete_owned_devices(h.netns)]
+    return [name for h in hypervisors if h is not None for name in delete_owned_devices(h.netns, _bridge_ports(h))]
+
+
+def _bridge_ports(settings: Settings) -> set[str]:
+    """The port names on the integration bridge of the hypervisor of ``settings``; none when its
+    OVS is not running (then nothing of it can be told from another installation's devices)."""
+    if not settings.ovs_db_sock.exists():
+        return set()
+    try:
+        ovs = LocalOvs(settings.ovs_db_sock, settings.bridge, timeout=5)
+    except Exception:  # a stale socket: ovsdbapp raises its own and python-ovs' errors here
+        return set()
+    try:
+        return ovs.port_names()
+    finally:
+        ovs.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import pwd
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute, NetlinkError
@@ -281,11 +282,12 @@ def vif_for(kind: str, host: HostContext) -> Vif:
     return PLUGINS[check_kind(kind)](host)
 
 
-def delete_owned_devices(netns: str | None) -> list[str]:
-    """Delete every host-end device ovnet made (found by its alias) in ``netns`` (the bridge's
-    namespace; None = ours), taking each veth's workload end with it; returns their names. A
-    namespace that does not exist has none. For ``ovnet down --purge``, after which no agent
-    is left to unplug them."""
+def delete_owned_devices(netns: str | None, names: Collection[str]) -> list[str]:
+    """Delete the host-end devices ovnet made (found by its alias) in ``netns`` (the bridge's
+    namespace; None = ours) whose name is in ``names`` (the ports of this installation's bridge:
+    another ovnet on the machine marks its devices with the same alias), taking each veth's
+    workload end with it; returns their names. A namespace that does not exist has none. For
+    ``ovnet down --purge``, after which no agent is left to unplug them."""
     try:
         ipr = nsutil.iproute(netns)
     except OSError:
@@ -293,7 +295,7 @@ def delete_owned_devices(netns: str | None) -> list[str]:
     deleted = []
     with ipr:
         for link in ipr.get_links():
-            if parse_alias(link.get_attr("IFLA_IFALIAS")) is None:
+            if parse_alias(link.get_attr("IFLA_IFALIAS")) is None or link.get_attr("IFLA_IFNAME") not in names:
                 continue
             try:
                 ipr.link("del", index=link["index"])
