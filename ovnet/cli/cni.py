@@ -46,7 +46,11 @@ def install(
                    + (f" in project {project}" if project else "") + "; name it by id", err=True)
         raise typer.Exit(1)
     net = found[0]
-    config = cni_install.conflist(name or net["name"], net["id"], net["project_id"], settings.agent_socket)
+    try:
+        config = cni_install.conflist(name or net["name"], net["id"], net["project_id"], settings.agent_socket)
+    except ValueError as exc:
+        typer.echo(f"error: {exc} (give one with --name)", err=True)
+        raise typer.Exit(2) from None
     for path in cni_install.install(config, conf_dir, _bin_dirs(bin_dir)):
         typer.echo(f"wrote {path}")
     typer.echo(f"CNI network {config['name']} -> ovnet network {net['name']} ({net['id']}): "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,11 +20,25 @@ DEFAULT_CONF_DIR = Path("/etc/cni/net.d")
 # Debian's podman and containerd search /usr/lib/cni (compiled in) and /opt/cni/bin (cni.md B.3).
 DEFAULT_BIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 PLUGIN_TYPE = "ovnet"
+# CNI spec 1.1, "Network configuration format", name: an alphanumeric first, then alphanumerics,
+# '_', '.' or '-'. It also keeps NAME.conflist inside the config dir (no '/', no '..' prefix).
+NETWORK_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid CNI network name (CNI spec 1.1, network configuration ``name``);
+    ValueError otherwise."""
+    if not NETWORK_NAME_RE.fullmatch(name):
+        raise ValueError(f"{name!r} is not a CNI network name: an alphanumeric first, then only "
+                         "alphanumerics, '_', '.' or '-'")
+    return name
 
 
 def conflist(name: str, network: str, project: str | None, socket: Path) -> dict:
     """The network configuration list of CNI network ``name`` on ovnet network ``network`` (an id
-    or name) of ``project`` (or None), served by the agent on ``socket``."""
+    or name) of ``project`` (or None), served by the agent on ``socket``. ValueError for a name
+    that is not a CNI network name."""
+    check_name(name)
     plugin: dict = {"type": PLUGIN_TYPE, "network": network, "agent_socket": str(socket),
                     "capabilities": {"ips": True, "mac": True}}
     if project:
@@ -32,8 +47,8 @@ def conflist(name: str, network: str, project: str | None, socket: Path) -> dict
 
 
 def conflist_path(conf_dir: Path, name: str) -> Path:
-    """Where the conflist of CNI network ``name`` lives."""
-    return conf_dir / f"{name}.conflist"
+    """Where the conflist of CNI network ``name`` lives; ValueError for an invalid name."""
+    return conf_dir / f"{check_name(name)}.conflist"
 
 
 def _write(path: Path, text: str, mode: int) -> None:

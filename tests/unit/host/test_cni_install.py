@@ -38,3 +38,18 @@ def test_uninstall_leaves_another_plugins_conflist(tmp_path):
     with pytest.raises(ValueError, match="not an ovnet"):
         cni_install.uninstall("br", tmp_path, [])
     assert (tmp_path / "br.conflist").exists()
+
+
+@pytest.mark.parametrize("name", ["../escaped", "bad/name", "", ".hidden", "-dash", "a b"])
+def test_a_name_that_is_no_cni_network_name_is_refused_and_nothing_written(tmp_path, name):
+    # `--name ../escaped` once wrote a conflist outside --conf-dir (new-user finding)
+    with pytest.raises(ValueError, match="not a CNI network name"):
+        cni_install.conflist(name, "net-id", None, tmp_path / "agent.sock")
+    with pytest.raises(ValueError):
+        cni_install.uninstall(name, tmp_path / "conf", [tmp_path / "bin"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["net1", "A.b_c-1", "9lives"])
+def test_cni_network_names_are_accepted(name):
+    assert cni_install.check_name(name) == name
