@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host.attachment import Attachment, check_ifname, check_kind
+from ovnet.host.attachment import Attachment, check_ifname, check_kind, plugged_into
 from ovnet.host.errors import BindTimeout, Conflict, NotFound
 from ovnet.host.vif import PLUGINS, HostContext, Vif
 
@@ -111,6 +111,8 @@ class AttachService:
             owned = self.host.ovs.port_by_id(port_id)
             if owned and owned.kind != kind:
                 raise Conflict(f"port {port_id} is already plugged here as {owned.kind}; unbind it first")
+            if owned and owned.target and owned.target != plugged_into(target, ifname):
+                raise Conflict(f"port {port_id} is already plugged here into {owned.target}; unbind it first")
             bound = self._bind(port_id)
             try:
                 attachment = Attachment.from_neutron(bound["port"], bound["network"], bound["subnets"], kind,

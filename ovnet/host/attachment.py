@@ -40,6 +40,12 @@ def check_kind(kind: str) -> str:
     return kind
 
 
+def plugged_into(target: str, ifname: str) -> str:
+    """Where an attachment puts its port, as recorded on its OVS port: "<target>/<ifname>", or ""
+    for an empty target (Docker's veth, whose peer dockerd moves and names itself)."""
+    return f"{target}/{ifname}" if target else ""
+
+
 @dataclass(frozen=True)
 class Route:
     """A static route of the workload: ``destination`` network via ``nexthop`` (same family)."""
@@ -76,6 +82,11 @@ class Attachment:
     def __post_init__(self) -> None:
         check_kind(self.kind)
         check_ifname(self.ifname)
+
+    @property
+    def plugged_into(self) -> str:
+        """This attachment's ``plugged_into(target, ifname)``."""
+        return plugged_into(self.target, self.ifname)
 
     @classmethod
     def from_neutron(cls, port: dict, network: dict, subnets: list[dict], kind: str, target: str,

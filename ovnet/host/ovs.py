@@ -19,6 +19,7 @@ from ovsdbapp.schema.open_vswitch import impl_idl
 
 OWNED = "ovnet:owned"
 VIF_KIND = "ovnet:vif-kind"
+TARGET = "ovnet:target"
 INSTALLED = "ovn-installed"
 TABLES = ("Open_vSwitch", "Bridge", "Port")
 INTERFACE_COLUMNS = ["name", "type", "options", "external_ids", "ofport", "error", "mac", "mac_in_use"]
@@ -31,14 +32,16 @@ class OvsError(Exception):
 @dataclass(frozen=True)
 class OwnedPort:
     """An integration-bridge port that ovnet made: OVS port/interface ``name``, the model's
-    ``port_id`` (iface-id), VIF ``kind`` (veth, tap, internal), ``mac`` and whether
-    ovn-controller has marked it ``installed``."""
+    ``port_id`` (iface-id), VIF ``kind`` (veth, tap, internal), ``mac``, whether
+    ovn-controller has marked it ``installed``, and the ``target`` it was plugged into
+    ("<netns or device>/<ifname>"; "" when not recorded, e.g. re-added by the reconcile)."""
 
     name: str
     port_id: str
     kind: str
     mac: str
     installed: bool
+    target: str = ""
 
 
 class _NotifyingIdl(connection.OvsdbIdl):
@@ -150,7 +153,7 @@ class LocalOvs:
         return value or "system"
 
     def add_port(self, name: str, port_id: str, mac: str, kind: str, internal: bool = False,
-                 wait: bool = True) -> None:
+                 wait: bool = True, target: str = "") -> None:
         """Put interface ``name`` on the bridge with the OVN marks for ``port_id`` (MAC string).
 
         A stale OVS port of the same name is deleted in its own transaction first: vswitchd keeps
@@ -159,9 +162,13 @@ class LocalOvs:
         With ``wait`` it returns once ovs-vswitchd has taken the port and raises OvsError when it
         cannot open the interface (ofport -1); without, it returns when OVSDB has the row, and
         ``wait_installed`` reports that error instead (the attach path works on meanwhile).
+        ``target`` ("<netns or device>/<ifname>") is recorded so a later attach can tell a repeat
+        of the same plug from a request to plug elsewhere.
         """
         self.del_port(name)
         ids = {"iface-id": port_id, "attached-mac": mac, OWNED: "true", VIF_KIND: kind}
+        if target:
+            ids[TARGET] = target
         attrs: dict = {"external_ids": ids}
         if internal:
             attrs.update(type="internal", mac=mac)
@@ -207,7 +214,8 @@ class LocalOvs:
     def _owned(row) -> OwnedPort:
         ids = row.external_ids
         return OwnedPort(name=row.name, port_id=ids.get("iface-id", ""), kind=ids.get(VIF_KIND, ""),
-                         mac=ids.get("attached-mac", ""), installed=ids.get(INSTALLED) == "true")
+                         mac=ids.get("attached-mac", ""), installed=ids.get(INSTALLED) == "true",
+                         target=ids.get(TARGET, ""))
 
 
 def _first(value):

@@ -91,7 +91,8 @@ class Vif:
             return addressing.link_index(ipr, owned.name) is not None
 
     def _attach(self, device: str, attachment: Attachment, internal: bool = False, wait: bool = True) -> None:
-        self.host.ovs.add_port(device, attachment.port_id, attachment.mac, self.kind, internal=internal, wait=wait)
+        self.host.ovs.add_port(device, attachment.port_id, attachment.mac, self.kind, internal=internal, wait=wait,
+                               target=attachment.plugged_into)
 
     def delete_device(self, name: str) -> None:
         """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer)."""

@@ -167,6 +167,18 @@ def test_attaching_again_what_is_bound_and_plugged_here_only_waits():
     assert veth.log == []
 
 
+def test_attaching_again_into_another_target_is_a_conflict_before_binding():
+    # `ovnet port bind p1 --netns other` once answered "bound" and moved nothing (new-user finding)
+    owned = OwnedPort("vh1", PORT_ID, "veth", "fa:16:3e:00:00:07", True, target="ns1/eth0")
+    for target, ifname in (("ns2", "eth0"), ("ns1", "eth5"), ("nosuchns", "eth0")):
+        svc, api, veth = service(FakeApi(changed=False), ovs=FakeOvs(owned=owned), plugged=True)
+        with pytest.raises(Conflict, match="into ns1/eth0"):
+            svc.attach(PORT_ID, "veth", target, ifname=ifname)
+        assert api.calls == [] and veth.log == []
+    svc, api, veth = service(FakeApi(changed=False), ovs=FakeOvs(owned=owned), plugged=True)
+    assert svc.attach(PORT_ID, "veth", "ns1").device == "vh1"
+
+
 def test_one_port_is_attached_by_one_caller_at_a_time():
     svc, api, veth = service()
     with svc._in_flight(PORT_ID):
