@@ -73,6 +73,9 @@ def attach(settings: Settings, spec: ChassisSpec, index: int) -> str:
         present = bool(pub.link_lookup(ifname=_public_end(index)))
     if not present:
         _make_veth(settings, spec, ns, end, _public_end(index))
+        # A device re-made under the same name stays dead to ovs-vswitchd while its old OVS port
+        # lives on (DESIGN.md facts): drop the port in a transaction of its own, add it below.
+        spec.vsctl("--if-exists", "del-port", end)
     if not spec.netns:
         owned.remember(settings.state_dir, link=bridge)
     spec.vsctl("--may-exist", "add-br", bridge,

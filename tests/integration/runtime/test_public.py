@@ -67,3 +67,25 @@ def test_every_chassis_maps_public_to_its_provider_bridge(tmp_path):
     finally:
         aio.down(settings, purge=True)
     assert settings.public_netns not in netns.listnetns()
+
+
+def test_up_repairs_a_deleted_public_namespace_with_a_fresh_ovs_port(tmp_path):
+    # The new user's finding: after `ip netns del ovnet-public`, `ovnet up` re-made the namespace
+    # and the veth, but the chassis end's old OVS port kept it dead (floating IPs and SNAT broken).
+    settings = private_settings(tmp_path)
+    try:
+        aio.up(settings)
+        local = local_chassis(settings)
+        end = public._chassis_end(settings, local)
+        before = local.vsctl("get", "Interface", end, "_uuid").strip()
+        netns.remove(settings.public_netns)
+
+        aio.up(settings)
+
+        assert "ex1" in _public_links(settings)
+        assert local.vsctl("get", "Interface", end, "_uuid").strip() != before
+        assert wait_until(lambda: None if int(local.vsctl("get", "Interface", end, "ofport")) > 0
+                          else "no ofport", 10.0) is None
+    finally:
+        aio.down(settings, purge=True)
+    assert settings.public_netns not in netns.listnetns()
