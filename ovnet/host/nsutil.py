@@ -41,3 +41,25 @@ def iproute(netns: str | None) -> IPRoute:
     if netns is None:
         return IPRoute()
     return IPRoute(use_socket=netns_socket(netns, socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE))
+
+
+def write_sysctl(netns: str | None, key: str, value: str) -> None:
+    """Write ``value`` to sysctl ``key`` (e.g. "net/ipv4/conf/vh1/arp_ignore") of network namespace
+    ``netns`` (None: ours). /proc/sys/net shows the namespace of the thread that opens it, so a
+    short-lived thread enters ``netns`` first, as netns_socket does. Raises OSError."""
+    box: dict = {}
+
+    def enter_and_write() -> None:
+        try:
+            if netns is not None:
+                setns(netns, flags=0, fork=False)
+            with open(f"/proc/sys/{key}", "w") as f:
+                f.write(value)
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=enter_and_write, name=f"sysctl-{netns}")
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]

@@ -150,6 +150,10 @@ class VethVif(Vif):
                          ifalias=device_alias(port_id, self.kind))
                 if self.host.datapath == "netdev":
                     addressing.tx_checksum_off(self.host.netns, host_end)
+                    # The userspace datapath reads the host end with a packet socket, so the
+                    # bridge's kernel sees the workload's frames too and would answer ARP for its
+                    # own addresses (an internal port's) with this device's MAC, bypassing OVN.
+                    nsutil.write_sysctl(self.host.netns, f"net/ipv4/conf/{host_end}/arp_ignore", "8")
                 # On the bridge before the workload end is configured, so ovs-vswitchd and
                 # ovn-controller work on it meanwhile; the attach's wait reports a bad interface.
                 self._attach(host_end, attachment, wait=False)
