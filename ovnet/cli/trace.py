@@ -151,7 +151,10 @@ def trace_command(
                                    help="State directory (default /var/lib/ovnet)."),
 ) -> None:
     """Why can A (not) reach B: OVN's ovn-trace of the packet, told in ovnet's terms. Exit 0 when
-    delivered, 1 when dropped, 2 on bad input."""
+    delivered, 1 when dropped, 2 on bad input.
+
+    Example: ovnet trace --from A-vm1 --to 192.168.5.9 --proto tcp --dport 7
+    """
     if proto not in ("icmp", "tcp", "udp"):
         typer.echo("error: --proto is icmp, tcp or udp", err=True)
         raise typer.Exit(2)
