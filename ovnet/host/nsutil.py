@@ -16,24 +16,31 @@ from pyroute2.netns import setns
 NETLINK_ROUTE = 0
 
 
-def netns_socket(netns: str, family: int, kind: int, proto: int = 0) -> socket.socket:
-    """A socket opened inside network namespace ``netns`` (a name under /run/netns or a path).
-    Raises OSError when the namespace does not exist."""
+def _in_netns(netns: str | None, work):
+    """``work()``'s result, run by a short-lived thread that entered ``netns`` (None: ours) first;
+    its exception is raised in the caller's thread."""
     box: dict = {}
 
-    def enter_and_open() -> None:
+    def enter_and_work() -> None:
         try:
-            setns(netns, flags=0, fork=False)
-            box["sock"] = socket.socket(family, kind, proto)
+            if netns is not None:
+                setns(netns, flags=0, fork=False)
+            box["result"] = work()
         except BaseException as exc:  # handed to the caller's thread below
             box["error"] = exc
 
-    worker = threading.Thread(target=enter_and_open, name=f"netns-{netns}")
+    worker = threading.Thread(target=enter_and_work, name=f"netns-{netns}")
     worker.start()
     worker.join()
     if "error" in box:
         raise box["error"]
-    return box["sock"]
+    return box["result"]
+
+
+def netns_socket(netns: str, family: int, kind: int, proto: int = 0) -> socket.socket:
+    """A socket opened inside network namespace ``netns`` (a name under /run/netns or a path).
+    Raises OSError when the namespace does not exist."""
+    return _in_netns(netns, lambda: socket.socket(family, kind, proto))
 
 
 def iproute(netns: str | None) -> IPRoute:
@@ -45,21 +52,11 @@ def iproute(netns: str | None) -> IPRoute:
 
 def write_sysctl(netns: str | None, key: str, value: str) -> None:
     """Write ``value`` to sysctl ``key`` (e.g. "net/ipv4/conf/vh1/arp_ignore") of network namespace
-    ``netns`` (None: ours). /proc/sys/net shows the namespace of the thread that opens it, so a
-    short-lived thread enters ``netns`` first, as netns_socket does. Raises OSError."""
-    box: dict = {}
+    ``netns`` (None: ours). /proc/sys/net shows the namespace of the thread that opens it, so the
+    file is opened from inside ``netns``. Raises OSError."""
 
-    def enter_and_write() -> None:
-        try:
-            if netns is not None:
-                setns(netns, flags=0, fork=False)
-            with open(f"/proc/sys/{key}", "w") as f:
-                f.write(value)
-        except BaseException as exc:  # handed to the caller's thread below
-            box["error"] = exc
+    def write() -> None:
+        with open(f"/proc/sys/{key}", "w") as f:
+            f.write(value)
 
-    worker = threading.Thread(target=enter_and_write, name=f"sysctl-{netns}")
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box["error"]
+    _in_netns(netns, write)

@@ -14,7 +14,6 @@ Nothing leaves the machine: the namespace has no other link. Same pattern as ``u
 from __future__ import annotations
 
 import ipaddress
-import secrets
 
 from pyroute2 import IPRoute, netns
 
@@ -22,7 +21,7 @@ from ovnet.config import Settings
 from ovnet.runtime import owned
 from ovnet.runtime.chassis import ChassisSpec
 from ovnet.runtime.process import RuntimeFailure, run, wait_until
-from ovnet.runtime.underlay import disable_tx_checksum, tag
+from ovnet.runtime.underlay import make_chassis_veth, tag
 
 PUBLIC_BRIDGE = "pub"  # the Linux bridge inside the public namespace
 
@@ -72,7 +71,8 @@ def attach(settings: Settings, spec: ChassisSpec, index: int) -> str:
     with IPRoute(netns=ns) as pub:
         present = bool(pub.link_lookup(ifname=_public_end(index)))
     if not present:
-        _make_veth(settings, spec, ns, end, _public_end(index))
+        make_chassis_veth(settings.state_dir, spec, ns, end, _public_end(index), settings.underlay_mtu,
+                          bridge=PUBLIC_BRIDGE)
         # A device re-made under the same name stays dead to ovs-vswitchd while its old OVS port
         # lives on (DESIGN.md facts): drop the port in a transaction of its own, add it below.
         spec.vsctl("--if-exists", "del-port", end)
@@ -89,38 +89,6 @@ def attach(settings: Settings, spec: ChassisSpec, index: int) -> str:
                                  f"see {spec.log_dir / 'ovs-vswitchd.log'}")
         ipr.link("set", index=ipr.link_lookup(ifname=bridge)[0], state="up")
     return bridge
-
-
-def _make_veth(settings: Settings, spec: ChassisSpec, ns: str, end: str, pub_end: str) -> None:
-    # As underlay._make_veth: made in the root namespace under throwaway names (the ethtool ioctl
-    # works only here), TX checksum offload off on both ends, then moved and renamed.
-    tmp_a, tmp_b = (f"ovtmp{secrets.token_hex(4)}" for _ in range(2))
-    mtu = settings.underlay_mtu
-    with IPRoute() as ipr:
-        ipr.link("add", ifname=tmp_a, kind="veth", peer={"ifname": tmp_b})
-        try:
-            for name in (tmp_a, tmp_b):
-                disable_tx_checksum(name)
-            ipr.link("set", index=ipr.link_lookup(ifname=tmp_b)[0], net_ns_fd=ns)
-            a = ipr.link_lookup(ifname=tmp_a)[0]
-            if spec.netns:
-                ipr.link("set", index=a, net_ns_fd=spec.netns)
-            else:
-                owned.remember(settings.state_dir, link=end)
-                ipr.link("set", index=a, ifname=end, mtu=mtu, state="up")
-        except BaseException:
-            for name in (tmp_a, tmp_b):
-                left = ipr.link_lookup(ifname=name)
-                if left:
-                    ipr.link("del", index=left[0])
-            raise
-    if spec.netns:
-        with IPRoute(netns=spec.netns) as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname=tmp_a)[0], ifname=end, mtu=mtu, state="up")
-    with IPRoute(netns=ns) as pub:
-        idx = pub.link_lookup(ifname=tmp_b)[0]
-        pub.link("set", index=idx, ifname=pub_end, mtu=mtu, master=pub.link_lookup(ifname=PUBLIC_BRIDGE)[0],
-                 state="up")
 
 
 def detach(settings: Settings, spec: ChassisSpec, index: int, vswitchd_running: bool = True) -> None:

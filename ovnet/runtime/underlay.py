@@ -108,7 +108,7 @@ def attach(state_dir: Path, spec: ChassisSpec, index: int, mtu: int) -> str:
     with IPRoute(netns=ns) as seg:
         present = bool(seg.link_lookup(ifname=seg_end))
     if not present:
-        _make_veth(state_dir, spec, ns, end, seg_end, mtu)
+        make_chassis_veth(state_dir, spec, ns, end, seg_end, mtu)
     if not spec.netns:
         owned.remember(state_dir, link=bridge)  # OVS removes it with del-br; this covers a crash
     spec.vsctl("--may-exist", "add-br", bridge,
@@ -128,7 +128,11 @@ def attach(state_dir: Path, spec: ChassisSpec, index: int, mtu: int) -> str:
     return address
 
 
-def _make_veth(state_dir: Path, spec: ChassisSpec, ns: str, end: str, seg_end: str, mtu: int) -> None:
+def make_chassis_veth(state_dir: Path, spec: ChassisSpec, ns: str, end: str, far_end: str, mtu: int,
+                      bridge: str = SEGMENT_BRIDGE) -> None:
+    """A veth from chassis ``spec`` (its end ``end``, in its namespace) to the Linux ``bridge`` in
+    namespace ``ns`` (its end ``far_end``), MTU ``mtu``, TX checksum offload off on both ends (the
+    userspace datapath). Used for the underlay segment and the public network alike."""
     # Made in the root namespace under throwaway names (the ethtool ioctl works only here), then
     # each end moves to its namespace and takes its real name.
     tmp_a, tmp_b = (f"ovtmp{secrets.token_hex(4)}" for _ in range(2))
@@ -155,8 +159,7 @@ def _make_veth(state_dir: Path, spec: ChassisSpec, ns: str, end: str, seg_end: s
             ipr.link("set", index=ipr.link_lookup(ifname=tmp_a)[0], ifname=end, mtu=mtu, state="up")
     with IPRoute(netns=ns) as seg:
         idx = seg.link_lookup(ifname=tmp_b)[0]
-        seg.link("set", index=idx, ifname=seg_end, mtu=mtu, master=seg.link_lookup(ifname=SEGMENT_BRIDGE)[0],
-                 state="up")
+        seg.link("set", index=idx, ifname=far_end, mtu=mtu, master=seg.link_lookup(ifname=bridge)[0], state="up")
 
 
 def detach(state_dir: Path, spec: ChassisSpec, index: int, vswitchd_running: bool = True) -> None:
