@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import statistics
 import subprocess
 import tempfile
 import time

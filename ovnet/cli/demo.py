@@ -17,7 +17,7 @@ from ovnet.config import Settings, load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.testbed import demo as testbed_demo
-from ovnet.testbed import reach, seed
+from ovnet.testbed import seed
 from ovnet.testbed.guest import GuestError
 from ovnet.testbed.qemu import VmError
 from ovnet.testbed.vmimage import VmImageError

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
-from ovnet.model.schema import FloatingIP, Network, Port, Project, RbacPolicy, Router, Subnet, Token, utcnow
+from ovnet.model.schema import Network, Port, Project, RbacPolicy, Subnet, Token, utcnow
 
 ROLES = ("admin", "member")
 ADMIN_PROJECT = "admin"

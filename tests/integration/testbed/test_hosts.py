@@ -14,6 +14,7 @@ from pyroute2 import IPRoute, netns
 
 from ovnet.runtime import allinone as aio
 from ovnet.runtime import hosts, underlay
+from ovnet.runtime.chassis import local_chassis
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import pid_alive, run, wait_until
 from ovnet.testbed import workload
