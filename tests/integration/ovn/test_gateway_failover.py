@@ -59,7 +59,11 @@ def test_gateway_fails_over_to_the_other_chassis(tmp_path):
             active = active_gateway(settings, gw_port)
             # The workload lives on a chassis that survives.
             survivor = next(s for n, s in chassis.items() if n != active)
-            port = api.create_port(network_id=net["id"])
+            # Security groups: the outside host reaches the workload only where a rule lets it in.
+            group = api.create("security_group", "security-groups", {"name": "outside"})
+            api.create("security_group_rule", "security-group-rules",
+                       {"security_group_id": group["id"], "direction": "ingress", "protocol": "icmp"})
+            port = api.create_port(network_id=net["id"], security_groups=[group["id"]])
             netns.create(ns)
             with AgentClient(survivor.agent_socket) as agent:
                 agent.bind(port["id"], "veth", ns)
