@@ -52,12 +52,17 @@ class Scene:
         sub = api.create_subnet(network_id=self.net["id"], cidr="192.168.1.0/24", ip_version=4)
         api.request("PUT", f"/v2.0/routers/{self.router['id']}/add_router_interface", json={"subnet_id": sub["id"]})
         self.gw_port = api.list_ports(device_owner="network:router_gateway")[0]["id"]
+        # A floating IP is closed by default (security groups): the workloads' group lets the outside in.
+        self.group = api.create("security_group", "security-groups", {"name": "outside"})
+        for proto in ("icmp", "tcp"):
+            api.create("security_group_rule", "security-group-rules",
+                       {"security_group_id": self.group["id"], "direction": "ingress", "protocol": proto})
 
     def workload(self, name: str, on: Settings) -> tuple[str, dict]:
         ns = f"br-{name}-{secrets.token_hex(3)}"
         netns.create(ns)
         self.ns.append(ns)
-        port = self.api.create_port(network_id=self.net["id"])
+        port = self.api.create_port(network_id=self.net["id"], security_groups=[self.group["id"]])
         with AgentClient(on.agent_socket) as agent:
             agent.bind(port["id"], "veth", ns)
         workload.echo_server(ns, name, self.settings.run_dir).start()
