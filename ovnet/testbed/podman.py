@@ -53,6 +53,7 @@ class PrivatePodman:
         dirs = ", ".join(f'"{d}"' for d in self.plugin_dirs)
         self.config.write_text(CONTAINERS_CONF.format(plugin_dirs=dirs, conf_dir=self.conf_dir, root=self.root))
         self.env = {**os.environ, "CONTAINERS_CONF": str(self.config)}
+        self._netns_before = set(_podman_netns())
 
     def argv(self, *args: str) -> list[str]:
         """The podman command line for ``args`` with this instance's storage."""
@@ -85,3 +86,15 @@ class PrivatePodman:
         for mount in sorted((m for m in mounts if m.startswith(str(self.root) + "/")), reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
+        # Podman 4.3 names its sandboxes /run/netns/netns-<uuid> and leaves one behind when a
+        # container's clean-up fails half-way (seen after a netns was removed behind its back
+        # and on kills); remove those this instance's lifetime made that no process uses.
+        for name in set(_podman_netns()) - self._netns_before:
+            if not subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.strip():
+                subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
+def _podman_netns() -> list[str]:
+    """The names under /run/netns that Podman gives its sandboxes (``netns-<uuid>``)."""
+    run_netns = Path("/run/netns")
+    return [p.name for p in run_netns.iterdir() if p.name.startswith("netns-")] if run_netns.is_dir() else []
