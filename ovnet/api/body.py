@@ -21,6 +21,14 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+def unwrap(data: dict, key: str, shape: str = "{...}") -> object:
+    """``data[key]`` when ``key`` is the body's only key (Neutron wraps each body in its resource
+    name: {"network": {...}}, {"tags": [...]}); BadRequest naming the expected body otherwise."""
+    if set(data) != {key}:
+        raise BadRequest(f"Resource body required: {{\"{key}\": {shape}}}", "HTTPBadRequest", key)
+    return data[key]
+
+
 async def read_json(request: Request, max_bytes: int) -> dict:
     """The request body parsed as a JSON object.
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ovnet.api.body import read_json
+from ovnet.api.body import read_json, unwrap
 from ovnet.model import quotas
-from ovnet.model.errors import BadRequest
 
 
 def router(h) -> APIRouter:
@@ -44,9 +43,8 @@ def router(h) -> APIRouter:
     async def update(project_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         data = await read_json(request, h.max_body)
-        if set(data) != {"quota"}:
-            raise BadRequest("Resource body required: {\"quota\": {...}}", "HTTPBadRequest", "quota")
-        return await h.write(lambda s: {"quota": quotas.update(s, ctx, project_id, data["quota"], defaults)}, 200)
+        wanted = unwrap(data, "quota")
+        return await h.write(lambda s: {"quota": quotas.update(s, ctx, project_id, wanted, defaults)}, 200)
 
     @api.delete("/{project_id}")
     async def reset(project_id: str, request: Request) -> Response:

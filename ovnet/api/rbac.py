@@ -6,15 +6,12 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api import listing
-from ovnet.api.body import read_json
+from ovnet.api.body import read_json, unwrap
 from ovnet.model import rbac
-from ovnet.model.errors import BadRequest
 
 
 def _inner(data: dict) -> dict:
-    if set(data) != {"rbac_policy"}:
-        raise BadRequest("Resource body required: {\"rbac_policy\": {...}}", "HTTPBadRequest", "rbac_policy")
-    return data["rbac_policy"]
+    return unwrap(data, "rbac_policy")
 
 
 def router(h) -> APIRouter:

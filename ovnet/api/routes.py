@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api import listing
-from ovnet.api.body import read_json
+from ovnet.api.body import read_json, unwrap
 from ovnet.model import query, tags
 from ovnet.model.common import Defaults, get_visible
 from ovnet.model.errors import BadRequest, NotFound
@@ -56,9 +56,7 @@ def _create_body(res: Kind, data: dict) -> tuple[list, bool]:
 
 
 def _update_body(res: Kind, data: dict) -> dict:
-    if set(data) != {res.name}:
-        raise BadRequest(f"Resource body required: {{\"{res.name}\": {{...}}}}", "HTTPBadRequest", res.name)
-    return data[res.name]
+    return unwrap(data, res.name)
 
 
 def resource_router(res: Kind, h: Handlers) -> APIRouter:
@@ -128,9 +126,8 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
     async def put_tags(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         data = await read_json(request, h.max_body)
-        if set(data) != {"tags"}:
-            raise BadRequest("Resource body required: {\"tags\": [...]}", "HTTPBadRequest", "tags")
-        return await h.write(lambda s: {"tags": tags.replace_tags(s, ctx, res.model, resource_id, data["tags"])}, 200)
+        wanted = unwrap(data, "tags", "[...]")
+        return await h.write(lambda s: {"tags": tags.replace_tags(s, ctx, res.model, resource_id, wanted)}, 200)
 
     @api.delete("/{resource_id}/tags")
     async def delete_tags(resource_id: str, request: Request) -> Response:
