@@ -155,6 +155,9 @@ NETWORK = Kind(
     },
     children=Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
     needs_defaults=("create", "update"),
+    # Neutron's policy (get_network:provider:*) shows how a network is laid on the physical
+    # network to admins only; router:external stays public (every project sees external networks).
+    admin_fields=("provider:network_type", "provider:physical_network", "provider:segmentation_id"),
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
         "provider": ("Provider Network",
@@ -230,6 +233,7 @@ SECURITY_GROUP = Kind(
         "stateful-security-group": ("Stateful security group", "The stateful attribute of security groups."),
     },
     prepare_list=secgroups.prepare_list,
+    needs_defaults=("create",),
     path="security-groups",
 )
 
@@ -253,6 +257,7 @@ SECURITY_GROUP_RULE = Kind(
         "remote_ip_prefix": Column(SecurityGroupRule.remote_ip_prefix, sortable=False),
         "remote_group_id": Column(SecurityGroupRule.remote_group_id),
     },
+    needs_defaults=("create",),
     path="security-group-rules",
 )
 
