@@ -82,6 +82,8 @@ class Settings:
     quota_rbac_policy: int = -1
     quota_router: int = -1
     quota_floatingip: int = -1
+    quota_security_group: int = -1
+    quota_security_group_rule: int = -1
     cache_dir: Path = DEFAULT_CACHE_DIR
     # The machine-local public network (ovnet.runtime.public): every chassis maps
     # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and

@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
-from ovnet.model.common import assign, get_owned, get_visible, record_change, record_update
+from ovnet.model import attributes, quotas
+from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import Conflict, NotFound
 from ovnet.model.schema import (
     DefaultSecurityGroup,
@@ -77,12 +77,14 @@ def _in_use(session: Session, group_id: str) -> bool:
         PortSecurityGroup.security_group_id == group_id).limit(1)) is not None
 
 
-def create_security_group(session: Session, ctx: Context, body: object) -> SecurityGroup:
+def create_security_group(session: Session, ctx: Context, body: object, defaults: Defaults) -> SecurityGroup:
     """Create a group with the two egress rules. Conflict SecurityGroupDefaultAlreadyExists for the
-    name ``default``; Forbidden when a member names another project."""
+    name ``default``, OverQuota past the project's ``security_group`` quota (its ``default`` group
+    counts, as in Neutron, but is never refused); Forbidden when a member names another project."""
     values = attributes.validate(attributes.SECURITY_GROUP, "security_group", body, create=True)
     project_id = owner_project(ctx, values, "security_group")
     ensure_default(session, project_id)
+    quotas.check(session, project_id, "security_group", defaults.quotas)
     if values["name"] == DEFAULT:
         raise Conflict("Default security group already exists.", "SecurityGroupDefaultAlreadyExists", "name")
     group = SecurityGroup(id=new_id(), project_id=project_id, tags=list(values["tags"]))

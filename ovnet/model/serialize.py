@@ -91,7 +91,7 @@ def port_dict(port: Port) -> dict:
 
 
 def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
-    """A security group rule as Neutron shows it (no name, no tags: rules have neither)."""
+    """A security group rule as Neutron shows it (no name: rules have none; tags: standard-attr-tag)."""
     return {
         "id": rule.id,
         "project_id": rule.project_id,
@@ -108,6 +108,7 @@ def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
         "revision_number": rule.revision_number,
         "created_at": _time(rule.created_at),
         "updated_at": _time(rule.updated_at),
+        "tags": list(rule.tags),
     }
 
 
