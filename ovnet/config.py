@@ -8,6 +8,7 @@ ports), ``OVNET_<FIELD>`` environment variables, explicit keyword arguments (CLI
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -28,6 +29,20 @@ LOCAL_HOST = "127.0.0.1"  # where this machine's own clients reach its all-in-on
 _OVSDB_REMOTE = re.compile(r"^(?:(?:tcp|ssl):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})|unix:/\S+)$")
 DOCKER_PLUGINS_DIR = Path("/run/docker/plugins")  # where dockerd finds plugin sockets, whatever its --exec-root
 GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 + inner Ethernet 14
+
+
+def state_tag(state_dir: Path) -> str:
+    """Four hex digits naming one installation, so two state dirs never share kernel names."""
+    return hashlib.sha1(str(Path(state_dir).resolve()).encode()).hexdigest()[:4]
+
+
+def public_namespace(state_dir: Path) -> str:
+    """The public network's namespace of the installation in ``state_dir``: "ovnet-public" for
+    the default state dir (the README's ``ip netns exec ovnet-public ping``), "ovnet-public-<tag>"
+    for any other, since network namespace names are machine-wide."""
+    if Path(state_dir).resolve() == DEFAULT_STATE_DIR.resolve():
+        return "ovnet-public"
+    return f"ovnet-public-{state_tag(state_dir)}"
 
 
 class SettingsError(ValueError):
@@ -88,8 +103,10 @@ class Settings:
     # The machine-local public network (ovnet.runtime.public): every chassis maps
     # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
     # the outside host with the first address of ``public_cidr``.
+    # ``public_netns`` empty: "ovnet-public" for the default state dir, else "ovnet-public-<tag>"
+    # (public_namespace), so two installations on one machine never share it.
     physical_network: str = "public"
-    public_netns: str = "ovnet-public"
+    public_netns: str = ""
     public_cidr: str = "10.50.50.0/24"
     # BFD between chassis (OVN NB_Global options bfd-min-rx/bfd-min-tx, ms; detection takes 3x):
     # how fast a dead gateway chassis is noticed. 0 leaves OVN's default (1000 ms).
@@ -105,6 +122,8 @@ class Settings:
             _check_remote(remote)
         for url in self.api_urls:
             _check_api_url(url)
+        if not self.public_netns:
+            object.__setattr__(self, "public_netns", public_namespace(self.state_dir))
 
     # -- derived paths -------------------------------------------------------------------------
     @property

@@ -11,7 +11,7 @@ import fcntl
 import shutil
 from contextlib import contextmanager
 
-from ovnet.config import Settings
+from ovnet.config import SETTINGS_FILE, Settings
 from ovnet.runtime import hosts, owned, public
 from ovnet.runtime.central import central_services
 from ovnet.runtime.chassis import chassis_services, local_chassis, recorded_datapath
@@ -56,14 +56,31 @@ def preflight(todo: list[Service]) -> None:
                                      f"stop what holds it, or pick another port")
 
 
+@contextmanager
+def _remembered(settings: Settings):
+    """Save ``settings`` for the block; if it fails, put back the settings file as it was, so a
+    failed ``up`` (a busy ``--nb-port``, say) is not remembered for the next command."""
+    path = settings.state_dir / SETTINGS_FILE
+    before = path.read_bytes() if path.exists() else None
+    settings.save()
+    try:
+        yield
+    except BaseException:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before)
+        raise
+
+
 def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStatus]:
     """Start every service that is not already running and healthy; return the status rows.
 
-    Raises RuntimeFailure (one line naming the fix) after stopping whatever this call started.
+    Raises RuntimeFailure (one line naming the fix) after stopping whatever this call started
+    and restoring the settings file it found.
     """
     note = progress or (lambda _name, _state: None)
-    with _lock(settings):
-        settings.save()
+    with _lock(settings), _remembered(settings):
         datapath = recorded_datapath(settings)
         (settings.state_dir / "datapath").write_text(datapath + "\n")
         all_services = services(settings)
@@ -94,13 +111,29 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
             if not any(s.pid() for s in all_services):
                 owned.remove_all(settings.state_dir)
             raise
-        return service_rows(all_services) + hosts.service_rows(settings)
+        return _rows(settings, all_services)
+
+
+def _public_row(settings: Settings) -> ServiceStatus:
+    reason = public.check(settings, local_chassis(settings), PUBLIC_INDEX)
+    return ServiceStatus("public-network", None, reason is None, reason is None, reason,
+                         f"netns:{settings.public_netns}", "")
+
+
+def _rows(settings: Settings, all_services: list[Service]) -> list[ServiceStatus]:
+    rows = service_rows(all_services)
+    # The public wiring is worth checking only while this chassis' ovs-vswitchd runs to hold it.
+    if any(r.name == "ovs-vswitchd" and r.alive for r in rows):
+        rows.append(_public_row(settings))
+    return rows + hosts.service_rows(settings)
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
-    """The status rows of every all-in-one service, then those of every recorded host (named
-    "HOST/SERVICE", e.g. "hv2/ovs-vswitchd"); no side effects."""
-    return service_rows(services(settings)) + hosts.service_rows(settings)
+    """The status rows of every all-in-one service, a "public-network" row (the public namespace,
+    its bridge, the outside host and this chassis' provider bridge and mapping; while this
+    chassis' ovs-vswitchd runs), then those of every recorded host (named "HOST/SERVICE", e.g.
+    "hv2/ovs-vswitchd"); no side effects."""
+    return _rows(settings, services(settings))
 
 
 def down(settings: Settings, purge: bool = False, progress: Progress | None = None) -> None:

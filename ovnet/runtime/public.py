@@ -91,6 +91,36 @@ def attach(settings: Settings, spec: ChassisSpec, index: int) -> str:
     return bridge
 
 
+def check(settings: Settings, spec: ChassisSpec, index: int) -> str | None:
+    """None when chassis ``spec``'s wiring to the public network as made by attach() is all there,
+    else a one-line reason naming the first missing piece: the public namespace, its bridge or the
+    outside host's address, the veth's public end, the provider bridge, or its bridge mapping.
+    Reads only (the kernel through netlink, the chassis' OVSDB through ovs-vsctl)."""
+    ns = settings.public_netns
+    if ns not in netns.listnetns():
+        return f"public namespace {ns} is gone"
+    address, _ = outside_address(settings)
+    with IPRoute(netns=ns) as pub:
+        found = pub.link_lookup(ifname=PUBLIC_BRIDGE)
+        if not found:
+            return f"bridge {PUBLIC_BRIDGE} in {ns} is gone"
+        if address not in {a.get("IFA_ADDRESS") for a in pub.get_addr(index=found[0], family=2)}:
+            return f"the outside host's address {address} is gone from {ns}"
+        if not pub.link_lookup(ifname=_public_end(index)):
+            return f"veth {_public_end(index)} in {ns} is gone"
+    bridge = provider_bridge(settings, spec)
+    with IPRoute(netns=spec.netns) if spec.netns else IPRoute() as ipr:
+        if not ipr.link_lookup(ifname=bridge):
+            return f"provider bridge {bridge} is gone"
+    try:
+        mapping = spec.vsctl("--if-exists", "get", "Open_vSwitch", ".", "external_ids:ovn-bridge-mappings")
+    except RuntimeFailure as exc:
+        return f"cannot read the bridge mapping: {exc}"
+    if mapping.strip().strip('"') != f"{settings.physical_network}:{bridge}":
+        return f"bridge mapping {settings.physical_network}:{bridge} is gone"
+    return None
+
+
 def detach(settings: Settings, spec: ChassisSpec, index: int, vswitchd_running: bool = True) -> None:
     """Undo attach() for one chassis: the provider bridge (while ovs-vswitchd runs), its mapping
     and the veth. Harmless if absent."""

@@ -203,6 +203,19 @@ def test_discovery_documents(client, alice):
     assert "/v2.0/ports" in client.get("/openapi.json").json()["paths"]
 
 
+def test_healthz_says_degraded_while_nb_is_not_connected(store):
+    from ovnet.api.app import create_app
+    from tests.unit.api.conftest import TestClient
+
+    connected = [False]
+    with TestClient(create_app(store, nb_connected=lambda: connected[0])) as c:
+        answer = c.get("/healthz")
+        assert answer.status_code == 200  # the process serves: a liveness probe must not restart it
+        assert answer.json() == {"status": "degraded", "reason": "the syncer is not connected to OVN NB"}
+        connected[0] = True
+        assert c.get("/healthz").json() == {"status": "ok"}
+
+
 def test_on_commit_hook_runs_after_writes_only(store):
     from ovnet.api.app import create_app
     from ovnet.model.tenancy import get_or_create_project, issue_token
