@@ -111,6 +111,10 @@ class Settings:
     # BFD between chassis (OVN NB_Global options bfd-min-rx/bfd-min-tx, ms; detection takes 3x):
     # how fast a dead gateway chassis is noticed. 0 leaves OVN's default (1000 ms).
     bfd_interval_ms: int = 300
+    # Neutron's ovn enable_distributed_floating_ip (default off, as there): a floating IP's NAT
+    # is done on the chassis of its port, when that chassis has the external network's physical
+    # network, instead of on the router's gateway chassis.
+    enable_distributed_floating_ip: bool = False
 
     def __post_init__(self) -> None:
         for name in ("nb_remotes", "sb_remotes", "api_urls"):
@@ -219,6 +223,12 @@ def _coerce(name: str, raw: str) -> object:
         return int(raw)
     if kind == "float":
         return float(raw)
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name}={raw!r} is not a boolean (true or false)")
     if kind == "Path":
         return Path(raw)
     if kind == "str | None":

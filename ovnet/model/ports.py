@@ -247,6 +247,7 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
     if "allowed_address_pairs" not in values and values.get("port_security_enabled") is False:
         _normalise_pairs({"allowed_address_pairs": port.allowed_address_pairs}, port.mac_address, False)
     security_was_on = port.port_security_enabled
+    host_before = port.binding_host_id
     changed = assign(port, values, COLUMNS)
     changed = secgroups.attach_on_update(session, ctx, port, values.get("security_groups"), security_was_on) \
         or changed
@@ -264,6 +265,11 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
             router = session.get(Router, port.device_id)
             if router is not None:
                 record_update(session, router)
+        if port.binding_host_id != host_before:
+            # A distributed floating IP's NAT names the chassis side (logical_port, external_mac)
+            # only while the port's chassis has the physical network: re-derive it on a move.
+            for fip in session.scalars(select(FloatingIP).where(FloatingIP.port_id == port.id)):
+                record_change(session, fip)
     return port
 
 
