@@ -9,6 +9,8 @@ import sys
 
 from ovnet.config import Settings, load_settings
 from ovnet.runtime import allinone as aio
+from ovnet.runtime import underlay
+from ovnet.runtime.chassis import local_chassis
 from tests.helpers.allinone import private_settings
 
 
@@ -30,16 +32,19 @@ def compute_settings(tmp_path, central: Settings, name: str, **overrides) -> Set
 def running_roles(tmp_path, computes: int = 1, **central_overrides):
     """A running central (``central_overrides``, e.g. ``cluster_size=3``) and ``computes`` compute
     hosts; yields (central Settings as saved by up, [compute Settings]); everything goes down
-    (purge) at exit, also when a start failed half-way."""
+    (purge) at exit, also when a start failed half-way. Compute n (1-based) tunnels Geneve from
+    100.64.0.n on an underlay segment of the central's state dir (``ovnet.runtime.underlay``, as
+    `ovnet host add` does), which stands for the machines' network."""
     central = private_settings(tmp_path / "central", role="central", **central_overrides)
     hosts: list[Settings] = []
     try:
         aio.up(central)
         central = load_settings(central.state_dir)  # with the cluster remotes up filled in
-        for n in range(computes):
-            host = compute_settings(tmp_path, central, f"hv{n + 1}")
+        for n in range(1, computes + 1):
+            host = compute_settings(tmp_path, central, f"hv{n}", encap_ip=underlay.encap_address(n))
             hosts.append(host)
             aio.up(host)
+            underlay.attach(central.state_dir, local_chassis(host), n, host.underlay_mtu)
         yield central, hosts
     finally:
         for host in reversed(hosts):
