@@ -98,6 +98,9 @@ class Settings:
     # bed), unless ``cluster_member`` N (1-based) names this machine as member N of the machines
     # whose addresses ``cluster_remotes`` lists (IP addresses or host names, in member order).
     role: str = "all-in-one"
+    # SQLAlchemy URL of the model store that several ovnet-servers share (``postgresql://...``,
+    # ``--sql-url``); empty: SQLite in the state dir (one server). See ``sql_url``.
+    sql_store: str = ""
     cluster_size: int = 1
     cluster_member: int = 0
     cluster_remotes: tuple[str, ...] = ()
@@ -186,8 +189,9 @@ class Settings:
 
     @property
     def sql_url(self) -> str:
-        """SQLAlchemy URL of the model store: ``OVNET_SQL_URL`` or SQLite in the state dir."""
-        return os.environ.get("OVNET_SQL_URL") or f"sqlite:///{self.state_dir / 'ovnet.db'}"
+        """SQLAlchemy URL of the model store: ``OVNET_SQL_URL``, else ``sql_store``, else SQLite in
+        the state dir."""
+        return os.environ.get("OVNET_SQL_URL") or self.sql_store or f"sqlite:///{self.state_dir / 'ovnet.db'}"
 
     @property
     def network_mtu(self) -> int:

@@ -63,6 +63,8 @@ def up(
     chassis_name: str = typer.Option(None, help="This host's OVN chassis name (default: host name)."),
     listen_host: str = typer.Option(None, help="Where this machine's NB, SB and API servers listen "
                                                 "(default 127.0.0.1; 0.0.0.0 for other machines)."),
+    sql_url: str = typer.Option(None, help="central: the model store several ovnet-servers share "
+                                           "(postgresql://USER:PASSWORD@HOST/DB; default SQLite)."),
     cluster_size: int = typer.Option(None, help="central: 3 or 5 for Raft-clustered NB and SB (default 1)."),
     cluster_member: int = typer.Option(None, help="central on real machines: this machine is member N."),
     cluster_remotes: str = typer.Option(None, help="with --cluster-member: every member's address, in order."),
@@ -75,11 +77,11 @@ def up(
     """
     try:
         remotes = central_remotes(central, nb_port or 6641, sb_port or 6642, api_port or 9696) if central else {}
+        explicit = {k: v for k, v in (("nb_remotes", nb), ("sb_remotes", sb), ("api_urls", api)) if v}
         settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath,
-                                 role=role, encap_ip=encap_ip, chassis_name=chassis_name, listen_host=listen_host,
-                                 cluster_size=cluster_size, cluster_member=cluster_member,
-                                 cluster_remotes=cluster_remotes, **{**remotes, **{k: v for k, v in
-                                 (("nb_remotes", nb), ("sb_remotes", sb), ("api_urls", api)) if v}})
+                                 role=role, encap_ip=encap_ip, sql_store=sql_url, chassis_name=chassis_name,
+                                 listen_host=listen_host, cluster_size=cluster_size, cluster_member=cluster_member,
+                                 cluster_remotes=cluster_remotes, **{**remotes, **explicit})
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None

@@ -18,9 +18,9 @@ def compute_settings(tmp_path, central: Settings, name: str, **overrides) -> Set
     """Settings of a compute host ``name`` under ``tmp_path/name`` reaching ``central``'s NB/SB/API
     through its remotes (its vswitchd in a private namespace), with the central's admin token
     copied into its state dir, as an operator would."""
-    settings = private_settings(tmp_path / name, role="compute", nb_remotes=central.nb_remotes or
-                                (central.nb_connection,), sb_remotes=central.sb_remotes or (central.sb_connection,),
-                                api_urls=central.api_endpoints, **overrides)
+    remotes = dict(nb_remotes=central.nb_remotes or (central.nb_connection,),
+                   sb_remotes=central.sb_remotes or (central.sb_connection,), api_urls=central.api_endpoints)
+    settings = private_settings(tmp_path / name, role="compute", **{**remotes, **overrides})
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     token = settings.admin_token_file
     token.touch(mode=0o600)
