@@ -157,8 +157,8 @@ def main() -> None:
         row = one_run(hosts, args.ports_per_host, args.clients)
         rows.append(row)
         print(f"N={hosts}: {row}", file=sys.stderr, flush=True)
-    print(f"| N | ports | errors | ready p50 / p95 / p99 (s) | of which create p50 (s) | API creates/s | northd loop p95 / max (ms) | "
-          f"NB / SB leader RSS (MiB) | MiB per chassis | start-up (s) | wall (s) |")
+    print("| N | ports | errors | ready p50 / p95 / p99 (s) | of which create p50 (s) | API creates/s | "
+          "northd loop p95 / max (ms) | NB / SB leader RSS (MiB) | MiB per chassis | start-up (s) | wall (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['hosts']} | {r['ports']} | {r['errors']} | {r['p50']:.2f} / {r['p95']:.2f} / {r['p99']:.2f} | "
