@@ -47,12 +47,28 @@ class _Idl(connection.OvsdbIdl):
 
     python-ovs keeps the JSON-RPC session (back-off, connection state) in the Idl's ``_session``
     and offers no public accessor for either, so this subclass, not its callers, is where the
-    session is used: ``cap_backoff`` and ``is_connected`` are the two things ovnet needs of it.
+    session is used: ``cap_backoff``, ``is_connected`` and the leader failover in ``run`` are the
+    things ovnet needs of it.
     """
 
     def __init__(self, remote: str, helper: ovs_idl.SchemaHelper, handler: event.RowEventHandler):
         super().__init__(remote, helper)
         self._handler = handler
+        self._was_monitoring = False
+
+    def run(self) -> bool:
+        """python-ovs's run(); besides, on reaching a replica, arm one pass over every remote
+        without back-off for the next disconnect. python-ovs skips the back-off only for a
+        disconnect it forces itself; when a Raft leader dies the connection just drops, and the
+        1 s back-off (python-ovs's minimum) before each try of a follower that has no leader yet
+        made NB writes wait ~3-5 s after a leader's SIGKILL instead of ~1-2 s (DESIGN.md facts).
+        """
+        changed = super().run()
+        monitoring = self.state == self.IDL_S_MONITORING and self._session.is_connected()
+        if monitoring and not self._was_monitoring:
+            self._session.reset_backoff()
+        self._was_monitoring = monitoring
+        return changed
 
     def notify(self, ev: str, row: Any, updates: Any = None) -> None:
         self._handler.notify(ev, row, updates)

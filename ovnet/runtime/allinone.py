@@ -1,4 +1,6 @@
-"""The all-in-one: central OVN services, this host's chassis and ovnet's own services on one machine.
+"""``ovnet up``/``down``/``status`` of one machine in its role (``Settings.role``, ovnet.runtime.roles):
+the all-in-one (central OVN services, this host's chassis and ovnet's own services), a central
+(standalone or Raft-clustered NB/SB, ovn-northd, ovnet-server) or a compute host (chassis + agent).
 
 ``up`` is idempotent (a healthy service is left running), refuses to start anything when a binary
 is missing or a port is taken, and stops what it started when a later step fails, so nothing is
@@ -13,11 +15,10 @@ from contextlib import contextmanager
 
 from ovnet.config import SETTINGS_FILE, Settings
 from ovnet.runtime import hosts, owned, public
-from ovnet.runtime.central import central_services
-from ovnet.runtime.chassis import chassis_services, local_chassis, recorded_datapath
+from ovnet.runtime.chassis import local_chassis, recorded_datapath
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, port_in_use
-from ovnet.runtime.services import ovnet_services
+from ovnet.runtime.roles import role_services, with_cluster_remotes
 from ovnet.runtime.status import Progress, ServiceStatus, service_rows
 
 PUBLIC_INDEX = 1  # the all-in-one's veth on the public bridge; added hosts use their underlay number
@@ -30,8 +31,16 @@ PACKAGES = {
 }
 
 def services(settings: Settings) -> list[Service]:
-    """Every service of the all-in-one, in start order."""
-    return central_services(settings) + chassis_services(local_chassis(settings)) + ovnet_services(settings)
+    """Every service this machine runs in its role, in start order."""
+    return role_services(settings)
+
+
+def _runs_chassis(settings: Settings) -> bool:
+    return settings.role != "central"
+
+
+def _runs_central(settings: Settings) -> bool:
+    return settings.role != "compute"
 
 
 @contextmanager
@@ -80,15 +89,20 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
     and restoring the settings file it found.
     """
     note = progress or (lambda _name, _state: None)
+    settings = with_cluster_remotes(settings)
     with _lock(settings), _remembered(settings):
-        datapath = recorded_datapath(settings)
-        (settings.state_dir / "datapath").write_text(datapath + "\n")
+        if settings.role == "compute" and not settings.admin_token_file.exists():
+            raise RuntimeFailure(f"a compute host calls the API with the central's admin token: copy the "
+                                 f"central's <state-dir>/admin-token to {settings.admin_token_file} (mode 0600)")
+        if _runs_chassis(settings):
+            datapath = recorded_datapath(settings)
+            (settings.state_dir / "datapath").write_text(datapath + "\n")
         all_services = services(settings)
         todo = [s for s in all_services if s.pid() is None]
         preflight(todo)
         started: list[Service] = []
         try:
-            if settings.netns:
+            if settings.netns and _runs_chassis(settings):
                 owned.ensure_netns(settings.state_dir, settings.netns)
             for svc in all_services:
                 if svc.pid() is None:  # not only todo: one may have died since the check above
@@ -99,12 +113,16 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
                 else:
                     svc.wait_healthy()
                     note(svc.name, "running")
-            public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
-            public.tune_bfd(settings)
-            if started:
-                hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
-            # Hosts hold no truth: once their agents run again they re-plug what is bound there.
-            hosts.start_all(settings, note)
+            if _runs_central(settings):
+                public.tune_bfd(settings)
+            if settings.role == "all-in-one":
+                # The machine-local public network and added hosts belong to the one-machine
+                # install; a compute's provider networks and peers are real ones.
+                public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
+                if started:
+                    hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
+                # Hosts hold no truth: once their agents run again they re-plug what is bound there.
+                hosts.start_all(settings, note)
         except BaseException:
             for svc in reversed(started):
                 svc.stop()

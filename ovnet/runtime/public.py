@@ -158,7 +158,8 @@ def tune_bfd(settings: Settings) -> None:
     OVN's default. Raises RuntimeFailure from ovn-nbctl."""
     if not settings.bfd_interval_ms:
         return
-    nbctl = ["ovn-nbctl", f"--db=unix:{settings.ovn_rundir / 'ovnnb_db.sock'}", "--timeout=10"]
+    # Through the remotes, not this machine's NB socket: a clustered NB's leader may be any member.
+    nbctl = ["ovn-nbctl", f"--db={settings.nb_connection}", "--timeout=10"]
     # ovn-northd creates NB_Global; a fresh NB may not have it yet.
     if wait_until(lambda: None if run([*nbctl, "--bare", "--columns=_uuid", "list", "NB_Global"]).strip()
                   else "no NB_Global yet", 10.0) is not None:

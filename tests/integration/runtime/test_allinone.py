@@ -91,7 +91,7 @@ def test_port_in_use_fails_cleanly(allinone_settings):
 
 def test_failure_midway_stops_what_was_started(allinone_settings, monkeypatch):
     # ovn-controller cannot become healthy when SB points nowhere: everything started must go again.
-    from ovnet.runtime import chassis
+    from ovnet.runtime import chassis, roles
 
     real = chassis.chassis_services
 
@@ -101,7 +101,7 @@ def test_failure_midway_stops_what_was_started(allinone_settings, monkeypatch):
         services[-1].argv.append("--invalid-option-for-test")
         return services
 
-    monkeypatch.setattr(aio, "chassis_services", broken)
+    monkeypatch.setattr(roles, "chassis_services", broken)  # roles says what up starts
     with pytest.raises(RuntimeFailure, match="ovn-controller"):
         aio.up(allinone_settings)
     assert all(not r.alive for r in aio.status(allinone_settings))
