@@ -180,7 +180,8 @@ class _Converge(command.BaseCommand):
         return f"converge(scope={size} ids)"
 
     def run_idl(self, txn: ovs_idl.Transaction) -> None:
-        changes = _plan(self.api.idl, self.desired, self.api.read_owned(self.scope, known=self.known), self.scope)
+        actual = self.api.read_owned(self.scope, known=self.known, desired=self.desired)
+        changes = _plan(self.api.idl, self.desired, actual, self.scope)
         _Writer(self.api.idl, txn).apply(changes)
         self.result = changes
 
@@ -334,12 +335,13 @@ class NbClient:
         return self.connected()
 
     def read_owned(self, scope: set[str] | None = None, lock: Any = None,
-                   known: Collection[str] = ()) -> dict[str, list[Row]]:
+                   known: Collection[str] = (), desired: Desired | None = None) -> dict[str, list[Row]]:
         """Owned rows as plain data (``diff``'s actual shape); only ids in ``scope`` when given.
 
         Without ``scope`` every row is scanned. With it, rows of tables with names are found by
-        name (``Table.name_of``) plus the rows whose NB UUIDs are in ``known`` (owned rows a full
-        scan found under another name); tables without names are always scanned.
+        name (``Table.name_of`` of each object id in scope and of each ``desired`` key of those
+        objects) plus the rows whose NB UUIDs are in ``known`` (owned rows a full scan found under
+        another name); tables without names are always scanned.
 
         In the IDL thread pass no ``lock``. Elsewhere pass ``ovsdb_connection.lock``: it is taken
         for ``READ_SLICE`` rows at a time, so a full read of many ports never stalls the IDL thread
@@ -355,7 +357,11 @@ class NbClient:
                 if scope is None or name_of is None:
                     candidates = list(rows.values())
                 else:
-                    candidates = [r for k in scope for r in _by_name(self._idl, table, name_of(k))]
+                    # A row keyed "<id>/<part>" (a network's drop Port_Group) is named after its key,
+                    # not its object id: look up both, or a scoped converge never finds it.
+                    names = {name_of(k) for k in scope} | {name_of(k) for k in (desired or {}).get(table, ())
+                                                           if object_id(k) in scope}
+                    candidates = [r for n in sorted(names) for r in _by_name(self._idl, table, n)]
                     seen = {r.uuid for r in candidates}
                     extra = (rows.get(uuid.UUID(u)) for u in known)
                     candidates += [r for r in extra if r is not None and r.uuid not in seen]
@@ -392,7 +398,7 @@ class NbClient:
         """
         self._require()
         lock = self.ovsdb_connection.lock
-        actual = self.read_owned(scope, lock)
+        actual = self.read_owned(scope, lock, desired=desired)
         with lock:
             plan = _plan(self._idl, desired, actual, scope)
         if dry_run or not plan:
