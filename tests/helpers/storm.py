@@ -332,16 +332,25 @@ class Storm:
             self.report.repair_failures.append(f"{type(exc).__name__}: {exc}")
 
     # -- the run ------------------------------------------------------------------------------------
-    def run(self, kills: int, gap_s: tuple[float, float] = (1.0, 4.0)) -> Report:
-        """``kills`` SIGKILLs at random gaps while the workload loop runs; then the final checks."""
+    def run(self, kills: int, gap_s: tuple[float, float] = (1.0, 4.0), enough: threading.Event | None = None,
+            on_kill=None) -> Report:
+        """``kills`` SIGKILLs at random gaps while the workload loop runs; then the final checks.
+        Setting ``enough`` ends the killing early (the final checks still run); ``on_kill(n, name)``
+        is called after each kill's repair."""
         stop = threading.Event()
+        enough = enough or threading.Event()
 
         def killer() -> None:
-            for _ in range(kills):
-                if stop.wait(self.rng.uniform(*gap_s)):
-                    return
-                if self.kill_one():
+            done = 0
+            while done < kills and not enough.is_set():
+                if enough.wait(self.rng.uniform(*gap_s)):
+                    break
+                name = self.kill_one()
+                if name:
+                    done += 1
                     self.repair()
+                    if on_kill:
+                        on_kill(done, name)
             stop.set()
 
         thread = threading.Thread(target=killer, name="storm-killer", daemon=True)
