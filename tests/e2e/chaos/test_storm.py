@@ -17,7 +17,10 @@ KILLS = 20
 
 
 def test_twenty_kills_leave_nothing_inconsistent(tmp_path):
-    seed = int(os.environ.get("OVNET_STORM_SEED") or random.randrange(1 << 30))
+    # A fixed seed by default, so a failure names a workload to replay (the kill moments still
+    # fall where the machine's load puts them); OVNET_STORM_SEED=random explores.
+    chosen = os.environ.get("OVNET_STORM_SEED", "1")
+    seed = random.randrange(1 << 30) if chosen == "random" else int(chosen)
     storm = Storm(tmp_path, seed)
     try:
         storm.start()
