@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ovnet.cli.check import check as check_command
 from ovnet.cli.cni import app as cni_app
 from ovnet.cli.demo import demo as demo_command
 from ovnet.cli.host import app as host_app
@@ -156,6 +157,7 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
 
 
 app.command("sync")(sync_command)
+app.command("check")(check_command)
 app.command("trace")(trace_command)
 app.command("install-units")(install_units)
 app.add_typer(project_app, name="project")

@@ -9,6 +9,8 @@ and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root onl
     GET    /metrics                 -> Prometheus text (ovnet.host.metrics); also on 127.0.0.1:PORT
                                        when settings.agent_metrics_port is set
     GET    /bindings                -> {"bindings": [{"port_id", "kind", "device", "mac", "installed"}]}
+    GET    /inventory               -> Binder.inventory(): OVS interfaces, plugged ids, ovnet devices, binds
+                                       in flight (admin only, read only; what ``ovnet check`` compares)
     POST   /bindings                {"port_id", "kind": "veth"|"tap"|"internal", "target",
                                      "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
@@ -54,7 +56,7 @@ from ovnet.host.cni.service import CniService
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
 from ovnet.host import metrics
-from ovnet.host.errors import HostError, NotAuthorized
+from ovnet.host.errors import Forbidden, HostError, NotAuthorized
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 
@@ -103,6 +105,13 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     @app.get("/bindings")
     def bindings(token: str | None = Depends(caller)) -> dict:
         return {"bindings": binder.bindings(token)}
+
+    @app.get("/inventory")
+    def inventory(token: str | None = Depends(caller)) -> dict:
+        if token:  # it names ports of every project and devices of deleted ones
+            binder.visible_ids(token, [])  # a wrong token stays the API's 401, not a 403
+            raise Forbidden("the host inventory is for the admin only")
+        return binder.inventory()
 
     @app.get("/metrics")
     def metrics_page() -> Response:

@@ -197,7 +197,8 @@ class _Converge(command.BaseCommand):
         return f"converge(scope={size} ids)"
 
     def run_idl(self, txn: ovs_idl.Transaction) -> None:
-        actual = self.api.read_owned(self.scope, known=self.known, memberships=self.memberships)
+        actual = self.api.read_owned(self.scope, known=self.known, desired=self.desired,
+                                     memberships=self.memberships)
         changes = _plan(self.api.idl, self.desired, actual, self.scope)
         _Writer(self.api.idl, txn).apply(changes)
         self.result = changes
@@ -352,12 +353,14 @@ class NbClient:
         return self.connected()
 
     def read_owned(self, scope: set[str] | None = None, lock: Any = None,
-                   known: Collection[str] = (), memberships: bool = False) -> dict[str, list[Row]]:
+                   known: Collection[str] = (), desired: Desired | None = None,
+                   memberships: bool = False) -> dict[str, list[Row]]:
         """Owned rows as plain data (``diff``'s actual shape); only ids in ``scope`` when given.
 
         Without ``scope`` every row is scanned. With it, rows of tables with names are found by
-        name (``Table.name_of``) plus the rows whose NB UUIDs are in ``known`` (owned rows a full
-        scan found under another name); tables without names are always scanned.
+        name (``Table.name_of`` of each object id in scope and of each ``desired`` key of those
+        objects) plus the rows whose NB UUIDs are in ``known`` (owned rows a full scan found under
+        another name); tables without names are always scanned.
 
         With ``memberships`` a row's membership key (``Membership.key`` in ``external_ids``, e.g.
         a switch port's Port_Groups) reads what NB really holds, the owned holder rows whose
@@ -380,7 +383,11 @@ class NbClient:
                 if scope is None or name_of is None:
                     candidates = list(rows.values())
                 else:
-                    candidates = [r for k in scope for r in _by_name(self._idl, table, name_of(k))]
+                    # A row keyed "<id>/<part>" (a network's drop Port_Group) is named after its key,
+                    # not its object id: look up both, or a scoped converge never finds it.
+                    names = {name_of(k) for k in scope} | {name_of(k) for k in (desired or {}).get(table, ())
+                                                           if object_id(k) in scope}
+                    candidates = [r for n in sorted(names) for r in _by_name(self._idl, table, n)]
                     seen = {r.uuid for r in candidates}
                     extra = (rows.get(uuid.UUID(u)) for u in known)
                     candidates += [r for r in extra if r is not None and r.uuid not in seen]
@@ -435,7 +442,7 @@ class NbClient:
         self._require()
         lock = self.ovsdb_connection.lock
         full = scope is None  # a full reconcile also checks memberships (read_owned)
-        actual = self.read_owned(scope, lock, memberships=full)
+        actual = self.read_owned(scope, lock, desired=desired, memberships=full)
         with lock:
             plan = _plan(self._idl, desired, actual, scope)
         if dry_run or not plan:
