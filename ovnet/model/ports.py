@@ -216,7 +216,10 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
         values["binding:profile"] = {}
     mac = _pick_mac(session, network.id, values.get("mac_address"), defaults.mac_prefix)
     _normalise_pairs(values, mac, values["port_security_enabled"])
-    port = Port(id=new_id(), project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]))
+    # Empty collections given up front: a new port has none, and an unset one would be lazy-loaded
+    # (a SELECT each) when the allocation and the group binding append to it.
+    port = Port(id=new_id(), project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]),
+                fixed_ips=[], security_group_bindings=[])
     assign(port, values, COLUMNS)
     session.add(port)
     subnets = _subnets(session, network.id)

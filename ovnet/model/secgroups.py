@@ -155,9 +155,8 @@ def _bind(session: Session, port: Port, ids: list[str]) -> bool:
     for group_id in ids:
         if group_id not in before:
             port.security_group_bindings.append(PortSecurityGroup(security_group_id=group_id))
-    for group_id in set(before) ^ set(ids):
-        # The group's OVN Port_Group lists its member ports.
-        record_change(session, session.get(SecurityGroup, group_id))
+    # No change record for the groups: a Port_Group's members are written from the port's side
+    # (ovn/acls.py, the port's own change), so the groups' NB rows do not change.
     return True
 
 
@@ -171,7 +170,9 @@ def attach_on_create(session: Session, ctx: Context, port: Port, requested: list
     if requested is None:
         if not port.port_security_enabled or (port.device_owner or "").startswith(NO_DEFAULT_GROUP_PREFIX):
             return
-        requested = [ensure_default(session, port.project_id).id]
+        # The port's project's own default group: visible to ``ctx`` and of the port's project
+        # by construction, so it skips _groups_for_port's lookups.
+        return _bind(session, port, [ensure_default(session, port.project_id).id])
     _require_port_security(port, requested)
     _bind(session, port, _groups_for_port(session, ctx, port.project_id, requested))
 
