@@ -160,19 +160,26 @@ def _bind(session: Session, port: Port, ids: list[str]) -> bool:
     return True
 
 
-def attach_on_create(session: Session, ctx: Context, port: Port, requested: list[str] | None) -> None:
+def attach_on_create(session: Session, ctx: Context, port: Port, requested: list[str] | None,
+                     default_groups: dict[str, str] | None = None) -> None:
     """Give a new port its groups: ``requested`` (ids of groups of the port's project), or the
     project's ``default`` when None and the port has port security and is not a network:* port.
 
     Conflict PortSecurityAndIPRequiredForSecurityGroups when groups are asked for a port without
     port security; NotFound SecurityGroupNotFound for a group that is not the port's project's.
+    ``default_groups`` ({project id: group id}) remembers default groups across the ports of one
+    request.
     """
     if requested is None:
         if not port.port_security_enabled or (port.device_owner or "").startswith(NO_DEFAULT_GROUP_PREFIX):
             return
         # The port's project's own default group: visible to ``ctx`` and of the port's project
         # by construction, so it skips _groups_for_port's lookups.
-        return _bind(session, port, [ensure_default(session, port.project_id).id])
+        known = {} if default_groups is None else default_groups
+        if port.project_id not in known:
+            known[port.project_id] = ensure_default(session, port.project_id).id
+        _bind(session, port, [known[port.project_id]])
+        return
     _require_port_security(port, requested)
     _bind(session, port, _groups_for_port(session, ctx, port.project_id, requested))
 
