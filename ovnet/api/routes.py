@@ -72,7 +72,11 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         items, bulk = _create_body(res, await read_json(request, h.max_body))
 
         def work(session):
-            made = [res.view(ctx, res.create(session, ctx, item, *extra)) for item in items]
+            if bulk and res.create_many is not None:
+                rows = res.create_many(session, ctx, items, *extra)
+            else:
+                rows = [res.create(session, ctx, item, *extra) for item in items]
+            made = [res.view(ctx, row) for row in rows]
             return {res.plural: made} if bulk else {res.name: made[0]}
         return await h.write(work, 201)
 

@@ -109,6 +109,9 @@ class Kind:
     prepare_list: Callable | None = None
     path: str = ""
     admin_fields: tuple[str, ...] = ()
+    # A bulk create that shares work between its items (``create_many(session, ctx, bodies,
+    # *defaults) -> [row]``); without it a bulk create calls ``create`` per item.
+    create_many: Callable | None = None
 
     @property
     def name(self) -> str:
@@ -217,6 +220,7 @@ PORT = Kind(
     ),
     needs_defaults=("create",),
     admin_fields=("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details"),
+    create_many=ports.create_ports,
 )
 
 SECURITY_GROUP = Kind(

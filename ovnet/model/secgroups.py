@@ -157,23 +157,31 @@ def _bind(session: Session, port: Port, ids: list[str]) -> bool:
     for group_id in ids:
         if group_id not in before:
             port.security_group_bindings.append(PortSecurityGroup(security_group_id=group_id))
-    for group_id in set(before) ^ set(ids):
-        # The group's OVN Port_Group lists its member ports.
-        record_change(session, session.get(SecurityGroup, group_id))
+    # No change record for the groups: a Port_Group's members are written from the port's side
+    # (ovn/acls.py, the port's own change), so the groups' NB rows do not change.
     return True
 
 
-def attach_on_create(session: Session, ctx: Context, port: Port, requested: list[str] | None) -> None:
+def attach_on_create(session: Session, ctx: Context, port: Port, requested: list[str] | None,
+                     default_groups: dict[str, str] | None = None) -> None:
     """Give a new port its groups: ``requested`` (ids of groups of the port's project), or the
     project's ``default`` when None and the port has port security and is not a network:* port.
 
     Conflict PortSecurityAndIPRequiredForSecurityGroups when groups are asked for a port without
     port security; NotFound SecurityGroupNotFound for a group that is not the port's project's.
+    ``default_groups`` ({project id: group id}) remembers default groups across the ports of one
+    request.
     """
     if requested is None:
         if not port.port_security_enabled or (port.device_owner or "").startswith(NO_DEFAULT_GROUP_PREFIX):
             return
-        requested = [ensure_default(session, port.project_id).id]
+        # The port's project's own default group: visible to ``ctx`` and of the port's project
+        # by construction, so it skips _groups_for_port's lookups.
+        known = {} if default_groups is None else default_groups
+        if port.project_id not in known:
+            known[port.project_id] = ensure_default(session, port.project_id).id
+        _bind(session, port, [known[port.project_id]])
+        return
     _require_port_security(port, requested)
     _bind(session, port, _groups_for_port(session, ctx, port.project_id, requested))
 

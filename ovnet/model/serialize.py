@@ -12,7 +12,7 @@ from ovnet.model.schema import FloatingIP, Network, Port, Router, SecurityGroup,
 
 
 def _time(value: dt.datetime) -> str:
-    return value.replace(microsecond=0).isoformat() + "Z"
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def standard_dict(row: StandardAttrs) -> dict:
