@@ -271,6 +271,8 @@ NETWORK = {
     "provider:network_type": Attr(one_of(*NETWORK_TYPES), put=False),
     "provider:physical_network": Attr(nullable_string, put=False, default=None),
     "provider:segmentation_id": Attr(nullable_integer, put=False, default=None),
+    "ipv4_address_scope": READ_ONLY,
+    "ipv6_address_scope": READ_ONLY,
 }
 
 SUBNET = {

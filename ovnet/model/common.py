@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model.errors import NotFound
+from ovnet.model.errors import Conflict, NotFound
 from ovnet.model.schema import Outbox, StandardAttrs, utcnow
 from ovnet.model.tenancy import Context, require_owner, visible
 
@@ -53,6 +53,18 @@ def get_owned(session: Session, ctx: Context, model: type, resource_id: str, act
     row = get_visible(session, ctx, model, resource_id, options)
     require_owner(ctx, row, action)
     return row
+
+
+def delete_unused(session: Session, ctx: Context, model: type, resource_id: str, action: str, users: object,
+                  in_use: str) -> None:
+    """Delete the row ``resource_id`` of ``model`` that ``ctx`` may change (get_owned) and write its
+    outbox row; Conflict (``<Noun>InUse``, e.g. SubnetPoolInUse) with the message ``in_use``
+    (``{id}`` is the row's id) while some row's column ``users`` holds that id."""
+    row = get_owned(session, ctx, model, resource_id, action)
+    if session.scalar(select(users).where(users == row.id).limit(1)) is not None:
+        raise Conflict(in_use.format(id=row.id), f"{model.noun.error}InUse")
+    record_change(session, row)
+    session.delete(row)
 
 
 def record_update(session: Session, row: StandardAttrs) -> None:

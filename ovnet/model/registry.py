@@ -30,10 +30,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnet.model import attributes, floatingips, networks, ports, routers, secgroups, sgrules, subnetpools, subnets
+from ovnet.model import addressscopes, attributes, floatingips, networks, ports, routers, secgroups, sgrules, subnetpools, subnets
 from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
 from ovnet.model.schema import (
+    AddressScope,
     AllocationPool,
     FloatingIP,
     IPAllocation,
@@ -153,7 +154,11 @@ NETWORK = Kind(
         "provider:physical_network": Column(Network.provider_physical_network),
         "provider:segmentation_id": Column(Network.provider_segmentation_id, attributes.integer),
     },
-    children=Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
+    children=(
+        Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
+        Children("subnet_pools", Subnet.network_id, (SubnetPool.ip_version, SubnetPool.address_scope_id),
+                 (SubnetPool.ip_version,), (SubnetPool.id == Subnet.subnetpool_id,)),
+    ),
     needs_defaults=("create", "update"),
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
@@ -267,8 +272,22 @@ SUBNETPOOL = Kind(
         "max_prefixlen": Column(SubnetPool.max_prefixlen, attributes.integer),
         "shared": Column(SubnetPool.shared, attributes.boolean),
         "is_default": Column(SubnetPool.is_default, attributes.boolean),
+        "address_scope_id": Column(SubnetPool.address_scope_id),
     },
     extensions={"subnet_allocation": ("Subnet Allocation", "Subnet pools and subnets allocated from them.")},
+)
+
+ADDRESS_SCOPE = Kind(
+    "address_scopes", AddressScope, addressscopes.create_address_scope, addressscopes.update_address_scope,
+    addressscopes.delete_address_scope, addressscopes.address_scope_dict,
+    columns={
+        **standard_columns(AddressScope),
+        "ip_version": Column(AddressScope.ip_version, attributes.integer),
+        "shared": Column(AddressScope.shared, attributes.boolean),
+    },
+    extensions={"address-scope": ("Address scope", "Address scopes, their subnet pools (address_scope_id) and "
+                                  "networks' ipv4_address_scope / ipv6_address_scope.")},
+    path="address-scopes",
 )
 
 
@@ -324,8 +343,8 @@ FLOATINGIP = Kind(
     needs_defaults=("create",),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP, SECURITY_GROUP,
-                                                SECURITY_GROUP_RULE)}
+KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, ADDRESS_SCOPE, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP,
+                                                SECURITY_GROUP, SECURITY_GROUP_RULE)}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
 
 

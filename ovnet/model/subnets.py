@@ -74,6 +74,16 @@ def _check_no_overlap(session: Session, network_id: str, net: ipam.IPNetwork) ->
                              f"{network_id} overlaps with another subnet.", "InvalidInput", "cidr")
 
 
+def _check_pool_affinity(session: Session, network_id: str, version: int, pool_id: str | None) -> None:
+    # Neutron's _validate_network_subnetpools: a network's subnets of one IP version come from one
+    # pool (or none), so the network has one address scope per IP version.
+    others = set(session.scalars(select(Subnet.subnetpool_id).where(Subnet.network_id == network_id,
+                                                                    Subnet.ip_version == version)))
+    if others - {pool_id}:
+        raise BadRequest("Subnets hosted on the same network must be allocated from the same subnet pool.",
+                         "NetworkSubnetPoolAffinityError", "subnetpool_id")
+
+
 def _cidr(session: Session, ctx: Context, values: dict) -> ipam.IPNetwork:
     if values["subnetpool_id"] is not None:
         return subnetpools.allocate(session, ctx, values["subnetpool_id"], values["ip_version"],
@@ -116,6 +126,7 @@ def create_subnet(session: Session, ctx: Context, body: object, defaults: Defaul
     else:
         ranges = ipam.default_pools(net, values["gateway_ip"])
     _check_no_overlap(session, network.id, net)
+    _check_pool_affinity(session, network.id, net.version, values["subnetpool_id"])
     subnet = Subnet(project_id=project_id, network_id=network.id, cidr=str(net), ip_version=net.version,
                     ipv6_address_mode=values["ipv6_address_mode"], ipv6_ra_mode=values["ipv6_ra_mode"],
                     subnetpool_id=values["subnetpool_id"], tags=list(values["tags"]))
