@@ -30,7 +30,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnet.model import addressscopes, attributes, floatingips, networks, ports, routers, secgroups, sgrules, subnetpools, subnets
+from ovnet.model import (
+    addressscopes,
+    attributes,
+    floatingips,
+    networks,
+    ports,
+    rbac,
+    routers,
+    secgroups,
+    sgrules,
+    subnetpools,
+    subnets,
+)
 from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
 from ovnet.model.schema import (
@@ -41,6 +53,7 @@ from ovnet.model.schema import (
     Network,
     Port,
     PortSecurityGroup,
+    RbacPolicy,
     Router,
     SecurityGroup,
     SecurityGroupRule,
@@ -110,6 +123,8 @@ class Kind:
     prepare_list: Callable | None = None
     path: str = ""
     admin_fields: tuple[str, ...] = ()
+    # (ctx, row, item) -> None: adjusts the shown item to the caller (a network's ``shared``).
+    for_caller: Callable[[Context, Any, dict], None] | None = None
 
     @property
     def name(self) -> str:
@@ -137,6 +152,8 @@ class Kind:
         if not ctx.is_admin:
             for name in self.admin_fields:
                 item.pop(name, None)
+        if self.for_caller is not None:
+            self.for_caller(ctx, row, item)
         return item
 
 
@@ -158,7 +175,10 @@ NETWORK = Kind(
         Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
         Children("subnet_pools", Subnet.network_id, (SubnetPool.ip_version, SubnetPool.address_scope_id),
                  (SubnetPool.ip_version,), (SubnetPool.id == Subnet.subnetpool_id,)),
+        Children("rbac_entries", RbacPolicy.object_id, (RbacPolicy.action, RbacPolicy.target_project),
+                 (RbacPolicy.id,), (RbacPolicy.object_type == "network",)),
     ),
+    for_caller=rbac.shared_for,
     needs_defaults=("create", "update"),
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),

@@ -99,6 +99,11 @@ class Network(StandardAttrs, Base):
     subnets: Mapped[list[Subnet]] = relationship(
         back_populates="network", order_by="Subnet.created_at, Subnet.id", passive_deletes=True
     )
+    # Who it is shared with or external to: ``shared`` is shown per caller (rbac.shared_for).
+    rbac_entries: Mapped[list[RbacPolicy]] = relationship(
+        viewonly=True, order_by="RbacPolicy.id",
+        primaryjoin="and_(Network.id == foreign(RbacPolicy.object_id), RbacPolicy.object_type == 'network')",
+    )
     # The pools its subnets came from: a network shows their address scopes (address-scope's
     # ipv4_address_scope / ipv6_address_scope).
     subnet_pools: Mapped[list[SubnetPool]] = relationship(
