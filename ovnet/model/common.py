@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model.errors import Conflict, NotFound
+from ovnet.model.errors import Conflict, NotFound, PreconditionFailed
 from ovnet.model.schema import Outbox, StandardAttrs, utcnow
 from ovnet.model.tenancy import Context, require_owner, visible
 
@@ -45,6 +45,18 @@ def get_visible(session: Session, ctx: Context, model: type, resource_id: str, o
     if row is None:
         raise NotFound(f"{model.noun.label} {resource_id} could not be found.", f"{model.noun.error}NotFound")
     return row
+
+
+def check_revision(session: Session, ctx: Context, model: type, resource_id: str, wanted: int | None) -> None:
+    """PreconditionFailed (RevisionNumberConstraintFailed) unless the visible row ``resource_id``
+    is at revision ``wanted`` (None: no condition) — Neutron's If-Match: revision_number=N;
+    NotFound when the row is not visible."""
+    if wanted is None:
+        return
+    current = get_visible(session, ctx, model, resource_id).revision_number
+    if current != wanted:
+        raise PreconditionFailed(f"Constrained to {wanted}, but current revision is {current}",
+                                 "RevisionNumberConstraintFailed", "revision_number")
 
 
 def get_owned(session: Session, ctx: Context, model: type, resource_id: str, action: str, options=()):

@@ -125,6 +125,8 @@ class Kind:
     admin_fields: tuple[str, ...] = ()
     # (ctx, row, item) -> None: adjusts the shown item to the caller (a network's ``shared``).
     for_caller: Callable[[Context, Any, dict], None] | None = None
+    # The attribute table create/update validate against; the API documents request bodies by it.
+    attributes: Mapping[str, attributes.Attr] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -186,6 +188,7 @@ NETWORK = Kind(
                      "provider:network_type (flat, vlan, geneve), provider:physical_network, "
                      "provider:segmentation_id."),
     },
+    attributes=attributes.NETWORK,
 )
 
 SUBNET = Kind(
@@ -208,6 +211,7 @@ SUBNET = Kind(
         Dependency("subnetpool", lambda s: [s["subnetpool_id"]] if s.get("subnetpool_id") else []),
     ),
     needs_defaults=("create",),
+    attributes=attributes.SUBNET,
 )
 
 PORT = Kind(
@@ -239,6 +243,7 @@ PORT = Kind(
     ),
     needs_defaults=("create",),
     admin_fields=("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details"),
+    attributes=attributes.PORT,
 )
 
 SECURITY_GROUP = Kind(
@@ -256,6 +261,7 @@ SECURITY_GROUP = Kind(
     },
     prepare_list=secgroups.prepare_list,
     path="security-groups",
+    attributes=attributes.SECURITY_GROUP,
 )
 
 SECURITY_GROUP_RULE = Kind(
@@ -279,6 +285,7 @@ SECURITY_GROUP_RULE = Kind(
         "remote_group_id": Column(SecurityGroupRule.remote_group_id),
     },
     path="security-group-rules",
+    attributes=attributes.SECURITY_GROUP_RULE,
 )
 
 SUBNETPOOL = Kind(
@@ -295,6 +302,7 @@ SUBNETPOOL = Kind(
         "address_scope_id": Column(SubnetPool.address_scope_id),
     },
     extensions={"subnet_allocation": ("Subnet Allocation", "Subnet pools and subnets allocated from them.")},
+    attributes=subnetpools.ATTRIBUTES,
 )
 
 ADDRESS_SCOPE = Kind(
@@ -308,6 +316,7 @@ ADDRESS_SCOPE = Kind(
     extensions={"address-scope": ("Address scope", "Address scopes, their subnet pools (address_scope_id) and "
                                   "networks' ipv4_address_scope / ipv6_address_scope.")},
     path="address-scopes",
+    attributes=addressscopes.ATTRIBUTES,
 )
 
 
@@ -345,6 +354,7 @@ ROUTER = Kind(
         "extraroute-atomic": ("Atomically add/remove extra routes", "add_extraroutes / remove_extraroutes."),
     },
     reads_whole_model=True,
+    attributes=routers.ATTRIBUTES,
 )
 
 FLOATINGIP = Kind(
@@ -361,6 +371,7 @@ FLOATINGIP = Kind(
     },
     depends_on=(Dependency("router", lambda f: [f["router_id"]] if f["router_id"] else []),),
     needs_defaults=("create",),
+    attributes=floatingips.ATTRIBUTES,
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, ADDRESS_SCOPE, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP,

@@ -53,6 +53,35 @@ def _check_ipv6_modes(net: ipam.IPNetwork, address_mode: str | None, ra_mode: st
                          "InvalidInput", "enable_dhcp")
 
 
+def _same_family(net: ipam.IPNetwork, value: str, what: str) -> None:
+    if ipaddress.ip_network(value, strict=False).version != net.version:
+        raise BadRequest(f"Invalid input for operation: {what} '{value}' does not match the ip_version "
+                         f"'{net.version}'", "InvalidInput", what)
+
+
+def _check_addresses(net: ipam.IPNetwork, values: dict, dhcp_was_enabled: bool) -> None:
+    """Neutron's _validate_subnet: no /0; DNS servers and host routes of the subnet's IP version;
+    and where DHCP is being turned on, a prefix with room for a server and a client (at most
+    /30, /126) that is not multicast, loopback or link-local (DHCP cannot serve those)."""
+    if net.prefixlen == 0:
+        raise BadRequest("Invalid input for operation: 0 is not allowed as CIDR prefix length", "InvalidInput", "cidr")
+    for server in values.get("dns_nameservers") or ():
+        _same_family(net, server, "dns_nameserver")
+    for route in values.get("host_routes") or ():
+        _same_family(net, route["destination"], "destination")
+        _same_family(net, route["nexthop"], "nexthop")
+    if not values.get("enable_dhcp") or dhcp_was_enabled:
+        return
+    if net.prefixlen > net.max_prefixlen - 2:
+        raise BadRequest("Invalid input for operation: Subnet has a prefix length that is incompatible with DHCP "
+                         "service enabled.", "InvalidInput", "cidr")
+    for kind, test in (("Multicast", net.is_multicast), ("Loopback", net.is_loopback),
+                       ("Link-local", net.is_link_local)):
+        if test:
+            raise BadRequest(f"Invalid input for operation: {kind} IP subnet is not supported if enable_dhcp is True.",
+                             "InvalidInput", "cidr")
+
+
 def _check_gateway_free(session: Session, subnet: Subnet, gateway: str | None) -> None:
     """Conflict (GatewayIpInUse) when a port other than a router's holds the new ``gateway``
     (Neutron: update_subnet refuses it; the port would answer for the gateway)."""
@@ -115,6 +144,7 @@ def create_subnet(session: Session, ctx: Context, body: object, defaults: Defaul
     network = get_owned(session, ctx, Network, values["network_id"], "create_subnet")
     net = _cidr(session, ctx, values)
     _check_family(values, net)
+    _check_addresses(net, values, dhcp_was_enabled=False)
     if net.version == 6 and network.mtu < IPV6_MIN_MTU:
         raise BadRequest(f"Invalid input for operation: an IPv6 subnet needs an MTU of at least {IPV6_MIN_MTU}; "
                          f"network {network.id} has {network.mtu}.", "InvalidInput", "cidr")
@@ -145,6 +175,7 @@ def update_subnet(session: Session, ctx: Context, subnet_id: str, body: object) 
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=False)
     subnet = get_owned(session, ctx, Subnet, subnet_id, "update_subnet")
     net = ipam.network_of(subnet)
+    _check_addresses(net, values, subnet.enable_dhcp)
     gateway = values.get("gateway_ip", subnet.gateway_ip)
     ipam.check_gateway(net, gateway)
     _check_gateway_free(session, subnet, gateway)
