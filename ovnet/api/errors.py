@@ -23,7 +23,8 @@ from ovnet.model.errors import BadRequest, Conflict, Forbidden, ModelError, NotA
 
 STATUS = {BadRequest: 400, NotAuthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412}
 HTTP_TYPES = {400: "HTTPBadRequest", 401: "NotAuthorized", 403: "PolicyNotAuthorized", 404: "HTTPNotFound",
-              405: "HTTPMethodNotAllowed", 409: "HTTPConflict", 412: "HTTPPreconditionFailed", 413: "HTTPRequestEntityTooLarge",
+              405: "HTTPMethodNotAllowed", 409: "HTTPConflict", 412: "HTTPPreconditionFailed",
+              413: "HTTPRequestEntityTooLarge",
               500: "HTTPInternalServerError"}
 
 

@@ -41,7 +41,8 @@ NAMED = {
     attributes.uuid_string: {"type": "string", "format": "uuid"}, attributes.ip_address: STRING,
     attributes.cidr: STRING, attributes.ip_or_cidr: STRING, attributes.mac_address: STRING,
     attributes.mapping: {"type": "object"}, attributes.host_id: {"type": ["string", "null"]},
-    attributes.nullable_string: {"type": ["string", "null"]}, attributes.nullable_integer: {"type": ["integer", "null"]},
+    attributes.nullable_string: {"type": ["string", "null"]},
+    attributes.nullable_integer: {"type": ["integer", "null"]},
     attributes.nullable_uuid_string: {"type": ["string", "null"]},
     attributes.nullable_ip_address: {"type": ["string", "null"]}, attributes.ip_prefix: {"type": ["string", "null"]},
 }

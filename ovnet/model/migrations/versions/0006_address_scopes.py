@@ -30,9 +30,10 @@ def upgrade() -> None:
     op.add_column("subnetpools", sa.Column("address_scope_id", sa.String(36), nullable=True))
     op.create_index("ix_subnetpools_address_scope_id", "subnetpools", ["address_scope_id"])
     bind = op.get_bind()
-    for network_id, project_id in bind.execute(sa.text("SELECT id, project_id FROM networks WHERE router_external")):
-        bind.execute(sa.text("INSERT INTO rbac_policies (id, project_id, object_type, object_id, action, target_project)"
-                             " VALUES (:id, :project, 'network', :network, 'access_as_external', '*')"),
+    external = bind.execute(sa.text("SELECT id, project_id FROM networks WHERE router_external")).all()
+    for network_id, project_id in external:
+        bind.execute(sa.text("INSERT INTO rbac_policies (id, project_id, object_type, object_id, action, "
+                             "target_project) VALUES (:id, :project, 'network', :network, 'access_as_external', '*')"),
                      {"id": str(uuid.uuid4()), "project": project_id, "network": network_id})
 
 
