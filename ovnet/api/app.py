@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import binding, errors, identity, meta, metrics, rbac, ui
+from ovnet.api import binding, errors, identity, meta, metrics, openapi, rbac, ui
 from ovnet.api import quotas as quota_routes
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
+from ovnet.api.suffix import JsonSuffix
 from ovnet.api.urlcheck import Utf8Url
 from ovnet.model import quotas
 from ovnet.model.common import Defaults
@@ -45,7 +46,8 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     errors.install(app)
     metrics.install(app, store, collectors)
     ui.install(app)
-    app.add_middleware(Utf8Url)
+    app.add_middleware(JsonSuffix)
+    app.add_middleware(Utf8Url)  # added last, so it runs first: on the path as the client sent it
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
 
     @app.get("/healthz")
@@ -61,4 +63,5 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     app.include_router(binding.router(handlers))  # before the resources: its path is more specific
     for res in KINDS.values():
         app.include_router(resource_router(res, handlers))
+    app.openapi = lambda: openapi.document(app)
     return app

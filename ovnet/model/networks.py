@@ -107,6 +107,8 @@ def create_network(session: Session, ctx: Context, body: object, defaults: Defau
     session.flush()
     if net.shared:
         rbac.grant(session, net, rbac.EVERYONE)
+    if net.router_external:
+        rbac.grant(session, net, rbac.EVERYONE, rbac.EXTERNAL)
     record_change(session, net)
     return net
 
@@ -129,6 +131,8 @@ def update_network(session: Session, ctx: Context, network_id: str, body: object
                        "ExternalNetworkInUse", "router:external")
     if "shared" in values:
         rbac.set_shared(session, net, values.pop("shared"))
+    if "router:external" in values:
+        rbac.set_external(session, net, values.pop("router:external"))
     old_mtu = net.mtu
     if assign(net, values, COLUMNS):
         record_update(session, net)

@@ -31,7 +31,10 @@ def standard_dict(row: StandardAttrs) -> dict:
 
 
 def network_dict(net: Network) -> dict:
-    """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order."""
+    """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order;
+    ``ipv4_address_scope``/``ipv6_address_scope``: the address scope of the pool its subnets of
+    that IP version came from, else None (extension address-scope)."""
+    scopes = {pool.ip_version: pool.address_scope_id for pool in net.subnet_pools}
     return {
         **standard_dict(net),
         "admin_state_up": net.admin_state_up,
@@ -44,6 +47,8 @@ def network_dict(net: Network) -> dict:
         "provider:network_type": net.provider_network_type,
         "provider:physical_network": net.provider_physical_network,
         "provider:segmentation_id": net.provider_segmentation_id,
+        "ipv4_address_scope": scopes.get(4),
+        "ipv6_address_scope": scopes.get(6),
     }
 
 

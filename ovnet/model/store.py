@@ -50,6 +50,9 @@ def _setup_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # LIKE matches tags (query._tag_match), which are case-sensitive as in Neutron; SQLite's
+        # LIKE folds ASCII case unless told otherwise (PostgreSQL's never does).
+        cur.execute("PRAGMA case_sensitive_like=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

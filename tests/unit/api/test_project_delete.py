@@ -8,7 +8,7 @@ from tests.unit.api.test_identity import keystone_error
 
 def _topology(alice, admin) -> dict:
     """alice: two networks with subnets, ports, a router with an interface, an extra route and an
-    external gateway, a floating IP, a security group with a rule, a subnet pool."""
+    external gateway, a floating IP, a security group with a rule, a subnet pool in an address scope."""
     ext = admin.network(**{"router:external": True})
     admin.subnet(ext["id"], "203.0.113.0/24")
     net = alice.network()
@@ -29,7 +29,10 @@ def _topology(alice, admin) -> dict:
     rule = alice.post("/v2.0/security-group-rules", {"security_group_rule": {
         "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}})
     assert rule.status_code == 201, rule.text
-    pool = alice.post("/v2.0/subnetpools", {"subnetpool": {"name": "p", "prefixes": ["10.100.0.0/16"]}})
+    scope = alice.post("/v2.0/address-scopes", {"address_scope": {"name": "s", "ip_version": 4}})
+    assert scope.status_code == 201, scope.text
+    pool = alice.post("/v2.0/subnetpools", {"subnetpool": {"name": "p", "prefixes": ["10.100.0.0/16"],
+                                                           "address_scope_id": scope.json()["address_scope"]["id"]}})
     assert pool.status_code == 201, pool.text
     return {"net": net, "ext": ext}
 
@@ -61,7 +64,8 @@ def test_cascade_removes_everything_in_order(admin, alice, bob):
     assert r.status_code == 200, r.text
     gone = r.json()["deleted"]
     assert gone["networks"] == 2 and gone["routers"] == 1 and gone["floatingips"] == 1 and gone["tokens"] == 1
-    for plural in ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools"):
+    for plural in ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools",
+                   "address-scopes"):
         key = plural.replace("-", "_")
         left = [o for o in admin.get(f"/v2.0/{plural}").json()[key] if o.get("project_id") == alice.project_id]
         assert left == [], (plural, left)

@@ -313,3 +313,15 @@ def test_admin_binds_and_null_unbinds(alice, admin):
     admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-2"}})
     again = admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": ""}}).json()["port"]
     assert again["binding:host_id"] == ""
+
+
+@pytest.mark.parametrize("query", ["binding:host_id=host-1", "binding:host_id=", "binding:host_id=host-1&name=p",
+                                   "sort_key=binding:host_id", "binding:vif_type=ovs", "binding:profile=x"])
+def test_member_may_not_filter_or_sort_on_what_it_cannot_see(alice, admin, query):
+    """A member's filter on binding:host_id would tell where ports run, which Neutron shows to
+    admins only: it is an unknown attribute to the member; the admin's filter works."""
+    net = alice.network()
+    admin.port(net["id"], name="p", **{"binding:host_id": "host-1"})
+    neutron_error(alice.get(f"/v2.0/ports?{query}"), 400, "HTTPBadRequest")
+    assert admin.get(f"/v2.0/ports?{query}").status_code in (200, 400)
+    assert [p["name"] for p in admin.get("/v2.0/ports?binding:host_id=host-1").json()["ports"]] == ["p"]
