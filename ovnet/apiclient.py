@@ -158,6 +158,11 @@ class ApiClient:
         ApiError 409 when the name is taken, 400 when it is invalid, 403 without an admin token."""
         return self.request("POST", "/v3/projects", json={"project": {"name": name}})["project"]
 
+    def delete_project(self, project_id: str) -> None:
+        """Delete project ``project_id`` and its tokens (Keystone v3 DELETE /v3/projects/{id}).
+        ApiError 404 when there is none, 403 without an admin token."""
+        self.request("DELETE", f"/v3/projects/{quote(project_id, safe='')}")
+
     def issue_token(self, project_id: str, expires_in_s: float | None = None) -> str:
         """A new member token of project ``project_id`` (POST /v3/OS-OVNET/projects/{id}/tokens),
         valid ``expires_in_s`` seconds (None: until revoked); older ones stay valid. ApiError 404

@@ -72,6 +72,17 @@ def add_project(session: Session, ctx: Context, name: str) -> Project:
     return create_project(session, name)
 
 
+def remove_project(session: Session, ctx: Context, project_id: str) -> None:
+    """Delete project ``project_id`` and its tokens (Keystone's DELETE /v3/projects/{id}: admin
+    only, Forbidden otherwise; NotFound when there is none). As in Keystone, the project's
+    networking resources are not Identity's to delete: the caller removes them first."""
+    _require_admin(ctx, "identity:delete_project")
+    project = get_project(session, ctx, project_id)
+    session.execute(delete(Token).where(Token.project_id == project_id))
+    session.delete(project)
+    session.flush()
+
+
 def issue_member_token(session: Session, ctx: Context, project_id: str, expires_in_s: float | None = None) -> str:
     """A new member token of project ``project_id`` (older ones stay valid), expiring after
     ``expires_in_s`` seconds (None: never); admin only (Forbidden otherwise), NotFound when there
