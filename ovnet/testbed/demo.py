@@ -390,6 +390,7 @@ def _plug(settings: Settings, wl: seed.Workload, ports: dict, token: str, socket
                 next(p for p in record.ports if p["id"] == port_id)["socket"] = str(socket)
                 record.save()
             agent.bind(port_id, "veth", ns, ifname=nic.ifname)
+    workload.announce_own_addresses(ns)
     workload.echo_server(ns, wl.name, _run_dir(settings)).start()
 
 

@@ -42,6 +42,17 @@ def echo_server(ns: str, name: str, run_dir: Path, port: int = ECHO_PORT, peer: 
                    health=listening, detaches=False, before=lambda: ready.unlink(missing_ok=True), start_timeout=10.0)
 
 
+def announce_own_addresses(ns: str) -> None:
+    """Make ARP from each NIC in ``ns`` carry that NIC's own address (arp_announce=2, ip-sysctl):
+    Linux by default takes the source address of the packet that waits for the answer, which for a
+    workload with two NICs can be its other NIC's, and OVN's port security drops such an ARP, so
+    the neighbour would stay unresolved for every packet to it. Raises RuntimeFailure."""
+    done = subprocess.run(in_netns(ns, "sysctl", "-qw", "net.ipv4.conf.all.arp_announce=2"), capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise RuntimeFailure(f"sysctl arp_announce in {ns} failed: {done.stderr.strip()}")
+
+
 def _spawn(argv: list[str]) -> subprocess.Popen:
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
