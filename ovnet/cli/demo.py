@@ -26,7 +26,7 @@ from ovnet.testbed.vmimage import VmImageError
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-SUMMARY_WIDTH = 100  # the summary and timing lines fit a 100-column terminal
+SUMMARY_WIDTH = 100  # the summary, timing and blocked-cell lines fit a 100-column terminal
 
 
 def member_tokens(settings: Settings, created: list[str] | None = None) -> dict[str, str]:
@@ -109,8 +109,9 @@ def demo(
         console.print(line, soft_wrap=True)
     for c in cells if not verbose else []:
         if c.reason.startswith("blocked") and c.traced is not None:
-            console.print(f"{c.src.workload} -> {c.dst.workload} {c.dst.ifname} {c.dst.address}: "
-                          f"{c.reason}; ovnet trace: {escape(c.traced.reason)}")
+            console.print(escape("\n".join(textwrap.wrap(
+                f"{c.src.workload} -> {c.dst.workload} {c.dst.ifname} {c.dst.address}: {c.reason}; ovnet trace: "
+                f"{c.traced.reason}", SUMMARY_WIDTH, subsequent_indent="  "))))
     console.print(matrix.summary(cells, crossing))
     console.print("\n".join(textwrap.wrap(f"total {time.monotonic() - started:.1f} s: {phases}", SUMMARY_WIDTH)))
     if width > console.width:

@@ -150,9 +150,12 @@ def test_demo_keep_then_clean(allinone):
     assert len(rows) == len(seed.nics()) + 1 + len(seed.FLOATING)  # the outside host, the floating IPs
     assert not any("✗" in row for row in rows)  # the legend names ✗ too
     assert {"n", "r", "f", "s", "b", "·"} <= {mark for row in rows for mark in row.split()}
-    blocked = [line for line in kept.stdout.splitlines() if "blocked by group default; ovnet trace:" in line]
-    assert len(blocked) == 1 and blocked[0].startswith("outside -> A-vm3 fip") and "no rule" in blocked[0]
-    assert all(len(line) <= 100 for line in kept.stdout.splitlines() if "cells as expected" in line)
+    lines = kept.stdout.splitlines()
+    blocked = [i for i, line in enumerate(lines) if "blocked by group default; ovnet trace:" in line]
+    assert len(blocked) == 1 and lines[blocked[0]].startswith("outside -> A-vm3 fip")
+    assert "no rule of the security groups" in " ".join(line.strip() for line in lines[blocked[0]:blocked[0] + 3])
+    summary = lines.index(next(line for line in lines if "cells as expected" in line))
+    assert all(len(line) <= 100 for line in lines[:summary + 3])  # all but the kept workloads' names
     names = {demo.workload_netns(allinone, w.name) for w in seed.WORKLOADS if w.kind == "netns"}
     assert names <= set(netns.listnetns())
     assert host in hosts.host_names(allinone)
