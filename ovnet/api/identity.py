@@ -2,9 +2,9 @@
 
 Keystone API v3 "Projects": ``GET /v3/projects[?name=N][&domain_id=D]`` -> ``{"projects": [...],
 "links": {...}}``, ``GET /v3/projects/{id}`` -> ``{"project": {...}}`` and ``POST /v3/projects``
-with ``{"project": {"name": N}}`` -> 201 ``{"project": {...}}`` (409 when the name is taken),
-``DELETE /v3/projects/{id}`` -> 204 (its tokens go with it; its Neutron resources are the
-caller's to delete first, as with Keystone and Neutron).
+with ``{"project": {"name": N}}`` -> 201 ``{"project": {...}}`` (409 when the name is taken);
+``DELETE /v3/projects/{id}`` -> 204, its tokens revoked; 409 ProjectInUse while it owns resources,
+unless ``?cascade=true`` (ovnet's), which removes them first and answers 200 ``{"deleted": {...}}``.
 
 ovnet's tokens have no Keystone call (Keystone issues tokens to users, and ovnet has none), so they
 sit under ``/v3/OS-OVNET/``, the way Keystone names its own extensions (``/v3/OS-TRUST/``...):
@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api.body import read_json
+from ovnet.model import projects
 from ovnet.model.errors import BadRequest
 from ovnet.model.schema import Project
 from ovnet.model.tenancy import (
@@ -34,7 +35,6 @@ from ovnet.model.tenancy import (
     find_projects,
     get_project,
     issue_member_token,
-    remove_project,
     revoke_tokens,
     token_counts,
 )
@@ -90,10 +90,13 @@ def router(handlers) -> APIRouter:
         return JSONResponse({"project": project}, status_code=201)
 
     @api.delete("/projects/{project_id}")
-    async def delete_project(project_id: str, request: Request) -> Response:
+    async def delete_project(project_id: str, request: Request, cascade: bool = False) -> Response:
+        # Keystone's call (204), refusing while the project owns resources unless ?cascade=true
+        # (ovnet's; its answer says what went). model/projects.py says why and in which order.
         ctx = await handlers.context(request)
-        await run_in_threadpool(handlers.store.run, lambda s: remove_project(s, ctx, project_id))
-        return Response(status_code=204)
+        gone = await run_in_threadpool(handlers.store.run, lambda s: projects.delete_project(s, ctx, project_id,
+                                                                                             cascade))
+        return JSONResponse({"deleted": gone}) if cascade else Response(status_code=204)
 
     @api.post("/OS-OVNET/projects/{project_id}/tokens")
     async def create_token(project_id: str, request: Request) -> JSONResponse:

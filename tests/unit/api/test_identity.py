@@ -81,15 +81,3 @@ def test_a_member_may_not_create_projects_or_tokens(alice):
     keystone_error(alice.post(f"/v3/OS-OVNET/projects/{alice.project_id}/tokens"), 403)
     keystone_error(alice.get("/v3/OS-OVNET/token_counts"), 403)
 
-
-def test_admin_deletes_a_project_and_its_tokens_keystones_way(admin, alice, bob):
-    assert alice.get(f"/v3/projects/{alice.project_id}").status_code == 200
-
-    gone = admin.delete(f"/v3/projects/{alice.project_id}")
-
-    assert gone.status_code == 204, gone.text
-    keystone_error(admin.get(f"/v3/projects/{alice.project_id}"), 404)
-    assert alice.get("/v2.0/networks").status_code == 401  # its tokens went with it
-    keystone_error(admin.delete(f"/v3/projects/{alice.project_id}"), 404)
-    body = keystone_error(bob.delete(f"/v3/projects/{bob.project_id}"), 403)
-    assert "identity:delete_project" in body["message"]
