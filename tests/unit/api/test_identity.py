@@ -80,4 +80,3 @@ def test_a_member_may_not_create_projects_or_tokens(alice):
     keystone_error(alice.post("/v3/projects", {"project": {"name": "x"}}), 403)
     keystone_error(alice.post(f"/v3/OS-OVNET/projects/{alice.project_id}/tokens"), 403)
     keystone_error(alice.get("/v3/OS-OVNET/token_counts"), 403)
-
