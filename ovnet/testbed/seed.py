@@ -114,10 +114,10 @@ class World:
     gateways: dict[str, str]
 
     def fip_nics(self) -> list[Nic]:
-        """Each floating IP as a destination: a Nic of its workload named FIP_IFNAME."""
+        """Each floating IP as a destination: a Nic of its workload named FIP_IFNAME, in FLOATING order."""
         owner = {w.name: w for w in WORKLOADS}
-        return [Nic(name, owner[name].project, PUBLIC_NETWORK, address, FIP_IFNAME)
-                for name, address in self.floating.items()]
+        return [Nic(name, owner[name].project, PUBLIC_NETWORK, self.floating[name], FIP_IFNAME)
+                for name in FLOATING if name in self.floating]
 
 
 @dataclass(frozen=True)
