@@ -163,7 +163,7 @@ def test_demo_keep_then_clean(allinone):
     assert names <= set(netns.listnetns())
     assert host in hosts.host_names(allinone)
     echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
-    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) - len(CONTAINERS) - len(PODMAN)
+    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) - len(CONTAINERS) - len(PODMAN) + 1  # + the outside host
     assert all(pid_alive(p) for p in echo_pids)
     with ApiClient.from_settings(allinone) as admin:
         public = admin.list_networks(name=seed.PUBLIC_NETWORK)
