@@ -61,6 +61,8 @@ def test_bridge_in_root_namespace_is_removed_and_a_second_one_refused(tmp_path):
         aio.down(second, purge=True)
         aio.down(settings, purge=True)
     assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0
+    # the userspace vswitchd's persistent tap goes with it, so the next root-namespace up starts clean
+    assert subprocess.run(["ip", "link", "show", "ovs-netdev"], capture_output=True).returncode != 0
     assert not settings.state_dir.exists()
 
 
