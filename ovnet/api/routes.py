@@ -34,16 +34,24 @@ class Handlers:
     async def context(self, request: Request) -> Context:
         return await run_in_threadpool(self.auth.context, request.headers.get("x-auth-token"))
 
-    async def write(self, fn: Callable, status: int) -> Response:
-        """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB."""
+    async def write(self, fn: Callable, status: int, wait: bool = True) -> Response:
+        """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB
+        (without ``wait`` only wake it: the answer says ``pending``)."""
         result = await run_in_threadpool(self.store.run, fn)
         synced = True
         if self.on_commit is not None:
-            synced = await run_in_threadpool(self.on_commit, self.commit_timeout_s)
+            synced = await run_in_threadpool(self.on_commit, self.commit_timeout_s if wait else 0.0)
         headers = {"X-Ovnet-Sync": "confirmed" if synced else "pending"}
         if result is None:
             return Response(status_code=status, headers=headers)
         return JSONResponse(result, status_code=status, headers=headers)
+
+
+def waits_for_nb(request: Request) -> bool:
+    """False when the client asked for the answer before NB confirms the write (request header
+    ``X-Ovnet-Sync: nowait``): a host agent that next waits for ``ovn-installed``, or deletes a
+    port nothing else refers to, gains nothing from the wait."""
+    return request.headers.get("x-ovnet-sync", "").lower() != "nowait"
 
 
 def _create_body(res: Kind, data: dict) -> tuple[list, bool]:
@@ -74,7 +82,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         def work(session):
             made = [res.view(ctx, res.create(session, ctx, item, *extra)) for item in items]
             return {res.plural: made} if bulk else {res.name: made[0]}
-        return await h.write(work, 201)
+        return await h.write(work, 201, waits_for_nb(request))
 
     @api.get("")
     async def list_(request: Request) -> Response:
@@ -114,7 +122,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
     @api.delete("/{resource_id}")
     async def delete(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
-        return await h.write(lambda s: res.delete(s, ctx, resource_id), 204)
+        return await h.write(lambda s: res.delete(s, ctx, resource_id), 204, waits_for_nb(request))
 
     @api.get("/{resource_id}/tags")
     async def get_tags(resource_id: str, request: Request) -> dict:
