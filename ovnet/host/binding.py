@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host import converge
-from ovnet.host.attach import HOST_ID, AttachService
+from ovnet.host.attach import HOST_ID, Attached, AttachService
 from ovnet.host.attachment import VETH, Attachment
 from ovnet.host.cni.protocol import DEVICE_OWNER as CNI_DEVICE_OWNER
 from ovnet.host.docker.pools import DEVICE_OWNER as DOCKER_DEVICE_OWNER
@@ -69,10 +69,15 @@ class Binder:
         says what target, ifname and owner mean per kind). Returns {"port_id", "kind", "device",
         "ready_s"} with ready_s the seconds from binding to ovn-installed. Idempotent for the same
         kind. Raises NotFound, Conflict, BadRequest, BindTimeout (after rolling back)."""
+        attached = self.attach(port_id, kind, target, token, ifname, owner)
+        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
+
+    def attach(self, port_id: str, kind: str, target: str, token: str | None = None, ifname: str = "eth0",
+               owner: str | None = None) -> Attached:
+        """``bind``, answering the attach service's Attached (with the subnets the bind read)."""
         if token:  # the admin's own requests skip this round-trip: the bind itself answers 404
             self._visible_port(port_id, token)
-        attached = self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
-        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
+        return self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
 
     def unbind(self, port_id: str, token: str | None = None) -> None:
         """Unplug ``port_id`` here and clear its ``binding:host_id``. Unbinding what is not bound
@@ -83,9 +88,20 @@ class Binder:
             if token:
                 raise
             port = None  # deleted from the API: only the local leftovers remain to remove
-        if port and port.get(HOST_ID) not in ("", self.chassis):
-            raise Conflict(f"port {port_id} is bound to host {port[HOST_ID]}, not {self.chassis}")
+        if port:
+            self._check_host(port)
         self.service.detach(port_id, unbind=bool(port and port.get(HOST_ID) == self.chassis))
+
+    def unplug_for_delete(self, port: dict) -> None:
+        """Unplug ``port`` (Neutron JSON as an admin sees it, with ``binding:host_id``) here ahead of
+        its deletion, without an API call: the binding goes with the port. A port bound to another
+        host is a Conflict; nothing plugged here is fine."""
+        self._check_host(port)
+        self.service.detach(port["id"], unbind=False)
+
+    def _check_host(self, port: dict) -> None:
+        if port.get(HOST_ID) not in ("", self.chassis):
+            raise Conflict(f"port {port['id']} is bound to host {port[HOST_ID]}, not {self.chassis}")
 
     def visible_ids(self, token: str, port_ids: list[str]) -> set[str]:
         """The ids among ``port_ids`` whose port the caller's ``token`` sees (with none given, of

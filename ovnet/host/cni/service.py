@@ -28,6 +28,7 @@ import httpx
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host import addressing, nsutil
+from ovnet.host.attach import HOST_ID, Attached
 from ovnet.host.binding import Binder
 from ovnet.host.cni import protocol as p
 from ovnet.host.cni.protocol import Attachment, CniError
@@ -158,23 +159,28 @@ class CniService:
         """ADD: the attachment's port, plugged and ovn-installed; its Result in the asked version."""
         net = self._network(request, api)
         existing = self._ports(api, request.container_id, request.ifname, net["id"])
+        subnets = None
         if existing:
             port = existing[0]
             if not self._plugged_into(port, request.netns, request.ifname):
                 # The same container's attachment in another (older) namespace: that one is dead,
                 # since a runtime runs one netns per container; move the port, keeping its IP.
                 self.binder.unbind(port["id"], token=token)
-                self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
+                subnets = self._attach(request, port, token).subnets
         else:
             port = self._create_port(request, net, api)
             try:
-                self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
+                subnets = self._attach(request, port, token).subnets
             except BaseException:
                 self._delete_port(api, port["id"])
                 raise
         # Binding changes neither the MAC nor the fixed IPs: the port as made or found is current.
-        result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port))
+        subnets = self._subnets(api, port) if subnets is None else subnets
+        result = p.build_result(request.ifname, request.netns, port, net, subnets)
         return p.convert_result(result, request.version)
+
+    def _attach(self, request: Attachment, port: dict, token: str | None) -> Attached:
+        return self.binder.attach(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
 
     def _create_port(self, request: Attachment, net: dict, api: ApiClient) -> dict:
         attrs: dict = {
@@ -190,7 +196,8 @@ class CniService:
         if request.mac:
             attrs["mac_address"] = request.mac
         try:
-            return api.create_port(**attrs)
+            # No wait for NB: the ovn-installed wait that follows cannot end before NB has the port.
+            return api.create_port(wait=False, **attrs)
         except ApiError as exc:
             if exc.status >= 500:
                 raise
@@ -198,8 +205,10 @@ class CniService:
                            exc.type) from None
 
     def _delete_port(self, api: ApiClient, port_id: str) -> None:
+        # No wait for NB: nothing here depends on the switch port being gone (its IP is free in
+        # the API at once, and a new port with it is applied to NB after this removal).
         try:
-            api.delete_port(port_id)
+            api.delete_port(port_id, wait=False)
         except ApiError as exc:
             if exc.status != 404:
                 raise
@@ -220,9 +229,13 @@ class CniService:
             self._release(api, port, token)
 
     def _release(self, api: ApiClient, port: dict, token: str | None) -> None:
-        # unbind reads the binding with the admin token: unbound is a no-op, bound to another
-        # host a Conflict (then the port is that host's, and stays).
-        self.binder.unbind(port["id"], token=token)
+        # Bound to another host is a Conflict (then the port is that host's, and stays). An admin's
+        # listing shows the binding, so the port is only unplugged before its deletion; a member's
+        # does not, and unbind reads it with the admin token.
+        if HOST_ID in port:
+            self.binder.unplug_for_delete(port)
+        else:
+            self.binder.unbind(port["id"], token=token)
         self._delete_port(api, port["id"])
 
     def check(self, request: Attachment, api: ApiClient) -> None:
