@@ -79,6 +79,15 @@ class Binder:
             self._visible_port(port_id, token)
         return self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
 
+    def attach_created(self, port: dict, network: dict, subnets: list[dict], kind: str, target: str,
+                       ifname: str = "eth0") -> Attached:
+        """Plug ``port``, which the caller has just created bound to this chassis with the admin
+        token (Neutron JSON, with its ``network`` and the ``subnets`` of its fixed IPs), as
+        ``bind`` would, without the bind's round trip. A failure leaves the binding to the caller,
+        who deletes the port. Raises as ``bind``."""
+        bound = {"port": port, "network": network, "subnets": subnets, "changed": True}
+        return self.service.attach(port["id"], kind, target, ifname=ifname, keep_binding=True, bound=bound)
+
     def unbind(self, port_id: str, token: str | None = None) -> None:
         """Unplug ``port_id`` here and clear its ``binding:host_id``. Unbinding what is not bound
         here is a no-op; a port bound to another host is a Conflict; an invisible one NotFound."""

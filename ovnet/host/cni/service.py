@@ -170,7 +170,11 @@ class CniService:
         else:
             port = self._create_port(request, net, api)
             try:
-                subnets = self._attach(request, port, token).subnets
+                if HOST_ID in port:  # created bound here, by the admin: no bind round trip
+                    subnets = self._subnets(api, port)
+                    self.binder.attach_created(port, net, subnets, "veth", request.netns, request.ifname)
+                else:
+                    subnets = self._attach(request, port, token).subnets
             except BaseException:
                 self._delete_port(api, port["id"])
                 raise
@@ -190,7 +194,9 @@ class CniService:
                      p.tag(p.HOST_TAG, self.chassis)],
         }
         if api is self.admin:
-            attrs["project_id"] = net["project_id"]
+            # Bound at its creation (the admin may set binding:host_id, Neutron's policy): no
+            # separate bind write, which would also queue behind the syncer applying the create.
+            attrs.update({"project_id": net["project_id"], HOST_ID: self.chassis})
         if request.ips:
             attrs["fixed_ips"] = [{"ip_address": ip} for ip in request.ips]
         if request.mac:
