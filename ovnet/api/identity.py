@@ -2,7 +2,9 @@
 
 Keystone API v3 "Projects": ``GET /v3/projects[?name=N][&domain_id=D]`` -> ``{"projects": [...],
 "links": {...}}``, ``GET /v3/projects/{id}`` -> ``{"project": {...}}`` and ``POST /v3/projects``
-with ``{"project": {"name": N}}`` -> 201 ``{"project": {...}}`` (409 when the name is taken).
+with ``{"project": {"name": N}}`` -> 201 ``{"project": {...}}`` (409 when the name is taken);
+``DELETE /v3/projects/{id}`` -> 204, its tokens revoked; 409 ProjectInUse while it owns resources,
+unless ``?cascade=true`` (ovnet's), which removes them first and answers 200 ``{"deleted": {...}}``.
 
 ovnet's tokens have no Keystone call (Keystone issues tokens to users, and ovnet has none), so they
 sit under ``/v3/OS-OVNET/``, the way Keystone names its own extensions (``/v3/OS-TRUST/``...):
@@ -21,10 +23,11 @@ no token 401. Errors under /v3 are in Keystone's format, ``{"error": {"code", "t
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api.body import read_json
+from ovnet.model import projects
 from ovnet.model.errors import BadRequest
 from ovnet.model.schema import Project
 from ovnet.model.tenancy import (
@@ -85,6 +88,15 @@ def router(handlers) -> APIRouter:
             raise BadRequest('Request body required: {"project": {"name": ...}}', field="name")
         project = await run_in_threadpool(handlers.store.run, lambda s: _project(request, add_project(s, ctx, name)))
         return JSONResponse({"project": project}, status_code=201)
+
+    @api.delete("/projects/{project_id}")
+    async def delete_project(project_id: str, request: Request, cascade: bool = False) -> Response:
+        # Keystone's call (204), refusing while the project owns resources unless ?cascade=true
+        # (ovnet's; its answer says what went). model/projects.py says why and in which order.
+        ctx = await handlers.context(request)
+        gone = await run_in_threadpool(handlers.store.run, lambda s: projects.delete_project(s, ctx, project_id,
+                                                                                             cascade))
+        return JSONResponse({"deleted": gone}) if cascade else Response(status_code=204)
 
     @api.post("/OS-OVNET/projects/{project_id}/tokens")
     async def create_token(project_id: str, request: Request) -> JSONResponse:

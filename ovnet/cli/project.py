@@ -1,4 +1,4 @@
-"""``ovnet project create|list|token``: projects (tenants) and their member tokens, through the API.
+"""``ovnet project create|list|token|delete``: projects (tenants) and their member tokens, through the API.
 
 The commands call ovnet-server's /v3 routes (ovnet.api.identity) with the installation's admin
 token, at ``settings.api_endpoints``; they never open the SQL store, so they work from any machine
@@ -109,3 +109,23 @@ def list_(state_dir: Path = STATE_DIR) -> None:
     for project in projects:
         table.add_row(escape(project["name"]), project["id"], str(counts.get(project["id"], 0)))
     Console(width=200).print(table)
+
+
+@app.command("delete")
+def delete(name: str = typer.Argument(..., help="An existing project's name or id."),
+           cascade: bool = typer.Option(False, "--cascade", help="Delete what the project owns first (floating "
+                                        "IPs, routers, ports, subnets, networks, security groups, subnet pools); "
+                                        "without it a project that owns anything is refused."),
+           state_dir: Path = STATE_DIR) -> None:
+    """Delete project NAME and revoke its tokens. Refused while it owns resources unless --cascade;
+    all or nothing: if any resource cannot go (another project's port on its network), nothing is deleted.
+
+    Example: ovnet project delete tenant-a --cascade
+    """
+    with _admin(state_dir) as (_settings, api):
+        project = api.find_project(name)
+        if project is None:
+            raise ApiError(404, "Not Found", f"Could not find project: {name}.")
+        gone = api.delete_project(project["id"], cascade)
+    what = ", ".join(f"{n} {plural}" for plural, n in gone.items() if n)
+    typer.echo(f"deleted project {project['name']}" + (f" and {what}" if what else ""))

@@ -14,6 +14,11 @@ from ovnet.model.tenancy import Context, owner_project
 # Ports that go away with their network instead of keeping it in use (Neutron's NetworkInUse rule);
 # a router interface keeps it in use until ``router remove subnet``, as in Neutron.
 AUTO_DELETED_OWNERS = ("network:dhcp",)
+# A front-end that adopts a network it did not create (a Docker network made with
+# ``-o ovnet.network=NAME``) tags it ``in-use-by:<user>``: the network cannot be deleted while the
+# tag is there, as Neutron refuses while ports are on it; a Docker network without containers
+# has no ports, and deleting its ovnet network under it left an error that blamed Docker.
+IN_USE_TAG = "in-use-by:"
 COLUMNS = {n: n for n in ("name", "description", "admin_state_up", "mtu", "port_security_enabled")}
 COLUMNS.update({"router:external": "router_external", "provider:network_type": "provider_network_type",
                 "provider:physical_network": "provider_physical_network",
@@ -139,9 +144,14 @@ def delete_network(session: Session, ctx: Context, network_id: str) -> None:
     """Delete a network with its subnets and its DHCP/router-interface ports.
 
     Conflict (NetworkInUse) while any other port is on it (router interfaces and gateways and
-    floating IPs included: they go with ``router remove subnet``, ``router unset``, ``floating ip delete``).
+    floating IPs included: they go with ``router remove subnet``, ``router unset``, ``floating ip delete``),
+    and while a tag ``in-use-by:<user>`` names a front-end that uses it (the message names them).
     """
     net = get_owned(session, ctx, Network, network_id, "delete_network")
+    users = [t[len(IN_USE_TAG):] for t in net.tags if t.startswith(IN_USE_TAG)]
+    if users:
+        raise Conflict(f"Unable to complete operation on network {net.id}. It is in use by "
+                       f"{', '.join(users)} (tags {IN_USE_TAG}...); remove that user first.", "NetworkInUse")
     ports = session.scalars(select(Port).where(Port.network_id == net.id)).all()
     if any(p.device_owner not in AUTO_DELETED_OWNERS for p in ports):
         raise Conflict(f"Unable to complete operation on network {net.id}. "

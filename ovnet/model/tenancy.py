@@ -68,7 +68,7 @@ def create_project(session: Session, name: str) -> Project:
 def add_project(session: Session, ctx: Context, name: str) -> Project:
     """``create_project`` for a caller: admin only, as Keystone's identity:create_project
     (Forbidden otherwise)."""
-    _require_admin(ctx, "identity:create_project")
+    require_admin(ctx, "identity:create_project")
     return create_project(session, name)
 
 
@@ -76,7 +76,7 @@ def issue_member_token(session: Session, ctx: Context, project_id: str, expires_
     """A new member token of project ``project_id`` (older ones stay valid), expiring after
     ``expires_in_s`` seconds (None: never); admin only (Forbidden otherwise), NotFound when there
     is no such project, BadRequest for a lifetime not above 0."""
-    _require_admin(ctx, "identity:create_token")
+    require_admin(ctx, "identity:create_token")
     return issue_token(session, get_project(session, ctx, project_id).id, "member", expires_in_s=expires_in_s)
 
 
@@ -90,7 +90,7 @@ def find_projects(session: Session, ctx: Context, name: str | None = None) -> li
 
     Admin only, as Keystone's default policy for identity:list_projects; Forbidden otherwise.
     """
-    _require_admin(ctx, "identity:list_projects")
+    require_admin(ctx, "identity:list_projects")
     query = select(Project).order_by(Project.name)
     if name is not None:
         query = query.where(Project.name == name)
@@ -101,7 +101,7 @@ def get_project(session: Session, ctx: Context, project_id: str) -> Project:
     """The project ``project_id``; an admin's, or a member's own (Keystone's identity:get_project
     policy: admin or the token's project); Forbidden otherwise, NotFound when there is none."""
     if ctx.project_id != project_id:
-        _require_admin(ctx, "identity:get_project")
+        require_admin(ctx, "identity:get_project")
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"Could not find project: {project_id}.", "ProjectNotFound")
@@ -118,12 +118,13 @@ def project_by_name(session: Session, ctx: Context, name: str) -> Project:
 
 def token_counts(session: Session, ctx: Context) -> dict[str, int]:
     """Project id -> number of tokens it holds (projects without tokens are absent); admin only."""
-    _require_admin(ctx, "identity:list_projects")
+    require_admin(ctx, "identity:list_projects")
     rows = session.execute(select(Token.project_id, func.count()).group_by(Token.project_id))
     return {project_id: count for project_id, count in rows}
 
 
-def _require_admin(ctx: Context, action: str) -> None:
+def require_admin(ctx: Context, action: str) -> None:
+    """Forbidden (Keystone's message, naming ``action``) unless ``ctx`` holds the admin role."""
     if not ctx.is_admin:
         raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
 
@@ -153,7 +154,7 @@ def revoke_tokens(session: Session, ctx: Context, project_id: str, token: str | 
     many went. Admin only (Forbidden otherwise); NotFound (ProjectNotFound, or TokenNotFound when
     ``token`` is not one of the project's). A revoked token fails on the next request: ``authenticate`` reads the store
     every time."""
-    _require_admin(ctx, "identity:revoke_token")
+    require_admin(ctx, "identity:revoke_token")
     get_project(session, ctx, project_id)
     query = delete(Token).where(Token.project_id == project_id)
     if token is not None:

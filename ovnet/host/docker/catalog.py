@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from dataclasses import dataclass
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.docker import pools
 from ovnet.host.docker.protocol import OPT_PROJECT, PluginError
+
+ENDED_TTL = 600.0
 
 
 def api_message(exc: ApiError) -> str:
@@ -41,6 +44,7 @@ class Catalog:
         self._networks: dict[str, str] = {}  # Docker NetworkID -> ovnet network id
         self._pools: dict[str, dict] = {}  # PoolID -> subnet
         self._endpoints: dict[str, Endpoint] = {}  # EndpointID -> what Join and DeleteEndpoint need
+        self._ended: dict[str, float] = {}  # port id -> when DeleteEndpoint ended its endpoint
         self._lock = threading.Lock()
 
     # -- networks ------------------------------------------------------------------------------
@@ -162,6 +166,20 @@ class Catalog:
     def forget_endpoint(self, endpoint_id: str) -> None:
         with self._lock:
             self._endpoints.pop(endpoint_id, None)
+
+    def end_endpoint(self, port_id: str) -> None:
+        """Note that DeleteEndpoint ended the endpoint of IPAM port ``port_id``: the ReleaseAddress
+        that follows may remove its address (ownership.may_release). Notes older than
+        ``ENDED_TTL`` seconds are dropped (that release never came; the GC has the port)."""
+        now = time.monotonic()
+        with self._lock:
+            self._ended = {k: t for k, t in self._ended.items() if now - t < ENDED_TTL}
+            self._ended[port_id] = now
+
+    def take_ended(self, port_id: str) -> bool:
+        """Whether DeleteEndpoint ended ``port_id``'s endpoint (and forget the note)."""
+        with self._lock:
+            return self._ended.pop(port_id, None) is not None
 
     def ports_with_address(self, network_id: str, address: str) -> list[dict]:
         return self.api.list_ports(network_id=network_id, fixed_ips=f"ip_address={address}")

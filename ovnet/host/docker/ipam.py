@@ -9,9 +9,10 @@
   (CreateNetwork then makes them the subnet's gateway_ip and keeps them out of its allocation
   pools); once the subnet exists a replayed gateway request answers the subnet's gateway.
 * An endpoint address is a port tagged ``docker.ipam``: the IPv4 and IPv6 requests of one endpoint
-  carry the same MAC (RequiresMACAddress) and land on one port. A request for an address the
-  port of the same MAC already holds answers it again, which makes dockerd's replays idempotent.
-  ReleaseAddress removes the address; the last one removes the port.
+  carry the same MAC (RequiresMACAddress) and land on one port. The MAC only finds a port; whether
+  the request may have it is the port's claim (ownership.py): a live endpoint's port answers only
+  dockerd re-reserving that endpoint's own address, and ReleaseAddress removes an address only
+  from an unclaimed port or one whose endpoint DeleteEndpoint ended; the last one removes the port.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from typing import Callable
 
 from ovnet.apiclient import ApiError
-from ovnet.host.docker import pools
+from ovnet.host.docker import ownership, pools
 from ovnet.host.docker import protocol as p
 from ovnet.host.docker.catalog import Catalog, api_message
 
@@ -61,10 +62,6 @@ class PoolLedger:
             _t, pool_id, spec = mine[0]
             del self._pending[pool_id]
             return pool_id, spec
-
-
-def _fixed_ip_in(port: dict, subnet_id: str) -> str | None:
-    return next((f["ip_address"] for f in port["fixed_ips"] if f["subnet_id"] == subnet_id), None)
 
 
 class IpamDriver:
@@ -113,11 +110,14 @@ class IpamDriver:
         if req.kind == "aux":
             if req.address is None:
                 raise p.PluginError("an --aux-address needs an address")
-            if subnet is not None and self.catalog.ports_with_address(subnet["network_id"], str(req.address)):
+            holders = self.catalog.ports_with_address(subnet["network_id"], str(req.address)) if subnet else []
+            if holders and not ownership.is_reservation_of_live_endpoint(holders):
                 raise p.PluginError(f"aux address {req.address} is already in use")
             return {"Address": spec.with_prefix(req.address), "Data": {}}
         if subnet is None:
-            raise p.PluginError(f"pool {spec.cidr} belongs to no ovnet network yet (its Docker network is gone?)")
+            # dockerd asks for endpoint addresses only on networks it has, made by CreateNetwork
+            raise p.PluginError(f"pool {spec.cidr} has no ovnet subnet any more: the ovnet network behind this "
+                                "Docker network was deleted in ovnet; remove the Docker network and create it again")
         return {"Address": spec.with_prefix(self._endpoint_address(subnet, req)), "Data": {}}
 
     def _gateway(self, spec: pools.PoolSpec, subnet: dict | None, wanted: pools.Address | None) -> pools.Address:
@@ -140,13 +140,9 @@ class IpamDriver:
             same_mac = self.catalog.ports_with_mac(network_id, req.mac) if req.mac else []
             if same_mac:
                 port = same_mac[0]
-                if pools.IPAM_TAG not in port.get("tags", []):
-                    raise p.PluginError(f"MAC address {req.mac} is already used by port {port['id']} on this network")
-                held = _fixed_ip_in(port, subnet["id"])
-                if held is not None:
-                    if wanted is None or str(wanted) == held:
-                        return ipaddress.ip_address(held)  # a replay of the same endpoint's request
-                    raise p.PluginError(f"the endpoint with MAC {req.mac} already has {held} in {subnet['cidr']}")
+                again = ownership.same_mac_answer(port, subnet, None if wanted is None else str(wanted), req.mac)
+                if again is not None:
+                    return ipaddress.ip_address(again)
                 port = self.api.update_port(port["id"], fixed_ips=[*port["fixed_ips"], fixed])
             else:
                 attrs = {"network_id": network_id, "project_id": subnet["project_id"], "fixed_ips": [fixed],
@@ -157,7 +153,7 @@ class IpamDriver:
         except ApiError as exc:
             raise p.PluginError(f"cannot allocate {wanted or 'an address'} in {subnet['cidr']}: "
                                 f"{api_message(exc)}") from None
-        return ipaddress.ip_address(_fixed_ip_in(port, subnet["id"]))
+        return ipaddress.ip_address(ownership.fixed_ip_in(port, subnet["id"]))
 
     def release_address(self, req: p.ReleaseAddressRequest) -> dict:
         spec = pools.PoolSpec.parse(req.pool_id)
@@ -165,8 +161,10 @@ class IpamDriver:
         if subnet is None:
             return {}  # the network went first, or this was the gateway of a never-created network
         for port in self.catalog.ports_with_address(subnet["network_id"], str(req.address)):
-            if pools.IPAM_TAG not in port.get("tags", []) or _fixed_ip_in(port, subnet["id"]) != str(req.address):
+            if pools.IPAM_TAG not in port.get("tags", []) or ownership.fixed_ip_in(port, subnet["id"]) != str(req.address):
                 continue  # gateway/aux addresses are no ports; other ports are not the IPAM's
+            if not ownership.may_release(port, self.catalog.take_ended(port["id"])):
+                continue  # a live endpoint's address: this release rolls back another request
             self.unplug(port["id"])
             rest = [f for f in port["fixed_ips"] if f["subnet_id"] != subnet["id"]]
             try:

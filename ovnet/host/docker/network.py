@@ -143,7 +143,8 @@ class NetworkDriver:
             if not spec.network:
                 self._check_pool_free(pool_id, data.pool, allowed_network=net["id"])
                 to_tag.append((subnet["id"], pools.pool_tag(pool_id)))
-        wanted = [("networks", net["id"], pools.network_tag(req.network_id))]
+        wanted = [("networks", net["id"], pools.network_tag(req.network_id)),
+                  ("networks", net["id"], pools.in_use_tag(req.network_id))]
         if req.internal:
             wanted.append(("networks", net["id"], internal_tag(req.network_id)))
         wanted += [("subnets", subnet_id, tag) for subnet_id, tag in to_tag]
@@ -172,7 +173,7 @@ class NetworkDriver:
 
     def _release_network(self, net: dict, docker_network_id: str) -> None:
         mine = {pools.network_tag(docker_network_id), pools.owner_tag(docker_network_id),
-                internal_tag(docker_network_id)}
+                internal_tag(docker_network_id), pools.in_use_tag(docker_network_id)}
         users = [t for t in net["tags"] if t.startswith(pools.NETWORK_TAG) and t not in mine]
         if pools.owner_tag(docker_network_id) in net["tags"] and not users:
             for port in self.api.list_ports(network_id=net["id"]):
@@ -278,6 +279,7 @@ class NetworkDriver:
         port = endpoint.port
         self.unplug(port["id"])
         if pools.IPAM_TAG in port["tags"]:
+            self.catalog.end_endpoint(port["id"])
             return {}  # the port holds the address until ReleaseAddress, which follows at once
         try:
             self.api.delete_port(port["id"])

@@ -36,6 +36,12 @@ def network_tag(docker_network_id: str) -> str:
     return NETWORK_TAG + docker_network_id[:48]
 
 
+def in_use_tag(docker_network_id: str) -> str:
+    """The tag that keeps an adopted ovnet network from being deleted under its Docker network
+    (ovnet.model.networks.IN_USE_TAG; the host may not import the model, hence the literal)."""
+    return "in-use-by:docker-network:" + docker_network_id[:12]
+
+
 def owner_tag(docker_network_id: str) -> str:
     return OWNER_TAG + docker_network_id[:46]
 

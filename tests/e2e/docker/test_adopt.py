@@ -9,6 +9,8 @@ import secrets
 
 import pytest
 
+from ovnet.apiclient import ApiError
+
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker]
 
 
@@ -53,6 +55,27 @@ def test_adopted_network_is_used_and_never_deleted(ovnet_docker, how):
     assert not [t for t in kept["tags"] if t.startswith("docker.")]
     assert not [t for t in d.api.show_subnet(subnet["id"])["tags"] if t.startswith("docker.")]
     d.api.delete_network(existing["id"])
+
+
+def test_an_adopted_network_cannot_be_deleted_under_its_docker_network(ovnet_docker):
+    """Issue 15: deleting the ovnet network under an adopting Docker network is refused (409 naming
+    the Docker network); one deleted anyway (its tag removed by hand) is named as deleted."""
+    d = ovnet_docker
+    existing = d.api.create_network(name=f"shared-{secrets.token_hex(3)}")
+    d.api.create_subnet(network_id=existing["id"], cidr="10.83.0.0/24", ip_version=4)
+    name, _ = d.network_create("-o", f"ovnet.network={existing['name']}", "--subnet", "10.83.0.0/24")
+    try:
+        docker_id = d.docker("network", "inspect", "-f", "{{.Id}}", name).stdout.strip()
+        with pytest.raises(ApiError) as refused:
+            d.api.delete_network(existing["id"])
+        assert refused.value.status == 409 and f"docker-network:{docker_id[:12]}" in refused.value.message
+        d.api.remove_tag("networks", existing["id"], f"in-use-by:docker-network:{docker_id[:12]}")
+        d.api.delete_network(existing["id"])
+        done = d.docker("run", "--rm", "--network", name, "bb", "true", check=False)
+        assert done.returncode != 0 and "was deleted in ovnet" in done.stderr
+    finally:
+        d.docker("network", "rm", name, check=False)
+    assert not d.api.list_networks(id=existing["id"])
 
 
 def test_adopting_with_a_subnet_the_network_lacks_is_refused(ovnet_docker):

@@ -145,3 +145,25 @@ def test_token_with_an_expiry(endpoint):
     assert not _works(endpoint, token)
     assert _ovnet_project(state, "token", "exp", "--expires", "0").exit_code == 2
     assert _ovnet_project(state, "token", "exp", "--expires", "5", "--revoke", "all").exit_code == 2
+
+
+def test_delete_refuses_a_project_that_owns_resources_then_cascades(endpoint):
+    state = endpoint.settings.state_dir
+    made = _ovnet_project(state, "create", "doomed")
+    assert made.exit_code == 0, made.output
+    token = re.search(r"token: (\S+)", made.output).group(1)
+    with ApiClient(endpoint.settings.api_url, token) as member:
+        net = member.create_network(name="n")
+        member.create_subnet(network_id=net["id"], cidr="10.7.0.0/24", ip_version=4)
+        member.create_port(network_id=net["id"])
+    refused = _ovnet_project(state, "delete", "doomed")
+    assert refused.exit_code == 1 and "still owns 1 networks, 1 subnets, 1 ports" in refused.output
+    done = _ovnet_project(state, "delete", "doomed", "--cascade")
+    assert done.exit_code == 0, done.output
+    assert "deleted project doomed and 1 networks, 1 subnets, 1 ports" in done.output and "1 tokens" in done.output
+    with ApiClient(endpoint.settings.api_url, token) as member, pytest.raises(ApiError) as gone:
+        member.list_networks()
+    assert gone.value.status == 401
+    assert "doomed" not in _table(_ovnet_project(state, "list").output)
+    missing = _ovnet_project(state, "delete", "doomed")
+    assert missing.exit_code == 1 and "Could not find project: doomed" in missing.output

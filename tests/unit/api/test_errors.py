@@ -227,6 +227,15 @@ def test_network_with_ports_is_409_network_in_use(alice, net):
     assert _count(alice, "networks") == 1
 
 
+def test_network_a_front_end_uses_is_409_naming_it(alice, net):
+    alice.put(f"/v2.0/networks/{net[0]['id']}/tags/in-use-by:docker-network:0123456789ab", None)
+    r = alice.delete(f"/v2.0/networks/{net[0]['id']}")
+    neutron_error(r, 409, "NetworkInUse")
+    assert "in use by docker-network:0123456789ab" in r.json()["NeutronError"]["message"]
+    alice.delete(f"/v2.0/networks/{net[0]['id']}/tags/in-use-by:docker-network:0123456789ab")
+    assert alice.delete(f"/v2.0/networks/{net[0]['id']}").status_code == 204
+
+
 def test_network_with_only_dhcp_ports_is_deleted_with_them(alice, net):
     alice.port(net[0]["id"], device_owner="network:dhcp")
     assert alice.delete(f"/v2.0/networks/{net[0]['id']}").status_code == 204

@@ -1,0 +1,109 @@
+"""Deleting a project: its tokens, and what it owns, refused or removed in order.
+
+Keystone's ``DELETE /v3/projects/{id}`` removes the project and leaves its Neutron resources
+behind, owned by a project id nothing can log in as any more (operators clean them up with
+``neutron purge`` or ``openstack project cleanup``, if they remember). ovnet holds both halves, so
+it does better: by default a project that still owns resources is not deleted (Conflict naming
+how many of each kind it owns), and with ``cascade`` its resources are removed first, in the
+order their own delete rules allow, by the same model operations an admin would call:
+
+1. floating IPs; 2. routers: extra routes, then each interface, then the router (its gateway
+goes with it); 3. ports; 4. subnets; 5. networks; 6. security groups (with their rules,
+``default`` included); 7. subnet pools; then RBAC policies it made or that name it, its quotas,
+its tokens and the project row.
+
+All in one transaction: if any step is refused (another project's port on one of its networks,
+a subnet of another project allocated from its pool), nothing is deleted and the refusal says
+which object. A project holding an admin token (the installation's own) is never deleted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from ovnet.model import floatingips, networks, ports, routers, secgroups, subnetpools, subnets
+from ovnet.model.errors import Conflict
+from ovnet.model.registry import KINDS
+from ovnet.model.schema import (
+    DefaultSecurityGroup,
+    FloatingIP,
+    Network,
+    Port,
+    Project,
+    Quota,
+    RbacPolicy,
+    Router,
+    SecurityGroup,
+    Subnet,
+    SubnetPool,
+    Token,
+)
+from ovnet.model.tenancy import Context, get_project, require_admin
+
+
+def owned(session: Session, project_id: str) -> dict[str, int]:
+    """How many objects of each kind (by plural: {"networks": 2}) ``project_id`` owns; kinds it
+    owns none of are absent. Every registry kind is counted, so a new kind is never forgotten."""
+    counts = {}
+    for kind in KINDS.values():
+        n = len(session.scalars(select(kind.model.id).where(kind.model.project_id == project_id)).all())
+        if n:
+            counts[kind.plural] = n
+    return counts
+
+
+def delete_project(session: Session, ctx: Context, project_id: str, cascade: bool = False) -> dict[str, int]:
+    """Delete project ``project_id`` and revoke its tokens; return what went ({plural: n}, with
+    "tokens"). Admin only (Forbidden). NotFound (ProjectNotFound). Conflict (ProjectInUse) while
+    it owns resources and ``cascade`` is false, or when it holds an admin token; with ``cascade``,
+    any Conflict a step's own rule raises (the whole delete is then undone)."""
+    require_admin(ctx, "identity:delete_project")
+    project = get_project(session, ctx, project_id)
+    if session.scalar(select(Token.token_hash).where(Token.project_id == project.id, Token.role == "admin")):
+        raise Conflict(f"Project {project.name} holds an admin token; it cannot be deleted.", "ProjectInUse")
+    counts = owned(session, project.id)
+    if counts and not cascade:
+        what = ", ".join(f"{n} {plural}" for plural, n in counts.items())
+        raise Conflict(f"Project {project.name} still owns {what}; delete them first, or delete the project "
+                       "with cascade.", "ProjectInUse")
+    if counts:
+        _remove_resources(session, ctx, project.id)
+        left = owned(session, project.id)
+        if left:  # a kind this order does not know yet: refuse rather than orphan it
+            raise Conflict(f"Project {project.name} still owns {left} after the cascade.", "ProjectInUse")
+    session.execute(delete(RbacPolicy).where(or_(RbacPolicy.project_id == project.id,
+                                                 RbacPolicy.target_project == project.id)))
+    session.execute(delete(Quota).where(Quota.project_id == project.id))
+    session.execute(delete(DefaultSecurityGroup).where(DefaultSecurityGroup.project_id == project.id))
+    tokens = session.execute(delete(Token).where(Token.project_id == project.id)).rowcount
+    session.delete(project)
+    session.flush()
+    return {**counts, "tokens": tokens}
+
+
+def _ids(session: Session, model: type, project_id: str, *where) -> list[str]:
+    return list(session.scalars(select(model.id).where(model.project_id == project_id, *where)
+                                .order_by(model.created_at, model.id)))
+
+
+def _remove_resources(session: Session, ctx: Context, project_id: str) -> None:
+    for fip in _ids(session, FloatingIP, project_id):
+        floatingips.delete_floatingip(session, ctx, fip)
+    for router_id in _ids(session, Router, project_id):
+        router = session.get(Router, router_id)
+        router.routes = []  # an extra route's nexthop would keep its interface (RouterInterfaceInUse)
+        for port in routers.interface_ports(session, router_id):
+            routers.remove_router_interface(session, ctx, router_id, {"port_id": port.id})
+        routers.delete_router(session, ctx, router_id)
+    for port_id in _ids(session, Port, project_id, Port.device_owner.not_in(networks.AUTO_DELETED_OWNERS)):
+        ports.delete_port(session, ctx, port_id)
+    for subnet_id in _ids(session, Subnet, project_id):
+        subnets.delete_subnet(session, ctx, subnet_id)
+    for network_id in _ids(session, Network, project_id):
+        networks.delete_network(session, ctx, network_id)
+    session.execute(delete(DefaultSecurityGroup).where(DefaultSecurityGroup.project_id == project_id))
+    for group_id in _ids(session, SecurityGroup, project_id):
+        secgroups.delete_security_group(session, ctx, group_id)
+    for pool_id in _ids(session, SubnetPool, project_id):
+        subnetpools.delete_subnetpool(session, ctx, pool_id)
