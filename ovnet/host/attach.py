@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.attachment import Attachment, check_ifname, check_kind, plugged_into
@@ -38,14 +38,12 @@ HOST_ID = "binding:host_id"
 
 @dataclass(frozen=True)
 class Attached:
-    """A finished attach: the ``attachment`` plugged, its ``device`` on the integration bridge,
-    ``ready_s``, seconds from the bind request to ``ovn-installed``, and the ``subnets`` of its fixed
-    IPs as the bind answered them (Neutron JSON), which spares a caller a lookup."""
+    """A finished attach: the ``attachment`` plugged, its ``device`` on the integration bridge and
+    ``ready_s``, seconds from the bind request to ``ovn-installed``."""
 
     attachment: Attachment
     device: str
     ready_s: float
-    subnets: list[dict] = field(default_factory=list)
 
 
 class _InFlight:
@@ -131,7 +129,7 @@ class AttachService:
             except BaseException:
                 self._rollback(plugin, port_id, unbind=not keep_binding)
                 raise
-            return Attached(attachment, device, round(time.monotonic() - started, 4), bound["subnets"])
+            return Attached(attachment, device, round(time.monotonic() - started, 4))
 
     def _bind(self, port_id: str) -> dict:
         try:

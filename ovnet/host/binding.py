@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host import converge
-from ovnet.host.attach import HOST_ID, Attached, AttachService
+from ovnet.host.attach import HOST_ID, AttachService
 from ovnet.host.attachment import VETH, Attachment
 from ovnet.host.cni.protocol import DEVICE_OWNER as CNI_DEVICE_OWNER
 from ovnet.host.docker.pools import DEVICE_OWNER as DOCKER_DEVICE_OWNER
@@ -69,24 +69,19 @@ class Binder:
         says what target, ifname and owner mean per kind). Returns {"port_id", "kind", "device",
         "ready_s"} with ready_s the seconds from binding to ovn-installed. Idempotent for the same
         kind. Raises NotFound, Conflict, BadRequest, BindTimeout (after rolling back)."""
-        attached = self.attach(port_id, kind, target, token, ifname, owner)
-        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
-
-    def attach(self, port_id: str, kind: str, target: str, token: str | None = None, ifname: str = "eth0",
-               owner: str | None = None) -> Attached:
-        """``bind``, answering the attach service's Attached (with the subnets the bind read)."""
         if token:  # the admin's own requests skip this round-trip: the bind itself answers 404
             self._visible_port(port_id, token)
-        return self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
+        attached = self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
+        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
 
     def attach_created(self, port: dict, network: dict, subnets: list[dict], kind: str, target: str,
-                       ifname: str = "eth0") -> Attached:
+                       ifname: str = "eth0") -> None:
         """Plug ``port``, which the caller has just created bound to this chassis with the admin
         token (Neutron JSON, with its ``network`` and the ``subnets`` of its fixed IPs), as
         ``bind`` would, without the bind's round trip. A failure leaves the binding to the caller,
         who deletes the port. Raises as ``bind``."""
         bound = {"port": port, "network": network, "subnets": subnets, "changed": True}
-        return self.service.attach(port["id"], kind, target, ifname=ifname, keep_binding=True, bound=bound)
+        self.service.attach(port["id"], kind, target, ifname=ifname, keep_binding=True, bound=bound)
 
     def unbind(self, port_id: str, token: str | None = None) -> None:
         """Unplug ``port_id`` here and clear its ``binding:host_id``. Unbinding what is not bound
