@@ -30,7 +30,8 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     ``settings`` (ovnet.config.Settings) supplies the default network MTU and the MAC prefix;
     ``defaults`` overrides both. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
     (True: NB confirmed; False: pending); the response is the same either way and carries
-    ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 413.
+    ``X-Ovnet-Sync: confirmed|pending``; a create or delete sent with ``X-Ovnet-Sync: nowait`` is
+    answered without waiting (``pending``). Bodies over ``max_body`` bytes are refused with 413.
     ``GET /metrics`` serves ovnet.api.metrics plus ``collectors`` (prometheus_client Collectors);
     ``GET /ui`` the topology page (ovnet.api.ui). ``GET /healthz`` answers 200 while the process
     serves, with ``{"status": "ok"}``, or ``{"status": "degraded", "reason": ...}`` when

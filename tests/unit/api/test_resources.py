@@ -233,6 +233,23 @@ def test_on_commit_hook_runs_after_writes_only(store):
     assert len(calls) == 1 and calls[0] > 0
 
 
+def test_a_nowait_create_or_delete_only_wakes_the_syncer(store):
+    from ovnet.api.app import create_app
+    from ovnet.model.tenancy import get_or_create_project, issue_token
+    from tests.unit.api.conftest import TestClient
+
+    calls = []
+    token = store.run(lambda s: issue_token(s, get_or_create_project(s, "admin").id, "admin"))
+    with TestClient(create_app(store, on_commit=lambda t: calls.append(t) or t > 0)) as c:
+        h, nowait = {"X-Auth-Token": token}, {"X-Auth-Token": token, "X-Ovnet-Sync": "nowait"}
+        made = c.post("/v2.0/networks", json={"network": {}}, headers=nowait)
+        assert made.status_code == 201 and made.headers["X-Ovnet-Sync"] == "pending"
+        assert c.post("/v2.0/networks", json={"network": {}}, headers=h).headers["X-Ovnet-Sync"] == "confirmed"
+        gone = c.delete(f"/v2.0/networks/{made.json()['network']['id']}", headers=nowait)
+        assert gone.status_code == 204 and gone.headers["X-Ovnet-Sync"] == "pending"
+    assert calls[0] == 0.0 and calls[1] > 0 and calls[2] == 0.0
+
+
 def test_settings_give_the_network_mtu_and_the_mac_prefix(store, tmp_path):
     from ovnet.api.app import create_app
     from ovnet.config import load_settings
