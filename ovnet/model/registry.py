@@ -155,6 +155,8 @@ NETWORK = Kind(
     },
     children=Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
     needs_defaults=("create", "update"),
+    # Neutron's policy: get_network:provider:* is admin only (how the operator carries a network)
+    admin_fields=("provider:network_type", "provider:physical_network", "provider:segmentation_id"),
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
         "provider": ("Provider Network",
