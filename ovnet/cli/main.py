@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ovnet.cli.check import check as check_command
 from ovnet.cli.cni import app as cni_app
+from ovnet.cli.backup import backup as backup_command, restore as restore_command
 from ovnet.cli.demo import demo as demo_command
 from ovnet.cli.host import app as host_app
 from ovnet.cli.port import app as port_app, unplug_all
@@ -158,6 +159,8 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
 
 app.command("sync")(sync_command)
 app.command("check")(check_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.command("trace")(trace_command)
 app.command("install-units")(install_units)
 app.add_typer(project_app, name="project")

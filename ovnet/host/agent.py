@@ -135,8 +135,12 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     def reconcile(token: str | None = Depends(caller)) -> dict:
         if token:
             binder.visible_ids(token, [])  # only to have the API check the token
-        report = binder.reconcile()
-        return {**dataclasses.asdict(report), "cni_removed": cni.sweep()}
+        report = {**dataclasses.asdict(binder.reconcile()), "cni_removed": cni.sweep()}
+        if token:  # a member learns only of ports it sees, never other projects' ids
+            ids = [i for found in report.values() for i in found]
+            seen = binder.visible_ids(token, ids) if ids else set()
+            report = {key: [i for i in found if i in seen] for key, found in report.items()}
+        return report
 
     @app.post("/cni/{verb}")
     def cni_call(verb: str, body: CniCall, token: str | None = Depends(caller)) -> JSONResponse:
@@ -145,7 +149,8 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
         except CniError as exc:
             metrics.count_cni(verb.upper(), "error")
             version = str(body.config.get("cniVersion") or "1.0.0")
-            return JSONResponse(exc.body(version), status_code=503 if exc.code == ERR_TRY_LATER else 400)
+            status = 503 if exc.code == ERR_TRY_LATER else 401 if exc.unauthorized else 400
+            return JSONResponse(exc.body(version), status_code=status)
         metrics.count_cni(verb.upper(), "ok")
         return answer
 

@@ -54,7 +54,8 @@ def test_external_flat_network_is_admin_only_and_visible_to_every_project(admin,
     neutron_error(alice.post("/v2.0/networks", {"network": {"provider:network_type": "flat",
                                                             "provider:physical_network": "public"}}),
                   403, "PolicyNotAuthorized")
-    plain = alice.network(name="plain")
+    plain = alice.network(name="plain")  # provider:* is the operator's, shown to admins only
+    assert "provider:network_type" not in plain
     assert admin.get(f"/v2.0/networks/{plain['id']}").json()["network"]["provider:network_type"] == "geneve"
 
 
