@@ -45,8 +45,8 @@ KINDS = ["networks", "subnets", "ports", "subnetpools", "address-scopes", "route
          "security-groups", "security-group-rules"]
 
 NOT_FOUND = {"networks": "Network", "subnets": "Subnet", "ports": "Port", "subnetpools": "SubnetPool",
-             "address-scopes": "AddressScope", "routers": "Router", "floatingips": "FloatingIP", "security-groups": "SecurityGroup",
-             "security-group-rules": "SecurityGroupRule"}
+             "address-scopes": "AddressScope", "routers": "Router", "floatingips": "FloatingIP",
+             "security-groups": "SecurityGroup", "security-group-rules": "SecurityGroupRule"}
 
 
 @pytest.mark.parametrize("path", KINDS)
