@@ -133,13 +133,15 @@ class ApiClient:
         self._call("DELETE", f"/{plural}/{resource_id}/tags/{tag}")
 
     def list(self, plural: str, **filters: object) -> list[dict]:
-        """All matching resources, following ``*_links`` "next" pages."""
+        """All matching resources, following ``*_links`` "next" pages. ``plural`` as in the URL
+        ("security-groups"); the body's key has "_" for "-", as Neutron's ("security_groups")."""
         params = [(k, str(v)) for k, vs in filters.items() for v in (vs if isinstance(vs, list | tuple) else [vs])]
+        key = plural.replace("-", "_")
         items: list[dict] = []
         page = self._call("GET", f"/{plural}", params=params)
         while True:
-            items.extend(page[plural])
-            nxt = [link["href"] for link in page.get(f"{plural}_links", []) if link["rel"] == "next"]
+            items.extend(page[key])
+            nxt = [link["href"] for link in page.get(f"{key}_links", []) if link["rel"] == "next"]
             if not nxt:
                 return items
             page = self.request("GET", nxt[0])

@@ -9,6 +9,8 @@ and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root onl
     GET    /metrics                 -> Prometheus text (ovnet.host.metrics); also on 127.0.0.1:PORT
                                        when settings.agent_metrics_port is set
     GET    /bindings                -> {"bindings": [{"port_id", "kind", "device", "mac", "installed"}]}
+    GET    /inventory               -> Binder.inventory(): OVS interfaces, plugged ids, ovnet devices, binds
+                                       in flight (admin only, read only; what ``ovnet check`` compares)
     POST   /bindings                {"port_id", "kind": "veth"|"tap"|"internal", "target",
                                      "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
@@ -54,7 +56,7 @@ from ovnet.host.cni.service import CniService
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
 from ovnet.host import metrics
-from ovnet.host.errors import HostError, NotAuthorized
+from ovnet.host.errors import Forbidden, HostError, NotAuthorized
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 
@@ -104,6 +106,13 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     def bindings(token: str | None = Depends(caller)) -> dict:
         return {"bindings": binder.bindings(token)}
 
+    @app.get("/inventory")
+    def inventory(token: str | None = Depends(caller)) -> dict:
+        if token:  # it names ports of every project and devices of deleted ones
+            binder.visible_ids(token, [])  # a wrong token stays the API's 401, not a 403
+            raise Forbidden("the host inventory is for the admin only")
+        return binder.inventory()
+
     @app.get("/metrics")
     def metrics_page() -> Response:
         return Response(generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)
@@ -126,8 +135,12 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     def reconcile(token: str | None = Depends(caller)) -> dict:
         if token:
             binder.visible_ids(token, [])  # only to have the API check the token
-        report = binder.reconcile()
-        return {**dataclasses.asdict(report), "cni_removed": cni.sweep()}
+        report = {**dataclasses.asdict(binder.reconcile()), "cni_removed": cni.sweep()}
+        if token:  # a member learns only of ports it sees, never other projects' ids
+            ids = [i for found in report.values() for i in found]
+            seen = binder.visible_ids(token, ids) if ids else set()
+            report = {key: [i for i in found if i in seen] for key, found in report.items()}
+        return report
 
     @app.post("/cni/{verb}")
     def cni_call(verb: str, body: CniCall, token: str | None = Depends(caller)) -> JSONResponse:
@@ -136,7 +149,8 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
         except CniError as exc:
             metrics.count_cni(verb.upper(), "error")
             version = str(body.config.get("cniVersion") or "1.0.0")
-            return JSONResponse(exc.body(version), status_code=503 if exc.code == ERR_TRY_LATER else 400)
+            status = 503 if exc.code == ERR_TRY_LATER else 401 if exc.unauthorized else 400
+            return JSONResponse(exc.body(version), status_code=status)
         metrics.count_cni(verb.upper(), "ok")
         return answer
 

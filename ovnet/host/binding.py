@@ -124,6 +124,23 @@ class Binder:
         return [{"port_id": o.port_id, "kind": o.kind, "device": o.name, "mac": o.mac,
                  "installed": o.installed} for o in owned]
 
+    def inventory(self) -> dict:
+        """What this host holds, read only (for ``ovnet check``): {"chassis": name, "interfaces":
+        [{"port_id", "kind", "device", "mac", "installed"}] (ovnet's OVS interfaces), "plugged":
+        [port ids of every interface with an iface-id, ovnet's or not (libvirt's taps)], "devices":
+        [{"port_id", "kind", "device", "complete"}] (ovnet's host-end devices, by their alias),
+        "busy": [port ids being attached or detached right now]}."""
+        busy = self.service.busy()
+        owned = self.host.ovs.owned_ports()
+        _names, devices, _ends = self._links()
+        return {"chassis": self.chassis,
+                "interfaces": [{"port_id": o.port_id, "kind": o.kind, "device": o.name, "mac": o.mac,
+                                "installed": o.installed} for o in owned],
+                "plugged": sorted(self.host.ovs.iface_ids()),
+                "devices": [{"port_id": pid, "kind": kind, "device": name, "complete": complete}
+                            for pid, (name, kind, complete) in sorted(devices.items())],
+                "busy": sorted(busy | self.service.busy())}
+
     def reconcile(self, startup: bool = False) -> ReconcileReport:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or
         whose device vanished (its workload namespace was deleted), are removed; ovnet host-end

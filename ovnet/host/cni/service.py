@@ -44,7 +44,8 @@ def _api_error(exc: ApiError, doing: str) -> CniError:
     if exc.status >= 500:
         return CniError(p.ERR_TRY_LATER, f"the ovnet API failed while {doing}", exc.message)
     if exc.status in (401, 403):
-        return CniError(p.ERR_CONFIG, f"the ovnet API refused the token while {doing}", exc.message)
+        return CniError(p.ERR_CONFIG, f"the ovnet API refused the token while {doing}", exc.message,
+                        unauthorized=exc.status == 401)
     return CniError(p.ERR_REFUSED, f"the ovnet API refused {doing}: {exc.message}", exc.type)
 
 
