@@ -101,7 +101,7 @@ class Binder:
         its deletion, without an API call: the binding goes with the port. A port bound to another
         host is a Conflict; nothing plugged here is fine."""
         self._check_host(port)
-        self.service.detach(port["id"], unbind=False)
+        self.service.detach(port["id"], unbind=False, final=True)
 
     def _check_host(self, port: dict) -> None:
         if port.get(HOST_ID) not in ("", self.chassis):
