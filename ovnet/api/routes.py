@@ -38,12 +38,13 @@ class Handlers:
     async def context_of(self, token: str | None) -> Context:
         return await run_in_threadpool(self.auth.context, token)
 
-    async def write(self, fn: Callable, status: int) -> Response:
-        """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB."""
+    async def write(self, fn: Callable, status: int, wait: bool = True) -> Response:
+        """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB
+        (without ``wait`` only wake it: the answer says ``pending``)."""
         result = await run_in_threadpool(self.store.run, fn)
         synced = True
         if self.on_commit is not None:
-            synced = await run_in_threadpool(self.on_commit, self.commit_timeout_s)
+            synced = await run_in_threadpool(self.on_commit, self.commit_timeout_s if wait else 0.0)
         headers = {"X-Ovnet-Sync": "confirmed" if synced else "pending"}
         if result is None:
             return Response(status_code=status, headers=headers)
@@ -66,6 +67,13 @@ def revision_wanted(request: Request) -> int | None:
                                  "HTTPBadRequest", "If-Match")
             return int(value)
     return None
+
+
+def waits_for_nb(request: Request) -> bool:
+    """False when the client asked for the answer before NB confirms the write (request header
+    ``X-Ovnet-Sync: nowait``): a host agent that next waits for ``ovn-installed``, or deletes a
+    port nothing else refers to, gains nothing from the wait."""
+    return request.headers.get("x-ovnet-sync", "").lower() != "nowait"
 
 
 def _create_body(res: Kind, data: dict) -> tuple[list, bool]:
@@ -95,9 +103,13 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         items, bulk = _create_body(res, await read_json(request, h.max_body))
 
         def work(session):
-            made = [res.view(ctx, res.create(session, ctx, item, *extra)) for item in items]
+            if bulk and res.create_many is not None:
+                rows = res.create_many(session, ctx, items, *extra)
+            else:
+                rows = [res.create(session, ctx, item, *extra) for item in items]
+            made = [res.view(ctx, row) for row in rows]
             return {res.plural: made} if bulk else {res.name: made[0]}
-        return await h.write(work, 201)
+        return await h.write(work, 201, waits_for_nb(request))
 
     @api.get("", responses=responses(200, res.plural, 404))  # 404: an unknown marker
     async def list_(request: Request) -> Response:
@@ -145,7 +157,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         def work(session):
             check_revision(session, ctx, res.model, resource_id, wanted)
             return res.delete(session, ctx, resource_id)
-        return await h.write(work, 204)
+        return await h.write(work, 204, waits_for_nb(request))
 
     @api.get("/{resource_id}/tags", responses=responses(200, "tags", 404))
     async def get_tags(resource_id: str, request: Request) -> dict:

@@ -336,6 +336,7 @@ SECURITY_GROUP_RULE = {
     "remote_ip_prefix": Attr(ip_prefix, put=False, default=None),
     "remote_group_id": Attr(nullable(uuid_string), put=False, default=None),
     "description": Attr(string, default=""),
+    "tags": Attr(TAGS, put=False, default=()),
     "revision_number": READ_ONLY,
     "created_at": READ_ONLY,
     "updated_at": READ_ONLY,

@@ -123,6 +123,9 @@ class Kind:
     prepare_list: Callable | None = None
     path: str = ""
     admin_fields: tuple[str, ...] = ()
+    # A bulk create that shares work between its items (``create_many(session, ctx, bodies,
+    # *defaults) -> [row]``); without it a bulk create calls ``create`` per item.
+    create_many: Callable | None = None
     # (ctx, row, item) -> None: adjusts the shown item to the caller (a network's ``shared``).
     for_caller: Callable[[Context, Any, dict], None] | None = None
     # The attribute table create/update validate against; the API documents request bodies by it.
@@ -182,6 +185,9 @@ NETWORK = Kind(
     ),
     for_caller=rbac.shared_for,
     needs_defaults=("create", "update"),
+    # Neutron's policy (get_network:provider:*) shows how a network is laid on the physical
+    # network to admins only; router:external stays public (every project sees external networks).
+    admin_fields=("provider:network_type", "provider:physical_network", "provider:segmentation_id"),
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
         "provider": ("Provider Network",
@@ -243,6 +249,7 @@ PORT = Kind(
     ),
     needs_defaults=("create",),
     admin_fields=("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details"),
+    create_many=ports.create_ports,
     attributes=attributes.PORT,
 )
 
@@ -260,6 +267,7 @@ SECURITY_GROUP = Kind(
         "stateful-security-group": ("Stateful security group", "The stateful attribute of security groups."),
     },
     prepare_list=secgroups.prepare_list,
+    needs_defaults=("create",),
     path="security-groups",
     attributes=attributes.SECURITY_GROUP,
 )
@@ -284,6 +292,7 @@ SECURITY_GROUP_RULE = Kind(
         "remote_ip_prefix": Column(SecurityGroupRule.remote_ip_prefix, sortable=False),
         "remote_group_id": Column(SecurityGroupRule.remote_group_id),
     },
+    needs_defaults=("create",),
     path="security-group-rules",
     attributes=attributes.SECURITY_GROUP_RULE,
 )

@@ -309,6 +309,8 @@ class SecurityGroupRule(Base):
     revision_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Rules carry standard attributes, so Neutron's standard-attr-tag covers them too.
+    tags: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class PortSecurityGroup(Base):

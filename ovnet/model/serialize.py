@@ -12,7 +12,7 @@ from ovnet.model.schema import FloatingIP, Network, Port, Router, SecurityGroup,
 
 
 def _time(value: dt.datetime) -> str:
-    return value.replace(microsecond=0).isoformat() + "Z"
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def standard_dict(row: StandardAttrs) -> dict:
@@ -96,7 +96,7 @@ def port_dict(port: Port) -> dict:
 
 
 def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
-    """A security group rule as Neutron shows it (no name, no tags: rules have neither)."""
+    """A security group rule as Neutron shows it (no name: rules have none; tags: standard-attr-tag)."""
     return {
         "id": rule.id,
         "project_id": rule.project_id,
@@ -113,6 +113,7 @@ def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
         "revision_number": rule.revision_number,
         "created_at": _time(rule.created_at),
         "updated_at": _time(rule.updated_at),
+        "tags": list(rule.tags),
     }
 
 
