@@ -46,7 +46,7 @@ apiserver.START_TIMEOUT_S = 300.0
 
 
 def _client(base: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"X-Auth-Token": token}, timeout=120)
+    return httpx.Client(base_url=base, headers={"X-Auth-Token": token}, timeout=900)
 
 
 def _rate(fn, count: int, clients: int) -> float:
