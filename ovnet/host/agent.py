@@ -48,7 +48,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.config import load_settings
+from ovnet.config import Settings, load_settings
 from ovnet.host.attach import AttachService
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.cni.protocol import ERR_TRY_LATER, CniError
@@ -143,8 +143,12 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     def reconcile(token: str | None = Depends(caller)) -> dict:
         if token:
             binder.visible_ids(token, [])  # only to have the API check the token
-        report = binder.reconcile()
-        return {**dataclasses.asdict(report), "cni_removed": cni.sweep()}
+        report = {**dataclasses.asdict(binder.reconcile()), "cni_removed": cni.sweep()}
+        if token:  # a member learns only of ports it sees, never other projects' ids
+            ids = [i for found in report.values() for i in found]
+            seen = binder.visible_ids(token, ids) if ids else set()
+            report = {key: [i for i in found if i in seen] for key, found in report.items()}
+        return report
 
     @app.post("/cni/{verb}")
     def cni_call(verb: str, body: CniCall, token: str | None = Depends(caller)) -> JSONResponse:
@@ -153,7 +157,8 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
         except CniError as exc:
             metrics.count_cni(verb.upper(), "error")
             version = str(body.config.get("cniVersion") or "1.0.0")
-            return JSONResponse(exc.body(version), status_code=503 if exc.code == ERR_TRY_LATER else 400)
+            status = 503 if exc.code == ERR_TRY_LATER else 401 if exc.unauthorized else 400
+            return JSONResponse(exc.body(version), status_code=status)
         metrics.count_cni(verb.upper(), "ok")
         return answer
 
@@ -171,6 +176,28 @@ def listen_private(path: Path) -> socket.socket:
     finally:
         os.umask(previous)
     return sock
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentParts:
+    """The agent's services over one host, as ``build`` wires them."""
+
+    admin: ApiClient
+    service: AttachService
+    binder: Binder
+    cni: CniService
+
+
+def build(settings: Settings, token: str) -> AgentParts:
+    """Wire the agent's services for ``settings`` with the admin API ``token``: an ApiClient, the
+    attach service over the local OVS (connects to ``settings.ovs_db_sock``), the Binder and the CNI
+    service. An unreachable OVSDB raises what ovsdbapp raises for it."""
+    ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
+    admin = ApiClient(settings.api_endpoints, token)
+    host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
+    service = AttachService(host, admin, settings.chassis_name, settings.bind_timeout)
+    binder = Binder(service, settings.api_endpoints)
+    return AgentParts(admin, service, binder, CniService(binder, settings.cni_grace_period))
 
 
 def _reconcile_forever(binder: Binder, cni: CniService, interval: float, stop: threading.Event) -> None:
@@ -194,12 +221,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API request drowns the log
     settings = load_settings(args.state_dir)
     token = (args.token_file or settings.admin_token_file).read_text().strip()
-    ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
-    admin = ApiClient(settings.api_endpoints, token)
-    host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
-    service = AttachService(host, admin, settings.chassis_name, settings.bind_timeout)
-    binder = Binder(service, settings.api_endpoints)
-    cni = CniService(binder, settings.cni_grace_period)
+    parts = build(settings, token)
+    admin, service, binder, cni = parts.admin, parts.service, parts.binder, parts.cni
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
     docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval)
     try:
@@ -235,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         if docker is not None:
             docker.stop()
         admin.close()
-        ovs.close()
+        service.host.ovs.close()
 
 
 if __name__ == "__main__":

@@ -74,6 +74,15 @@ class Binder:
         attached = self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
         return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
 
+    def attach_created(self, port: dict, network: dict, subnets: list[dict], kind: str, target: str,
+                       ifname: str = "eth0") -> None:
+        """Plug ``port``, which the caller has just created bound to this chassis with the admin
+        token (Neutron JSON, with its ``network`` and the ``subnets`` of its fixed IPs), as
+        ``bind`` would, without the bind's round trip. A failure leaves the binding to the caller,
+        who deletes the port. Raises as ``bind``."""
+        bound = {"port": port, "network": network, "subnets": subnets, "changed": True}
+        self.service.attach(port["id"], kind, target, ifname=ifname, keep_binding=True, bound=bound)
+
     def unbind(self, port_id: str, token: str | None = None) -> None:
         """Unplug ``port_id`` here and clear its ``binding:host_id``. Unbinding what is not bound
         here is a no-op; a port bound to another host is a Conflict; an invisible one NotFound."""
@@ -83,9 +92,20 @@ class Binder:
             if token:
                 raise
             port = None  # deleted from the API: only the local leftovers remain to remove
-        if port and port.get(HOST_ID) not in ("", self.chassis):
-            raise Conflict(f"port {port_id} is bound to host {port[HOST_ID]}, not {self.chassis}")
+        if port:
+            self._check_host(port)
         self.service.detach(port_id, unbind=bool(port and port.get(HOST_ID) == self.chassis))
+
+    def unplug_for_delete(self, port: dict) -> None:
+        """Unplug ``port`` (Neutron JSON as an admin sees it, with ``binding:host_id``) here ahead of
+        its deletion, without an API call: the binding goes with the port. A port bound to another
+        host is a Conflict; nothing plugged here is fine."""
+        self._check_host(port)
+        self.service.detach(port["id"], unbind=False)
+
+    def _check_host(self, port: dict) -> None:
+        if port.get(HOST_ID) not in ("", self.chassis):
+            raise Conflict(f"port {port['id']} is bound to host {port[HOST_ID]}, not {self.chassis}")
 
     def visible_ids(self, token: str, port_ids: list[str]) -> set[str]:
         """The ids among ``port_ids`` whose port the caller's ``token`` sees (with none given, of

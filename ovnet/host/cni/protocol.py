@@ -37,11 +37,13 @@ _ARGS_PAIR = re.compile(r"^[A-Za-z0-9_]+=.*$")
 
 
 class CniError(Exception):
-    """A CNI error object: ``code`` (CNI spec table, or ovnet's 100+), ``msg``, ``details``."""
+    """A CNI error object: ``code`` (CNI spec table, or ovnet's 100+), ``msg``, ``details``;
+    ``unauthorized`` when the API refused the caller's token (the agent answers it with HTTP 401,
+    as every other route of its socket does; the plugin reads the object whatever the status)."""
 
-    def __init__(self, code: int, msg: str, details: str = ""):
+    def __init__(self, code: int, msg: str, details: str = "", unauthorized: bool = False):
         super().__init__(msg)
-        self.code, self.msg, self.details = code, msg, details
+        self.code, self.msg, self.details, self.unauthorized = code, msg, details, unauthorized
 
     def body(self, version: str) -> dict:
         """The error object as the runtime reads it."""

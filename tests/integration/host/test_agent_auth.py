@@ -7,11 +7,13 @@ import stat
 from pathlib import Path
 import subprocess
 import sys
+import uuid
 
 import httpx
 import pytest
 
 from ovnet.apiclient import ApiClient, ApiError
+from ovnet.host.agent import create_app as agent_app
 from ovnet.host.agentclient import AgentClient
 from tests.helpers.hostnet import ApiNetwork
 
@@ -93,3 +95,59 @@ def test_a_member_token_lists_only_its_own_bindings_and_a_bad_one_nothing(allino
     with pytest.raises(ApiError) as refused, AgentClient(allinone.agent_socket, "not-a-token") as stranger:
         stranger.bindings()
     assert refused.value.status == 401
+
+
+def _normalized(answer: httpx.Response, ids: list[str]) -> tuple[int, str]:
+    text = answer.text
+    for value in ids:
+        text = text.replace(value, "<id>")
+    return answer.status_code, text
+
+
+def test_every_agent_route_needs_a_token_and_hides_other_projects_objects(allinone, api, agent, make_netns):
+    """Issue 15, the agent's socket: every route (from the agent app itself, so a new one is covered
+    the day it appears) but the health check and the scrape answers 401 without a token or with a
+    wrong one; a member given another project's port or network ids gets what unknown ids get."""
+    routes = sorted((m.upper(), path) for path, ops in agent_app(None, None, "c", "t").openapi()["paths"].items()
+                    for m in ops)
+    open_routes = {("GET", "/healthz"), ("GET", "/metrics")}
+    out = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "project", "create", "auth-b",
+                          "--state-dir", str(allinone.state_dir)], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    token = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("token: "))
+    theirs = ApiNetwork(api, "10.87.0").port(10)
+    agent.bind(theirs["id"], "veth", make_netns())
+    unknown = str(uuid.uuid4())
+    env = {"CNI_CONTAINERID": "c" * 64, "CNI_NETNS": "/proc/1/ns/net", "CNI_IFNAME": "eth9", "CNI_PATH": "/usr/bin"}
+
+    def body(method: str, path: str, port_id: str, network_id: str) -> dict | None:
+        if path == "/bindings" and method == "POST":
+            return {"port_id": port_id, "kind": "veth", "target": "nowhere"}
+        if path.startswith("/cni/"):
+            return {"env": env, "config": {"cniVersion": "1.0.0", "name": "n1", "type": "ovnet",
+                                           "network": network_id}}
+        return None
+
+    def fill(path: str, port_id: str) -> str:
+        return path.replace("{port_id}", port_id).replace("{verb}", "add")
+
+    transport = httpx.HTTPTransport(uds=str(allinone.agent_socket))
+    with httpx.Client(base_url="http://agent", transport=transport, timeout=60) as raw:
+        for method, path in routes:
+            if (method, path) in open_routes:
+                continue
+            for headers in ({}, {"X-Auth-Token": "not-a-token"}):
+                answer = raw.request(method, fill(path, theirs["id"]), headers=headers,
+                                     json=body(method, path, theirs["id"], theirs["network_id"]))
+                assert answer.status_code == 401, (method, path, headers, answer.text)
+            member = {"X-Auth-Token": token}
+            seen = raw.request(method, fill(path, theirs["id"]), headers=member,
+                               json=body(method, path, theirs["id"], theirs["network_id"]))
+            if method == "GET" or path == "/reconcile":
+                assert seen.status_code == 200 and theirs["id"] not in seen.text, (method, path, seen.text)
+                continue
+            none = raw.request(method, fill(path, unknown), headers=member, json=body(method, path, unknown, unknown))
+            assert not 200 <= seen.status_code < 300, (method, path, seen.text)
+            assert _normalized(seen, [theirs["id"], theirs["network_id"]]) == _normalized(none, [unknown]), \
+                (method, path)
+    assert [b["port_id"] for b in agent.bindings()] == [theirs["id"]]  # still bound, untouched

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-
-def keystone_error(response, status: int) -> dict:
-    """Assert ``response`` is a Keystone error of ``status``; return its body."""
-    assert response.status_code == status, response.text
-    body = response.json()["error"]
-    assert body["code"] == status and body["title"] and body["message"], body
-    return body
+from tests.helpers.tenant import keystone_error
 
 
 def test_admin_finds_a_project_by_name_and_by_id(admin, alice, bob):

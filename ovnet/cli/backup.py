@@ -1,0 +1,82 @@
+"""``ovnet backup FILE`` and ``ovnet restore FILE``: a consistent online copy of the model store,
+and putting one back followed by a full NB reconcile (ovnet.model.backup says how, per store).
+
+Like ``ovnet sync`` they open the store (``settings.sql_url``) directly: a backup must not depend
+on a running API server, and a restore replaces what every server reads.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from ovnet.config import load_settings
+from ovnet.model import backup as model_backup
+from ovnet.model.errors import BadRequest
+from ovnet.model.store import Store
+from ovnet.ovn.nb import NbUnavailable
+from ovnet.ovn.syncer import Syncer
+
+STATE_DIR = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="State directory (default /var/lib/ovnet).")
+
+
+def _fail(err: Console, message: str) -> None:
+    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(1)
+
+
+def backup(file: Path = typer.Argument(..., help="Where to write the copy (SQLite file or pg_dump archive)."),
+           state_dir: Path = STATE_DIR) -> None:
+    """Write a consistent copy of the model store to FILE while ovnet keeps running.
+
+    Example: ovnet backup /var/backups/ovnet-$(date +%F).db
+    """
+    err = Console(stderr=True, soft_wrap=True)
+    store = Store(load_settings(state_dir).sql_url)
+    try:
+        model_backup.backup(store, file)
+    except subprocess.CalledProcessError as exc:
+        _fail(err, f"pg_dump failed: {exc.stderr.strip()}")
+    except OSError as exc:
+        _fail(err, f"cannot write {file}: {exc}")
+    finally:
+        store.dispose()
+    typer.echo(f"backed up the model to {file}")
+
+
+def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A copy made by `ovnet backup`."),
+            no_sync: bool = typer.Option(False, "--no-sync", help="Leave NB alone (a server's reconcile, or a later "
+                                         "`ovnet sync`, converges it)."),
+            state_dir: Path = STATE_DIR) -> None:
+    """Replace the model by the copy in FILE (upgraded to this release's schema), then converge OVN NB
+    to it as `ovnet sync` does. Exit 2 when NB is unreachable (the model is restored; run `ovnet sync`).
+
+    Example: ovnet restore /var/backups/ovnet-2026-11-30.db
+    """
+    err = Console(stderr=True, soft_wrap=True)
+    settings = load_settings(state_dir)
+    store = Store(settings.sql_url)
+    try:
+        model_backup.restore(store, file)
+        typer.echo(f"restored the model from {file}")
+        if no_sync:
+            return
+        syncer = Syncer(store, settings)
+        try:
+            lines = syncer.repair()
+        except NbUnavailable as exc:
+            err.print(f"[red]error:[/] NB not repaired: {exc}; run `ovnet sync` when it is reachable",
+                      markup=True, highlight=False)
+            raise typer.Exit(2) from None
+        finally:
+            syncer.stop()
+        typer.echo(f"repaired {len(lines)} difference(s) in OVN NB" if lines else "OVN NB already matched it")
+    except BadRequest as exc:
+        _fail(err, exc.message)
+    except subprocess.CalledProcessError as exc:
+        _fail(err, f"pg_restore failed (nothing restored): {exc.stderr.strip()}")
+    finally:
+        store.dispose()
