@@ -118,6 +118,12 @@ class Binder:
                 return set()
             return {p["id"] for p in client.list_ports(id=port_ids)} & set(port_ids)
 
+    def authenticate(self, token: str) -> None:
+        """Have the API check ``token`` with the cheapest read any caller may make (one port at
+        most); raises ApiError 401 for an invalid one."""
+        with ApiClient(self.api_urls, token) as client:
+            client.list("ports", limit=1)
+
     def bindings(self, token: str | None = None) -> list[dict]:
         """The ports plugged here: [{"port_id", "kind", "device", "mac", "installed"}]; with a
         caller's ``token`` only those of ports it sees (None: the admin, all)."""
