@@ -7,7 +7,9 @@ reference network of the Debian package containernetworking-plugins: ``bridge`` 
 own, no gateway, no masquerade) with ``host-local`` IPAM. Each round runs, in alternating order,
 ``podman run --rm --network <net> localhost/bb true`` on both; the medians' ratio is the figure
 (goal <= 1.2). Then ``--adds`` ADDs of the installed plugin executable (its start-up included) into
-one namespace each, p50/p95, and the plugin's bare start-up (VERSION, no agent).
+one namespace each, p50/p95, and the plugin's bare start-up (VERSION, no agent). Last, the ports
+left on the network (none should be: every run and ADD was followed by its DEL) and the load
+average at the start and the end (the figures are only comparable at a similar load).
 
     .venv/bin/python bench/bench_cni.py [--runs 30] [--adds 200]
 """
@@ -86,6 +88,7 @@ def main() -> None:
     parser.add_argument("--adds", type=int, default=200, help="timed ADDs of the plugin")
     args = parser.parse_args()
     tag = secrets.token_hex(3)
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ovnet-bench-cni-") as tmp:
         root = Path(tmp)
         settings = Settings(state_dir=root / "state", nb_port=free_port(), sb_port=free_port(), api_port=free_port(),
@@ -112,6 +115,8 @@ def main() -> None:
                     samples[key].append(timed_run(podman, names[key]))
             version = [plugin_call(bin_dir / "ovnet", "VERSION", {"cniVersion": "1.0.0"}) for _ in range(50)]
             add = adds(bin_dir / "ovnet", ovnet_conf, args.adds)
+            with ApiClient.from_settings(settings) as api:
+                left = api.list_ports(network_id=net["id"])
         finally:
             if podman is not None:
                 podman.destroy()
@@ -130,6 +135,9 @@ def main() -> None:
           f"p95 {percentile(add, 0.95) * 1000:.1f} ms")
     print(f"plugin start-up (VERSION, no agent), n={len(version)}: p50 {percentile(version, 0.5) * 1000:.1f} ms, "
           f"p95 {percentile(version, 0.95) * 1000:.1f} ms")
+    print(f"ports left on the ovnet network: {len(left)}")
+    print(f"load average (1, 5, 15 min) at the start {', '.join(f'{v:.1f}' for v in load_start)}, "
+          f"at the end {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

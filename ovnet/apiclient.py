@@ -19,6 +19,8 @@ from ovnet.config import Settings
 
 CLOUD_NAME = "ovnet"
 DEFAULT_TIMEOUT_S = 30.0
+# Sent with a write whose answer need not wait for NB to confirm it (ovnet.api.routes.waits_for_nb).
+NOWAIT = {"X-Ovnet-Sync": "nowait"}
 
 
 class ApiError(Exception):
@@ -55,7 +57,8 @@ class ApiClient:
     to the next one, which then stays current; when none connects the last httpx.ConnectError or
     ConnectTimeout is raised. Resource methods take and return Neutron-shaped dicts (the inner
     object, not the wrapper). ``list_*`` accept filters as keyword arguments; a list value repeats
-    the key (OR).
+    the key (OR). ``wait=False`` on a create or delete takes the answer before NB confirms the
+    write (the syncer applies it all the same, soon after).
     """
 
     def __init__(self, base_urls: str | Sequence[str], token: str, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -106,8 +109,8 @@ class ApiClient:
     def _call(self, method: str, path: str, **kwargs) -> dict | None:
         return self.request(method, f"/v2.0{path}", **kwargs)
 
-    def create(self, singular: str, plural: str, body: dict) -> dict:
-        return self._call("POST", f"/{plural}", json={singular: body})[singular]
+    def create(self, singular: str, plural: str, body: dict, wait: bool = True) -> dict:
+        return self._call("POST", f"/{plural}", json={singular: body}, headers=None if wait else NOWAIT)[singular]
 
     def create_bulk(self, singular: str, plural: str, bodies: list[dict]) -> list[dict]:
         return self._call("POST", f"/{plural}", json={plural: bodies})[plural]
@@ -118,8 +121,8 @@ class ApiClient:
     def update(self, singular: str, plural: str, resource_id: str, changes: dict) -> dict:
         return self._call("PUT", f"/{plural}/{resource_id}", json={singular: changes})[singular]
 
-    def delete(self, plural: str, resource_id: str) -> None:
-        self._call("DELETE", f"/{plural}/{resource_id}")
+    def delete(self, plural: str, resource_id: str, wait: bool = True) -> None:
+        self._call("DELETE", f"/{plural}/{resource_id}", headers=None if wait else NOWAIT)
 
     def add_tag(self, plural: str, resource_id: str, tag: str) -> None:
         """Add one tag (Neutron tag extension: PUT /{plural}/{id}/tags/{tag}); present is fine."""
@@ -130,13 +133,15 @@ class ApiClient:
         self._call("DELETE", f"/{plural}/{resource_id}/tags/{tag}")
 
     def list(self, plural: str, **filters: object) -> list[dict]:
-        """All matching resources, following ``*_links`` "next" pages."""
+        """All matching resources, following ``*_links`` "next" pages. ``plural`` as in the URL
+        ("security-groups"); the body's key has "_" for "-", as Neutron's ("security_groups")."""
         params = [(k, str(v)) for k, vs in filters.items() for v in (vs if isinstance(vs, list | tuple) else [vs])]
+        key = plural.replace("-", "_")
         items: list[dict] = []
         page = self._call("GET", f"/{plural}", params=params)
         while True:
-            items.extend(page[plural])
-            nxt = [link["href"] for link in page.get(f"{plural}_links", []) if link["rel"] == "next"]
+            items.extend(page[key])
+            nxt = [link["href"] for link in page.get(f"{key}_links", []) if link["rel"] == "next"]
             if not nxt:
                 return items
             page = self.request("GET", nxt[0])
@@ -199,8 +204,8 @@ class ApiClient:
     def create_subnet(self, **attrs: object) -> dict:
         return self.create("subnet", "subnets", attrs)
 
-    def create_port(self, **attrs: object) -> dict:
-        return self.create("port", "ports", attrs)
+    def create_port(self, wait: bool = True, **attrs: object) -> dict:
+        return self.create("port", "ports", attrs, wait)
 
     def show_network(self, network_id: str) -> dict:
         return self.show("network", "networks", network_id)
@@ -235,8 +240,8 @@ class ApiClient:
     def delete_subnet(self, subnet_id: str) -> None:
         self.delete("subnets", subnet_id)
 
-    def delete_port(self, port_id: str) -> None:
-        self.delete("ports", port_id)
+    def delete_port(self, port_id: str, wait: bool = True) -> None:
+        self.delete("ports", port_id, wait)
 
     def list_networks(self, **filters: object) -> list[dict]:
         return self.list("networks", **filters)

@@ -17,9 +17,14 @@ the socket's run dir, which only root may read). An agent that cannot be reached
 again later), for STATUS 50 (CNI spec 1.1.0 "Error codes").
 """
 
-import json
-import os
-import socket
+# Start-up is most of what this process costs (it runs for every container, and VERSION for every
+# network on nearly every podman command), so it imports only CPython's own C modules, which are
+# built into the interpreter or load as one shared object: socket pulls in enum, selectors and
+# math, json pulls in re; together ~30 ms of start-up per call on a loaded machine (measured with
+# ``python3 -IS -X importtime``). posix and sys are loaded before any script runs.
+import _json
+import _socket
+import posix
 import sys
 
 SUPPORTED_VERSIONS = ["0.4.0", "1.0.0", "1.1.0"]
@@ -40,12 +45,50 @@ class CniError(Exception):
         self.code, self.msg, self.details = code, msg, details
 
 
+class _Decoding:
+    """The settings ``_json.make_scanner`` reads from its context, as json.JSONDecoder() has them
+    (NaN and Infinity accepted, as json.loads does)."""
+
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float, parse_int, parse_constant = float, int, float
+
+
+_scan = _json.make_scanner(_Decoding)
+_WHITESPACE = " \t\n\r"  # JSON's (RFC 8259 section 2); str.strip() alone strips more
+
+
+def loads(data: bytes):
+    """json.loads of UTF-8 ``data``; ValueError when it is not one JSON value."""
+    text = data.decode().strip(_WHITESPACE)
+    try:
+        value, end = _scan(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, SystemError):  # _json raises its errors through json.decoder, if loaded
+        pass
+    import json  # only malformed input pays for it, and gets json's own message
+    return json.loads(text)
+
+
+def dumps(value) -> str:
+    """json.dumps of what this plugin writes itself: dicts, lists, str and int (not bool)."""
+    if isinstance(value, str):
+        return _json.encode_basestring_ascii(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(dumps(v) for v in value) + "]"
+    return "{" + ", ".join(f"{dumps(k)}: {dumps(v)}" for k, v in value.items()) + "}"
+
+
 def _post(sock_path: str, path: str, body: bytes, token: str, timeout: float) -> tuple[int, bytes]:
     """One HTTP/1.1 POST over a unix socket with ``Connection: close``: (status, body). Written
     by hand because http.client pulls in the email package, ~18 ms of start-up per container."""
     head = (f"POST {path} HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
             f"X-Auth-Token: {token}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
         conn.settimeout(timeout)
         conn.connect(sock_path)
         conn.sendall(head.encode() + body)
@@ -55,6 +98,8 @@ def _post(sock_path: str, path: str, body: bytes, token: str, timeout: float) ->
             if not chunk:
                 break
             chunks.append(chunk)
+    finally:
+        conn.close()
     raw = b"".join(chunks)
     header, _, payload = raw.partition(b"\r\n\r\n")
     status_line = header.split(b"\r\n", 1)[0].split()
@@ -66,7 +111,8 @@ def _post(sock_path: str, path: str, body: bytes, token: str, timeout: float) ->
 
 
 def _token(config: dict, sock: str) -> str:
-    path = config.get("token_file") or os.path.join(os.path.dirname(os.path.dirname(sock)), "admin-token")
+    run_dir = sock.rpartition("/")[0]  # os.path.dirname, for the absolute paths a conflist holds
+    path = config.get("token_file") or f"{run_dir.rpartition('/')[0]}/admin-token"
     try:
         with open(path) as handle:
             return handle.read().strip()
@@ -74,11 +120,13 @@ def _token(config: dict, sock: str) -> str:
         raise CniError(ERR_CONFIG, f"cannot read the agent token file {path}", str(exc)) from None
 
 
-def forward(verb: str, config: dict, env: dict, timeout: float = TIMEOUT_S) -> dict:
-    """Send one CNI request to the agent; return its JSON answer on success. Raises CniError: the
-    agent's own error object, or 11 (50 for STATUS) when the agent cannot be reached."""
+def forward(verb: str, config: dict, raw_config: str, env: dict, timeout: float = TIMEOUT_S) -> bytes:
+    """Send one CNI request (``config`` parsed from the JSON object ``raw_config``) to the agent;
+    return its JSON answer on success, as it came. Raises CniError: the agent's own error object,
+    or 11 (50 for STATUS) when the agent cannot be reached."""
     sock = config.get("agent_socket") or DEFAULT_SOCKET
-    body = json.dumps({"env": env, "config": config}).encode()
+    # The configuration goes on as it came: re-encoding it would need json's encoder.
+    body = f'{{"env": {dumps(env)}, "config": {raw_config}}}'.encode()
     token = _token(config, sock)
     unreachable = ERR_UNAVAILABLE if verb == "STATUS" else ERR_TRY_LATER
     try:
@@ -86,12 +134,12 @@ def forward(verb: str, config: dict, env: dict, timeout: float = TIMEOUT_S) -> d
     except OSError as exc:
         raise CniError(unreachable, f"the ovnet agent at {sock} cannot be reached", str(exc)) from None
     try:
-        answer = json.loads(raw or b"{}")
+        answer = loads(raw or b"{}")
     except ValueError:
         raise CniError(unreachable, f"the ovnet agent at {sock} answered HTTP {status} without JSON",
                        raw[:200].decode(errors="replace")) from None
     if status == 200:
-        return answer
+        return raw
     if isinstance(answer, dict) and "code" in answer:
         raise CniError(int(answer["code"]), str(answer.get("msg", "")), str(answer.get("details", "")))
     # Not a CNI error object: the agent's token check (NeutronError), or a server in trouble.
@@ -99,12 +147,12 @@ def forward(verb: str, config: dict, env: dict, timeout: float = TIMEOUT_S) -> d
                    f"the ovnet agent refused the request (HTTP {status})", raw[:300].decode(errors="replace"))
 
 
-def run(environ: dict, stdin: bytes) -> tuple[int, dict | None]:
-    """One plugin invocation: (exit status, JSON to print or None). Never raises."""
+def run(environ: dict, stdin: bytes) -> tuple[int, str | None]:
+    """One plugin invocation: (exit status, JSON text to print or None). Never raises."""
     version = "1.0.0"
     try:
         try:
-            config = json.loads(stdin)
+            config = loads(stdin)
         except ValueError as exc:
             raise CniError(ERR_DECODE, "the network configuration on stdin is not JSON", str(exc)) from None
         if not isinstance(config, dict):
@@ -112,20 +160,20 @@ def run(environ: dict, stdin: bytes) -> tuple[int, dict | None]:
         version = str(config.get("cniVersion") or "")
         verb = environ.get("CNI_COMMAND", "")
         if verb == "VERSION":  # answered for any asked version: the runtime picks from the list
-            return 0, {"cniVersion": version or SUPPORTED_VERSIONS[-1], "supportedVersions": SUPPORTED_VERSIONS}
+            return 0, dumps({"cniVersion": version or SUPPORTED_VERSIONS[-1], "supportedVersions": SUPPORTED_VERSIONS})
         if version not in SUPPORTED_VERSIONS:
             asked, version = version, SUPPORTED_VERSIONS[-1]
             raise CniError(ERR_INCOMPATIBLE, f"cniVersion {asked!r} is not supported",
                            f"supported: {', '.join(SUPPORTED_VERSIONS)}")
         if verb not in VERBS:
             raise CniError(ERR_ENV, f"CNI_COMMAND {verb!r} is not one of VERSION, {', '.join(VERBS)}")
-        answer = forward(verb, config, {k: environ[k] for k in ENV_KEYS if k in environ})
-        return 0, (answer if verb == "ADD" else None)
+        answer = forward(verb, config, stdin.decode(), {k: environ[k] for k in ENV_KEYS if k in environ})
+        return 0, (answer.decode().strip() if verb == "ADD" else None)
     except CniError as exc:
         error = {"cniVersion": version, "code": exc.code, "msg": exc.msg}
         if exc.details:
             error["details"] = exc.details
-        return 1, error
+        return 1, dumps(error)
 
 
 def main() -> None:
@@ -133,11 +181,15 @@ def main() -> None:
     try:
         stdin = sys.stdin.buffer.read()
     except OSError as exc:
-        status, answer = 1, {"cniVersion": "1.0.0", "code": ERR_IO, "msg": "cannot read stdin", "details": str(exc)}
+        status, answer = 1, dumps({"cniVersion": "1.0.0", "code": ERR_IO, "msg": "cannot read stdin",
+                                   "details": str(exc)})
     else:
-        status, answer = run(dict(os.environ), stdin)
+        # os.environ without os: posix.environ holds bytes, decoded as os.fsdecode does.
+        environ = {k.decode(errors="surrogateescape"): v.decode(errors="surrogateescape")
+                   for k, v in posix.environ.items()}
+        status, answer = run(environ, stdin)
     if answer is not None:
-        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.write(answer + "\n")
     sys.exit(status)
 
 

@@ -8,6 +8,7 @@ ports), ``OVNET_<FIELD>`` environment variables, explicit keyword arguments (CLI
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -28,6 +29,24 @@ LOCAL_HOST = "127.0.0.1"  # where this machine's own clients reach its all-in-on
 _OVSDB_REMOTE = re.compile(r"^(?:(?:tcp|ssl):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})|unix:/\S+)$")
 DOCKER_PLUGINS_DIR = Path("/run/docker/plugins")  # where dockerd finds plugin sockets, whatever its --exec-root
 GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 + inner Ethernet 14
+# What one machine runs (`ovnet up --role`): everything; OVN central + ovnet-server; or a chassis + agent.
+ROLES = ("all-in-one", "central", "compute")
+# Raft ports of clustered NB and SB between central members (OVN's ovn-ctl defaults).
+NB_RAFT_PORT, SB_RAFT_PORT = 6643, 6644
+
+
+def state_tag(state_dir: Path) -> str:
+    """Four hex digits naming one installation, so two state dirs never share kernel names."""
+    return hashlib.sha1(str(Path(state_dir).resolve()).encode()).hexdigest()[:4]
+
+
+def public_namespace(state_dir: Path) -> str:
+    """The public network's namespace of the installation in ``state_dir``: "ovnet-public" for
+    the default state dir (the README's ``ip netns exec ovnet-public ping``), "ovnet-public-<tag>"
+    for any other, since network namespace names are machine-wide."""
+    if Path(state_dir).resolve() == DEFAULT_STATE_DIR.resolve():
+        return "ovnet-public"
+    return f"ovnet-public-{state_tag(state_dir)}"
 
 
 class SettingsError(ValueError):
@@ -49,7 +68,7 @@ class Settings:
     connect. ``underlay_mtu`` is in bytes. ``chassis_name`` is the OVN chassis (system-id) of this
     host; ``netns`` names a network namespace that this host's ovs-vswitchd runs in (None: the
     current one), which tests use to keep kernel names private. Raises SettingsError (one line)
-    for a malformed remote or URL.
+    for a malformed remote or URL, an unknown role or an inconsistent cluster setting.
     """
 
     state_dir: Path = DEFAULT_STATE_DIR
@@ -82,16 +101,35 @@ class Settings:
     quota_rbac_policy: int = -1
     quota_router: int = -1
     quota_floatingip: int = -1
+    quota_security_group: int = -1
+    quota_security_group_rule: int = -1
     cache_dir: Path = DEFAULT_CACHE_DIR
     # The machine-local public network (ovnet.runtime.public): every chassis maps
     # ``physical_network`` to its provider bridge; ``public_netns`` holds the bridge joining them and
     # the outside host with the first address of ``public_cidr``.
+    # ``public_netns`` empty: "ovnet-public" for the default state dir, else "ovnet-public-<tag>"
+    # (public_namespace), so two installations on one machine never share it.
     physical_network: str = "public"
-    public_netns: str = "ovnet-public"
+    public_netns: str = ""
     public_cidr: str = "10.50.50.0/24"
+    # What this machine runs (ROLES). A central with ``cluster_size`` 3 (or 5) runs NB and SB as OVSDB
+    # Raft clusters: all members on this machine, each in a network namespace of its own (a test
+    # bed), unless ``cluster_member`` N (1-based) names this machine as member N of the machines
+    # whose addresses ``cluster_remotes`` lists (IP addresses or host names, in member order).
+    role: str = "all-in-one"
+    # SQLAlchemy URL of the model store that several ovnet-servers share (``postgresql://...``,
+    # ``--sql-url``); empty: SQLite in the state dir (one server). See ``sql_url``.
+    sql_store: str = ""
+    cluster_size: int = 1
+    cluster_member: int = 0
+    cluster_remotes: tuple[str, ...] = ()
     # BFD between chassis (OVN NB_Global options bfd-min-rx/bfd-min-tx, ms; detection takes 3x):
     # how fast a dead gateway chassis is noticed. 0 leaves OVN's default (1000 ms).
     bfd_interval_ms: int = 300
+    # Neutron's ovn enable_distributed_floating_ip (default off, as there): a floating IP's NAT
+    # is done on the chassis of its port, when that chassis has the external network's physical
+    # network, instead of on the router's gateway chassis.
+    enable_distributed_floating_ip: bool = False
 
     def __post_init__(self) -> None:
         for name in ("nb_remotes", "sb_remotes", "api_urls"):
@@ -103,6 +141,12 @@ class Settings:
             _check_remote(remote)
         for url in self.api_urls:
             _check_api_url(url)
+        if not self.public_netns:
+            object.__setattr__(self, "public_netns", public_namespace(self.state_dir))
+        if isinstance(self.cluster_remotes, str):
+            object.__setattr__(self, "cluster_remotes", _split(self.cluster_remotes))
+        object.__setattr__(self, "cluster_remotes", tuple(self.cluster_remotes))
+        _check_cluster(self)
 
     # -- derived paths -------------------------------------------------------------------------
     @property
@@ -170,8 +214,9 @@ class Settings:
 
     @property
     def sql_url(self) -> str:
-        """SQLAlchemy URL of the model store: ``OVNET_SQL_URL`` or SQLite in the state dir."""
-        return os.environ.get("OVNET_SQL_URL") or f"sqlite:///{self.state_dir / 'ovnet.db'}"
+        """SQLAlchemy URL of the model store: ``OVNET_SQL_URL``, else ``sql_store``, else SQLite in
+        the state dir."""
+        return os.environ.get("OVNET_SQL_URL") or self.sql_store or f"sqlite:///{self.state_dir / 'ovnet.db'}"
 
     @property
     def network_mtu(self) -> int:
@@ -198,6 +243,12 @@ def _coerce(name: str, raw: str) -> object:
         return int(raw)
     if kind == "float":
         return float(raw)
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name}={raw!r} is not a boolean (true or false)")
     if kind == "Path":
         return Path(raw)
     if kind == "str | None":
@@ -228,6 +279,40 @@ def _check_api_url(url: str) -> None:
     if not (parts and port_ok and parts.scheme in ("http", "https") and parts.hostname):
         raise SettingsError(f"bad API URL {url!r}: use http://HOST:PORT (api_urls, OVNET_API_URLS, "
                             f"comma-separated for several servers)")
+
+
+def _check_cluster(settings: Settings) -> None:
+    if settings.role not in ROLES:
+        raise SettingsError(f"bad role {settings.role!r}: use one of {', '.join(ROLES)} (--role, OVNET_ROLE)")
+    size, member, remotes = settings.cluster_size, settings.cluster_member, settings.cluster_remotes
+    if size not in (1, 3, 5):
+        raise SettingsError(f"bad cluster size {size}: use 1 (standalone NB/SB), 3 or 5 (--cluster-size)")
+    if member and (len(remotes) != size or not 1 <= member <= size):
+        raise SettingsError(f"--cluster-member {member} needs --cluster-remotes with one address per member "
+                            f"({size} for --cluster-size {size}), this machine's at position {member}")
+    if size > 1 and settings.role == "compute":
+        raise SettingsError("--cluster-size is for --role central (or all-in-one); a compute takes the "
+                            "cluster's remotes (--nb/--sb or --central)")
+
+
+def central_remotes(address: str, nb_port: int = 6641, sb_port: int = 6642,
+                    api_port: int = 9696) -> dict[str, tuple[str, ...]]:
+    """The remotes a compute host uses for a central at ``address`` (``--central ADDR``; several
+    comma-separated for a cluster): ``{"nb_remotes", "sb_remotes", "api_urls"}``, each with one
+    entry per address (``tcp:ADDR:6641``, ``tcp:ADDR:6642``, ``http://ADDR:9696``). Raises
+    SettingsError for a malformed address."""
+    hosts = _split(address)
+    if not hosts:
+        raise SettingsError("--central needs an address (IP or host name of the central machine)")
+    bracket = [f"[{h}]" if ":" in h else h for h in hosts]
+    remotes = {"nb_remotes": tuple(f"tcp:{h}:{nb_port}" for h in bracket),
+               "sb_remotes": tuple(f"tcp:{h}:{sb_port}" for h in bracket),
+               "api_urls": tuple(f"http://{h}:{api_port}" for h in bracket)}
+    for remote in remotes["nb_remotes"] + remotes["sb_remotes"]:
+        _check_remote(remote)
+    for url in remotes["api_urls"]:
+        _check_api_url(url)
+    return remotes
 
 
 def load_settings(state_dir: Path | str | None = None, **overrides: object) -> Settings:

@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
         syncer = Syncer(store, settings)
         syncer.start()
     collectors = [NbConnectionCollector(syncer.nb.connected)] if syncer else []
-    app = create_app(store, settings, on_commit=syncer.flush if syncer else None, collectors=collectors)
+    app = create_app(store, settings, on_commit=syncer.flush if syncer else None, collectors=collectors,
+                     nb_connected=syncer.nb.connected if syncer else None)
     try:
         uvicorn.run(app, host=settings.listen_host, port=settings.api_port, log_level="warning",
                     access_log=False)

@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import binding, errors, identity, meta, metrics, rbac, ui
+from ovnet.api import binding, errors, identity, meta, metrics, openapi, rbac, ui
 from ovnet.api import quotas as quota_routes
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
 from ovnet.api.routes import Handlers, resource_router
+from ovnet.api.suffix import JsonSuffix
 from ovnet.api.urlcheck import Utf8Url
 from ovnet.model import quotas
 from ovnet.model.common import Defaults
@@ -22,15 +23,20 @@ COMMIT_TIMEOUT_S = 5.0
 
 def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] | None = None, *,
                defaults: Defaults | None = None, max_body: int = DEFAULT_MAX_BODY,
-               commit_timeout_s: float = COMMIT_TIMEOUT_S, collectors: Iterable = ()) -> FastAPI:
+               commit_timeout_s: float = COMMIT_TIMEOUT_S, collectors: Iterable = (),
+               nb_connected: Callable[[], bool] | None = None) -> FastAPI:
     """A FastAPI app serving the Neutron v2.0 core API from ``store``.
 
     ``settings`` (ovnet.config.Settings) supplies the default network MTU and the MAC prefix;
     ``defaults`` overrides both. After each committing request ``on_commit(timeout_s) -> bool`` runs in the threadpool
     (True: NB confirmed; False: pending); the response is the same either way and carries
-    ``X-Ovnet-Sync: confirmed|pending``. Bodies over ``max_body`` bytes are refused with 413.
+    ``X-Ovnet-Sync: confirmed|pending``; a create or delete sent with ``X-Ovnet-Sync: nowait`` is
+    answered without waiting (``pending``). Bodies over ``max_body`` bytes are refused with 413.
     ``GET /metrics`` serves ovnet.api.metrics plus ``collectors`` (prometheus_client Collectors);
-    ``GET /ui`` the topology page (ovnet.api.ui).
+    ``GET /ui`` the topology page (ovnet.api.ui). ``GET /healthz`` answers 200 while the process
+    serves, with ``{"status": "ok"}``, or ``{"status": "degraded", "reason": ...}`` when
+    ``nb_connected()`` (the syncer's OVN NB connection) is false: the API still works then (changes
+    wait in the outbox), but ``ovnet status`` must say that NB lags behind.
     """
     if defaults is None:
         defaults = (Defaults(network_mtu=settings.network_mtu, mac_prefix=settings.mac_prefix,
@@ -41,11 +47,14 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     errors.install(app)
     metrics.install(app, store, collectors)
     ui.install(app)
-    app.add_middleware(Utf8Url)
+    app.add_middleware(JsonSuffix)
+    app.add_middleware(Utf8Url)  # added last, so it runs first: on the path as the client sent it
     handlers = Handlers(store, Authenticator(store), defaults, max_body, on_commit, commit_timeout_s)
 
     @app.get("/healthz")
     def healthz() -> dict:
+        if nb_connected is not None and not nb_connected():
+            return {"status": "degraded", "reason": "the syncer is not connected to OVN NB"}
         return {"status": "ok"}
 
     app.include_router(meta.router(list(KINDS.values()), [("rbac_policy", "rbac-policies"), ("quota", "quotas")]))
@@ -55,4 +64,5 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
     app.include_router(binding.router(handlers))  # before the resources: its path is more specific
     for res in KINDS.values():
         app.include_router(resource_router(res, handlers))
+    app.openapi = lambda: openapi.document(app)
     return app

@@ -1,7 +1,8 @@
 """ModelError and HTTP errors as Neutron's wire format: {"NeutronError": {"type", "message", "detail"}}.
 
 Status codes follow Neutron's fault map: bad input 400, no/invalid token 401, policy 403,
-missing or invisible 404, conflicting state 409. A body over the size limit is 413 of type
+missing or invisible 404, a method the path does not serve 405 (with ``Allow``: every method
+some route of that path serves), conflicting state 409, a failed If-Match 412. A body over the size limit is 413 of type
 HTTPRequestEntityTooLarge (the webob name Neutron's body-size middleware answers with); anything
 unexpected is 500 of type HTTPInternalServerError, still in the same JSON format, never plain
 text. Under /v3 (the Keystone slice, identity.py) the same statuses carry Keystone's format
@@ -16,12 +17,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
-from ovnet.model.errors import BadRequest, Conflict, Forbidden, ModelError, NotAuthorized, NotFound
+from ovnet.model.errors import BadRequest, Conflict, Forbidden, ModelError, NotAuthorized, NotFound, PreconditionFailed
 
-STATUS = {BadRequest: 400, NotAuthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
+STATUS = {BadRequest: 400, NotAuthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412}
 HTTP_TYPES = {400: "HTTPBadRequest", 401: "NotAuthorized", 403: "PolicyNotAuthorized", 404: "HTTPNotFound",
-              405: "HTTPMethodNotAllowed", 409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge",
+              405: "HTTPMethodNotAllowed", 409: "HTTPConflict", 412: "HTTPPreconditionFailed",
+              413: "HTTPRequestEntityTooLarge",
               500: "HTTPInternalServerError"}
 
 
@@ -50,6 +53,15 @@ def status_of(exc: ModelError) -> int:
     return 500
 
 
+METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods of METHODS some route of ``app`` serves in full at ``request``'s path."""
+    return [method for method in METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in app.router.routes)]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a NeutronError body (Keystone's under /v3)."""
 
@@ -61,9 +73,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route that matched the path; the
+            # path's other routes (one per method here) serve the rest (RFC 9110 §15.5.6).
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
         if _keystone_path(request):
-            return keystone_error(exc.status_code, str(exc.detail))
-        return neutron_error(exc.status_code, HTTP_TYPES.get(exc.status_code, "HTTPError"), str(exc.detail))
+            return keystone_error(exc.status_code, str(exc.detail), headers)
+        return neutron_error(exc.status_code, HTTP_TYPES.get(exc.status_code, "HTTPError"), str(exc.detail),
+                             headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:

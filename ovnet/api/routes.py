@@ -14,9 +14,10 @@ from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api import listing
+from ovnet.api.openapi import request_body, responses
 from ovnet.api.body import read_json, unwrap
 from ovnet.model import query, tags
-from ovnet.model.common import Defaults, get_visible
+from ovnet.model.common import Defaults, check_revision, get_visible
 from ovnet.model.errors import BadRequest, NotFound
 from ovnet.model.registry import Kind
 from ovnet.model.store import Store
@@ -34,16 +35,42 @@ class Handlers:
     async def context(self, request: Request) -> Context:
         return await run_in_threadpool(self.auth.context, request.headers.get("x-auth-token"))
 
-    async def write(self, fn: Callable, status: int) -> Response:
-        """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB."""
+    async def write(self, fn: Callable, status: int, wait: bool = True) -> Response:
+        """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB
+        (without ``wait`` only wake it: the answer says ``pending``)."""
         result = await run_in_threadpool(self.store.run, fn)
         synced = True
         if self.on_commit is not None:
-            synced = await run_in_threadpool(self.on_commit, self.commit_timeout_s)
+            synced = await run_in_threadpool(self.on_commit, self.commit_timeout_s if wait else 0.0)
         headers = {"X-Ovnet-Sync": "confirmed" if synced else "pending"}
         if result is None:
             return Response(status_code=status, headers=headers)
         return JSONResponse(result, status_code=status, headers=headers)
+
+
+TAGS_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["tags"], "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}}}}}
+
+
+def revision_wanted(request: Request) -> int | None:
+    """The revision an ``If-Match: revision_number=N`` header asks for (None without one);
+    BadRequest when N is not a non-negative integer. Other If-Match entries (entity tags) are
+    not ovnet's to judge and are ignored, as Neutron's revision plugin does."""
+    for entry in request.headers.get("if-match", "").split(","):
+        name, _, value = entry.strip().partition("=")
+        if name == "revision_number":
+            if not value.isdigit() or len(value) > 18:
+                raise BadRequest(f"Invalid If-Match header {entry.strip()!r}: revision_number must be an integer",
+                                 "HTTPBadRequest", "If-Match")
+            return int(value)
+    return None
+
+
+def waits_for_nb(request: Request) -> bool:
+    """False when the client asked for the answer before NB confirms the write (request header
+    ``X-Ovnet-Sync: nowait``): a host agent that next waits for ``ovn-installed``, or deletes a
+    port nothing else refers to, gains nothing from the wait."""
+    return request.headers.get("x-ovnet-sync", "").lower() != "nowait"
 
 
 def _create_body(res: Kind, data: dict) -> tuple[list, bool]:
@@ -66,17 +93,22 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
     update_extra = (h.defaults,) if "update" in res.needs_defaults else ()
     show_options = tuple(selectinload(getattr(res.model, c.name)) for c in res.child_specs)
 
-    @api.post("")
+    @api.post("", status_code=201, responses=responses(201, res.name, 403, 404, 409, 413),
+              openapi_extra=request_body(res.name, res.attributes, True, res.plural))
     async def create(request: Request) -> Response:
         ctx = await h.context(request)
         items, bulk = _create_body(res, await read_json(request, h.max_body))
 
         def work(session):
-            made = [res.view(ctx, res.create(session, ctx, item, *extra)) for item in items]
+            if bulk and res.create_many is not None:
+                rows = res.create_many(session, ctx, items, *extra)
+            else:
+                rows = [res.create(session, ctx, item, *extra) for item in items]
+            made = [res.view(ctx, row) for row in rows]
             return {res.plural: made} if bulk else {res.name: made[0]}
-        return await h.write(work, 201)
+        return await h.write(work, 201, waits_for_nb(request))
 
-    @api.get("")
+    @api.get("", responses=responses(200, res.plural, 404))  # 404: an unknown marker
     async def list_(request: Request) -> Response:
         ctx = await h.context(request)
         req = listing.parse(request.query_params.multi_items())
@@ -94,7 +126,7 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
             page[f"{res.plural}_links"] = page_links
         return JSONResponse(page)  # already JSON-ready: skip FastAPI's per-value encoder
 
-    @api.get("/{resource_id}")
+    @api.get("/{resource_id}", responses=responses(200, res.name, 404))
     async def show(resource_id: str, request: Request) -> dict:
         ctx = await h.context(request)
         fields = listing.parse(request.query_params.multi_items()).fields
@@ -102,39 +134,47 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
             h.store.run, lambda s: res.view(ctx, get_visible(s, ctx, res.model, resource_id, show_options)), True)
         return {res.name: listing.select_fields(item, fields)}
 
-    @api.put("/{resource_id}")
+    @api.put("/{resource_id}", responses=responses(200, res.name, 403, 404, 409, 412, 413),
+             openapi_extra=request_body(res.name, res.attributes, False))
     async def update(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         body = _update_body(res, await read_json(request, h.max_body))
+        wanted = revision_wanted(request)
 
         def work(session):
+            check_revision(session, ctx, res.model, resource_id, wanted)
             return {res.name: res.view(ctx, res.update(session, ctx, resource_id, body, *update_extra))}
         return await h.write(work, 200)
 
-    @api.delete("/{resource_id}")
+    @api.delete("/{resource_id}", status_code=204, responses=responses(204, None, 403, 404, 409, 412))
     async def delete(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
-        return await h.write(lambda s: res.delete(s, ctx, resource_id), 204)
+        wanted = revision_wanted(request)
 
-    @api.get("/{resource_id}/tags")
+        def work(session):
+            check_revision(session, ctx, res.model, resource_id, wanted)
+            return res.delete(session, ctx, resource_id)
+        return await h.write(work, 204, waits_for_nb(request))
+
+    @api.get("/{resource_id}/tags", responses=responses(200, "tags", 404))
     async def get_tags(resource_id: str, request: Request) -> dict:
         ctx = await h.context(request)
         found = await run_in_threadpool(h.store.run, lambda s: tags.get_tags(s, ctx, res.model, resource_id), True)
         return {"tags": found}
 
-    @api.put("/{resource_id}/tags")
+    @api.put("/{resource_id}/tags", responses=responses(200, "tags", 403, 404, 413), openapi_extra=TAGS_BODY)
     async def put_tags(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         data = await read_json(request, h.max_body)
         wanted = unwrap(data, "tags", "[...]")
         return await h.write(lambda s: {"tags": tags.replace_tags(s, ctx, res.model, resource_id, wanted)}, 200)
 
-    @api.delete("/{resource_id}/tags")
+    @api.delete("/{resource_id}/tags", status_code=204, responses=responses(204, None, 403, 404))
     async def delete_tags(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         return await h.write(lambda s: tags.remove_tag(s, ctx, res.model, resource_id, None), 204)
 
-    @api.get("/{resource_id}/tags/{tag}")
+    @api.get("/{resource_id}/tags/{tag}", status_code=204, responses=responses(204, None, 404))
     async def check_tag(resource_id: str, tag: str, request: Request) -> Response:
         ctx = await h.context(request)
         found = await run_in_threadpool(h.store.run, lambda s: tags.get_tags(s, ctx, res.model, resource_id), True)
@@ -142,18 +182,20 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
             raise NotFound(f"Tag {tag} could not be found for {resource_id}.", "TagNotFound")
         return Response(status_code=204)
 
-    @api.put("/{resource_id}/tags/{tag}")
+    @api.put("/{resource_id}/tags/{tag}", status_code=201, responses=responses(201, None, 403, 404))
     async def add_tag(resource_id: str, tag: str, request: Request) -> Response:
         ctx = await h.context(request)
         return await h.write(lambda s: tags.add_tag(s, ctx, res.model, resource_id, tag), 201)
 
-    @api.delete("/{resource_id}/tags/{tag}")
+    @api.delete("/{resource_id}/tags/{tag}", status_code=204, responses=responses(204, None, 403, 404))
     async def remove_tag(resource_id: str, tag: str, request: Request) -> Response:
         ctx = await h.context(request)
         return await h.write(lambda s: tags.remove_tag(s, ctx, res.model, resource_id, tag), 204)
 
     # After the tag routes, which take precedence for PUT .../tags.
-    @api.put("/{resource_id}/{action}")
+    @api.put("/{resource_id}/{action}", responses=responses(200, None, 403, 404, 409, 413),
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "object"}}}}})
     async def member_action(resource_id: str, action: str, request: Request) -> Response:
         ctx = await h.context(request)
         if action not in res.actions:

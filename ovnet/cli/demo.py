@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.cli import matrix
+from ovnet.cli import demotrace, matrix
 from ovnet.config import Settings, load_settings
 from ovnet.runtime import allinone
 from ovnet.runtime.process import RuntimeFailure
@@ -20,26 +21,40 @@ from ovnet.testbed import demo as testbed_demo
 from ovnet.testbed import seed
 from ovnet.testbed.guest import GuestError
 from ovnet.testbed.qemu import VmError
+from ovnet.testbed.reach import Cell
 from ovnet.testbed.vmimage import VmImageError
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+SUMMARY_WIDTH = 100  # the summary, timing and blocked-cell lines fit a 100-column terminal
 
 
-def member_tokens(settings: Settings) -> dict[str, str]:
-    """A fresh member token for each seed project (created if missing), through the API as
-    `ovnet project create` does. Raises ApiError."""
+def member_tokens(settings: Settings, created: list[str] | None = None) -> dict[str, str]:
+    """A fresh member token for each seed project (created if missing, its id then appended to
+    ``created``), through the API as `ovnet project create` does. Raises ApiError."""
     tokens = {}
     with ApiClient.from_settings(settings) as api:
         for name in seed.NETWORKS:
             found = api.list_projects(name)
-            tokens[name] = api.issue_token(found[0]["id"] if found else api.create_project(name)["id"])
+            if not found:
+                found = [api.create_project(name)]
+                if created is not None:
+                    created.append(found[0]["id"])
+            tokens[name] = api.issue_token(found[0]["id"])
     return tokens
 
 
 def placement(chassis: list[str]) -> dict[str, tuple[str, str]]:
-    """{workload: (hypervisor name, kind)} of the seed; ``chassis`` names the hypervisors by seed number."""
-    return {w.name: (chassis[w.hypervisor], w.kind) for w in seed.WORKLOADS}
+    """{workload: (hypervisor name, kind)} of the seed and the outside host (on none, ""); ``chassis``
+    names the hypervisors by seed number."""
+    return {**{w.name: (chassis[w.hypervisor], w.kind) for w in seed.WORKLOADS}, seed.OUTSIDE: ("", "outside")}
+
+
+def _judge(settings: Settings, tokens: dict[str, str]) -> testbed_demo.Judge:
+    def judge(cells: list[Cell], record: testbed_demo.Record) -> list[Cell]:
+        return demotrace.judge(settings, tokens, record.world(settings), record.nic_ports, record.public_network,
+                               cells)
+    return judge
 
 
 def demo(
@@ -51,8 +66,10 @@ def demo(
     json_: bool = typer.Option(False, "--json", help="Print the cells as JSON (progress goes to stderr)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print every cell: ping, echo answer."),
 ) -> None:
-    """Build the seed picture through the API (project tokens), bind its workloads on two hypervisors,
-    probe every ordered pair, print expected vs seen as a matrix. Exit 0 only when every cell matches.
+    """Build the seed picture through the API (project tokens): two projects' networks, routers to
+    the public network, floating IPs, security groups; bind its workloads on two hypervisors, probe
+    every ordered pair and the outside host, trace each cell with ovnet trace, print expected vs
+    seen as a matrix. Exit 0 only when every cell matches and trace agrees with every probe.
 
     Example: ovnet demo --keep   (then look around; remove it with: ovnet demo --clean)
     """
@@ -70,24 +87,33 @@ def demo(
             err.print(f"[red]error:[/] ovnet is not running ({', '.join(unhealthy)}): run `ovnet up` first")
             raise typer.Exit(1)
         started = time.monotonic()
-        cells, timings = testbed_demo.run(settings, member_tokens(settings), host, keep=keep,
-                                          progress=lambda msg: (err if json_ else console).print(f"  {msg}"))
-    except (RuntimeFailure, ApiError, ValueError, VmError, VmImageError, GuestError) as exc:
+        created: list[str] = []
+        tokens = member_tokens(settings, created)
+        cells, timings = testbed_demo.run(settings, tokens, host, keep=keep,
+                                          progress=lambda msg: (err if json_ else console).print(f"  {msg}"),
+                                          judge=_judge(settings, tokens), projects=created)
+    except (RuntimeFailure, RuntimeError, ApiError, ValueError, VmError, VmImageError, GuestError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     where = placement([settings.chassis_name, host])
-    bad = [c for c in cells if not c.ok]
-    phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
+    bad = [c for c in cells if not c.ok or not c.agrees]
+    phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
     crossing = sum(c.seen and seed.crosses(c.src, c.dst) for c in cells)
     if json_:
         print(json.dumps({**matrix.as_json(cells, where), "timings_s": timings}, indent=2))
         raise typer.Exit(1 if bad else 0)
     grid, width = matrix.grid(cells, where)
     console.print(grid, crop=False, soft_wrap=True)
-    console.print(matrix.legend(where))
+    console.print(matrix.legend(where, cells))
     for line in matrix.details(cells) if verbose else []:
         console.print(line, soft_wrap=True)
-    console.print(f"{matrix.summary(cells, crossing)}; total {time.monotonic() - started:.1f} s ({phases})")
+    for c in cells if not verbose else []:
+        if c.reason.startswith("blocked") and c.traced is not None:
+            console.print(escape("\n".join(textwrap.wrap(
+                f"{c.src.workload} -> {c.dst.workload} {c.dst.ifname} {c.dst.address}: {c.reason}; ovnet trace: "
+                f"{c.traced.reason}", SUMMARY_WIDTH, subsequent_indent="  "))))
+    console.print(matrix.summary(cells, crossing))
+    console.print("\n".join(textwrap.wrap(f"total {time.monotonic() - started:.1f} s: {phases}", SUMMARY_WIDTH)))
     if width > console.width:
         console.print(f"(the matrix is {width} columns wide; --verbose lists each cell, --json for machines)")
     if keep:
@@ -100,7 +126,13 @@ def demo(
                       f"(`docker -H {engine.host} ps`); Podman container {pods}; remove with `ovnet demo --clean`")
     if bad:
         for c in bad:
-            err.print(f"[red]mismatch:[/] {c.src.label} -> {c.dst.label}: expected "
-                      f"{'reachable' if c.expected else 'isolated'}, ping {'answered' if c.ping else 'silent'}, "
-                      f"echo {c.echo or 'none'}")
+            if not c.ok:
+                err.print(f"[red]mismatch:[/] {c.src.label} -> {c.dst.label}: expected "
+                          f"{'reachable' if c.expected else 'isolated'} ({c.reason}), ping "
+                          f"{'answered' if c.ping else 'silent'}, echo {c.echo or 'none'}"
+                          + (f", want source {c.want_source}" if c.want_source else ""))
+            if not c.agrees:
+                err.print(f"[red]trace disagrees:[/] {c.src.label} -> {c.dst.label}: probe "
+                          f"{'reached' if c.seen else 'did not reach'} it (source {c.source or '-'}), ovnet trace: "
+                          f"{c.traced.verdict or 'not traced'}, {escape(c.traced.reason)} (source {c.traced.source or '-'})")
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ovnet.cli.check import check as check_command
 from ovnet.cli.cni import app as cni_app
 from ovnet.cli.backup import backup as backup_command, restore as restore_command
 from ovnet.cli.demo import demo as demo_command
@@ -21,7 +22,7 @@ from ovnet.cli.sync import sync as sync_command
 from ovnet.cli.trace import trace_command
 from ovnet.cli.units import install_units
 from ovnet.cli.vm import app as vm_app, libvirt_xml
-from ovnet.config import SettingsError, load_settings
+from ovnet.config import SettingsError, central_remotes, load_settings
 from ovnet.runtime import allinone, cleanup
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.runtime.status import ServiceStatus, status_json
@@ -54,13 +55,35 @@ def up(
     sb_port: int = typer.Option(None, help="TCP port of the OVN SB DB (default 6642)."),
     api_port: int = typer.Option(None, help="TCP port of the API server (default 9696)."),
     datapath: str = typer.Option(None, help="auto (default), system or netdev."),
+    role: str = typer.Option(None, help="all-in-one (default), central or compute."),
+    central: str = typer.Option(None, help="compute: the central's address(es), comma-separated; sets "
+                                           "--nb/--sb/--api from it and the ports."),
+    nb: str = typer.Option(None, help="NB remotes (tcp:IP:6641,...) the syncer and CLI use."),
+    sb: str = typer.Option(None, help="SB remotes (tcp:IP:6642,...) ovn-controller uses."),
+    api: str = typer.Option(None, help="API URLs (http://IP:9696,...) the agent and CLI use."),
+    encap_ip: str = typer.Option(None, help="compute: this host's Geneve tunnel address."),
+    chassis_name: str = typer.Option(None, help="This host's OVN chassis name (default: host name)."),
+    listen_host: str = typer.Option(None, help="Where this machine's NB, SB and API servers listen "
+                                                "(default 127.0.0.1; 0.0.0.0 for other machines)."),
+    sql_url: str = typer.Option(None, help="central: the model store several ovnet-servers share "
+                                           "(postgresql://USER:PASSWORD@HOST/DB; default SQLite)."),
+    cluster_size: int = typer.Option(None, help="central: 3 or 5 for Raft-clustered NB and SB (default 1)."),
+    cluster_member: int = typer.Option(None, help="central on real machines: this machine is member N."),
+    cluster_remotes: str = typer.Option(None, help="with --cluster-member: every member's address, in order."),
 ) -> None:
-    """Start the all-in-one (OVN central, this host's chassis, ovnet services); return when all are healthy.
+    """Start this machine's role (all-in-one: OVN central, this host's chassis, ovnet services;
+    central; compute) and return when all are healthy.
 
-    Example: ovnet up --state-dir /var/lib/ovnet --api-port 9696
+    Example: ovnet up --role central --cluster-size 3, then on a compute host:
+    ovnet up --role compute --central 10.0.0.1 --encap-ip 10.0.0.21
     """
     try:
-        settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath)
+        remotes = central_remotes(central, nb_port or 6641, sb_port or 6642, api_port or 9696) if central else {}
+        explicit = {k: v for k, v in (("nb_remotes", nb), ("sb_remotes", sb), ("api_urls", api)) if v}
+        settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath,
+                                 role=role, encap_ip=encap_ip, sql_store=sql_url, chassis_name=chassis_name,
+                                 listen_host=listen_host, cluster_size=cluster_size, cluster_member=cluster_member,
+                                 cluster_remotes=cluster_remotes, **{**remotes, **explicit})
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -88,10 +111,11 @@ def up(
             raise typer.Exit(1) from None
         bar.update(task, description="ovnet is up")
     console.print(_table(rows))
-    datapath_used = (settings.state_dir / "datapath").read_text().strip()
-    console.print(f"ovnet is up in {time.monotonic() - started:.1f} s; datapath: {datapath_used}"
-                  f"{' (userspace, no openvswitch kernel module)' if datapath_used == 'netdev' else ' (kernel)'}; "
-                  f"state: {settings.state_dir}")
+    recorded = settings.state_dir / "datapath"  # none on a central: it runs no chassis
+    datapath_used = recorded.read_text().strip() if recorded.exists() else "none (central)"
+    kind = {"netdev": " (userspace, no openvswitch kernel module)", "system": " (kernel)"}.get(datapath_used, "")
+    console.print(f"ovnet is up ({settings.role}) in {time.monotonic() - started:.1f} s; datapath: "
+                  f"{datapath_used}{kind}; state: {settings.state_dir}")
 
 
 @app.command()
@@ -105,6 +129,10 @@ def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json
     if json_:
         print(status_json(rows))
     else:
+        console.print(f"role: {settings.role}" + (f" (NB/SB: {settings.cluster_size}-member Raft clusters)"
+                                                   if settings.cluster_size > 1 else ""))
+        console.print(f"remotes: NB {settings.nb_connection}  SB {settings.sb_connection}  "
+                      f"API {','.join(settings.api_endpoints)}")
         console.print(_table(rows))
     if not all(r.healthy for r in rows):
         raise typer.Exit(1)
@@ -130,6 +158,7 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
 
 
 app.command("sync")(sync_command)
+app.command("check")(check_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 app.command("trace")(trace_command)

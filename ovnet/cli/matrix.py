@@ -1,6 +1,7 @@
 """The reachability matrix as people and scripts read it: a grid of one symbol per cell that fits
-a 100-column terminal (columns numbered, rows naming each NIC), a legend and a summary line;
-``as_json`` for machines and ``details`` (one line per cell) for ``--verbose``.
+a 100-column terminal (columns numbered, rows naming each NIC; the symbol names the cell's reason,
+ovnet.testbed.seed.REASONS), a legend and a summary line; ``as_json`` for machines and
+``details`` (one line per cell, with what ``ovnet trace`` said) for ``--verbose``.
 
 It knows nothing of the seed: NICs are taken from the cells in order of first appearance, and
 ``where`` names each workload's hypervisor and kind, so added rows and columns (an outside host,
@@ -10,14 +11,19 @@ a Podman workload) need no change here.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 
 from rich.console import Group
 from rich.text import Text
 
 from ovnet.testbed.reach import Cell
-from ovnet.testbed.seed import Nic
+from ovnet.testbed.seed import DEFAULT_GROUP, REASONS, Nic
 
 OK_REACHED, OK_ISOLATED, WRONG, SELF = "✓", "·", "✗", "-"
+# one letter per reason (seed.REASONS); a cell without a reason shows OK_REACHED or OK_ISOLATED
+MARKS = {"same network": "n", "routed": "r", "floating IP": "f", "SNAT": "s", "isolated": OK_ISOLATED,
+         "no route": "~", "asymmetric": "a", f"blocked by group {DEFAULT_GROUP}": "b"}
+REACHING = {"same network", "routed", "floating IP", "SNAT"}
 KINDS = {"netns": ("ns", "network namespace"), "vm": ("vm", "QEMU VM"), "docker": ("dk", "Docker container"),
          "podman": ("pm", "Podman container"), "outside": ("ex", "outside host")}
 
@@ -33,12 +39,17 @@ def nics_of(cells: Iterable[Cell]) -> list[Nic]:
 
 
 def symbol(cell: Cell | None) -> tuple[str, str]:
-    """(symbol, rich style) of one cell; None is a pair that was not probed (a workload's own NICs)."""
+    """(symbol, rich style) of one cell; None is a pair that was not probed (a workload's own
+    NICs, a floating IP as a source). Not as expected, or ``ovnet trace`` disagreeing: WRONG."""
     if cell is None:
         return SELF, "dim"
-    if not cell.ok:
+    if not cell.ok or not cell.agrees:
         return WRONG, "bold red"
-    return (OK_REACHED, "green") if cell.seen else (OK_ISOLATED, "dim")
+    return MARKS.get(cell.reason, OK_REACHED if cell.seen else OK_ISOLATED), _style(cell.reason, cell.seen)
+
+
+def _style(reason: str, reached: bool) -> str:
+    return "green" if reached else "yellow" if reason.startswith("blocked") else "dim"
 
 
 def _header(count: int, indent: int) -> list[Text]:
@@ -63,8 +74,9 @@ def grid(cells: list[Cell], where: dict[str, tuple[str, str]]) -> tuple[Group, i
     labels = []
     for number, nic in enumerate(nics, 1):
         host, kind = where.get(nic.workload, ("?", "?"))
-        labels.append([str(number), nic.workload, nic.ifname, nic.address, f"{nic.project}/{nic.network}",
-                       hosts.get(host, "?"), kind_code(kind)])
+        labels.append([str(number), nic.workload, nic.ifname, nic.address,
+                       f"{nic.project}/{nic.network}" if nic.project else nic.network, hosts.get(host, "-"),
+                       kind_code(kind)])
     widths = [max(len(row[i]) for row in labels) for i in range(7)] if labels else [0] * 7
     indent = sum(widths) + len(widths) + 2  # one space between fields, then "│ "
     lines = _header(len(nics), indent)
@@ -79,22 +91,25 @@ def grid(cells: list[Cell], where: dict[str, tuple[str, str]]) -> tuple[Group, i
 
 
 def host_codes(where: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """{host name: "h1", "h2", ...} in order of first appearance in ``where``."""
-    hosts = list(dict.fromkeys(host for host, _kind in where.values()))
+    """{host name: "h1", "h2", ...} in order of first appearance in ``where`` ("" is on no
+    hypervisor, the outside host: left out)."""
+    hosts = list(dict.fromkeys(host for host, _kind in where.values() if host))
     return {host: f"h{i}" for i, host in enumerate(hosts, 1)}
 
 
-def legend(where: dict[str, tuple[str, str]]) -> Text:
-    """What the symbols, host codes and kind codes mean."""
+def legend(where: dict[str, tuple[str, str]], cells: Iterable[Cell] = ()) -> Text:
+    """What the symbols (the reasons of ``cells``, in seed.REASONS order), host codes and kind
+    codes mean."""
     text = Text()
-    text.append(OK_REACHED, style="green")
-    text.append(" reached, as expected   ")
-    text.append(OK_ISOLATED, style="dim")
-    text.append(" isolated, as expected   ")
+    reasons = {c.reason for c in cells}
+    for reason, meaning in REASONS.items():
+        if reason in reasons:
+            text.append(MARKS[reason], style=_style(reason, reason in REACHING))
+            text.append(f" {reason}: {meaning}\n")
     text.append(WRONG, style="bold red")
-    text.append(" not as expected   ")
+    text.append(" not as expected, or ovnet trace disagrees\n")
     text.append(SELF, style="dim")
-    text.append(" own NIC\n")
+    text.append(" not probed (own NIC; a floating IP is a destination only)\n")
     text.append("rows probe columns; hosts: " + ", ".join(f"{code} {host}" for host, code in host_codes(where).items()))
     kinds = dict.fromkeys(kind for _host, kind in where.values())
     text.append("\nkinds: " + ", ".join(f"{kind_code(k)} {KINDS.get(k, (k, k))[1]}" for k in kinds))
@@ -102,11 +117,14 @@ def legend(where: dict[str, tuple[str, str]]) -> Text:
 
 
 def summary(cells: list[Cell], crossing: int) -> str:
-    """One line: cells as expected of all, reachable (``crossing`` of them across Geneve), isolated."""
+    """One line of at most 100 columns: cells as expected of all, reachable (``crossing`` of them
+    across Geneve), not reachable, and on how many cells ``ovnet trace`` agreed."""
     good = sum(c.ok for c in cells)
     reached = sum(c.seen for c in cells)
-    return (f"{good}/{len(cells)} cells as expected ({reached} reachable, {crossing} of them across Geneve; "
-            f"{len(cells) - reached} isolated)")
+    traced = [c for c in cells if c.traced is not None]
+    line = f"{good}/{len(cells)} cells as expected ({reached} reachable, {crossing} across Geneve; " \
+           f"{len(cells) - reached} not)"
+    return line + (f"; ovnet trace agrees on {sum(c.agrees for c in traced)}/{len(traced)}" if traced else "")
 
 
 def _nic_json(nic: Nic, where: dict[str, tuple[str, str]]) -> dict:
@@ -116,21 +134,30 @@ def _nic_json(nic: Nic, where: dict[str, tuple[str, str]]) -> dict:
 
 
 def as_json(cells: list[Cell], where: dict[str, tuple[str, str]]) -> dict:
-    """{"cells": [{"src", "dst", "expected", "seen", "ping", "echo", "ok"}], "total", "ok"} with
-    src/dst as {"workload", "ifname", "address", "project", "network", "host", "kind"}."""
+    """{"cells": [{"src", "dst", "expected", "reason", "seen", "ping", "echo", "source",
+    "want_source", "ok", "trace": {"seen", "source", "verdict", "reason", "agrees"} | None}],
+    "total", "ok", "trace_agrees"} with src/dst as {"workload", "ifname", "address", "project",
+    "network", "host", "kind"}."""
     return {"cells": [{"src": _nic_json(c.src, where), "dst": _nic_json(c.dst, where), "expected": c.expected,
-                       "seen": c.seen, "ping": c.ping, "echo": c.echo, "ok": c.ok} for c in cells],
-            "total": len(cells), "ok": sum(c.ok for c in cells)}
+                       "reason": c.reason, "seen": c.seen, "ping": c.ping, "echo": c.echo,
+                       "source": c.source, "want_source": c.want_source, "ok": c.ok,
+                       "trace": None if c.traced is None else {**asdict(c.traced), "agrees": c.agrees}}
+                      for c in cells],
+            "total": len(cells), "ok": sum(c.ok for c in cells), "trace_agrees": sum(c.agrees for c in cells)}
 
 
 def details(cells: list[Cell]) -> list[Text]:
-    """One line per cell: symbol, source NIC -> destination NIC, expected, ping, echo answer."""
+    """One line per cell: symbol, source NIC -> destination NIC, expected (reason), ping, echo
+    answer, and what ``ovnet trace`` said."""
     lines = []
     for c in cells:
         mark, style = symbol(c)
         line = Text(mark, style=style)
         line.append(f" {c.src.workload} {c.src.ifname} {c.src.address} -> {c.dst.workload} {c.dst.address}: "
-                    f"expected {'reachable' if c.expected else 'isolated'}, ping "
+                    f"expected {'reachable' if c.expected else 'isolated'} ({c.reason or '-'}), ping "
                     f"{'answered' if c.ping else 'silent'}, echo {c.echo or 'none'}")
+        if c.traced is not None:
+            line.append(f"; trace: {c.traced.verdict or 'not traced'} — {c.traced.reason}"
+                        + ("" if c.agrees else " (DISAGREES)"))
         lines.append(line)
     return lines

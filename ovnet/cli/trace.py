@@ -23,6 +23,7 @@ from ovnet.ovn import explain, trace
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed", "network:router_gateway")
 CLIENT_PORT = 40000  # the source port of a traced TCP/UDP request
+OUTSIDE_MAC = "02:00:00:00:00:01"  # an outside host's MAC: a localnet port checks none
 
 
 class TraceError(Exception):
@@ -89,13 +90,16 @@ def _gateway_mac(api: ApiClient, network_id: str) -> str:
 
 
 def _leg(api: ApiClient, sb_url: str, acls: list, src: Endpoint, dst: Endpoint, proto: str,
-         dport: int | None, committed: set[str] | None = None) -> tuple[trace.Trace, explain.Explanation]:
+         dport: int | None, committed: set[str] | None = None,
+         eth_dst: str | None = None) -> tuple[trace.Trace, explain.Explanation]:
     """Trace one direction. A request (``committed`` None) opens new connections everywhere; a
     reply finds an established one in each zone where the request was ``committed`` and is new
-    in the others, so it is traced again until the states match the zones it crossed."""
+    in the others, so it is traced again until the states match the zones it crossed.
+    ``eth_dst``: the frame's destination MAC (default: the destination port's on the same
+    network, else the network's router)."""
     port = src.port
     same_net = dst.port is not None and dst.port["network_id"] == port["network_id"]
-    eth_dst = dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"])
+    eth_dst = eth_dst or (dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"]))
     datapath = f"ovnet-{port['network_id']}"
     if committed is None:
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, proto,
@@ -116,27 +120,66 @@ def _leg(api: ApiClient, sb_url: str, acls: list, src: Endpoint, dst: Endpoint, 
 
 
 def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str, proto: str = "icmp",
-              dport: int | None = None) -> dict[str, Any]:
+              dport: int | None = None, acls: list | None = None, reply_from: dict | None = None) -> dict[str, Any]:
     """The trace of a request from ``source_ref`` to ``dest_ref`` (and of its reply when the
     destination is a port) as a JSON-ready dict: {"verdict", "reason", "from", "to", "request",
-    "reply"}. ``verdict`` is "delivered" only when every traced leg is. Raises TraceError."""
+    "reply"}. ``verdict`` is "delivered" only when every traced leg is. ``acls``: NB's ACL rows
+    (trace.acl_rows; read here when None). ``reply_from``: the port (API dict) by which the
+    destination's own routing sends the reply, when not the one the request reached (a workload
+    with a NIC on the source's subnet answers from that NIC, with the reached address as the
+    source). Raises TraceError."""
     source = find_port(api, source_ref)
     dst = find_destination(api, dest_ref, source)
     version = ipaddress.ip_address(dst.address).version
     src = Endpoint(_address_on(source, version), source)
-    acls = trace.acl_rows(settings.nb_connection)
+    acls = trace.acl_rows(settings.nb_connection) if acls is None else acls
     traced, request = _leg(api, settings.sb_connection, acls, src, dst, proto, dport)
     back = None
     if request.verdict == "delivered" and dst.port is not None:
-        _, back = _leg(api, settings.sb_connection, acls, dst, src, proto, dport, trace.committed_ports(traced))
+        replier = Endpoint(dst.address, reply_from) if reply_from else dst
+        _, back = _leg(api, settings.sb_connection, acls, replier, src, proto, dport, trace.committed_ports(traced))
+    return _verdict(request, back, {"port": source["id"], "address": src.address},
+                    {"port": dst.port["id"] if dst.port else None, "address": dst.address}, proto, dport)
+
+
+def run_trace_from_outside(api: ApiClient, settings: Settings, network_id: str, address: str, floating_ip: str,
+                           proto: str = "icmp", dport: int | None = None, acls: list | None = None) -> dict[str, Any]:
+    """As run_trace, for a packet from a host at ``address`` on external network ``network_id``
+    (it enters through the network's localnet port, named by the network's id) to floating IP
+    ``floating_ip``, sent to the MAC of the gateway port of the floating IP's router (that port
+    answers ARP for it); the reply is traced from the port the floating IP leads to. Raises
+    TraceError when no floating IP has that address or it is not associated."""
+    found = api.list("floatingips", floating_ip_address=floating_ip)
+    if not found or not found[0].get("port_id"):
+        raise TraceError(f"no associated floating IP {floating_ip}")
+    fip = found[0]
+    gateways = api.list_ports(device_id=fip["router_id"], device_owner="network:router_gateway")
+    if not gateways:
+        raise TraceError(f"router {fip['router_id']} of floating IP {floating_ip} has no gateway")
+    inner = find_port(api, fip["port_id"])
+    outside = Endpoint(address, {"id": network_id, "mac_address": OUTSIDE_MAC, "network_id": network_id})
+    dst = Endpoint(fip["fixed_ip_address"], inner)
+    acls = trace.acl_rows(settings.nb_connection) if acls is None else acls
+    target = Endpoint(floating_ip, None)
+    traced, request = _leg(api, settings.sb_connection, acls, outside, target, proto, dport,
+                           eth_dst=gateways[0]["mac_address"])
+    back = None
+    if request.verdict == "delivered":
+        _, back = _leg(api, settings.sb_connection, acls, dst, Endpoint(address, None), proto, dport,
+                       trace.committed_ports(traced))
+    return _verdict(request, back, {"port": None, "address": address},
+                    {"port": inner["id"], "address": floating_ip}, proto, dport)
+
+
+def _verdict(request: explain.Explanation, back: explain.Explanation | None, source: dict, dest: dict,
+             proto: str, dport: int | None) -> dict[str, Any]:
     if request.verdict != "delivered":
         verdict, reason = "dropped", request.reason
     elif back is not None and back.verdict != "delivered":
         verdict, reason = "dropped", f"the reply: {back.reason}"
     else:
         verdict, reason = "delivered", request.reason
-    return {"verdict": verdict, "reason": reason, "from": {"port": source["id"], "address": src.address},
-            "to": {"port": dst.port["id"] if dst.port else None, "address": dst.address},
+    return {"verdict": verdict, "reason": reason, "from": source, "to": dest,
             "proto": proto, "dport": dport, "request": request.as_dict(), "reply": back.as_dict() if back else None}
 
 

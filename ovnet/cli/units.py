@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
 
-from ovnet.config import load_settings
-from ovnet.runtime.units import ROLES, TARGET, render
+from ovnet.config import ROLES, load_settings
+from ovnet.runtime.roles import with_cluster_remotes
+from ovnet.runtime.units import TARGET, render
 
 
 def install_units(
@@ -28,7 +30,8 @@ def install_units(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    settings.save()  # the units' processes read their ports and names from here
+    # The units' processes read their role, ports, names and remotes from here.
+    with_cluster_remotes(dataclasses.replace(settings, role=role)).save()
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in units.items():
         (directory / name).write_text(text)

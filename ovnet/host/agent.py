@@ -9,6 +9,8 @@ and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root onl
     GET    /metrics                 -> Prometheus text (ovnet.host.metrics); also on 127.0.0.1:PORT
                                        when settings.agent_metrics_port is set
     GET    /bindings                -> {"bindings": [{"port_id", "kind", "device", "mac", "installed"}]}
+    GET    /inventory               -> Binder.inventory(): OVS interfaces, plugged ids, ovnet devices, binds
+                                       in flight (admin only, read only; what ``ovnet check`` compares)
     POST   /bindings                {"port_id", "kind": "veth"|"tap"|"internal", "target",
                                      "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s"}
     DELETE /bindings/{port_id}      -> 204
@@ -46,7 +48,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.config import load_settings
+from ovnet.config import Settings, load_settings
 from ovnet.host.attach import AttachService
 from ovnet.host.binding import Binder, host_error_body
 from ovnet.host.cni.protocol import ERR_TRY_LATER, CniError
@@ -54,7 +56,7 @@ from ovnet.host.cni.service import CniService
 from ovnet.host.docker.server import SocketInUse
 from ovnet.host.docker.service import DockerPlugin
 from ovnet.host import metrics
-from ovnet.host.errors import HostError, NotAuthorized
+from ovnet.host.errors import Forbidden, HostError, NotAuthorized
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import HostContext
 
@@ -103,6 +105,13 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     @app.get("/bindings")
     def bindings(token: str | None = Depends(caller)) -> dict:
         return {"bindings": binder.bindings(token)}
+
+    @app.get("/inventory")
+    def inventory(token: str | None = Depends(caller)) -> dict:
+        if token:  # it names ports of every project and devices of deleted ones
+            binder.visible_ids(token, [])  # a wrong token stays the API's 401, not a 403
+            raise Forbidden("the host inventory is for the admin only")
+        return binder.inventory()
 
     @app.get("/metrics")
     def metrics_page() -> Response:
@@ -161,6 +170,28 @@ def listen_private(path: Path) -> socket.socket:
     return sock
 
 
+@dataclasses.dataclass(frozen=True)
+class AgentParts:
+    """The agent's services over one host, as ``build`` wires them."""
+
+    admin: ApiClient
+    service: AttachService
+    binder: Binder
+    cni: CniService
+
+
+def build(settings: Settings, token: str) -> AgentParts:
+    """Wire the agent's services for ``settings`` with the admin API ``token``: an ApiClient, the
+    attach service over the local OVS (connects to ``settings.ovs_db_sock``), the Binder and the CNI
+    service. An unreachable OVSDB raises what ovsdbapp raises for it."""
+    ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
+    admin = ApiClient(settings.api_endpoints, token)
+    host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
+    service = AttachService(host, admin, settings.chassis_name, settings.bind_timeout)
+    binder = Binder(service, settings.api_endpoints)
+    return AgentParts(admin, service, binder, CniService(binder, settings.cni_grace_period))
+
+
 def _reconcile_forever(binder: Binder, cni: CniService, interval: float, stop: threading.Event) -> None:
     while not stop.wait(interval):
         try:
@@ -182,12 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API request drowns the log
     settings = load_settings(args.state_dir)
     token = (args.token_file or settings.admin_token_file).read_text().strip()
-    ovs = LocalOvs(settings.ovs_db_sock, settings.bridge)
-    admin = ApiClient(settings.api_endpoints, token)
-    host = HostContext(ovs=ovs, netns=settings.netns, datapath=ovs.datapath_type())
-    service = AttachService(host, admin, settings.chassis_name, settings.bind_timeout)
-    binder = Binder(service, settings.api_endpoints)
-    cni = CniService(binder, settings.cni_grace_period)
+    parts = build(settings, token)
+    admin, service, binder, cni = parts.admin, parts.service, parts.binder, parts.cni
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
     docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval)
     try:
@@ -223,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         if docker is not None:
             docker.stop()
         admin.close()
-        ovs.close()
+        service.host.ovs.close()
 
 
 if __name__ == "__main__":

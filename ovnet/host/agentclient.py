@@ -69,6 +69,10 @@ class AgentClient:
         """Ports plugged on that host: [{"port_id", "kind", "device", "mac", "installed"}]."""
         return self._call("GET", "/bindings")["bindings"]
 
+    def inventory(self) -> dict:
+        """What that host holds (admin only): see ovnet.host.binding.Binder.inventory."""
+        return self._call("GET", "/inventory")
+
     def reconcile(self) -> dict:
         """Run a reconcile now; returns {"removed", "replugged", "converged", "unbound"}: port ids
         (see ovnet.host.binding.ReconcileReport)."""

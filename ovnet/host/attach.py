@@ -93,12 +93,14 @@ class AttachService:
                 self._inflight.ids.discard(port_id)
 
     def attach(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None,
-               keep_binding: bool = False) -> Attached:
+               keep_binding: bool = False, bound: dict | None = None) -> Attached:
         """Bind ``port_id`` to this chassis, plug it as VIF ``kind`` into ``target`` (see
         ovnet.host.attachment.Attachment for ``target``, ``ifname``, ``owner``) and wait for
         ``ovn-installed``. Idempotent: a port already bound here and plugged as ``kind`` is only
         waited for. On failure everything is rolled back; ``keep_binding`` leaves
-        ``binding:host_id`` set (the caller owns it).
+        ``binding:host_id`` set (the caller owns it). ``bound``: the caller bound the port itself
+        (it created it with ``binding:host_id`` of this chassis), and this is what bind_host would
+        have answered ({"port", "network", "subnets", "changed"}); no bind round trip is made.
 
         Raises BadRequest (bad kind, ifname or target), NotFound (no such port), Conflict (bound to
         another host, plugged here as another kind, or in flight), BindTimeout (not installed within
@@ -113,7 +115,7 @@ class AttachService:
                 raise Conflict(f"port {port_id} is already plugged here as {owned.kind}; unbind it first")
             if owned and owned.target and owned.target != plugged_into(target, ifname):
                 raise Conflict(f"port {port_id} is already plugged here into {owned.target}; unbind it first")
-            bound = self._bind(port_id)
+            bound = bound or self._bind(port_id)
             try:
                 attachment = Attachment.from_neutron(bound["port"], bound["network"], bound["subnets"], kind,
                                                      target, ifname, owner)

@@ -74,6 +74,15 @@ class Binder:
         attached = self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
         return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
 
+    def attach_created(self, port: dict, network: dict, subnets: list[dict], kind: str, target: str,
+                       ifname: str = "eth0") -> None:
+        """Plug ``port``, which the caller has just created bound to this chassis with the admin
+        token (Neutron JSON, with its ``network`` and the ``subnets`` of its fixed IPs), as
+        ``bind`` would, without the bind's round trip. A failure leaves the binding to the caller,
+        who deletes the port. Raises as ``bind``."""
+        bound = {"port": port, "network": network, "subnets": subnets, "changed": True}
+        self.service.attach(port["id"], kind, target, ifname=ifname, keep_binding=True, bound=bound)
+
     def unbind(self, port_id: str, token: str | None = None) -> None:
         """Unplug ``port_id`` here and clear its ``binding:host_id``. Unbinding what is not bound
         here is a no-op; a port bound to another host is a Conflict; an invisible one NotFound."""
@@ -83,9 +92,20 @@ class Binder:
             if token:
                 raise
             port = None  # deleted from the API: only the local leftovers remain to remove
-        if port and port.get(HOST_ID) not in ("", self.chassis):
-            raise Conflict(f"port {port_id} is bound to host {port[HOST_ID]}, not {self.chassis}")
+        if port:
+            self._check_host(port)
         self.service.detach(port_id, unbind=bool(port and port.get(HOST_ID) == self.chassis))
+
+    def unplug_for_delete(self, port: dict) -> None:
+        """Unplug ``port`` (Neutron JSON as an admin sees it, with ``binding:host_id``) here ahead of
+        its deletion, without an API call: the binding goes with the port. A port bound to another
+        host is a Conflict; nothing plugged here is fine."""
+        self._check_host(port)
+        self.service.detach(port["id"], unbind=False)
+
+    def _check_host(self, port: dict) -> None:
+        if port.get(HOST_ID) not in ("", self.chassis):
+            raise Conflict(f"port {port['id']} is bound to host {port[HOST_ID]}, not {self.chassis}")
 
     def visible_ids(self, token: str, port_ids: list[str]) -> set[str]:
         """The ids among ``port_ids`` whose port the caller's ``token`` sees (with none given, of
@@ -103,6 +123,23 @@ class Binder:
             owned = [o for o in owned if o.port_id in visible]
         return [{"port_id": o.port_id, "kind": o.kind, "device": o.name, "mac": o.mac,
                  "installed": o.installed} for o in owned]
+
+    def inventory(self) -> dict:
+        """What this host holds, read only (for ``ovnet check``): {"chassis": name, "interfaces":
+        [{"port_id", "kind", "device", "mac", "installed"}] (ovnet's OVS interfaces), "plugged":
+        [port ids of every interface with an iface-id, ovnet's or not (libvirt's taps)], "devices":
+        [{"port_id", "kind", "device", "complete"}] (ovnet's host-end devices, by their alias),
+        "busy": [port ids being attached or detached right now]}."""
+        busy = self.service.busy()
+        owned = self.host.ovs.owned_ports()
+        _names, devices, _ends = self._links()
+        return {"chassis": self.chassis,
+                "interfaces": [{"port_id": o.port_id, "kind": o.kind, "device": o.name, "mac": o.mac,
+                                "installed": o.installed} for o in owned],
+                "plugged": sorted(self.host.ovs.iface_ids()),
+                "devices": [{"port_id": pid, "kind": kind, "device": name, "complete": complete}
+                            for pid, (name, kind, complete) in sorted(devices.items())],
+                "busy": sorted(busy | self.service.busy())}
 
     def reconcile(self, startup: bool = False) -> ReconcileReport:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or

@@ -49,3 +49,10 @@ class BindTimeout(HostError):
 
     status = 504
     default_type = "PortBindingTimeout"
+
+
+class Forbidden(HostError):
+    """The caller's token is valid but not the admin's, and the request is for the admin only."""
+
+    status = 403
+    default_type = "PolicyNotAuthorized"

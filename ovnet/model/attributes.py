@@ -145,9 +145,11 @@ def cidr(field: str, value: Any) -> str:
         raise invalid_input(field, f"'{value}' is not a valid IP subnet") from None
     if "/" not in text:
         raise invalid_input(field, f"'{value}' is not a valid IP subnet")
-    if iface.ip != iface.network.network_address:
+    # Refused rather than rewritten (host bits, upper case, zeros, "/024"): a client that compares
+    # what it sent with what it got back must not be surprised (neutron-lib's validate_subnet).
+    if text != str(iface.network):
         raise invalid_input(field, f"'{value}' isn't a recommended CIDR, '{iface.network}' is recommended")
-    return str(iface.network)
+    return text
 
 
 def ip_or_cidr(field: str, value: Any) -> str:
@@ -271,6 +273,8 @@ NETWORK = {
     "provider:network_type": Attr(one_of(*NETWORK_TYPES), put=False),
     "provider:physical_network": Attr(nullable_string, put=False, default=None),
     "provider:segmentation_id": Attr(nullable_integer, put=False, default=None),
+    "ipv4_address_scope": READ_ONLY,
+    "ipv6_address_scope": READ_ONLY,
 }
 
 SUBNET = {
@@ -332,6 +336,7 @@ SECURITY_GROUP_RULE = {
     "remote_ip_prefix": Attr(ip_prefix, put=False, default=None),
     "remote_group_id": Attr(nullable(uuid_string), put=False, default=None),
     "description": Attr(string, default=""),
+    "tags": Attr(TAGS, put=False, default=()),
     "revision_number": READ_ONLY,
     "created_at": READ_ONLY,
     "updated_at": READ_ONLY,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model.errors import NotFound
+from ovnet.model.errors import Conflict, NotFound, PreconditionFailed
 from ovnet.model.schema import Outbox, StandardAttrs, utcnow
 from ovnet.model.tenancy import Context, require_owner, visible
 
@@ -47,12 +47,36 @@ def get_visible(session: Session, ctx: Context, model: type, resource_id: str, o
     return row
 
 
+def check_revision(session: Session, ctx: Context, model: type, resource_id: str, wanted: int | None) -> None:
+    """PreconditionFailed (RevisionNumberConstraintFailed) unless the visible row ``resource_id``
+    is at revision ``wanted`` (None: no condition) — Neutron's If-Match: revision_number=N;
+    NotFound when the row is not visible."""
+    if wanted is None:
+        return
+    current = get_visible(session, ctx, model, resource_id).revision_number
+    if current != wanted:
+        raise PreconditionFailed(f"Constrained to {wanted}, but current revision is {current}",
+                                 "RevisionNumberConstraintFailed", "revision_number")
+
+
 def get_owned(session: Session, ctx: Context, model: type, resource_id: str, action: str, options=()):
     """The row ``resource_id`` if ``ctx`` may change it: NotFound if invisible, Forbidden if only
     visible (e.g. another project's shared network). ``action`` names the policy rule."""
     row = get_visible(session, ctx, model, resource_id, options)
     require_owner(ctx, row, action)
     return row
+
+
+def delete_unused(session: Session, ctx: Context, model: type, resource_id: str, action: str, users: object,
+                  in_use: str) -> None:
+    """Delete the row ``resource_id`` of ``model`` that ``ctx`` may change (get_owned) and write its
+    outbox row; Conflict (``<Noun>InUse``, e.g. SubnetPoolInUse) with the message ``in_use``
+    (``{id}`` is the row's id) while some row's column ``users`` holds that id."""
+    row = get_owned(session, ctx, model, resource_id, action)
+    if session.scalar(select(users).where(users == row.id).limit(1)) is not None:
+        raise Conflict(in_use.format(id=row.id), f"{model.noun.error}InUse")
+    record_change(session, row)
+    session.delete(row)
 
 
 def record_update(session: Session, row: StandardAttrs) -> None:

@@ -55,6 +55,12 @@ class Conflict(ModelError):
     default_type = "Conflict"
 
 
+class PreconditionFailed(ModelError):
+    """A condition the request set on the current state (If-Match on revision_number) does not hold."""
+
+    default_type = "PreconditionFailed"
+
+
 def invalid_input(field: str, reason: str) -> BadRequest:
     """The Neutron wording for an attribute that failed validation, naming ``field``."""
     return BadRequest(f"Invalid input for {field}. Reason: {reason}", "HTTPBadRequest", field)

@@ -175,12 +175,13 @@ def _lowest_free(pools: list[Range], taken: set[str], version: int) -> str | Non
     return None
 
 
-def _random_free(session: Session, subnet: Subnet, pools: list[Range]) -> str | None:
+def _random_free(session: Session, subnet: Subnet, pools: list[Range],
+                 held: set[str] | frozenset[str]) -> str | None:
     make = ipaddress.IPv4Address if subnet.ip_version == 4 else ipaddress.IPv6Address
     sizes = [last - first + 1 for first, last in pools]
     for _ in range(RANDOM_ROUNDS):
         picks = random.choices(range(len(pools)), weights=sizes, k=CANDIDATES)
-        candidates = sorted({str(make(random.randint(*pools[i]))) for i in picks})
+        candidates = sorted({str(make(random.randint(*pools[i]))) for i in picks} - held)
         taken = _taken(session, subnet.id, candidates)
         free = [c for c in candidates if c not in taken]
         if free:
@@ -188,14 +189,17 @@ def _random_free(session: Session, subnet: Subnet, pools: list[Range]) -> str | 
     return None
 
 
-def allocate(session: Session, subnet: Subnet) -> str:
-    """A free address from ``subnet``'s pools; Conflict (IpAddressGenerationFailure) when there is none."""
+def allocate(session: Session, subnet: Subnet, held: set[str] | frozenset[str] = frozenset()) -> str:
+    """A free address from ``subnet``'s pools; Conflict (IpAddressGenerationFailure) when there is none.
+
+    ``held``: addresses of ``subnet`` this transaction gave out without flushing them yet (a
+    bulk create), which the store cannot show."""
     pools = pools_of(subnet)
     if sum(last - first + 1 for first, last in pools) > SMALL_POOL:
-        found = _random_free(session, subnet, pools)
+        found = _random_free(session, subnet, pools, held)
         if found:
             return found
-    found = _lowest_free(pools, _taken(session, subnet.id), subnet.ip_version)
+    found = _lowest_free(pools, _taken(session, subnet.id) | held, subnet.ip_version)
     if found is None:
         raise _exhausted(subnet)
     return found

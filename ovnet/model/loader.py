@@ -32,17 +32,15 @@ class Children:
 
 
 class Loaded:
-    """One row of a resource table with its children under the relationships' names."""
+    """One row of a resource table with its children under the relationships' names.
 
-    __slots__ = ("_row", "_children")
+    Columns and children are plain instance attributes: serializing 10,000 ports reads some
+    200,000 of them, and a ``__getattr__`` forwarding to the SQL row was a fifth of a listing's time.
+    """
 
     def __init__(self, row, children: dict[str, list]) -> None:
-        self._row, self._children = row, children
-
-    def __getattr__(self, attr: str):
-        if attr in self._children:
-            return self._children[attr]
-        return getattr(self._row, attr)
+        self.__dict__.update(row._mapping)
+        self.__dict__.update(children)
 
 
 def rows_query(model: type) -> Select:
@@ -53,7 +51,10 @@ def rows_query(model: type) -> Select:
 def load(session: Session, children: Children | tuple[Children, ...] | None, query: Select) -> list[Loaded]:
     """Run ``query`` (built on ``rows_query(model)``) and attach each row's ``children`` (one
     Children, several, or None: the resource has none), in query order."""
-    rows = session.execute(query).all()
+    # Core execution on the session's connection: these are column SELECTs, and the ORM's result
+    # processing (built for entities) cost a tenth of a listing for nothing.
+    conn = session.connection()
+    rows = conn.execute(query).all()
     specs = () if children is None else (children,) if isinstance(children, Children) else children
     ids = [row.id for row in rows]
     found: dict[str, dict[str, list]] = {}
@@ -61,8 +62,8 @@ def load(session: Session, children: Children | tuple[Children, ...] | None, que
         by_parent = found[spec.name] = defaultdict(list)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            for child in session.execute(select(spec.parent_column.label("parent"), *spec.columns)
-                                         .where(spec.parent_column.in_(chunk), *spec.where)
-                                         .order_by(*spec.order)):
+            for child in conn.execute(select(spec.parent_column.label("parent"), *spec.columns)
+                                      .where(spec.parent_column.in_(chunk), *spec.where)
+                                      .order_by(*spec.order)):
                 by_parent[child.parent].append(child)
     return [Loaded(row, {name: by_parent.get(row.id, []) for name, by_parent in found.items()}) for row in rows]

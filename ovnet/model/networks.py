@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, quotas, rbac
+from ovnet.model import attributes, quotas, rbac, routers
 from ovnet.model.common import Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
-from ovnet.model.schema import Network, Port, Subnet
+from ovnet.model.schema import Network, Port, Router, Subnet
 from ovnet.model.tenancy import Context, owner_project
 
 # Ports that go away with their network instead of keeping it in use (Neutron's NetworkInUse rule);
@@ -107,6 +107,8 @@ def create_network(session: Session, ctx: Context, body: object, defaults: Defau
     session.flush()
     if net.shared:
         rbac.grant(session, net, rbac.EVERYONE)
+    if net.router_external:
+        rbac.grant(session, net, rbac.EVERYONE, rbac.EXTERNAL)
     record_change(session, net)
     return net
 
@@ -129,9 +131,23 @@ def update_network(session: Session, ctx: Context, network_id: str, body: object
                        "ExternalNetworkInUse", "router:external")
     if "shared" in values:
         rbac.set_shared(session, net, values.pop("shared"))
+    if "router:external" in values:
+        rbac.set_external(session, net, values.pop("router:external"))
+    old_mtu = net.mtu
     if assign(net, values, COLUMNS):
         record_update(session, net)
+    if net.mtu != old_mtu:
+        _rederive_routers(session, net.id)
     return net
+
+
+def _rederive_routers(session: Session, network_id: str) -> None:
+    # A router's gateway_mtu is the smallest MTU of its interfaces' networks, which the router
+    # does not refer to (its interfaces refer to it): without its own outbox row it would follow
+    # an MTU change only at the next full reconcile. Its API view is unchanged: no revision bump.
+    interfaces = select(Port.device_id).where(Port.network_id == network_id, Port.device_owner == routers.INTERFACE)
+    for router in session.scalars(select(Router).where(Router.id.in_(interfaces))):
+        record_change(session, router)
 
 
 def _external_users(session: Session, network_id: str) -> bool:

@@ -83,16 +83,82 @@ def _mac_in_use(session: Session, network_id: str, mac: str) -> bool:
     return session.scalar(select(Port.id).where(Port.network_id == network_id, Port.mac_address == mac)) is not None
 
 
+def _mac_taken(network_id: str, mac: str) -> Conflict:
+    return Conflict(f"Unable to complete operation for network {network_id}. "
+                    f"The mac address {mac} is in use.", "MacAddressInUse", "mac_address")
+
+
+def _random_mac(prefix: str) -> str:
+    free_octets = 6 - len(prefix.split(":"))
+    return ":".join([prefix, *(f"{b:02x}" for b in secrets.token_bytes(free_octets))])
+
+
 def _pick_mac(session: Session, network_id: str, requested: str | None, prefix: str) -> str:
     if requested:
         if _mac_in_use(session, network_id, requested):
-            raise Conflict(f"Unable to complete operation for network {network_id}. "
-                           f"The mac address {requested} is in use.", "MacAddressInUse", "mac_address")
+            raise _mac_taken(network_id, requested)
         return requested
     # With 24 random bits a collision is rare enough to leave to uq_port_network_mac: the
     # commit fails and Store.run retries with a new MAC, saving a query per port.
-    free_octets = 6 - len(prefix.split(":"))
-    return ":".join([prefix, *(f"{b:02x}" for b in secrets.token_bytes(free_octets))])
+    return _random_mac(prefix)
+
+
+class Batch:
+    """What the ports of one create request share, read once: networks (as ``ctx`` sees them),
+    their subnets, each project's default group, the quota count, and the addresses and MACs
+    given out. A bulk create (``create_ports``) runs without autoflush, so the store does not
+    show its earlier ports; the batch does. ``size``: how many ports the request makes."""
+
+    def __init__(self, defaults: Defaults, size: int = 1):
+        self.defaults, self.size = defaults, size
+        self.quota = quotas.Tally("port", defaults.quotas)
+        self.default_groups: dict[str, str] = {}
+        self.held: dict[str, set[str]] = {}  # subnet id -> addresses given out
+        self._networks: dict[str, Network] = {}
+        self._subnets: dict[str, list[Subnet]] = {}
+        self._macs: dict[str, set[str]] = {}  # network id -> MACs given out
+        self._free_macs: dict[str, list[str]] = {}
+
+    def network(self, session: Session, ctx: Context, network_id: str) -> Network:
+        if network_id not in self._networks:
+            self._networks[network_id] = get_visible(session, ctx, Network, network_id)
+        return self._networks[network_id]
+
+    def subnets(self, session: Session, network_id: str) -> list[Subnet]:
+        if network_id not in self._subnets:
+            self._subnets[network_id] = _subnets(session, network_id)
+        return self._subnets[network_id]
+
+    def mac(self, session: Session, network_id: str, requested: str | None) -> str:
+        """``requested`` if no port of the network has it (Conflict MacAddressInUse), else a
+        random free one. One port leaves a random MAC's rare collision to the unique constraint
+        (a retry); a bulk checks its random MACs in one query, since with thousands of ports
+        present a collision somewhere in 1,000 new ones is likely and would retry them all."""
+        given = self._macs.setdefault(network_id, set())
+        if requested:
+            if requested in given:
+                raise _mac_taken(network_id, requested)
+            mac = _pick_mac(session, network_id, requested, self.defaults.mac_prefix)
+        elif self.size == 1:
+            mac = _random_mac(self.defaults.mac_prefix)
+        else:
+            free = self._free_macs.setdefault(network_id, [])
+            while not free or free[-1] in given:
+                if free:
+                    free.pop()
+                else:
+                    free += self._fresh_macs(session, network_id)
+            mac = free.pop()
+        given.add(mac)
+        return mac
+
+    def _fresh_macs(self, session: Session, network_id: str) -> list[str]:
+        candidates = list({_random_mac(self.defaults.mac_prefix) for _ in range(self.size + 8)})
+        taken: set[str] = set()
+        for start in range(0, len(candidates), 500):
+            taken.update(session.scalars(select(Port.mac_address).where(
+                Port.network_id == network_id, Port.mac_address.in_(candidates[start:start + 500]))))
+        return [m for m in candidates if m not in taken]
 
 
 def _add(port: Port, subnet: Subnet, ip: str) -> None:
@@ -100,21 +166,24 @@ def _add(port: Port, subnet: Subnet, ip: str) -> None:
     port.fixed_ips.append(IPAllocation(subnet_id=subnet.id, ip_address=ip))
 
 
-def _allocate_first(session: Session, port: Port, family: list[Subnet]) -> None:
+def _allocate_first(session: Session, port: Port, family: list[Subnet], held: dict[str, set[str]]) -> None:
     failure: Conflict | None = None
     for subnet in family:
         try:
-            return _add(port, subnet, ipam.allocate(session, subnet))
+            ip = ipam.allocate(session, subnet, held.setdefault(subnet.id, set()))
         except Conflict as exc:
             failure = exc
+            continue
+        held[subnet.id].add(ip)
+        return _add(port, subnet, ip)
     if failure:
         raise failure
 
 
-def _allocate_default(session: Session, port: Port, subnets: list[Subnet]) -> None:
+def _allocate_default(session: Session, port: Port, subnets: list[Subnet], held: dict[str, set[str]]) -> None:
     auto = [s for s in subnets if ipam.is_auto_address(s)]
-    _allocate_first(session, port, [s for s in subnets if s.ip_version == 4])
-    _allocate_first(session, port, [s for s in subnets if s.ip_version == 6 and s not in auto])
+    _allocate_first(session, port, [s for s in subnets if s.ip_version == 4], held)
+    _allocate_first(session, port, [s for s in subnets if s.ip_version == 6 and s not in auto], held)
     for subnet in auto:
         _add(port, subnet, ipam.eui64(subnet, port.mac_address))
 
@@ -134,8 +203,11 @@ def _subnet_for(entry: dict, subnets: list[Subnet], network_id: str) -> Subnet:
                      "InvalidIpForNetwork", "fixed_ips")
 
 
-def _allocate_requested(session: Session, port: Port, requested: list[dict], subnets: list[Subnet]) -> None:
-    """Give ``port`` exactly the ``requested`` fixed IPs, keeping those it already holds."""
+def _allocate_requested(session: Session, port: Port, requested: list[dict], subnets: list[Subnet],
+                        given: dict[str, set[str]] | None = None) -> None:
+    """Give ``port`` exactly the ``requested`` fixed IPs, keeping those it already holds.
+    ``given``: a batch's addresses given out and not yet flushed ({subnet id: addresses})."""
+    given = {} if given is None else given
     if any(not entry for entry in requested):
         raise BadRequest("Invalid input for fixed_ips: each entry needs subnet_id or ip_address",
                          "InvalidInput", "fixed_ips")
@@ -165,7 +237,8 @@ def _allocate_requested(session: Session, port: Port, requested: list[dict], sub
         elif ipam.is_auto_address(subnet):
             ip = ipam.eui64(subnet, port.mac_address)
         else:
-            ip = ipam.allocate(session, subnet)
+            ip = ipam.allocate(session, subnet, given.setdefault(subnet.id, set()))
+        given.setdefault(subnet.id, set()).add(ip)
         _add(port, subnet, ip)
 
 
@@ -195,7 +268,18 @@ def _change_mac(session: Session, port: Port, mac: str) -> None:
             alloc.ip_address = ipam.eui64(subnet, mac)
 
 
-def create_port(session: Session, ctx: Context, body: object, defaults: Defaults) -> Port:
+def create_ports(session: Session, ctx: Context, bodies: list, defaults: Defaults) -> list[Port]:
+    """A bulk create (Neutron's ``{"ports": [...]}``): every port exactly as ``create_port`` makes
+    it, all or none (one transaction), written in one flush at the end. Raises what create_port
+    raises, for the first body that fails."""
+    batch = Batch(defaults, len(bodies))
+    with session.no_autoflush:
+        made = [create_port(session, ctx, body, defaults, batch) for body in bodies]
+    session.flush()  # the views show created_at and revision_number, set by the flush
+    return made
+
+
+def create_port(session: Session, ctx: Context, body: object, defaults: Defaults, batch: Batch | None = None) -> Port:
     """Create a port from a request body's inner dict.
 
     The port joins ``security_groups`` or, with port security on, its project's ``default`` group.
@@ -205,26 +289,30 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
     (IpAddressAlreadyAllocated, MacAddressInUse, IpAddressGenerationFailure,
     AddressPairAndPortSecurityRequired, PortSecurityAndIPRequiredForSecurityGroups).
     """
+    batch = batch or Batch(defaults)
     values = attributes.validate(attributes.PORT, "port", body, create=True)
     _check_admin_only(ctx, body, values, "create_port")
     project_id = owner_project(ctx, values, "port")
-    quotas.check(session, project_id, "port", defaults.quotas)
-    network = get_visible(session, ctx, Network, values["network_id"])
+    batch.quota.check(session, project_id)
+    network = batch.network(session, ctx, values["network_id"])
     _check_network_owner_only(ctx, network, {k: v for k, v in values.items() if k in body}, "create_port")
     values.setdefault("port_security_enabled", network.port_security_enabled)
     if values["binding:profile"] is None:
         values["binding:profile"] = {}
-    mac = _pick_mac(session, network.id, values.get("mac_address"), defaults.mac_prefix)
+    mac = batch.mac(session, network.id, values.get("mac_address"))
     _normalise_pairs(values, mac, values["port_security_enabled"])
-    port = Port(id=new_id(), project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]))
+    # Empty collections given up front: a new port has none, and an unset one would be lazy-loaded
+    # (a SELECT each) when the allocation and the group binding append to it.
+    port = Port(id=new_id(), project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]),
+                fixed_ips=[], security_group_bindings=[])
     assign(port, values, COLUMNS)
     session.add(port)
-    subnets = _subnets(session, network.id)
+    subnets = batch.subnets(session, network.id)
     if values.get("fixed_ips") is None:
-        _allocate_default(session, port, subnets)
+        _allocate_default(session, port, subnets, batch.held)
     else:
-        _allocate_requested(session, port, values["fixed_ips"], subnets)
-    secgroups.attach_on_create(session, ctx, port, values.get("security_groups"))
+        _allocate_requested(session, port, values["fixed_ips"], subnets, batch.held)
+    secgroups.attach_on_create(session, ctx, port, values.get("security_groups"), batch.default_groups)
     record_change(session, port)
     return port
 
@@ -247,6 +335,7 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
     if "allowed_address_pairs" not in values and values.get("port_security_enabled") is False:
         _normalise_pairs({"allowed_address_pairs": port.allowed_address_pairs}, port.mac_address, False)
     security_was_on = port.port_security_enabled
+    host_before = port.binding_host_id
     changed = assign(port, values, COLUMNS)
     changed = secgroups.attach_on_update(session, ctx, port, values.get("security_groups"), security_was_on) \
         or changed
@@ -264,6 +353,11 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
             router = session.get(Router, port.device_id)
             if router is not None:
                 record_update(session, router)
+        if port.binding_host_id != host_before:
+            # A distributed floating IP's NAT names the chassis side (logical_port, external_mac)
+            # only while the port's chassis has the physical network: re-derive it on a move.
+            for fip in session.scalars(select(FloatingIP).where(FloatingIP.port_id == port.id)):
+                record_change(session, fip)
     return port
 
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from ovnet.model import floatingips, networks, ports, routers, secgroups, subnetpools, subnets
+from ovnet.model import addressscopes, floatingips, networks, ports, routers, secgroups, subnetpools, subnets
 from ovnet.model.errors import Conflict
 from ovnet.model.registry import KINDS
 from ovnet.model.schema import (
+    AddressScope,
     DefaultSecurityGroup,
     FloatingIP,
     Network,
@@ -107,3 +108,5 @@ def _remove_resources(session: Session, ctx: Context, project_id: str) -> None:
         secgroups.delete_security_group(session, ctx, group_id)
     for pool_id in _ids(session, SubnetPool, project_id):
         subnetpools.delete_subnetpool(session, ctx, pool_id)
+    for scope_id in _ids(session, AddressScope, project_id):  # after its pools, which it may hold
+        addressscopes.delete_address_scope(session, ctx, scope_id)

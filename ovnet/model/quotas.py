@@ -1,5 +1,5 @@
-"""Per-project quotas on how many networks, subnets, ports, RBAC policies, routers and floating IPs
-a project holds (Neutron "quotas" extension, its DbQuotaDriver semantics).
+"""Per-project quotas on how many networks, subnets, ports, RBAC policies, routers, floating IPs,
+security groups and security group rules a project holds (Neutron "quotas" extension, its DbQuotaDriver semantics).
 
 A project's limit of a resource is its row in ``quotas`` or else the deployment default
 (``Defaults.quotas``, from settings); -1 is unlimited. Creating past the limit is Conflict
@@ -17,13 +17,15 @@ from sqlalchemy.orm import Session
 from ovnet.model import attributes
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.query import INT32_MAX
-from ovnet.model.schema import FloatingIP, Network, Port, Quota, RbacPolicy, Router, Subnet
+from ovnet.model.schema import (FloatingIP, Network, Port, Quota, RbacPolicy, Router, SecurityGroup,
+                                SecurityGroupRule, Subnet)
 from ovnet.model.tenancy import Context
 
 UNLIMITED = -1
 # resource name (the key in a quota body) -> the table whose rows of a project count against it
 COUNTED: dict[str, type] = {"network": Network, "subnet": Subnet, "port": Port, "rbac_policy": RbacPolicy,
-                            "router": Router, "floatingip": FloatingIP}
+                            "router": Router, "floatingip": FloatingIP, "security_group": SecurityGroup,
+                            "security_group_rule": SecurityGroupRule}
 
 
 def limits(session: Session, project_id: str, defaults: Mapping[str, int]) -> dict[str, int]:
@@ -39,18 +41,53 @@ def used(session: Session, project_id: str) -> dict[str, int]:
             for name, model in COUNTED.items()}
 
 
+def _limit(session: Session, project_id: str, resource: str, defaults: Mapping[str, int]) -> int:
+    limit = session.scalar(select(Quota.limit).where(Quota.project_id == project_id, Quota.resource == resource))
+    return defaults.get(resource, UNLIMITED) if limit is None else limit
+
+
+def _count(session: Session, project_id: str, resource: str) -> int:
+    model = COUNTED[resource]
+    return session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
+
+
+def _over(resource: str) -> Conflict:
+    return Conflict(f"Quota exceeded for resources: ['{resource}'].", "OverQuota", resource)
+
+
 def check(session: Session, project_id: str, resource: str, defaults: Mapping[str, int]) -> None:
     """Conflict (OverQuota) when ``project_id`` already holds its limit of ``resource``. While the
     limit is unlimited this costs one primary-key lookup and no count."""
-    limit = session.scalar(select(Quota.limit).where(Quota.project_id == project_id, Quota.resource == resource))
-    if limit is None:
-        limit = defaults.get(resource, UNLIMITED)
-    if limit < 0:
-        return
-    model = COUNTED[resource]
-    count = session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
-    if count >= limit:
-        raise Conflict(f"Quota exceeded for resources: ['{resource}'].", "OverQuota", resource)
+    limit = _limit(session, project_id, resource, defaults)
+    if limit >= 0 and _count(session, project_id, resource) >= limit:
+        raise _over(resource)
+
+
+class Tally:
+    """``check`` for many creates of ``resource`` in one transaction (a bulk create), with the
+    same answers: each project's limit and count are read once (after a flush, so they include
+    what the transaction made so far), then the creates checked here are counted here. Every
+    create of ``resource`` in the transaction after the first ``check`` must go through it."""
+
+    def __init__(self, resource: str, defaults: Mapping[str, int]):
+        self.resource, self.defaults = resource, defaults
+        self._left: dict[str, int | None] = {}  # project id -> creates left (None: unlimited)
+
+    def check(self, session: Session, project_id: str) -> None:
+        """Conflict (OverQuota) when ``project_id`` may create no more; else count one create."""
+        if project_id not in self._left:
+            limit = _limit(session, project_id, self.resource, self.defaults)
+            if limit < 0:
+                self._left[project_id] = None
+            else:
+                session.flush()
+                self._left[project_id] = limit - _count(session, project_id, self.resource)
+        left = self._left[project_id]
+        if left is None:
+            return
+        if left <= 0:
+            raise _over(self.resource)
+        self._left[project_id] = left - 1
 
 
 def _require_reader(ctx: Context, project_id: str) -> None:

@@ -5,6 +5,14 @@ means; the two are kept equal (setting one creates or deletes the other). A poli
 project lets that project see the network and its subnets and create ports on it, under the
 same non-owner rules as a shared network (ports.py). Removing a grant that a project's port
 still relies on is 409 (RbacPolicyInUse), as is ``shared: false`` then (InvalidSharedSetting).
+
+``access_as_external`` (extension "rbac-policies" with external networks, Neutron's
+external_net_db): a network with any such policy is ``router:external``; "*" makes it external
+to every project (``router:external: true`` on create/update adds that one), one naming a
+project makes it visible to that project only, for router gateways and floating IPs. Removing
+the last one clears ``router:external``; removing one whose project still has a router gateway
+or floating IP on the network is 409 (RbacPolicyInUse).
+
 Only the owner of a policy sees it; an admin sees all. A member may not grant "*" (Neutron's
 create_rbac_policy:target_tenant policy).
 """
@@ -18,10 +26,11 @@ from ovnet.model import attributes, quotas
 from ovnet.model.attributes import Attr
 from ovnet.model.common import DEFAULTS, Defaults, get_owned, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotFound
-from ovnet.model.schema import Network, Port, RbacPolicy
+from ovnet.model.schema import FloatingIP, Network, Port, RbacPolicy, Router
 from ovnet.model.tenancy import Context, owner_project
 
 SHARED = "access_as_shared"
+EXTERNAL = "access_as_external"
 EVERYONE = "*"
 ATTRS = {
     "id": attributes.READ_ONLY,
@@ -29,7 +38,7 @@ ATTRS = {
     "tenant_id": Attr(attributes.string, put=False),
     "object_type": Attr(attributes.one_of("network"), put=False, required=True),
     "object_id": Attr(attributes.uuid_string, put=False, required=True),
-    "action": Attr(attributes.one_of(SHARED), put=False, required=True),
+    "action": Attr(attributes.one_of(SHARED, EXTERNAL), put=False, required=True),
     "target_tenant": Attr(attributes.string, required=True),
 }
 FILTERS = {"id": RbacPolicy.id, "project_id": RbacPolicy.project_id, "tenant_id": RbacPolicy.project_id,
@@ -42,6 +51,14 @@ def rbac_dict(policy: RbacPolicy) -> dict:
     return {"id": policy.id, "project_id": policy.project_id, "tenant_id": policy.project_id,
             "object_type": policy.object_type, "object_id": policy.object_id, "action": policy.action,
             "target_tenant": policy.target_project}
+
+
+def shared_for(ctx: Context, network, item: dict) -> None:
+    """Set ``item["shared"]`` (a network as shown) to what ``ctx`` sees: true when it is shared
+    with every project or with ctx's own (Neutron's _is_network_shared), so a project a network
+    was shared with by a policy sees ``shared: true``; ``network`` carries ``rbac_entries``."""
+    item["shared"] = any(e.action == SHARED and e.target_project in (EVERYONE, ctx.project_id)
+                         for e in network.rbac_entries)
 
 
 def _visible(ctx: Context):
@@ -75,51 +92,69 @@ def _check_target(ctx: Context, target: str) -> None:
         raise BadRequest("Invalid input for target_tenant: it must name a project or be '*'", field="target_tenant")
 
 
-def _exists(session: Session, network_id: str, target: str) -> RbacPolicy | None:
-    return session.scalar(select(RbacPolicy).where(
-        RbacPolicy.object_type == "network", RbacPolicy.object_id == network_id, RbacPolicy.action == SHARED,
-        RbacPolicy.target_project == target))
+def _policies(network_id: str, action: str):
+    return select(RbacPolicy).where(RbacPolicy.object_type == "network", RbacPolicy.object_id == network_id,
+                                    RbacPolicy.action == action)
+
+
+def _exists(session: Session, network_id: str, target: str, action: str = SHARED) -> RbacPolicy | None:
+    return session.scalar(_policies(network_id, action).where(RbacPolicy.target_project == target))
 
 
 def _duplicate() -> Conflict:
     return Conflict("An RBAC policy already exists with those values.", "DuplicateRbacPolicy")
 
 
-def _mark_shared(session: Session, network: Network, shared: bool) -> None:
-    if network.shared != shared:
-        network.shared = shared
+def _mark(session: Session, network: Network, column: str, value: bool) -> None:
+    if getattr(network, column) != value:
+        setattr(network, column, value)
         record_update(session, network)
 
 
-def grant(session: Session, network: Network, target: str) -> RbacPolicy:
-    """Share ``network`` with ``target`` (a project id or "*"), owned by the network's project;
-    Conflict (DuplicateRbacPolicy) when that grant exists. "*" also sets ``shared``."""
-    if _exists(session, network.id, target):
+def grant(session: Session, network: Network, target: str, action: str = SHARED) -> RbacPolicy:
+    """Grant ``action`` on ``network`` to ``target`` (a project id or "*"), owned by the network's
+    project; Conflict (DuplicateRbacPolicy) when that grant exists. A shared "*" also sets
+    ``shared``; any external grant sets ``router:external``."""
+    if _exists(session, network.id, target, action):
         raise _duplicate()
-    policy = RbacPolicy(project_id=network.project_id, object_type="network", object_id=network.id, action=SHARED,
+    policy = RbacPolicy(project_id=network.project_id, object_type="network", object_id=network.id, action=action,
                         target_project=target)
     session.add(policy)
-    if target == EVERYONE:
-        _mark_shared(session, network, True)
+    if action == SHARED and target == EVERYONE:
+        _mark(session, network, "shared", True)
+    if action == EXTERNAL:
+        _mark(session, network, "router_external", True)
     session.flush()
     return policy
 
 
-def check_ungrant(session: Session, network: Network, target: str, type_: str) -> None:
-    """Conflict (``type_``: RbacPolicyInUse or InvalidSharedSetting) when a port of a project
-    other than the owner would lose its access to ``network`` if the grant to ``target`` went.
-    DHCP ports do not count (Neutron's ensure_no_tenant_ports_on_network)."""
+def _users(network: Network, action: str):
+    """Projects (other than the owner) whose objects rely on ``action`` on ``network``: ports
+    but DHCP's for sharing (Neutron's ensure_no_tenant_ports_on_network), routers with their
+    gateway on it and floating IPs from it for external access."""
+    if action == SHARED:
+        return [select(Port.project_id).where(Port.network_id == network.id, Port.device_owner != "network:dhcp")]
+    return [select(Router.project_id).where(Router.gw_network_id == network.id),
+            select(FloatingIP.project_id).where(FloatingIP.floating_network_id == network.id)]
+
+
+def check_ungrant(session: Session, network: Network, target: str, type_: str, action: str = SHARED) -> None:
+    """Conflict (``type_``: RbacPolicyInUse or InvalidSharedSetting) when an object of a project
+    other than the owner (see _users) would lose its access to ``network`` if the ``action``
+    grant to ``target`` went."""
     others = select(RbacPolicy.target_project).where(
-        RbacPolicy.object_type == "network", RbacPolicy.object_id == network.id, RbacPolicy.action == SHARED,
+        RbacPolicy.object_type == "network", RbacPolicy.object_id == network.id, RbacPolicy.action == action,
         RbacPolicy.target_project != target)
     still = set(session.scalars(others))
     if EVERYONE in still:
         return
-    query = select(Port.id).where(Port.network_id == network.id, Port.project_id != network.project_id,
-                                  Port.device_owner != "network:dhcp", Port.project_id.not_in(still))
+    stranded = set()
+    for query in _users(network, action):
+        stranded |= set(session.scalars(query.distinct()))
+    stranded -= still | {network.project_id, ""}
     if target != EVERYONE:
-        query = query.where(Port.project_id == target)
-    if session.scalar(query.limit(1)) is not None:
+        stranded &= {target}
+    if stranded:
         if type_ == "InvalidSharedSetting":
             message = (f"Unable to reconfigure sharing settings for network {network.id}. Multiple tenants are "
                        "using it.")
@@ -129,10 +164,14 @@ def check_ungrant(session: Session, network: Network, target: str, type_: str) -
 
 
 def ungrant(session: Session, network: Network, policy: RbacPolicy) -> None:
-    """Remove ``policy`` from ``network`` (no checks: see check_ungrant); "*" also clears ``shared``."""
+    """Remove ``policy`` from ``network`` (no checks: see check_ungrant); a shared "*" also clears
+    ``shared``, the last external grant ``router:external``."""
     session.delete(policy)
-    if policy.target_project == EVERYONE:
-        _mark_shared(session, network, False)
+    session.flush()
+    if policy.action == SHARED and policy.target_project == EVERYONE:
+        _mark(session, network, "shared", False)
+    if policy.action == EXTERNAL and session.scalar(_policies(network.id, EXTERNAL).limit(1)) is None:
+        _mark(session, network, "router_external", False)
 
 
 def set_shared(session: Session, network: Network, shared: bool) -> None:
@@ -144,6 +183,18 @@ def set_shared(session: Session, network: Network, shared: bool) -> None:
     elif not shared and policy is not None:
         check_ungrant(session, network, EVERYONE, "InvalidSharedSetting")
         ungrant(session, network, policy)
+
+
+def set_external(session: Session, network: Network, external: bool) -> None:
+    """``router:external`` set on ``network`` (create/update, admin only): becoming external grants
+    "*" (Neutron's default for the flag); ceasing to be removes every external grant (the caller
+    checked that no router gateway or floating IP uses the network)."""
+    if external and not network.router_external:
+        grant(session, network, EVERYONE, EXTERNAL)
+    elif not external:
+        for policy in session.scalars(_policies(network.id, EXTERNAL)):
+            session.delete(policy)
+        _mark(session, network, "router_external", False)
 
 
 def forget(session: Session, network_id: str) -> None:
@@ -161,7 +212,7 @@ def create_policy(session: Session, ctx: Context, body: object, defaults: Defaul
     _check_target(ctx, values["target_tenant"])
     network = get_owned(session, ctx, Network, values["object_id"], "create_rbac_policy")
     quotas.check(session, network.project_id, "rbac_policy", defaults.quotas)
-    return grant(session, network, values["target_tenant"])
+    return grant(session, network, values["target_tenant"], values["action"])
 
 
 def update_policy(session: Session, ctx: Context, policy_id: str, body: object) -> RbacPolicy:
@@ -174,12 +225,12 @@ def update_policy(session: Session, ctx: Context, policy_id: str, body: object) 
         return policy
     _check_target(ctx, target)
     network = session.get(Network, policy.object_id)
-    check_ungrant(session, network, old, "RbacPolicyInUse")
-    if _exists(session, network.id, target):
+    check_ungrant(session, network, old, "RbacPolicyInUse", policy.action)
+    if _exists(session, network.id, target, policy.action):
         raise _duplicate()
     policy.target_project = target
-    if EVERYONE in (old, target):
-        _mark_shared(session, network, target == EVERYONE)
+    if policy.action == SHARED and EVERYONE in (old, target):
+        _mark(session, network, "shared", target == EVERYONE)
     return policy
 
 
@@ -187,5 +238,5 @@ def delete_policy(session: Session, ctx: Context, policy_id: str) -> None:
     """Delete a policy; Conflict (RbacPolicyInUse) while its target project has ports on the network."""
     policy = get_policy(session, ctx, policy_id)
     network = session.get(Network, policy.object_id)
-    check_ungrant(session, network, policy.target_project, "RbacPolicyInUse")
+    check_ungrant(session, network, policy.target_project, "RbacPolicyInUse", policy.action)
     ungrant(session, network, policy)

@@ -30,16 +30,30 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnet.model import attributes, floatingips, networks, ports, routers, secgroups, sgrules, subnetpools, subnets
+from ovnet.model import (
+    addressscopes,
+    attributes,
+    floatingips,
+    networks,
+    ports,
+    rbac,
+    routers,
+    secgroups,
+    sgrules,
+    subnetpools,
+    subnets,
+)
 from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
 from ovnet.model.schema import (
+    AddressScope,
     AllocationPool,
     FloatingIP,
     IPAllocation,
     Network,
     Port,
     PortSecurityGroup,
+    RbacPolicy,
     Router,
     SecurityGroup,
     SecurityGroupRule,
@@ -109,6 +123,13 @@ class Kind:
     prepare_list: Callable | None = None
     path: str = ""
     admin_fields: tuple[str, ...] = ()
+    # A bulk create that shares work between its items (``create_many(session, ctx, bodies,
+    # *defaults) -> [row]``); without it a bulk create calls ``create`` per item.
+    create_many: Callable | None = None
+    # (ctx, row, item) -> None: adjusts the shown item to the caller (a network's ``shared``).
+    for_caller: Callable[[Context, Any, dict], None] | None = None
+    # The attribute table create/update validate against; the API documents request bodies by it.
+    attributes: Mapping[str, attributes.Attr] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -136,6 +157,8 @@ class Kind:
         if not ctx.is_admin:
             for name in self.admin_fields:
                 item.pop(name, None)
+        if self.for_caller is not None:
+            self.for_caller(ctx, row, item)
         return item
 
 
@@ -153,9 +176,17 @@ NETWORK = Kind(
         "provider:physical_network": Column(Network.provider_physical_network),
         "provider:segmentation_id": Column(Network.provider_segmentation_id, attributes.integer),
     },
-    children=Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
+    children=(
+        Children("subnets", Subnet.network_id, (Subnet.id,), (Subnet.created_at, Subnet.id)),
+        Children("subnet_pools", Subnet.network_id, (SubnetPool.ip_version, SubnetPool.address_scope_id),
+                 (SubnetPool.ip_version,), (SubnetPool.id == Subnet.subnetpool_id,)),
+        Children("rbac_entries", RbacPolicy.object_id, (RbacPolicy.action, RbacPolicy.target_project),
+                 (RbacPolicy.id,), (RbacPolicy.object_type == "network",)),
+    ),
+    for_caller=rbac.shared_for,
     needs_defaults=("create", "update"),
-    # Neutron's policy: get_network:provider:* is admin only (how the operator carries a network)
+    # Neutron's policy (get_network:provider:*) shows how a network is laid on the physical
+    # network to admins only; router:external stays public (every project sees external networks).
     admin_fields=("provider:network_type", "provider:physical_network", "provider:segmentation_id"),
     extensions={
         "external-net": ("Neutron external network", "router:external on networks."),
@@ -163,6 +194,7 @@ NETWORK = Kind(
                      "provider:network_type (flat, vlan, geneve), provider:physical_network, "
                      "provider:segmentation_id."),
     },
+    attributes=attributes.NETWORK,
 )
 
 SUBNET = Kind(
@@ -185,6 +217,7 @@ SUBNET = Kind(
         Dependency("subnetpool", lambda s: [s["subnetpool_id"]] if s.get("subnetpool_id") else []),
     ),
     needs_defaults=("create",),
+    attributes=attributes.SUBNET,
 )
 
 PORT = Kind(
@@ -216,6 +249,8 @@ PORT = Kind(
     ),
     needs_defaults=("create",),
     admin_fields=("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details"),
+    create_many=ports.create_ports,
+    attributes=attributes.PORT,
 )
 
 SECURITY_GROUP = Kind(
@@ -232,7 +267,9 @@ SECURITY_GROUP = Kind(
         "stateful-security-group": ("Stateful security group", "The stateful attribute of security groups."),
     },
     prepare_list=secgroups.prepare_list,
+    needs_defaults=("create",),
     path="security-groups",
+    attributes=attributes.SECURITY_GROUP,
 )
 
 SECURITY_GROUP_RULE = Kind(
@@ -255,7 +292,9 @@ SECURITY_GROUP_RULE = Kind(
         "remote_ip_prefix": Column(SecurityGroupRule.remote_ip_prefix, sortable=False),
         "remote_group_id": Column(SecurityGroupRule.remote_group_id),
     },
+    needs_defaults=("create",),
     path="security-group-rules",
+    attributes=attributes.SECURITY_GROUP_RULE,
 )
 
 SUBNETPOOL = Kind(
@@ -269,8 +308,24 @@ SUBNETPOOL = Kind(
         "max_prefixlen": Column(SubnetPool.max_prefixlen, attributes.integer),
         "shared": Column(SubnetPool.shared, attributes.boolean),
         "is_default": Column(SubnetPool.is_default, attributes.boolean),
+        "address_scope_id": Column(SubnetPool.address_scope_id),
     },
     extensions={"subnet_allocation": ("Subnet Allocation", "Subnet pools and subnets allocated from them.")},
+    attributes=subnetpools.ATTRIBUTES,
+)
+
+ADDRESS_SCOPE = Kind(
+    "address_scopes", AddressScope, addressscopes.create_address_scope, addressscopes.update_address_scope,
+    addressscopes.delete_address_scope, addressscopes.address_scope_dict,
+    columns={
+        **standard_columns(AddressScope),
+        "ip_version": Column(AddressScope.ip_version, attributes.integer),
+        "shared": Column(AddressScope.shared, attributes.boolean),
+    },
+    extensions={"address-scope": ("Address scope", "Address scopes, their subnet pools (address_scope_id) and "
+                                  "networks' ipv4_address_scope / ipv6_address_scope.")},
+    path="address-scopes",
+    attributes=addressscopes.ATTRIBUTES,
 )
 
 
@@ -308,6 +363,7 @@ ROUTER = Kind(
         "extraroute-atomic": ("Atomically add/remove extra routes", "add_extraroutes / remove_extraroutes."),
     },
     reads_whole_model=True,
+    attributes=routers.ATTRIBUTES,
 )
 
 FLOATINGIP = Kind(
@@ -324,10 +380,11 @@ FLOATINGIP = Kind(
     },
     depends_on=(Dependency("router", lambda f: [f["router_id"]] if f["router_id"] else []),),
     needs_defaults=("create",),
+    attributes=floatingips.ATTRIBUTES,
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP, SECURITY_GROUP,
-                                                SECURITY_GROUP_RULE)}
+KINDS: dict[str, Kind] = {k.name: k for k in (NETWORK, ADDRESS_SCOPE, SUBNETPOOL, SUBNET, PORT, ROUTER, FLOATINGIP,
+                                                SECURITY_GROUP, SECURITY_GROUP_RULE)}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
 
 

@@ -99,6 +99,28 @@ class Network(StandardAttrs, Base):
     subnets: Mapped[list[Subnet]] = relationship(
         back_populates="network", order_by="Subnet.created_at, Subnet.id", passive_deletes=True
     )
+    # Who it is shared with or external to: ``shared`` is shown per caller (rbac.shared_for).
+    rbac_entries: Mapped[list[RbacPolicy]] = relationship(
+        viewonly=True, order_by="RbacPolicy.id",
+        primaryjoin="and_(Network.id == foreign(RbacPolicy.object_id), RbacPolicy.object_type == 'network')",
+    )
+    # The pools its subnets came from: a network shows their address scopes (address-scope's
+    # ipv4_address_scope / ipv6_address_scope).
+    subnet_pools: Mapped[list[SubnetPool]] = relationship(
+        secondary="subnets", viewonly=True, order_by="SubnetPool.ip_version",
+        primaryjoin="Network.id == Subnet.network_id",
+        secondaryjoin="foreign(Subnet.subnetpool_id) == SubnetPool.id",
+    )
+
+
+class AddressScope(StandardAttrs, Base):
+    """An address space of one IP version (Neutron "address-scope"): the prefixes of the subnet pools
+    in one scope never overlap, so addresses in it are unique and may be routed without NAT."""
+
+    __tablename__ = "address_scopes"
+    noun: ClassVar[Noun] = Noun("address_scope", "Address scope", "AddressScope")
+    ip_version: Mapped[int] = mapped_column(Integer)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SubnetPool(StandardAttrs, Base):
@@ -113,6 +135,8 @@ class SubnetPool(StandardAttrs, Base):
     max_prefixlen: Mapped[int] = mapped_column(Integer)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # No foreign key, as Subnet.subnetpool_id; addressscopes.delete_address_scope guards it.
+    address_scope_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
 
 
 class Subnet(StandardAttrs, Base):
@@ -285,6 +309,8 @@ class SecurityGroupRule(Base):
     revision_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Rules carry standard attributes, so Neutron's standard-attr-tag covers them too.
+    tags: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class PortSecurityGroup(Base):

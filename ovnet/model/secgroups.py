@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
-from ovnet.model.common import assign, get_owned, get_visible, record_change, record_update
+from ovnet.model import attributes, quotas
+from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import Conflict, NotFound
 from ovnet.model.schema import (
     DefaultSecurityGroup,
@@ -77,12 +77,14 @@ def _in_use(session: Session, group_id: str) -> bool:
         PortSecurityGroup.security_group_id == group_id).limit(1)) is not None
 
 
-def create_security_group(session: Session, ctx: Context, body: object) -> SecurityGroup:
+def create_security_group(session: Session, ctx: Context, body: object, defaults: Defaults) -> SecurityGroup:
     """Create a group with the two egress rules. Conflict SecurityGroupDefaultAlreadyExists for the
-    name ``default``; Forbidden when a member names another project."""
+    name ``default``, OverQuota past the project's ``security_group`` quota (its ``default`` group
+    counts, as in Neutron, but is never refused); Forbidden when a member names another project."""
     values = attributes.validate(attributes.SECURITY_GROUP, "security_group", body, create=True)
     project_id = owner_project(ctx, values, "security_group")
     ensure_default(session, project_id)
+    quotas.check(session, project_id, "security_group", defaults.quotas)
     if values["name"] == DEFAULT:
         raise Conflict("Default security group already exists.", "SecurityGroupDefaultAlreadyExists", "name")
     group = SecurityGroup(id=new_id(), project_id=project_id, tags=list(values["tags"]))
@@ -155,23 +157,31 @@ def _bind(session: Session, port: Port, ids: list[str]) -> bool:
     for group_id in ids:
         if group_id not in before:
             port.security_group_bindings.append(PortSecurityGroup(security_group_id=group_id))
-    for group_id in set(before) ^ set(ids):
-        # The group's OVN Port_Group lists its member ports.
-        record_change(session, session.get(SecurityGroup, group_id))
+    # No change record for the groups: a Port_Group's members are written from the port's side
+    # (ovn/acls.py, the port's own change), so the groups' NB rows do not change.
     return True
 
 
-def attach_on_create(session: Session, ctx: Context, port: Port, requested: list[str] | None) -> None:
+def attach_on_create(session: Session, ctx: Context, port: Port, requested: list[str] | None,
+                     default_groups: dict[str, str] | None = None) -> None:
     """Give a new port its groups: ``requested`` (ids of groups of the port's project), or the
     project's ``default`` when None and the port has port security and is not a network:* port.
 
     Conflict PortSecurityAndIPRequiredForSecurityGroups when groups are asked for a port without
     port security; NotFound SecurityGroupNotFound for a group that is not the port's project's.
+    ``default_groups`` ({project id: group id}) remembers default groups across the ports of one
+    request.
     """
     if requested is None:
         if not port.port_security_enabled or (port.device_owner or "").startswith(NO_DEFAULT_GROUP_PREFIX):
             return
-        requested = [ensure_default(session, port.project_id).id]
+        # The port's project's own default group: visible to ``ctx`` and of the port's project
+        # by construction, so it skips _groups_for_port's lookups.
+        known = {} if default_groups is None else default_groups
+        if port.project_id not in known:
+            known[port.project_id] = ensure_default(session, port.project_id).id
+        _bind(session, port, [known[port.project_id]])
+        return
     _require_port_security(port, requested)
     _bind(session, port, _groups_for_port(session, ctx, port.project_id, requested))
 

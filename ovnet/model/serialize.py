@@ -12,7 +12,7 @@ from ovnet.model.schema import FloatingIP, Network, Port, Router, SecurityGroup,
 
 
 def _time(value: dt.datetime) -> str:
-    return value.replace(microsecond=0).isoformat() + "Z"
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def standard_dict(row: StandardAttrs) -> dict:
@@ -31,7 +31,10 @@ def standard_dict(row: StandardAttrs) -> dict:
 
 
 def network_dict(net: Network) -> dict:
-    """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order."""
+    """A network as Neutron shows it; ``subnets`` lists subnet ids in creation order;
+    ``ipv4_address_scope``/``ipv6_address_scope``: the address scope of the pool its subnets of
+    that IP version came from, else None (extension address-scope)."""
+    scopes = {pool.ip_version: pool.address_scope_id for pool in net.subnet_pools}
     return {
         **standard_dict(net),
         "admin_state_up": net.admin_state_up,
@@ -44,6 +47,8 @@ def network_dict(net: Network) -> dict:
         "provider:network_type": net.provider_network_type,
         "provider:physical_network": net.provider_physical_network,
         "provider:segmentation_id": net.provider_segmentation_id,
+        "ipv4_address_scope": scopes.get(4),
+        "ipv6_address_scope": scopes.get(6),
     }
 
 
@@ -91,7 +96,7 @@ def port_dict(port: Port) -> dict:
 
 
 def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
-    """A security group rule as Neutron shows it (no name, no tags: rules have neither)."""
+    """A security group rule as Neutron shows it (no name: rules have none; tags: standard-attr-tag)."""
     return {
         "id": rule.id,
         "project_id": rule.project_id,
@@ -108,6 +113,7 @@ def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
         "revision_number": rule.revision_number,
         "created_at": _time(rule.created_at),
         "updated_at": _time(rule.updated_at),
+        "tags": list(rule.tags),
     }
 
 

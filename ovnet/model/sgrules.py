@@ -14,8 +14,8 @@ import ipaddress
 
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
-from ovnet.model.common import get_owned, get_visible, record_update
+from ovnet.model import attributes, quotas
+from ovnet.model.common import Defaults, get_owned, get_visible, record_update
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.schema import SecurityGroup, SecurityGroupRule, new_id, utcnow
 from ovnet.model.tenancy import Context, require_owner
@@ -110,7 +110,7 @@ def add_rule(session: Session, group: SecurityGroup, **values) -> SecurityGroupR
     SecurityGroupRuleExists when the group holds an equal rule. Does not bump the group."""
     now = utcnow()  # set here, not at flush: the response is serialised before the flush
     rule = SecurityGroupRule(id=new_id(), project_id=group.project_id, security_group_id=group.id,
-                             revision_number=1, created_at=now, updated_at=now,
+                             revision_number=1, created_at=now, updated_at=now, tags=list(values.get("tags") or ()),
                              **{c: values.get(c) for c in COLUMNS if c != "description"},
                              description=values.get("description") or "")
     for existing in group.rules:
@@ -121,13 +121,14 @@ def add_rule(session: Session, group: SecurityGroup, **values) -> SecurityGroupR
     return rule
 
 
-def create_rule(session: Session, ctx: Context, body: object) -> SecurityGroupRule:
+def create_rule(session: Session, ctx: Context, body: object, defaults: Defaults) -> SecurityGroupRule:
     """Create a rule from a request body's inner dict (Neutron: POST /v2.0/security-group-rules).
 
     Raises BadRequest (the validation errors in the module docstring, and
     SecurityGroupRemoteGroupAndRemoteIpPrefix), NotFound SecurityGroupNotFound (the group or the
     remote group is not the caller's), Forbidden (a member naming another project), Conflict
-    SecurityGroupRuleExists.
+    SecurityGroupRuleExists, or OverQuota past the group's project's ``security_group_rule`` quota
+    (the rules a group is created with count but are never refused, as in Neutron).
     """
     values = attributes.validate(attributes.SECURITY_GROUP_RULE, "security_group_rule", body, create=True)
     values["protocol"] = _protocol(values["protocol"])
@@ -141,6 +142,7 @@ def create_rule(session: Session, ctx: Context, body: object) -> SecurityGroupRu
     wanted = values.pop("project_id", None) or values.pop("tenant_id", None)
     if wanted and wanted != group.project_id:
         raise BadRequest("The rule's project must be its security group's project", field="project_id")
+    quotas.check(session, group.project_id, "security_group_rule", defaults.quotas)
     if values["remote_group_id"] is not None:
         get_visible(session, ctx, SecurityGroup, values["remote_group_id"])
     rule = add_rule(session, group, **values)

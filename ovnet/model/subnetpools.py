@@ -14,9 +14,9 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes
-from ovnet.model.attributes import Attr, boolean, cidr, in_range, list_of, one_of
-from ovnet.model.common import assign, get_owned, get_visible, record_change, record_update
+from ovnet.model import addressscopes, attributes
+from ovnet.model.attributes import Attr, boolean, cidr, in_range, list_of, nullable_uuid_string
+from ovnet.model.common import assign, delete_unused, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import Subnet, SubnetPool
 from ovnet.model.serialize import standard_dict
@@ -38,14 +38,14 @@ ATTRIBUTES = {
     "shared": Attr(boolean, default=False),
     "is_default": Attr(boolean, default=False),
     "ip_version": attributes.READ_ONLY,
-    "address_scope_id": Attr(one_of(None, nullable=True), default=None),
+    "address_scope_id": Attr(nullable_uuid_string, default=None),
 }
 COLUMNS = {n: n for n in ("name", "description", "default_prefixlen", "min_prefixlen", "max_prefixlen", "shared",
-                          "is_default")}
+                          "is_default", "address_scope_id")}
 
 
 def subnetpool_dict(pool: SubnetPool) -> dict:
-    """A subnet pool as Neutron shows it; ``prefixes`` collapsed and sorted; no address scopes."""
+    """A subnet pool as Neutron shows it; ``prefixes`` collapsed and sorted."""
     return {
         **standard_dict(pool),
         "ip_version": pool.ip_version,
@@ -55,7 +55,7 @@ def subnetpool_dict(pool: SubnetPool) -> dict:
         "max_prefixlen": pool.max_prefixlen,
         "shared": pool.shared,
         "is_default": pool.is_default,
-        "address_scope_id": None,
+        "address_scope_id": pool.address_scope_id,
     }
 
 
@@ -101,8 +101,8 @@ def create_subnetpool(session: Session, ctx: Context, body: object) -> SubnetPoo
 
     ``prefixes``: non-empty list of CIDRs of one IP version (ip_version is derived). Bounds default
     to min 8/64, default = min, max 32/128. BadRequest (InvalidInput,
-    IllegalSubnetPoolPrefixBounds); Forbidden when a member sets shared or is_default or another
-    project.
+    IllegalSubnetPoolPrefixBounds, and the address scope's errors: addressscopes.check_pool);
+    Forbidden when a member sets shared or is_default or another project.
     """
     values = attributes.validate(ATTRIBUTES, "subnetpool", body, create=True)
     project_id = owner_project(ctx, values, "subnetpool")
@@ -119,14 +119,17 @@ def create_subnetpool(session: Session, ctx: Context, body: object) -> SubnetPoo
     session.flush()
     if pool.is_default:
         _check_one_default(session, pool)
+    if pool.address_scope_id is not None:
+        addressscopes.check_pool(session, ctx, pool.address_scope_id, pool.id, project_id, version, pool.prefixes)
     record_change(session, pool)
     return pool
 
 
 def update_subnetpool(session: Session, ctx: Context, pool_id: str, body: object) -> SubnetPool:
     """Update name, description, prefixes (may only grow: every old prefix must stay covered),
-    prefix-length bounds, shared, is_default. BadRequest (IllegalSubnetPoolPrefixUpdate,
-    IllegalSubnetPoolPrefixBounds), Forbidden as for create."""
+    prefix-length bounds, shared, is_default, address_scope_id (null leaves the scope).
+    BadRequest (IllegalSubnetPoolPrefixUpdate, IllegalSubnetPoolPrefixBounds, the scope's:
+    addressscopes.check_pool), Forbidden as for create."""
     values = attributes.validate(ATTRIBUTES, "subnetpool", body, create=False)
     pool = get_owned(session, ctx, SubnetPool, pool_id, "update_subnetpool")
     _check_admin_only(ctx, values, "update_subnetpool")
@@ -148,6 +151,9 @@ def update_subnetpool(session: Session, ctx: Context, pool_id: str, body: object
     changed = assign(pool, values, COLUMNS) or changed
     if values.get("is_default"):
         _check_one_default(session, pool)
+    if pool.address_scope_id is not None and ("address_scope_id" in values or "prefixes" in values):
+        addressscopes.check_pool(session, ctx, pool.address_scope_id, pool.id, pool.project_id, pool.ip_version,
+                                 pool.prefixes)
     if changed:
         record_update(session, pool)
     return pool
@@ -155,12 +161,8 @@ def update_subnetpool(session: Session, ctx: Context, pool_id: str, body: object
 
 def delete_subnetpool(session: Session, ctx: Context, pool_id: str) -> None:
     """Delete a subnet pool; Conflict (SubnetPoolInUse) while a subnet was allocated from it."""
-    pool = get_owned(session, ctx, SubnetPool, pool_id, "delete_subnetpool")
-    if session.scalar(select(Subnet.id).where(Subnet.subnetpool_id == pool.id).limit(1)) is not None:
-        raise Conflict(f"Unable to complete operation on subnet pool {pool.id}. "
-                       "Subnets are still allocated from it.", "SubnetPoolInUse")
-    record_change(session, pool)
-    session.delete(pool)
+    delete_unused(session, ctx, SubnetPool, pool_id, "delete_subnetpool", Subnet.subnetpool_id,
+                  "Unable to complete operation on subnet pool {id}. Subnets are still allocated from it.")
 
 
 # -- allocation, for subnets.create_subnet ------------------------------------------------------------

@@ -53,6 +53,35 @@ def _check_ipv6_modes(net: ipam.IPNetwork, address_mode: str | None, ra_mode: st
                          "InvalidInput", "enable_dhcp")
 
 
+def _same_family(net: ipam.IPNetwork, value: str, what: str) -> None:
+    if ipaddress.ip_network(value, strict=False).version != net.version:
+        raise BadRequest(f"Invalid input for operation: {what} '{value}' does not match the ip_version "
+                         f"'{net.version}'", "InvalidInput", what)
+
+
+def _check_addresses(net: ipam.IPNetwork, values: dict, dhcp_was_enabled: bool) -> None:
+    """Neutron's _validate_subnet: no /0; DNS servers and host routes of the subnet's IP version;
+    and where DHCP is being turned on, a prefix with room for a server and a client (at most
+    /30, /126) that is not multicast, loopback or link-local (DHCP cannot serve those)."""
+    if net.prefixlen == 0:
+        raise BadRequest("Invalid input for operation: 0 is not allowed as CIDR prefix length", "InvalidInput", "cidr")
+    for server in values.get("dns_nameservers") or ():
+        _same_family(net, server, "dns_nameserver")
+    for route in values.get("host_routes") or ():
+        _same_family(net, route["destination"], "destination")
+        _same_family(net, route["nexthop"], "nexthop")
+    if not values.get("enable_dhcp") or dhcp_was_enabled:
+        return
+    if net.prefixlen > net.max_prefixlen - 2:
+        raise BadRequest("Invalid input for operation: Subnet has a prefix length that is incompatible with DHCP "
+                         "service enabled.", "InvalidInput", "cidr")
+    for kind, test in (("Multicast", net.is_multicast), ("Loopback", net.is_loopback),
+                       ("Link-local", net.is_link_local)):
+        if test:
+            raise BadRequest(f"Invalid input for operation: {kind} IP subnet is not supported if enable_dhcp is True.",
+                             "InvalidInput", "cidr")
+
+
 def _check_gateway_free(session: Session, subnet: Subnet, gateway: str | None) -> None:
     """Conflict (GatewayIpInUse) when a port other than a router's holds the new ``gateway``
     (Neutron: update_subnet refuses it; the port would answer for the gateway)."""
@@ -72,6 +101,16 @@ def _check_no_overlap(session: Session, network_id: str, net: ipam.IPNetwork) ->
         if ipam.network_of(other).overlaps(net):
             raise BadRequest(f"Invalid input for operation: Requested subnet with cidr: {net} for network: "
                              f"{network_id} overlaps with another subnet.", "InvalidInput", "cidr")
+
+
+def _check_pool_affinity(session: Session, network_id: str, version: int, pool_id: str | None) -> None:
+    # Neutron's _validate_network_subnetpools: a network's subnets of one IP version come from one
+    # pool (or none), so the network has one address scope per IP version.
+    others = set(session.scalars(select(Subnet.subnetpool_id).where(Subnet.network_id == network_id,
+                                                                    Subnet.ip_version == version)))
+    if others - {pool_id}:
+        raise BadRequest("Subnets hosted on the same network must be allocated from the same subnet pool.",
+                         "NetworkSubnetPoolAffinityError", "subnetpool_id")
 
 
 def _cidr(session: Session, ctx: Context, values: dict) -> ipam.IPNetwork:
@@ -105,6 +144,7 @@ def create_subnet(session: Session, ctx: Context, body: object, defaults: Defaul
     network = get_owned(session, ctx, Network, values["network_id"], "create_subnet")
     net = _cidr(session, ctx, values)
     _check_family(values, net)
+    _check_addresses(net, values, dhcp_was_enabled=False)
     if net.version == 6 and network.mtu < IPV6_MIN_MTU:
         raise BadRequest(f"Invalid input for operation: an IPv6 subnet needs an MTU of at least {IPV6_MIN_MTU}; "
                          f"network {network.id} has {network.mtu}.", "InvalidInput", "cidr")
@@ -116,6 +156,7 @@ def create_subnet(session: Session, ctx: Context, body: object, defaults: Defaul
     else:
         ranges = ipam.default_pools(net, values["gateway_ip"])
     _check_no_overlap(session, network.id, net)
+    _check_pool_affinity(session, network.id, net.version, values["subnetpool_id"])
     subnet = Subnet(project_id=project_id, network_id=network.id, cidr=str(net), ip_version=net.version,
                     ipv6_address_mode=values["ipv6_address_mode"], ipv6_ra_mode=values["ipv6_ra_mode"],
                     subnetpool_id=values["subnetpool_id"], tags=list(values["tags"]))
@@ -134,6 +175,7 @@ def update_subnet(session: Session, ctx: Context, subnet_id: str, body: object) 
     values = attributes.validate(attributes.SUBNET, "subnet", body, create=False)
     subnet = get_owned(session, ctx, Subnet, subnet_id, "update_subnet")
     net = ipam.network_of(subnet)
+    _check_addresses(net, values, subnet.enable_dhcp)
     gateway = values.get("gateway_ip", subnet.gateway_ip)
     ipam.check_gateway(net, gateway)
     _check_gateway_free(session, subnet, gateway)

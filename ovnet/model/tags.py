@@ -1,4 +1,4 @@
-"""The tag API of networks, subnets and ports (Neutron "standard-attr-tag" extension).
+"""The tag API of every resource with standard attributes (Neutron "standard-attr-tag" extension).
 
 A tag change is an update: it bumps revision_number and writes an outbox row.
 """
@@ -8,15 +8,21 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes
-from ovnet.model.common import get_owned, get_visible, record_update
+from ovnet.model.common import bump, get_owned, get_visible, record_update
 from ovnet.model.errors import NotFound
+from ovnet.model.schema import SecurityGroupRule
 from ovnet.model.tenancy import Context
 
 
 def _store(session: Session, row, tags: list[str]) -> None:
     if list(row.tags) != tags:
         row.tags = tags
-        record_update(session, row)
+        if isinstance(row, SecurityGroupRule):
+            # A rule's OVN rows are its group's, and tags reach no OVN row: nothing to sync (as a
+            # rule's description change), and the outbox knows rules by their group only.
+            bump(row)
+        else:
+            record_update(session, row)
 
 
 def get_tags(session: Session, ctx: Context, model: type, resource_id: str) -> list[str]:

@@ -181,22 +181,22 @@ def authenticate(session: Session, token: str | None) -> Context:
 def visible(ctx: Context, model: type) -> ColumnElement[bool]:
     """A SQL condition selecting the rows of ``model`` (a resource table) ``ctx`` may see.
 
-    Admin sees everything; others their own rows, and: shared and external networks with their
-    subnets (Neutron's rbac access_as_shared / access_as_external), ports on their own networks,
+    Admin sees everything; others their own rows, and: networks shared or external to them or to
+    all, with their subnets (RBAC access_as_shared / access_as_external), ports on their own networks,
     and rows of any other table with a ``shared`` column that is true (subnet pools). Any other
     table (routers, floating IPs): own rows only.
     """
     if ctx.is_admin:
         return true()
     own = model.project_id == ctx.project_id
+    # Shared (access_as_shared) or external (access_as_external) to this project or to all ("*").
     granted = select(RbacPolicy.object_id).where(RbacPolicy.object_type == "network",
-                                                 RbacPolicy.action == "access_as_shared",
-                                                 RbacPolicy.target_project == ctx.project_id)
+                                                 RbacPolicy.target_project.in_((ctx.project_id, "*")))
     if model is Network:
-        return or_(own, Network.shared.is_(True), Network.router_external.is_(True), Network.id.in_(granted))
-    shared_nets = select(Network.id).where(or_(Network.shared.is_(True), Network.router_external.is_(True)))
+        return or_(own, Network.shared.is_(True), Network.id.in_(granted))
     if model is Subnet:
-        return or_(own, Subnet.network_id.in_(shared_nets), Subnet.network_id.in_(granted))
+        return or_(own, Subnet.network_id.in_(select(Network.id).where(Network.shared.is_(True))),
+                   Subnet.network_id.in_(granted))
     if model is Port:
         return or_(own, Port.network_id.in_(select(Network.id).where(Network.project_id == ctx.project_id)))
     if "shared" in model.__table__.columns:

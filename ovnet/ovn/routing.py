@@ -43,6 +43,8 @@ OWNER_KEY = "ovnet:id"
 NETWORK_KEY = "ovnet:network"
 ROUTER_KEY = "ovnet:router"  # external_ids key of a router's child rows naming the router
 LRP_KEY = "ovnet:lrp"  # external_ids key of a Gateway_Chassis naming its router port's ovnet id
+DISTRIBUTED_FIP = "enable_distributed_floating_ip"  # the "settings" fact naming Settings' switch
+FLOATINGIP_OWNER = "network:floatingip"
 INTERFACE = "network:router_interface"
 GATEWAY = "network:router_gateway"
 ROUTER_OWNERS = (INTERFACE, GATEWAY)
@@ -226,15 +228,35 @@ def router_port_rows(port: Item, view) -> Rows:
         yield LSP, port["id"], router_switch_port(port)
 
 
+def _distributed_mac(fip: Item, port: Item | None, view) -> str | None:
+    """The MAC a distributed floating IP answers with on the physical network (its own
+    ``network:floatingip`` port's, as Neutron's OVN driver sets ``external_mac``), or None when it
+    stays centralized: the setting is off, or the port's chassis lacks the physical network."""
+    setting = view.get("settings", DISTRIBUTED_FIP)
+    if not setting or not setting["enabled"] or port is None:
+        return None
+    chassis = view.get("chassis", port.get("binding:host_id") or "")
+    physnet = (view.get("networks", fip.get("floating_network_id") or "") or {}).get("provider:physical_network")
+    if not chassis or physnet not in chassis["physical_networks"]:
+        return None
+    own = view.memo("floatingip_ports", lambda: {p["device_id"]: p for p in view.by_id.get("ports", {}).values()
+                                                 if p["device_owner"] == FLOATINGIP_OWNER})
+    return own[fip["id"]]["mac_address"] if fip["id"] in own else None
+
+
 def floatingip_rows(fip: Item, view) -> Rows:
-    """An associated floating IP's NAT ``dnat_and_snat`` on its router (none while unassociated)."""
+    """An associated floating IP's NAT ``dnat_and_snat`` on its router (none while unassociated);
+    distributed (``external_mac`` + ``logical_port``: ovn-controller of the port's chassis does
+    the NAT and answers ARP for the address on the physical network) when the settings fact
+    ``DISTRIBUTED_FIP`` is on and the port's chassis has the floating network's physical network."""
     if not fip.get("port_id") or not fip.get("router_id") or not fip.get("fixed_ip_address"):
         return
     # The router is part of the key: a floating IP moved to another router is a new row under that
     # router's ``nat`` column, not an update that would leave it under the old one.
     key = f"{fip['id']}/{fip['router_id']}"
+    mac = _distributed_mac(fip, view.get("ports", fip["port_id"]), view)
     yield NAT, key, {
         "type": "dnat_and_snat", "external_ip": fip["floating_ip_address"], "logical_ip": fip["fixed_ip_address"],
-        "external_mac": [], "logical_port": [], "options": {},
+        "external_mac": [mac] if mac else [], "logical_port": [fip["port_id"]] if mac else [], "options": {},
         "external_ids": {**_ids(fip, "floatingip"), OWNER_KEY: key, ROUTER_KEY: fip["router_id"]},
     }

@@ -115,3 +115,31 @@ def _poke(fd: int) -> None:
         os.write(fd, b"x")
     except OSError:
         pass
+
+
+class SbUnavailable(Exception):
+    """OVN SB could not be read within the time given."""
+
+
+def port_bindings(remote: str, timeout: float) -> dict[str, str]:
+    """One read of SB's Port_Binding table at ``remote``: {logical port name: name of the chassis
+    that claimed it, "" when none has}. For ovnet's ports the logical port name is the port id.
+    Raises SbUnavailable when SB's contents were not received within ``timeout`` seconds."""
+    helper = ovs_idl.SchemaHelper(location=SB_SCHEMA)
+    helper.register_columns("Port_Binding", ["logical_port", "chassis"])
+    helper.register_columns("Chassis", ["name"])
+    idl = ovs_idl.Idl(remote, helper)
+    deadline = time.monotonic() + timeout
+    try:
+        while not idl.has_ever_connected():  # True once the monitor's first reply is in the replica
+            if time.monotonic() > deadline:
+                raise SbUnavailable(f"OVN SB at {remote} is not reachable")
+            idl.run()
+            wait = poller.Poller()
+            idl.wait(wait)
+            wait.timer_wait(100)
+            wait.block()
+        return {row.logical_port: (row.chassis[0].name if row.chassis else "")
+                for row in idl.tables["Port_Binding"].rows.values()}
+    finally:
+        idl.close()

@@ -26,7 +26,7 @@ from ovnet.config import Settings
 from ovnet.model import registry as model_registry
 from ovnet.model import syncer_io
 from ovnet.model.store import Store
-from ovnet.ovn import metrics, registry
+from ovnet.ovn import metrics, registry, routing
 from ovnet.ovn.nb import NbClient, NbUnavailable
 from ovnet.ovn.registry import desired_rows
 from ovnet.ovn.sb import ChassisWatcher
@@ -149,7 +149,8 @@ class Syncer:
             raise NbUnavailable(f"OVN NB at {self.settings.nb_connection} is not reachable")
 
     def _facts_for(self, snap: dict) -> dict[str, list[dict]] | None:
-        """What translations of ``snap`` read from OVN SB: {"chassis": [...]}, or None when
+        """What translations of ``snap`` read beyond the model: {"chassis": [...]} from OVN SB and
+        {"settings": [{"id": routing.DISTRIBUTED_FIP, "enabled": bool}]}, or None when
         ``snap`` holds no router (only router rows read chassis, so switches and ports converge
         while SB is away). Raises NbUnavailable while SB has never been read, since an empty
         chassis list would strip every gateway's chassis."""
@@ -157,7 +158,8 @@ class Syncer:
             return None
         if not self.sb.wait_synced(CONNECT_TIMEOUT):
             raise NbUnavailable(f"OVN SB at {self.settings.sb_connection} is not reachable (gateway chassis)")
-        return {"chassis": self.sb.chassis()}
+        return {"chassis": self.sb.chassis(), "settings": [
+            {"id": routing.DISTRIBUTED_FIP, "enabled": self.settings.enable_distributed_floating_ip}]}
 
     def _chassis_changed(self) -> None:
         self._reconcile_soon.set()

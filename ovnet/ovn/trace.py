@@ -110,7 +110,8 @@ def parse(text: str) -> Trace:
     lookups: list[str] = []
     pipeline = datapath = inport = outport = ""
     for line in text.splitlines():
-        header = HEADER_RE.match(line)
+        # a multicast output (e.g. _MC_unknown to a localnet port) prints its egress pipelines indented
+        header = HEADER_RE.match(line.lstrip())
         if header:
             pipeline, datapath = header.group(1), header.group(2)
             inport, outport = header.group(3) or "", header.group(4) or ""

@@ -1,4 +1,6 @@
-"""The all-in-one: central OVN services, this host's chassis and ovnet's own services on one machine.
+"""``ovnet up``/``down``/``status`` of one machine in its role (``Settings.role``, ovnet.runtime.roles):
+the all-in-one (central OVN services, this host's chassis and ovnet's own services), a central
+(standalone or Raft-clustered NB/SB, ovn-northd, ovnet-server) or a compute host (chassis + agent).
 
 ``up`` is idempotent (a healthy service is left running), refuses to start anything when a binary
 is missing or a port is taken, and stops what it started when a later step fails, so nothing is
@@ -11,13 +13,12 @@ import fcntl
 import shutil
 from contextlib import contextmanager
 
-from ovnet.config import Settings
+from ovnet.config import SETTINGS_FILE, Settings
 from ovnet.runtime import hosts, owned, public
-from ovnet.runtime.central import central_services
-from ovnet.runtime.chassis import chassis_services, local_chassis, recorded_datapath
+from ovnet.runtime.chassis import local_chassis, recorded_datapath
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, port_in_use
-from ovnet.runtime.services import ovnet_services
+from ovnet.runtime.roles import role_services, with_cluster_remotes
 from ovnet.runtime.status import Progress, ServiceStatus, service_rows
 
 PUBLIC_INDEX = 1  # the all-in-one's veth on the public bridge; added hosts use their underlay number
@@ -30,8 +31,16 @@ PACKAGES = {
 }
 
 def services(settings: Settings) -> list[Service]:
-    """Every service of the all-in-one, in start order."""
-    return central_services(settings) + chassis_services(local_chassis(settings)) + ovnet_services(settings)
+    """Every service this machine runs in its role, in start order."""
+    return role_services(settings)
+
+
+def _runs_chassis(settings: Settings) -> bool:
+    return settings.role != "central"
+
+
+def _runs_central(settings: Settings) -> bool:
+    return settings.role != "compute"
 
 
 @contextmanager
@@ -56,22 +65,44 @@ def preflight(todo: list[Service]) -> None:
                                      f"stop what holds it, or pick another port")
 
 
+@contextmanager
+def _remembered(settings: Settings):
+    """Save ``settings`` for the block; if it fails, put back the settings file as it was, so a
+    failed ``up`` (a busy ``--nb-port``, say) is not remembered for the next command."""
+    path = settings.state_dir / SETTINGS_FILE
+    before = path.read_bytes() if path.exists() else None
+    settings.save()
+    try:
+        yield
+    except BaseException:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before)
+        raise
+
+
 def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStatus]:
     """Start every service that is not already running and healthy; return the status rows.
 
-    Raises RuntimeFailure (one line naming the fix) after stopping whatever this call started.
+    Raises RuntimeFailure (one line naming the fix) after stopping whatever this call started
+    and restoring the settings file it found.
     """
     note = progress or (lambda _name, _state: None)
-    with _lock(settings):
-        settings.save()
-        datapath = recorded_datapath(settings)
-        (settings.state_dir / "datapath").write_text(datapath + "\n")
+    settings = with_cluster_remotes(settings)
+    with _lock(settings), _remembered(settings):
+        if settings.role == "compute" and not settings.admin_token_file.exists():
+            raise RuntimeFailure(f"a compute host calls the API with the central's admin token: copy the "
+                                 f"central's <state-dir>/admin-token to {settings.admin_token_file} (mode 0600)")
+        if _runs_chassis(settings):
+            datapath = recorded_datapath(settings)
+            (settings.state_dir / "datapath").write_text(datapath + "\n")
         all_services = services(settings)
         todo = [s for s in all_services if s.pid() is None]
         preflight(todo)
         started: list[Service] = []
         try:
-            if settings.netns:
+            if settings.netns and _runs_chassis(settings):
                 owned.ensure_netns(settings.state_dir, settings.netns)
             for svc in all_services:
                 if svc.pid() is None:  # not only todo: one may have died since the check above
@@ -82,25 +113,45 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
                 else:
                     svc.wait_healthy()
                     note(svc.name, "running")
-            public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
-            public.tune_bfd(settings)
-            if started:
-                hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
-            # Hosts hold no truth: once their agents run again they re-plug what is bound there.
-            hosts.start_all(settings, note)
+            if _runs_central(settings):
+                public.tune_bfd(settings)
+            if settings.role == "all-in-one":
+                # The machine-local public network and added hosts belong to the one-machine
+                # install; a compute's provider networks and peers are real ones.
+                public.attach(settings, local_chassis(settings), PUBLIC_INDEX)
+                if started:
+                    hosts.rejoin(settings)  # a restarted ovn-controller wrote the default encap address
+                # Hosts hold no truth: once their agents run again they re-plug what is bound there.
+                hosts.start_all(settings, note)
         except BaseException:
             for svc in reversed(started):
                 svc.stop()
             if not any(s.pid() for s in all_services):
                 owned.remove_all(settings.state_dir)
             raise
-        return service_rows(all_services) + hosts.service_rows(settings)
+        return _rows(settings, all_services)
+
+
+def _public_row(settings: Settings) -> ServiceStatus:
+    reason = public.check(settings, local_chassis(settings), PUBLIC_INDEX)
+    return ServiceStatus("public-network", None, reason is None, reason is None, reason,
+                         f"netns:{settings.public_netns}", "")
+
+
+def _rows(settings: Settings, all_services: list[Service]) -> list[ServiceStatus]:
+    rows = service_rows(all_services)
+    # The public wiring is worth checking only while this chassis' ovs-vswitchd runs to hold it.
+    if any(r.name == "ovs-vswitchd" and r.alive for r in rows):
+        rows.append(_public_row(settings))
+    return rows + hosts.service_rows(settings)
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
-    """The status rows of every all-in-one service, then those of every recorded host (named
-    "HOST/SERVICE", e.g. "hv2/ovs-vswitchd"); no side effects."""
-    return service_rows(services(settings)) + hosts.service_rows(settings)
+    """The status rows of every all-in-one service, a "public-network" row (the public namespace,
+    its bridge, the outside host and this chassis' provider bridge and mapping; while this
+    chassis' ovs-vswitchd runs), then those of every recorded host (named "HOST/SERVICE", e.g.
+    "hv2/ovs-vswitchd"); no side effects."""
+    return _rows(settings, services(settings))
 
 
 def down(settings: Settings, purge: bool = False, progress: Progress | None = None) -> None:

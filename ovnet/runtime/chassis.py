@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyroute2 import IPRoute
+from pyroute2 import netns as kernel_netns
 
 from ovnet.config import Settings
 from ovnet.runtime.central import ensure_db, list_dbs_probe
@@ -67,10 +68,25 @@ def claim_netdev_datapath(netns: str | None) -> None:
         raise RuntimeFailure("another ovs-vswitchd runs in this network namespace (a userspace datapath "
                              "holds its 'ovs-netdev' device): stop it (ovnet down, or the system "
                              "openvswitch-switch service) first")
+    _delete_netdev_tap(netns)
+
+
+def release_netdev_datapath(netns: str | None) -> bool:
+    """After a userspace-datapath ovs-vswitchd stopped in ``netns`` (None: this namespace), delete
+    the "ovs-netdev" tap it leaves behind (the tap is persistent: even a clean exit keeps it), so
+    ``ovnet down`` leaves the namespace as ``up`` found it. Kept while any ovs-vswitchd (anyone's)
+    still runs there: then it is that one's. Returns whether a tap was deleted."""
+    if netns and netns not in kernel_netns.listnetns():
+        return False  # the namespace went, and the tap with it
+    return not vswitchd_pids_in(netns) and _delete_netdev_tap(netns)
+
+
+def _delete_netdev_tap(netns: str | None) -> bool:
     with IPRoute(netns=netns) if netns else IPRoute() as ipr:
         stale = ipr.link_lookup(ifname="ovs-netdev")
         if stale:
             ipr.link("del", index=stale[0])
+        return bool(stale)
 
 
 @dataclass(frozen=True)
@@ -192,6 +208,7 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
             health=vswitchd_probe,
             before=prepare_vswitchd,
             before_stop=drop_bridge,
+            after_stop=(lambda: release_netdev_datapath(spec.netns)) if spec.datapath == "netdev" else None,
             env=spec.env,
         ),
         Service(

@@ -21,7 +21,8 @@ class Service:
     written to ``pidfile``. ``health`` returns None when healthy, else a reason. ``ports`` are the
     TCP ports it will listen on, as (port, what) pairs, checked before it starts. ``before`` runs
     just before the first start (create a DB file, configure OVS), ``before_stop`` just before the
-    process is signalled (a graceful exit such as ``ovn-appctl exit``). ``sockets`` are the unix
+    process is signalled (a graceful exit such as ``ovn-appctl exit``), ``after_stop`` once it is
+    gone, running or not (delete what the process leaves behind). ``sockets`` are the unix
     socket files the process serves; ``stop()`` removes those nobody answers on any more.
     """
 
@@ -36,6 +37,7 @@ class Service:
     ports: list[tuple[int, str]] = field(default_factory=list)
     before: Callable[[], None] | None = None
     before_stop: Callable[[int], None] | None = None
+    after_stop: Callable[[], object] | None = None
     start_timeout: float = 30.0
     sockets: list[Path] = field(default_factory=list)
 
@@ -86,6 +88,8 @@ class Service:
         self.pidfile.unlink(missing_ok=True)
         for path in self.sockets:
             remove_dead_socket(path)
+        if self.after_stop:
+            self.after_stop()
         return pid is not None
 
     def check(self) -> str | None:

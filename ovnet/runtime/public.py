@@ -91,6 +91,36 @@ def attach(settings: Settings, spec: ChassisSpec, index: int) -> str:
     return bridge
 
 
+def check(settings: Settings, spec: ChassisSpec, index: int) -> str | None:
+    """None when chassis ``spec``'s wiring to the public network as made by attach() is all there,
+    else a one-line reason naming the first missing piece: the public namespace, its bridge or the
+    outside host's address, the veth's public end, the provider bridge, or its bridge mapping.
+    Reads only (the kernel through netlink, the chassis' OVSDB through ovs-vsctl)."""
+    ns = settings.public_netns
+    if ns not in netns.listnetns():
+        return f"public namespace {ns} is gone"
+    address, _ = outside_address(settings)
+    with IPRoute(netns=ns) as pub:
+        found = pub.link_lookup(ifname=PUBLIC_BRIDGE)
+        if not found:
+            return f"bridge {PUBLIC_BRIDGE} in {ns} is gone"
+        if address not in {a.get("IFA_ADDRESS") for a in pub.get_addr(index=found[0], family=2)}:
+            return f"the outside host's address {address} is gone from {ns}"
+        if not pub.link_lookup(ifname=_public_end(index)):
+            return f"veth {_public_end(index)} in {ns} is gone"
+    bridge = provider_bridge(settings, spec)
+    with IPRoute(netns=spec.netns) if spec.netns else IPRoute() as ipr:
+        if not ipr.link_lookup(ifname=bridge):
+            return f"provider bridge {bridge} is gone"
+    try:
+        mapping = spec.vsctl("--if-exists", "get", "Open_vSwitch", ".", "external_ids:ovn-bridge-mappings")
+    except RuntimeFailure as exc:
+        return f"cannot read the bridge mapping: {exc}"
+    if mapping.strip().strip('"') != f"{settings.physical_network}:{bridge}":
+        return f"bridge mapping {settings.physical_network}:{bridge} is gone"
+    return None
+
+
 def detach(settings: Settings, spec: ChassisSpec, index: int, vswitchd_running: bool = True) -> None:
     """Undo attach() for one chassis: the provider bridge (while ovs-vswitchd runs), its mapping
     and the veth. Harmless if absent."""
@@ -128,7 +158,8 @@ def tune_bfd(settings: Settings) -> None:
     OVN's default. Raises RuntimeFailure from ovn-nbctl."""
     if not settings.bfd_interval_ms:
         return
-    nbctl = ["ovn-nbctl", f"--db=unix:{settings.ovn_rundir / 'ovnnb_db.sock'}", "--timeout=10"]
+    # Through the remotes, not this machine's NB socket: a clustered NB's leader may be any member.
+    nbctl = ["ovn-nbctl", f"--db={settings.nb_connection}", "--timeout=10"]
     # ovn-northd creates NB_Global; a fresh NB may not have it yet.
     if wait_until(lambda: None if run([*nbctl, "--bare", "--columns=_uuid", "list", "NB_Global"]).strip()
                   else "no NB_Global yet", 10.0) is not None:

@@ -12,12 +12,21 @@ from ovnet.runtime.daemon import Service
 
 
 def http_probe(url: str, transport: httpx.HTTPTransport | None = None):
-    """A health probe: GET ``url`` answers 200 within 2 s."""
+    """A health probe: GET ``url`` answers 200 within 2 s, and a JSON body's ``status``, if any, is
+    "ok" (ovnet-server says "degraded" with a ``reason`` while its syncer has no OVN NB)."""
 
     def probe() -> str | None:
         with httpx.Client(transport=transport, timeout=2.0) as client:
             answer = client.get(url)
-        return None if answer.status_code == 200 else f"{url} answered {answer.status_code}"
+        if answer.status_code != 200:
+            return f"{url} answered {answer.status_code}"
+        try:
+            body = answer.json()
+        except ValueError:
+            return None
+        if isinstance(body, dict) and body.get("status", "ok") != "ok":
+            return str(body.get("reason") or body["status"])
+        return None
 
     return probe
 

@@ -13,7 +13,6 @@ Every namespace and root-namespace link made here is recorded with ``ovnet.runti
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import secrets
 from pathlib import Path
@@ -21,17 +20,13 @@ from pathlib import Path
 from pyroute2 import IPRoute, netns
 from pyroute2.ethtool import Ethtool
 
+from ovnet.config import state_tag as tag
 from ovnet.runtime import owned
 from ovnet.runtime.chassis import ChassisSpec
 from ovnet.runtime.process import RuntimeFailure, wait_until
 
 UNDERLAY_NET = ipaddress.ip_network("100.64.0.0/24")
 SEGMENT_BRIDGE = "ul"
-
-
-def tag(state_dir: Path) -> str:
-    """Four hex digits naming one installation, so two state dirs never share kernel names."""
-    return hashlib.sha1(str(Path(state_dir).resolve()).encode()).hexdigest()[:4]
 
 
 def segment_netns(state_dir: Path) -> str:

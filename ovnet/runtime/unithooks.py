@@ -15,11 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ovnet.config import load_settings
+from ovnet.config import ROLES, load_settings
 from ovnet.runtime import owned
 from ovnet.runtime.chassis import local_chassis
 from ovnet.runtime.process import RuntimeFailure
-from ovnet.runtime.units import ROLES, role_services
+from ovnet.runtime.roles import role_services
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,29 +21,11 @@ import shutil
 import sys
 
 from ovnet.config import Settings
-from ovnet.runtime.central import central_services
-from ovnet.runtime.chassis import chassis_services, local_chassis
-from ovnet.runtime.daemon import Service
-from ovnet.runtime.services import ovnet_services
+from ovnet.runtime.roles import role_services
 
-ROLES = ("all-in-one", "central", "compute")
 TARGET = "ovnet.target"
 REQUIRES = {"ovn-northd": ("ovsdb-nb", "ovsdb-sb"), "ovs-vswitchd": ("ovsdb-local",),
             "ovn-controller": ("ovs-vswitchd",), "ovnet-agent": ("ovn-controller",)}
-CENTRAL_OVNET, COMPUTE_OVNET = "ovnet-server", "ovnet-agent"
-
-
-def role_services(settings: Settings, role: str) -> list[Service]:
-    """The services of ``role`` in start order. Raises ValueError for an unknown role."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    own = ovnet_services(settings)
-    if role == "central":
-        return central_services(settings) + [s for s in own if s.name == CENTRAL_OVNET]
-    chassis = chassis_services(local_chassis(settings))
-    if role == "compute":
-        return chassis + [s for s in own if s.name == COMPUTE_OVNET]
-    return central_services(settings) + chassis + own
 
 
 def unit_name(service: str) -> str:

@@ -3,9 +3,13 @@ project's own token, its workloads bound by the agents of two hypervisors (the a
 ``ovnet host add``) as veth into namespaces, as taps of real QEMU VMs (``ovnet.testbed.vm``), for
 one as a Docker container attached by the hypervisor's ovnet plugin (``ovnet.testbed.container``)
 and for one as a Podman container attached through CNI (``ovnet.testbed.cnicontainer``),
-and the reachability matrix measured with real packets (``ovnet.testbed.reach``): from a
-namespace (or the container's) by ovnet.testbed.echo's probe, from a VM by the same probe inside
-the guest; all ask the TCP echo service of the target for its name.
+each project's router from its networks to the public network (made by the admin: flat on the
+physical network ``public``, ``router:external``) with SNAT, floating IPs, and security groups
+(``default`` plus one opening ICMP and TCP 7 on the workloads that have a floating IP but
+A-vm3), and the reachability matrix measured with real packets (``ovnet.testbed.reach``): from a
+namespace (or the container's, or the public namespace's outside host) by ovnet.testbed.echo's
+probe, from a VM by the same probe inside the guest; all ask the TCP echo service of the target
+for its name (the outside host's also tells the source address it saw).
 
 Everything the demo makes is written to ``<state_dir>/demo/demo.json`` as soon as it exists, so
 ``clean`` (and a failed build) removes exactly that, and a re-run starts from a clean slate.
@@ -16,6 +20,7 @@ down`` removes the demo's dockerd with stop_docker().
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import threading
@@ -31,13 +36,15 @@ from pyroute2 import netns as kernel_netns
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
-from ovnet.runtime import hosts, owned, underlay
+from ovnet.runtime import hosts, owned, public, underlay
+from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, wait_until
 from ovnet.testbed import cnicontainer, container, qemu, reach, seed, vm, workload
 from ovnet.testbed.dockerd import PrivateDockerd
 from ovnet.testbed.initscript import LINE_LEASE
 from ovnet.testbed.qemu import VmError
 from ovnet.testbed.vmimage import build_image
+from ovnet.testbed.workload import ECHO_PORT
 
 DEMO_DIR = "demo"
 RECORD_FILE = "demo.json"
@@ -53,7 +60,10 @@ class Record:
     """What one demo made: the extra host (and whether the demo created it), workload namespaces,
     VM names, the dockerd's root and network namespace ("": ours), and resource ids by kind.
     ``ports`` holds {"id", "socket"} (the binding agent's socket; "" for a VM's ports, which
-    ``vm.remove`` unbinds, and the container's, which the plugin deletes with it)."""
+    ``vm.remove`` unbinds, and the container's, which the plugin deletes with it);
+    ``projects`` those the demo created; ``nic_ports`` a port id by "workload/ifname";
+    ``floating`` a floating IP address by workload; ``gateways`` a router's gateway address by
+    project; ``public_network`` the external network's id."""
 
     path: Path
     host: str = ""
@@ -63,9 +73,17 @@ class Record:
     docker_root: str = ""
     docker_netns: str = ""
     podman_root: str = ""
+    projects: list[str] = field(default_factory=list)
+    public_network: str = ""
     networks: list[str] = field(default_factory=list)
     subnets: list[str] = field(default_factory=list)
     ports: list[dict] = field(default_factory=list)
+    routers: list[str] = field(default_factory=list)
+    floatingips: list[str] = field(default_factory=list)
+    security_groups: list[str] = field(default_factory=list)
+    nic_ports: dict[str, str] = field(default_factory=dict)
+    floating: dict[str, str] = field(default_factory=dict)
+    gateways: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -80,6 +98,17 @@ class Record:
         with self.lock:
             getattr(self, kind).append(item)
             self.save()
+
+    def put(self, kind: str, key: str, value: str) -> None:
+        """Set ``key`` of dict ``kind`` and write the record (thread-safe)."""
+        with self.lock:
+            getattr(self, kind)[key] = value
+            self.save()
+
+    def world(self, settings: Settings) -> seed.World:
+        """The seed.World this demo made: the outside host, floating IPs and router gateways."""
+        return seed.World(seed.outside_nic(public.outside_address(settings)[0]), dict(self.floating),
+                          dict(self.gateways))
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,21 +127,32 @@ def _run_dir(settings: Settings) -> Path:
     return settings.state_dir / DEMO_DIR
 
 
+Judge = Callable[[list[reach.Cell], "Record"], list[reach.Cell]]
+
+
 def run(settings: Settings, tokens: dict[str, str], host: str, keep: bool = False,
-        progress: Progress | None = None) -> tuple[list[reach.Cell], dict[str, float]]:
+        progress: Progress | None = None, judge: Judge | None = None,
+        projects: list[str] = ()) -> tuple[list[reach.Cell], dict[str, float]]:
     """Build the seed, measure the matrix, and unless ``keep`` remove it all again.
 
     ``tokens`` maps each seed project name to a member token of that project; ``host`` names the
-    second hypervisor (added unless it exists). Returns the cells (seed.pairs() order) and timings
-    in seconds by phase. Raises RuntimeFailure or ApiError (after removing what it made).
+    second hypervisor (added unless it exists); ``projects``: the ids of projects made for this
+    demo (clean() deletes them). ``judge`` gets the measured cells and the record before anything
+    is removed and returns them annotated (the CLI's ``ovnet trace`` of every cell). Returns the
+    cells (seed.pairs() order) and timings in seconds by phase. Raises RuntimeFailure or ApiError
+    (after removing what it made).
     """
     note = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     try:
-        build(settings, tokens, host, note, timings)
+        build(settings, tokens, host, note, timings, projects)
         started = time.monotonic()
         cells = measure(settings)
         timings["probe"] = time.monotonic() - started
+        if judge is not None:
+            started = time.monotonic()
+            cells = judge(cells, Record.load(settings))
+            timings["trace"] = time.monotonic() - started
     except BaseException:
         try:
             clean(settings, note)
@@ -126,7 +166,8 @@ def run(settings: Settings, tokens: dict[str, str], host: str, keep: bool = Fals
     return cells, timings
 
 
-def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress, timings: dict[str, float]) -> None:
+def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress, timings: dict[str, float],
+          projects: list[str] = ()) -> None:
     """Make the seed picture (a previous demo is cleaned first); see run(). The dockerd starts
     while the API calls run; the VMs boot while the namespaces are plugged."""
     if Record.load(settings) is not None:
@@ -136,8 +177,11 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
     image = build_image(settings.cache_dir)  # reused when cached
     timings["vm image"] = time.monotonic() - started
     record = Record(settings.state_dir / DEMO_DIR / RECORD_FILE, host=host, host_created=host not in
-                    hosts.host_names(settings))
+                    hosts.host_names(settings), projects=list(projects))
     record.save()
+    _build_public(settings, record)
+    note(f"public network {settings.public_cidr}: outside host {public.outside_address(settings)[0]} "
+         f"in namespace {settings.public_netns}")
     started = time.monotonic()
     hosts.add(settings, host)
     timings["host add"] = time.monotonic() - started
@@ -155,7 +199,8 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
                 ports.update(made)
                 networks.update(nets)
         timings["api"] = time.monotonic() - started
-        note(f"projects {', '.join(seed.NETWORKS)}: {len(record.networks)} networks, {len(ports)} ports via the API")
+        note(f"projects {', '.join(seed.NETWORKS)}: {len(record.networks) - 1} networks, {len(ports)} ports, "
+             f"a router each (SNAT), groups {seed.DEFAULT_GROUP} and {seed.OPEN_GROUP}, via the API")
 
         started = time.monotonic()
         sockets = [h.agent_socket for h in host_settings]
@@ -166,7 +211,7 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
                 _boot(settings, wl, ports, tokens[wl.project], chassis[wl.hypervisor], image.kernel.parent, record)
             elif wl.kind == "docker":
                 _run_container(settings, engine.result(), wl, host_settings[wl.hypervisor].docker_plugin,
-                               networks[(wl.project, wl.nics[0].network)], record)
+                               networks[(wl.project, wl.nics[0].network)], tokens[wl.project], record)
             elif wl.kind == "podman":
                 _run_podman(settings, wl, sockets[wl.hypervisor], networks[(wl.project, wl.nics[0].network)],
                             tokens[wl.project], record)
@@ -185,6 +230,8 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
          f"container {', '.join(containers)} and Podman container {', '.join(cni)}; QEMU VMs "
          f"{', '.join(w.name for w in vms)} booting")
 
+    note("floating IPs " + ", ".join(f"{a} -> {w}" for w, a in record.floating.items())
+         + "; router gateways " + ", ".join(f"{a} ({p})" for p, a in record.gateways.items()))
     started = time.monotonic()
     _wait_active(settings, [p["id"] for p in record.ports])
     timings["active"] = time.monotonic() - started
@@ -194,15 +241,48 @@ def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress,
     timings["vm leases"] = time.monotonic() - started
 
 
+def _build_public(settings: Settings, record: Record) -> None:
+    """As the admin: the external network ``public`` (flat on the physical network, ``router:external``)
+    and its subnet (no DHCP; the outside host is its gateway; floating IPs and router gateways from
+    the pool), then the outside host's echo server, which tells each caller its address."""
+    outside, _prefix = public.outside_address(settings)
+    net = ipaddress.ip_network(settings.public_cidr)
+    with ApiClient.from_settings(settings) as admin:
+        network = admin.create_network(name=seed.PUBLIC_NETWORK, **{
+            "router:external": True, "provider:network_type": "flat",
+            "provider:physical_network": settings.physical_network})
+        record.add("networks", network["id"])
+        with record.lock:
+            record.public_network = network["id"]
+            record.save()
+        subnet = admin.create_subnet(network_id=network["id"], name=f"{seed.PUBLIC_NETWORK}-v4",
+                                     cidr=settings.public_cidr, ip_version=4, gateway_ip=outside, enable_dhcp=False,
+                                     allocation_pools=[{"start": str(net.network_address + 10),
+                                                        "end": str(net.network_address + 9 + seed.PUBLIC_POOL_SIZE)}])
+        record.add("subnets", subnet["id"])
+    _outside_echo(settings).start()
+
+
+def _outside_echo(settings: Settings) -> Service:
+    return workload.echo_server(settings.public_netns, seed.OUTSIDE, _run_dir(settings), peer=True)
+
+
 def _build_project(settings: Settings, project: str, token: str,
                    record: Record) -> tuple[dict[tuple[str, str], dict], dict[tuple[str, str], str]]:
-    """Networks, subnets and ports of one project with its own token; returns ports by (workload,
-    ifname) and network ids by (project, name). A container's port is the Docker plugin's or the CNI
-    plugin's to make."""
+    """Networks, subnets, groups, the router (interfaces on every subnet, gateway on the public
+    network with SNAT), ports and floating IPs of one project with its own token; returns ports by
+    (workload, ifname) and network ids by (project, name). A container's port is the Docker
+    plugin's or the CNI plugin's to make (and its floating IP is made once it exists)."""
     ports: dict[tuple[str, str], dict] = {}
     networks: dict[tuple[str, str], str] = {}
     containers = {w.name for w in seed.WORKLOADS if w.kind in ("docker", "podman")}
     with ApiClient(settings.api_endpoints, token) as api:
+        default = api.list("security-groups", name=seed.DEFAULT_GROUP)[0]["id"]  # made on first use
+        opened = _open_group(api, record)
+        router = api.create("router", "routers", {"name": f"router-{project}", "external_gateway_info": {
+            "network_id": record.public_network, "enable_snat": True}})
+        record.add("routers", router["id"])
+        record.put("gateways", project, router["external_gateway_info"]["external_fixed_ips"][0]["ip_address"])
         subnets = {}
         for name, cidr in seed.NETWORKS[project].items():
             network = api.create_network(name=name)
@@ -211,13 +291,54 @@ def _build_project(settings: Settings, project: str, token: str,
             subnet = api.create_subnet(network_id=network["id"], name=f"{name}-v4", cidr=cidr, ip_version=4)
             record.add("subnets", subnet["id"])
             subnets[name] = subnet
+            api.request("PUT", f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet["id"]})
         for nic in (n for n in seed.nics() if n.project == project and n.workload not in containers):
             subnet = subnets[nic.network]
+            groups = [default, opened] if nic.workload in seed.OPEN else [default]
             port = api.create_port(network_id=subnet["network_id"], name=f"{nic.workload}-{nic.ifname}",
-                                   fixed_ips=[{"subnet_id": subnet["id"], "ip_address": nic.address}])
+                                   fixed_ips=[{"subnet_id": subnet["id"], "ip_address": nic.address}],
+                                   security_groups=groups)
             record.add("ports", {"id": port["id"], "socket": ""})
+            record.put("nic_ports", f"{nic.workload}/{nic.ifname}", port["id"])
             ports[(nic.workload, nic.ifname)] = port
+            if nic.workload in seed.FLOATING:
+                _float(api, nic.workload, port["id"], record)
     return ports, networks
+
+
+def _open_group(api: ApiClient, record: Record) -> str:
+    """The caller's project's group OPEN_GROUP: ICMP and TCP 7 (echo) in from anywhere; its id."""
+    group = api.create("security_group", "security-groups", {
+        "name": seed.OPEN_GROUP, "description": "ping and echo from anywhere (the floating IPs' workloads)"})
+    record.add("security_groups", group["id"])
+    for rule in ({"protocol": "icmp"}, {"protocol": "tcp", "port_range_min": ECHO_PORT, "port_range_max": ECHO_PORT}):
+        api.create("security_group_rule", "security-group-rules", {
+            "security_group_id": group["id"], "direction": "ingress", "ethertype": "IPv4", **rule})
+    return group["id"]
+
+
+def _float(api: ApiClient, name: str, port_id: str, record: Record) -> None:
+    """A floating IP from the public network for workload ``name``'s port, recorded."""
+    fip = api.create("floatingip", "floatingips", {"floating_network_id": record.public_network, "port_id": port_id})
+    record.add("floatingips", fip["id"])
+    record.put("floating", name, fip["floating_ip_address"])
+
+
+def _container_port(settings: Settings, wl: seed.Workload, device_id: str, token: str, record: Record) -> None:
+    """Record the port a plugin made for container ``wl`` (clean() deletes it should the plugin
+    not); with the project's ``token`` put it in OPEN_GROUP and give it a floating IP as the seed says."""
+    with ApiClient.from_settings(settings) as admin:
+        made = admin.list_ports(device_id=device_id)
+    for port in made:
+        record.add("ports", {"id": port["id"], "socket": ""})
+        record.put("nic_ports", f"{wl.name}/{wl.nics[0].ifname}", port["id"])
+    with ApiClient(settings.api_endpoints, token) as api:
+        for port in made:
+            if wl.name in seed.OPEN:
+                opened = api.list("security-groups", name=seed.OPEN_GROUP)[0]["id"]
+                api.update("port", "ports", port["id"], {"security_groups": [*port["security_groups"], opened]})
+            if wl.name in seed.FLOATING:
+                _float(api, wl.name, port["id"], record)
 
 
 def _start_docker(settings: Settings, host_settings: list[Settings], record: Record,
@@ -236,29 +357,26 @@ def _start_docker(settings: Settings, host_settings: list[Settings], record: Rec
 
 
 def _run_container(settings: Settings, engine: PrivateDockerd, wl: seed.Workload, plugin: str, network_id: str,
-                   record: Record) -> None:
-    """Run workload ``wl`` as a Docker container on the ovnet network ``network_id`` and record the
-    port the plugin made for it (so clean() deletes it should the plugin not)."""
+                   token: str, record: Record) -> None:
+    """Run workload ``wl`` as a Docker container on the ovnet network ``network_id``, then see to
+    its port (_container_port)."""
     nic = wl.nics[0]
     made = container.run(engine, wl.name, plugin, network_id, wl.project, seed.NETWORKS[wl.project][nic.network],
                          nic.address)
-    with ApiClient.from_settings(settings) as admin:
-        for port in admin.list_ports(device_id=made["endpoint"]):
-            record.add("ports", {"id": port["id"], "socket": ""})
+    _container_port(settings, wl, made["endpoint"], token, record)
 
 
 def _run_podman(settings: Settings, wl: seed.Workload, socket: Path, network_id: str, token: str,
                 record: Record) -> None:
     """Run workload ``wl`` as a Podman container whose CNI ADD (the project's token, the agent on
-    ``socket``) makes its port on ``network_id``; the root is recorded before anything starts."""
+    ``socket``) makes its port on ``network_id``, then see to its port (_container_port); the root
+    is recorded before anything starts."""
     with record.lock:
         record.podman_root = str(cnicontainer.engine_root(_run_dir(settings), underlay.tag(settings.state_dir)))
         record.save()
     podman = cnicontainer.start(Path(record.podman_root), socket, network_id, token)
     made = cnicontainer.run(podman, wl.name, wl.nics[0].address)
-    with ApiClient.from_settings(settings) as admin:
-        for port in admin.list_ports(device_id=made["id"]):
-            record.add("ports", {"id": port["id"], "socket": ""})
+    _container_port(settings, wl, made["id"], token, record)
 
 
 def _plug(settings: Settings, wl: seed.Workload, ports: dict, token: str, socket: Path, record: Record) -> None:
@@ -272,6 +390,7 @@ def _plug(settings: Settings, wl: seed.Workload, ports: dict, token: str, socket
                 next(p for p in record.ports if p["id"] == port_id)["socket"] = str(socket)
                 record.save()
             agent.bind(port_id, "veth", ns, ifname=nic.ifname)
+    workload.announce_own_addresses(ns)
     workload.echo_server(ns, wl.name, _run_dir(settings)).start()
 
 
@@ -320,7 +439,8 @@ def docker_engine(settings: Settings) -> PrivateDockerd:
 
 def measure(settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> list[reach.Cell]:
     """Probe every seed pair (ovnet.testbed.reach.measure) where the demo's workloads live: the
-    namespaces, the container's namespace (through its pid) and the VMs' guest shells."""
+    namespaces, the container's namespace (through its pid), the VMs' guest shells and the
+    public namespace (the outside host)."""
     netns = {w.name: workload_netns(settings, w.name) for w in seed.WORKLOADS if w.kind == "netns"}
     if any(w.kind == "docker" for w in seed.WORKLOADS):
         engine = docker_engine(settings)
@@ -330,14 +450,15 @@ def measure(settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> list[reach.
         podman = cnicontainer.engine(Path(Record.load(settings).podman_root))
         netns.update({w.name: container.netns_path(cnicontainer.container_pid(podman, w.name))
                       for w in seed.WORKLOADS if w.kind == "podman"})
+    netns[seed.OUTSIDE] = settings.public_netns
     shells = {w.name: Path(vm.load_record(settings, w.name).shell) for w in seed.WORKLOADS if w.kind == "vm"}
-    return reach.measure(netns, shells, timeout)
+    return reach.measure(netns, shells, timeout, Record.load(settings).world(settings))
 
 
 def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     """Remove what the recorded demo made (echo servers, the Docker container, network and dockerd,
-    VMs, bindings, ports, subnets, networks, namespaces, the host it added); returns what was
-    removed. Nothing recorded: nothing to do. Uses the admin token: the operator cleans up
+    VMs, bindings, the API's resources (_delete_resources), namespaces, the host it added);
+    returns what was removed. Nothing recorded: nothing to do. Uses the admin token: the operator cleans up
     whatever the projects made."""
     note = note or (lambda _msg: None)
     record = Record.load(settings)
@@ -349,6 +470,8 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
         if wl.kind == "netns" and workload.echo_server(workload_netns(settings, wl.name), wl.name,
                                                        _run_dir(settings)).stop():
             removed.append(f"echo {wl.name}")
+    if _outside_echo(settings).stop():
+        removed.append(f"echo {seed.OUTSIDE}")
     if stop_docker(settings, record):
         removed.append(f"dockerd {record.docker_root}")
     if record.podman_root and cnicontainer.remove(Path(record.podman_root)):
@@ -363,16 +486,7 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
         if port["socket"] and _unbind(port, admin_token):
             removed.append(f"binding {port['id']}")
     with ApiClient.from_settings(settings) as admin:
-        for kind, delete in (("ports", admin.delete_port), ("subnets", admin.delete_subnet),
-                             ("networks", admin.delete_network)):
-            for item in getattr(record, kind):
-                resource_id = item["id"] if isinstance(item, dict) else item
-                try:
-                    delete(resource_id)
-                    removed.append(f"{kind[:-1]} {resource_id}")
-                except ApiError as exc:
-                    if exc.status != 404:
-                        raise
+        removed += _delete_resources(admin, record)
     present = set(kernel_netns.listnetns())
     for ns in record.netns:
         if ns in present:
@@ -383,6 +497,42 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
         removed.append(f"host {record.host}")
     shutil.rmtree(_run_dir(settings))  # the record, echo pidfiles, logs and ready marks
     note(f"removed {len(removed)} things the demo made")
+    return removed
+
+
+def _delete_resources(admin: ApiClient, record: Record) -> list[str]:
+    """Delete the recorded API resources, those that hold others first: floating IPs, the routers
+    (their interfaces, then each router with its gateway port), ports, subnets, networks (the
+    public one last), the groups (the projects' ``default`` ones too) and the projects the demo
+    made. What is gone already (404) is skipped. Returns what was deleted."""
+    removed: list[str] = []
+
+    def gone(kind: str, resource_id: str, call: Callable[[], object]) -> None:
+        try:
+            call()
+            removed.append(f"{kind} {resource_id}")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
+    for fip in record.floatingips:
+        gone("floating IP", fip, lambda: admin.delete("floatingips", fip))
+    for router in record.routers:
+        for port in admin.list_ports(device_id=router, device_owner="network:router_interface"):
+            gone("router interface", port["id"], lambda: admin.request(
+                "PUT", f"/v2.0/routers/{router}/remove_router_interface", json={"port_id": port["id"]}))
+        gone("router", router, lambda: admin.delete("routers", router))
+    for kind, delete in (("ports", admin.delete_port), ("subnets", admin.delete_subnet),
+                         ("networks", admin.delete_network)):
+        for item in getattr(record, kind):
+            resource_id = item["id"] if isinstance(item, dict) else item
+            gone(kind[:-1], resource_id, lambda: delete(resource_id))
+    defaults = [g["id"] for project in record.projects
+                for g in admin.list("security-groups", project_id=project, name=seed.DEFAULT_GROUP)]
+    for group in [*record.security_groups, *defaults]:
+        gone("security group", group, lambda: admin.delete("security-groups", group))
+    for project in record.projects:
+        gone("project", project, lambda: admin.delete_project(project))
     return removed
 
 

@@ -3,9 +3,10 @@ clients that run inside another namespace to probe it.
 
 Run as ``python -m ovnet.testbed.echo`` inside a namespace (``nsenter --net=/run/netns/NS ...``):
 
-- ``serve NAME --port P --ready FILE [--netns NS]``: TCP on P reads until the peer half-closes
-  and answers ``NAME <bytes received>`` (UTF-8), the protocol the test VMs' echo service speaks
-  too (ovnet.testbed.initscript). FILE is written once it listens. With ``--netns`` it exits when
+- ``serve NAME --port P --ready FILE [--netns NS] [--peer]``: TCP on P reads until the peer
+  half-closes and answers ``NAME <bytes received>`` (UTF-8), the protocol the test VMs' echo
+  service speaks too (ovnet.testbed.initscript); with ``--peer`` the name is ``NAME@<peer
+  address>``, what a host outside sees as the source (SNAT, floating IP). FILE is written once it listens. With ``--netns`` it exits when
   /run/netns/NS is deleted, so removing a workload's namespace (``ovnet down``) never leaves its
   server running.
 - ``probe --ifname IF --port P IP...``: from interface IF only (SO_BINDTODEVICE, so a second NIC
@@ -38,8 +39,9 @@ ANSWER_TIMEOUT_S = 5.0  # once connected, the peer exists: give a slow one (a VM
 CHUNK = 256 * 1024
 
 
-def serve(name: str, port: int, ready: Path, netns: str | None = None) -> None:
-    """Answer TCP on ``port`` with ``name`` until killed (or ``netns`` is deleted)."""
+def serve(name: str, port: int, ready: Path, netns: str | None = None, peer: bool = False) -> None:
+    """Answer TCP on ``port`` with ``name`` (``name@<peer address>`` with ``peer``) until killed
+    (or ``netns`` is deleted)."""
     if netns:
         threading.Thread(target=_exit_with_namespace, args=(netns,), daemon=True).start()
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -47,7 +49,7 @@ def serve(name: str, port: int, ready: Path, netns: str | None = None) -> None:
     tcp.bind(("0.0.0.0", port))
     tcp.listen(16)
     ready.write_text(f"{port}\n")
-    _serve_tcp(tcp, name)
+    _serve_tcp(tcp, name, peer)
 
 
 def _exit_with_namespace(netns: str) -> None:
@@ -61,10 +63,10 @@ def _exit_with_namespace(netns: str) -> None:
             os._exit(0)
 
 
-def _serve_tcp(listener: socket.socket, name: str) -> None:
+def _serve_tcp(listener: socket.socket, name: str, peer: bool) -> None:
     while True:
-        conn, _peer = listener.accept()
-        threading.Thread(target=_sink, args=(conn, name), daemon=True).start()
+        conn, address = listener.accept()
+        threading.Thread(target=_sink, args=(conn, f"{name}@{address[0]}" if peer else name), daemon=True).start()
 
 
 def _sink(conn: socket.socket, name: str) -> None:
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--port", type=int, required=True)
     p_serve.add_argument("--ready", type=Path, required=True)
     p_serve.add_argument("--netns")
+    p_serve.add_argument("--peer", action="store_true")
     p_probe = sub.add_parser("probe")
     p_probe.add_argument("addresses", nargs="*")
     p_probe.add_argument("--ifname", required=True)
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     p_send.add_argument("--bytes", type=int, required=True)
     args = parser.parse_args(argv)
     if args.cmd == "serve":
-        serve(args.name, args.port, args.ready, args.netns)
+        serve(args.name, args.port, args.ready, args.netns, args.peer)
     elif args.cmd == "probe":
         print(json.dumps(probe(args.ifname, args.port, args.addresses, args.timeout)))
     else:

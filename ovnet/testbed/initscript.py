@@ -39,6 +39,10 @@ while read -r module; do
     insmod "/lib/modules/$module.ko" || echo "{CONSOLE_TAG} insmod $module failed"
 done < /lib/modules/order
 ip link set lo up
+# ARP from a NIC with that NIC's own address (OVN's port security drops any other sender address):
+# by default Linux takes the address of the packet waiting for the ARP, so a two-NIC guest that
+# answers by one NIC for its other address would leave that neighbour unresolved for every reply.
+echo 2 > /proc/sys/net/ipv4/conf/all/arp_announce
 last=eth$((nics - 1))
 tries=0
 while [ ! -e /sys/class/net/$last ] && [ $tries -lt 100 ]; do sleep 0.05; tries=$((tries + 1)); done

@@ -27,17 +27,30 @@ def _echo(ns: str, *args: str) -> list[str]:
     return in_netns(ns, sys.executable, "-m", "ovnet.testbed.echo", *args)
 
 
-def echo_server(ns: str, name: str, run_dir: Path, port: int = ECHO_PORT) -> Service:
-    """The echo server answering ``name`` inside ``ns`` as a Service (start() waits until it listens)."""
+def echo_server(ns: str, name: str, run_dir: Path, port: int = ECHO_PORT, peer: bool = False) -> Service:
+    """The echo server answering ``name`` inside ``ns`` as a Service (start() waits until it
+    listens); with ``peer`` it answers ``name@<peer address>`` (ovnet.testbed.echo)."""
     ready = run_dir / f"echo-{ns}.ready"
 
     def listening() -> str | None:
         return None if ready.exists() else "not listening yet"
 
-    argv = _echo(ns, "serve", name, "--port", str(port), "--ready", str(ready), "--netns", ns)
+    argv = _echo(ns, "serve", name, "--port", str(port), "--ready", str(ready), "--netns", ns,
+                 *(["--peer"] if peer else []))
     return Service(name=f"echo {name}", argv=argv,
                    pidfile=run_dir / f"echo-{ns}.pid", log=run_dir / f"echo-{ns}.log", endpoint=f"{ns} tcp/{port}",
                    health=listening, detaches=False, before=lambda: ready.unlink(missing_ok=True), start_timeout=10.0)
+
+
+def announce_own_addresses(ns: str) -> None:
+    """Make ARP from each NIC in ``ns`` carry that NIC's own address (arp_announce=2, ip-sysctl):
+    Linux by default takes the source address of the packet that waits for the answer, which for a
+    workload with two NICs can be its other NIC's, and OVN's port security drops such an ARP, so
+    the neighbour would stay unresolved for every packet to it. Raises RuntimeFailure."""
+    done = subprocess.run(in_netns(ns, "sysctl", "-qw", "net.ipv4.conf.all.arp_announce=2"), capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise RuntimeFailure(f"sysctl arp_announce in {ns} failed: {done.stderr.strip()}")
 
 
 def _spawn(argv: list[str]) -> subprocess.Popen:

@@ -21,7 +21,7 @@ def project_objects(owner, admin, cidr_base: int = 1) -> dict[str, str]:
     """Make, as ``owner`` (a tests.unit.api Caller), one object of every kind the API has, each
     tagged ``t1``: two networks with subnets, a port with a floating IP, a router with an interface,
     an extra route and an external gateway (on an external network ``admin`` makes), a security
-    group with a rule, a subnet pool and an RBAC policy granting the network to ``admin``'s project.
+    group with a rule, a subnet pool in an address scope and an RBAC policy granting the network to ``admin``'s project.
     Returns {collection path: id} ("networks", "security-groups", "rbac-policies", ..., and
     "external" for the external network, "other_network" for the second network)."""
     ext = admin.network(**{"router:external": True})
@@ -41,14 +41,16 @@ def project_objects(owner, admin, cidr_base: int = 1) -> dict[str, str]:
     group = _made(owner.post("/v2.0/security-groups", {"security_group": {"name": "web"}}), "security_group")
     rule = _made(owner.post("/v2.0/security-group-rules", {"security_group_rule": {
         "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}}), "security_group_rule")
-    pool = _made(owner.post("/v2.0/subnetpools", {"subnetpool": {"name": "p", "prefixes": [f"10.{100 + cidr_base}.0.0/16"]}}),
-                 "subnetpool")
+    scope = _made(owner.post("/v2.0/address-scopes", {"address_scope": {"name": "s", "ip_version": 4}}),
+                  "address_scope")
+    pool = _made(owner.post("/v2.0/subnetpools", {"subnetpool": {"name": "p", "prefixes": [f"10.{100 + cidr_base}.0.0/16"],
+                                                                 "address_scope_id": scope["id"]}}), "subnetpool")
     policy = _made(owner.post("/v2.0/rbac-policies", {"rbac_policy": {
         "object_type": "network", "object_id": other["id"], "action": "access_as_shared",
         "target_tenant": admin.project_id}}), "rbac_policy")
     ids = {"networks": net["id"], "subnets": sub["id"], "ports": port["id"], "routers": router["id"],
            "floatingips": fip["id"], "security-groups": group["id"], "security-group-rules": rule["id"],
-           "subnetpools": pool["id"], "rbac-policies": policy["id"], "external": ext["id"],
+           "subnetpools": pool["id"], "address-scopes": scope["id"], "rbac-policies": policy["id"], "external": ext["id"],
            "other_network": other["id"]}
     for collection in ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools"):
         r = owner.put(f"/v2.0/{collection}/{ids[collection]}/tags/t1")

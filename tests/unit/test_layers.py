@@ -23,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ovnet"
-TESTBED_FRONTENDS = {"ovnet.cli.demo", "ovnet.cli.matrix", "ovnet.cli.vm"}  # matrix: the demo's printer
+TESTBED_FRONTENDS = {"ovnet.cli.demo", "ovnet.cli.matrix", "ovnet.cli.demotrace",  # the demo: printer, trace check
+                     "ovnet.cli.vm"}
 
 
 def _modules() -> dict[str, Path]:

@@ -22,12 +22,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import httpx
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host import addressing, nsutil
+from ovnet.host.attach import HOST_ID
 from ovnet.host.binding import Binder
 from ovnet.host.cni import protocol as p
 from ovnet.host.cni.protocol import Attachment, CniError
@@ -60,6 +63,7 @@ class CniService:
         # ADD/DEL/CHECK of different containers run in parallel (CNI spec 1.1.0 "Lifecycle");
         # GC and the sweep each run alone, since they delete what is not accounted for.
         self._gate = SharedGate()
+        self._reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cni-reads")
 
     # -- entry -------------------------------------------------------------------------------------
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
@@ -102,21 +106,43 @@ class CniService:
     # -- lookups -------------------------------------------------------------------------------
     def _network(self, request: Attachment, api: ApiClient) -> dict:
         """The configured network (by id, else a unique name, within ``project`` when given)."""
-        project = self._project_id(request.project, api) if request.project else None
         try:
             net = api.show_network(request.network)
         except ApiError as exc:
             if exc.status not in (400, 404):
                 raise
-            found = api.list_networks(name=request.network, **({"project_id": project} if project else {}))
-            if len(found) != 1:
-                raise CniError(p.ERR_CONFIG, f"{'no' if not found else 'more than one'} ovnet network is called "
-                               f"{request.network!r}" + (f" in project {request.project}" if project else "")
-                               + "; name it by id in the configuration's \"network\"") from None
-            net = found[0]
-        if project and net["project_id"] != project:
-            raise CniError(p.ERR_CONFIG, f"ovnet network {request.network} is not in project {request.project}")
-        return net
+        else:
+            # `ovnet cni install` writes the project's id: only a name needs looking up.
+            if request.project and request.project != net["project_id"] != self._project_id(request.project, api):
+                raise CniError(p.ERR_CONFIG, f"ovnet network {request.network} is not in project {request.project}")
+            return net
+        project = self._project_id(request.project, api) if request.project else None
+        found = api.list_networks(name=request.network, **({"project_id": project} if project else {}))
+        if len(found) != 1:
+            raise CniError(p.ERR_CONFIG, f"{'no' if not found else 'more than one'} ovnet network is called "
+                           f"{request.network!r}" + (f" in project {request.project}" if project else "")
+                           + "; name it by id in the configuration's \"network\"")
+        return found[0]
+
+    def _add_reads(self, request: Attachment, api: ApiClient) -> tuple[dict, list[dict], list[dict]]:
+        """ADD's reads: the network, the attachment's ports on it and the network's subnets. With
+        the network configured by id (as `ovnet cni install` writes it) the three run at once."""
+        try:
+            uuid.UUID(request.network)
+        except ValueError:
+            net = self._network(request, api)
+            return net, self._ports(api, request.container_id, request.ifname, net["id"]), \
+                api.list_subnets(network_id=net["id"])
+        ports = self._reads.submit(self._ports, api, request.container_id, request.ifname, request.network)
+        subnets = self._reads.submit(api.list_subnets, network_id=request.network)
+        try:
+            net = self._network(request, api)
+        finally:  # their answers (or errors) are awaited before this request's client closes
+            wait([ports, subnets])
+        if net["id"] != request.network:  # an id-like name: the other two read another network
+            return net, self._ports(api, request.container_id, request.ifname, net["id"]), \
+                api.list_subnets(network_id=net["id"])
+        return net, ports.result(), subnets.result()
 
     def _project_id(self, ref: str, api: ApiClient) -> str:
         try:
@@ -136,9 +162,14 @@ class CniService:
         # The tag filter matches substrings: compare the tag exactly.
         return [port for port in api.list_ports(**filters) if p.tag(p.IFNAME_TAG, ifname) in port["tags"]]
 
-    def _subnets(self, api: ApiClient, port: dict) -> list[dict]:
+    def _subnets(self, api: ApiClient, port: dict, known: list[dict] | None = None) -> list[dict]:
+        """The subnets of ``port``'s fixed IPs: from ``known`` when it has them all (a subnet
+        made after it was read is not), else read."""
         ids = sorted({f["subnet_id"] for f in port.get("fixed_ips", [])})
-        return api.list_subnets(id=ids) if ids else []
+        mine = [s for s in known or [] if s["id"] in ids]
+        if len(mine) == len(ids):
+            return mine
+        return api.list_subnets(id=ids)
 
     def _plugged_into(self, port: dict, netns: str, ifname: str) -> bool:
         """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC. This
@@ -157,25 +188,31 @@ class CniService:
     # -- verbs ---------------------------------------------------------------------------------
     def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
         """ADD: the attachment's port, plugged and ovn-installed; its Result in the asked version."""
-        net = self._network(request, api)
-        existing = self._ports(api, request.container_id, request.ifname, net["id"])
+        net, existing, subnets = self._add_reads(request, api)
         if existing:
             port = existing[0]
             if not self._plugged_into(port, request.netns, request.ifname):
                 # The same container's attachment in another (older) namespace: that one is dead,
                 # since a runtime runs one netns per container; move the port, keeping its IP.
                 self.binder.unbind(port["id"], token=token)
-                self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
+                self._attach(request, port, token)
         else:
             port = self._create_port(request, net, api)
             try:
-                self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
+                if HOST_ID in port:  # created bound here, by the admin: no bind round trip
+                    subnets = self._subnets(api, port, subnets)
+                    self.binder.attach_created(port, net, subnets, "veth", request.netns, request.ifname)
+                else:
+                    self._attach(request, port, token)
             except BaseException:
                 self._delete_port(api, port["id"])
                 raise
         # Binding changes neither the MAC nor the fixed IPs: the port as made or found is current.
-        result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port))
+        result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port, subnets))
         return p.convert_result(result, request.version)
+
+    def _attach(self, request: Attachment, port: dict, token: str | None) -> None:
+        self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
 
     def _create_port(self, request: Attachment, net: dict, api: ApiClient) -> dict:
         attrs: dict = {
@@ -185,13 +222,16 @@ class CniService:
                      p.tag(p.HOST_TAG, self.chassis)],
         }
         if api is self.admin:
-            attrs["project_id"] = net["project_id"]
+            # Bound at its creation (the admin may set binding:host_id, Neutron's policy): no
+            # separate bind write, which would also queue behind the syncer applying the create.
+            attrs.update({"project_id": net["project_id"], HOST_ID: self.chassis})
         if request.ips:
             attrs["fixed_ips"] = [{"ip_address": ip} for ip in request.ips]
         if request.mac:
             attrs["mac_address"] = request.mac
         try:
-            return api.create_port(**attrs)
+            # No wait for NB: the ovn-installed wait that follows cannot end before NB has the port.
+            return api.create_port(wait=False, **attrs)
         except ApiError as exc:
             if exc.status >= 500:
                 raise
@@ -199,8 +239,10 @@ class CniService:
                            exc.type) from None
 
     def _delete_port(self, api: ApiClient, port_id: str) -> None:
+        # No wait for NB: nothing here depends on the switch port being gone (its IP is free in
+        # the API at once, and a new port with it is applied to NB after this removal).
         try:
-            api.delete_port(port_id)
+            api.delete_port(port_id, wait=False)
         except ApiError as exc:
             if exc.status != 404:
                 raise
@@ -221,9 +263,13 @@ class CniService:
             self._release(api, port, token)
 
     def _release(self, api: ApiClient, port: dict, token: str | None) -> None:
-        # unbind reads the binding with the admin token: unbound is a no-op, bound to another
-        # host a Conflict (then the port is that host's, and stays).
-        self.binder.unbind(port["id"], token=token)
+        # Bound to another host is a Conflict (then the port is that host's, and stays). An admin's
+        # listing shows the binding, so the port is only unplugged before its deletion; a member's
+        # does not, and unbind reads it with the admin token.
+        if HOST_ID in port:
+            self.binder.unplug_for_delete(port)
+        else:
+            self.binder.unbind(port["id"], token=token)
         self._delete_port(api, port["id"])
 
     def check(self, request: Attachment, api: ApiClient) -> None:

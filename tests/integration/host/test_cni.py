@@ -244,3 +244,20 @@ def test_a_member_token_makes_its_projects_port_and_add_del_stay_exact(allinone,
     assert host.ovs.port_by_id(port["id"]).name == device and runtime.check("member-ctr", ns).rc == 0
     assert runtime.delete("member-ctr", ns).rc == 0
     assert api.list_ports(network_id=net["id"]) == [] and host.ovs.port_by_id(port["id"]) is None
+
+
+def test_the_configured_project_by_id_or_name_and_a_wrong_one(allinone, api, net, make_netns):
+    project = api.find_project(net.network["project_id"])
+    other = api.create_project(f"cni-other-{secrets.token_hex(3)}")
+    ns = f"/run/netns/{make_netns()}"
+    for ref in (project["id"], project["name"]):  # the id, as `ovnet cni install` writes it, needs no lookup
+        runtime = CniRuntime(conflist(f"cp-{secrets.token_hex(3)}", net.network["id"], allinone.agent_socket,
+                                      project=ref))
+        assert runtime.add("proj-ctr", ns)["ips"]
+        assert runtime.delete("proj-ctr", ns).rc == 0
+    for ref in (other["id"], other["name"]):
+        runtime = CniRuntime(conflist(f"cp-{secrets.token_hex(3)}", net.network["id"], allinone.agent_socket,
+                                      project=ref))
+        refused = runtime.run("ADD", "proj-ctr", ns)
+        assert refused.rc == 1 and refused.out["code"] == 7 and "not in project" in refused.out["msg"]
+    assert _cni_ports(api, net) == []

@@ -78,6 +78,19 @@ def test_scoped_converge_touches_only_its_ids_and_deletes_gone_ones(nb_server, c
     assert nb_server.nbctl("lsp-list", f"ovnet-{NET}") == ""
 
 
+def test_a_scoped_converge_of_a_network_updates_its_drop_port_group(nb_server, client):
+    # The drop Port_Group is keyed "<network id>/drop" and named after that key: a scoped read by
+    # the network id alone missed it, so a network change left its revision stale until the next
+    # full reconcile (found by `ovnet check` on a clean all-in-one).
+    snap = snapshot()
+    client.converge(desired_rows(snap))
+    renamed = copy.deepcopy(snap)
+    renamed["networks"][0].update(name="renamed", revision_number=7)
+    changes = client.converge(desired_rows(renamed, {NET}), scope={NET})
+    assert ("update", "Port_Group", f"{NET}/drop") in [(c.op, c.table, c.key) for c in changes]
+    assert client.converge(desired_rows(renamed), dry_run=True) == []
+
+
 def test_unavailable_nb_raises_and_reconnect_is_fast(nb_server, client):
     want = desired_rows(snapshot())
     nb_server.stop()

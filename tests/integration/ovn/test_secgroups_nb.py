@@ -57,10 +57,10 @@ def _network(store, n_ports: int = 0, **port_attrs):
 
 
 def test_groups_rules_and_memberships_reach_nb(store, nb_server, syncer):
-    web_id = _run(store, lambda s: secgroups.create_security_group(s, CTX, {"name": "web"}).id)
+    web_id = _run(store, lambda s: secgroups.create_security_group(s, CTX, {"name": "web"}, Defaults()).id)
     rule_id = _run(store, lambda s: sgrules.create_rule(s, CTX, {
         "security_group_id": web_id, "direction": "ingress", "protocol": "tcp", "port_range_min": 80,
-        "port_range_max": 80, "remote_ip_prefix": "10.0.0.0/8"}).id)
+        "port_range_max": 80, "remote_ip_prefix": "10.0.0.0/8"}, Defaults()).id)
     net_id, _ = _network(store)
     plain = _run(store, lambda s: ports.create_port(s, CTX, {"network_id": net_id}, Defaults()).id)
     named = _run(store, lambda s: ports.create_port(s, CTX, {"network_id": net_id, "security_groups": [web_id]},
@@ -93,9 +93,10 @@ def test_groups_rules_and_memberships_reach_nb(store, nb_server, syncer):
 
 
 def test_acl_count_of_a_rule_is_flat_in_the_ports_of_its_group(store, nb_server, syncer):
-    group_id = _run(store, lambda s: secgroups.create_security_group(s, CTX, {"name": "many"}).id)
+    group_id = _run(store, lambda s: secgroups.create_security_group(s, CTX, {"name": "many"}, Defaults()).id)
     _run(store, lambda s: sgrules.create_rule(s, CTX, {"security_group_id": group_id, "direction": "ingress",
-                                                       "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}))
+                                                       "protocol": "tcp", "port_range_min": 22, "port_range_max": 22},
+                                                      Defaults()))
     counts = {}
     net_id, _ = _network(store, 1, security_groups=[group_id])
     for total in (1, 200):

@@ -25,7 +25,8 @@ def _pids(settings) -> dict[str, int]:
 def test_up_status_down_leaves_nothing(allinone_settings):
     rows = aio.up(allinone_settings)
     assert [r.name for r in rows if not r.healthy] == []
-    assert all(r.alive and r.pid for r in rows)
+    assert all(r.alive and r.pid for r in rows if r.name != "public-network")  # that row is no process
+    assert "public-network" in [r.name for r in rows]
     chassis = run(["ovn-sbctl", f"--db={allinone_settings.sb_connection}", "--bare", "--columns=name", "list",
                    "Chassis"])
     assert chassis.split() == [allinone_settings.chassis_name]
@@ -60,6 +61,8 @@ def test_bridge_in_root_namespace_is_removed_and_a_second_one_refused(tmp_path):
         aio.down(second, purge=True)
         aio.down(settings, purge=True)
     assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0
+    # the userspace vswitchd's persistent tap goes with it, so the next root-namespace up starts clean
+    assert subprocess.run(["ip", "link", "show", "ovs-netdev"], capture_output=True).returncode != 0
     assert not settings.state_dir.exists()
 
 
@@ -90,7 +93,7 @@ def test_port_in_use_fails_cleanly(allinone_settings):
 
 def test_failure_midway_stops_what_was_started(allinone_settings, monkeypatch):
     # ovn-controller cannot become healthy when SB points nowhere: everything started must go again.
-    from ovnet.runtime import chassis
+    from ovnet.runtime import chassis, roles
 
     real = chassis.chassis_services
 
@@ -100,7 +103,7 @@ def test_failure_midway_stops_what_was_started(allinone_settings, monkeypatch):
         services[-1].argv.append("--invalid-option-for-test")
         return services
 
-    monkeypatch.setattr(aio, "chassis_services", broken)
+    monkeypatch.setattr(roles, "chassis_services", broken)  # roles says what up starts
     with pytest.raises(RuntimeFailure, match="ovn-controller"):
         aio.up(allinone_settings)
     assert all(not r.alive for r in aio.status(allinone_settings))
@@ -164,3 +167,60 @@ def test_up_recovers_a_killed_userspace_vswitchd(allinone):
     assert rows["ovs-vswitchd"].healthy and rows["ovn-controller"].healthy
     with IPRoute(netns=allinone.netns) as ipr:
         assert wait_until(lambda: None if ipr.link_lookup(ifname=allinone.bridge) else "no bridge", 10.0) is None
+
+
+def _reason(settings, name: str) -> str | None:
+    row = {r.name: r for r in aio.status(settings)}[name]
+    return None if row.healthy else row.reason
+
+
+def test_status_is_unhealthy_while_nb_is_disconnected(allinone):
+    """The API server still answers while its syncer has lost OVN NB, but status says so."""
+    assert _reason(allinone, "ovnet-server") is None
+    nb = next(s for s in aio.services(allinone) if s.name == "ovsdb-nb")
+    os.kill(nb.pid(), signal.SIGKILL)
+    assert wait_until(lambda: None if _reason(allinone, "ovnet-server") else "still healthy", 20.0) is None
+    assert "not connected to OVN NB" in _reason(allinone, "ovnet-server")
+    aio.up(allinone)  # restarts NB; the syncer reconnects
+    assert wait_until(lambda: _reason(allinone, "ovnet-server"), 30.0) is None
+
+
+def test_status_is_unhealthy_when_the_public_wiring_is_gone_and_up_repairs_it(allinone):
+    ns = allinone.public_netns
+    assert _reason(allinone, "public-network") is None
+    with IPRoute(netns=ns) as pub:
+        pub.link("del", index=pub.link_lookup(ifname=f"ex{aio.PUBLIC_INDEX}")[0])
+    assert _reason(allinone, "public-network") == f"veth ex{aio.PUBLIC_INDEX} in {ns} is gone"
+    aio.up(allinone)
+    assert _reason(allinone, "public-network") is None
+    netns.remove(ns)
+    assert _reason(allinone, "public-network") == f"public namespace {ns} is gone"
+    env = {**os.environ, "OVNET_STATE_DIR": str(allinone.state_dir)}
+    status = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "status", "--json"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 1
+    assert {r["name"]: r["healthy"] for r in json.loads(status.stdout)}["public-network"] is False
+    aio.up(allinone)
+    assert _reason(allinone, "public-network") is None
+    with IPRoute(netns=allinone.netns) as ipr:
+        ipr.link("del", index=ipr.link_lookup(ifname="br-ex")[0])
+    assert _reason(allinone, "public-network") == "provider bridge br-ex is gone"
+
+
+def test_a_failed_up_does_not_remember_a_busy_port(allinone_settings):
+    from ovnet.config import load_settings
+
+    allinone_settings.save()  # what an earlier `ovnet up` left
+    holder = socket.socket()
+    holder.bind((allinone_settings.listen_host, 0))
+    holder.listen()
+    busy = holder.getsockname()[1]
+    env = {**os.environ, "OVNET_STATE_DIR": str(allinone_settings.state_dir)}
+    try:
+        up = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "up", "--nb-port", str(busy)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    finally:
+        holder.close()
+    assert up.returncode == 1 and f"port {busy}" in up.stdout + up.stderr
+    assert load_settings(allinone_settings.state_dir).nb_port == allinone_settings.nb_port
+    assert all(not r.alive for r in aio.status(allinone_settings))

@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from ovnet.runtime.units import ROLES, TARGET
+from ovnet.config import ROLES
+from ovnet.runtime.units import TARGET
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
                                 reason="systemd-analyze not installed (Debian package systemd)")

@@ -1,6 +1,8 @@
 """`ovnet demo` end to end against a private all-in-one: the seed picture on real packets over two
 chassis, two of its workloads real QEMU VMs and one a real Docker container of a private dockerd,
-then `--clean` leaves nothing behind; a build that fails half-way removes what it made."""
+routers, floating IPs and security groups, the outside host, ovnet trace agreeing on every cell;
+then `--clean` leaves nothing behind (projects included); a build that fails half-way removes what
+it made."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu, pytest.mark.d
 VMS = {w.name: w for w in seed.WORKLOADS if w.kind == "vm"}
 CONTAINERS = {w.name: w for w in seed.WORKLOADS if w.kind == "docker"}
 PODMAN = {w.name: w for w in seed.WORKLOADS if w.kind == "podman"}
+# the cells: only the floating IPs' number matters (addresses come at run time)
+CELLS = len(seed.pairs(seed.World(seed.outside_nic("10.50.50.1"), dict.fromkeys(seed.FLOATING, "-"), {})))
 
 
 @pytest.fixture(autouse=True)
@@ -124,8 +128,13 @@ def _podman_container(settings, host: str, wl) -> int:
 
 
 def _resources(settings) -> list[str]:
+    """Every network, port, router, floating IP, group and project but the admin's own."""
     with ApiClient.from_settings(settings) as admin:
-        return [n["name"] for n in admin.list_networks()] + [p["name"] for p in admin.list_ports()]
+        admin_project = admin.list_projects("admin")[0]["id"]
+        return [n["name"] for n in admin.list_networks()] + [p["name"] for p in admin.list_ports()] + \
+            [r["name"] for r in admin.list("routers")] + [f["floating_ip_address"] for f in admin.list("floatingips")] + \
+            [g["name"] for g in admin.list("security-groups") if g["project_id"] != admin_project] + \
+            [p["name"] for p in admin.list_projects() if p["id"] != admin_project]
 
 
 def test_demo_keep_then_clean(allinone):
@@ -135,17 +144,36 @@ def test_demo_keep_then_clean(allinone):
 
     print(kept.stdout, kept.stderr)
     assert kept.returncode == 0, kept.stderr
-    pairs = len(seed.pairs())
-    assert f"{pairs}/{pairs} cells as expected" in kept.stdout
+    assert f"{CELLS}/{CELLS} cells as expected" in kept.stdout
+    assert f"ovnet trace agrees on {CELLS}/{CELLS}" in kept.stdout
     rows = [line.split("│")[1] for line in kept.stdout.splitlines() if "│" in line]
-    assert len(rows) == len(seed.nics()) and not any("✗" in row for row in rows)  # the legend names ✗ too
+    assert len(rows) == len(seed.nics()) + 1 + len(seed.FLOATING)  # the outside host, the floating IPs
+    assert not any("✗" in row for row in rows)  # the legend names ✗ too
+    assert {"n", "r", "f", "s", "b", "·"} <= {mark for row in rows for mark in row.split()}
+    lines = kept.stdout.splitlines()
+    blocked = [i for i, line in enumerate(lines) if "blocked by group default; ovnet trace:" in line]
+    assert len(blocked) == 1 and lines[blocked[0]].startswith("outside -> A-vm3 fip")
+    assert "no rule of the security groups" in " ".join(line.strip() for line in lines[blocked[0]:blocked[0] + 3])
+    # the matrix, legend, blocked cell, summary and timings fit 100 columns (progress and the kept
+    # workloads' names are free text)
+    first = next(i for i, line in enumerate(lines) if "│" in line) - 2
+    summary = lines.index(next(line for line in lines if "cells as expected" in line))
+    assert all(len(line) <= 100 for line in lines[first:summary + 3])
     names = {demo.workload_netns(allinone, w.name) for w in seed.WORKLOADS if w.kind == "netns"}
     assert names <= set(netns.listnetns())
     assert host in hosts.host_names(allinone)
     echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
-    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) - len(CONTAINERS) - len(PODMAN)
+    assert len(echo_pids) == len(seed.WORKLOADS) - len(VMS) - len(CONTAINERS) - len(PODMAN) + 1  # + the outside host
     assert all(pid_alive(p) for p in echo_pids)
-    assert len(_resources(allinone)) == 4 + len(seed.nics())
+    with ApiClient.from_settings(allinone) as admin:
+        public = admin.list_networks(name=seed.PUBLIC_NETWORK)
+        assert [(n["router:external"], n["provider:network_type"]) for n in public] == [(True, "flat")]
+        routers = admin.list("routers")
+        assert len(routers) == len(seed.NETWORKS) and all(
+            r["external_gateway_info"]["network_id"] == public[0]["id"] and r["external_gateway_info"]["enable_snat"]
+            for r in routers)
+        assert len(admin.list("floatingips")) == len(seed.FLOATING)
+        assert len(admin.list("security-groups", name=seed.OPEN_GROUP)) == len(seed.NETWORKS)
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
     assert sorted(qemus) == sorted(VMS) == ["A-vm2", "B-vm3"]
@@ -183,11 +211,12 @@ def test_demo_keep_then_clean(allinone):
 
 
 def test_failed_build_leaves_nothing(allinone):
-    tokens = member_tokens(allinone)
+    created: list[str] = []
+    tokens = member_tokens(allinone, created)
     tokens["tenant-b"] = "not-a-token"
 
     with pytest.raises(ApiError) as failure:
-        demo.run(allinone, tokens, f"hv{secrets.token_hex(3)}")
+        demo.run(allinone, tokens, f"hv{secrets.token_hex(3)}", projects=created)
 
     assert failure.value.status == 401
     assert _resources(allinone) == []
@@ -216,8 +245,15 @@ def test_demo_needs_ovnet_up(allinone_settings):
 
 
 def test_down_takes_a_kept_demo_with_it(allinone):
-    kept = _ovnet(allinone, "demo", "--keep", "--host", f"hv{secrets.token_hex(3)}")
+    kept = _ovnet(allinone, "demo", "--keep", "--json", "--host", f"hv{secrets.token_hex(3)}")
     assert kept.returncode == 0, kept.stderr
+    # --json: the outside host saw each workload's floating IP or its router's gateway (SNAT), and
+    # ovnet trace predicted that source too
+    cells = json.loads(kept.stdout)["cells"]
+    outbound = [c for c in cells if c["dst"]["workload"] == seed.OUTSIDE and c["seen"]]
+    assert {c["reason"] for c in outbound} == {"floating IP", "SNAT"}
+    assert all(c["source"] == c["want_source"] == c["trace"]["source"] for c in outbound), outbound
+    assert all(c["ok"] and c["trace"]["agrees"] for c in cells)
     echo_pids = [read_pid(p) for p in (allinone.state_dir / demo.DEMO_DIR).glob("echo-*.pid")]
     host_pids = [pid for h in hosts.list_hosts(allinone) for _, pid, _ in h.services]
     qemu_pids = [pid for pid, _ in _qemu_vms(allinone).values()]

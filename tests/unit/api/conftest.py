@@ -26,20 +26,20 @@ class Caller:
     token: str
     project_id: str
 
-    def _h(self) -> dict:
-        return {"X-Auth-Token": self.token}
+    def _h(self, kw: dict) -> dict:
+        return {"X-Auth-Token": self.token, **kw.pop("headers", {})}
 
     def get(self, path: str, **kw):
-        return self.client.get(path, headers=self._h(), **kw)
+        return self.client.get(path, headers=self._h(kw), **kw)
 
     def post(self, path: str, body=None, **kw):
-        return self.client.post(path, json=body, headers=self._h(), **kw)
+        return self.client.post(path, json=body, headers=self._h(kw), **kw)
 
     def put(self, path: str, body=None, **kw):
-        return self.client.put(path, json=body, headers=self._h(), **kw)
+        return self.client.put(path, json=body, headers=self._h(kw), **kw)
 
     def delete(self, path: str, **kw):
-        return self.client.delete(path, headers=self._h(), **kw)
+        return self.client.delete(path, headers=self._h(kw), **kw)
 
     # shorthands that assert success, for arranging a test
     def network(self, **attrs) -> dict:

@@ -29,7 +29,8 @@ def test_cascade_removes_everything_in_order(admin, alice, bob):
     assert r.status_code == 200, r.text
     gone = r.json()["deleted"]
     assert gone["networks"] == 2 and gone["routers"] == 1 and gone["floatingips"] == 1 and gone["tokens"] == 1
-    for plural in ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools"):
+    for plural in ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools",
+                   "address-scopes"):
         key = plural.replace("-", "_")
         left = [o for o in admin.get(f"/v2.0/{plural}").json()[key] if o.get("project_id") == alice.project_id]
         assert left == [], (plural, left)

@@ -11,7 +11,8 @@ from tests.unit.api.conftest import TestClient, neutron_error
 
 def test_no_limit_by_default_and_admin_sets_one(admin, alice, bob):
     assert alice.get(f"/v2.0/quotas/{alice.project_id}").json()["quota"] == {
-        "network": -1, "subnet": -1, "port": -1, "rbac_policy": -1, "router": -1, "floatingip": -1}
+        "network": -1, "subnet": -1, "port": -1, "rbac_policy": -1, "router": -1, "floatingip": -1,
+        "security_group": -1, "security_group_rule": -1}
     r = admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"network": 2, "port": 3}})
     assert r.status_code == 200 and r.json()["quota"]["network"] == 2
     net = alice.network()
@@ -83,3 +84,33 @@ def test_router_quota(admin, alice):
     admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"router": 1}})
     assert alice.post("/v2.0/routers", {"router": {"name": "r1"}}).status_code == 201
     neutron_error(alice.post("/v2.0/routers", {"router": {"name": "r2"}}), 409, "OverQuota")
+
+
+def test_security_group_router_and_floatingip_quotas(admin, alice, bob):
+    """409 OverQuota past each limit (Neutron's quota_security_group, quota_security_group_rule,
+    quota_router, quota_floatingip); the default group and the rules a group is made with count
+    but are never refused; other projects are not limited."""
+    public = admin.network(name="public", **{"router:external": True, "provider:network_type": "flat",
+                                             "provider:physical_network": "public"})
+    admin.subnet(public["id"], "10.50.50.0/24")
+    limits = {"security_group": 2, "security_group_rule": 7, "router": 1, "floatingip": 1}
+    assert admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": limits}).status_code == 200
+    made = alice.post("/v2.0/security-groups", {"security_group": {"name": "web"}})
+    assert made.status_code == 201  # "default" (made on first use) and "web": 2 groups, 6 rules
+    group = made.json()["security_group"]
+    neutron_error(alice.post("/v2.0/security-groups", {"security_group": {"name": "more"}}), 409, "OverQuota")
+    rule = {"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}
+    assert alice.post("/v2.0/security-group-rules", {"security_group_rule": rule}).status_code == 201
+    neutron_error(alice.post("/v2.0/security-group-rules", {"security_group_rule": {**rule, "protocol": "udp"}}),
+                  409, "OverQuota")
+    assert alice.post("/v2.0/routers", {"router": {"name": "r1"}}).status_code == 201
+    neutron_error(alice.post("/v2.0/routers", {"router": {"name": "r2"}}), 409, "OverQuota")
+    fip = {"floatingip": {"floating_network_id": public["id"]}}
+    assert alice.post("/v2.0/floatingips", fip).status_code == 201
+    neutron_error(alice.post("/v2.0/floatingips", fip), 409, "OverQuota")
+    details = alice.get(f"/v2.0/quotas/{alice.project_id}/details").json()["quota"]
+    assert {k: details[k]["used"] for k in limits} == {"security_group": 2, "security_group_rule": 7,
+                                                       "router": 1, "floatingip": 1}
+    assert bob.post("/v2.0/security-groups", {"security_group": {"name": "web"}}).status_code == 201
+    assert bob.post("/v2.0/routers", {"router": {"name": "r1"}}).status_code == 201
+    assert bob.post("/v2.0/routers", {"router": {"name": "r2"}}).status_code == 201

@@ -22,7 +22,8 @@ def test_owner_shares_with_one_project(alice, bob, admin):
     assert policy["project_id"] == alice.project_id and policy["target_tenant"] == bob.project_id
     assert [n["id"] for n in bob.get("/v2.0/networks").json()["networks"]] == [net["id"]]
     assert [s["id"] for s in bob.get("/v2.0/subnets").json()["subnets"]] == [sub["id"]]
-    assert bob.get(f"/v2.0/networks/{net['id']}").json()["network"]["shared"] is False  # not shared with all
+    # Neutron shows shared: true to a project the network is shared with (test below).
+    assert bob.get(f"/v2.0/networks/{net['id']}").json()["network"]["shared"] is True
     port = bob.port(net["id"])
     neutron_error(bob.post("/v2.0/ports", {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:0:0:1"}}),
                   400, "HTTPBadRequest")
@@ -65,7 +66,7 @@ def test_rbac_errors(alice, bob, admin):
     assert _share(alice, net["id"], bob.project_id).status_code == 201
     neutron_error(_share(alice, net["id"], bob.project_id), 409, "DuplicateRbacPolicy")
     bad = alice.post(RBAC, {"rbac_policy": {"object_type": "network", "object_id": net["id"],
-                                            "action": "access_as_external", "target_tenant": bob.project_id}})
+                                            "action": "access_as_viewer", "target_tenant": bob.project_id}})
     neutron_error(bad, 400, "HTTPBadRequest")
     neutron_error(alice.post(RBAC, {"rbac_policy": {"object_type": "network"}}), 400, "HTTPBadRequest")
     neutron_error(alice.get(f"{RBAC}?colour=red"), 400, "HTTPBadRequest")
@@ -79,3 +80,19 @@ def test_retarget_and_network_delete_removes_policies(alice, bob, admin):
     neutron_error(bob.get(f"/v2.0/networks/{net['id']}"), 404, "NetworkNotFound")
     assert alice.delete(f"/v2.0/networks/{net['id']}").status_code == 204
     assert admin.get(RBAC).json()["rbac_policies"] == []
+
+
+def test_shared_shows_what_the_caller_is_granted(alice, bob, admin):
+    """Neutron's ``shared`` is per caller: true for a project the network is shared with (or
+    for all), false for the owner when only another project was granted."""
+    net = alice.network()
+    assert _share(alice, net["id"], bob.project_id).status_code == 201
+    assert bob.get(f"/v2.0/networks/{net['id']}").json()["network"]["shared"] is True
+    assert [n["shared"] for n in bob.get("/v2.0/networks").json()["networks"]] == [True]
+    assert alice.get(f"/v2.0/networks/{net['id']}").json()["network"]["shared"] is False
+    assert admin.get(f"/v2.0/networks/{net['id']}").json()["network"]["shared"] is False
+    updated = alice.put(f"/v2.0/networks/{net['id']}", {"network": {"name": "renamed"}}).json()["network"]
+    assert updated["shared"] is False
+    everyone = admin.put(f"/v2.0/networks/{net['id']}", {"network": {"shared": True}}).json()["network"]
+    assert everyone["shared"] is True
+    assert [n["shared"] for n in alice.get("/v2.0/networks").json()["networks"]] == [True]

@@ -159,10 +159,11 @@ def test_every_change_writes_an_outbox_row_and_status_comes_from_the_syncer(stor
     port = alice.port(net["id"])
     alice.put(f"/v2.0/ports/{port['id']}", {"port": {"name": "x"}})
     alice.delete(f"/v2.0/ports/{port['id']}")
-    # The port's first use of the project makes its default group, which the port then joins.
+    # The port's first use of the project makes its default group, which the port then joins;
+    # joining writes no group change (Port_Group members are written from the port's side).
     group = port["security_groups"][0]
     assert pending() == [("network", net["id"]), ("subnet", sub["id"]), ("network", net["id"]),
-                         ("security_group", group), ("security_group", group),
+                         ("security_group", group),
                          ("port", port["id"]), ("port", port["id"]), ("port", port["id"])]
     port = alice.port(net["id"])
     with store.session() as s:
@@ -203,6 +204,19 @@ def test_discovery_documents(client, alice):
     assert "/v2.0/ports" in client.get("/openapi.json").json()["paths"]
 
 
+def test_healthz_says_degraded_while_nb_is_not_connected(store):
+    from ovnet.api.app import create_app
+    from tests.unit.api.conftest import TestClient
+
+    connected = [False]
+    with TestClient(create_app(store, nb_connected=lambda: connected[0])) as c:
+        answer = c.get("/healthz")
+        assert answer.status_code == 200  # the process serves: a liveness probe must not restart it
+        assert answer.json() == {"status": "degraded", "reason": "the syncer is not connected to OVN NB"}
+        connected[0] = True
+        assert c.get("/healthz").json() == {"status": "ok"}
+
+
 def test_on_commit_hook_runs_after_writes_only(store):
     from ovnet.api.app import create_app
     from ovnet.model.tenancy import get_or_create_project, issue_token
@@ -217,6 +231,23 @@ def test_on_commit_hook_runs_after_writes_only(store):
         c.get("/v2.0/networks", headers=h)
         c.post("/v2.0/networks", json={"network": {"bad": 1}}, headers=h)
     assert len(calls) == 1 and calls[0] > 0
+
+
+def test_a_nowait_create_or_delete_only_wakes_the_syncer(store):
+    from ovnet.api.app import create_app
+    from ovnet.model.tenancy import get_or_create_project, issue_token
+    from tests.unit.api.conftest import TestClient
+
+    calls = []
+    token = store.run(lambda s: issue_token(s, get_or_create_project(s, "admin").id, "admin"))
+    with TestClient(create_app(store, on_commit=lambda t: calls.append(t) or t > 0)) as c:
+        h, nowait = {"X-Auth-Token": token}, {"X-Auth-Token": token, "X-Ovnet-Sync": "nowait"}
+        made = c.post("/v2.0/networks", json={"network": {}}, headers=nowait)
+        assert made.status_code == 201 and made.headers["X-Ovnet-Sync"] == "pending"
+        assert c.post("/v2.0/networks", json={"network": {}}, headers=h).headers["X-Ovnet-Sync"] == "confirmed"
+        gone = c.delete(f"/v2.0/networks/{made.json()['network']['id']}", headers=nowait)
+        assert gone.status_code == 204 and gone.headers["X-Ovnet-Sync"] == "pending"
+    assert calls[0] == 0.0 and calls[1] > 0 and calls[2] == 0.0
 
 
 def test_settings_give_the_network_mtu_and_the_mac_prefix(store, tmp_path):
@@ -299,3 +330,15 @@ def test_admin_binds_and_null_unbinds(alice, admin):
     admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-2"}})
     again = admin.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": ""}}).json()["port"]
     assert again["binding:host_id"] == ""
+
+
+@pytest.mark.parametrize("query", ["binding:host_id=host-1", "binding:host_id=", "binding:host_id=host-1&name=p",
+                                   "sort_key=binding:host_id", "binding:vif_type=ovs", "binding:profile=x"])
+def test_member_may_not_filter_or_sort_on_what_it_cannot_see(alice, admin, query):
+    """A member's filter on binding:host_id would tell where ports run, which Neutron shows to
+    admins only: it is an unknown attribute to the member; the admin's filter works."""
+    net = alice.network()
+    admin.port(net["id"], name="p", **{"binding:host_id": "host-1"})
+    neutron_error(alice.get(f"/v2.0/ports?{query}"), 400, "HTTPBadRequest")
+    assert admin.get(f"/v2.0/ports?{query}").status_code in (200, 400)
+    assert [p["name"] for p in admin.get("/v2.0/ports?binding:host_id=host-1").json()["ports"]] == ["p"]

@@ -59,6 +59,25 @@ def test_external_flat_network_is_admin_only_and_visible_to_every_project(admin,
     assert admin.get(f"/v2.0/networks/{plain['id']}").json()["network"]["provider:network_type"] == "geneve"
 
 
+def test_provider_attributes_are_shown_to_admins_only(admin, alice, public):
+    """Neutron's policy get_network:provider:* is admin only: a member sees an external network
+    (and its own) without them, in show, list and the answers to its own create and update."""
+    net, _ = public
+    provider = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
+    own = alice.network(name="own")
+    updated = alice.put(f"/v2.0/networks/{own['id']}", {"network": {"name": "own2"}}).json()["network"]
+    shown = alice.get(f"/v2.0/networks/{net['id']}").json()["network"]
+    listed = alice.get("/v2.0/networks").json()["networks"]
+    picked = alice.get("/v2.0/networks", params={"fields": "provider:network_type"}).json()["networks"]
+    for item in (own, updated, shown, *listed, *picked):
+        assert not set(provider) & set(item), item
+    assert shown["router:external"] is True
+    seen = admin.get(f"/v2.0/networks/{net['id']}").json()["network"]
+    assert {k: seen[k] for k in provider} == {"provider:network_type": "flat",
+                                              "provider:physical_network": "public",
+                                              "provider:segmentation_id": None}
+
+
 def test_provider_attributes_are_checked(admin):
     bad = [{"provider:network_type": "flat"}, {"provider:network_type": "vlan", "provider:physical_network": "p"},
            {"provider:network_type": "vlan", "provider:physical_network": "p", "provider:segmentation_id": 5000},

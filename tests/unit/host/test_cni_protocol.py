@@ -4,9 +4,13 @@ Neutron JSON and converted between spec versions, error codes; and ovnet-cni wit
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ovnet import cniplugin
 from ovnet.host.cni import protocol as p
@@ -84,27 +88,72 @@ def test_tags_fit_neutron_limit():
     assert len(p.tag(p.NETWORK_TAG, "n" * 100)) == p.TAG_MAX
 
 
+def _run_plugin(environ: dict, stdin: bytes) -> tuple[int, dict | None]:
+    status, text = cniplugin.run(environ, stdin)
+    return status, None if text is None else json.loads(text)
+
+
 def test_plugin_version_and_errors_without_an_agent(tmp_path):
-    assert cniplugin.run({"CNI_COMMAND": "VERSION"}, b'{"cniVersion":"0.3.1"}') == (
+    assert _run_plugin({"CNI_COMMAND": "VERSION"}, b'{"cniVersion":"0.3.1"}') == (
         0, {"cniVersion": "0.3.1", "supportedVersions": ["0.4.0", "1.0.0", "1.1.0"]})
-    status, error = cniplugin.run({"CNI_COMMAND": "ADD"}, b"[")
+    status, error = _run_plugin({"CNI_COMMAND": "ADD"}, b"[")
     assert status == 1 and error["code"] == 6
     token = tmp_path / "token"
     token.write_text("t\n")
     config = {"cniVersion": "1.1.0", "name": "n", "agent_socket": str(tmp_path / "none.sock"),
               "token_file": str(token)}
     for verb, code in (("ADD", 11), ("DEL", 11), ("STATUS", 50)):
-        status, error = cniplugin.run({"CNI_COMMAND": verb}, json.dumps(config).encode())
+        status, error = _run_plugin({"CNI_COMMAND": verb}, json.dumps(config).encode())
         assert (status, error["code"], error["cniVersion"]) == (1, code, "1.1.0")
     del config["token_file"]
-    status, error = cniplugin.run({"CNI_COMMAND": "ADD"}, json.dumps(config).encode())
+    status, error = _run_plugin({"CNI_COMMAND": "ADD"}, json.dumps(config).encode())
     assert error["code"] == 7 and "token" in error["msg"]
+    assert str(tmp_path.parent / "admin-token") in error["msg"]  # beside the socket's run dir
 
 
-def test_plugin_imports_only_the_standard_library():
+def test_plugin_imports_only_the_standard_librarys_c_modules():
     source = Path(cniplugin.__file__).read_text()
     imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"json", "os", "socket", "sys"}
+    assert imports <= {"_json", "_socket", "posix", "sys"}
+    traced = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", cniplugin.__file__],
+                            input=b'{"cniVersion": "1.0.0"}', env={"CNI_COMMAND": "VERSION"}, capture_output=True)
+    assert traced.returncode == 0 and json.loads(traced.stdout)["cniVersion"] == "1.0.0"
+    loaded = {line.split("|")[-1].strip() for line in traced.stderr.decode().splitlines() if "|" in line}
+    assert not loaded & {"json", "re", "socket", "enum", "os"}, loaded  # the slow ones the plugin avoids
+    malformed = subprocess.run([sys.executable, "-I", "-S", cniplugin.__file__], input=b"{not json",
+                               env={"CNI_COMMAND": "ADD"}, capture_output=True)
+    assert malformed.returncode == 1 and json.loads(malformed.stdout)["code"] == 6, malformed.stderr
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20)
+PRINTED_VALUES = st.recursive(  # what the plugin encodes itself: error objects and VERSION answers
+    st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(JSON_VALUES, st.sampled_from(["", " ", "\n", "\t\r\n "]))
+def test_plugin_decodes_what_json_decodes(value, space):
+    assert cniplugin.loads(f"{space}{json.dumps(value)}{space}".encode()) == value
+
+
+@given(st.text(max_size=12))
+def test_plugin_refuses_what_json_refuses(text):
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            cniplugin.loads(text.encode())
+    else:
+        assert cniplugin.loads(text.encode()) == expected or expected != expected  # NaN
+
+
+@given(PRINTED_VALUES)
+def test_plugin_encodes_as_json_does(value):
+    assert cniplugin.dumps(value) == json.dumps(value)
 
 
 @pytest.mark.parametrize("trace", ["04-run.jsonl", "12-rm-f.jsonl", "11-run-ip-mac-port.jsonl",

@@ -51,3 +51,33 @@ def test_unique_constraint_refuses_a_mac_twice_in_one_network(store):
         with pytest.raises(IntegrityError):
             s.flush()
         s.rollback()
+
+
+def test_migration_0006_gives_existing_external_networks_their_everyone_grant(tmp_path):
+    """Before 0006 router:external alone made a network external to all; after it, visibility
+    follows access_as_external policies, so the migration writes the "*" one for each."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from ovnet.model.store import MIGRATIONS, Store
+
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0004")
+            for name, external in (("public", True), ("private", False)):
+                conn.execute(text(
+                    "INSERT INTO networks (id, project_id, name, description, revision_number, created_at, updated_at, "
+                    "tags, admin_state_up, status, mtu, shared, port_security_enabled, router_external, "
+                    "provider_network_type) VALUES (:id, 'p', :id, '', 1, '2026-01-01', '2026-01-01', '[]', 1, "
+                    "'ACTIVE', 1442, 0, 1, :ext, 'geneve')"), {"id": name, "ext": external})
+        store.migrate()
+        with store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT object_id, action, target_project, project_id FROM rbac_policies")).all()
+        assert [tuple(r) for r in rows] == [("public", "access_as_external", "*", "p")]
+    finally:
+        store.dispose()

@@ -104,3 +104,25 @@ def test_gateway_chassis_order_is_stable_per_router_and_spreads_routers():
     actives = {gateway_chassis(f"r{i}", "public", chassis)[0][0] for i in range(20)}
     assert len(actives) > 1
     assert gateway_chassis("r1", None, chassis) == []
+
+
+def _distributed(enabled: bool, host: str) -> dict:
+    snap = snapshot()
+    snap["floatingips"][0]["floating_network_id"] = PUB
+    snap["ports"][2]["binding:host_id"] = host
+    fip_port = _port("fip-port", PUB, PUBSUB, "10.50.50.11", "network:floatingip", FIP)
+    snap["ports"].append({**fip_port, "mac_address": "fa:16:3e:00:00:99"})
+    rows = desired_rows(snap, facts={**CHASSIS, "settings": [{"id": "enable_distributed_floating_ip",
+                                                              "enabled": enabled}]})
+    return rows[NAT][f"{FIP}/{R}"]
+
+
+def test_a_floating_ip_is_distributed_only_when_enabled_and_its_chassis_has_the_physical_network():
+    """Neutron's enable_distributed_floating_ip: external_mac (the floating IP port's MAC) and
+    logical_port (the associated port) make the port's chassis do the NAT; off by default."""
+    nat = _distributed(True, "hv2")
+    assert nat["external_mac"] == ["fa:16:3e:00:00:99"] and nat["logical_port"] == ["vm"]
+    for enabled, host in ((False, "hv2"), (True, "hv3"), (True, ""), (True, "unknown")):
+        nat = _distributed(enabled, host)
+        assert nat["external_mac"] == [] and nat["logical_port"] == [], (enabled, host)
+    assert desired_rows(snapshot(), facts=CHASSIS)[NAT][f"{FIP}/{R}"]["external_mac"] == []  # no settings fact

@@ -38,3 +38,13 @@ def test_microflows():
         " && ip4.dst == 10.0.0.2 && ip.ttl == 64 && tcp && tcp.src == 40000 && tcp.dst == 22 && tcp.flags == 0x002")
     assert trace.microflow("p", "m", "n", "fd00::1", "fd00::2").endswith("icmp6 && icmp6.type == 128")
     assert trace.microflow("p", "m", "n", "10.0.0.1", "10.0.0.2", "icmp-reply").endswith("icmp4.type == 0")
+
+
+def test_a_routed_packet_out_of_a_multicast_group_is_delivered_to_the_localnet_port():
+    # captured from OVN 23.03: A-vm1 -> the outside host through its router's SNAT (its floating
+    # IP); the public switch floods it to _MC_unknown, whose egress pipeline is printed indented
+    parsed = trace.parse((DATA / "trace_snat_to_localnet.txt").read_text())
+    assert parsed.delivered and parsed.dropped_at is None
+    assert parsed.hops[-1].pipeline == "egress" and parsed.hops[-1].stage == "ls_out_apply_port_sec"
+    assert parsed.delivered_to == parsed.hops[-1].outport
+    assert [addr for _, action, addr in trace.nat_actions(parsed) if "snat" in action] == ["10.50.50.12"]

@@ -94,3 +94,17 @@ def test_cli_reports_bad_settings_in_one_line(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("error:") and "settings.json is not valid JSON" in done.stderr
+
+
+def test_the_public_namespace_is_per_state_dir(tmp_path):
+    """Namespace names are machine-wide: only the default state dir's public network is
+    "ovnet-public" (the README's ``ip netns exec ovnet-public``); another gets one of its own,
+    which it keeps through settings.json; an explicit name wins."""
+    from ovnet.config import DEFAULT_STATE_DIR
+
+    assert Settings(state_dir=DEFAULT_STATE_DIR).public_netns == "ovnet-public"
+    one, two = Settings(state_dir=tmp_path / "one"), Settings(state_dir=tmp_path / "two")
+    assert one.public_netns.startswith("ovnet-public-") and one.public_netns != two.public_netns
+    one.save()
+    assert load_settings(tmp_path / "one").public_netns == one.public_netns
+    assert Settings(state_dir=tmp_path / "one", public_netns="mine").public_netns == "mine"

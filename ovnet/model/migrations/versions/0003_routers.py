@@ -7,6 +7,8 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from ovnet.model.migrations.columns import standard_attrs
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -15,14 +17,7 @@ depends_on = None
 
 def _standard_attrs() -> list[sa.Column]:
     return [
-        sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("project_id", sa.String(255), nullable=False, index=True),
-        sa.Column("name", sa.String(255), nullable=False),
-        sa.Column("description", sa.String(255), nullable=False),
-        sa.Column("revision_number", sa.Integer, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
-        sa.Column("tags", sa.JSON, nullable=False),
+        *standard_attrs(),
     ]
 
 

@@ -1,0 +1,115 @@
+"""``ovnet check [--json]``: a read-only consistency check across every layer; exit 0 only when
+nothing is wrong.
+
+Layers compared (issue 15), each by its own module:
+- ``model-nb``: the model against OVN NB, what ``ovnet sync --check`` shows (ovnet.ovn.syncer.drift);
+- ``nb-sb``: every up logical switch port is claimed in SB by the chassis its port is bound to
+  (ovnet.ovn.audit);
+- ``host``: each host's OVS and devices against the model, read through the host's agent
+  (``GET /inventory`` on its socket, ovnet.host.audit), never by SSH. The hosts are this machine's
+  all-in-one and those ``ovnet host add`` made; a port bound to a host no agent answered for is a
+  finding, since nothing could vouch for it;
+- ``ipam``: leaked and doubly held addresses (ovnet.model.audit).
+
+Like ``ovnet sync``, it reads the model store and NB/SB directly, so it works while ovnet-server is
+down. It writes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+
+from ovnet.apiclient import ApiError
+from ovnet.config import Settings, load_settings
+from ovnet.host.agentclient import AgentClient
+from ovnet.host.audit import host_findings
+from ovnet.model.audit import finding, ipam_findings, port_bindings
+from ovnet.model.store import Store
+from ovnet.ovn.audit import nb_vs_sb
+from ovnet.ovn.nb import NbUnavailable
+from ovnet.ovn.sb import SbUnavailable, port_bindings as sb_port_bindings
+from ovnet.ovn.syncer import CONNECT_TIMEOUT, Syncer
+from ovnet.runtime import hosts
+
+AGENT_TIMEOUT_S = 30.0
+
+
+def _agents(settings: Settings) -> list[Path]:
+    """The agent sockets of this installation's hosts: the all-in-one's, then each added host's."""
+    sockets = [settings.agent_socket]
+    for name in hosts.host_names(settings):
+        host = hosts.host_settings(settings, name)
+        if host is not None:
+            sockets.append(host.agent_socket)
+    return sockets
+
+
+def _host_layer(settings: Settings, bound_to: dict[str, str]) -> list[dict]:
+    token = settings.admin_token_file.read_text().strip()
+    out, reached = [], set()
+    for sock in _agents(settings):
+        try:
+            with AgentClient(sock, token, timeout_s=AGENT_TIMEOUT_S) as agent:
+                inventory = agent.inventory()
+        except (ApiError, httpx.HTTPError, OSError) as exc:
+            out.append(finding("host", [str(sock)], f"agent at {sock} did not answer: {type(exc).__name__}: {exc}"))
+            continue
+        reached.add(inventory["chassis"])
+        out += host_findings(inventory, bound_to)
+    for port_id, host in sorted(bound_to.items()):
+        if host and host not in reached:
+            out.append(finding("host", [port_id, host], f"port {port_id} is bound to {host}, whose agent was not reached"))
+    return out
+
+
+def collect(settings: Settings) -> list[dict]:
+    """Every finding, layer by layer (model-nb, nb-sb, host, ipam): [{"layer", "objects", "problem"}].
+    Raises NbUnavailable or SbUnavailable when OVN cannot be read (not a finding: nothing was compared)."""
+    store = Store(settings.sql_url)
+    syncer = Syncer(store, settings)
+    try:
+        drift = syncer.drift()
+        up = syncer.nb.port_up()
+        with store.session(readonly=True) as session:
+            bound_to = port_bindings(session)
+            ipam = ipam_findings(session)
+    finally:
+        syncer.stop()
+        store.dispose()
+    # Both drift line shapes name the object second: "<table> <id>: ..." and "port <id>: ...".
+    out = [finding("model-nb", [line.split()[1].rstrip(":")], line) for line in drift]
+    out += nb_vs_sb(bound_to, up, sb_port_bindings(settings.sb_connection, CONNECT_TIMEOUT))
+    out += _host_layer(settings, bound_to)
+    return out + ipam
+
+
+def check(
+    state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
+                                   help="State directory (default /var/lib/ovnet)."),
+    json_: bool = typer.Option(False, "--json", help="Print the findings as a JSON list."),
+) -> None:
+    """Check model, OVN NB, OVN SB, every host's OVS (through its agent) and the IPAM against each
+    other; print one line per finding; exit 0 only when there is none (1 findings, 2 OVN unreadable).
+
+    Example: ovnet check || ovnet sync
+    """
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    settings = load_settings(state_dir)
+    try:
+        found = collect(settings)
+    except (NbUnavailable, SbUnavailable) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    if json_:
+        print(json.dumps(found, indent=2))
+    else:
+        for item in found:
+            out.print(f"{item['layer']}: {item['problem']}", markup=False, highlight=False)
+        out.print(f"{len(found)} finding(s)" if found else "all layers agree: no findings")
+    if found:
+        raise typer.Exit(1)
