@@ -108,12 +108,13 @@ class Binder:
             raise Conflict(f"port {port['id']} is bound to host {port[HOST_ID]}, not {self.chassis}")
 
     def visible_ids(self, token: str, port_ids: list[str]) -> set[str]:
-        """The ids among ``port_ids`` whose port the caller's ``token`` sees; with none given, only
-        the token is checked (one port id asked for; a member may not filter on binding:host_id).
-        Raises ApiError 401 for an invalid token."""
+        """The ids among ``port_ids`` whose port the caller's ``token`` sees (with none given, the
+        API only checks the token). Raises ApiError 401 for an invalid token."""
         with ApiClient(self.api_urls, token) as client:
             if not port_ids:
-                client.request("GET", "/v2.0/ports", params={"fields": "id", "limit": 1})
+                # One page of one port is enough for the check; a member may not filter on
+                # binding:host_id (admin-only, as in Neutron: 400).
+                client.request("GET", "/v2.0/ports", params={"limit": 1, "fields": "id"})
                 return set()
             return {p["id"] for p in client.list_ports(id=port_ids)} & set(port_ids)
 
