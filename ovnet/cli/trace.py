@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ class TraceError(Exception):
     """An endpoint cannot be resolved (unknown, ambiguous, no route); the message says which."""
 
 
+class UnknownEndpoint(TraceError):
+    """No port or workload has the name or id given (or the caller's token cannot see it)."""
+
+
 @dataclass
 class Endpoint:
     """A port (API dict) with the address used on it; ``port`` None for an outside address."""
@@ -47,7 +52,8 @@ def _show(api: ApiClient, collection: str, object_id: str) -> dict | None:
 
 
 def find_port(api: ApiClient, ref: str) -> dict:
-    """The port ``ref`` names: its id, its name, or its device_id (a workload); TraceError if none or many."""
+    """The port ``ref`` names: its id, its name, or its device_id (a workload); UnknownEndpoint if
+    none, TraceError if many."""
     port = _show(api, "ports", ref)
     if port is not None:
         return port
@@ -57,7 +63,7 @@ def find_port(api: ApiClient, ref: str) -> dict:
             return found[0]
         if len(found) > 1:
             raise TraceError(f"{len(found)} ports have {key} {ref!r}; give a port id")
-    raise TraceError(f"no port or workload {ref!r}")
+    raise UnknownEndpoint(f"no port or workload {ref!r}")
 
 
 def _address_on(port: dict, version: int) -> str:
@@ -69,11 +75,17 @@ def _address_on(port: dict, version: int) -> str:
 
 def find_destination(api: ApiClient, ref: str, source: dict) -> Endpoint:
     """``ref`` as an address (the port holding it, preferably on the source's network, or an
-    outside address) or as a port."""
+    outside address) or as a port. UnknownEndpoint when it is neither a valid IP address nor a
+    port the caller can see."""
     try:
         address = str(ipaddress.ip_address(ref))
     except ValueError:
-        port = find_port(api, ref)
+        try:
+            port = find_port(api, ref)
+        except UnknownEndpoint:
+            # "999.1.1.1" was meant as an address: say why it is not one, not only that no port has that name
+            raise UnknownEndpoint(f"{ref!r} is not a valid IP address, nor a port or workload this token "
+                             "can see") from None
         version = ipaddress.ip_address(source["fixed_ips"][0]["ip_address"]).version if source["fixed_ips"] else 4
         return Endpoint(_address_on(port, version), port)
     holders = api.list_ports(fixed_ips=f"ip_address={address}")
@@ -89,14 +101,14 @@ def _gateway_mac(api: ApiClient, network_id: str) -> str:
     raise TraceError(f"network {network_id} has no router, so nothing leaves it")
 
 
-def _leg(api: ApiClient, sb_url: str, acls: list, src: Endpoint, dst: Endpoint, proto: str,
-         dport: int | None, committed: set[str] | None = None,
+def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], src: Endpoint, dst: Endpoint,
+         proto: str, dport: int | None, committed: set[str] | None = None,
          eth_dst: str | None = None) -> tuple[trace.Trace, explain.Explanation]:
     """Trace one direction. A request (``committed`` None) opens new connections everywhere; a
     reply finds an established one in each zone where the request was ``committed`` and is new
     in the others, so it is traced again until the states match the zones it crossed.
     ``eth_dst``: the frame's destination MAC (default: the destination port's on the same
-    network, else the network's router)."""
+    network, else the network's router); ``datapaths``: trace.datapath_names."""
     port = src.port
     same_net = dst.port is not None and dst.port["network_id"] == port["network_id"]
     eth_dst = eth_dst or (dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"]))
@@ -104,14 +116,14 @@ def _leg(api: ApiClient, sb_url: str, acls: list, src: Endpoint, dst: Endpoint, 
     if committed is None:
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, proto,
                                dport=dport, sport=CLIENT_PORT)
-        parsed = trace.parse(trace.run(sb_url, datapath, flow, trace.CT_REQUEST))
+        parsed = trace.parse(trace.run(sb_url, datapath, flow, trace.CT_REQUEST), datapaths)
     else:
         kind = "icmp-reply" if proto == "icmp" else proto
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, kind,
                                dport=CLIENT_PORT, sport=dport or 0, tcp_flags="0x012")
         states = [trace.CT_REPLY] * trace.CT_LOOKUPS
         for _ in range(3):
-            parsed = trace.parse(trace.run(sb_url, datapath, flow, states))
+            parsed = trace.parse(trace.run(sb_url, datapath, flow, states), datapaths)
             wanted = trace.reply_states(parsed.ct_lookups, committed)
             if wanted == states[:len(wanted)]:
                 break
@@ -133,11 +145,13 @@ def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str
     version = ipaddress.ip_address(dst.address).version
     src = Endpoint(_address_on(source, version), source)
     acls = trace.acl_rows(settings.nb_connection) if acls is None else acls
-    traced, request = _leg(api, settings.sb_connection, acls, src, dst, proto, dport)
+    datapaths = trace.datapath_names(settings.sb_connection)
+    traced, request = _leg(api, settings.sb_connection, acls, datapaths, src, dst, proto, dport)
     back = None
     if request.verdict == "delivered" and dst.port is not None:
         replier = Endpoint(dst.address, reply_from) if reply_from else dst
-        _, back = _leg(api, settings.sb_connection, acls, replier, src, proto, dport, trace.committed_ports(traced))
+        _, back = _leg(api, settings.sb_connection, acls, datapaths, replier, src, proto, dport,
+                       trace.committed_ports(traced))
     return _verdict(request, back, {"port": source["id"], "address": src.address},
                     {"port": dst.port["id"] if dst.port else None, "address": dst.address}, proto, dport)
 
@@ -160,12 +174,13 @@ def run_trace_from_outside(api: ApiClient, settings: Settings, network_id: str, 
     outside = Endpoint(address, {"id": network_id, "mac_address": OUTSIDE_MAC, "network_id": network_id})
     dst = Endpoint(fip["fixed_ip_address"], inner)
     acls = trace.acl_rows(settings.nb_connection) if acls is None else acls
+    datapaths = trace.datapath_names(settings.sb_connection)
     target = Endpoint(floating_ip, None)
-    traced, request = _leg(api, settings.sb_connection, acls, outside, target, proto, dport,
+    traced, request = _leg(api, settings.sb_connection, acls, datapaths, outside, target, proto, dport,
                            eth_dst=gateways[0]["mac_address"])
     back = None
     if request.verdict == "delivered":
-        _, back = _leg(api, settings.sb_connection, acls, dst, Endpoint(address, None), proto, dport,
+        _, back = _leg(api, settings.sb_connection, acls, datapaths, dst, Endpoint(address, None), proto, dport,
                        trace.committed_ports(traced))
     return _verdict(request, back, {"port": None, "address": address},
                     {"port": inner["id"], "address": floating_ip}, proto, dport)
@@ -187,7 +202,7 @@ def trace_command(
     source: str = typer.Option(..., "--from", help="Port id or name, or a workload (device_id)."),
     dest: str = typer.Option(..., "--to", help="An IP address, or a port id or name."),
     proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
-    dport: int = typer.Option(None, "--dport", help="Destination port for tcp/udp."),
+    dport: int = typer.Option(None, "--dport", min=0, max=65535, help="Destination port for tcp/udp (0-65535)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     token: str = typer.Option(None, "--token", envvar="OS_TOKEN", help="API token (default: the admin token)."),
     state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
@@ -204,12 +219,15 @@ def trace_command(
     if proto != "icmp" and dport is None:
         typer.echo(f"error: --proto {proto} needs --dport", err=True)
         raise typer.Exit(2)
+    if proto == "icmp" and dport is not None:
+        typer.echo("error: --dport needs --proto tcp or udp (ICMP has no ports)", err=True)
+        raise typer.Exit(2)
     settings = load_settings(state_dir)
     secret = token or settings.admin_token_file.read_text().strip()
     try:
         with ApiClient(settings.api_endpoints, secret) as api:
             result = run_trace(api, settings, source, dest, proto, dport)
-    except (TraceError, ApiError, RuntimeError) as exc:
+    except (TraceError, ApiError, RuntimeError, subprocess.CalledProcessError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if as_json:

@@ -104,8 +104,29 @@ def run(sb_url: str, datapath: str, flow: str, ct: str | list[str] = CT_REQUEST,
     return done.stdout
 
 
-def parse(text: str) -> Trace:
-    """The hops of ``ovn-trace --detailed`` output and its verdict."""
+def datapath_names(sb_url: str, timeout: float = 30.0) -> dict[str, str]:
+    """{UUID: name} of every SB Datapath_Binding: --no-friendly-names makes ovn-trace print a
+    datapath as a UUID, not as the NB name (``ovnet-<id>``) that ovn-northd copies into its
+    ``external_ids:name``. Both the binding's own UUID and its NB row's
+    (``external_ids:logical-switch`` / ``logical-router``, ovn-sb(5)) map to the name. Raises
+    CalledProcessError when ovn-sbctl fails."""
+    argv = ["ovn-sbctl", f"--db={sb_url}", "--no-leader-only", "--format=json", "--columns=_uuid,external_ids",
+            "list", "Datapath_Binding"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True)
+    names = {}
+    for uuid, ids in json.loads(done.stdout)["data"]:
+        ids = dict(ids[1])
+        if ids.get("name"):
+            for key in (uuid[1], ids.get("logical-switch"), ids.get("logical-router")):
+                if key:
+                    names[key] = ids["name"]
+    return names
+
+
+def parse(text: str, datapaths: Mapping[str, str] | None = None) -> Trace:
+    """The hops of ``ovn-trace --detailed`` output and its verdict. ``datapaths``: the name of each
+    datapath UUID (datapath_names), so each hop's ``datapath`` is the NB name; unknown ones stay."""
+    datapaths = datapaths or {}
     hops: list[Hop] = []
     lookups: list[str] = []
     pipeline = datapath = inport = outport = ""
@@ -113,7 +134,7 @@ def parse(text: str) -> Trace:
         # a multicast output (e.g. _MC_unknown to a localnet port) prints its egress pipelines indented
         header = HEADER_RE.match(line.lstrip())
         if header:
-            pipeline, datapath = header.group(1), header.group(2)
+            pipeline, datapath = header.group(1), datapaths.get(header.group(2), header.group(2))
             inport, outport = header.group(3) or "", header.group(4) or ""
             continue
         hop = HOP_RE.match(line)

@@ -47,3 +47,27 @@ def test_a_member_sees_no_other_projects_names():
     got = explain.explain(trace.parse((DATA / "trace_dropped.txt").read_text()), ACLS, lambda c, i: None)
     assert "server" not in got.reason and "web" not in got.reason and explain.UNSEEN in got.reason
     assert got.as_dict()["verdict"] == "dropped"
+
+
+# ovn-trace --no-friendly-names prints SB datapath UUIDs (captured from OVN 23.03); mapped back
+# through Datapath_Binding external_ids:name (trace.datapath_names) they are ovnet's NB names.
+DATAPATHS = {"e2ce958d-c0bd-446b-b60d-c2d0d8dc6560": "ovnet-net-a", "180f3256-c45b-4eaa-afbb-9c6a3c9fa396":
+             "ovnet-r1", "24d9b090-627d-456f-948b-25aa69ba2402": "ovnet-pub"}
+TOPOLOGY = {("networks", "net-a"): {"id": "net-a", "name": "A-net"}, ("routers", "r1"): {"id": "r1", "name": "A-r"},
+            ("networks", "pub"): {"id": "pub", "name": "public"}}
+
+
+def _hops_named(lookup):
+    parsed = trace.parse((DATA / "trace_snat_to_localnet.txt").read_text(), DATAPATHS)
+    return [s.text for s in explain.explain(parsed, [], lookup).steps if s.kind in ("switch", "router")]
+
+
+def test_an_admin_sees_every_switch_and_router_named():
+    assert _hops_named(lambda c, i: TOPOLOGY.get((c, i))) == [
+        "switch of network A-net (net-a)", "router A-r (r1)", "switch of network public (pub)"]
+
+
+def test_a_member_sees_its_own_objects_named_and_no_others():
+    own = {("networks", "net-a"): TOPOLOGY[("networks", "net-a")]}
+    assert _hops_named(lambda c, i: own.get((c, i))) == [
+        "switch of network A-net (net-a)", f"router {explain.UNSEEN}", f"switch {explain.UNSEEN}"]
