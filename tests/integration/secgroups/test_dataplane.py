@@ -262,6 +262,12 @@ def test_trace_cli_as_a_member_tells_its_own_objects_only(stack):
     result = json.loads(ok.stdout)
     assert result["verdict"] == "delivered" and "security group default" in result["reason"]
     assert result["to"]["port"] == b["id"] and result["reply"]["verdict"] == "delivered"
+    # ovn-trace prints datapath UUIDs; they are told as the member's own network
+    switch = f"switch of network sg-10.99.0 ({net.network['id']})"
+    assert result["request"]["steps"][0]["text"] == switch, result
+    # ... and so to the admin, who sees every project's objects (default token: the admin's)
+    as_admin = _ovnet(settings, "trace", "--from", a["id"], "--to", "10.99.0.11")
+    assert as_admin.returncode == 0 and f"- {switch}" in as_admin.stdout, as_admin.stdout + as_admin.stderr
     blocked = _ovnet(settings, "trace", "--from", a["id"], "--to", c["id"], "--proto", "tcp", "--dport", "22",
                      "--token", token)
     assert blocked.returncode == 1, blocked.stderr
