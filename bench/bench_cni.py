@@ -1,8 +1,8 @@
 """CNI: `podman run --rm` on an ovnet network against Debian's reference bridge + host-local, and
 ADD alone, in the same run.
 
-A private all-in-one, an ovnet network installed as a CNI network (ovnet.host.cni.install, into
-private dirs) and a private Podman 4.3 with the CNI backend (ovnet.testbed.podman) that also sees a
+A private all-in-one, an ovnet network installed as a CNI network as `ovnet cni install` does it
+(network and project by id; ovnet.host.cni.install, into private dirs) and a private Podman 4.3 with the CNI backend (ovnet.testbed.podman) that also sees a
 reference network of the Debian package containernetworking-plugins: ``bridge`` (a bridge of its
 own, no gateway, no masquerade) with ``host-local`` IPAM. Each round runs, in alternating order,
 ``podman run --rm --network <net> localhost/bb true`` on both; the medians' ratio is the figure
@@ -100,7 +100,7 @@ def main() -> None:
             with ApiClient.from_settings(settings) as api:
                 net = api.create_network(name=f"bench-cni-{tag}")
                 api.create_subnet(network_id=net["id"], cidr="10.232.0.0/22", ip_version=4)
-            ovnet_conf = cni_install.conflist(f"ovn-{tag}", net["id"], None, settings.agent_socket)
+            ovnet_conf = cni_install.conflist(f"ovn-{tag}", net["id"], net["project_id"], settings.agent_socket)
             cni_install.install(ovnet_conf, conf_dir, [bin_dir])
             reference = reference_conflist(f"ref-{tag}", bridge, root / "ipam")
             (conf_dir / f"ref-{tag}.conflist").write_text(json.dumps(reference))

@@ -107,7 +107,7 @@ def main() -> None:
             with ApiClient.from_settings(settings) as api:
                 net = api.create_network(name=f"prof-cni-{tag}")
                 api.create_subnet(network_id=net["id"], cidr="10.233.0.0/22", ip_version=4)
-            conf = cni_install.conflist(f"ovp-{tag}", net["id"], None, settings.agent_socket)
+            conf = cni_install.conflist(f"ovp-{tag}", net["id"], net["project_id"], settings.agent_socket)
             cni_install.install(conf, root / "net.d", [root / "bin"])
             request = {**conf["plugins"][0], "name": conf["name"], "cniVersion": conf["cniVersion"]}
             plugin = root / "bin" / "ovnet"

@@ -254,14 +254,12 @@ class ApiClient:
 
 
 def cloud_entry(api_url: str, token: str) -> dict:
-    """A clouds.yaml cloud for ``openstack --os-cloud``: admin_token auth against ``api_url``.
-
-    ``identity_endpoint_override`` points openstacksdk's identity service at the Keystone v3 slice
-    (ovnet.api.identity) for commands that look a project up (``network rbac create
-    --target-project``, ``quota set``); without it the sdk would discover "v2.0" at the root and
-    ask Keystone v2's /tenants, which ovnet does not serve."""
-    return {"auth_type": "admin_token", "auth": {"endpoint": api_url, "token": token},
-            "identity_api_version": "3", "identity_endpoint_override": f"{api_url.rstrip('/')}/v3"}
+    """A clouds.yaml cloud for ``openstack --os-cloud``: Keystone v3 token auth against the /v3
+    slice of ``api_url`` (ovnet.api.authtokens), whose answer carries a catalog of only the
+    network and identity services, so the client knows Nova and Cinder are absent (``openstack
+    quota show PROJECT`` then shows the network quotas instead of failing on Nova's)."""
+    return {"auth_type": "v3token", "auth": {"auth_url": f"{api_url.rstrip('/')}/v3", "token": token},
+            "identity_api_version": "3"}
 
 
 def write_private(path: Path, text: str) -> None:

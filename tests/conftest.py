@@ -67,14 +67,20 @@ def make_netns():
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    """A migrated, empty Store: SQLite (WAL) in tmp_path, or a fresh database on a private PostgreSQL."""
+def sql_url(request, tmp_path):
+    """The URL of an empty database: SQLite in tmp_path, or a fresh schema on a private PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'model.db'}"
+        return
+    with fresh_database_url(request.getfixturevalue("postgres_server")) as url:
+        yield url
+
+
+@pytest.fixture
+def store(sql_url):
+    """A migrated, empty Store on ``sql_url`` (SQLite with WAL, or PostgreSQL)."""
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'model.db'}"
-        else:
-            url = stack.enter_context(fresh_database_url(request.getfixturevalue("postgres_server")))
-        st = Store(url)
+        st = Store(sql_url)
         stack.callback(st.dispose)
         st.migrate()
         yield st

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 
-from ovnet.api import binding, errors, identity, meta, metrics, openapi, rbac, ui
+from ovnet.api import authtokens, binding, errors, identity, meta, metrics, openapi, rbac, ui
 from ovnet.api import quotas as quota_routes
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
@@ -59,6 +59,7 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
 
     app.include_router(meta.router(list(KINDS.values()), [("rbac_policy", "rbac-policies"), ("quota", "quotas")]))
     app.include_router(identity.router(handlers))
+    app.include_router(authtokens.router(handlers))
     app.include_router(rbac.router(handlers))
     app.include_router(quota_routes.router(handlers))
     app.include_router(binding.router(handlers))  # before the resources: its path is more specific

@@ -56,7 +56,7 @@ def router(handlers) -> APIRouter:
     @api.get("/")
     def version(request: Request) -> dict:
         # Keystone's version document (GET /v3, no token): openstacksdk's discovery reads it before
-        # any project lookup through a clouds.yaml identity_endpoint_override of <api>/v3.
+        # any project lookup, and keystoneauth before POST /v3/auth/tokens (authtokens.py).
         href = str(request.base_url).rstrip("/") + "/v3/"
         return {"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
                             "links": [{"rel": "self", "href": href}],

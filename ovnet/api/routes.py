@@ -33,7 +33,10 @@ class Handlers:
         self.max_body, self.on_commit, self.commit_timeout_s = max_body, on_commit, commit_timeout_s
 
     async def context(self, request: Request) -> Context:
-        return await run_in_threadpool(self.auth.context, request.headers.get("x-auth-token"))
+        return await self.context_of(request.headers.get("x-auth-token"))
+
+    async def context_of(self, token: str | None) -> Context:
+        return await run_in_threadpool(self.auth.context, token)
 
     async def write(self, fn: Callable, status: int, wait: bool = True) -> Response:
         """Run ``fn(session)`` in a retried write transaction, then let the syncer confirm NB

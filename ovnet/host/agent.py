@@ -98,6 +98,14 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
         status, body = host_error_body(exc)
         return JSONResponse(body, status_code=status)
 
+    @app.exception_handler(httpx.TransportError)
+    def _api_away(_request: Request, exc: httpx.TransportError) -> JSONResponse:
+        # The API server is down or restarting: a 503 the caller may retry, not a 500 and a
+        # traceback in the log (seen by the fault storm while ovnet-server was being restarted).
+        message = f"the ovnet API is not reachable: {type(exc).__name__}: {exc}"
+        return JSONResponse({"NeutronError": {"type": "ServiceUnavailable", "message": message, "detail": ""}},
+                            status_code=503)
+
     @app.get("/healthz")
     def healthz() -> dict:
         return {"status": "ok", "chassis": chassis}
@@ -109,7 +117,7 @@ def create_app(binder: Binder, cni: CniService, chassis: str, admin_token: str,
     @app.get("/inventory")
     def inventory(token: str | None = Depends(caller)) -> dict:
         if token:  # it names ports of every project and devices of deleted ones
-            binder.visible_ids(token, [])  # a wrong token stays the API's 401, not a 403
+            binder.authenticate(token)  # a wrong token stays the API's 401, not a 403
             raise Forbidden("the host inventory is for the admin only")
         return binder.inventory()
 

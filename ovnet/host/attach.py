@@ -155,12 +155,13 @@ class AttachService:
             if exc.status != 404:  # a port deleted meanwhile needs no unbinding
                 raise
 
-    def detach(self, port_id: str, unbind: bool) -> None:
+    def detach(self, port_id: str, unbind: bool, final: bool = False) -> None:
         """Unplug ``port_id`` here (its OVS port and the devices ovnet made; nothing there is
-        fine) and, with ``unbind``, clear its ``binding:host_id``. Conflict while it is in flight."""
+        fine) and, with ``unbind``, clear its ``binding:host_id``; ``final`` when the port is
+        about to be deleted (ovnet.host.vif.Vif.unplug). Conflict while it is in flight."""
         with self._in_flight(port_id):
             owned = self.host.ovs.port_by_id(port_id)
             if owned:
-                self.plugin(owned.kind).unplug(port_id)
+                self.plugin(owned.kind).unplug(port_id, final=final)
             if unbind:
                 self._clear_binding(port_id)

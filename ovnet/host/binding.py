@@ -101,7 +101,7 @@ class Binder:
         its deletion, without an API call: the binding goes with the port. A port bound to another
         host is a Conflict; nothing plugged here is fine."""
         self._check_host(port)
-        self.service.detach(port["id"], unbind=False)
+        self.service.detach(port["id"], unbind=False, final=True)
 
     def _check_host(self, port: dict) -> None:
         if port.get(HOST_ID) not in ("", self.chassis):
@@ -117,6 +117,12 @@ class Binder:
                 client.request("GET", "/v2.0/ports", params={"limit": 1, "fields": "id"})
                 return set()
             return {p["id"] for p in client.list_ports(id=port_ids)} & set(port_ids)
+
+    def authenticate(self, token: str) -> None:
+        """Have the API check ``token`` with the cheapest read any caller may make (one port at
+        most); raises ApiError 401 for an invalid one."""
+        with ApiClient(self.api_urls, token) as client:
+            client.list("ports", limit=1)
 
     def bindings(self, token: str | None = None) -> list[dict]:
         """The ports plugged here: [{"port_id", "kind", "device", "mac", "installed"}]; with a

@@ -184,11 +184,16 @@ class LocalOvs:
             self.del_port(name)
             raise OvsError(f"ovs-vswitchd could not open interface {name}: {error or 'no ofport'}")
 
-    def del_port(self, name: str) -> None:
-        """Remove OVS port ``name`` from the bridge if it is there."""
+    def del_port(self, name: str, wait: bool = True) -> None:
+        """Remove OVS port ``name`` from the bridge if it is there; with ``wait`` return once
+        ovs-vswitchd has reconfigured, without once OVSDB has dropped the row."""
         # Looked up first: a transaction, even one that deletes nothing, waits for vswitchd.
         if self._read(self.api.db_list("Port", [name], columns=["name"], if_exists=True)):
-            self.api.del_port(name, if_exists=True).execute(check_error=True)
+            command = self.api.del_port(name, if_exists=True)
+            if wait:
+                command.execute(check_error=True)
+            else:
+                self._unwaited(command)
 
     def owned_ports(self) -> list[OwnedPort]:
         """Every Interface that carries ``ovnet:owned=true``."""

@@ -75,11 +75,14 @@ class Vif:
         Raises BadRequest, Conflict, OvsError; on any error nothing of this plug is left."""
         raise NotImplementedError
 
-    def unplug(self, port_id: str) -> None:
-        """Remove the OVS port of ``port_id`` and the host-end device ovnet made for it, if any."""
+    def unplug(self, port_id: str, final: bool = False) -> None:
+        """Remove the OVS port of ``port_id`` and the host-end device ovnet made for it, if any.
+        ``final``: the port is being deleted, so its device name never comes back, and ovs-vswitchd
+        catching up with the removal is not waited for (a re-plug of the same name must wait,
+        see LocalOvs.add_port)."""
         owned = self.host.ovs.port_by_id(port_id)
         if owned:
-            self.host.ovs.del_port(owned.name)
+            self.host.ovs.del_port(owned.name, wait=not final)
             self.delete_device(owned.name)
 
     def is_plugged(self, port_id: str) -> bool:

@@ -119,16 +119,34 @@ class Store:
                 time.sleep(random.uniform(0, RETRY_JITTER_S * (attempt + 1)))  # de-synchronise the losers
         raise AssertionError("unreachable")
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (alembic upgrade head)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to Alembic ``revision`` (default the newest: alembic upgrade head; an
+        older one lets the upgrade test build a previous release's schema)."""
         from alembic import command
         from alembic.config import Config
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection if self.url.startswith("sqlite") else None
+            if raw is not None:
+                # A migration that changes a table on SQLite rebuilds it (Alembic's batch mode: copy,
+                # drop, rename); with foreign keys on, the drop cascade-deleted every row referring to
+                # it (0003 rebuilt networks: every subnet, port and address of a previous release was
+                # lost). The pragma only takes effect outside a transaction, hence the raw connection
+                # (autocommit, see _setup_sqlite); the check afterwards proves nothing dangles.
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, revision)
+                if raw is not None:
+                    dangling = raw.execute("PRAGMA foreign_key_check").fetchall()
+                    if dangling:
+                        raise RuntimeError(f"the migration left rows referring to nothing: {dangling[:5]}")
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def dispose(self) -> None:
         """Close every pooled connection."""

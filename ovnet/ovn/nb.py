@@ -196,6 +196,10 @@ class _Converge(command.BaseCommand):
         size = "all" if self.scope is None else len(self.scope)
         return f"converge(scope={size} ids)"
 
+    # TimeoutException formats its list of commands, i.e. their repr: ovsdbapp's lists every
+    # attribute, and a timed-out rebuild of 10,000 ports logged megabytes of rows.
+    __repr__ = __str__
+
     def run_idl(self, txn: ovs_idl.Transaction) -> None:
         actual = self.api.read_owned(self.scope, known=self.known, desired=self.desired,
                                      memberships=self.memberships)

@@ -37,6 +37,7 @@ from ovnet.host.cni.protocol import Attachment, CniError
 from ovnet.host.errors import BindTimeout, HostError
 
 LOG = logging.getLogger(__name__)
+ACTIVE_POLL_S = 0.01  # between reads of a port's status while it is on its way to ACTIVE
 
 
 def _api_error(exc: ApiError, doing: str) -> CniError:
@@ -187,7 +188,8 @@ class CniService:
 
     # -- verbs ---------------------------------------------------------------------------------
     def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
-        """ADD: the attachment's port, plugged and ovn-installed; its Result in the asked version."""
+        """ADD: the attachment's port, plugged, ovn-installed and ACTIVE in the API; its Result in
+        the asked version."""
         net, existing, subnets = self._add_reads(request, api)
         if existing:
             port = existing[0]
@@ -196,6 +198,7 @@ class CniService:
                 # since a runtime runs one netns per container; move the port, keeping its IP.
                 self.binder.unbind(port["id"], token=token)
                 self._attach(request, port, token)
+            self._wait_active(api, port["id"])
         else:
             port = self._create_port(request, net, api)
             try:
@@ -204,8 +207,9 @@ class CniService:
                     self.binder.attach_created(port, net, subnets, "veth", request.netns, request.ifname)
                 else:
                     self._attach(request, port, token)
+                self._wait_active(api, port["id"])
             except BaseException:
-                self._delete_port(api, port["id"])
+                self._release(api, port, token)
                 raise
         # Binding changes neither the MAC nor the fixed IPs: the port as made or found is current.
         result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port, subnets))
@@ -213,6 +217,19 @@ class CniService:
 
     def _attach(self, request: Attachment, port: dict, token: str | None) -> None:
         self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
+
+    def _wait_active(self, api: ApiClient, port_id: str) -> None:
+        """Return once the API shows ``port_id`` ACTIVE (issue 12: ACTIVE before the Result is
+        printed); BindTimeout after the attach's ``bind_timeout``. ovn-controller marks the port
+        up in SB as it sets ovn-installed, and northd and the syncer carry that to the API's
+        status a few tens of ms later, usually before the first read. No event of it reaches
+        the agent, hence the short reads."""
+        deadline = time.monotonic() + self.binder.service.bind_timeout
+        while api.show_port(port_id)["status"] != "ACTIVE":
+            if time.monotonic() > deadline:
+                raise BindTimeout(f"port {port_id} is ovn-installed but not ACTIVE in the API after "
+                                  f"{self.binder.service.bind_timeout:g} s (is ovnet-server's syncer running?)")
+            time.sleep(ACTIVE_POLL_S)
 
     def _create_port(self, request: Attachment, net: dict, api: ApiClient) -> dict:
         attrs: dict = {

@@ -32,3 +32,9 @@ def endpoint(server_process) -> Endpoint:
     _, settings = server_process
     token = settings.admin_token_file.read_text().strip()
     return Endpoint(settings, token, settings.state_dir / CLOUDS_FILE)
+
+
+@pytest.fixture(params=["api", pytest.param("nb", marks=[pytest.mark.ovn, pytest.mark.root])])
+def lifecycle_endpoint(request):
+    """The API alone, then the all-in-one where every step is also checked in OVN NB."""
+    return request.getfixturevalue("endpoint" if request.param == "api" else "nb_endpoint")

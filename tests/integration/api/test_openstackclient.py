@@ -18,12 +18,6 @@ from tests.helpers.osc import OPENSTACK, Osc
 pytestmark = pytest.mark.skipif(not OPENSTACK.exists(), reason=f"python-openstackclient not installed at {OPENSTACK}")
 
 
-@pytest.fixture(params=["api", pytest.param("nb", marks=[pytest.mark.ovn, pytest.mark.root])])
-def lifecycle_endpoint(request):
-    """The API alone, then the all-in-one where every step is also checked in OVN NB."""
-    return request.getfixturevalue("endpoint" if request.param == "api" else "nb_endpoint")
-
-
 def test_openstackclient_network_subnet_port_lifecycle(lifecycle_endpoint):
     endpoint = lifecycle_endpoint
     osc = Osc(endpoint.clouds_yaml)

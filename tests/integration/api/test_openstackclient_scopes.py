@@ -1,6 +1,7 @@
 """Acceptance: the real python-openstackclient with address scopes, subnet pools (in a scope, listed,
 shown, a subnet with --subnet-pool --prefix-length) and external RBAC, each step checked against
-what the store holds (the model's rows, read with SQLAlchemy) besides what the client shows."""
+what the store holds (the model's rows, read with SQLAlchemy) besides what the client shows, and
+in OVN NB where the step has NB rows (the "nb" variant: the all-in-one)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def _rows(store: Store, query):
     return store.run(lambda s: [tuple(r) for r in s.execute(query)], True)
 
 
-def test_openstackclient_address_scopes_and_pools(endpoint):
+def test_openstackclient_address_scopes_and_pools(lifecycle_endpoint):
+    endpoint = lifecycle_endpoint
     osc = Osc(endpoint.clouds_yaml)
     store = Store(endpoint.settings.sql_url)
     try:
@@ -38,6 +40,7 @@ def test_openstackclient_address_scopes_and_pools(endpoint):
             ("acc-scoped", scope["id"], ["10.80.0.0/16"])]
 
         net = osc.json("network", "create", "acc-scoped-net")
+        endpoint.after("network", net["id"], net)
         sub = osc.json("subnet", "create", "--network", "acc-scoped-net", "--subnet-pool", "acc-scoped",
                        "--prefix-length", "26", "acc-scoped-sub")
         assert sub["cidr"] == "10.80.0.0/26" and sub["subnetpool_id"] == pool["id"]
@@ -48,6 +51,7 @@ def test_openstackclient_address_scopes_and_pools(endpoint):
         in_use = osc.run("address", "scope", "delete", "acc-scope", check=False)
         assert in_use.returncode != 0 and "in use" in in_use.stderr, in_use.stderr
         osc.run("subnet", "delete", "acc-scoped-sub")
+        endpoint.after("subnet", sub["id"], None)
         osc.run("subnet", "pool", "delete", "acc-scoped")
         osc.run("address", "scope", "delete", "acc-scope")
         assert osc.json("address", "scope", "list") == [] and _rows(store, select(AddressScope.id)) == []
@@ -69,3 +73,13 @@ def test_openstackclient_external_rbac(endpoint):
         assert _rows(store, select(RbacPolicy.id)) == []
     finally:
         store.dispose()
+
+
+def test_openstackclient_quota_show_without_network(endpoint):
+    """``openstack quota show PROJECT`` asks each service in the catalog; ovnet's lists only the
+    network service, so the network quotas come back (it used to ask Nova and fail with 404)."""
+    osc = Osc(endpoint.clouds_yaml)
+    osc.run("quota", "set", "--networks", "3", "--ports", "9", "admin")
+    shown = {row["Resource"]: row["Limit"] for row in osc.json("quota", "show", "admin")}
+    assert shown["networks"] == 3 and shown["ports"] == 9 and shown["subnets"] == -1, shown
+    assert "cores" not in shown and "volumes" not in shown

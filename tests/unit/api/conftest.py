@@ -26,8 +26,9 @@ class Caller:
     token: str
     project_id: str
 
-    def _h(self, kw: dict) -> dict:
-        return {"X-Auth-Token": self.token, **kw.pop("headers", {})}
+    def _h(self, kw: dict | None = None) -> dict:
+        # The token, plus (and taken out of) the ``headers`` a call passed in ``kw``.
+        return {"X-Auth-Token": self.token, **(kw.pop("headers", {}) if kw else {})}
 
     def get(self, path: str, **kw):
         return self.client.get(path, headers=self._h(kw), **kw)

@@ -26,6 +26,7 @@ def resources(admin, alice) -> dict[str, tuple[str, str]]:
     port = alice.port(net["id"])
     pool = _created(alice, "subnetpools", "subnetpool", {"name": "pool", "prefixes": ["10.20.0.0/16"],
                                                           "default_prefixlen": 24})
+    scope = _created(alice, "address-scopes", "address_scope", {"name": "scope", "ip_version": 4})
     router = _created(alice, "routers", "router", {"name": "r", "external_gateway_info": {"network_id": public["id"]}})
     assert alice.put(f"/v2.0/routers/{router['id']}/add_router_interface", {"subnet_id": sub["id"]}).status_code == 200
     fip = _created(alice, "floatingips", "floatingip", {"floating_network_id": public["id"]})
@@ -34,17 +35,18 @@ def resources(admin, alice) -> dict[str, tuple[str, str]]:
                     {"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp",
                      "port_range_min": 80, "port_range_max": 80})
     return {"networks": ("network", net["id"]), "subnets": ("subnet", sub["id"]), "ports": ("port", port["id"]),
-            "subnetpools": ("subnetpool", pool["id"]), "routers": ("router", router["id"]),
+            "subnetpools": ("subnetpool", pool["id"]), "address-scopes": ("address_scope", scope["id"]),
+            "routers": ("router", router["id"]),
             "floatingips": ("floatingip", fip["id"]), "security-groups": ("security_group", group["id"]),
             "security-group-rules": ("security_group_rule", rule["id"])}
 
 
-KINDS = ["networks", "subnets", "ports", "subnetpools", "routers", "floatingips", "security-groups",
-         "security-group-rules"]
+KINDS = ["networks", "subnets", "ports", "subnetpools", "address-scopes", "routers", "floatingips",
+         "security-groups", "security-group-rules"]
 
 NOT_FOUND = {"networks": "Network", "subnets": "Subnet", "ports": "Port", "subnetpools": "SubnetPool",
-             "routers": "Router", "floatingips": "FloatingIP", "security-groups": "SecurityGroup",
-             "security-group-rules": "SecurityGroupRule"}
+             "address-scopes": "AddressScope", "routers": "Router", "floatingips": "FloatingIP",
+             "security-groups": "SecurityGroup", "security-group-rules": "SecurityGroupRule"}
 
 
 @pytest.mark.parametrize("path", KINDS)
@@ -81,3 +83,10 @@ def test_a_rule_is_created_with_tags(alice):
     assert group["tags"] == ["t1"] and rule["tags"] == ["a", "b"]
     listed = alice.get(f"/v2.0/security-groups/{group['id']}").json()["security_group"]["security_group_rules"]
     assert {r["id"]: r["tags"] for r in listed}[rule["id"]] == ["a", "b"]
+
+
+def test_every_kind_of_the_registry_is_covered_here():
+    """A new resource kind gets the tag routes from the registry; this test then asks for it here."""
+    from ovnet.model.registry import KINDS as REGISTRY
+
+    assert {kind.path or kind.plural for kind in REGISTRY.values()} == set(KINDS)

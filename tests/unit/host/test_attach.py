@@ -68,8 +68,8 @@ class FakeVeth(Vif):
             raise self.plug_error
         return "vh-fake"
 
-    def unplug(self, port_id: str) -> None:
-        self.log.append(("unplug", port_id))
+    def unplug(self, port_id: str, final: bool = False) -> None:
+        self.log.append(("unplug final" if final else "unplug", port_id))
 
     def is_plugged(self, port_id: str) -> bool:
         return self.plugged
@@ -197,3 +197,5 @@ def test_detach_unplugs_and_unbinds_only_when_asked():
     assert veth.log == [("unplug", PORT_ID)] and api.calls == []
     svc.detach(PORT_ID, unbind=True)
     assert api.calls == [("update", PORT_ID, {"binding:host_id": ""})]
+    svc.detach(PORT_ID, unbind=False, final=True)  # the port is being deleted: no vswitchd wait
+    assert veth.log[-1] == ("unplug final", PORT_ID) and len(api.calls) == 1

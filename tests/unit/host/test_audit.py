@@ -50,3 +50,14 @@ def test_nb_vs_sb_reports_up_ports_claimed_elsewhere_or_not_at_all():
         "port p2 is up in NB but SB has no Port_Binding for it",
         "port p3 is up in NB and claimed by hv1 in SB, but is bound to hv2",
     ]
+
+
+def test_a_vm_tap_of_an_unbound_port_may_wait_off_the_bridge_but_not_one_of_a_deleted_port():
+    # Found by the storm: unbind takes a VM's tap off the bridge and keeps it for a rebind.
+    inv = _inventory(devices=[{"port_id": "vm1", "kind": "tap", "device": "tapvm1", "complete": True},
+                              {"port_id": "gone", "kind": "tap", "device": "tapgone", "complete": True},
+                              {"port_id": "p2", "kind": "veth", "device": "vh2", "complete": True}])
+    assert [f["problem"] for f in host_findings(inv, {"vm1": "", "p2": ""})] == [
+        "hv1: device tapgone (tap) of port gone is not on the integration bridge",
+        "hv1: device vh2 (veth) of port p2 is not on the integration bridge",
+    ]
