@@ -17,7 +17,7 @@ def test_migrations_create_the_declared_schema(store):
 
 def test_a_hosts_ports_are_found_by_index(tmp_path):
     """Every agent's converge and the Docker endpoint clean-up list one host's ports: SQLite's plan
-    for that query searches ix_ports_binding_host_id (migration 0008) instead of scanning ports."""
+    for that query searches ix_ports_binding_host_id (migration 0009) instead of scanning ports."""
     from sqlalchemy import select
 
     from ovnet.model.store import Store
