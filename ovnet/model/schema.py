@@ -180,7 +180,7 @@ class Port(StandardAttrs, Base):
     status: Mapped[str] = mapped_column(String(16), default="DOWN")
     device_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     device_owner: Mapped[str] = mapped_column(String(255), default="")
-    binding_host_id: Mapped[str] = mapped_column(String(255), default="")
+    binding_host_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     binding_vnic_type: Mapped[str] = mapped_column(String(64), default="normal")
     binding_profile: Mapped[dict] = mapped_column(JSON, default=dict)
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)

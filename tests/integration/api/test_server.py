@@ -24,9 +24,10 @@ def test_bootstrap_writes_private_admin_token_and_clouds_yaml(endpoint):
     state = endpoint.settings.state_dir
     assert _mode(state / ADMIN_TOKEN_FILE) == 0o600 and _mode(state / CLOUDS_FILE) == 0o600
     cloud = yaml.safe_load((state / CLOUDS_FILE).read_text())["clouds"]["ovnet"]
-    assert cloud == {"auth_type": "admin_token",
-                     "auth": {"endpoint": endpoint.settings.api_url, "token": endpoint.token},
-                     "identity_api_version": "3", "identity_endpoint_override": f"{endpoint.settings.api_url}/v3"}
+    # Keystone v3 token auth against the server's own /v3 (ovnet.api.authtokens)
+    assert cloud == {"auth_type": "v3token",
+                     "auth": {"auth_url": f"{endpoint.settings.api_url}/v3", "token": endpoint.token},
+                     "identity_api_version": "3"}
     with ApiClient(endpoint.settings.api_url, endpoint.token) as api:
         assert api.list_networks() == []
     with ApiClient(endpoint.settings.api_url, "wrong") as api, pytest.raises(ApiError) as exc:
@@ -53,7 +54,7 @@ def test_project_create_gives_a_member_token_confined_to_its_project(endpoint):
     assert out.returncode == 0, out.stderr
     entry = yaml.safe_load(out.stdout.split("clouds.yaml entry:\n", 1)[1])["clouds"]["ovnet-tenant-a"]
     token = entry["auth"]["token"]
-    assert f"token: {token}" in out.stdout and entry["auth"]["endpoint"] == endpoint.settings.api_url
+    assert f"token: {token}" in out.stdout and entry["auth"]["auth_url"] == f"{endpoint.settings.api_url}/v3"
     with ApiClient(endpoint.settings.api_url, endpoint.token) as admin:
         hidden = admin.create_network(name="admin-only")
     with ApiClient(endpoint.settings.api_url, token) as member:

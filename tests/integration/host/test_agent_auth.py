@@ -107,10 +107,14 @@ def _normalized(answer: httpx.Response, ids: list[str]) -> tuple[int, str]:
 def test_every_agent_route_needs_a_token_and_hides_other_projects_objects(allinone, api, agent, make_netns):
     """Issue 15, the agent's socket: every route (from the agent app itself, so a new one is covered
     the day it appears) but the health check and the scrape answers 401 without a token or with a
-    wrong one; a member given another project's port or network ids gets what unknown ids get."""
+    wrong one; a member given another project's port or network ids gets what unknown ids get, and
+    403 on the admin-only routes (the host inventory)."""
     routes = sorted((m.upper(), path) for path, ops in agent_app(None, None, "c", "t").openapi()["paths"].items()
                     for m in ops)
     open_routes = {("GET", "/healthz"), ("GET", "/metrics")}
+    # A host's inventory names ports of every project and devices of deleted ones: like Neutron's
+    # agent resources (policy get_agent: admin only) it is the admin's, a member gets 403.
+    admin_routes = {("GET", "/inventory")}
     out = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "project", "create", "auth-b",
                           "--state-dir", str(allinone.state_dir)], capture_output=True, text=True, check=True,
                          timeout=60).stdout
@@ -143,10 +147,13 @@ def test_every_agent_route_needs_a_token_and_hides_other_projects_objects(allino
             member = {"X-Auth-Token": token}
             seen = raw.request(method, fill(path, theirs["id"]), headers=member,
                                json=body(method, path, theirs["id"], theirs["network_id"]))
-            if method == "GET" or path == "/reconcile":
-                # a member's view of the host: its own ports only, or 403 where the route is the
-                # admin's alone (the inventory names every project's ports)
-                assert seen.status_code in (200, 403) and theirs["id"] not in seen.text, (method, path, seen.text)
+            if (method, path) in admin_routes:
+                assert seen.status_code == 403, (method, path, seen.text)
+                assert seen.json()["NeutronError"]["type"] == "PolicyNotAuthorized", (method, path, seen.text)
+                assert theirs["id"] not in seen.text, (method, path, seen.text)
+                continue
+            if method == "GET" or path == "/reconcile":  # a member's view of the host: its own ports only
+                assert seen.status_code == 200 and theirs["id"] not in seen.text, (method, path, seen.text)
                 continue
             none = raw.request(method, fill(path, unknown), headers=member, json=body(method, path, unknown, unknown))
             assert not 200 <= seen.status_code < 300, (method, path, seen.text)

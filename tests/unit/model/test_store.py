@@ -15,6 +15,25 @@ def test_migrations_create_the_declared_schema(store):
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
+def test_a_hosts_ports_are_found_by_index(tmp_path):
+    """Every agent's converge and the Docker endpoint clean-up list one host's ports: SQLite's plan
+    for that query searches ix_ports_binding_host_id (migration 0009) instead of scanning ports."""
+    from sqlalchemy import select
+
+    from ovnet.model.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'model.db'}")
+    try:
+        store.migrate()
+        query = select(Port.id).where(Port.binding_host_id == "host-1")
+        sql = str(query.compile(store.engine, compile_kwargs={"literal_binds": True}))
+        with store.engine.connect() as conn:
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    finally:
+        store.dispose()
+    assert "ix_ports_binding_host_id" in plan, plan
+
+
 def _net_subnet_port(session):
     net = Network(project_id="p", mtu=1442, tags=[])
     session.add(net)
