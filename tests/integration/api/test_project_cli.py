@@ -157,7 +157,7 @@ def test_delete_refuses_a_project_that_owns_resources_then_cascades(endpoint):
         member.create_subnet(network_id=net["id"], cidr="10.7.0.0/24", ip_version=4)
         member.create_port(network_id=net["id"])
     refused = _ovnet_project(state, "delete", "doomed")
-    assert refused.exit_code == 1 and "still owns 1 networks, 1 subnets, 1 ports" in refused.output
+    assert refused.exit_code == 1 and "still owns 1 network, 1 subnet, 1 port;" in refused.output
     done = _ovnet_project(state, "delete", "doomed", "--cascade")
     assert done.exit_code == 0, done.output
     assert "deleted project doomed and 1 networks, 1 subnets, 1 ports" in done.output and "1 tokens" in done.output
