@@ -65,7 +65,8 @@ def delete_project(session: Session, ctx: Context, project_id: str, cascade: boo
         raise Conflict(f"Project {project.name} holds an admin token; it cannot be deleted.", "ProjectInUse")
     counts = owned(session, project.id)
     if counts and not cascade:
-        what = ", ".join(f"{n} {plural if n != 1 else BY_PLURAL[plural].name}" for plural, n in counts.items())
+        what = ", ".join(f"{n} {(plural if n != 1 else BY_PLURAL[plural].name).replace('_', ' ')}"
+                         for plural, n in counts.items())
         raise Conflict(f"Project {project.name} still owns {what}; delete them first, or delete the project "
                        "with cascade.", "ProjectInUse")
     if counts:
