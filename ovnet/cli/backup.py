@@ -41,13 +41,13 @@ def backup(file: Path = typer.Argument(..., help="Where to write the copy (SQLit
     except subprocess.CalledProcessError as exc:
         _fail(err, f"pg_dump failed: {exc.stderr.strip()}")
     except OSError as exc:
-        _fail(err, f"cannot write {file}: {exc}")
+        _fail(err, f"cannot write {file}: {exc.strerror or exc}")
     finally:
         store.dispose()
     typer.echo(f"backed up the model to {file}")
 
 
-def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A copy made by `ovnet backup`."),
+def restore(file: Path = typer.Argument(..., help="A copy made by `ovnet backup`."),
             no_sync: bool = typer.Option(False, "--no-sync", help="Leave NB alone (a server's reconcile, or a later "
                                          "`ovnet sync`, converges it)."),
             state_dir: Path = STATE_DIR) -> None:
@@ -76,6 +76,8 @@ def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="
         typer.echo(f"repaired {len(lines)} difference(s) in OVN NB" if lines else "OVN NB already matched it")
     except BadRequest as exc:
         _fail(err, exc.message)
+    except OSError as exc:
+        _fail(err, f"cannot read {file}: {exc.strerror or exc}")
     except subprocess.CalledProcessError as exc:
         _fail(err, f"pg_restore failed (nothing restored): {exc.stderr.strip()}")
     finally:

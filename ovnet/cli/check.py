@@ -2,6 +2,9 @@
 nothing is wrong.
 
 Layers compared (issue 15), each by its own module:
+- ``services``: every service of this state dir and each added host's (their agents included) is
+  running and healthy (the rows of ``ovnet status``, ovnet.runtime.allinone.status); a layer that
+  is down must not pass silently;
 - ``model-nb``: the model against OVN NB, what ``ovnet sync --check`` shows (ovnet.ovn.syncer.drift);
 - ``nb-sb``: every up logical switch port is claimed in SB by the chassis its port is bound to
   (ovnet.ovn.audit);
@@ -34,7 +37,7 @@ from ovnet.ovn.audit import nb_vs_sb
 from ovnet.ovn.nb import NbUnavailable
 from ovnet.ovn.sb import SbUnavailable, port_bindings as sb_port_bindings
 from ovnet.ovn.syncer import CONNECT_TIMEOUT, Syncer
-from ovnet.runtime import hosts
+from ovnet.runtime import allinone, hosts
 
 AGENT_TIMEOUT_S = 30.0
 
@@ -67,25 +70,63 @@ def _host_layer(settings: Settings, bound_to: dict[str, str]) -> list[dict]:
     return out
 
 
-def collect(settings: Settings) -> list[dict]:
-    """Every finding, layer by layer (model-nb, nb-sb, host, ipam): [{"layer", "objects", "problem"}].
-    Raises NbUnavailable or SbUnavailable when OVN cannot be read (not a finding: nothing was compared)."""
-    store = Store(settings.sql_url)
-    syncer = Syncer(store, settings)
+def _services_layer(settings: Settings) -> list[dict]:
+    """One finding per service of this state dir (and per service of each added host, its agent
+    included) that is dead or unhealthy, from the rows of ``ovnet status``."""
+    return [finding("services", [row.name], f"{row.name} is {'unhealthy' if row.alive else 'not running'}"
+                    + (f": {row.reason}" if row.reason else ""))
+            for row in allinone.status(settings) if not row.healthy]
+
+
+def _ovn_layers(settings: Settings, store: Store, bound_to: dict[str, str],
+                unreadable: list[NbUnavailable | SbUnavailable]) -> list[dict]:
+    """The model-nb and nb-sb findings; an OVN database that cannot be read adds a line to
+    ``unreadable`` instead (the layers that need it are not compared)."""
+    try:
+        syncer = Syncer(store, settings)
+    except NbUnavailable as exc:
+        unreadable.append(exc)
+        return []
     try:
         drift = syncer.drift()
         up = syncer.nb.port_up()
+    except NbUnavailable as exc:
+        unreadable.append(exc)
+        return []
+    finally:
+        syncer.stop()
+    # Both drift line shapes name the object second: "<table> <id>: ..." and "port <id>: ...".
+    out = [finding("model-nb", [line.split()[1].rstrip(":")], line) for line in drift]
+    try:
+        out += nb_vs_sb(bound_to, up, sb_port_bindings(settings.sb_connection, CONNECT_TIMEOUT))
+    except SbUnavailable as exc:
+        unreadable.append(exc)
+    return out
+
+
+def collect_layers(settings: Settings) -> tuple[list[dict], list[NbUnavailable | SbUnavailable]]:
+    """Every finding, layer by layer (services, model-nb, nb-sb, host, ipam): ([{"layer", "objects",
+    "problem"}], unreadable), where ``unreadable`` holds the error of each OVN database that could
+    not be read: the layers needing it were not compared, the others were."""
+    unreadable: list[NbUnavailable | SbUnavailable] = []
+    store = Store(settings.sql_url)
+    try:
         with store.session(readonly=True) as session:
             bound_to = port_bindings(session)
             ipam = ipam_findings(session)
+        ovn = _ovn_layers(settings, store, bound_to, unreadable)
     finally:
-        syncer.stop()
         store.dispose()
-    # Both drift line shapes name the object second: "<table> <id>: ..." and "port <id>: ...".
-    out = [finding("model-nb", [line.split()[1].rstrip(":")], line) for line in drift]
-    out += nb_vs_sb(bound_to, up, sb_port_bindings(settings.sb_connection, CONNECT_TIMEOUT))
-    out += _host_layer(settings, bound_to)
-    return out + ipam
+    return _services_layer(settings) + ovn + _host_layer(settings, bound_to) + ipam, unreadable
+
+
+def collect(settings: Settings) -> list[dict]:
+    """The findings of ``collect_layers``; raises the first NbUnavailable or SbUnavailable when
+    OVN could not be read (then not everything was compared)."""
+    found, unreadable = collect_layers(settings)
+    if unreadable:
+        raise unreadable[0]
+    return found
 
 
 def check(
@@ -94,22 +135,24 @@ def check(
     json_: bool = typer.Option(False, "--json", help="Print the findings as a JSON list."),
 ) -> None:
     """Check model, OVN NB, OVN SB, every host's OVS (through its agent) and the IPAM against each
-    other; print one line per finding; exit 0 only when there is none (1 findings, 2 OVN unreadable).
+    other, and that every service of this state dir runs healthy; print one line per finding; exit 0
+    only when there is none (1 findings, 2 OVN unreadable: the other layers' findings are printed too).
 
     Example: ovnet check || ovnet sync
     """
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     settings = load_settings(state_dir)
-    try:
-        found = collect(settings)
-    except (NbUnavailable, SbUnavailable) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    found, unreadable = collect_layers(settings)
     if json_:
         print(json.dumps(found, indent=2))
     else:
         for item in found:
             out.print(f"{item['layer']}: {item['problem']}", markup=False, highlight=False)
-        out.print(f"{len(found)} finding(s)" if found else "all layers agree: no findings")
+        if not unreadable:
+            out.print(f"{len(found)} finding(s)" if found else "all layers agree: no findings")
+    for line in unreadable:  # what could not be compared never reads as agreement
+        err.print(f"[red]error:[/] {line}", markup=True, highlight=False)
+    if unreadable:
+        raise typer.Exit(2)
     if found:
         raise typer.Exit(1)

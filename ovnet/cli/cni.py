@@ -41,9 +41,12 @@ def install(
     except (OSError, ApiError, httpx.HTTPError) as exc:
         typer.echo(f"error: cannot look the network up in the ovnet API ({exc}); is ovnet up?", err=True)
         raise typer.Exit(1) from None
-    if len(found) != 1:
-        typer.echo(f"error: {'no' if not found else 'more than one'} ovnet network {network!r}"
-                   + (f" in project {project}" if project else "") + "; name it by id", err=True)
+    where = f" in project {project}" if project else ""
+    if not found:
+        typer.echo(f"error: ovnet network {network!r} does not exist{where}", err=True)
+        raise typer.Exit(1)
+    if len(found) > 1:
+        typer.echo(f"error: more than one ovnet network is named {network!r}{where}; name it by id", err=True)
         raise typer.Exit(1)
     net = found[0]
     try:
@@ -86,8 +89,13 @@ def uninstall(
     Example: ovnet cni uninstall net1
     """
     try:
+        cni_install.check_name(name)
+    except ValueError as exc:  # a malformed argument is a usage error (exit 2), as for `install --name`
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
         removed = cni_install.uninstall(name, conf_dir, _bin_dirs(bin_dir))
-    except ValueError as exc:
+    except ValueError as exc:  # the conflist is another plugin's: refused
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     for path in removed:

@@ -20,6 +20,8 @@ from rich.table import Table
 
 from ovnet.apiclient import ApiClient, ApiError, cloud_entry
 from ovnet.config import Settings, load_settings
+from ovnet.model.errors import BadRequest
+from ovnet.model.tenancy import check_project_name
 
 app = typer.Typer(help="Projects (tenants) and their tokens.", no_args_is_help=True)
 STATE_DIR = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
@@ -63,6 +65,11 @@ def create(name: str = typer.Argument(..., help="Project name: 1 to 64 letters, 
 
     Example: ovnet project create tenant-a
     """
+    try:  # a malformed name is a usage error (exit 2), told before any token or server is needed
+        check_project_name(name)
+    except BadRequest as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
     with _admin(state_dir) as (settings, api):
         project = api.create_project(name)
         token = api.issue_token(project["id"])

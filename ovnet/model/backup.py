@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import text
@@ -49,22 +50,35 @@ def _pg_target(store: Store) -> tuple[list[str], dict[str, str], str]:
 
 def backup(store: Store, dest: Path) -> None:
     """Write a consistent copy of ``store`` (SQLite or PostgreSQL) to ``dest`` while it stays in
-    use. Raises OSError, or subprocess.CalledProcessError with pg_dump's message."""
+    use. The copy is written beside ``dest`` and renamed onto it only when complete, so a failure
+    leaves neither a half-written ``dest`` nor the temporary file. Raises OSError (also for SQLite's
+    own errors, as their message), or subprocess.CalledProcessError with pg_dump's message."""
     dest = Path(dest)
-    if store.url.startswith("sqlite"):
-        dest.unlink(missing_ok=True)
-        with sqlite3.connect(_sqlite_path(store.url)) as src, sqlite3.connect(dest) as copy:
-            src.backup(copy)
-        return
-    args, env, schema = _pg_target(store)
-    subprocess.run(["pg_dump", "--format=custom", f"--schema={schema}", "--no-owner", f"--file={dest}", *args],
-                   env=env, check=True, capture_output=True, text=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+    try:
+        # Creating the file first turns a bad directory into an OSError naming the cause
+        # (sqlite3 would only say "unable to open database file").
+        tmp.open("xb").close()
+        if store.url.startswith("sqlite"):
+            try:
+                with closing(sqlite3.connect(_sqlite_path(store.url))) as src, closing(sqlite3.connect(tmp)) as copy:
+                    src.backup(copy)
+            except sqlite3.Error as exc:
+                raise OSError(f"SQLite: {exc}") from exc
+        else:
+            args, env, schema = _pg_target(store)
+            subprocess.run(["pg_dump", "--format=custom", f"--schema={schema}", "--no-owner", f"--file={tmp}",
+                            *args], env=env, check=True, capture_output=True, text=True)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def restore(store: Store, src: Path) -> None:
     """Replace the content of ``store`` by the copy in ``src`` (made by ``backup`` from a store of
-    the same kind), then migrate it to the current schema. BadRequest when ``src`` is not such a
-    copy; subprocess.CalledProcessError with pg_restore's message (nothing changed then)."""
+    the same kind), then migrate it to the current schema. OSError when ``src`` cannot be read;
+    BadRequest when ``src`` is not such a copy (the store is left as it was); subprocess.CalledProcessError with pg_restore's message (nothing changed then)."""
     src = Path(src)
     with open(src, "rb") as f:
         magic = f.read(16)
@@ -72,8 +86,14 @@ def restore(store: Store, src: Path) -> None:
         if magic != SQLITE_MAGIC:
             raise BadRequest(f"{src} is not a SQLite backup (this store is SQLite)")
         store.dispose()
-        with sqlite3.connect(src) as copy, sqlite3.connect(_sqlite_path(store.url)) as live:
-            copy.backup(live)
+        try:
+            with closing(sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)) as copy:
+                # A file that only starts like SQLite fails here, before the live store is touched.
+                copy.execute("PRAGMA quick_check").fetchall()
+                with closing(sqlite3.connect(_sqlite_path(store.url))) as live:
+                    copy.backup(live)
+        except sqlite3.Error as exc:
+            raise BadRequest(f"{src} is not a usable SQLite backup: {exc}") from exc
     else:
         if not magic.startswith(PGDUMP_MAGIC):
             raise BadRequest(f"{src} is not a pg_dump custom-format backup (this store is PostgreSQL)")

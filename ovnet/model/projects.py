@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ovnet.model import addressscopes, floatingips, networks, ports, routers, secgroups, subnetpools, subnets
 from ovnet.model.errors import Conflict
-from ovnet.model.registry import KINDS
+from ovnet.model.registry import BY_PLURAL, KINDS
 from ovnet.model.schema import (
     AddressScope,
     DefaultSecurityGroup,
@@ -65,7 +65,8 @@ def delete_project(session: Session, ctx: Context, project_id: str, cascade: boo
         raise Conflict(f"Project {project.name} holds an admin token; it cannot be deleted.", "ProjectInUse")
     counts = owned(session, project.id)
     if counts and not cascade:
-        what = ", ".join(f"{n} {plural}" for plural, n in counts.items())
+        what = ", ".join(f"{n} {(plural if n != 1 else BY_PLURAL[plural].name).replace('_', ' ')}"
+                         for plural, n in counts.items())
         raise Conflict(f"Project {project.name} still owns {what}; delete them first, or delete the project "
                        "with cascade.", "ProjectInUse")
     if counts:

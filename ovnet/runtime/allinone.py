@@ -86,10 +86,29 @@ def up(settings: Settings, progress: Progress | None = None) -> list[ServiceStat
     """Start every service that is not already running and healthy; return the status rows.
 
     Raises RuntimeFailure (one line naming the fix) after stopping whatever this call started
-    and restoring the settings file it found.
+    and restoring the settings file it found; a state dir this call created is removed again.
     """
     note = progress or (lambda _name, _state: None)
     settings = with_cluster_remotes(settings)
+    fresh = not settings.state_dir.exists()
+    had_datapath = (settings.state_dir / "datapath").exists()
+    try:
+        return _up(settings, note)
+    except BaseException:
+        _forget_made(settings, fresh, had_datapath)
+        raise
+
+
+def _forget_made(settings: Settings, fresh: bool, had_datapath: bool) -> None:
+    """After a failed ``up`` (whose started services are stopped by then): remove the state dir
+    when this call created it and nothing of it runs, else the datapath record it wrote."""
+    if fresh and not any(s.pid() for s in services(settings)):
+        shutil.rmtree(settings.state_dir, ignore_errors=True)
+    elif not had_datapath:
+        (settings.state_dir / "datapath").unlink(missing_ok=True)
+
+
+def _up(settings: Settings, note: Progress) -> list[ServiceStatus]:
     with _lock(settings), _remembered(settings):
         if settings.role == "compute" and not settings.admin_token_file.exists():
             raise RuntimeFailure(f"a compute host calls the API with the central's admin token: copy the "

@@ -31,7 +31,7 @@ def _table(output: str) -> dict[str, list[str]]:
 def test_invalid_project_names_are_refused_and_create_nothing(endpoint, name):
     state = endpoint.settings.state_dir
     r = _ovnet_project(state, "create", name)
-    assert r.exit_code == 1 and "Invalid project name" in r.output
+    assert r.exit_code == 2 and "Invalid project name" in r.output  # a usage error, as `cni install --name`
     listed = _ovnet_project(state, "list")
     assert listed.exit_code == 0 and set(_table(listed.output)) == {"name", "admin"}
 
@@ -157,7 +157,7 @@ def test_delete_refuses_a_project_that_owns_resources_then_cascades(endpoint):
         member.create_subnet(network_id=net["id"], cidr="10.7.0.0/24", ip_version=4)
         member.create_port(network_id=net["id"])
     refused = _ovnet_project(state, "delete", "doomed")
-    assert refused.exit_code == 1 and "still owns 1 networks, 1 subnets, 1 ports" in refused.output
+    assert refused.exit_code == 1 and "still owns 1 network, 1 subnet, 1 port, 1 security group," in refused.output
     done = _ovnet_project(state, "delete", "doomed", "--cascade")
     assert done.exit_code == 0, done.output
     assert "deleted project doomed and 1 networks, 1 subnets, 1 ports" in done.output and "1 tokens" in done.output
@@ -167,3 +167,21 @@ def test_delete_refuses_a_project_that_owns_resources_then_cascades(endpoint):
     assert "doomed" not in _table(_ovnet_project(state, "list").output)
     missing = _ovnet_project(state, "delete", "doomed")
     assert missing.exit_code == 1 and "Could not find project: doomed" in missing.output
+
+
+def test_cni_install_of_a_network_that_does_not_exist_says_so(endpoint, tmp_path):
+    from ovnet.cli.cni import app as cni_app
+    state = endpoint.settings.state_dir
+    args = ["--conf-dir", str(tmp_path / "conf"), "--bin-dir", str(tmp_path / "bin"), "--state-dir", str(state)]
+    r = runner.invoke(cni_app, ["install", "nosuchnet", *args])
+    assert r.exit_code == 1 and "ovnet network 'nosuchnet' does not exist" in r.output, r.output
+    assert "by id" not in r.output
+    r = runner.invoke(cni_app, ["install", "nosuchnet", "--project", "admin", *args])
+    assert r.exit_code == 1 and "does not exist in project admin" in r.output, r.output
+    assert not (tmp_path / "conf").exists() or not list((tmp_path / "conf").iterdir())
+
+
+def test_cni_uninstall_of_a_malformed_name_is_a_usage_error(tmp_path):
+    from ovnet.cli.cni import app as cni_app
+    r = runner.invoke(cni_app, ["uninstall", "bad/name", "--conf-dir", str(tmp_path)])
+    assert r.exit_code == 2 and "not a CNI network name" in r.output, r.output

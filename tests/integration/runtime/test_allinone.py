@@ -89,6 +89,22 @@ def test_port_in_use_fails_cleanly(allinone_settings):
     finally:
         holder.close()
     assert all(not r.alive for r in aio.status(allinone_settings))
+    assert not allinone_settings.state_dir.exists()  # it did not exist before: no lock, no datapath left
+
+
+def test_a_failed_up_in_an_existing_state_dir_keeps_it_but_not_its_datapath_record(allinone_settings):
+    allinone_settings.state_dir.mkdir(parents=True)
+    (allinone_settings.state_dir / "mine").write_text("kept\n")
+    holder = socket.socket()
+    holder.bind((allinone_settings.listen_host, allinone_settings.nb_port))
+    holder.listen()
+    try:
+        with pytest.raises(RuntimeFailure, match="already in use"):
+            aio.up(allinone_settings)
+    finally:
+        holder.close()
+    left = sorted(p.name for p in allinone_settings.state_dir.iterdir())
+    assert "mine" in left and "datapath" not in left, left
 
 
 def test_failure_midway_stops_what_was_started(allinone_settings, monkeypatch):

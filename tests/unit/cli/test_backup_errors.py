@@ -1,0 +1,63 @@
+"""`ovnet backup` / `ovnet restore` failures a new user meets (bad path, unwritable place, a file
+that is no backup): each is one `error: ...` line on stderr, exit 1, no traceback, and nothing
+half-written is left behind. A SQLite store in tmp_path; no OVN needed (`--no-sync`)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from ovnet.cli.main import app
+from ovnet.model.store import Store
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'model.db'}"
+    Store(url).migrate()
+    monkeypatch.setenv("OVNET_SQL_URL", url)
+    monkeypatch.setenv("OVNET_STATE_DIR", str(tmp_path / "state"))
+
+    def run(*args):
+        return CliRunner().invoke(app, list(args))
+    return run
+
+
+def _one_error_line(result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_backup_into_a_missing_directory_is_one_error_line(cli, tmp_path):
+    line = _one_error_line(cli("backup", str(tmp_path / "nonexistent-dir" / "x.db")))
+    assert "No such file or directory" in line
+    assert not (tmp_path / "nonexistent-dir").exists()
+
+
+def test_backup_into_an_unwritable_place_leaves_nothing(cli, tmp_path):
+    target = tmp_path / "adir"
+    target.mkdir()
+    _one_error_line(cli("backup", str(target)))  # a directory is not a file to write
+    assert list(target.iterdir()) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_backup_replaces_an_old_copy_only_when_complete(cli, tmp_path):
+    dest = tmp_path / "copy.db"
+    assert cli("backup", str(dest)).exit_code == 0
+    assert dest.read_bytes().startswith(b"SQLite format 3\x00")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+@pytest.mark.parametrize("content", [None, b"not a backup", b"SQLite format 3\x00" + b"\xff" * 200])
+def test_restore_of_a_missing_or_bogus_file_is_one_error_line(cli, tmp_path, content):
+    src = tmp_path / "src.db"
+    if content is not None:
+        src.write_bytes(content)
+    before = (tmp_path / "model.db").read_bytes()
+    _one_error_line(cli("restore", "--no-sync", str(src)))
+    assert (tmp_path / "model.db").read_bytes() == before
