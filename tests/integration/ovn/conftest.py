@@ -1,4 +1,4 @@
-"""A private OVN NB ovsdb-server for the NB client and syncer tests: the runtime's own NB service
+"""Private OVN NB (and SB) ovsdb-servers for the NB client, syncer and SB tests: the runtime's own NB service
 (real ovsdb-server, Debian's OVN schema) in a temporary state dir on a free loopback port."""
 
 from __future__ import annotations
@@ -44,3 +44,16 @@ def nb_server(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def sb_settings(tmp_path, nb_server):
+    """A private SB ovsdb-server (ovnet's own start-up) beside ``nb_server``: Settings naming both;
+    always stopped at teardown."""
+    settings = Settings(state_dir=tmp_path / "state", nb_port=nb_server.port, sb_port=free_port())
+    service = next(s for s in central_services(settings) if s.name == "ovsdb-sb")
+    service.start()
+    try:
+        yield settings
+    finally:
+        service.stop()

@@ -9,32 +9,17 @@ import subprocess
 
 import pytest
 
-from ovnet.config import Settings
 from ovnet.model import networks, ports, routers, secgroups, sgrules, subnets
 from ovnet.model.common import Defaults
 from ovnet.model.tenancy import Context
 from ovnet.ovn.acls import port_group_name
 from ovnet.ovn.syncer import Syncer
-from ovnet.runtime.central import central_services
-from ovnet.runtime.process import free_port
 from tests.helpers.wait import wait_for
 
 pytestmark = pytest.mark.ovn
 CTX = Context("p1")
 ADMIN = Context("admin", is_admin=True)
 DEFAULTS = Defaults(network_mtu=1442, physical_mtu=1500)
-
-
-@pytest.fixture
-def sb_settings(tmp_path, nb_server):
-    """A private SB ovsdb-server (ovnet's own start-up) beside ``nb_server``: Settings naming both."""
-    settings = Settings(state_dir=tmp_path / "state", nb_port=nb_server.port, sb_port=free_port())
-    service = next(s for s in central_services(settings) if s.name == "ovsdb-sb")
-    service.start()
-    try:
-        yield settings
-    finally:
-        service.stop()
 
 
 @pytest.fixture

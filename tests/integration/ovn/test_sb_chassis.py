@@ -8,22 +8,9 @@ import pytest
 
 from ovnet.config import Settings
 from ovnet.ovn.sb import ChassisWatcher, physical_networks
-from ovnet.runtime.central import central_services
-from ovnet.runtime.process import free_port
 from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.ovn]
-
-
-@pytest.fixture
-def sb(tmp_path):
-    settings = Settings(state_dir=tmp_path / "sb", sb_port=free_port())
-    service = next(s for s in central_services(settings) if s.name == "ovsdb-sb")
-    service.start()
-    try:
-        yield settings
-    finally:
-        service.stop()
 
 
 def sbctl(settings: Settings, *args: str) -> None:
@@ -35,7 +22,8 @@ def test_physical_networks_of_a_mapping():
     assert physical_networks("") == []
 
 
-def test_chassis_and_their_mappings_follow_sb(sb):
+def test_chassis_and_their_mappings_follow_sb(sb_settings):
+    sb = sb_settings
     changes = []
     watcher = ChassisWatcher(sb.sb_connection, on_change=lambda: changes.append(1))
     watcher.start()
