@@ -159,8 +159,9 @@ def _public_row(settings: Settings) -> ServiceStatus:
 
 def _rows(settings: Settings, all_services: list[Service]) -> list[ServiceStatus]:
     rows = service_rows(all_services)
-    # The public wiring is worth checking only while this chassis' ovs-vswitchd runs to hold it.
-    if any(r.name == "ovs-vswitchd" and r.alive for r in rows):
+    # The public wiring is worth checking only while this chassis' ovs-vswitchd runs to hold it,
+    # and only on the all-in-one: a compute host's provider networks are the machine's own.
+    if settings.role == "all-in-one" and any(r.name == "ovs-vswitchd" and r.alive for r in rows):
         rows.append(_public_row(settings))
     return rows + hosts.service_rows(settings)
 
