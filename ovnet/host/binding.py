@@ -155,7 +155,8 @@ class Binder:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or
         whose device vanished (its workload namespace was deleted), are removed; ovnet host-end
         devices (found by their alias) of ports still bound here that lost their OVS port are put
-        back on the bridge; ovnet devices of ports not bound here, or left half-made, are deleted;
+        back on the bridge; ovnet devices of ports not bound here, or left half-made, are deleted
+        (but not a tap a VM holds, which stays off the bridge for a rebind and is not reported);
         workload ends of veths whose addresses, MTU or link state differ from their port are
         reconfigured (ovnet.host.converge); a port bound here with nothing of it on this host (an
         agent killed between setting binding:host_id and plugging) has its binding cleared, since
@@ -181,8 +182,9 @@ class Binder:
             if port_id in bound and complete:
                 self.host.ovs.add_port(name, port_id, bound[port_id]["mac_address"], kind)
                 report.replugged.append(port_id)
-            else:
-                self.service.plugin(kind).delete_device(name)
+            elif self.service.plugin(kind).delete_device(name):
+                # Only what this round really deleted is reported: a VM's tap kept off the bridge
+                # (a held tap is never deleted) would otherwise be "removed" again every round.
                 report.removed.append(port_id)
         self._converge({i: e for i, e in ends.items() if i in bound and i not in busy}, bound, report)
         self._unbind_orphans([p for i, p in bound.items() if i not in busy], startup, report)

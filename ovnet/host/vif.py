@@ -97,15 +97,18 @@ class Vif:
         self.host.ovs.add_port(device, attachment.port_id, attachment.mac, self.kind, internal=internal, wait=wait,
                                target=attachment.plugged_into)
 
-    def delete_device(self, name: str) -> None:
-        """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer)."""
+    def delete_device(self, name: str) -> bool:
+        """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer);
+        True when this call deleted it, False when there was nothing to delete."""
         with self.host.iproute() as ipr:
             index = addressing.link_index(ipr, name)
-            if index is not None:
-                try:
-                    ipr.link("del", index=index)
-                except NetlinkError:
-                    pass  # an OVS internal device vanishes on its own when its port goes
+            if index is None:
+                return False
+            try:
+                ipr.link("del", index=index)
+            except NetlinkError:
+                return False  # an OVS internal device vanishes on its own when its port goes
+            return True
 
     def _fresh_device(self, ipr: IPRoute, name: str, port_id: str) -> None:
         """Make room for a host-end device: an ovnet device of the same port is re-created (a dead
@@ -203,13 +206,14 @@ class TapVif(Vif):
         link = ipr.get_links(index)[0]
         return link.get_attr("IFLA_CARRIER") == 1 and parse_alias(link.get_attr("IFLA_IFALIAS")) == (port_id, TAP)
 
-    def delete_device(self, name: str) -> None:
-        """Delete tap ``name`` unless a VM holds it (see the class docstring)."""
+    def delete_device(self, name: str) -> bool:
+        """Delete tap ``name`` unless a VM holds it (see the class docstring); True when deleted,
+        False when absent or kept for its VM."""
         with self.host.iproute() as ipr:
             index = addressing.link_index(ipr, name)
             if index is not None and ipr.get_links(index)[0].get_attr("IFLA_CARRIER") == 1:
-                return
-        super().delete_device(name)
+                return False
+        return super().delete_device(name)
 
     def check(self, target: str, owner: str | None) -> None:
         check_ifname(target)
