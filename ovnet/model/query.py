@@ -161,9 +161,12 @@ def list_rows(session: Session, ctx: Context, kind, filters: dict[str, list[str]
     if not ctx.is_admin:
         # What a caller may not see it may not filter or sort on either, since the answer would
         # tell (Neutron shows binding:host_id to admins only).
-        for key in (*filters, *(k for k, _ in sorts)):
+        for key in filters:
             if key in kind.admin_fields:
                 raise BadRequest(f"[{key}] is invalid attribute for filtering", "HTTPBadRequest", key)
+        for key, _direction in sorts:
+            if key in kind.admin_fields:  # as for an unknown key, so nothing tells it exists
+                raise BadRequest(f"{key} is invalid attribute for sort_key", "HTTPBadRequest", "sort_key")
     keys: list[tuple[object, bool]] = []
     for key, direction in sorts:
         if key not in columns or not columns[key].sortable:
