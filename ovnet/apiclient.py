@@ -121,8 +121,13 @@ class ApiClient:
     def update(self, singular: str, plural: str, resource_id: str, changes: dict) -> dict:
         return self._call("PUT", f"/{plural}/{resource_id}", json={singular: changes})[singular]
 
-    def delete(self, plural: str, resource_id: str, wait: bool = True) -> None:
-        self._call("DELETE", f"/{plural}/{resource_id}", headers=None if wait else NOWAIT)
+    def delete(self, plural: str, resource_id: str, wait: bool = True, if_revision: int | None = None) -> None:
+        """Delete one resource; with ``if_revision`` only while its revision_number is still that
+        (``If-Match: revision_number=N``, extension revision-if-match: ApiError 412 otherwise)."""
+        headers = {} if wait else dict(NOWAIT)
+        if if_revision is not None:
+            headers["If-Match"] = f"revision_number={if_revision}"
+        self._call("DELETE", f"/{plural}/{resource_id}", headers=headers or None)
 
     def add_tag(self, plural: str, resource_id: str, tag: str) -> None:
         """Add one tag (Neutron tag extension: PUT /{plural}/{id}/tags/{tag}); present is fine."""
@@ -240,8 +245,8 @@ class ApiClient:
     def delete_subnet(self, subnet_id: str) -> None:
         self.delete("subnets", subnet_id)
 
-    def delete_port(self, port_id: str, wait: bool = True) -> None:
-        self.delete("ports", port_id, wait)
+    def delete_port(self, port_id: str, wait: bool = True, if_revision: int | None = None) -> None:
+        self.delete("ports", port_id, wait, if_revision)
 
     def list_networks(self, **filters: object) -> list[dict]:
         return self.list("networks", **filters)

@@ -100,7 +100,7 @@ def test_an_api_refusal_is_an_answer_with_its_message_not_a_crash(served, caplog
 def test_an_unreachable_api_is_an_ipam_error_not_a_traceback(tmp_path, caplog):
     # The real IPAM driver over an API address where nothing listens: connection refused.
     catalog = Catalog(ApiClient(f"http://127.0.0.1:{free_port()}", "token"))
-    ipam = IpamDriver(catalog, PoolLedger(), unplug=lambda _port_id: None)
+    ipam = IpamDriver(catalog, PoolLedger(), unplug=lambda _port_id: None, chassis="c1")
     server = PluginServer(create_app(Scripted(), ipam), plugin_socket("u", tmp_path))
     server.start()
     try:
