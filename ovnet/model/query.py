@@ -45,11 +45,12 @@ class Column:
     where: Callable[[list[str]], ColumnElement[bool]] | None = None
 
 
-def standard_columns(model: type) -> dict[str, Column]:
-    """The columns of the standard attributes every resource has (schema.StandardAttrs)."""
+def standard_columns(model: type, named: bool = True) -> dict[str, Column]:
+    """The columns of the standard attributes every resource has (schema.StandardAttrs); without
+    ``name`` when not ``named`` (security group rules have none)."""
     return {
         "id": Column(model.id),
-        "name": Column(model.name),
+        **({"name": Column(model.name)} if named else {}),
         "description": Column(model.description),
         "project_id": Column(model.project_id),
         "tenant_id": Column(model.project_id),
