@@ -16,6 +16,7 @@ import httpx
 import yaml
 
 from ovnet.config import Settings
+from ovnet.tls import client_context
 
 CLOUD_NAME = "ovnet"
 DEFAULT_TIMEOUT_S = 30.0
@@ -68,7 +69,7 @@ class ApiClient:
             raise ValueError("ApiClient needs at least one API URL")
         self.base_urls = [url.rstrip("/") for url in urls]
         self.http = httpx.Client(base_url=self.base_urls[0], timeout=timeout_s,
-                                 headers={"X-Auth-Token": token}, transport=transport)
+                                 headers={"X-Auth-Token": token}, transport=transport, verify=client_context())
 
     @property
     def base_url(self) -> str:
