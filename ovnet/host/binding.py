@@ -67,12 +67,14 @@ class Binder:
              owner: str | None = None) -> dict:
         """Bind ``port_id`` here as VIF ``kind`` into ``target`` (ovnet.host.attachment.Attachment
         says what target, ifname and owner mean per kind). Returns {"port_id", "kind", "device",
-        "ready_s"} with ready_s the seconds from binding to ovn-installed. Idempotent for the same
+        "ready_s", "stages"} with ready_s the seconds from binding to ovn-installed and stages how
+        they split (ovnet.host.attach.Attached). Idempotent for the same
         kind. Raises NotFound, Conflict, BadRequest, BindTimeout (after rolling back)."""
         if token:  # the admin's own requests skip this round-trip: the bind itself answers 404
             self._visible_port(port_id, token)
         attached = self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
-        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
+        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s,
+                "stages": attached.stages}
 
     def attach_created(self, port: dict, network: dict, subnets: list[dict], kind: str, target: str,
                        ifname: str = "eth0") -> None:
@@ -197,15 +199,26 @@ class Binder:
             return
         network_ids = sorted({bound[i]["network_id"] for i in ends})
         networks = {n["id"]: n for n in self.admin.list_networks(id=network_ids)}
+        by_netns: dict[str, dict[str, converge.WorkloadEnd]] = {}
+        for port_id, end in ends.items():
+            by_netns.setdefault(end.netns, {})[port_id] = end
+        states = {port_id: state for netns, group in by_netns.items()
+                  for port_id, state in self._read_ends(netns, group).items()}
         for port_id, end in ends.items():
             port, network = bound[port_id], networks.get(bound[port_id]["network_id"])
             mtu = int(network["mtu"]) if network and network.get("mtu") else None
-            if network is None or not converge.drifted(end, port, mtu):
-                continue
+            if network is None or port_id not in states or not converge.drifted(states[port_id], port, mtu):
+                continue  # without a state the end is gone: the next round removes its host end
             subnet_ids = sorted({f["subnet_id"] for f in port.get("fixed_ips", [])})
             subnets = self.admin.list_subnets(id=subnet_ids) if subnet_ids else []
             converge.converge(end, port, Attachment.from_neutron(port, network, subnets, VETH, end.netns))
             report.converged.append(port_id)
+
+    @staticmethod
+    def _read_ends(netns: str, ends: dict[str, converge.WorkloadEnd]) -> dict[str, converge.EndState]:
+        # One read per namespace (a pod's, or one namespace holding many ends), not one per end.
+        states = converge.read_ends(netns, [end.index for end in ends.values()])
+        return {port_id: states[end.index] for port_id, end in ends.items() if end.index in states}
 
     def _unbind_orphans(self, ports: list[dict], startup: bool, report: ReconcileReport) -> None:
         # Ports Docker's driver binds before its Join plugs them are its to collect, CNI ports the
