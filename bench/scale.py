@@ -143,7 +143,15 @@ def stage_table(ports: dict[str, dict[str, float]]) -> dict[str, dict[str, float
     return out
 
 
-def one_run(hosts: int, per_host: int, clients: int, create_waits: bool) -> dict:
+def one_run(hosts: int, per_host: int, clients: int, create_waits: bool, rate: float | None = None,
+            create_bound: bool = False) -> dict:
+    """Build N = ``hosts`` computes, create and bind ``hosts`` x ``per_host`` ports with ``clients``
+    threads, and return the figures (see the module's docstring). With ``rate`` (ports per second)
+    the load is an open loop: port i is due at i / rate seconds and its ready time counts from then,
+    even when every client was busy (so a queue shows instead of hiding); without, each client
+    sends its next port as soon as its last one is ready (closed loop). ``create_bound``: the create
+    already names the host (``binding:host_id``, as ovnet's CNI and Docker front-ends do), so the
+    agent's bind finds it bound and writes nothing; else the bind binds it (as Nova does)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ovnet-scale-") as tmp, \
             running_roles(Path(tmp), computes=hosts, cluster_size=3) as (central, computes):
@@ -157,9 +165,10 @@ def one_run(hosts: int, per_host: int, clients: int, create_waits: bool) -> dict
                 network = api.create_network(name="scale")
                 subnet = api.create_subnet(network_id=network["id"], cidr="10.200.0.0/16", ip_version=4)
             watch.start()
-            jobs = [(h, k) for k in range(per_host) for h in range(hosts)]
+            jobs = [(h, k) for k in range(per_host) for h in range(hosts)][::-1]  # popped from the end
             lock = threading.Lock()
             ports: dict[str, dict[str, float]] = {}
+            issued: list[tuple[int, int]] = []
             errors: list[str] = []
 
             def work() -> None:
@@ -168,12 +177,17 @@ def one_run(hosts: int, per_host: int, clients: int, create_waits: bool) -> dict
                         with lock:
                             if not jobs:
                                 break
-                            h, k = jobs.pop()
-                        times = {"sent": time.monotonic()}
+                            due = load_started + len(issued) / rate if rate else None
+                            issued.append(jobs.pop())
+                            h, k = issued[-1]
+                        if due is not None:
+                            time.sleep(max(0.0, due - time.monotonic()))
+                        times = {"sent": due if due is not None else time.monotonic()}
                         step = "create"
                         try:
+                            host = {"binding:host_id": computes[h].chassis_name} if create_bound else {}
                             port = client.create_port(wait=create_waits, network_id=network["id"],
-                                                      fixed_ips=[{"subnet_id": subnet["id"]}])
+                                                      fixed_ips=[{"subnet_id": subnet["id"]}], **host)
                             times["created"] = time.monotonic()
                             with lock:
                                 ports[port["id"]] = times
@@ -190,7 +204,7 @@ def one_run(hosts: int, per_host: int, clients: int, create_waits: bool) -> dict
                             with lock:
                                 errors.append(f"{step}: {type(exc).__name__}: {exc}")
 
-            load_started = time.monotonic()
+            load_started = time.monotonic()  # read by the clients (open loop: the schedule's origin)
             threads = [threading.Thread(target=work) for _ in range(clients)]
             for thread in threads:
                 thread.start()
@@ -207,7 +221,8 @@ def one_run(hosts: int, per_host: int, clients: int, create_waits: bool) -> dict
             server = server_means(central)
             reconcile_ms = agent_reconcile_ms(computes[0])
             chassis_mb = statistics.mean(sum(rss_mb(s.pid()) for s in allinone.services(c)) for c in computes)
-            return {"hosts": hosts, "per_host": per_host, "clients": clients, "create_waits": create_waits,
+            return {"hosts": hosts, "per_host": per_host, "clients": clients, "rate": rate,
+                    "create_waits": create_waits, "create_bound": create_bound,
                     "ports": len(ready), "errors": len(errors), "first_error": errors[:1],
                     "p50": percentile(ready, 50), "p95": percentile(ready, 95), "p99": percentile(ready, 99),
                     "create_p50": percentile(creates, 50),
@@ -226,15 +241,22 @@ def one_run(hosts: int, per_host: int, clients: int, create_waits: bool) -> dict
                     netns.remove(name)
 
 
+def mode(row: dict) -> str:
+    """How the load was offered: "8 closed" (clients in a closed loop) or "32 @ 6/s" (open loop)."""
+    offered = f"{row['clients']} @ {row['rate']:g}/s" if row.get("rate") else f"{row['clients']} closed"
+    return offered + (", created bound" if row.get("create_bound") else "")
+
+
 def table(rows: list[dict]) -> str:
     """The figures of ``rows`` (one_run results) as two Markdown tables: the issue's, and the stages."""
-    lines = ["| N | ports | errors | ready p50 / p95 / p99 (s) | create p50 (s) | API creates/s | ready/s | "
+    lines = ["| N | load | ports | errors | ready p50 / p95 / p99 (s) | create p50 (s) | API creates/s | ready/s | "
              "northd loop p95 / max (ms) | NB / SB leader RSS (MiB) | MiB per chassis | start-up (s) | wall (s) | "
              "load 1/5 min |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
-            f"| {r['hosts']} | {r['ports']} | {r['errors']} | {r['p50']:.2f} / {r['p95']:.2f} / {r['p99']:.2f} | "
+            f"| {r['hosts']} | {mode(r)} | {r['ports']} | {r['errors']} | "
+            f"{r['p50']:.2f} / {r['p95']:.2f} / {r['p99']:.2f} | "
             f"{r['create_p50']:.2f} | {r['create_rate']:.1f} | {r['ready_per_s']:.1f} | "
             f"{r['northd_p95_ms']:.0f} / {r['northd_max_ms']:.0f} | {r['nb_mb']:.0f} / {r['sb_mb']:.0f} | "
             f"{r['chassis_mb']:.0f} | {r['up_s']:.0f} | {r['wall_s']:.0f} | "
@@ -253,6 +275,10 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, nargs="+", default=[5, 10])
     parser.add_argument("--ports-per-host", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: ports due per second (give --clients enough threads to keep up)")
+    parser.add_argument("--create-bound", action="store_true",
+                        help="create each port bound to its host (binding:host_id), as the CNI and Docker paths do")
     parser.add_argument("--create-waits", action="store_true",
                         help="the create waits for NB to confirm (the API's default for other clients)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/scale"),
@@ -261,7 +287,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for hosts in args.hosts:
-        row = one_run(hosts, args.ports_per_host, args.clients, args.create_waits)
+        row = one_run(hosts, args.ports_per_host, args.clients, args.create_waits, args.rate, args.create_bound)
         rows.append(row)
         print(f"N={hosts}: {json.dumps(row)}", file=sys.stderr, flush=True)
         (args.out / "results.json").write_text(json.dumps(rows, indent=1))
