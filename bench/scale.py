@@ -249,17 +249,18 @@ def mode(row: dict) -> str:
 
 def table(rows: list[dict]) -> str:
     """The figures of ``rows`` (one_run results) as two Markdown tables: the issue's, and the stages."""
-    lines = ["| N | load | ports | errors | ready p50 / p95 / p99 (s) | create p50 (s) | API creates/s | ready/s | "
-             "northd loop p95 / max (ms) | NB / SB leader RSS (MiB) | MiB per chassis | start-up (s) | wall (s) | "
-             "load 1/5 min |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| N | offered | ports | errors | ready p50 / p95 / p99 (s) | create p50 (s) | API creates/s | ready/s | "
+             "northd loop p95 / max (ms) | NB / SB leader RSS (MiB) | MiB per chassis | agent reconcile (ms) | "
+             "syncer NB apply (ms) | start-up (s) | wall (s) | load 1/5 min |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['hosts']} | {mode(r)} | {r['ports']} | {r['errors']} | "
             f"{r['p50']:.2f} / {r['p95']:.2f} / {r['p99']:.2f} | "
             f"{r['create_p50']:.2f} | {r['create_rate']:.1f} | {r['ready_per_s']:.1f} | "
             f"{r['northd_p95_ms']:.0f} / {r['northd_max_ms']:.0f} | {r['nb_mb']:.0f} / {r['sb_mb']:.0f} | "
-            f"{r['chassis_mb']:.0f} | {r['up_s']:.0f} | {r['wall_s']:.0f} | "
+            f"{r['chassis_mb']:.0f} | {r['agent_reconcile_ms']:.0f} | "
+            f"{r['server_mean_s'].get('NB apply (syncer)', 0) * 1000:.0f} | {r['up_s']:.0f} | {r['wall_s']:.0f} | "
             f"{r['loadavg'][0]:.1f} / {r['loadavg'][1]:.1f} |")
     lines += ["", "Seconds from create sent to each stage, p50 / p95:", "",
               "| N | " + " | ".join(TIMELINE) + " |", "|---|" + "---|" * len(TIMELINE)]
@@ -281,12 +282,14 @@ def main() -> None:
                         help="create each port bound to its host (binding:host_id), as the CNI and Docker paths do")
     parser.add_argument("--create-waits", action="store_true",
                         help="the create waits for NB to confirm (the API's default for other clients)")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="print the table and draw the plot of an earlier run's results.json, running nothing")
     parser.add_argument("--out", type=Path, default=Path("bench/out/scale"),
                         help="directory for results.json, table.md and scale.png")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for hosts in args.hosts:
+    rows = json.loads(args.from_json.read_text()) if args.from_json else []
+    for hosts in [] if args.from_json else args.hosts:
         row = one_run(hosts, args.ports_per_host, args.clients, args.create_waits, args.rate, args.create_bound)
         rows.append(row)
         print(f"N={hosts}: {json.dumps(row)}", file=sys.stderr, flush=True)

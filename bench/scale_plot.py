@@ -23,6 +23,8 @@ PANELS = (
     ("port ready (API create -> ovn-installed)", "s", [("p50", "p50"), ("p95", "p95"), ("p99", "p99")]),
     ("throughput", "per s", [("create_rate", "API creates"), ("ready_per_s", "ports ready")]),
     ("ovn-northd loop", "ms", [("northd_p95_ms", "p95"), ("northd_max_ms", "max")]),
+    ("ovnet loops, one round each", "ms", [("agent_reconcile_ms", "an agent's reconcile"),
+                                            ("nb_apply_ms", "syncer NB apply (mean)")]),
     ("memory", "MiB", [("nb_mb", "NB leader"), ("sb_mb", "SB leader"), ("chassis_mb", "per chassis")]),
     ("wall time", "s", [("wall_s", "whole run"), ("load_s", "load phase"), ("up_s", "start-up")]),
 )
@@ -30,10 +32,11 @@ PANELS = (
 
 def plot(rows: list[dict], path: Path) -> Path:
     """Write the PNG of ``rows`` (bench/scale.py results, one per N) to ``path``; returns ``path``."""
-    rows = sorted(rows, key=lambda r: r["hosts"])
+    rows = [{**r, "nb_apply_ms": r.get("server_mean_s", {}).get("NB apply (syncer)", 0) * 1000}
+            for r in sorted(rows, key=lambda r: r["hosts"])]
     hosts = [r["hosts"] for r in rows]
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.8))
-    for ax, (title, unit, series) in zip(axes, PANELS):
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8))
+    for ax, (title, unit, series) in zip(axes.flat, PANELS):
         for key, label in series:
             ax.plot(hosts, [r[key] for r in rows], marker="o", label=label)
         if series[0][0] == "p50":

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host import converge
+from ovnet.host import converge, linkscan
 from ovnet.host.attach import HOST_ID, AttachService
 from ovnet.host.attachment import VETH, Attachment
 from ovnet.host.cni.protocol import DEVICE_OWNER as CNI_DEVICE_OWNER
@@ -247,20 +247,20 @@ class Binder:
         names: set[str] = set()
         devices: dict[str, tuple[str, str, bool]] = {}
         ends: dict[str, converge.WorkloadEnd] = {}
-        with self.host.iproute() as ipr:
-            namespaces = None
-            for link in ipr.get_links():
-                name = link.get_attr("IFLA_IFNAME")
-                names.add(name)
-                record = parse_alias(link.get_attr("IFLA_IFALIAS"))
-                if record:
-                    moved = link.get_attr("IFLA_LINK_NETNSID") is not None
-                    devices[record[0]] = (name, record[1], record[1] != VETH or moved)
-                    if record[1] == VETH and moved:
-                        namespaces = converge.namespaces_by_nsid(ipr) if namespaces is None else namespaces
-                        end = converge.workload_end(link, namespaces)
-                        if end is not None:
-                            ends[record[0]] = end
+        namespaces = None
+        for link in linkscan.links(self.host.netns):  # not pyroute2's dump: see ovnet.host.linkscan
+            names.add(link.name)
+            record = parse_alias(link.alias)
+            if record:
+                moved = link.peer_nsid is not None
+                devices[record[0]] = (link.name, record[1], record[1] != VETH or moved)
+                if record[1] == VETH and moved:
+                    if namespaces is None:
+                        with self.host.iproute() as ipr:
+                            namespaces = converge.namespaces_by_nsid(ipr)
+                    end = converge.workload_end(link, namespaces)
+                    if end is not None:
+                        ends[record[0]] = end
         return names, devices, ends
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pyroute2 import IPRoute, NetlinkError
 from pyroute2.netns import NETNS_RUN_DIR, listnetns
 
-from ovnet.host import addressing, nsutil
+from ovnet.host import addressing, linkscan, nsutil
 from ovnet.host.attachment import Attachment
 
 IFF_UP = 1
@@ -54,12 +54,10 @@ def namespaces_by_nsid(ipr: IPRoute) -> dict[int, str]:
     return found
 
 
-def workload_end(link, namespaces: dict[int, str]) -> WorkloadEnd | None:
-    """The WorkloadEnd of host-end veth ``link`` (a pyroute2 link message), or None when its peer
-    is in no named namespace."""
-    nsid, peer = link.get_attr("IFLA_LINK_NETNSID"), link.get_attr("IFLA_LINK")
-    name = namespaces.get(nsid) if nsid is not None else None
-    return WorkloadEnd(name, peer) if name and peer else None
+def workload_end(link: linkscan.Link, namespaces: dict[int, str]) -> WorkloadEnd | None:
+    """The WorkloadEnd of host-end veth ``link``, or None when its peer is in no named namespace."""
+    name = namespaces.get(link.peer_nsid) if link.peer_nsid is not None else None
+    return WorkloadEnd(name, link.peer) if name and link.peer else None
 
 
 @dataclass(frozen=True)
@@ -74,19 +72,19 @@ class EndState:
 
 def read_ends(netns: str, indexes: Iterable[int]) -> dict[int, EndState]:
     """The EndState of each workload end ``indexes`` (ifindexes) inside ``netns`` that still
-    exists, from one link dump and one address dump of that namespace: what a round costs grows
-    with the ends in it, not with their square (a per-end address query is a whole dump, filtered
-    here). Raises OSError when the namespace is gone."""
+    exists, from one link dump (ovnet.host.linkscan) and one address dump of that namespace: what
+    a round costs grows with the ends in it, not with their square (a per-end address query is a
+    whole dump, filtered here). Raises OSError when the namespace is gone."""
     wanted = set(indexes)
+    links = {link.index: link for link in linkscan.links(netns) if link.index in wanted}
     with nsutil.iproute(netns) as inner:
-        links = {link["index"]: link for link in inner.get_links() if link["index"] in wanted}
         addresses: dict[int, set[str]] = {}
         for msg in inner.get_addr():
             if (msg["index"] in links and msg["scope"] == SCOPE_UNIVERSE
                     and msg["family"] in (socket.AF_INET, socket.AF_INET6)):
                 addresses.setdefault(msg["index"], set()).add(str(ipaddress.ip_address(msg.get_attr("IFA_ADDRESS"))))
-    return {index: EndState(bool(link["flags"] & IFF_UP), link.get_attr("IFLA_MTU"),
-                            frozenset(addresses.get(index, ()))) for index, link in links.items()}
+    return {index: EndState(bool(link.flags & IFF_UP), link.mtu, frozenset(addresses.get(index, ())))
+            for index, link in links.items()}
 
 
 def drifted(state: EndState, port: dict, mtu: int | None) -> bool:
