@@ -38,12 +38,16 @@ HOST_ID = "binding:host_id"
 
 @dataclass(frozen=True)
 class Attached:
-    """A finished attach: the ``attachment`` plugged, its ``device`` on the integration bridge and
-    ``ready_s``, seconds from the bind request to ``ovn-installed``."""
+    """A finished attach: the ``attachment`` plugged, its ``device`` on the integration bridge,
+    ``ready_s``, seconds from the bind request to ``ovn-installed``, and ``stages``, how those
+    seconds split: {"bind": the API's bind_host answer, "plug": the VIF plugged and on the bridge,
+    "installed": ovn-controller's ``ovn-installed`` after that} (what a scale run needs to tell
+    where a port's ready time goes)."""
 
     attachment: Attachment
     device: str
     ready_s: float
+    stages: dict[str, float]
 
 
 class _InFlight:
@@ -116,6 +120,7 @@ class AttachService:
             if owned and owned.target and owned.target != plugged_into(target, ifname):
                 raise Conflict(f"port {port_id} is already plugged here into {owned.target}; unbind it first")
             bound = bound or self._bind(port_id)
+            marks = [time.monotonic()]
             try:
                 attachment = Attachment.from_neutron(bound["port"], bound["network"], bound["subnets"], kind,
                                                      target, ifname, owner)
@@ -123,13 +128,17 @@ class AttachService:
                     device = owned.name
                 else:
                     device = plugin.plug(attachment)
+                marks.append(time.monotonic())
                 if not self.host.ovs.wait_installed(port_id, self.bind_timeout):
                     raise BindTimeout(f"port {port_id} was not ovn-installed on chassis {self.chassis} within "
                                       f"{self.bind_timeout:g} s (is ovn-controller running?); binding rolled back")
             except BaseException:
                 self._rollback(plugin, port_id, unbind=not keep_binding)
                 raise
-            return Attached(attachment, device, round(time.monotonic() - started, 4))
+            marks.append(time.monotonic())
+            stages = {name: round(end - begin, 4)
+                      for name, begin, end in zip(("bind", "plug", "installed"), [started] + marks, marks)}
+            return Attached(attachment, device, round(marks[-1] - started, 4), stages)
 
     def _bind(self, port_id: str) -> dict:
         try:
