@@ -73,6 +73,12 @@ class _Idl(connection.OvsdbIdl):
     def notify(self, ev: str, row: Any, updates: Any = None) -> None:
         self._handler.notify(ev, row, updates)
 
+    def cooperative_yield(self) -> None:
+        """Nothing, python-ovs's default. ovsdbapp's ``time.sleep(0)`` per row update is for
+        eventlet/gevent, which ovnet does not use (its threads are real threads, switched by the
+        GIL's interval anyway); on a loaded machine each of those sleeps gave the CPU away, and
+        they were 17% of a 10,000-port rebuild's IDL thread (bench/rebuild.py, py-spy)."""
+
     def cap_backoff(self, max_ms: int) -> None:
         """Reconnect attempts back off from ``max_ms // 4`` to at most ``max_ms`` milliseconds."""
         self._session.reconnect.set_backoff(max_ms // 4, max_ms)
@@ -121,6 +127,20 @@ class _Connection(connection.Connection):
         if self._starter is not None:
             self._starter.join(timeout)
         return super().stop(timeout)
+
+
+def monitored_columns() -> dict[str, set[str]]:
+    """{NB table: columns} this client replicates: what the registry's tables write and compare,
+    the parent and membership columns the writer mutates (python-ovs only mutates a registered
+    column) and ``Logical_Switch_Port.up`` (port status). Every other column (e.g. a port's
+    ``dynamic_addresses``, ``ha_chassis_group``) is neither sent by NB nor parsed, which is most
+    of what a replica of many ports costs in python-ovs."""
+    out = {t.name: set(t.columns) for t in TABLES}
+    for t in TABLES:
+        for holder in ([t.parent] if t.parent else []) + list(t.memberships):
+            out[holder.table].add(holder.column)
+    out[LSP].add("up")
+    return out
 
 
 class _PortUp(event.RowEvent):
@@ -230,22 +250,28 @@ class _Writer:
 
     def __init__(self, idl: ovs_idl.Idl, txn: ovs_idl.Transaction):
         self.idl, self.txn = idl, txn
-        self.created: dict[tuple[str, str], Any] = {}
+        # Rows found or created in this transaction by (table, ovnet id): a rebuild adds
+        # thousands of ports to one switch and one drop Port_Group, each looked up once.
+        self.known: dict[tuple[str, str], Any] = {}
         self._owners: dict[str, dict[str, Any]] = {}
 
     def _rows(self, table: str) -> Any:
         return self.idl.tables[table].rows
 
     def _find(self, table: str, key: str) -> Any:
-        if (table, key) in self.created:
-            return self.created[(table, key)]
+        if (table, key) in self.known:
+            return self.known[(table, key)]
         name_of = TABLE[table].name_of
         if name_of is not None:
-            return next((r for r in _by_name(self.idl, table, name_of(key))
-                         if _value(r, "external_ids").get(OWNER_KEY) == key), None)
-        if table not in self._owners:  # a table without names is small (DHCP_Options): index it once
-            self._owners[table] = {_value(r, "external_ids").get(OWNER_KEY): r for r in self._rows(table).values()}
-        return self._owners[table].get(key)
+            found = next((r for r in _by_name(self.idl, table, name_of(key))
+                          if _value(r, "external_ids").get(OWNER_KEY) == key), None)
+        else:
+            if table not in self._owners:  # a table without names is small (DHCP_Options): index it once
+                self._owners[table] = {_value(r, "external_ids").get(OWNER_KEY): r for r in self._rows(table).values()}
+            found = self._owners[table].get(key)
+        if found is not None:
+            self.known[(table, key)] = found
+        return found
 
     def _set(self, row: Any, table: str, columns: Row) -> None:
         references = TABLE[table].references
@@ -274,7 +300,7 @@ class _Writer:
             parent = TABLE[ch.table].parent
             if ch.op == "create":
                 row = self.txn.insert(self.idl.tables[ch.table])
-                self.created[(ch.table, ch.key)] = row
+                self.known[(ch.table, ch.key)] = row
                 # A new row already holds the empty value in every column; writing it again costs
                 # a third of a batched create for nothing.
                 self._set(row, ch.table, {c: v for c, v in ch.new.items() if v not in ("", [], {})})
@@ -320,8 +346,8 @@ class NbClient:
 
     def __init__(self, remote: str, on_port_up: Callable[[str, bool], None] | None = None):
         helper = ovs_idl.SchemaHelper(location=NB_SCHEMA)
-        for table in TABLES:
-            helper.register_table(table.name)
+        for table, columns in monitored_columns().items():
+            helper.register_columns(table, sorted(columns))
         self._events = event.RowEventHandler()
         self._idl = _Idl(remote, helper, self._events)
         self._idl.cap_backoff(MAX_BACKOFF_MS)
