@@ -21,7 +21,7 @@ from ovs import poller
 from ovs.db import idl as ovs_idl
 from ovsdbapp.backend.ovs_idl import command, connection, event, transaction
 
-from ovnet.ovn.diff import Change, diff
+from ovnet.ovn.diff import Change, held_in, plan
 from ovnet.ovn.registry import ORDER, TABLE, TABLES, object_id
 from ovnet.ovn.translate import LSP, OWNER_KEY, Desired, Row
 
@@ -129,15 +129,16 @@ class _Connection(connection.Connection):
         return super().stop(timeout)
 
 
-def monitored_columns() -> dict[str, set[str]]:
-    """{NB table: columns} this client replicates: what the registry's tables write and compare,
-    the parent and membership columns the writer mutates (python-ovs only mutates a registered
-    column) and ``Logical_Switch_Port.up`` (port status). Every other column (e.g. a port's
-    ``dynamic_addresses``, ``ha_chassis_group``) is neither sent by NB nor parsed, which is most
-    of what a replica of many ports costs in python-ovs."""
+def monitored_columns(mutated: bool = True) -> dict[str, set[str]]:
+    """{NB table: columns} ovnet reads: what the registry's tables write and compare, the
+    membership columns (drift of memberships is read from the holders) and
+    ``Logical_Switch_Port.up`` (port status); with ``mutated``, also the parent columns the
+    writer mutates (python-ovs only mutates a registered column), which is what this client
+    replicates. Every other column (e.g. a port's ``dynamic_addresses``) is neither sent by NB
+    nor parsed, and parsing is most of what a replica of many ports costs in python-ovs."""
     out = {t.name: set(t.columns) for t in TABLES}
     for t in TABLES:
-        for holder in ([t.parent] if t.parent else []) + list(t.memberships):
+        for holder in ([t.parent] if t.parent and mutated else []) + list(t.memberships):
             out[holder.table].add(holder.column)
     out[LSP].add("up")
     return out
@@ -229,18 +230,9 @@ class _Converge(command.BaseCommand):
 
 
 def _plan(idl: ovs_idl.Idl, desired: Desired, actual: dict[str, list[Row]], scope: set[str] | None) -> list[Change]:
-    return [_blocked(idl, c) or c for c in diff(desired, actual, scope)]
-
-
-def _blocked(idl: ovs_idl.Idl, change: Change) -> Change | None:
-    # A unique name (Logical_Switch_Port.name) already used by a row ovnet does not own would
-    # fail the whole transaction, and with it every other change of the batch.
-    if change.op != "create" or not TABLE[change.table].unique_name:
-        return None
-    taken = _by_name(idl, change.table, change.new["name"])
-    if not taken:
-        return None
-    return Change("conflict", change.table, change.key, str(taken[0].uuid))
+    def taken(table: str, name: str) -> str | None:
+        return next((str(r.uuid) for r in _by_name(idl, table, name)), None)
+    return plan(desired, actual, scope, taken)
 
 
 class _Writer:
@@ -439,11 +431,7 @@ class NbClient:
                         key = _value(holder, "external_ids")[OWNER_KEY]
                         for member in _value(holder, m.column):
                             held.setdefault(str(member.uuid), set()).add(key)
-                for row in out[table]:
-                    listed = row["external_ids"].get(m.key, "")
-                    really = held.get(row["_uuid"], set())
-                    if set(listed.split()) != really:
-                        row["external_ids"] = {**row["external_ids"], m.key: " ".join(sorted(really))}
+                held_in(out[table], m.key, held)
 
     def port_up(self) -> dict[str, bool]:
         """``up`` of every owned Logical_Switch_Port: {port id: bool}. Raises NbUnavailable."""
