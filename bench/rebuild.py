@@ -9,7 +9,8 @@ a private NB ovsdb-server on a free port; a running Syncer (the server's), which
     reconcile after the reconnect has rebuilt NB (checked afterwards: no drift), ``--runs`` times.
 Baseline of the same run: one OVSDB ``transact`` of the same rows into an empty NB in one
 transaction through python-ovs's JSON-RPC (ovsdb-server's own cost, no IDL, no ovnet), so a figure from a loaded machine can be read
-as a ratio. Prints the load average beside each figure.
+as a ratio. Prints the load average beside each figure, and the CPU seconds ovnet and the NB
+ovsdb-server spent (what the time would be on an idle machine: their work does not overlap much).
 
     .venv/bin/python bench/rebuild.py [--ports 10000] [--runs 3]
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -89,6 +91,17 @@ def transact(remote: str, params: list) -> None:
         conn.close()
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has used so far (proc(5), stat fields 14-15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wipe_nb(nb_service, settings) -> None:
     nb_service.stop()
     (settings.db_dir / NB_FILE).unlink()
@@ -118,10 +131,11 @@ def main() -> None:
             base = []
             for _ in range(args.runs):
                 wipe_nb(nb_service, settings)
-                started = time.perf_counter()
+                started, nb_cpu = time.perf_counter(), cpu_of(nb_service.pid())
                 transact(settings.nb_connection, ops)
                 base.append(time.perf_counter() - started)
-                print(f"baseline: one transact of {args.ports} ports into an empty NB: {base[-1]:.2f} s ({load()})")
+                print(f"baseline: one transact of {args.ports} ports into an empty NB: {base[-1]:.2f} s; "
+                      f"CPU: NB ovsdb-server {cpu_of(nb_service.pid()) - nb_cpu:.2f} s ({load()})")
             wipe_nb(nb_service, settings)
 
             syncer.start()
@@ -131,35 +145,42 @@ def main() -> None:
             owned = sum(OWNER_KEY in r.external_ids for r in syncer.nb.idl.tables["Logical_Switch_Port"].rows.values())
             assert owned == args.ports, f"{owned} ports in NB"
 
-            checks = []
+            checks, check_cpu = [], []
             for _ in range(args.runs):
-                started = time.perf_counter()
+                started, cpu, nb_cpu = time.perf_counter(), children_cpu(), cpu_of(nb_service.pid())
                 out = subprocess.run([str(Path(sys.executable).parent / "ovnet"), "sync", "--check", "--state-dir", tmp],
                                      capture_output=True, text=True)
                 checks.append(time.perf_counter() - started)
+                check_cpu.append((children_cpu() - cpu, cpu_of(nb_service.pid()) - nb_cpu))
                 assert out.returncode == 0, out.stdout + out.stderr
-                print(f"ovnet sync --check over {args.ports} ports: {checks[-1]:.2f} s ({load()})")
+                print(f"ovnet sync --check over {args.ports} ports: {checks[-1]:.2f} s; CPU: ovnet {check_cpu[-1][0]:.2f} s, "
+                      f"NB ovsdb-server {check_cpu[-1][1]:.2f} s ({load()})")
 
-            rebuilds = []
+            rebuilds, rebuild_cpu = [], []
             for _ in range(args.runs):
                 before = reconciles()
                 wipe_nb(nb_service, settings)
-                started = time.perf_counter()
+                started, cpu, nb_cpu = time.perf_counter(), time.process_time(), cpu_of(nb_service.pid())
                 while reconciles() <= before:
                     time.sleep(0.05)
                     assert time.perf_counter() - started < 900, "no reconcile after the wipe"
                 rebuilds.append(time.perf_counter() - started)
-                print(f"NB wipe -> rebuilt with {args.ports} ports: {rebuilds[-1]:.2f} s ({load()})")
+                rebuild_cpu.append((time.process_time() - cpu, cpu_of(nb_service.pid()) - nb_cpu))
+                print(f"NB wipe -> rebuilt with {args.ports} ports: {rebuilds[-1]:.2f} s; CPU: ovnet {rebuild_cpu[-1][0]:.2f} s, "
+                      f"NB ovsdb-server {rebuild_cpu[-1][1]:.2f} s ({load()})")
                 assert syncer.drift() == [], "drift after the rebuild"
         finally:
             syncer.stop()
             store.dispose()
             nb_service.stop()
     b = statistics.median(base)
-    for name, runs, goal in (("NB rebuilt from the model", rebuilds, 10.0), ("ovnet sync --check", checks, 3.0)):
+    for name, runs, cpus, goal in (("NB rebuilt from the model", rebuilds, rebuild_cpu, 10.0),
+                                   ("ovnet sync --check", checks, check_cpu, 3.0)):
         m = statistics.median(runs)
+        ovnet_cpu, nb_cpu = statistics.median(c[0] for c in cpus), statistics.median(c[1] for c in cpus)
         print(f"{name} ({args.ports} ports): median {m:.2f} s over {len(runs)} runs (goal <= {goal:.0f} s), "
-              f"{m / b:.1f}x the one-transact baseline ({b:.2f} s)")
+              f"{m / b:.1f}x the one-transact baseline ({b:.2f} s); CPU ovnet {ovnet_cpu:.2f} s + "
+              f"NB ovsdb-server {nb_cpu:.2f} s (the wall time on an idle machine is about their sum)")
 
 
 if __name__ == "__main__":
