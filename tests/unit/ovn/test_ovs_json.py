@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 DEBIAN = Path("/usr/lib/python3/dist-packages/ovs", "_json" + sysconfig.get_config_var("EXT_SUFFIX"))
 
 # JSON as ovsdb-server sends it: strings (any text), 64-bit integers, finite reals, booleans,
-# null, arrays and objects.
+# null, arrays and objects. Subnormal reals are left out: OVS's C parser refuses them ("number
+# outside valid range", strtod's ERANGE) where the Python one reads them; no NB column ovnet
+# reads holds a real.
 SCALARS = (st.text() | st.integers(-(2**63), 2**63 - 1) | st.booleans() | st.none()
-           | st.floats(allow_nan=False, allow_infinity=False))
+           | st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=False))
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
                       max_leaves=20)
 
