@@ -15,6 +15,13 @@ ADD must not destroy a live attachment: an interface name taken by anything else
 that attempt made no port, the DEL that follows finds nothing to remove); DEL succeeds when the
 netns, the veth or the port are gone; GC removes this network's ports made on this host that are
 not in the valid attachments.
+
+DEL answers once the port is off the bridge (the container has no network from then on); the
+port's deletion in the API and the veth pair's in the kernel follow in the agent. Until they are
+done, a request of the same attachment (ADD, DEL, CHECK), an ADD asking for a static IP or MAC
+(which the port being deleted may still hold), GC and the sweep wait for them. An agent killed
+meanwhile leaves a port that is unplugged (the sweep deletes it after the grace period) and a veth
+marked released (the reconcile deletes it).
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import httpx
@@ -65,6 +73,15 @@ class CniService:
         # GC and the sweep each run alone, since they delete what is not accounted for.
         self._gate = SharedGate()
         self._reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cni-reads")
+        # What answered DELs left to do, by attachment (container id, ifname).
+        self._deleting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cni-del")
+        self._pending: dict[tuple[str, str], set[Future]] = {}
+        self._pending_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Finish what answered DELs left to do and stop this service's threads."""
+        self._deleting.shutdown(wait=True)
+        self._reads.shutdown(wait=True)
 
     # -- entry -------------------------------------------------------------------------------------
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
@@ -92,9 +109,11 @@ class CniService:
             api.list_networks(limit=1)  # the API answers with this token: ADD could be served
             return {}
         if request.verb == "GC":
+            self._settle(None)
             with self._gate.exclusive():
                 self.gc(request, api, token)
             return {}
+        self._settle(request)
         with self._gate.shared():
             if request.verb == "ADD":
                 return self.add(request, api, token)
@@ -265,7 +284,8 @@ class CniService:
                 raise
 
     def delete(self, request: Attachment, api: ApiClient, token: str | None) -> None:
-        """DEL: unplug and delete the attachment's port; what is already gone is success. The port
+        """DEL: unplug the attachment's port and have it deleted (see the module's docstring for
+        what follows the answer); what is already gone is success. The port
         is found by container id + ifname among this CNI network's (its ``cni.net:`` tag: no
         network lookup, so a network deleted meanwhile is no obstacle); with none found, a
         ``prevResult`` interface's MAC finds a CNI port of this host."""
@@ -277,7 +297,47 @@ class CniService:
             ports = [port for port in api.list_ports(device_owner=p.DEVICE_OWNER, mac_address=sorted(macs))
                      if p.tag(p.HOST_TAG, self.chassis) in port["tags"]] if macs else []
         for port in ports:
-            self._release(api, port, token)
+            if HOST_ID in port:  # an admin's listing: this host's port (else a Conflict), unplugged at once
+                self._delete_later(request, self.binder.release_for_delete(port), port["id"])
+            else:
+                self._release(api, port, token)
+
+    def _delete_later(self, request: Attachment, finish: Callable[[], None], port_id: str) -> None:
+        key = (request.container_id, request.ifname)
+        with self._pending_lock:
+            future = self._deleting.submit(self._finish_delete, port_id, finish)
+            self._pending.setdefault(key, set()).add(future)
+        future.add_done_callback(lambda done: self._forget(key, done))
+
+    def _finish_delete(self, port_id: str, finish: Callable[[], None]) -> None:
+        try:
+            self._delete_port(self.admin, port_id)
+        except (ApiError, httpx.HTTPError) as exc:
+            LOG.warning("CNI DEL: port %s is unplugged but could not be deleted (%s); the sweep deletes it "
+                        "after %g s", port_id, exc, self.grace_period)
+        finally:
+            try:
+                finish()
+            except Exception:  # noqa: BLE001 - the reconcile deletes a released veth it finds
+                LOG.exception("CNI DEL: the veth of port %s could not be deleted", port_id)
+
+    def _forget(self, key: tuple[str, str], future: Future) -> None:
+        with self._pending_lock:
+            futures = self._pending.get(key, set())
+            futures.discard(future)
+            if not futures:
+                self._pending.pop(key, None)
+
+    def _settle(self, request: Attachment | None) -> None:
+        """Wait for what answered DELs left to do that ``request`` could meet: its own
+        attachment's, or all of it (``request`` None: GC and the sweep; an ADD with a static IP
+        or MAC, which a port being deleted may still hold)."""
+        with self._pending_lock:
+            if request is None or (request.verb == "ADD" and (request.ips or request.mac)):
+                futures = [f for fs in self._pending.values() for f in fs]
+            else:
+                futures = list(self._pending.get((request.container_id, request.ifname), ()))
+        wait(futures)
 
     def _release(self, api: ApiClient, port: dict, token: str | None) -> None:
         # Bound to another host is a Conflict (then the port is that host's, and stays). An admin's
@@ -348,6 +408,7 @@ class CniService:
         ``grace_period``; returns their ids. Called by the agent's reconcile, after the binder's
         own round has taken the OVS ports of vanished veths away."""
         now = time.monotonic() if now is None else now
+        self._settle(None)
         with self._gate.exclusive():
             ports = self.admin.list_ports(device_owner=p.DEVICE_OWNER, tags=p.tag(p.HOST_TAG, self.chassis))
             plugged = {o.port_id for o in self.binder.host.ovs.owned_ports()}
