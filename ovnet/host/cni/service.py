@@ -48,6 +48,14 @@ LOG = logging.getLogger(__name__)
 ACTIVE_POLL_S = 0.01  # between reads of a port's status while it is on its way to ACTIVE
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _api_error(exc: ApiError, doing: str) -> CniError:
     if exc.status >= 500:
         return CniError(p.ERR_TRY_LATER, f"the ovnet API failed while {doing}", exc.message)
@@ -72,7 +80,8 @@ class CniService:
         # ADD/DEL/CHECK of different containers run in parallel (CNI spec 1.1.0 "Lifecycle");
         # GC and the sweep each run alone, since they delete what is not accounted for.
         self._gate = SharedGate()
-        self._reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cni-reads")
+        # ADD's reads and its early create (three per ADD) for several ADDs at once.
+        self._reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cni-reads")
         # What answered DELs left to do, by attachment (container id, ifname).
         self._deleting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cni-del")
         self._pending: dict[tuple[str, str], set[Future]] = {}
@@ -147,9 +156,7 @@ class CniService:
     def _add_reads(self, request: Attachment, api: ApiClient) -> tuple[dict, list[dict], list[dict]]:
         """ADD's reads: the network, the attachment's ports on it and the network's subnets. With
         the network configured by id (as `ovnet cni install` writes it) the three run at once."""
-        try:
-            uuid.UUID(request.network)
-        except ValueError:
+        if not _is_uuid(request.network):
             net = self._network(request, api)
             return net, self._ports(api, request.container_id, request.ifname, net["id"]), \
                 api.list_subnets(network_id=net["id"])
@@ -209,7 +216,15 @@ class CniService:
     def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
         """ADD: the attachment's port, plugged, ovn-installed and ACTIVE in the API; its Result in
         the asked version."""
-        net, existing, subnets = self._add_reads(request, api)
+        early = self._create_early(request, api)
+        try:
+            net, existing, subnets = self._add_reads(request, api)
+            if existing or net["id"] != request.network:
+                self._discard(early, api)
+                early = None
+        except BaseException:
+            self._discard(early, api)
+            raise
         if existing:
             port = existing[0]
             if not self._plugged_into(port, request.netns, request.ifname):
@@ -219,7 +234,7 @@ class CniService:
                 self._attach(request, port, token)
             self._wait_active(api, port["id"])
         else:
-            port = self._create_port(request, net, api)
+            port = early.result() if early else self._create_port(request, net, api)
             try:
                 if HOST_ID in port:  # created bound here, by the admin: no bind round trip
                     subnets = self._subnets(api, port, subnets)
@@ -233,6 +248,27 @@ class CniService:
         # Binding changes neither the MAC nor the fixed IPs: the port as made or found is current.
         result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port, subnets))
         return p.convert_result(result, request.version)
+
+    def _create_early(self, request: Attachment, api: ApiClient) -> Future | None:
+        """The port's creation, started beside ADD's reads when the configuration names the
+        network and, for the admin, its project by id (as `ovnet cni install` writes them): the
+        reads then cost no round trip of their own. The reads still decide: a port found for
+        the attachment, or a network or project that does not check out, discards it (_discard).
+        None when the ids are not both known."""
+        if not _is_uuid(request.network) or (api is self.admin and not _is_uuid(request.project or "")):
+            return None
+        return self._reads.submit(self._create_port, request, {"id": request.network, "project_id": request.project},
+                                  api)
+
+    def _discard(self, early: Future | None, api: ApiClient) -> None:
+        """Delete the port ``early`` made, if it made one (it is not plugged anywhere yet)."""
+        if early is None:
+            return
+        try:
+            port = early.result()
+        except (CniError, ApiError, httpx.HTTPError):
+            return  # made nothing
+        self._delete_port(api, port["id"])
 
     def _attach(self, request: Attachment, port: dict, token: str | None) -> None:
         self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
