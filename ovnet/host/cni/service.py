@@ -29,14 +29,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import httpx
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient, ApiError, is_uuid
 from ovnet.host import addressing, nsutil
 from ovnet.host.attach import HOST_ID
 from ovnet.host.binding import Binder
@@ -46,14 +45,6 @@ from ovnet.host.errors import BindTimeout, HostError
 
 LOG = logging.getLogger(__name__)
 ACTIVE_POLL_S = 0.01  # between reads of a port's status while it is on its way to ACTIVE
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _api_error(exc: ApiError, doing: str) -> CniError:
@@ -156,7 +147,7 @@ class CniService:
     def _add_reads(self, request: Attachment, api: ApiClient) -> tuple[dict, list[dict], list[dict]]:
         """ADD's reads: the network, the attachment's ports on it and the network's subnets. With
         the network configured by id (as `ovnet cni install` writes it) the three run at once."""
-        if not _is_uuid(request.network):
+        if not is_uuid(request.network):
             net = self._network(request, api)
             return net, self._ports(api, request.container_id, request.ifname, net["id"]), \
                 api.list_subnets(network_id=net["id"])
@@ -255,7 +246,7 @@ class CniService:
         reads then cost no round trip of their own. The reads still decide: a port found for
         the attachment, or a network or project that does not check out, discards it (_discard).
         None when the ids are not both known."""
-        if not _is_uuid(request.network) or (api is self.admin and not _is_uuid(request.project or "")):
+        if not is_uuid(request.network) or (api is self.admin and not is_uuid(request.project or "")):
             return None
         return self._reads.submit(self._create_port, request, {"id": request.network, "project_id": request.project},
                                   api)
