@@ -44,7 +44,9 @@ from ovnet.host.cni.protocol import Attachment, CniError
 from ovnet.host.errors import BindTimeout, HostError
 
 LOG = logging.getLogger(__name__)
-ACTIVE_POLL_S = 0.01  # between reads of a port's status while it is on its way to ACTIVE
+# Between reads of a port's status on its way to ACTIVE: the first soon (the status usually
+# follows ovn-installed within a few ms), then less often.
+ACTIVE_POLL_S = (0.002, 0.02)
 
 
 def _api_error(exc: ApiError, doing: str) -> CniError:
@@ -77,6 +79,9 @@ class CniService:
         self._deleting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cni-del")
         self._pending: dict[tuple[str, str], set[Future]] = {}
         self._pending_lock = threading.Lock()
+        # The ports this agent's ADDs made or found (admin's view), by attachment (container id,
+        # ifname, CNI network name): a DEL of one still plugged here needs no API read to find it.
+        self._added: dict[tuple[str, str, str], dict] = {}
 
     def close(self) -> None:
         """Finish what answered DELs left to do and stop this service's threads."""
@@ -236,6 +241,8 @@ class CniService:
             except BaseException:
                 self._release(api, port, token)
                 raise
+        if HOST_ID in port:
+            self._added[(request.container_id, request.ifname, request.name)] = port
         # Binding changes neither the MAC nor the fixed IPs: the port as made or found is current.
         result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port, subnets))
         return p.convert_result(result, request.version)
@@ -271,11 +278,13 @@ class CniService:
         status a few tens of ms later, usually before the first read. No event of it reaches
         the agent, hence the short reads."""
         deadline = time.monotonic() + self.binder.service.bind_timeout
+        pause, longest = ACTIVE_POLL_S
         while api.show_port(port_id)["status"] != "ACTIVE":
             if time.monotonic() > deadline:
                 raise BindTimeout(f"port {port_id} is ovn-installed but not ACTIVE in the API after "
                                   f"{self.binder.service.bind_timeout:g} s (is ovnet-server's syncer running?)")
-            time.sleep(ACTIVE_POLL_S)
+            time.sleep(pause)
+            pause = min(2 * pause, longest)
 
     def _create_port(self, request: Attachment, net: dict, api: ApiClient) -> dict:
         attrs: dict = {
@@ -315,7 +324,12 @@ class CniService:
         what follows the answer); what is already gone is success. The port
         is found by container id + ifname among this CNI network's (its ``cni.net:`` tag: no
         network lookup, so a network deleted meanwhile is no obstacle); with none found, a
-        ``prevResult`` interface's MAC finds a CNI port of this host."""
+        ``prevResult`` interface's MAC finds a CNI port of this host. A port this agent's ADD made
+        and still has plugged is known without a read."""
+        known = self._added.pop((request.container_id, request.ifname, request.name), None)
+        if known and api is self.admin and self.binder.host.ovs.port_by_id(known["id"]):
+            self._delete_later(request, self.binder.release_for_delete(known), known["id"])
+            return
         mine = p.tag(p.NETWORK_TAG, request.name)
         ports = [port for port in self._ports(api, request.container_id, request.ifname, None) if mine in port["tags"]]
         if not ports and request.prev_result:
@@ -442,6 +456,7 @@ class CniService:
             unplugged = {port["id"]: port for port in ports
                          if p.tag(p.HOST_TAG, self.chassis) in port["tags"] and port["id"] not in plugged}
             self._unplugged_since = {i: self._unplugged_since.get(i, now) for i in unplugged}
+            self._added = {key: port for key, port in self._added.items() if port["id"] in plugged}
             removed = []
             for port_id, since in list(self._unplugged_since.items()):
                 if now - since < self.grace_period:
