@@ -215,6 +215,9 @@ class CniService:
         early = self._create_early(request, api)
         try:
             net, existing, subnets = self._add_reads(request, api)
+            # The reads may see the port made beside them: only another one is the attachment's.
+            made = self._made(early)
+            existing = [port for port in existing if made is None or port["id"] != made["id"]]
             if existing or net["id"] != request.network:
                 self._discard(early, api)
                 early = None
@@ -258,15 +261,21 @@ class CniService:
         return self._reads.submit(self._create_port, request, {"id": request.network, "project_id": request.project},
                                   api)
 
+    @staticmethod
+    def _made(early: Future | None) -> dict | None:
+        """The port ``early`` made, or None (none started, or it failed: its error stays in it)."""
+        if early is None:
+            return None
+        try:
+            return early.result()
+        except (CniError, ApiError, httpx.HTTPError):
+            return None
+
     def _discard(self, early: Future | None, api: ApiClient) -> None:
         """Delete the port ``early`` made, if it made one (it is not plugged anywhere yet)."""
-        if early is None:
-            return
-        try:
-            port = early.result()
-        except (CniError, ApiError, httpx.HTTPError):
-            return  # made nothing
-        self._delete_port(api, port["id"])
+        made = self._made(early)
+        if made is not None:
+            self._delete_port(api, made["id"])
 
     def _attach(self, request: Attachment, port: dict, token: str | None) -> None:
         self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)

@@ -15,6 +15,7 @@ import pytest
 from pyroute2 import netns as pynetns
 
 from ovnet.apiclient import ApiClient
+from ovnet.host import agent as agent_mod
 from ovnet.host.vif import RELEASED, device_alias, veth_host_name
 from ovnet.runtime import allinone as aio
 from tests.helpers.allinone import private_settings
@@ -265,6 +266,36 @@ def test_an_agent_killed_after_answering_del_leaves_what_the_reconcile_and_the_s
     assert host.ovs.port_by_id(port["id"]) is None
     swept = wait_for(lambda: agent.reconcile()["cni_removed"], 10.0, 0.25)  # after the 2 s grace period
     assert swept == [port["id"]] and _cni_ports(api, net) == []
+
+
+def test_an_add_whose_reads_already_see_the_port_made_beside_them_keeps_that_port(allinone, api, net, make_netns,
+                                                                                  monkeypatch):
+    """The conflist names network and project by id, so ADD creates the port beside its reads; when
+    the create lands first, the attachment's ports read finds that very port, which is not another
+    attachment's port to reuse (seen under load as PortNotFound: it was deleted, then bound)."""
+    parts = agent_mod.build(allinone, allinone.admin_token_file.read_text().strip())
+    try:
+        read = parts.cni._ports
+
+        def read_after_the_create(client, container_id, ifname, network_id):
+            wait_for(lambda: api.list_ports(device_id=container_id), 10.0, 0.01, what="the port made beside")
+            return read(client, container_id, ifname, network_id)
+        monkeypatch.setattr(parts.cni, "_ports", read_after_the_create)
+        runtime = CniRuntime(conflist("cr-early", net.network["id"], allinone.agent_socket,
+                                      project=net.network["project_id"]))
+        env = {"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "early-1", "CNI_NETNS": f"/run/netns/{make_netns()}",
+               "CNI_IFNAME": "eth0"}
+
+        result = parts.cni.handle("ADD", env, runtime.request("ADD"), None)
+
+        [port] = _cni_ports(api, net)
+        assert result["interfaces"][0]["mac"] == port["mac_address"] and port["status"] == "ACTIVE"
+        parts.cni.handle("DEL", {**env, "CNI_COMMAND": "DEL"}, runtime.request("DEL"), None)
+    finally:
+        parts.cni.close()
+        parts.admin.close()
+        parts.service.host.ovs.close()
+    assert _cni_ports(api, net) == []
 
 
 def test_a_member_token_makes_its_projects_port_and_add_del_stay_exact(allinone, api, host, make_netns, tmp_path):
