@@ -258,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         sock.unlink(missing_ok=True)
         if docker is not None:
             docker.stop()
+        cni.close()
         admin.close()
         service.host.ovs.close()
 
