@@ -60,8 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(store, settings, on_commit=syncer.flush if syncer else None, collectors=collectors,
                      nb_connected=syncer.nb.connected if syncer else None)
     try:
+        # uvloop and httptools: C event loop and HTTP parser instead of asyncio's and h11's
+        # Python ones. One worker process: the syncer and its flush hook live in this process.
         uvicorn.run(app, host=settings.listen_host, port=settings.api_port, log_level="warning",
-                    access_log=False)
+                    access_log=False, loop="uvloop", http="httptools")
     finally:
         if syncer:
             syncer.stop()
