@@ -8,6 +8,7 @@ or for the Keystone v3 project lookup the Keystone error ``title`` (e.g. "Forbid
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -16,11 +17,21 @@ import httpx
 import yaml
 
 from ovnet.config import Settings
+from ovnet.tls import client_context
 
 CLOUD_NAME = "ovnet"
 DEFAULT_TIMEOUT_S = 30.0
 # Sent with a write whose answer need not wait for NB to confirm it (ovnet.api.routes.waits_for_nb).
 NOWAIT = {"X-Ovnet-Sync": "nowait"}
+
+
+def is_uuid(value: str) -> bool:
+    """True when ``value`` is written as a UUID, as the API's ids are (a name is looked up)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 class ApiError(Exception):
@@ -68,7 +79,7 @@ class ApiClient:
             raise ValueError("ApiClient needs at least one API URL")
         self.base_urls = [url.rstrip("/") for url in urls]
         self.http = httpx.Client(base_url=self.base_urls[0], timeout=timeout_s,
-                                 headers={"X-Auth-Token": token}, transport=transport)
+                                 headers={"X-Auth-Token": token}, transport=transport, verify=client_context())
 
     @property
     def base_url(self) -> str:

@@ -97,8 +97,9 @@ def _ovn_layers(settings: Settings, store: Store, bound_to: dict[str, str],
         unreadable.append(exc)
         return []
     try:
-        drift = syncer.drift()
-        up = syncer.nb.port_up()
+        nb = syncer.read_nb()
+        drift = syncer.drift(nb)
+        up = nb.up
     except NbUnavailable as exc:
         unreadable.append(exc)
         return []

@@ -12,7 +12,7 @@ and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root onl
     GET    /inventory               -> Binder.inventory(): OVS interfaces, plugged ids, ovnet devices, binds
                                        in flight (admin only, read only; what ``ovnet check`` compares)
     POST   /bindings                {"port_id", "kind": "veth"|"tap"|"internal", "target",
-                                     "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s"}
+                                     "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s", "stages"}
     DELETE /bindings/{port_id}      -> 204
     POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids],
                                         "cni_removed": [ids]}
@@ -258,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         sock.unlink(missing_ok=True)
         if docker is not None:
             docker.stop()
+        cni.close()
         admin.close()
         service.host.ovs.close()
 

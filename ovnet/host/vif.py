@@ -28,6 +28,9 @@ from ovnet.host.errors import BadRequest, Conflict
 from ovnet.host.ovs import LocalOvs
 
 ALIAS_PREFIX = "ovnet:"
+# The kind an alias names once its device was taken off the bridge for good (Vif.release): no
+# longer a VIF of any kind, only waiting to be deleted.
+RELEASED = "released"
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,12 @@ class Vif:
         if owned:
             self.host.ovs.del_port(owned.name, wait=not final)
             self.delete_device(owned.name)
+
+    def release(self, port_id: str) -> str | None:
+        """Unplug ``port_id`` ahead of its deletion, as ``unplug(final=True)``; returns the name of a
+        host-end device left for the caller to delete (VethVif's), here None."""
+        self.unplug(port_id, final=True)
+        return None
 
     def is_plugged(self, port_id: str) -> bool:
         """True when an owned OVS port for ``port_id`` exists and its device is present."""
@@ -171,6 +180,24 @@ class VethVif(Vif):
                     ipr.link("del", index=index)  # takes the peer with it
                 raise
         return host_end
+
+    def release(self, port_id: str) -> str | None:
+        """Take ``port_id``'s OVS port off the bridge at once (the port is being deleted) and mark
+        its host end's alias RELEASED instead of deleting the pair: a deletion waits for the
+        kernel's RCU grace period (10-20 ms), which the caller moves off its answer by calling
+        delete_device later. An agent killed before that finds the device RELEASED and deletes it
+        (Binder.reconcile) rather than putting it back. Returns the host end's name, or None when
+        nothing was plugged."""
+        owned = self.host.ovs.port_by_id(port_id)
+        if owned is None:
+            return None
+        self.host.ovs.del_port(owned.name, wait=False)
+        with self.host.iproute() as ipr:
+            index = addressing.link_index(ipr, owned.name)
+            if index is None:
+                return None
+            ipr.link("set", index=index, ifalias=device_alias(port_id, RELEASED))
+        return owned.name
 
     def _peer(self, attachment: Attachment) -> dict:
         """Where and under which name the peer is created (pyroute2 link attributes)."""

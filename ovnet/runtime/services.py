@@ -9,6 +9,7 @@ import httpx
 
 from ovnet.config import LOCAL_HOST, Settings
 from ovnet.runtime.daemon import NotListening, Service
+from ovnet.tls import client_context
 
 
 def http_probe(url: str, transport: httpx.HTTPTransport | None = None):
@@ -17,7 +18,7 @@ def http_probe(url: str, transport: httpx.HTTPTransport | None = None):
     NotListening when the connection is refused or the socket file is missing (still starting)."""
 
     def probe() -> str | None:
-        with httpx.Client(transport=transport, timeout=2.0) as client:
+        with httpx.Client(transport=transport, timeout=2.0, verify=client_context()) as client:
             try:
                 answer = client.get(url)
             except httpx.ConnectError as exc:
@@ -71,6 +72,7 @@ def ovnet_services(settings: Settings) -> list[Service]:
         python_service(settings, "ovnet-server", "ovnet.server", served, http_probe(f"{served}/healthz"),
                        ports=[(settings.api_port, "the API server (--api-port)")]),
         python_service(settings, "ovnet-agent", "ovnet.host.agent", f"unix:{agent_sock}",
-                       http_probe("http://agent/healthz", httpx.HTTPTransport(uds=str(agent_sock))),
+                       http_probe("http://agent/healthz",
+                                  httpx.HTTPTransport(uds=str(agent_sock), verify=client_context())),
                        sockets=[agent_sock, settings.docker_plugin_socket]),
     ]

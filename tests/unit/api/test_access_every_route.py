@@ -194,6 +194,7 @@ def test_another_projects_ids_in_a_body_are_the_same_as_unknown_ids(store, alice
             (path, template)
 
 
+@pytest.mark.dialect
 def test_lists_and_filters_never_show_another_projects_objects(store, alice, bob, world):
     alice_ids, _ = world
     mine = set(alice_ids.values()) - {alice_ids["external"]}
