@@ -10,16 +10,47 @@ import secrets
 
 import pytest
 
+from ovnet.apiclient import ApiClient
+from ovnet.host.attach import AttachService
 from ovnet.host.docker import pools
 from ovnet.host.docker import protocol as p
 from ovnet.host.docker.catalog import Catalog
 from ovnet.host.docker.ipam import IpamDriver, PoolLedger
 from ovnet.host.docker.network import NetworkDriver
 from ovnet.host.docker.unclaimed import UnclaimedSweep
+from ovnet.host.ovs import LocalOvs
+from ovnet.host.vif import HostContext
+from tests.helpers.allinone import running_allinone
 from tests.helpers.hostnet import ApiNetwork
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 GRACE_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def aio(tmp_path_factory):
+    """One all-in-one for the module (each test uses its own network); its agent's own sweep waits
+    an hour, so only the tests' sweeps act."""
+    with running_allinone(tmp_path_factory.mktemp("unclaimed"), agent_sync_interval=3600.0,
+                          docker_ipam_grace_period=3600.0) as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def api(aio):
+    with ApiClient.from_settings(aio) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def attach(aio, api):
+    """An AttachService of the all-in-one's chassis (what the Docker drivers plug and bind with)."""
+    ovs = LocalOvs(aio.ovs_db_sock, aio.bridge)
+    try:
+        host = HostContext(ovs=ovs, netns=aio.netns, datapath=ovs.datapath_type())
+        yield AttachService(host, api, aio.chassis_name, aio.bind_timeout)
+    finally:
+        ovs.close()
 
 
 class DockerSide:
