@@ -28,29 +28,18 @@ GRACE_S = 60.0
 
 
 @pytest.fixture(scope="module")
-def aio(tmp_path_factory):
-    """One all-in-one for the module (each test uses its own network); its agent's own sweep waits
-    an hour, so only the tests' sweeps act."""
-    with running_allinone(tmp_path_factory.mktemp("unclaimed"), agent_sync_interval=3600.0,
-                          docker_ipam_grace_period=3600.0) as settings:
-        yield settings
-
-
-@pytest.fixture(scope="module")
-def api(aio):
-    with ApiClient.from_settings(aio) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def attach(aio, api):
-    """An AttachService of the all-in-one's chassis (what the Docker drivers plug and bind with)."""
-    ovs = LocalOvs(aio.ovs_db_sock, aio.bridge)
-    try:
-        host = HostContext(ovs=ovs, netns=aio.netns, datapath=ovs.datapath_type())
-        yield AttachService(host, api, aio.chassis_name, aio.bind_timeout)
-    finally:
-        ovs.close()
+def drivers(tmp_path_factory):
+    """(admin ApiClient, AttachService) of one all-in-one for the module (each test uses its own
+    network); its agent's own sweep waits an hour, so only the tests' sweeps act."""
+    tmp = tmp_path_factory.mktemp("unclaimed")
+    with running_allinone(tmp, agent_sync_interval=3600.0, docker_ipam_grace_period=3600.0) as aio, \
+            ApiClient.from_settings(aio) as api:
+        ovs = LocalOvs(aio.ovs_db_sock, aio.bridge)
+        try:
+            host = HostContext(ovs=ovs, netns=aio.netns, datapath=ovs.datapath_type())
+            yield api, AttachService(host, api, aio.chassis_name, aio.bind_timeout)
+        finally:
+            ovs.close()
 
 
 class DockerSide:
@@ -83,7 +72,8 @@ class DockerSide:
         return found[0] if found else None
 
 
-def test_a_port_no_endpoint_claimed_is_swept_after_the_grace_period_only(api, attach):
+def test_a_port_no_endpoint_claimed_is_swept_after_the_grace_period_only(drivers):
+    api, attach = drivers
     side = DockerSide(api, attach, "10.95.0")
     address = side.request_address("02:00:00:95:00:01")
     port = side.port_of(address)
@@ -97,7 +87,8 @@ def test_a_port_no_endpoint_claimed_is_swept_after_the_grace_period_only(api, at
     assert side.port_of(address) is None  # the address is free again
 
 
-def test_a_slow_but_live_endpoint_create_keeps_its_port(api, attach):
+def test_a_slow_but_live_endpoint_create_keeps_its_port(drivers):
+    api, attach = drivers
     side = DockerSide(api, attach, "10.95.1")
     mac = "02:00:00:95:01:01"
     address = side.request_address(mac)
@@ -110,7 +101,8 @@ def test_a_slow_but_live_endpoint_create_keeps_its_port(api, attach):
     assert side.port_of(address)["device_id"] == endpoint
 
 
-def test_a_claim_made_while_the_sweep_deletes_keeps_the_port(api, attach):
+def test_a_claim_made_while_the_sweep_deletes_keeps_the_port(drivers):
+    api, attach = drivers
     side = DockerSide(api, attach, "10.95.2")
     mac = "02:00:00:95:02:01"
     address = side.request_address(mac)
