@@ -59,7 +59,8 @@ class AgentClient:
 
     def bind(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
         """Bind ``port_id`` on that host as VIF ``kind`` "veth" (target = netns), "tap" or
-        "internal" (target = device name). Returns {"port_id", "kind", "device", "ready_s"}."""
+        "internal" (target = device name). Returns {"port_id", "kind", "device", "ready_s", "stages"}
+        (ovnet.host.attach.Attached says what the stages are)."""
         body = {"port_id": port_id, "kind": kind, "target": target, "ifname": ifname, "owner": owner}
         return self._call("POST", "/bindings", json=body)
 
