@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> None:
         # Idle connections are kept past httpx's 5 s pool expiry: with uvicorn's default, also 5 s,
         # a client reusing a connection just as the server drops it got "connection reset by
         # peer" (agents, whose reconcile runs every 5 s, at N = 20 in bench/scale.py).
+        # uvloop and httptools: C event loop and HTTP parser instead of asyncio's and h11's
+        # Python ones. One worker process: the syncer and its flush hook live in this process.
         uvicorn.run(app, host=settings.listen_host, port=settings.api_port, log_level="warning",
-                    access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
+                    access_log=False, timeout_keep_alive=KEEP_ALIVE_S, loop="uvloop", http="httptools")
     finally:
         if syncer:
             syncer.stop()

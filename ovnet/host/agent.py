@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     parts = build(settings, token)
     admin, service, binder, cni = parts.admin, parts.service, parts.binder, parts.cni
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
-    docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval)
+    docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval,
+                          ipam_grace_s=settings.docker_ipam_grace_period)
     try:
         docker.start()
     except SocketInUse as exc:
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         sock.unlink(missing_ok=True)
         if docker is not None:
             docker.stop()
+        cni.close()
         admin.close()
         service.host.ovs.close()
 

@@ -11,6 +11,7 @@ import httpx
 
 from ovnet.apiclient import decode
 from ovnet.config import ADMIN_TOKEN_FILE
+from ovnet.tls import client_context
 
 # A bind waits up to settings.bind_timeout for ovn-installed; leave room above it.
 DEFAULT_TIMEOUT_S = 120.0
@@ -34,10 +35,9 @@ class AgentClient:
     def __init__(self, socket: Path | str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
         token = token or local_admin_token(socket)
         headers = {"X-Auth-Token": token} if token else {}
-        # verify=False: no TLS on a unix socket, and httpx's default loads the CA bundle (~90 ms
-        # of CPU per client: most of a bind's time in a loaded scale run).
-        transport = httpx.HTTPTransport(uds=str(socket), verify=False)
-        self.http = httpx.Client(base_url="http://agent", transport=transport, headers=headers, timeout=timeout_s)
+        transport = httpx.HTTPTransport(uds=str(socket), verify=client_context())
+        self.http = httpx.Client(base_url="http://agent", transport=transport,
+                                 headers=headers, timeout=timeout_s)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -84,17 +84,23 @@ class AttachService:
         with self._inflight.lock:
             return set(self._inflight.ids)
 
-    @contextmanager
-    def _in_flight(self, port_id: str) -> Iterator[None]:
+    def _claim(self, port_id: str) -> None:
         with self._inflight.lock:
             if port_id in self._inflight.ids:
                 raise Conflict(f"port {port_id} is being bound or unbound right now")
             self._inflight.ids.add(port_id)
+
+    def _unclaim(self, port_id: str) -> None:
+        with self._inflight.lock:
+            self._inflight.ids.discard(port_id)
+
+    @contextmanager
+    def _in_flight(self, port_id: str) -> Iterator[None]:
+        self._claim(port_id)
         try:
             yield
         finally:
-            with self._inflight.lock:
-                self._inflight.ids.discard(port_id)
+            self._unclaim(port_id)
 
     def attach(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None,
                keep_binding: bool = False, bound: dict | None = None) -> Attached:
@@ -174,3 +180,26 @@ class AttachService:
                 self.plugin(owned.kind).unplug(port_id, final=final)
             if unbind:
                 self._clear_binding(port_id)
+
+    def release(self, port_id: str) -> Callable[[], None]:
+        """Unplug ``port_id`` at once ahead of its deletion (ovnet.host.vif.Vif.release: its OVS
+        port goes now, a veth pair is only marked released) and return ``finish``, which deletes
+        what release left and must be called once, after the caller's own remaining work. The
+        port stays in flight until then (``busy()``), so the reconcile and ``ovnet check`` leave it
+        alone. Conflict while it is in flight."""
+        self._claim(port_id)
+        try:
+            owned = self.host.ovs.port_by_id(port_id)
+            plugin = self.plugin(owned.kind) if owned else None
+            device = plugin.release(port_id) if plugin else None
+        except BaseException:
+            self._unclaim(port_id)
+            raise
+
+        def finish() -> None:
+            try:
+                if plugin and device:
+                    plugin.delete_device(device)
+            finally:
+                self._unclaim(port_id)
+        return finish

@@ -11,7 +11,7 @@ keeps only the set of binds in flight so that a concurrent reconcile leaves them
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
@@ -21,7 +21,7 @@ from ovnet.host.attachment import VETH, Attachment
 from ovnet.host.cni.protocol import DEVICE_OWNER as CNI_DEVICE_OWNER
 from ovnet.host.docker.pools import DEVICE_OWNER as DOCKER_DEVICE_OWNER
 from ovnet.host.errors import Conflict, HostError, NotFound
-from ovnet.host.vif import parse_alias
+from ovnet.host.vif import RELEASED, parse_alias
 
 LOG = logging.getLogger(__name__)
 
@@ -105,6 +105,13 @@ class Binder:
         self._check_host(port)
         self.service.detach(port["id"], unbind=False, final=True)
 
+    def release_for_delete(self, port: dict) -> Callable[[], None]:
+        """As unplug_for_delete, but the slow part (deleting a veth pair) is left to the returned
+        ``finish`` (ovnet.host.attach.AttachService.release), which the caller runs after the
+        port's deletion."""
+        self._check_host(port)
+        return self.service.release(port["id"])
+
     def _check_host(self, port: dict) -> None:
         if port.get(HOST_ID) not in ("", self.chassis):
             raise Conflict(f"port {port['id']} is bound to host {port[HOST_ID]}, not {self.chassis}")
@@ -157,7 +164,9 @@ class Binder:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or
         whose device vanished (its workload namespace was deleted), are removed; ovnet host-end
         devices (found by their alias) of ports still bound here that lost their OVS port are put
-        back on the bridge; ovnet devices of ports not bound here, or left half-made, are deleted;
+        back on the bridge; ovnet devices of ports not bound here, or left half-made, or released (a
+        CNI DEL's veth, ovnet.host.vif.VethVif.release), are deleted (but not a tap a VM holds, which
+        stays off the bridge for a rebind and is not reported);
         workload ends of veths whose addresses, MTU or link state differ from their port are
         reconfigured (ovnet.host.converge); a port bound here with nothing of it on this host (an
         agent killed between setting binding:host_id and plugging) has its binding cleared, since
@@ -180,11 +189,15 @@ class Binder:
         for port_id, (name, kind, complete) in devices.items():
             if port_id in busy or port_id in on_bridge:
                 continue
-            if port_id in bound and complete:
+            if kind == RELEASED:  # a DEL's veth that an agent killed meanwhile did not delete
+                self.service.plugin(VETH).delete_device(name)
+                report.removed.append(port_id)
+            elif port_id in bound and complete:
                 self.host.ovs.add_port(name, port_id, bound[port_id]["mac_address"], kind)
                 report.replugged.append(port_id)
-            else:
-                self.service.plugin(kind).delete_device(name)
+            elif self.service.plugin(kind).delete_device(name):
+                # Only what this round really deleted is reported: a VM's tap kept off the bridge
+                # (a held tap is never deleted) would otherwise be "removed" again every round.
                 report.removed.append(port_id)
         self._converge({i: e for i, e in ends.items() if i in bound and i not in busy}, bound, report)
         self._unbind_orphans([p for i, p in bound.items() if i not in busy], startup, report)
