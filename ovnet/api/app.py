@@ -10,6 +10,7 @@ from ovnet.api import authtokens, binding, errors, identity, meta, metrics, open
 from ovnet.api import quotas as quota_routes
 from ovnet.api.auth import Authenticator
 from ovnet.api.body import DEFAULT_MAX_BODY
+from ovnet.api.jsonresponse import Json
 from ovnet.api.routes import Handlers, resource_router
 from ovnet.api.suffix import JsonSuffix
 from ovnet.api.urlcheck import Utf8Url
@@ -43,7 +44,8 @@ def create_app(store: Store, settings=None, on_commit: Callable[[float], bool] |
                              physical_mtu=settings.underlay_mtu,
                              quotas={name: getattr(settings, f"quota_{name}") for name in quotas.COUNTED})
                     if settings is not None else Defaults())
-    app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN")
+    app = FastAPI(title="ovnet", version="2.0", description="Neutron v2.0 compatible network API over OVN",
+                  default_response_class=Json)
     errors.install(app)
     metrics.install(app, store, collectors)
     ui.install(app)

@@ -13,10 +13,10 @@ a token without a catalog (the ``admin_token`` auth) never lets it tell.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api.body import read_json
+from ovnet.api.jsonresponse import Json
 from ovnet.model.errors import NotAuthorized
 from ovnet.model.schema import utcnow
 from ovnet.model.tenancy import get_project
@@ -54,7 +54,7 @@ def router(handlers) -> APIRouter:
     api = APIRouter(prefix="/v3/auth")
 
     @api.post("/tokens", status_code=201)
-    async def issue(request: Request) -> JSONResponse:
+    async def issue(request: Request) -> Json:
         secret = _token_id(await read_json(request, handlers.max_body))
         ctx = await handlers.context_of(secret)
         project = await run_in_threadpool(handlers.store.run, lambda s: get_project(s, ctx, ctx.project_id), True)
@@ -66,6 +66,6 @@ def router(handlers) -> APIRouter:
             "project": scoped, "roles": [{"id": role, "name": role}],
             "catalog": catalog(str(request.base_url).rstrip("/")),
         }}
-        return JSONResponse(body, status_code=201, headers={"X-Subject-Token": secret})
+        return Json(body, status_code=201, headers={"X-Subject-Token": secret})
 
     return api

@@ -13,10 +13,10 @@ at once; a response that wrote says ``X-Ovnet-Sync: pending``.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api.body import read_json
+from ovnet.api.jsonresponse import Json
 from ovnet.api.routes import Handlers
 from ovnet.model.binding import bind_port
 from ovnet.model.errors import BadRequest
@@ -28,7 +28,7 @@ def router(h: Handlers) -> APIRouter:
     api = APIRouter()
 
     @api.put("/v2.0/ports/{port_id}/bind_host")
-    async def bind_host(port_id: str, request: Request) -> JSONResponse:
+    async def bind_host(port_id: str, request: Request) -> Json:
         ctx = await h.context(request)
         data = await read_json(request, h.max_body)
         if (set(data) - {"port"} != {"host"} or not isinstance(data["host"], str)
@@ -36,13 +36,21 @@ def router(h: Handlers) -> APIRouter:
             raise BadRequest('Body required: {"host": "<chassis name>", "port": {...} (optional)}', "HTTPBadRequest",
                              "host")
 
-        def work(session):
-            bound = bind_port(session, ctx, port_id, data["host"], data.get("port"))
+        def work(session, write: bool = True):
+            bound = bind_port(session, ctx, port_id, data["host"], data.get("port"), write)
+            if bound is None:
+                return None
             return {"port": port_dict(bound.port), "network": network_dict(bound.network),
                     "subnets": [subnet_dict(s) for s in bound.subnets], "changed": bound.changed}
-        result = await run_in_threadpool(h.store.run, work)
+        # A port already bound to the host (created bound, or a repeated bind) is answered from a
+        # read-only transaction: no wait behind the writers on SQLite's single write lock.
+        result = None
+        if not data.get("port"):
+            result = await run_in_threadpool(h.store.run, lambda session: work(session, write=False), True)
+        if result is None:
+            result = await run_in_threadpool(h.store.run, work)
         if result["changed"] and h.on_commit is not None:
             await run_in_threadpool(h.on_commit, 0.0)  # wakes the syncer; zero timeout: no wait
-        return JSONResponse(result, headers={"X-Ovnet-Sync": "pending"} if result["changed"] else None)
+        return Json(result, headers={"X-Ovnet-Sync": "pending"} if result["changed"] else None)
 
     return api

@@ -15,10 +15,10 @@ from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from ovnet.api.jsonresponse import Json
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, ModelError, NotAuthorized, NotFound, PreconditionFailed
 
 STATUS = {BadRequest: 400, NotAuthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412}
@@ -29,15 +29,15 @@ HTTP_TYPES = {400: "HTTPBadRequest", 401: "NotAuthorized", 403: "PolicyNotAuthor
 
 
 def neutron_error(status: int, type_: str, message: str, detail: str = "",
-                  headers: dict[str, str] | None = None) -> JSONResponse:
+                  headers: dict[str, str] | None = None) -> Json:
     """A NeutronError response with ``status``."""
-    return JSONResponse({"NeutronError": {"type": type_, "message": message, "detail": detail}}, status_code=status,
+    return Json({"NeutronError": {"type": type_, "message": message, "detail": detail}}, status_code=status,
                         headers=headers)
 
 
-def keystone_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def keystone_error(status: int, message: str, headers: dict[str, str] | None = None) -> Json:
     """A Keystone v3 error response with ``status`` (title: the HTTP reason phrase)."""
-    return JSONResponse({"error": {"code": status, "title": HTTPStatus(status).phrase, "message": message}},
+    return Json({"error": {"code": status, "title": HTTPStatus(status).phrase, "message": message}},
                         status_code=status, headers=headers)
 
 
@@ -66,13 +66,13 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a NeutronError body (Keystone's under /v3)."""
 
     @app.exception_handler(ModelError)
-    async def _model_error(request: Request, exc: ModelError) -> JSONResponse:
+    async def _model_error(request: Request, exc: ModelError) -> Json:
         if _keystone_path(request):
             return keystone_error(status_of(exc), exc.message)
         return neutron_error(status_of(exc), exc.type, exc.message, exc.field or "")
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: HTTPException) -> Json:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             # Starlette names only the methods of the first route that matched the path; the
@@ -84,7 +84,7 @@ def install(app: FastAPI) -> None:
                              headers=headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, _exc: Exception) -> Json:
         # Starlette re-raises the exception after this response, so the server log keeps the traceback;
         # the server then closes the connection, which the client must hear of (RFC 9112 §9.6) or
         # its next request on the kept-alive connection fails with a reset.
@@ -95,7 +95,7 @@ def install(app: FastAPI) -> None:
         return neutron_error(500, HTTP_TYPES[500], message, headers=close)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> Json:
         first = exc.errors()[0] if exc.errors() else {}
         field = ".".join(str(p) for p in first.get("loc", ())[1:])
         return neutron_error(400, "HTTPBadRequest", f"Invalid input for {field}: {first.get('msg', '')}", field)

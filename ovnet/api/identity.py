@@ -23,10 +23,11 @@ no token 401. Errors under /v3 are in Keystone's format, ``{"error": {"code", "t
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api.body import read_json
+from ovnet.api.jsonresponse import Json
 from ovnet.model import projects
 from ovnet.model.errors import BadRequest
 from ovnet.model.schema import Project
@@ -80,14 +81,14 @@ def router(handlers) -> APIRouter:
         return {"project": project}
 
     @api.post("/projects")
-    async def create_project(request: Request) -> JSONResponse:
+    async def create_project(request: Request) -> Json:
         ctx = await handlers.context(request)
         body = await read_json(request, handlers.max_body)
         name = body.get("project", {}).get("name") if isinstance(body.get("project"), dict) else None
         if not isinstance(name, str):
             raise BadRequest('Request body required: {"project": {"name": ...}}', field="name")
         project = await run_in_threadpool(handlers.store.run, lambda s: _project(request, add_project(s, ctx, name)))
-        return JSONResponse({"project": project}, status_code=201)
+        return Json({"project": project}, status_code=201)
 
     @api.delete("/projects/{project_id}")
     async def delete_project(project_id: str, request: Request, cascade: bool = False) -> Response:
@@ -96,10 +97,10 @@ def router(handlers) -> APIRouter:
         ctx = await handlers.context(request)
         gone = await run_in_threadpool(handlers.store.run, lambda s: projects.delete_project(s, ctx, project_id,
                                                                                              cascade))
-        return JSONResponse({"deleted": gone}) if cascade else Response(status_code=204)
+        return Json({"deleted": gone}) if cascade else Response(status_code=204)
 
     @api.post("/OS-OVNET/projects/{project_id}/tokens")
-    async def create_token(project_id: str, request: Request) -> JSONResponse:
+    async def create_token(project_id: str, request: Request) -> Json:
         ctx = await handlers.context(request)
         expires = None
         if request.headers.get("content-length", "0") != "0":
@@ -108,7 +109,7 @@ def router(handlers) -> APIRouter:
             if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int | float)):
                 raise BadRequest("token.expires_in must be a number of seconds", field="expires_in")
         secret = await run_in_threadpool(handlers.store.run, lambda s: issue_member_token(s, ctx, project_id, expires))
-        return JSONResponse({"token": {"project_id": project_id, "role": "member", "secret": secret}},
+        return Json({"token": {"project_id": project_id, "role": "member", "secret": secret}},
                             status_code=201)
 
     @api.delete("/OS-OVNET/projects/{project_id}/tokens")

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
 from ovnet.api import listing
 from ovnet.api.openapi import request_body, responses
 from ovnet.api.body import read_json, unwrap
+from ovnet.api.jsonresponse import Json
 from ovnet.model import query, tags
 from ovnet.model.common import Defaults, check_revision, get_visible
 from ovnet.model.errors import BadRequest, NotFound
@@ -48,7 +48,7 @@ class Handlers:
         headers = {"X-Ovnet-Sync": "confirmed" if synced else "pending"}
         if result is None:
             return Response(status_code=status, headers=headers)
-        return JSONResponse(result, status_code=status, headers=headers)
+        return Json(result, status_code=status, headers=headers)
 
 
 TAGS_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -103,7 +103,9 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         items, bulk = _create_body(res, await read_json(request, h.max_body))
 
         def work(session):
-            if bulk and res.create_many is not None:
+            # create_many also for one item: it reads what the items share once and writes in
+            # one flush at the end, where create's queries each autoflushed the rows before it.
+            if res.create_many is not None:
                 rows = res.create_many(session, ctx, items, *extra)
             else:
                 rows = [res.create(session, ctx, item, *extra) for item in items]
@@ -127,15 +129,15 @@ def resource_router(res: Kind, h: Handlers) -> APIRouter:
         page_links = listing.links(request.url, req, [i["id"] for i in items], more)
         if page_links:
             page[f"{res.plural}_links"] = page_links
-        return JSONResponse(page)  # already JSON-ready: skip FastAPI's per-value encoder
+        return Json(page)  # already JSON-ready: skip FastAPI's per-value encoder
 
     @api.get("/{resource_id}", responses=responses(200, res.name, 404))
-    async def show(resource_id: str, request: Request) -> dict:
+    async def show(resource_id: str, request: Request) -> Response:
         ctx = await h.context(request)
         fields = listing.parse(request.query_params.multi_items()).fields
         item = await run_in_threadpool(
             h.store.run, lambda s: res.view(ctx, get_visible(s, ctx, res.model, resource_id, show_options)), True)
-        return {res.name: listing.select_fields(item, fields)}
+        return Json({res.name: listing.select_fields(item, fields)})  # JSON-ready: skip FastAPI's encoder
 
     @api.put("/{resource_id}", responses=responses(200, res.name, 403, 404, 409, 412, 413),
              openapi_extra=request_body(res.name, res.attributes, False))

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ovnet.model.errors import BadRequest, Conflict
-from ovnet.model.schema import IPAllocation, Subnet
+from ovnet.model.loader import Children
+from ovnet.model.schema import AllocationPool, IPAllocation, Subnet
 
 SMALL_POOL = 1024
 CANDIDATES = 16
@@ -30,6 +31,9 @@ AUTO_ADDRESS_MODES = ("slaac", "dhcpv6-stateless")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Range = tuple[int, int]  # inclusive first..last, as integers
+# A subnet's pools as plain child rows (loader.load): what ``pools_of`` reads.
+POOLS = Children("allocation_pools", AllocationPool.subnet_id, (AllocationPool.first_ip, AllocationPool.last_ip),
+                 (AllocationPool.id,))
 
 
 def network_of(subnet: Subnet) -> IPNetwork:
@@ -187,6 +191,26 @@ def _random_free(session: Session, subnet: Subnet, pools: list[Range],
         if free:
             return free[0]
     return None
+
+
+def is_large(subnet: Subnet) -> bool:
+    """True when ``subnet``'s pools hold more than SMALL_POOL addresses (allocated at random)."""
+    return sum(last - first + 1 for first, last in pools_of(subnet)) > SMALL_POOL
+
+
+def random_free_many(session: Session, subnet: Subnet, count: int, held: set[str] | frozenset[str]) -> list[str]:
+    """Up to ``count`` distinct free addresses drawn at random from a large ``subnet``'s pools
+    (weighted by pool size), none in ``held``: one query per 500 candidates, where ``allocate``
+    costs one per address. Fewer (even none) when the draw hits taken addresses; a bulk create
+    then falls back to ``allocate``."""
+    pools = pools_of(subnet)
+    make = ipaddress.IPv4Address if subnet.ip_version == 4 else ipaddress.IPv6Address
+    picks = random.choices(range(len(pools)), weights=[last - first + 1 for first, last in pools], k=count + CANDIDATES)
+    candidates = sorted({str(make(random.randint(*pools[i]))) for i in picks} - held)
+    taken: set[str] = set()
+    for start in range(0, len(candidates), 500):
+        taken |= _taken(session, subnet.id, candidates[start:start + 500])
+    return [c for c in candidates if c not in taken][:count]
 
 
 def allocate(session: Session, subnet: Subnet, held: set[str] | frozenset[str] = frozenset()) -> str:

@@ -34,6 +34,7 @@ from ovnet.model import (
     addressscopes,
     attributes,
     floatingips,
+    ipam,
     networks,
     ports,
     rbac,
@@ -47,7 +48,6 @@ from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
 from ovnet.model.schema import (
     AddressScope,
-    AllocationPool,
     FloatingIP,
     IPAllocation,
     Network,
@@ -123,8 +123,9 @@ class Kind:
     prepare_list: Callable | None = None
     path: str = ""
     admin_fields: tuple[str, ...] = ()
-    # A bulk create that shares work between its items (``create_many(session, ctx, bodies,
-    # *defaults) -> [row]``); without it a bulk create calls ``create`` per item.
+    # A create that shares work between its items (``create_many(session, ctx, bodies,
+    # *defaults) -> [row]``), which the API then uses for single creates too; without it a
+    # bulk create calls ``create`` per item.
     create_many: Callable | None = None
     # (ctx, row, item) -> None: adjusts the shown item to the caller (a network's ``shared``).
     for_caller: Callable[[Context, Any, dict], None] | None = None
@@ -210,8 +211,7 @@ SUBNET = Kind(
         "ipv6_ra_mode": Column(Subnet.ipv6_ra_mode, sortable=False),
         "subnetpool_id": Column(Subnet.subnetpool_id),
     },
-    children=Children("allocation_pools", AllocationPool.subnet_id, (AllocationPool.first_ip, AllocationPool.last_ip),
-                      (AllocationPool.id,)),
+    children=ipam.POOLS,
     depends_on=(
         Dependency("network", lambda s: [s["network_id"]], follows=True),
         Dependency("subnetpool", lambda s: [s["subnetpool_id"]] if s.get("subnetpool_id") else []),
@@ -276,13 +276,7 @@ SECURITY_GROUP_RULE = Kind(
     "security_group_rules", SecurityGroupRule, sgrules.create_rule, sgrules.update_rule, sgrules.delete_rule,
     security_group_rule_dict,
     columns={
-        "id": Column(SecurityGroupRule.id),
-        "description": Column(SecurityGroupRule.description),
-        "project_id": Column(SecurityGroupRule.project_id),
-        "tenant_id": Column(SecurityGroupRule.project_id),
-        "revision_number": Column(SecurityGroupRule.revision_number, attributes.integer),
-        "created_at": Column(SecurityGroupRule.created_at, filterable=False),
-        "updated_at": Column(SecurityGroupRule.updated_at, filterable=False),
+        **standard_columns(SecurityGroupRule, named=False),
         "security_group_id": Column(SecurityGroupRule.security_group_id),
         "direction": Column(SecurityGroupRule.direction),
         "ethertype": Column(SecurityGroupRule.ethertype),
@@ -417,11 +411,17 @@ def with_dependencies(names: Iterable[str]) -> tuple[str, ...]:
 
 def referenced_ids(snapshot: Mapping[str, list[Item]]) -> set[str]:
     """Ids of every object the objects in ``snapshot`` ({plural: [item]}) refer to."""
-    out: set[str] = set()
+    return set().union(*referenced_by_kind(snapshot).values())
+
+
+def referenced_by_kind(snapshot: Mapping[str, list[Item]]) -> dict[str, set[str]]:
+    """``referenced_ids`` by the kind (name) of the object referred to: {"network": {ids}, ...}."""
+    out: dict[str, set[str]] = {}
     for plural, items in snapshot.items():
         for dep in BY_PLURAL[plural].depends_on:
+            found = out.setdefault(dep.kind, set())
             for item in items:
-                out.update(dep.ids(item))
+                found.update(dep.ids(item))
     return out
 
 

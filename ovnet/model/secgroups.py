@@ -61,6 +61,14 @@ def ensure_default(session: Session, project_id: str) -> SecurityGroup:
     return group
 
 
+def default_group_id(session: Session, project_id: str) -> str:
+    """The id of the project's ``default`` group (ensure_default's, made if missing). Nearly
+    always it exists: then this is one primary-key read of its marker row, no ORM entity."""
+    found = session.scalar(select(DefaultSecurityGroup.security_group_id)
+                           .where(DefaultSecurityGroup.project_id == project_id))
+    return found if found is not None else ensure_default(session, project_id).id
+
+
 def prepare_list(session: Session, ctx: Context) -> None:
     """Before a listing: the caller's project gets its ``default`` group (Neutron does the same)."""
     if ctx.project_id:
@@ -179,7 +187,7 @@ def attach_on_create(session: Session, ctx: Context, port: Port, requested: list
         # by construction, so it skips _groups_for_port's lookups.
         known = {} if default_groups is None else default_groups
         if port.project_id not in known:
-            known[port.project_id] = ensure_default(session, port.project_id).id
+            known[port.project_id] = default_group_id(session, port.project_id)
         _bind(session, port, [known[port.project_id]])
         return
     _require_port_security(port, requested)

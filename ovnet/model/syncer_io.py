@@ -7,10 +7,10 @@ its own transaction, and writes back only port status.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ovnet.model.loader import load, rows_query
@@ -29,22 +29,31 @@ class OutboxEntry:
     resource_id: str
 
 
-def snapshot(session: Session, kinds: Collection[str], ids: Collection[str] | None = None) -> dict[str, list[dict]]:
+def snapshot(session: Session, kinds: Collection[str],
+             ids: Collection[str] | Mapping[str, Collection[str]] | None = None) -> dict[str, list[dict]]:
     """Every object of the registry ``kinds`` (names) of every project as Neutron-shaped dicts;
-    with ``ids``, only the objects whose id is in ``ids`` (a small change stays cheap among many ports).
+    with ``ids``, only the objects whose id is in ``ids`` (a small change stays cheap among many
+    ports); with ``ids`` a mapping {kind name: ids}, only those of each kind (a kind it does not
+    name gets an empty list without a query).
 
     Returns {plural: [...]} (e.g. {"networks": [...], "ports": [...]}), each list ordered by id.
     Reads plain rows: one query per table and one per 500 parents for their children.
     """
 
-    def chosen(model: type) -> Select:
-        query = rows_query(model).order_by(model.id)
-        return query if ids is None else query.where(model.id.in_(list(ids)))
+    def wanted(name: str) -> Collection[str] | None:
+        return ids.get(name, ()) if isinstance(ids, Mapping) else ids
 
     out = {}
     for name in kinds:
         kind = KINDS[name]
-        out[kind.plural] = [kind.to_dict(row) for row in load(session, kind.children, chosen(kind.model))]
+        query = rows_query(kind.model).order_by(kind.model.id)
+        chosen = wanted(name)
+        if chosen is not None:
+            if not chosen:
+                out[kind.plural] = []
+                continue
+            query = query.where(kind.model.id.in_(list(chosen)))
+        out[kind.plural] = [kind.to_dict(row) for row in load(session, kind.children, query)]
     return out
 
 

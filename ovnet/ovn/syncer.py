@@ -282,8 +282,13 @@ def _snapshot_for(session: Session, entries: list[syncer_io.OutboxEntry]) -> dic
     if any(model_registry.followed(e.resource_type) or model_registry.KINDS[e.resource_type].reads_whole_model
            for e in entries):
         return syncer_io.snapshot(session, SYNCED)
-    changed = syncer_io.snapshot(session, SYNCED, ids={e.resource_id for e in entries})
-    around = syncer_io.snapshot(session, SYNCED, ids=model_registry.referenced_ids(changed))
+    # Each kind's rows are read by the ids of that kind only, not every kind by every id (a batch
+    # of 1,000 ports bound its 1,000 ids into the query of each synced kind).
+    by_kind: dict[str, set[str]] = {}
+    for entry in entries:
+        by_kind.setdefault(entry.resource_type, set()).add(entry.resource_id)
+    changed = syncer_io.snapshot(session, SYNCED, ids=by_kind)
+    around = syncer_io.snapshot(session, SYNCED, ids=model_registry.referenced_by_kind(changed))
     # What a change refers to is re-derived with it (it must exist); a kind whose translation
     # reads the whole model (a router) must not be derived from this partial read.
     if any(around.get(kind.plural) for kind in model_registry.KINDS.values() if kind.reads_whole_model):

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+pytestmark = pytest.mark.dialect  # filters, sort and pagination are SQL (NULL order, LIKE, collation)
+
 
 @pytest.fixture
 def ports(alice):
