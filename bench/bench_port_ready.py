@@ -18,18 +18,19 @@ from __future__ import annotations
 import argparse
 import secrets
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from pyroute2 import IPRoute, netns
 
-from ovnet.apiclient import ApiClient
-from ovnet.config import Settings, load_settings
-from ovnet.host.agentclient import AgentClient
-from ovnet.runtime import allinone
-from ovnet.runtime.hosts import host_settings
-from ovnet.runtime.process import free_port
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ovnet.apiclient import ApiClient  # noqa: E402
+from ovnet.config import Settings, load_settings  # noqa: E402
+from ovnet.host.agentclient import AgentClient  # noqa: E402
+from ovnet.runtime.hosts import host_settings  # noqa: E402
+from tests.helpers.allinone import running_allinone  # noqa: E402  (the tests' private all-in-one)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -141,15 +142,8 @@ def main() -> None:
             parser.error(f"no host {args.host} under {args.state_dir}")
         print(table(run(central, host, args.ports)))
         return
-    with tempfile.TemporaryDirectory(prefix="ovnet-bench-") as tmp:
-        tag = secrets.token_hex(3)
-        central = Settings(state_dir=Path(tmp) / "state", nb_port=free_port(), sb_port=free_port(),
-                           api_port=free_port(), chassis_name=f"bench-{tag}", netns=f"bench-{tag}")
-        try:
-            allinone.up(central)
-            print(table(run(central, central, args.ports)))
-        finally:
-            allinone.down(central, purge=True)
+    with tempfile.TemporaryDirectory(prefix="ovnet-bench-") as tmp, running_allinone(Path(tmp)) as central:
+        print(table(run(central, central, args.ports)))
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ from pyroute2 import netns
 from ovnet.apiclient import ApiClient
 from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
-from ovnet.runtime import allinone, hosts
-from ovnet.runtime.process import free_port
+from ovnet.runtime import hosts
 from ovnet.testbed import workload
 
 sys.path.insert(0, str(Path(__file__).parent))
-import bench_port_ready  # noqa: E402  (a sibling script, not a package)
+import bench_port_ready  # noqa: E402  (a sibling script, not a package; it puts the repository on sys.path)
+from tests.helpers.allinone import running_allinone  # noqa: E402  (the tests' private all-in-one)
 
 
 def rtt_ms(ns: str, address: str, count: int = 50) -> float:
@@ -96,19 +96,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="tunnel rounds (each: RTT + one TCP transfer)")
     parser.add_argument("--megabytes", type=int, default=256, help="size of each TCP transfer")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ovnet-bench-") as tmp:
-        tag = secrets.token_hex(3)
-        central = Settings(state_dir=Path(tmp) / "state", nb_port=free_port(), sb_port=free_port(),
-                           api_port=free_port(), chassis_name=f"bench-{tag}", netns=f"bench-{tag}")
-        try:
-            allinone.up(central)
-            second = hosts.host_settings(central, hosts.add(central, f"hv2-{tag}").name)
-            print(tunnel(central, second, args.rounds, args.megabytes))
-            for label, host in (("hypervisor 1 (all-in-one)", central), ("hypervisor 2 (ovnet host add)", second)):
-                print(f"\nport ready on {label}")
-                print(bench_port_ready.table(bench_port_ready.run(central, host, args.ports)))
-        finally:
-            allinone.down(central, purge=True)
+    with tempfile.TemporaryDirectory(prefix="ovnet-bench-") as tmp, running_allinone(Path(tmp)) as central:
+        second = hosts.host_settings(central, hosts.add(central, f"hv2-{secrets.token_hex(3)}").name)
+        print(tunnel(central, second, args.rounds, args.megabytes))
+        for label, host in (("hypervisor 1 (all-in-one)", central), ("hypervisor 2 (ovnet host add)", second)):
+            print(f"\nport ready on {label}")
+            print(bench_port_ready.table(bench_port_ready.run(central, host, args.ports)))
 
 
 if __name__ == "__main__":

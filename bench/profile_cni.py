@@ -140,6 +140,7 @@ def main() -> None:
                         with phases.request(inproc[verb]):
                             parts.cni.handle(verb, {**env, "CNI_COMMAND": verb}, json.loads(json.dumps(request)), None)
             finally:
+                parts.cni.close()
                 parts.admin.close()
                 parts.service.host.ovs.close()
             with ApiClient.from_settings(settings) as api:

@@ -8,6 +8,7 @@ or for the Keystone v3 project lookup the Keystone error ``title`` (e.g. "Forbid
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -16,11 +17,21 @@ import httpx
 import yaml
 
 from ovnet.config import Settings
+from ovnet.tls import client_context
 
 CLOUD_NAME = "ovnet"
 DEFAULT_TIMEOUT_S = 30.0
 # Sent with a write whose answer need not wait for NB to confirm it (ovnet.api.routes.waits_for_nb).
 NOWAIT = {"X-Ovnet-Sync": "nowait"}
+
+
+def is_uuid(value: str) -> bool:
+    """True when ``value`` is written as a UUID, as the API's ids are (a name is looked up)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 class ApiError(Exception):
@@ -68,7 +79,7 @@ class ApiClient:
             raise ValueError("ApiClient needs at least one API URL")
         self.base_urls = [url.rstrip("/") for url in urls]
         self.http = httpx.Client(base_url=self.base_urls[0], timeout=timeout_s,
-                                 headers={"X-Auth-Token": token}, transport=transport)
+                                 headers={"X-Auth-Token": token}, transport=transport, verify=client_context())
 
     @property
     def base_url(self) -> str:
@@ -121,8 +132,13 @@ class ApiClient:
     def update(self, singular: str, plural: str, resource_id: str, changes: dict) -> dict:
         return self._call("PUT", f"/{plural}/{resource_id}", json={singular: changes})[singular]
 
-    def delete(self, plural: str, resource_id: str, wait: bool = True) -> None:
-        self._call("DELETE", f"/{plural}/{resource_id}", headers=None if wait else NOWAIT)
+    def delete(self, plural: str, resource_id: str, wait: bool = True, if_revision: int | None = None) -> None:
+        """Delete one resource; with ``if_revision`` only while its revision_number is still that
+        (``If-Match: revision_number=N``, extension revision-if-match: ApiError 412 otherwise)."""
+        headers = {} if wait else dict(NOWAIT)
+        if if_revision is not None:
+            headers["If-Match"] = f"revision_number={if_revision}"
+        self._call("DELETE", f"/{plural}/{resource_id}", headers=headers or None)
 
     def add_tag(self, plural: str, resource_id: str, tag: str) -> None:
         """Add one tag (Neutron tag extension: PUT /{plural}/{id}/tags/{tag}); present is fine."""
@@ -240,8 +256,8 @@ class ApiClient:
     def delete_subnet(self, subnet_id: str) -> None:
         self.delete("subnets", subnet_id)
 
-    def delete_port(self, port_id: str, wait: bool = True) -> None:
-        self.delete("ports", port_id, wait)
+    def delete_port(self, port_id: str, wait: bool = True, if_revision: int | None = None) -> None:
+        self.delete("ports", port_id, wait, if_revision)
 
     def list_networks(self, **filters: object) -> list[dict]:
         return self.list("networks", **filters)

@@ -89,6 +89,9 @@ class Settings:
     bind_timeout: float = 30.0  # seconds a port may take to become ovn-installed
     agent_sync_interval: float = 5.0  # seconds between host-agent reconciles (workloads follow port changes)
     cni_grace_period: float = 60.0  # seconds a CNI port may stay unplugged (netns gone, no DEL) before deletion
+    # seconds a port Docker's IPAM request made may stay unclaimed by an endpoint (dockerd died
+    # between RequestAddress and CreateEndpoint) before the agent deletes it
+    docker_ipam_grace_period: float = 60.0
     mac_prefix: str = "fa:16:3e"  # leading octets of generated port MACs (Neutron's base_mac)
     docker_plugin: str = "ovnet"  # libnetwork plugin name: the agent serves /run/docker/plugins/<name>.sock
     docker_host: str = "unix:///run/docker.sock"  # the dockerd the agent asks which endpoints exist

@@ -21,6 +21,8 @@ from ovnet.model.store import Store
 from ovnet.model.tenancy import ADMIN_PROJECT, get_or_create_project, issue_token
 from ovnet.ovn.metrics import NbConnectionCollector
 
+KEEP_ALIVE_S = 75  # seconds an idle client connection stays open (see main)
+
 
 def bootstrap_admin(store: Store, settings: Settings) -> str:
     """The admin token: the one in ``<state_dir>/admin-token`` (re-registered if the store lost it)
@@ -60,10 +62,13 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(store, settings, on_commit=syncer.flush if syncer else None, collectors=collectors,
                      nb_connected=syncer.nb.connected if syncer else None)
     try:
+        # Idle connections are kept past httpx's 5 s pool expiry: with uvicorn's default, also 5 s,
+        # a client reusing a connection just as the server drops it got "connection reset by
+        # peer" (agents, whose reconcile runs every 5 s, at N = 20 in bench/scale.py).
         # uvloop and httptools: C event loop and HTTP parser instead of asyncio's and h11's
         # Python ones. One worker process: the syncer and its flush hook live in this process.
         uvicorn.run(app, host=settings.listen_host, port=settings.api_port, log_level="warning",
-                    access_log=False, loop="uvloop", http="httptools")
+                    access_log=False, timeout_keep_alive=KEEP_ALIVE_S, loop="uvloop", http="httptools")
     finally:
         if syncer:
             syncer.stop()

@@ -4,7 +4,6 @@ on a private PostgreSQL. Plain helpers live in tests/helpers."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 
 import pytest
@@ -17,6 +16,7 @@ from ovnet.runtime import allinone as aio
 from tests.helpers.allinone import private_settings
 from tests.helpers.hostnet import ns_run
 from tests.helpers.pg import fresh_database_url, postgres_server  # noqa: F401 - fixture
+from tests.helpers.stores import MigratedSchema, SqliteTemplate
 
 
 @pytest.fixture
@@ -66,21 +66,47 @@ def make_netns():
             netns.remove(name)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def sql_url(request, tmp_path):
+def pytest_generate_tests(metafunc):
+    """Run a test that uses ``sql_url`` or ``store`` on SQLite, and also on the private PostgreSQL
+    when it is marked ``dialect`` (what it checks can differ between the two engines)."""
+    if "sql_engine" in metafunc.fixturenames:
+        engines = ["sqlite"]
+        if metafunc.definition.get_closest_marker("dialect"):
+            engines.append(pytest.param("postgres", marks=pytest.mark.postgres))
+        metafunc.parametrize("sql_engine", engines)
+
+
+@pytest.fixture
+def sql_url(sql_engine, request, tmp_path):
     """The URL of an empty database: SQLite in tmp_path, or a fresh schema on a private PostgreSQL."""
-    if request.param == "sqlite":
+    if sql_engine == "sqlite":
         yield f"sqlite:///{tmp_path / 'model.db'}"
         return
     with fresh_database_url(request.getfixturevalue("postgres_server")) as url:
         yield url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> SqliteTemplate:
+    """An SQLite model database migrated once per session, copied for each ``store``."""
+    return SqliteTemplate(tmp_path_factory.mktemp("stores"))
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(postgres_server):
+    """A PostgreSQL schema migrated once per session, emptied for each ``store``."""
+    schema = MigratedSchema(postgres_server)
+    yield schema
+    schema.close()
+
+
 @pytest.fixture
-def store(sql_url):
-    """A migrated, empty Store on ``sql_url`` (SQLite with WAL, or PostgreSQL)."""
-    with contextlib.ExitStack() as stack:
-        st = Store(sql_url)
-        stack.callback(st.dispose)
-        st.migrate()
-        yield st
+def store(sql_engine, request, tmp_path):
+    """A migrated, empty Store (SQLite with WAL in tmp_path, or PostgreSQL), from a template
+    migrated once per session (tests/helpers/stores.py says why that equals migrating)."""
+    if sql_engine == "sqlite":
+        st = Store(request.getfixturevalue("sqlite_template").copy_to(tmp_path / "model.db"))
+    else:
+        st = request.getfixturevalue("postgres_schema").empty_store()
+    yield st
+    st.dispose()

@@ -36,11 +36,19 @@ def router(h: Handlers) -> APIRouter:
             raise BadRequest('Body required: {"host": "<chassis name>", "port": {...} (optional)}', "HTTPBadRequest",
                              "host")
 
-        def work(session):
-            bound = bind_port(session, ctx, port_id, data["host"], data.get("port"))
+        def work(session, write: bool = True):
+            bound = bind_port(session, ctx, port_id, data["host"], data.get("port"), write)
+            if bound is None:
+                return None
             return {"port": port_dict(bound.port), "network": network_dict(bound.network),
                     "subnets": [subnet_dict(s) for s in bound.subnets], "changed": bound.changed}
-        result = await run_in_threadpool(h.store.run, work)
+        # A port already bound to the host (created bound, or a repeated bind) is answered from a
+        # read-only transaction: no wait behind the writers on SQLite's single write lock.
+        result = None
+        if not data.get("port"):
+            result = await run_in_threadpool(h.store.run, lambda session: work(session, write=False), True)
+        if result is None:
+            result = await run_in_threadpool(h.store.run, work)
         if result["changed"] and h.on_commit is not None:
             await run_in_threadpool(h.on_commit, 0.0)  # wakes the syncer; zero timeout: no wait
         return Json(result, headers={"X-Ovnet-Sync": "pending"} if result["changed"] else None)

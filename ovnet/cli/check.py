@@ -16,11 +16,19 @@ Layers compared (issue 15), each by its own module:
 
 Like ``ovnet sync``, it reads the model store and NB/SB directly, so it works while ovnet-server is
 down. It writes nothing anywhere.
+
+A consistency check must not report a change that was in flight while it read: the layers are read
+one after the other (the model, then NB and SB, then each host), and the API, the syncer and each
+host's agent finish a change in that order too (an agent within one ``agent_sync_interval``). So
+when a first reading finds anything, every layer is read again after a settle and only what both
+readings found is reported: a port deleted between the model read and its host's inventory, or a
+veth its agent removes in its next round, is gone by then; what is really wrong stays.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -40,6 +48,7 @@ from ovnet.ovn.syncer import CONNECT_TIMEOUT, Syncer
 from ovnet.runtime import allinone, hosts
 
 AGENT_TIMEOUT_S = 30.0
+SETTLE_MAX_S = 30.0
 
 
 def _agents(settings: Settings) -> list[Path]:
@@ -88,8 +97,9 @@ def _ovn_layers(settings: Settings, store: Store, bound_to: dict[str, str],
         unreadable.append(exc)
         return []
     try:
-        drift = syncer.drift()
-        up = syncer.nb.port_up()
+        nb = syncer.read_nb()
+        drift = syncer.drift(nb)
+        up = nb.up
     except NbUnavailable as exc:
         unreadable.append(exc)
         return []
@@ -104,10 +114,29 @@ def _ovn_layers(settings: Settings, store: Store, bound_to: dict[str, str],
     return out
 
 
-def collect_layers(settings: Settings) -> tuple[list[dict], list[NbUnavailable | SbUnavailable]]:
+def default_settle_s(settings: Settings) -> float:
+    """Seconds between the two readings: one agent round and a second, at most SETTLE_MAX_S."""
+    return min(settings.agent_sync_interval + 1.0, SETTLE_MAX_S)
+
+
+def collect_layers(settings: Settings, settle_s: float = 0.0
+                   ) -> tuple[list[dict], list[NbUnavailable | SbUnavailable]]:
     """Every finding, layer by layer (services, model-nb, nb-sb, host, ipam): ([{"layer", "objects",
     "problem"}], unreadable), where ``unreadable`` holds the error of each OVN database that could
-    not be read: the layers needing it were not compared, the others were."""
+    not be read: the layers needing it were not compared, the others were. With ``settle_s`` > 0 a
+    first reading that finds anything (and could read every layer) is followed, ``settle_s``
+    seconds later, by a second one, and only the findings of both are returned (see the module
+    docstring); the second reading's ``unreadable`` is returned."""
+    found, unreadable = _read_layers(settings)
+    if settle_s <= 0 or not found or unreadable:
+        return found, unreadable
+    time.sleep(settle_s)
+    again, unreadable = _read_layers(settings)
+    first = {(f["layer"], f["problem"]) for f in found}
+    return [f for f in again if (f["layer"], f["problem"]) in first], unreadable
+
+
+def _read_layers(settings: Settings) -> tuple[list[dict], list[NbUnavailable | SbUnavailable]]:
     unreadable: list[NbUnavailable | SbUnavailable] = []
     store = Store(settings.sql_url)
     try:
@@ -120,10 +149,10 @@ def collect_layers(settings: Settings) -> tuple[list[dict], list[NbUnavailable |
     return _services_layer(settings) + ovn + _host_layer(settings, bound_to) + ipam, unreadable
 
 
-def collect(settings: Settings) -> list[dict]:
+def collect(settings: Settings, settle_s: float = 0.0) -> list[dict]:
     """The findings of ``collect_layers``; raises the first NbUnavailable or SbUnavailable when
     OVN could not be read (then not everything was compared)."""
-    found, unreadable = collect_layers(settings)
+    found, unreadable = collect_layers(settings, settle_s)
     if unreadable:
         raise unreadable[0]
     return found
@@ -133,16 +162,21 @@ def check(
     state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
                                    help="State directory (default /var/lib/ovnet)."),
     json_: bool = typer.Option(False, "--json", help="Print the findings as a JSON list."),
+    settle: float = typer.Option(None, "--settle", min=0.0, metavar="SECONDS",
+                                 help="When anything is found, read every layer again after SECONDS and report "
+                                      "only what both readings found (default: one agent round + 1 s, at most "
+                                      f"{SETTLE_MAX_S:g}; 0: one reading)."),
 ) -> None:
     """Check model, OVN NB, OVN SB, every host's OVS (through its agent) and the IPAM against each
     other, and that every service of this state dir runs healthy; print one line per finding; exit 0
     only when there is none (1 findings, 2 OVN unreadable: the other layers' findings are printed too).
+    A finding is reported only when a second reading after ``--settle`` seconds finds it again.
 
     Example: ovnet check || ovnet sync
     """
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     settings = load_settings(state_dir)
-    found, unreadable = collect_layers(settings)
+    found, unreadable = collect_layers(settings, default_settle_s(settings) if settle is None else settle)
     if json_:
         print(json.dumps(found, indent=2))
     else:

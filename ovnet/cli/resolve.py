@@ -6,9 +6,7 @@ which lists the candidates so the user can pick an id.
 
 from __future__ import annotations
 
-import uuid
-
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient, ApiError, is_uuid
 
 SINGULAR = {"ports": "port", "networks": "network", "subnets": "subnet"}
 
@@ -25,14 +23,6 @@ class Ambiguous(Exception):
         self.candidates = candidates
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _describe(item: dict) -> str:
     where = f"network {item['network_id']}" if "network_id" in item else ""
     ips = ", ".join(f["ip_address"] for f in item.get("fixed_ips", []))
@@ -43,7 +33,7 @@ def resolve(api: ApiClient, plural: str, value: str) -> str:
     """The id of the ``plural`` resource ("ports", "networks", "subnets") with id or name ``value``,
     as the caller of ``api`` sees it. Raises NoMatch, Ambiguous; ApiError for other API errors."""
     singular = SINGULAR[plural]
-    if _is_uuid(value):
+    if is_uuid(value):
         try:
             return api.show(singular, plural, value)["id"]
         except ApiError as exc:

@@ -12,7 +12,7 @@ and serves HTTP on the unix socket ``<run_dir>/agent.sock`` (mode 0600, root onl
     GET    /inventory               -> Binder.inventory(): OVS interfaces, plugged ids, ovnet devices, binds
                                        in flight (admin only, read only; what ``ovnet check`` compares)
     POST   /bindings                {"port_id", "kind": "veth"|"tap"|"internal", "target",
-                                     "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s"}
+                                     "ifname"?, "owner"?}  -> 201 {"port_id", "kind", "device", "ready_s", "stages"}
     DELETE /bindings/{port_id}      -> 204
     POST   /reconcile               -> {"removed": [ids], "replugged": [ids], "converged": [ids], "unbound": [ids],
                                         "cni_removed": [ids]}
@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     parts = build(settings, token)
     admin, service, binder, cni = parts.admin, parts.service, parts.binder, parts.cni
     # The Docker plugin socket first: a dockerd with networks of this driver needs it at its start.
-    docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval)
+    docker = DockerPlugin(service, settings.docker_plugin, settings.docker_host, settings.sync_interval,
+                          ipam_grace_s=settings.docker_ipam_grace_period)
     try:
         docker.start()
     except SocketInUse as exc:
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         sock.unlink(missing_ok=True)
         if docker is not None:
             docker.stop()
+        cni.close()
         admin.close()
         service.host.ovs.close()
 

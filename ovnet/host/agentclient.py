@@ -11,6 +11,7 @@ import httpx
 
 from ovnet.apiclient import decode
 from ovnet.config import ADMIN_TOKEN_FILE
+from ovnet.tls import client_context
 
 # A bind waits up to settings.bind_timeout for ovn-installed; leave room above it.
 DEFAULT_TIMEOUT_S = 120.0
@@ -34,7 +35,8 @@ class AgentClient:
     def __init__(self, socket: Path | str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
         token = token or local_admin_token(socket)
         headers = {"X-Auth-Token": token} if token else {}
-        self.http = httpx.Client(base_url="http://agent", transport=httpx.HTTPTransport(uds=str(socket)),
+        transport = httpx.HTTPTransport(uds=str(socket), verify=client_context())
+        self.http = httpx.Client(base_url="http://agent", transport=transport,
                                  headers=headers, timeout=timeout_s)
 
     def close(self) -> None:
@@ -57,7 +59,8 @@ class AgentClient:
 
     def bind(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None) -> dict:
         """Bind ``port_id`` on that host as VIF ``kind`` "veth" (target = netns), "tap" or
-        "internal" (target = device name). Returns {"port_id", "kind", "device", "ready_s"}."""
+        "internal" (target = device name). Returns {"port_id", "kind", "device", "ready_s", "stages"}
+        (ovnet.host.attach.Attached says what the stages are)."""
         body = {"port_id": port_id, "kind": kind, "target": target, "ifname": ifname, "owner": owner}
         return self._call("POST", "/bindings", json=body)
 

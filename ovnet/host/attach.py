@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -38,12 +38,16 @@ HOST_ID = "binding:host_id"
 
 @dataclass(frozen=True)
 class Attached:
-    """A finished attach: the ``attachment`` plugged, its ``device`` on the integration bridge and
-    ``ready_s``, seconds from the bind request to ``ovn-installed``."""
+    """A finished attach: the ``attachment`` plugged, its ``device`` on the integration bridge,
+    ``ready_s``, seconds from the bind request to ``ovn-installed``, and ``stages``, how those
+    seconds split: {"bind": the API's bind_host answer, "plug": the VIF plugged and on the bridge,
+    "installed": ovn-controller's ``ovn-installed`` after that} (what a scale run needs to tell
+    where a port's ready time goes)."""
 
     attachment: Attachment
     device: str
     ready_s: float
+    stages: dict[str, float]
 
 
 class _InFlight:
@@ -80,17 +84,23 @@ class AttachService:
         with self._inflight.lock:
             return set(self._inflight.ids)
 
-    @contextmanager
-    def _in_flight(self, port_id: str) -> Iterator[None]:
+    def _claim(self, port_id: str) -> None:
         with self._inflight.lock:
             if port_id in self._inflight.ids:
                 raise Conflict(f"port {port_id} is being bound or unbound right now")
             self._inflight.ids.add(port_id)
+
+    def _unclaim(self, port_id: str) -> None:
+        with self._inflight.lock:
+            self._inflight.ids.discard(port_id)
+
+    @contextmanager
+    def _in_flight(self, port_id: str) -> Iterator[None]:
+        self._claim(port_id)
         try:
             yield
         finally:
-            with self._inflight.lock:
-                self._inflight.ids.discard(port_id)
+            self._unclaim(port_id)
 
     def attach(self, port_id: str, kind: str, target: str, ifname: str = "eth0", owner: str | None = None,
                keep_binding: bool = False, bound: dict | None = None) -> Attached:
@@ -116,6 +126,7 @@ class AttachService:
             if owned and owned.target and owned.target != plugged_into(target, ifname):
                 raise Conflict(f"port {port_id} is already plugged here into {owned.target}; unbind it first")
             bound = bound or self._bind(port_id)
+            marks = [time.monotonic()]
             try:
                 attachment = Attachment.from_neutron(bound["port"], bound["network"], bound["subnets"], kind,
                                                      target, ifname, owner)
@@ -123,13 +134,17 @@ class AttachService:
                     device = owned.name
                 else:
                     device = plugin.plug(attachment)
+                marks.append(time.monotonic())
                 if not self.host.ovs.wait_installed(port_id, self.bind_timeout):
                     raise BindTimeout(f"port {port_id} was not ovn-installed on chassis {self.chassis} within "
                                       f"{self.bind_timeout:g} s (is ovn-controller running?); binding rolled back")
             except BaseException:
                 self._rollback(plugin, port_id, unbind=not keep_binding)
                 raise
-            return Attached(attachment, device, round(time.monotonic() - started, 4))
+            marks.append(time.monotonic())
+            stages = {name: round(end - begin, 4)
+                      for name, begin, end in zip(("bind", "plug", "installed"), [started] + marks, marks)}
+            return Attached(attachment, device, round(marks[-1] - started, 4), stages)
 
     def _bind(self, port_id: str) -> dict:
         try:
@@ -165,3 +180,26 @@ class AttachService:
                 self.plugin(owned.kind).unplug(port_id, final=final)
             if unbind:
                 self._clear_binding(port_id)
+
+    def release(self, port_id: str) -> Callable[[], None]:
+        """Unplug ``port_id`` at once ahead of its deletion (ovnet.host.vif.Vif.release: its OVS
+        port goes now, a veth pair is only marked released) and return ``finish``, which deletes
+        what release left and must be called once, after the caller's own remaining work. The
+        port stays in flight until then (``busy()``), so the reconcile and ``ovnet check`` leave it
+        alone. Conflict while it is in flight."""
+        self._claim(port_id)
+        try:
+            owned = self.host.ovs.port_by_id(port_id)
+            plugin = self.plugin(owned.kind) if owned else None
+            device = plugin.release(port_id) if plugin else None
+        except BaseException:
+            self._unclaim(port_id)
+            raise
+
+        def finish() -> None:
+            try:
+                if plugin and device:
+                    plugin.delete_device(device)
+            finally:
+                self._unclaim(port_id)
+        return finish

@@ -11,17 +11,17 @@ keeps only the set of binds in flight so that a concurrent reconcile leaves them
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host import converge
+from ovnet.host import converge, linkscan
 from ovnet.host.attach import HOST_ID, AttachService
 from ovnet.host.attachment import VETH, Attachment
 from ovnet.host.cni.protocol import DEVICE_OWNER as CNI_DEVICE_OWNER
 from ovnet.host.docker.pools import DEVICE_OWNER as DOCKER_DEVICE_OWNER
 from ovnet.host.errors import Conflict, HostError, NotFound
-from ovnet.host.vif import parse_alias
+from ovnet.host.vif import RELEASED, parse_alias
 
 LOG = logging.getLogger(__name__)
 
@@ -67,12 +67,14 @@ class Binder:
              owner: str | None = None) -> dict:
         """Bind ``port_id`` here as VIF ``kind`` into ``target`` (ovnet.host.attachment.Attachment
         says what target, ifname and owner mean per kind). Returns {"port_id", "kind", "device",
-        "ready_s"} with ready_s the seconds from binding to ovn-installed. Idempotent for the same
+        "ready_s", "stages"} with ready_s the seconds from binding to ovn-installed and stages how
+        they split (ovnet.host.attach.Attached). Idempotent for the same
         kind. Raises NotFound, Conflict, BadRequest, BindTimeout (after rolling back)."""
         if token:  # the admin's own requests skip this round-trip: the bind itself answers 404
             self._visible_port(port_id, token)
         attached = self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)
-        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s}
+        return {"port_id": port_id, "kind": kind, "device": attached.device, "ready_s": attached.ready_s,
+                "stages": attached.stages}
 
     def attach_created(self, port: dict, network: dict, subnets: list[dict], kind: str, target: str,
                        ifname: str = "eth0") -> None:
@@ -102,6 +104,13 @@ class Binder:
         host is a Conflict; nothing plugged here is fine."""
         self._check_host(port)
         self.service.detach(port["id"], unbind=False, final=True)
+
+    def release_for_delete(self, port: dict) -> Callable[[], None]:
+        """As unplug_for_delete, but the slow part (deleting a veth pair) is left to the returned
+        ``finish`` (ovnet.host.attach.AttachService.release), which the caller runs after the
+        port's deletion."""
+        self._check_host(port)
+        return self.service.release(port["id"])
 
     def _check_host(self, port: dict) -> None:
         if port.get(HOST_ID) not in ("", self.chassis):
@@ -155,7 +164,9 @@ class Binder:
         """Converge this host to the API: owned OVS ports whose port is gone or bound elsewhere, or
         whose device vanished (its workload namespace was deleted), are removed; ovnet host-end
         devices (found by their alias) of ports still bound here that lost their OVS port are put
-        back on the bridge; ovnet devices of ports not bound here, or left half-made, are deleted;
+        back on the bridge; ovnet devices of ports not bound here, or left half-made, or released (a
+        CNI DEL's veth, ovnet.host.vif.VethVif.release), are deleted (but not a tap a VM holds, which
+        stays off the bridge for a rebind and is not reported);
         workload ends of veths whose addresses, MTU or link state differ from their port are
         reconfigured (ovnet.host.converge); a port bound here with nothing of it on this host (an
         agent killed between setting binding:host_id and plugging) has its binding cleared, since
@@ -178,11 +189,15 @@ class Binder:
         for port_id, (name, kind, complete) in devices.items():
             if port_id in busy or port_id in on_bridge:
                 continue
-            if port_id in bound and complete:
+            if kind == RELEASED:  # a DEL's veth that an agent killed meanwhile did not delete
+                self.service.plugin(VETH).delete_device(name)
+                report.removed.append(port_id)
+            elif port_id in bound and complete:
                 self.host.ovs.add_port(name, port_id, bound[port_id]["mac_address"], kind)
                 report.replugged.append(port_id)
-            else:
-                self.service.plugin(kind).delete_device(name)
+            elif self.service.plugin(kind).delete_device(name):
+                # Only what this round really deleted is reported: a VM's tap kept off the bridge
+                # (a held tap is never deleted) would otherwise be "removed" again every round.
                 report.removed.append(port_id)
         self._converge({i: e for i, e in ends.items() if i in bound and i not in busy}, bound, report)
         self._unbind_orphans([p for i, p in bound.items() if i not in busy], startup, report)
@@ -197,15 +212,26 @@ class Binder:
             return
         network_ids = sorted({bound[i]["network_id"] for i in ends})
         networks = {n["id"]: n for n in self.admin.list_networks(id=network_ids)}
+        by_netns: dict[str, dict[str, converge.WorkloadEnd]] = {}
+        for port_id, end in ends.items():
+            by_netns.setdefault(end.netns, {})[port_id] = end
+        states = {port_id: state for netns, group in by_netns.items()
+                  for port_id, state in self._read_ends(netns, group).items()}
         for port_id, end in ends.items():
             port, network = bound[port_id], networks.get(bound[port_id]["network_id"])
             mtu = int(network["mtu"]) if network and network.get("mtu") else None
-            if network is None or not converge.drifted(end, port, mtu):
-                continue
+            if network is None or port_id not in states or not converge.drifted(states[port_id], port, mtu):
+                continue  # without a state the end is gone: the next round removes its host end
             subnet_ids = sorted({f["subnet_id"] for f in port.get("fixed_ips", [])})
             subnets = self.admin.list_subnets(id=subnet_ids) if subnet_ids else []
             converge.converge(end, port, Attachment.from_neutron(port, network, subnets, VETH, end.netns))
             report.converged.append(port_id)
+
+    @staticmethod
+    def _read_ends(netns: str, ends: dict[str, converge.WorkloadEnd]) -> dict[str, converge.EndState]:
+        # One read per namespace (a pod's, or one namespace holding many ends), not one per end.
+        states = converge.read_ends(netns, [end.index for end in ends.values()])
+        return {port_id: states[end.index] for port_id, end in ends.items() if end.index in states}
 
     def _unbind_orphans(self, ports: list[dict], startup: bool, report: ReconcileReport) -> None:
         # Ports Docker's driver binds before its Join plugs them are its to collect, CNI ports the
@@ -234,20 +260,20 @@ class Binder:
         names: set[str] = set()
         devices: dict[str, tuple[str, str, bool]] = {}
         ends: dict[str, converge.WorkloadEnd] = {}
-        with self.host.iproute() as ipr:
-            namespaces = None
-            for link in ipr.get_links():
-                name = link.get_attr("IFLA_IFNAME")
-                names.add(name)
-                record = parse_alias(link.get_attr("IFLA_IFALIAS"))
-                if record:
-                    moved = link.get_attr("IFLA_LINK_NETNSID") is not None
-                    devices[record[0]] = (name, record[1], record[1] != VETH or moved)
-                    if record[1] == VETH and moved:
-                        namespaces = converge.namespaces_by_nsid(ipr) if namespaces is None else namespaces
-                        end = converge.workload_end(link, namespaces)
-                        if end is not None:
-                            ends[record[0]] = end
+        namespaces = None
+        for link in linkscan.links(self.host.netns):  # not pyroute2's dump: see ovnet.host.linkscan
+            names.add(link.name)
+            record = parse_alias(link.alias)
+            if record:
+                moved = link.peer_nsid is not None
+                devices[record[0]] = (link.name, record[1], record[1] != VETH or moved)
+                if record[1] == VETH and moved:
+                    if namespaces is None:
+                        with self.host.iproute() as ipr:
+                            namespaces = converge.namespaces_by_nsid(ipr)
+                    end = converge.workload_end(link, namespaces)
+                    if end is not None:
+                        ends[record[0]] = end
         return names, devices, ends
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute, NetlinkError
 from pyroute2.netns import NETNS_RUN_DIR, listnetns
 
-from ovnet.host import addressing, nsutil
+from ovnet.host import addressing, linkscan, nsutil
 from ovnet.host.attachment import Attachment
 
 IFF_UP = 1
@@ -53,30 +54,47 @@ def namespaces_by_nsid(ipr: IPRoute) -> dict[int, str]:
     return found
 
 
-def workload_end(link, namespaces: dict[int, str]) -> WorkloadEnd | None:
-    """The WorkloadEnd of host-end veth ``link`` (a pyroute2 link message), or None when its peer
-    is in no named namespace."""
-    nsid, peer = link.get_attr("IFLA_LINK_NETNSID"), link.get_attr("IFLA_LINK")
-    name = namespaces.get(nsid) if nsid is not None else None
-    return WorkloadEnd(name, peer) if name and peer else None
+def workload_end(link: linkscan.Link, namespaces: dict[int, str]) -> WorkloadEnd | None:
+    """The WorkloadEnd of host-end veth ``link``, or None when its peer is in no named namespace."""
+    name = namespaces.get(link.peer_nsid) if link.peer_nsid is not None else None
+    return WorkloadEnd(name, link.peer) if name and link.peer else None
 
 
-def drifted(end: WorkloadEnd, port: dict, mtu: int | None) -> bool:
-    """True when the workload end is down, its global addresses differ from ``port``'s fixed IPs
-    (addresses of its ``allowed_address_pairs`` may be there too: a workload's VIPs), or its MTU
-    differs from ``mtu`` (bytes; None: not compared)."""
+@dataclass(frozen=True)
+class EndState:
+    """What the reconcile compares of one workload end: link ``up``, its ``mtu`` (bytes) and its
+    global ``addresses`` (IP strings; link-local ones are the kernel's)."""
+
+    up: bool
+    mtu: int | None
+    addresses: frozenset[str]
+
+
+def read_ends(netns: str, indexes: Iterable[int]) -> dict[int, EndState]:
+    """The EndState of each workload end ``indexes`` (ifindexes) inside ``netns`` that still
+    exists, from one link dump (ovnet.host.linkscan) and one address dump of that namespace: what
+    a round costs grows with the ends in it, not with their square (a per-end address query is a
+    whole dump, filtered here). Raises OSError when the namespace is gone."""
+    wanted = set(indexes)
+    links = {link.index: link for link in linkscan.links(netns) if link.index in wanted}
+    with nsutil.iproute(netns) as inner:
+        addresses: dict[int, set[str]] = {}
+        for msg in inner.get_addr():
+            if (msg["index"] in links and msg["scope"] == SCOPE_UNIVERSE
+                    and msg["family"] in (socket.AF_INET, socket.AF_INET6)):
+                addresses.setdefault(msg["index"], set()).add(str(ipaddress.ip_address(msg.get_attr("IFA_ADDRESS"))))
+    return {index: EndState(bool(link.flags & IFF_UP), link.mtu, frozenset(addresses.get(index, ())))
+            for index, link in links.items()}
+
+
+def drifted(state: EndState, port: dict, mtu: int | None) -> bool:
+    """True when the workload end (``state``) is down, its global addresses differ from ``port``'s
+    fixed IPs (addresses of its ``allowed_address_pairs`` may be there too: a workload's VIPs), or
+    its MTU differs from ``mtu`` (bytes; None: not compared)."""
+    if not state.up or (mtu is not None and state.mtu != mtu):
+        return True
     wanted = _fixed_ips(port)
-    with nsutil.iproute(end.netns) as inner:
-        links = inner.get_links(end.index)
-        if not links:
-            return False  # gone: the next round removes the host end
-        link = links[0]
-        if not link["flags"] & IFF_UP:
-            return True
-        if mtu is not None and link.get_attr("IFLA_MTU") != mtu:
-            return True
-        present = _global_addresses(inner, end.index)
-        return not wanted <= present or any(_stale(a, wanted, port) for a in present)
+    return not wanted <= state.addresses or any(_stale(a, wanted, port) for a in state.addresses)
 
 
 def converge(end: WorkloadEnd, port: dict, attachment: Attachment) -> None:
@@ -92,11 +110,6 @@ def converge(end: WorkloadEnd, port: dict, attachment: Attachment) -> None:
                 inner.addr("del", index=end.index, address=address, prefixlen=msg["prefixlen"],
                            family=msg["family"])
         addressing.configure(inner, ifname, attachment)
-
-
-def _global_addresses(inner: IPRoute, index: int) -> set[str]:
-    return {str(ipaddress.ip_address(m.get_attr("IFA_ADDRESS"))) for m in inner.get_addr(index=index)
-            if m["scope"] == SCOPE_UNIVERSE and m["family"] in (socket.AF_INET, socket.AF_INET6)}
 
 
 def _fixed_ips(port: dict) -> set[str]:

@@ -28,6 +28,9 @@ from ovnet.host.errors import BadRequest, Conflict
 from ovnet.host.ovs import LocalOvs
 
 ALIAS_PREFIX = "ovnet:"
+# The kind an alias names once its device was taken off the bridge for good (Vif.release): no
+# longer a VIF of any kind, only waiting to be deleted.
+RELEASED = "released"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,12 @@ class Vif:
             self.host.ovs.del_port(owned.name, wait=not final)
             self.delete_device(owned.name)
 
+    def release(self, port_id: str) -> str | None:
+        """Unplug ``port_id`` ahead of its deletion, as ``unplug(final=True)``; returns the name of a
+        host-end device left for the caller to delete (VethVif's), here None."""
+        self.unplug(port_id, final=True)
+        return None
+
     def is_plugged(self, port_id: str) -> bool:
         """True when an owned OVS port for ``port_id`` exists and its device is present."""
         owned = self.host.ovs.port_by_id(port_id)
@@ -97,15 +106,18 @@ class Vif:
         self.host.ovs.add_port(device, attachment.port_id, attachment.mac, self.kind, internal=internal, wait=wait,
                                target=attachment.plugged_into)
 
-    def delete_device(self, name: str) -> None:
-        """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer)."""
+    def delete_device(self, name: str) -> bool:
+        """Delete interface ``name`` in the bridge's namespace if present (a veth takes its peer);
+        True when this call deleted it, False when there was nothing to delete."""
         with self.host.iproute() as ipr:
             index = addressing.link_index(ipr, name)
-            if index is not None:
-                try:
-                    ipr.link("del", index=index)
-                except NetlinkError:
-                    pass  # an OVS internal device vanishes on its own when its port goes
+            if index is None:
+                return False
+            try:
+                ipr.link("del", index=index)
+            except NetlinkError:
+                return False  # an OVS internal device vanishes on its own when its port goes
+            return True
 
     def _fresh_device(self, ipr: IPRoute, name: str, port_id: str) -> None:
         """Make room for a host-end device: an ovnet device of the same port is re-created (a dead
@@ -169,6 +181,24 @@ class VethVif(Vif):
                 raise
         return host_end
 
+    def release(self, port_id: str) -> str | None:
+        """Take ``port_id``'s OVS port off the bridge at once (the port is being deleted) and mark
+        its host end's alias RELEASED instead of deleting the pair: a deletion waits for the
+        kernel's RCU grace period (10-20 ms), which the caller moves off its answer by calling
+        delete_device later. An agent killed before that finds the device RELEASED and deletes it
+        (Binder.reconcile) rather than putting it back. Returns the host end's name, or None when
+        nothing was plugged."""
+        owned = self.host.ovs.port_by_id(port_id)
+        if owned is None:
+            return None
+        self.host.ovs.del_port(owned.name, wait=False)
+        with self.host.iproute() as ipr:
+            index = addressing.link_index(ipr, owned.name)
+            if index is None:
+                return None
+            ipr.link("set", index=index, ifalias=device_alias(port_id, RELEASED))
+        return owned.name
+
     def _peer(self, attachment: Attachment) -> dict:
         """Where and under which name the peer is created (pyroute2 link attributes)."""
         return {"ifname": attachment.ifname, "net_ns_fd": attachment.target}
@@ -203,13 +233,14 @@ class TapVif(Vif):
         link = ipr.get_links(index)[0]
         return link.get_attr("IFLA_CARRIER") == 1 and parse_alias(link.get_attr("IFLA_IFALIAS")) == (port_id, TAP)
 
-    def delete_device(self, name: str) -> None:
-        """Delete tap ``name`` unless a VM holds it (see the class docstring)."""
+    def delete_device(self, name: str) -> bool:
+        """Delete tap ``name`` unless a VM holds it (see the class docstring); True when deleted,
+        False when absent or kept for its VM."""
         with self.host.iproute() as ipr:
             index = addressing.link_index(ipr, name)
             if index is not None and ipr.get_links(index)[0].get_attr("IFLA_CARRIER") == 1:
-                return
-        super().delete_device(name)
+                return False
+        return super().delete_device(name)
 
     def check(self, target: str, owner: str | None) -> None:
         check_ifname(target)

@@ -31,7 +31,8 @@ class Bound:
     changed: bool
 
 
-def bind_port(session: Session, ctx: Context, port_id: str, host: str, attrs: dict | None = None) -> Bound:
+def bind_port(session: Session, ctx: Context, port_id: str, host: str, attrs: dict | None = None,
+              write: bool = True) -> Bound | None:
     """Set ``binding:host_id`` of ``port_id`` to ``host`` (a chassis name) unless it already is,
     together with the other port attributes ``attrs`` (a Neutron port update body, validated as
     one: e.g. device_id, device_owner, binding:profile, name, as Docker's CreateEndpoint sets).
@@ -39,7 +40,11 @@ def bind_port(session: Session, ctx: Context, port_id: str, host: str, attrs: di
     Admin only, like Neutron's ``update_port:binding:host_id`` policy (else Forbidden); NotFound
     when the port does not exist; Conflict ``PortBindingConflict`` when the port is bound to
     another host (it must be unbound there first); BadRequest for an empty ``host`` or ``attrs``
-    naming binding:host_id, and as update_port for invalid ``attrs``."""
+    naming binding:host_id, and as update_port for invalid ``attrs``.
+
+    ``write=False`` (in a read-only session) answers only when nothing is to be written, i.e. the
+    port is already bound to ``host`` and no ``attrs`` are given, and returns None otherwise: the
+    caller then binds in a write transaction. A repeated bind so costs no write lock."""
     if not ctx.is_admin:
         raise Forbidden("rule:update_port:binding:host_id is disallowed by policy", field="binding:host_id")
     if not host:
@@ -51,6 +56,8 @@ def bind_port(session: Session, ctx: Context, port_id: str, host: str, attrs: di
         raise Conflict(f"port {port_id} is bound to host {port.binding_host_id}; unbind it there first",
                        "PortBindingConflict")
     changed = port.binding_host_id != host or bool(attrs)
+    if changed and not write:
+        return None
     if changed:
         port = ports.update_port(session, ctx, port_id, {**(attrs or {}), "binding:host_id": host})
     network = session.get(Network, port.network_id)

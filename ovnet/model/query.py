@@ -45,11 +45,12 @@ class Column:
     where: Callable[[list[str]], ColumnElement[bool]] | None = None
 
 
-def standard_columns(model: type) -> dict[str, Column]:
-    """The columns of the standard attributes every resource has (schema.StandardAttrs)."""
+def standard_columns(model: type, named: bool = True) -> dict[str, Column]:
+    """The columns of the standard attributes every resource has (schema.StandardAttrs); without
+    ``name`` when not ``named`` (security group rules have none)."""
     return {
         "id": Column(model.id),
-        "name": Column(model.name),
+        **({"name": Column(model.name)} if named else {}),
         "description": Column(model.description),
         "project_id": Column(model.project_id),
         "tenant_id": Column(model.project_id),
@@ -161,9 +162,12 @@ def list_rows(session: Session, ctx: Context, kind, filters: dict[str, list[str]
     if not ctx.is_admin:
         # What a caller may not see it may not filter or sort on either, since the answer would
         # tell (Neutron shows binding:host_id to admins only).
-        for key in (*filters, *(k for k, _ in sorts)):
+        for key in filters:
             if key in kind.admin_fields:
                 raise BadRequest(f"[{key}] is invalid attribute for filtering", "HTTPBadRequest", key)
+        for key, _direction in sorts:
+            if key in kind.admin_fields:  # as for an unknown key, so nothing tells it exists
+                raise BadRequest(f"{key} is invalid attribute for sort_key", "HTTPBadRequest", "sort_key")
     keys: list[tuple[object, bool]] = []
     for key, direction in sorts:
         if key not in columns or not columns[key].sortable:

@@ -15,11 +15,12 @@ def _time(value: dt.datetime) -> str:
     return value.isoformat(timespec="seconds") + "Z"
 
 
-def standard_dict(row: StandardAttrs) -> dict:
-    """The standard attributes every resource shows (id, name, project, revision, timestamps, tags)."""
+def standard_dict(row: StandardAttrs | SecurityGroupRule, named: bool = True) -> dict:
+    """The standard attributes every resource shows (id, name, project, revision, timestamps, tags);
+    without ``name`` when not ``named`` (security group rules have none)."""
     return {
         "id": row.id,
-        "name": row.name,
+        **({"name": row.name} if named else {}),
         "description": row.description,
         "project_id": row.project_id,
         "tenant_id": row.project_id,
@@ -98,9 +99,7 @@ def port_dict(port: Port) -> dict:
 def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
     """A security group rule as Neutron shows it (no name: rules have none; tags: standard-attr-tag)."""
     return {
-        "id": rule.id,
-        "project_id": rule.project_id,
-        "tenant_id": rule.project_id,
+        **standard_dict(rule, named=False),
         "security_group_id": rule.security_group_id,
         "direction": rule.direction,
         "ethertype": rule.ethertype,
@@ -109,11 +108,6 @@ def security_group_rule_dict(rule: SecurityGroupRule) -> dict:
         "port_range_max": rule.port_range_max,
         "remote_ip_prefix": rule.remote_ip_prefix,
         "remote_group_id": rule.remote_group_id,
-        "description": rule.description,
-        "revision_number": rule.revision_number,
-        "created_at": _time(rule.created_at),
-        "updated_at": _time(rule.updated_at),
-        "tags": list(rule.tags),
     }
 
 

@@ -8,10 +8,10 @@ columns already turned into ovnet ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ovnet.ovn.registry import ORDER, object_id
+from ovnet.ovn.registry import ORDER, TABLE, object_id
 from ovnet.ovn.translate import OWNER_KEY, Desired, Row
 
 
@@ -90,3 +90,27 @@ def diff(desired: Desired, actual: Mapping[str, Iterable[Row]], scope: set[str] 
                 )
     deletes.sort(key=lambda c: -ORDER.index(c.table))
     return creates + updates + deletes
+
+
+def held_in(rows: list[Row], key: str, held: Mapping[str, set[str]]) -> None:
+    """Rewrite each row's membership key (``Membership.key`` of ``external_ids``) to the holders
+    that really hold it, ``held`` being {NB UUID of a member: {holder ovnet id}}, where the written
+    list differs: then a row added to or removed from a holder behind ovnet's back shows as drift
+    of that key, which the writer's membership mutations repair."""
+    for row in rows:
+        really = held.get(row["_uuid"], set())
+        if set(row["external_ids"].get(key, "").split()) != really:
+            row["external_ids"] = {**row["external_ids"], key: " ".join(sorted(really))}
+
+
+def plan(desired: Desired, actual: Mapping[str, Iterable[Row]], scope: set[str] | None,
+         taken: Callable[[str, str], str | None]) -> list[Change]:
+    """``diff``, with each create of a row whose table has unique names (``Table.unique_name``)
+    and whose name NB already holds turned into a "conflict": NB would refuse the whole
+    transaction, and with it every other change of the batch. ``taken(table, name)`` is the NB
+    UUID of the row holding that name, or None."""
+    out = []
+    for change in diff(desired, actual, scope):
+        holder = taken(change.table, change.new["name"]) if change.op == "create" and TABLE[change.table].unique_name else None
+        out.append(change if holder is None else Change("conflict", change.table, change.key, holder))
+    return out

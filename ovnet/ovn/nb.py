@@ -18,10 +18,11 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from ovs import poller
+from ovs.db import custom_index
 from ovs.db import idl as ovs_idl
 from ovsdbapp.backend.ovs_idl import command, connection, event, transaction
 
-from ovnet.ovn.diff import Change, diff
+from ovnet.ovn.diff import Change, held_in, plan
 from ovnet.ovn.registry import ORDER, TABLE, TABLES, object_id
 from ovnet.ovn.translate import LSP, OWNER_KEY, Desired, Row
 
@@ -73,6 +74,12 @@ class _Idl(connection.OvsdbIdl):
     def notify(self, ev: str, row: Any, updates: Any = None) -> None:
         self._handler.notify(ev, row, updates)
 
+    def cooperative_yield(self) -> None:
+        """Nothing, python-ovs's default. ovsdbapp's ``time.sleep(0)`` per row update is for
+        eventlet/gevent, which ovnet does not use (its threads are real threads, switched by the
+        GIL's interval anyway); on a loaded machine each of those sleeps gave the CPU away, and
+        they were 17% of a 10,000-port rebuild's IDL thread (bench/rebuild.py, py-spy)."""
+
     def cap_backoff(self, max_ms: int) -> None:
         """Reconnect attempts back off from ``max_ms // 4`` to at most ``max_ms`` milliseconds."""
         self._session.reconnect.set_backoff(max_ms // 4, max_ms)
@@ -121,6 +128,21 @@ class _Connection(connection.Connection):
         if self._starter is not None:
             self._starter.join(timeout)
         return super().stop(timeout)
+
+
+def monitored_columns(mutated: bool = True) -> dict[str, set[str]]:
+    """{NB table: columns} ovnet reads: what the registry's tables write and compare, the
+    membership columns (drift of memberships is read from the holders) and
+    ``Logical_Switch_Port.up`` (port status); with ``mutated``, also the parent columns the
+    writer mutates (python-ovs only mutates a registered column), which is what this client
+    replicates. Every other column (e.g. a port's ``dynamic_addresses``) is neither sent by NB
+    nor parsed, and parsing is most of what a replica of many ports costs in python-ovs."""
+    out = {t.name: set(t.columns) for t in TABLES}
+    for t in TABLES:
+        for holder in ([t.parent] if t.parent and mutated else []) + list(t.memberships):
+            out[holder.table].add(holder.column)
+    out[LSP].add("up")
+    return out
 
 
 class _PortUp(event.RowEvent):
@@ -209,18 +231,9 @@ class _Converge(command.BaseCommand):
 
 
 def _plan(idl: ovs_idl.Idl, desired: Desired, actual: dict[str, list[Row]], scope: set[str] | None) -> list[Change]:
-    return [_blocked(idl, c) or c for c in diff(desired, actual, scope)]
-
-
-def _blocked(idl: ovs_idl.Idl, change: Change) -> Change | None:
-    # A unique name (Logical_Switch_Port.name) already used by a row ovnet does not own would
-    # fail the whole transaction, and with it every other change of the batch.
-    if change.op != "create" or not TABLE[change.table].unique_name:
-        return None
-    taken = _by_name(idl, change.table, change.new["name"])
-    if not taken:
-        return None
-    return Change("conflict", change.table, change.key, str(taken[0].uuid))
+    def taken(table: str, name: str) -> str | None:
+        return next((str(r.uuid) for r in _by_name(idl, table, name)), None)
+    return plan(desired, actual, scope, taken)
 
 
 class _Writer:
@@ -230,22 +243,28 @@ class _Writer:
 
     def __init__(self, idl: ovs_idl.Idl, txn: ovs_idl.Transaction):
         self.idl, self.txn = idl, txn
-        self.created: dict[tuple[str, str], Any] = {}
+        # Rows found or created in this transaction by (table, ovnet id): a rebuild adds
+        # thousands of ports to one switch and one drop Port_Group, each looked up once.
+        self.known: dict[tuple[str, str], Any] = {}
         self._owners: dict[str, dict[str, Any]] = {}
 
     def _rows(self, table: str) -> Any:
         return self.idl.tables[table].rows
 
     def _find(self, table: str, key: str) -> Any:
-        if (table, key) in self.created:
-            return self.created[(table, key)]
+        if (table, key) in self.known:
+            return self.known[(table, key)]
         name_of = TABLE[table].name_of
         if name_of is not None:
-            return next((r for r in _by_name(self.idl, table, name_of(key))
-                         if _value(r, "external_ids").get(OWNER_KEY) == key), None)
-        if table not in self._owners:  # a table without names is small (DHCP_Options): index it once
-            self._owners[table] = {_value(r, "external_ids").get(OWNER_KEY): r for r in self._rows(table).values()}
-        return self._owners[table].get(key)
+            found = next((r for r in _by_name(self.idl, table, name_of(key))
+                          if _value(r, "external_ids").get(OWNER_KEY) == key), None)
+        else:
+            if table not in self._owners:  # a table without names is small (DHCP_Options): index it once
+                self._owners[table] = {_value(r, "external_ids").get(OWNER_KEY): r for r in self._rows(table).values()}
+            found = self._owners[table].get(key)
+        if found is not None:
+            self.known[(table, key)] = found
+        return found
 
     def _set(self, row: Any, table: str, columns: Row) -> None:
         references = TABLE[table].references
@@ -274,7 +293,7 @@ class _Writer:
             parent = TABLE[ch.table].parent
             if ch.op == "create":
                 row = self.txn.insert(self.idl.tables[ch.table])
-                self.created[(ch.table, ch.key)] = row
+                self.known[(ch.table, ch.key)] = row
                 # A new row already holds the empty value in every column; writing it again costs
                 # a third of a batched create for nothing.
                 self._set(row, ch.table, {c: v for c, v in ch.new.items() if v not in ("", [], {})})
@@ -305,8 +324,49 @@ class _Writer:
 
 def _by_name(idl: ovs_idl.Idl, table: str, name: str) -> list[Any]:
     rows = idl.tables[table].rows
-    search = rows.IndexEntry(name=name)
-    return list(rows.indexes["name"].irange(search, search))
+    return [rows[u] for u in list(rows.indexes["name"].uuids(name)) if u in rows]
+
+
+class _NameIndex(custom_index.MultiColumnIndex):
+    """python-ovs's index of a table's rows by ``name``, kept in a dict.
+
+    python-ovs keeps an index as a sorted list ordered by a Python comparison function, and reads
+    the indexed column through ``Row.__getattr__`` (a Datum conversion) twice per row added: in a
+    10,000-port rebuild that was ~20% of the IDL thread (bench/rebuild.py, py-spy). ovnet only asks
+    for rows of one name, which a dict answers. The interface is python-ovs's: ``IndexedRows``
+    calls add/remove/clear as rows come and go (a row being modified is removed and added again),
+    ``Row.__setattr__`` looks for its column in ``columns`` and does the same when a transaction
+    sets it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("name")
+        self.add_column("name")
+
+    def clear(self) -> None:
+        self._uuids: dict[str, set[uuid.UUID]] = {}
+
+    def add(self, row: Any) -> None:
+        try:
+            name = _value(row, "name")
+        except AttributeError:  # a row inserted by a transaction that has not set it yet
+            return
+        self._uuids.setdefault(name, set()).add(row.uuid)
+
+    def remove(self, row: Any) -> None:
+        try:
+            name = _value(row, "name")
+        except AttributeError:
+            return
+        held = self._uuids.get(name)
+        if held is not None:
+            held.discard(row.uuid)
+            if not held:
+                del self._uuids[name]
+
+    def uuids(self, name: str) -> set[uuid.UUID]:
+        """UUIDs of the rows named ``name`` (a row since deleted may linger until removed)."""
+        return self._uuids.get(name, set())
 
 
 class NbClient:
@@ -320,14 +380,15 @@ class NbClient:
 
     def __init__(self, remote: str, on_port_up: Callable[[str, bool], None] | None = None):
         helper = ovs_idl.SchemaHelper(location=NB_SCHEMA)
-        for table in TABLES:
-            helper.register_table(table.name)
+        for table, columns in monitored_columns().items():
+            helper.register_columns(table, sorted(columns))
         self._events = event.RowEventHandler()
         self._idl = _Idl(remote, helper, self._events)
         self._idl.cap_backoff(MAX_BACKOFF_MS)
         for table in TABLES:
             if table.name_of is not None:
-                self._idl.tables[table.name].rows.index_create("name").add_column("name")
+                # python-ovs's index_create() makes its own kind of index; ours goes in its place.
+                self._idl.tables[table.name].rows.indexes["name"] = _NameIndex()
         self.ovsdb_connection = _Connection(self._idl, TXN_TIMEOUT)
         if on_port_up is not None:
             self._events.watch_event(_PortUp(on_port_up))
@@ -413,11 +474,7 @@ class NbClient:
                         key = _value(holder, "external_ids")[OWNER_KEY]
                         for member in _value(holder, m.column):
                             held.setdefault(str(member.uuid), set()).add(key)
-                for row in out[table]:
-                    listed = row["external_ids"].get(m.key, "")
-                    really = held.get(row["_uuid"], set())
-                    if set(listed.split()) != really:
-                        row["external_ids"] = {**row["external_ids"], m.key: " ".join(sorted(really))}
+                held_in(out[table], m.key, held)
 
     def port_up(self) -> dict[str, bool]:
         """``up`` of every owned Logical_Switch_Port: {port id: bool}. Raises NbUnavailable."""

@@ -27,7 +27,9 @@ from ovnet.model import registry as model_registry
 from ovnet.model import syncer_io
 from ovnet.model.store import Store
 from ovnet.ovn import metrics, registry, routing
-from ovnet.ovn.nb import NbClient, NbUnavailable
+from ovnet.ovn.diff import plan
+from ovnet.ovn.nb import NB_SCHEMA, NbClient, NbUnavailable
+from ovnet.ovn.nbread import NbView, read_nb
 from ovnet.ovn.registry import desired_rows
 from ovnet.ovn.sb import ChassisWatcher
 from ovnet.ovn.translate import LSP
@@ -104,21 +106,29 @@ class Syncer:
             return self._cond.wait_for(lambda: self._served >= ticket, timeout)
 
     # -- on demand -------------------------------------------------------------------------------
-    def drift(self) -> list[str]:
+    def drift(self, nb: NbView | None = None) -> list[str]:
         """Differences between NB and the model, one line each ([] when in sync).
 
-        Covers missing, stale and owned-but-unwanted NB rows and port statuses that disagree with
-        ``Logical_Switch_Port.up``. Raises NbUnavailable if NB is not reachable within 10 s.
+        Covers missing, stale and owned-but-unwanted NB rows, names NB would refuse, and port
+        statuses that disagree with ``Logical_Switch_Port.up``. NB is ``nb`` when given (a view
+        of ``read_nb``, which ``ovnet check`` also reads port status from), else read here: one
+        transaction, no replica, so a new process (``ovnet sync --check``) pays no IDL. Raises
+        NbUnavailable if NB cannot be read within 10 s.
         """
-        self._connect()
+        view = nb or self.read_nb()
+        self.sb.start()  # gateway chassis, when the model has routers (_facts_for)
         with self.store.session(readonly=True) as session:
             snap = syncer_io.snapshot(session, SYNCED)
         desired = desired_rows(snap, facts=self._facts_for(snap))
-        lines = [str(c) for c in self.nb.converge(desired, dry_run=True)]
+        lines = [str(c) for c in plan(desired, view.owned, None, view.taken)]
         return lines + [
             f"port {pid}: status is {have}, Logical_Switch_Port.up says {want}"
-            for pid, have, want in self._status_drift(snap, desired)
+            for pid, have, want in _status_drift(snap, desired, view.up)
         ]
+
+    def read_nb(self) -> NbView:
+        """NB's owned rows and port states, read once (``ovnet.ovn.nbread``). Raises NbUnavailable."""
+        return read_nb(self.settings.nb_connection, NB_SCHEMA, CONNECT_TIMEOUT)
 
     def repair(self) -> list[str]:
         """Converge NB to the whole model in one transaction, fix port statuses, and mark the
@@ -132,7 +142,7 @@ class Syncer:
         desired = desired_rows(snap, facts=self._facts_for(snap))
         made = self.nb.converge(desired)
         changes = [str(c) for c in made]
-        statuses = self._status_drift(snap, desired)
+        statuses = _status_drift(snap, desired, self.nb.port_up())
         with self.store.session() as session:
             for pid, _have, want in statuses:
                 syncer_io.set_port_status(session, pid, want)
@@ -164,16 +174,6 @@ class Syncer:
     def _chassis_changed(self) -> None:
         self._reconcile_soon.set()
         self._wake.set()
-
-    def _status_drift(self, snap: dict, desired: dict) -> list[tuple[str, str, str]]:
-        up = self.nb.port_up()
-        out = []
-        for port in snap["ports"]:
-            if port["id"] in desired[LSP]:
-                want = "ACTIVE" if up.get(port["id"]) else "DOWN"
-                if port.get("status") != want:
-                    out.append((port["id"], port.get("status"), want))
-        return out
 
     # -- worker ----------------------------------------------------------------------------------
     def _work(self) -> None:
@@ -262,6 +262,17 @@ class Syncer:
                     LOG.exception("could not record port status for %d port(s)", len(batch))
             if item is None:
                 return
+
+
+def _status_drift(snap: dict, desired: dict, up: dict[str, bool]) -> list[tuple[str, str, str]]:
+    # (port id, status in the model, status from ``up``) for each synced port that differs.
+    out = []
+    for port in snap["ports"]:
+        if port["id"] in desired[LSP]:
+            want = "ACTIVE" if up.get(port["id"]) else "DOWN"
+            if port.get("status") != want:
+                out.append((port["id"], port.get("status"), want))
+    return out
 
 
 def _snapshot_for(session: Session, entries: list[syncer_io.OutboxEntry]) -> dict:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ovnet.runtime.process import RuntimeFailure, pid_alive, read_pid, remove_dead_socket, stop_pid, wait_until
+from ovnet.runtime.process import RuntimeFailure, pid_alive, read_pid, remove_dead_socket, stop_pid
 
 Probe = Callable[[], "str | None"]  # None = healthy, else a one-line reason
+LOG_TAIL_LINES = 8  # of a service's log, quoted when it dies while starting
+
+
+class NotListening(Exception):
+    """Raised by a health probe when nothing listens at the service's endpoint yet: a process that
+    is alive and not listening is still starting (imports, migrations, a first reconcile, all slow
+    on a loaded machine), which is not the same as answering unhealthy."""
 
 
 @dataclass
@@ -19,7 +27,9 @@ class Service:
     ``argv`` is the full command line; OVS/OVN daemons get ``--detach`` and write ``pidfile``
     themselves, ovnet's own Python services are spawned here in a new session and their pid is
     written to ``pidfile``. ``health`` returns None when healthy, else a reason. ``ports`` are the
-    TCP ports it will listen on, as (port, what) pairs, checked before it starts. ``before`` runs
+    TCP ports it will listen on, as (port, what) pairs, checked before it starts. Starting waits
+    ``start_timeout`` seconds for health, or up to ``start_limit`` seconds while the process is alive
+    and its probe says nothing listens yet (NotListening; 0: no longer than ``start_timeout``). ``before`` runs
     just before the first start (create a DB file, configure OVS), ``before_stop`` just before the
     process is signalled (a graceful exit such as ``ovn-appctl exit``), ``after_stop`` once it is
     gone, running or not (delete what the process leaves behind). ``sockets`` are the unix
@@ -39,6 +49,7 @@ class Service:
     before_stop: Callable[[int], None] | None = None
     after_stop: Callable[[], object] | None = None
     start_timeout: float = 30.0
+    start_limit: float = 0.0
     sockets: list[Path] = field(default_factory=list)
 
     def pid(self) -> int | None:
@@ -67,12 +78,40 @@ class Service:
         self.wait_healthy()
 
     def wait_healthy(self) -> None:
-        """Wait up to ``start_timeout`` s for health; raises RuntimeFailure naming the reason and log."""
+        """Wait until the service is healthy, following its process: dead, it fails at once with the
+        last lines of its log; alive but not listening yet, it is still starting and is waited for
+        up to ``start_limit`` s; listening but unhealthy, up to ``start_timeout`` s. Raises
+        RuntimeFailure naming the reason and the log."""
+        started, delay = time.monotonic(), 0.05
+        while True:
+            if self.pid() is None:
+                raise RuntimeFailure(f"{self.name} exited while starting; {self._log_tail()}")
+            reason, listening = self._probe()
+            if reason is None:
+                return
+            waited = time.monotonic() - started
+            if waited >= (self.start_timeout if listening else max(self.start_limit, self.start_timeout)):
+                raise RuntimeFailure(f"{self.name} is not healthy after {waited:.0f} s ({reason}); see {self.log}")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
 
-        reason = wait_until(self.health, self.start_timeout,
-                            give_up=lambda: "exited" if self.pid() is None else None)
-        if reason is not None:
-            raise RuntimeFailure(f"{self.name} is not healthy ({reason}); see {self.log}")
+    def _probe(self) -> tuple[str | None, bool]:
+        """(the health probe's reason or None, whether anything listens)."""
+        try:
+            return self.health(), True
+        except NotListening as exc:
+            return f"not listening yet: {exc}", False
+        except Exception as exc:  # a probe failing is a reason to keep waiting, not a crash
+            return str(exc) or type(exc).__name__, True
+
+    def _log_tail(self) -> str:
+        try:
+            lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
+        except FileNotFoundError:
+            lines = []
+        if not lines:
+            return f"its log {self.log} is empty"
+        return f"the last lines of {self.log}:\n" + "\n".join(f"    {line}" for line in lines[-LOG_TAIL_LINES:])
 
     def stop(self) -> bool:
         """Stop the process by its pidfile's pid; remove the pidfile and the socket files a killed

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from ovnet.runtime.process import pid_alive, read_pid
+from ovnet.tls import client_context
 
 BUSYBOX = Path("/bin/busybox")  # Debian busybox-static: no shared libraries to copy
 # The client of the same Debian package as dockerd: a newer client refuses options the 20.10
@@ -122,7 +123,8 @@ class PrivateDockerd:
     def ping(self) -> bool:
         """True when the API socket answers GET /_ping."""
         try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.sock)), timeout=2.0) as client:
+            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.sock), verify=client_context()),
+                              timeout=2.0) as client:
                 return client.get("http://docker/_ping").status_code == 200
         except httpx.HTTPError:
             return False

@@ -51,7 +51,8 @@ def _start(tmp_path, live_restore: bool):
     if shutil.which("dockerd") is None:
         pytest.fail("dockerd is missing: `make setup` installs the Debian package docker.io")
     dockerd = PrivateDockerd(live_restore=live_restore)
-    settings = private_settings(tmp_path, docker_host=dockerd.host, sync_interval=2.0)
+    # GC every 2 s; an IPAM port unclaimed for 10 s is swept (well past a live CreateEndpoint's delay)
+    settings = private_settings(tmp_path, docker_host=dockerd.host, sync_interval=2.0, docker_ipam_grace_period=10.0)
     return settings, dockerd
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from ovnet.config import Settings, load_settings
+from ovnet.tls import client_context
 
 START_TIMEOUT_S = 30.0
 
@@ -40,7 +41,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ovnet-server exited: {(self.state_dir / 'server.log').read_text()[-3000:]}")
             try:
-                if httpx.get(f"{settings.api_url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{settings.api_url}/healthz", timeout=1, verify=client_context()).status_code == 200:
                     return settings
             except httpx.HTTPError:
                 pass

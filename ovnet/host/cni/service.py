@@ -15,6 +15,13 @@ ADD must not destroy a live attachment: an interface name taken by anything else
 that attempt made no port, the DEL that follows finds nothing to remove); DEL succeeds when the
 netns, the veth or the port are gone; GC removes this network's ports made on this host that are
 not in the valid attachments.
+
+DEL answers once the port is off the bridge (the container has no network from then on); the
+port's deletion in the API and the veth pair's in the kernel follow in the agent. Until they are
+done, a request of the same attachment (ADD, DEL, CHECK), an ADD asking for a static IP or MAC
+(which the port being deleted may still hold), GC and the sweep wait for them. An agent killed
+meanwhile leaves a port that is unplugged (the sweep deletes it after the grace period) and a veth
+marked released (the reconcile deletes it).
 """
 
 from __future__ import annotations
@@ -22,13 +29,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import httpx
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient, ApiError, is_uuid
 from ovnet.host import addressing, nsutil
 from ovnet.host.attach import HOST_ID
 from ovnet.host.binding import Binder
@@ -37,7 +44,9 @@ from ovnet.host.cni.protocol import Attachment, CniError
 from ovnet.host.errors import BindTimeout, HostError
 
 LOG = logging.getLogger(__name__)
-ACTIVE_POLL_S = 0.01  # between reads of a port's status while it is on its way to ACTIVE
+# Between reads of a port's status on its way to ACTIVE: the first soon (the status usually
+# follows ovn-installed within a few ms), then less often.
+ACTIVE_POLL_S = (0.002, 0.02)
 
 
 def _api_error(exc: ApiError, doing: str) -> CniError:
@@ -64,7 +73,20 @@ class CniService:
         # ADD/DEL/CHECK of different containers run in parallel (CNI spec 1.1.0 "Lifecycle");
         # GC and the sweep each run alone, since they delete what is not accounted for.
         self._gate = SharedGate()
-        self._reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cni-reads")
+        # ADD's reads and its early create (three per ADD) for several ADDs at once.
+        self._reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cni-reads")
+        # What answered DELs left to do, by attachment (container id, ifname).
+        self._deleting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cni-del")
+        self._pending: dict[tuple[str, str], set[Future]] = {}
+        self._pending_lock = threading.Lock()
+        # The ports this agent's ADDs made or found (admin's view), by attachment (container id,
+        # ifname, CNI network name): a DEL of one still plugged here needs no API read to find it.
+        self._added: dict[tuple[str, str, str], dict] = {}
+
+    def close(self) -> None:
+        """Finish what answered DELs left to do and stop this service's threads."""
+        self._deleting.shutdown(wait=True)
+        self._reads.shutdown(wait=True)
 
     # -- entry -------------------------------------------------------------------------------------
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
@@ -92,9 +114,11 @@ class CniService:
             api.list_networks(limit=1)  # the API answers with this token: ADD could be served
             return {}
         if request.verb == "GC":
+            self._settle(None)
             with self._gate.exclusive():
                 self.gc(request, api, token)
             return {}
+        self._settle(request)
         with self._gate.shared():
             if request.verb == "ADD":
                 return self.add(request, api, token)
@@ -128,9 +152,7 @@ class CniService:
     def _add_reads(self, request: Attachment, api: ApiClient) -> tuple[dict, list[dict], list[dict]]:
         """ADD's reads: the network, the attachment's ports on it and the network's subnets. With
         the network configured by id (as `ovnet cni install` writes it) the three run at once."""
-        try:
-            uuid.UUID(request.network)
-        except ValueError:
+        if not is_uuid(request.network):
             net = self._network(request, api)
             return net, self._ports(api, request.container_id, request.ifname, net["id"]), \
                 api.list_subnets(network_id=net["id"])
@@ -190,7 +212,18 @@ class CniService:
     def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
         """ADD: the attachment's port, plugged, ovn-installed and ACTIVE in the API; its Result in
         the asked version."""
-        net, existing, subnets = self._add_reads(request, api)
+        early = self._create_early(request, api)
+        try:
+            net, existing, subnets = self._add_reads(request, api)
+            # The reads may see the port made beside them: only another one is the attachment's.
+            made = self._made(early)
+            existing = [port for port in existing if made is None or port["id"] != made["id"]]
+            if existing or net["id"] != request.network:
+                self._discard(early, api)
+                early = None
+        except BaseException:
+            self._discard(early, api)
+            raise
         if existing:
             port = existing[0]
             if not self._plugged_into(port, request.netns, request.ifname):
@@ -200,7 +233,7 @@ class CniService:
                 self._attach(request, port, token)
             self._wait_active(api, port["id"])
         else:
-            port = self._create_port(request, net, api)
+            port = early.result() if early else self._create_port(request, net, api)
             try:
                 if HOST_ID in port:  # created bound here, by the admin: no bind round trip
                     subnets = self._subnets(api, port, subnets)
@@ -211,9 +244,38 @@ class CniService:
             except BaseException:
                 self._release(api, port, token)
                 raise
+        if HOST_ID in port:
+            self._added[(request.container_id, request.ifname, request.name)] = port
         # Binding changes neither the MAC nor the fixed IPs: the port as made or found is current.
         result = p.build_result(request.ifname, request.netns, port, net, self._subnets(api, port, subnets))
         return p.convert_result(result, request.version)
+
+    def _create_early(self, request: Attachment, api: ApiClient) -> Future | None:
+        """The port's creation, started beside ADD's reads when the configuration names the
+        network and, for the admin, its project by id (as `ovnet cni install` writes them): the
+        reads then cost no round trip of their own. The reads still decide: a port found for
+        the attachment, or a network or project that does not check out, discards it (_discard).
+        None when the ids are not both known."""
+        if not is_uuid(request.network) or (api is self.admin and not is_uuid(request.project or "")):
+            return None
+        return self._reads.submit(self._create_port, request, {"id": request.network, "project_id": request.project},
+                                  api)
+
+    @staticmethod
+    def _made(early: Future | None) -> dict | None:
+        """The port ``early`` made, or None (none started, or it failed: its error stays in it)."""
+        if early is None:
+            return None
+        try:
+            return early.result()
+        except (CniError, ApiError, httpx.HTTPError):
+            return None
+
+    def _discard(self, early: Future | None, api: ApiClient) -> None:
+        """Delete the port ``early`` made, if it made one (it is not plugged anywhere yet)."""
+        made = self._made(early)
+        if made is not None:
+            self._delete_port(api, made["id"])
 
     def _attach(self, request: Attachment, port: dict, token: str | None) -> None:
         self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
@@ -225,11 +287,13 @@ class CniService:
         status a few tens of ms later, usually before the first read. No event of it reaches
         the agent, hence the short reads."""
         deadline = time.monotonic() + self.binder.service.bind_timeout
+        pause, longest = ACTIVE_POLL_S
         while api.show_port(port_id)["status"] != "ACTIVE":
             if time.monotonic() > deadline:
                 raise BindTimeout(f"port {port_id} is ovn-installed but not ACTIVE in the API after "
                                   f"{self.binder.service.bind_timeout:g} s (is ovnet-server's syncer running?)")
-            time.sleep(ACTIVE_POLL_S)
+            time.sleep(pause)
+            pause = min(2 * pause, longest)
 
     def _create_port(self, request: Attachment, net: dict, api: ApiClient) -> dict:
         attrs: dict = {
@@ -265,10 +329,16 @@ class CniService:
                 raise
 
     def delete(self, request: Attachment, api: ApiClient, token: str | None) -> None:
-        """DEL: unplug and delete the attachment's port; what is already gone is success. The port
+        """DEL: unplug the attachment's port and have it deleted (see the module's docstring for
+        what follows the answer); what is already gone is success. The port
         is found by container id + ifname among this CNI network's (its ``cni.net:`` tag: no
         network lookup, so a network deleted meanwhile is no obstacle); with none found, a
-        ``prevResult`` interface's MAC finds a CNI port of this host."""
+        ``prevResult`` interface's MAC finds a CNI port of this host. A port this agent's ADD made
+        and still has plugged is known without a read."""
+        known = self._added.pop((request.container_id, request.ifname, request.name), None)
+        if known and api is self.admin and self.binder.host.ovs.port_by_id(known["id"]):
+            self._delete_later(request, self.binder.release_for_delete(known), known["id"])
+            return
         mine = p.tag(p.NETWORK_TAG, request.name)
         ports = [port for port in self._ports(api, request.container_id, request.ifname, None) if mine in port["tags"]]
         if not ports and request.prev_result:
@@ -277,7 +347,47 @@ class CniService:
             ports = [port for port in api.list_ports(device_owner=p.DEVICE_OWNER, mac_address=sorted(macs))
                      if p.tag(p.HOST_TAG, self.chassis) in port["tags"]] if macs else []
         for port in ports:
-            self._release(api, port, token)
+            if HOST_ID in port:  # an admin's listing: this host's port (else a Conflict), unplugged at once
+                self._delete_later(request, self.binder.release_for_delete(port), port["id"])
+            else:
+                self._release(api, port, token)
+
+    def _delete_later(self, request: Attachment, finish: Callable[[], None], port_id: str) -> None:
+        key = (request.container_id, request.ifname)
+        with self._pending_lock:
+            future = self._deleting.submit(self._finish_delete, port_id, finish)
+            self._pending.setdefault(key, set()).add(future)
+        future.add_done_callback(lambda done: self._forget(key, done))
+
+    def _finish_delete(self, port_id: str, finish: Callable[[], None]) -> None:
+        try:
+            self._delete_port(self.admin, port_id)
+        except (ApiError, httpx.HTTPError) as exc:
+            LOG.warning("CNI DEL: port %s is unplugged but could not be deleted (%s); the sweep deletes it "
+                        "after %g s", port_id, exc, self.grace_period)
+        finally:
+            try:
+                finish()
+            except Exception:  # noqa: BLE001 - the reconcile deletes a released veth it finds
+                LOG.exception("CNI DEL: the veth of port %s could not be deleted", port_id)
+
+    def _forget(self, key: tuple[str, str], future: Future) -> None:
+        with self._pending_lock:
+            futures = self._pending.get(key, set())
+            futures.discard(future)
+            if not futures:
+                self._pending.pop(key, None)
+
+    def _settle(self, request: Attachment | None) -> None:
+        """Wait for what answered DELs left to do that ``request`` could meet: its own
+        attachment's, or all of it (``request`` None: GC and the sweep; an ADD with a static IP
+        or MAC, which a port being deleted may still hold)."""
+        with self._pending_lock:
+            if request is None or (request.verb == "ADD" and (request.ips or request.mac)):
+                futures = [f for fs in self._pending.values() for f in fs]
+            else:
+                futures = list(self._pending.get((request.container_id, request.ifname), ()))
+        wait(futures)
 
     def _release(self, api: ApiClient, port: dict, token: str | None) -> None:
         # Bound to another host is a Conflict (then the port is that host's, and stays). An admin's
@@ -348,12 +458,14 @@ class CniService:
         ``grace_period``; returns their ids. Called by the agent's reconcile, after the binder's
         own round has taken the OVS ports of vanished veths away."""
         now = time.monotonic() if now is None else now
+        self._settle(None)
         with self._gate.exclusive():
             ports = self.admin.list_ports(device_owner=p.DEVICE_OWNER, tags=p.tag(p.HOST_TAG, self.chassis))
             plugged = {o.port_id for o in self.binder.host.ovs.owned_ports()}
             unplugged = {port["id"]: port for port in ports
                          if p.tag(p.HOST_TAG, self.chassis) in port["tags"] and port["id"] not in plugged}
             self._unplugged_since = {i: self._unplugged_since.get(i, now) for i in unplugged}
+            self._added = {key: port for key, port in self._added.items() if port["id"] in plugged}
             removed = []
             for port_id, since in list(self._unplugged_since.items()):
                 if now - since < self.grace_period:

@@ -4,6 +4,8 @@ Error mapping (libnetwork.md A.4 and pitfall 1):
   * a NetworkDriver call that fails on purpose answers 200 ``{"Err": msg}`` (docker: ``remote: msg``);
   * an IpamDriver call answers 200 ``{"Error": msg}`` -- IPAM's field is ``Error``; an ``Err`` there
     would be taken for success;
+  * the ovnet API refusing a request, or being unreachable, is a failure on purpose too (the API's
+    message, or that it is not reachable; logged in one line, without a traceback);
   * anything unexpected answers HTTP 500 ``{"Err": msg}``, which both drivers surface;
   * an unknown call answers 404 ``{"Err"}`` -- which dockerd tolerates only for
     Program/RevokeExternalConnectivity, and we answer those anyway.
@@ -16,12 +18,15 @@ import logging
 import time
 from typing import Callable, Protocol
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ovnet.apiclient import ApiError
 from ovnet.host import metrics
 from ovnet.host.docker import protocol as p
+from ovnet.host.docker.catalog import api_message
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +106,14 @@ def error_body(call: str, message: str) -> dict:
     return {"Error": message} if call.startswith("IpamDriver.") else {"Err": message}
 
 
+def refusal(exc: ApiError | httpx.TransportError) -> str:
+    """The sentence for a Docker user when the ovnet API refused a call (its NeutronError message)
+    or could not be reached."""
+    if isinstance(exc, ApiError):
+        return f"the ovnet API refused: {api_message(exc)}"
+    return f"the ovnet API is not reachable ({type(exc).__name__}: {exc}); is ovnet-server running?"
+
+
 def create_app(network: NetworkDriverCalls, ipam: IpamDriverCalls, address_space: str = "ovnet") -> FastAPI:
     """A FastAPI app answering every libnetwork call of both drivers (see the module docstring)."""
     table = call_table(network, ipam, address_space)
@@ -119,6 +132,12 @@ def create_app(network: NetworkDriverCalls, ipam: IpamDriverCalls, address_space
         except p.PluginError as exc:
             log.warning("%s failed: %s", call, exc.message)
             answer, status, result = error_body(call, exc.message), 200, "error"
+        except (ApiError, httpx.TransportError) as exc:
+            # The API refusing a request, or not answering at all (restarting, down), is an answer
+            # for the Docker user, not a bug: one line, no traceback.
+            message = refusal(exc)
+            log.warning("%s failed: %s", call, message)
+            answer, status, result = error_body(call, message), 200, "error"
         except Exception as exc:  # an edge: every surprise still reaches the Docker user as text
             log.exception("%s crashed", call)
             answer, status, result = {"Err": f"ovnet internal error: {exc}"}, 500, "crash"

@@ -12,6 +12,8 @@ import json
 
 import httpx
 
+from ovnet.tls import client_context
+
 API_VERSION = "v1.41"  # dockerd 20.10; newer engines still serve it
 
 
@@ -25,7 +27,7 @@ class Engine:
     def __init__(self, docker_host: str, timeout: float = 5.0):
         if not docker_host.startswith("unix://"):
             raise ValueError(f"only unix:// Docker hosts are supported, not {docker_host!r}")
-        transport = httpx.HTTPTransport(uds=docker_host[len("unix://"):])
+        transport = httpx.HTTPTransport(uds=docker_host[len("unix://"):], verify=client_context())
         self.http = httpx.Client(transport=transport, base_url=f"http://docker/{API_VERSION}", timeout=timeout)
 
     def close(self) -> None:

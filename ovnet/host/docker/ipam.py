@@ -65,11 +65,13 @@ class PoolLedger:
 
 
 class IpamDriver:
-    """libnetwork IpamDriver calls over the ovnet API. ``unplug(port_id)`` removes a port's local
-    device if a failed DeleteEndpoint left one (dockerd ignores that failure)."""
+    """libnetwork IpamDriver calls over the ovnet API for the dockerd of chassis ``chassis`` (whose
+    name tags the ports it makes, ovnet.host.docker.unclaimed). ``unplug(port_id)`` removes a port's
+    local device if a failed DeleteEndpoint left one (dockerd ignores that failure)."""
 
-    def __init__(self, catalog: Catalog, ledger: PoolLedger, unplug: Callable[[str], None]):
+    def __init__(self, catalog: Catalog, ledger: PoolLedger, unplug: Callable[[str], None], chassis: str):
         self.catalog, self.api, self.ledger, self.unplug = catalog, catalog.api, ledger, unplug
+        self.chassis = chassis
 
     # -- pools ---------------------------------------------------------------------------------
     def request_pool(self, req: p.RequestPoolRequest) -> dict:
@@ -146,7 +148,7 @@ class IpamDriver:
                 port = self.api.update_port(port["id"], fixed_ips=[*port["fixed_ips"], fixed])
             else:
                 attrs = {"network_id": network_id, "project_id": subnet["project_id"], "fixed_ips": [fixed],
-                         "name": "docker-ipam", "tags": [pools.IPAM_TAG]}
+                         "name": "docker-ipam", "tags": [pools.IPAM_TAG, pools.ipam_host_tag(self.chassis)]}
                 if req.mac:
                     attrs["mac_address"] = req.mac
                 port = self.api.create_port(**attrs)

@@ -25,6 +25,7 @@ POOL_TAG = "docker.pool:"
 NETWORK_TAG = "docker.net:"  # on every ovnet network a Docker network uses (created or adopted)
 OWNER_TAG = "docker.owner:"  # only on ovnet networks the Docker network created (deleted with it)
 IPAM_TAG = "docker.ipam"  # on ports the IPAM created for an address (deleted by ReleaseAddress)
+IPAM_HOST_TAG = "docker.ipam.host:"  # + the chassis whose IPAM made the port: its sweep owns it unclaimed
 DEVICE_OWNER = "compute:docker"
 
 # Where RequestPool{Pool: ""} carves pools from: /24s of 10.192.0.0/12, /64s of a fixed ULA /48.
@@ -44,6 +45,12 @@ def in_use_tag(docker_network_id: str) -> str:
 
 def owner_tag(docker_network_id: str) -> str:
     return OWNER_TAG + docker_network_id[:46]
+
+
+def ipam_host_tag(chassis: str) -> str:
+    """The tag naming the chassis whose IPAM driver made a port (RequestAddress and its
+    CreateEndpoint come from one dockerd, so that chassis' agent alone may sweep it unclaimed)."""
+    return (IPAM_HOST_TAG + chassis)[:60]
 
 
 def pool_tag(pool_id: str) -> str:

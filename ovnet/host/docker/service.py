@@ -22,6 +22,7 @@ from ovnet.host.docker.engine import Engine, EngineUnavailable
 from ovnet.host.docker.ipam import IpamDriver, PoolLedger
 from ovnet.host.docker.network import HOST_ID, PROFILE, PROFILE_NETWORK, NetworkDriver
 from ovnet.host.docker.server import PLUGINS_DIR, PluginServer, plugin_socket
+from ovnet.host.docker.unclaimed import UnclaimedSweep
 from ovnet.host.docker.veth import DockerVeth
 from ovnet.host.errors import Conflict
 
@@ -34,17 +35,19 @@ class DockerPlugin:
 
     ``attach`` is the agent's attach service (its admin ApiClient: Docker networks may live in any
     project); ``docker_host`` the dockerd to ask during GC (``unix:///run/docker.sock``);
-    ``interval`` seconds between GCs."""
+    ``interval`` seconds between GCs; ``ipam_grace_s`` seconds an IPAM port may stay unclaimed
+    (ovnet.host.docker.unclaimed)."""
 
     def __init__(self, attach: AttachService, name: str = "ovnet", docker_host: str = "unix:///run/docker.sock",
-                 interval: float = 60.0, plugins_dir=PLUGINS_DIR):
+                 interval: float = 60.0, plugins_dir=PLUGINS_DIR, ipam_grace_s: float = 60.0):
         # Docker's veth: dockerd, not ovnet, moves the peer into the sandbox (ovnet.host.docker.veth).
         self.attach = attach.with_plugin(VETH, DockerVeth)
         self.api, self.chassis, self.name, self.interval = attach.api, attach.chassis, name, interval
         self.catalog = Catalog(self.api)
         ledger = PoolLedger()
         self.network = NetworkDriver(self.catalog, ledger, self.attach, ADDRESS_SPACE)
-        self.ipam = IpamDriver(self.catalog, ledger, self.network.unplug)
+        self.ipam = IpamDriver(self.catalog, ledger, self.network.unplug, self.chassis)
+        self.unclaimed = UnclaimedSweep(self.api, self.chassis, ipam_grace_s)
         self.engine = Engine(docker_host)
         self.server = PluginServer(create_app(self.network, self.ipam, ADDRESS_SPACE), plugin_socket(name, plugins_dir))
         self._stop = threading.Event()
@@ -75,22 +78,25 @@ class DockerPlugin:
                 return
 
     def collect(self) -> list[str]:
-        """One GC round: a port bound here to an endpoint of a Docker network this dockerd has
-        (``binding:profile`` docker_network_id, set by CreateEndpoint) is unplugged and deleted
-        when that network has not listed the endpoint for two rounds in a row (an endpoint being
-        created now is listed by the next round). Ports of networks this dockerd does not have are
-        another engine's business. Returns the port ids removed; none when dockerd does not answer."""
+        """One GC round: IPAM ports this host made that no endpoint claimed within the grace
+        period are deleted (ovnet.host.docker.unclaimed; whether dockerd answers or not: one that
+        died between RequestAddress and CreateEndpoint never claims them). Then a port bound here
+        to an endpoint of a Docker network this dockerd has (``binding:profile``
+        docker_network_id, set by CreateEndpoint) is unplugged and deleted when that network has
+        not listed the endpoint for two rounds in a row (an endpoint being created now is listed
+        by the next round); ports of networks this dockerd does not have are another engine's
+        business, and none goes when dockerd does not answer. Returns the port ids removed."""
+        removed = self.unclaimed.sweep()
         try:
             networks = self.engine.endpoints(self.name)
         except EngineUnavailable as exc:
             LOG.info("docker endpoint GC skipped: %s", exc)
-            return []
+            return removed
         unknown = {}
         for port in self.api.list_ports(device_owner=pools.DEVICE_OWNER, **{HOST_ID: self.chassis}):
             docker_network = (port.get(PROFILE) or {}).get(PROFILE_NETWORK)
             if docker_network in networks and port["device_id"] not in networks[docker_network]:
                 unknown[port["id"]] = port
-        removed = []
         for port_id in set(unknown) & self._suspects - self.attach.busy():
             LOG.info("removing port %s of endpoint %s: dockerd no longer knows it", port_id,
                      unknown[port_id]["device_id"][:12])

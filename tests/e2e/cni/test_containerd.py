@@ -59,5 +59,5 @@ def test_ctr_run_rm_dels_with_an_empty_netns(cni_env, ctrd):
     env = cni_env
     done = _run(ctrd, env, "--rm", IMAGE, "t2", "ip", "-o", "-4", "addr", "show", "eth0")
     assert "inet " in done.stdout
-    assert env.cni_ports() == []  # removed by the DEL at once, not by the sweep
+    assert env.wait_ports(0, timeout=2.0) == []  # removed by the DEL (in 2 s), not by the sweep (3 s grace)
     assert env.ovs_port_ids() == set()

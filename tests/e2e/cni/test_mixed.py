@@ -13,6 +13,7 @@ from ovnet.runtime import hosts
 from ovnet.testbed import vm as vm_mod
 from ovnet.testbed.podman import PrivatePodman
 from tests.e2e.cni.conftest import ovnet_cli
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker, pytest.mark.podman, pytest.mark.qemu]
 
@@ -94,4 +95,5 @@ def test_podman_docker_and_vm_on_one_network_and_a_second_project_isolated(ovnet
             d.api.delete_port(port["id"])
         d.api.delete_network(net["id"])
         d.api.delete_network(other_net["id"])
-    assert d.api.list_ports(device_owner="compute:cni") == []
+    # podman's DELs answered; the agent deletes their ports right after (within 2 s).
+    assert wait_for(lambda: not d.api.list_ports(device_owner="compute:cni"), 2.0)

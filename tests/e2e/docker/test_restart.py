@@ -1,9 +1,10 @@
 """Restarts and crashes: the plugin (agent) killed with SIGKILL, dockerd restarted with and without
-live-restore and killed, and the GC of endpoints dockerd no longer knows (libnetwork.md pitfalls
-2, 16-18). Containers with --restart=always must come back with working networking."""
+live-restore and killed, and the GC of endpoints dockerd no longer knows and of addresses it never
+claimed (libnetwork.md pitfalls 2, 16-18). Containers with --restart=always must come back with working networking."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -11,8 +12,10 @@ import time
 
 import pytest
 
+from ovnet.host.docker.protocol import MAC_OPTION
 from ovnet.runtime import allinone as aio
 from ovnet.runtime.process import pid_alive, read_pid
+from tests.helpers.docker_http import post
 from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.docker]
@@ -125,3 +128,25 @@ def test_gc_removes_ports_of_endpoints_dockerd_does_not_know(ovnet_docker, net_w
     d.api.delete_port(foreign["id"])
     assert len(d.api.list_ports(network_id=net["id"])) == 1 and running(d, keeper)
     ping_from_new_container(d, network, "10.80.0.88")
+
+
+def test_an_address_dockerd_never_claimed_is_released_after_the_grace_period(ovnet_docker):
+    d = ovnet_docker
+    network, _ = d.network_create("--subnet", "10.81.0.0/24")
+    net = d.ovnet_network(network)
+    try:
+        # What a dockerd that died between RequestAddress and CreateEndpoint leaves: an address
+        # answered, whose CreateEndpoint (and ReleaseAddress) never comes.
+        request = {"PoolID": "10.81.0.0/24", "Address": "", "Options": {MAC_OPTION: "02:00:00:81:00:09"}}
+        status, body, _ = post(d.settings.docker_plugin_socket, "IpamDriver.RequestAddress",
+                               json.dumps(request).encode())
+        assert status == 200 and body.get("Address", "").startswith("10.81.0."), body
+        [port] = d.api.list_ports(network_id=net["id"])
+        assert port["device_id"] == ""
+
+        wait_for(lambda: not d.api.list_ports(network_id=net["id"]),
+                 timeout=d.settings.docker_ipam_grace_period + 60, interval=0.5,
+                 what="the agent to sweep the port no endpoint claimed")
+        d.docker("run", "--rm", "--network", network, "--ip", body["Address"].split("/")[0], "bb", "true")
+    finally:
+        d.docker("network", "rm", network, check=False)

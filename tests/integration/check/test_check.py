@@ -15,6 +15,7 @@ import pytest
 from pyroute2 import IPRoute
 
 from ovnet.apiclient import ApiClient, ApiError
+from ovnet.cli import check
 from ovnet.host.agentclient import AgentClient
 from ovnet.host.ovs import LocalOvs
 from ovnet.host.vif import veth_host_name
@@ -47,7 +48,8 @@ def agent(aio):
 
 def ovnet_check(settings) -> tuple[int, list[dict], str]:
     env = dict(os.environ, OVNET_SQL_URL=settings.sql_url)
-    done = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "check", "--json",
+    # Nothing here is in flight: a short settle (the default waits one agent round, an hour here).
+    done = subprocess.run([sys.executable, "-m", "ovnet.cli.main", "check", "--json", "--settle", "0.5",
                            "--state-dir", str(settings.state_dir)], capture_output=True, text=True, env=env,
                           timeout=120)
     return done.returncode, json.loads(done.stdout or "[]"), done.stderr
@@ -79,6 +81,29 @@ def test_the_inventory_route_is_for_the_admin_only(aio, api):
         with pytest.raises(ApiError) as unknown:
             stranger.inventory()
     assert unknown.value.status == 401
+
+
+def test_a_port_deleted_while_check_reads_is_not_reported(aio, api, agent, make_netns, monkeypatch):
+    port = ApiNetwork(api, "10.63.0").port(2)
+    agent.bind(port["id"], "veth", make_netns())
+    assert wait_status(api, port["id"], "ACTIVE") == "ACTIVE"
+    real_host_layer = check._host_layer
+    deleted = []
+
+    def delete_then_read_hosts(settings, bound_to):
+        # Between the model read (the port is bound here) and the host inventory: unplugged and
+        # deleted, as a CNI DEL or `ovnet port unbind` + `openstack port delete` do.
+        if not deleted:
+            agent.unbind(port["id"])
+            api.delete_port(port["id"])
+            deleted.append(port["id"])
+        return real_host_layer(settings, bound_to)
+
+    monkeypatch.setattr(check, "_host_layer", delete_then_read_hosts)
+    found, unreadable = check.collect_layers(aio, settle_s=0.5)
+
+    assert deleted and unreadable == []
+    assert not [f for f in found if port["id"] in f["problem"]], problems(found)
 
 
 def _sql(settings) -> sqlite3.Connection:

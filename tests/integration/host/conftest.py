@@ -16,8 +16,9 @@ from tests.helpers.allinone import private_settings
 def allinone_settings(tmp_path):
     """The all-in-one of the host tests, with the agent's periodic reconcile an hour apart: a test's
     own POST /reconcile then meets exactly the drift it made (tests of the periodic round make an
-    all-in-one of their own). down(purge) runs at teardown."""
-    settings = private_settings(tmp_path, agent_sync_interval=3600.0)
+    all-in-one of their own); so is its sweep of unclaimed Docker IPAM ports. down(purge) runs at
+    teardown."""
+    settings = private_settings(tmp_path, agent_sync_interval=3600.0, docker_ipam_grace_period=3600.0)
     yield settings
     aio.down(settings, purge=True)
 

@@ -50,6 +50,8 @@ def test_veth_bind_turns_active_and_unbind_turns_down_leaving_nothing(allinone, 
     done = agent.bind(port["id"], "veth", ns)
 
     assert done["device"] == veth_host_name(port["id"])
+    assert set(done["stages"]) == {"bind", "plug", "installed"}  # where ready_s went
+    assert abs(sum(done["stages"].values()) - done["ready_s"]) < 0.01
     assert api.show_port(port["id"])["binding:host_id"] == allinone.chassis_name
     assert host.ovs.port_by_id(port["id"]).installed
     assert wait_status(api, port["id"], "ACTIVE") == "ACTIVE"

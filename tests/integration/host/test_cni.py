@@ -15,11 +15,13 @@ import pytest
 from pyroute2 import netns as pynetns
 
 from ovnet.apiclient import ApiClient
-from ovnet.host.vif import veth_host_name
+from ovnet.host import agent as agent_mod
+from ovnet.host.vif import RELEASED, device_alias, veth_host_name
 from ovnet.runtime import allinone as aio
 from tests.helpers.allinone import private_settings
 from tests.helpers.cni_runtime import CniRuntime, conflist
 from tests.helpers.hostnet import ApiNetwork, ns_run, wait_status
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 
@@ -44,6 +46,13 @@ def cni(allinone, net):
 
 def _cni_ports(api, net) -> list[dict]:
     return api.list_ports(network_id=net.network["id"], device_owner="compute:cni")
+
+
+def _cni_ports_after_dels(api, net) -> list[dict]:
+    """The CNI ports once the agent's deletions that follow answered DELs are done: within 2 s,
+    far below the sweep's grace period, so what is gone was deleted by the DEL."""
+    wait_for(lambda: not _cni_ports(api, net), 2.0)
+    return _cni_ports(api, net)
 
 
 def _addrs(ns: str, ifname: str = "eth0") -> list[str]:
@@ -80,13 +89,22 @@ def test_add_check_del_leaves_nothing(allinone, api, host, net, cni, make_netns)
     assert drift.rc == 1 and drift.out["code"] == 101 and ip in drift.out["msg"]
 
     assert cni.delete("ctr-1", path).rc == 0
+    assert host.ovs.port_by_id(port["id"]) is None  # unplugged before DEL answered
     assert cni.delete("ctr-1", path).rc == 0  # a second DEL succeeds
-    assert _cni_ports(api, net) == []
-    assert host.ovs.port_by_id(port["id"]) is None
+    assert _cni_ports_after_dels(api, net) == []
     with host.iproute() as ipr:
         assert not ipr.link_lookup(ifname=veth_host_name(port["id"]))
     gone = cni.check("ctr-1", path)
     assert gone.rc == 1 and gone.out["code"] == 3
+
+    # DEL then ADD of the same attachment at once (podman's `network reload`): the ADD waits for
+    # the deletion that followed the DEL's answer, then makes a new port.
+    cni.add("ctr-1", path)
+    assert cni.delete("ctr-1", path).rc == 0
+    again = cni.add("ctr-1", path)
+    [new] = _cni_ports(api, net)
+    assert new["id"] != port["id"] and again["interfaces"][0]["mac"] == new["mac_address"]
+    assert cni.delete("ctr-1", path).rc == 0 and _cni_ports_after_dels(api, net) == []
 
 
 @pytest.mark.parametrize("version", ["0.4.0", "1.1.0"])
@@ -115,7 +133,12 @@ def test_results_in_the_asked_version_with_static_ip_and_mac(allinone, api, net,
     assert len(_cni_ports(api, net)) == 1  # the refused ADD left no port
     container = "c-args" if version == "0.4.0" else "c-caps"
     assert runtime.delete(container, f"/run/netns/{ns}").rc == 0
-    assert _cni_ports(api, net) == []
+    # The address is free for the next container at once, though its port's deletion follows the
+    # DEL's answer: an ADD asking for a static address waits for it.
+    other_ns = f"/run/netns/{make_netns()}"
+    assert runtime.add("c-next", other_ns, args=f"IP={net.prefix}.33")["ips"][0]["address"] == f"{net.prefix}.33/24"
+    assert runtime.delete("c-next", other_ns).rc == 0
+    assert _cni_ports_after_dels(api, net) == []
 
 
 def test_bad_requests_are_cni_error_objects(allinone, cni, make_netns):
@@ -158,7 +181,7 @@ def test_del_succeeds_when_netns_is_gone_or_empty_and_without_prev_result(allino
     assert cni.delete("gone", f"/run/netns/{a}").rc == 0  # netns path missing
     cni.cache.clear()  # a reboot-like loss of the runtime's cache: no prevResult
     assert cni.delete("lost-cache", "").rc == 0  # ctr sends an empty CNI_NETNS
-    assert _cni_ports(api, net) == []
+    assert _cni_ports_after_dels(api, net) == []
     assert [o for o in host.ovs.owned_ports()] == []
 
 
@@ -222,6 +245,57 @@ def test_agent_killed_between_add_and_del_then_the_sweep_removes_vanished_contai
     assert wait_until_swept == [port["id"]]
     assert _cni_ports(api, net) == []
     assert host.ovs.port_by_id(port["id"]) is None
+
+
+def test_an_agent_killed_after_answering_del_leaves_what_the_reconcile_and_the_sweep_remove(
+        allinone, api, host, agent, net, cni, make_netns):
+    ns = f"/run/netns/{make_netns()}"
+    cni.add("answered", ns)
+    [port] = _cni_ports(api, net)
+    device = host.ovs.port_by_id(port["id"]).name
+    agent_service = next(s for s in aio.services(allinone) if s.name == "ovnet-agent")
+    os.kill(agent_service.pid(), signal.SIGKILL)
+    # What DEL does before it answers (VethVif.release), the agent then dying before the rest.
+    host.ovs.del_port(device)
+    with host.iproute() as ipr:
+        ipr.link("set", index=ipr.link_lookup(ifname=device)[0], ifalias=device_alias(port["id"], RELEASED))
+
+    aio.up(allinone)  # the start-up reconcile deletes the released veth rather than re-plugging it
+    with host.iproute() as ipr:
+        assert not ipr.link_lookup(ifname=device)
+    assert host.ovs.port_by_id(port["id"]) is None
+    swept = wait_for(lambda: agent.reconcile()["cni_removed"], 10.0, 0.25)  # after the 2 s grace period
+    assert swept == [port["id"]] and _cni_ports(api, net) == []
+
+
+def test_an_add_whose_reads_already_see_the_port_made_beside_them_keeps_that_port(allinone, api, net, make_netns,
+                                                                                  monkeypatch):
+    """The conflist names network and project by id, so ADD creates the port beside its reads; when
+    the create lands first, the attachment's ports read finds that very port, which is not another
+    attachment's port to reuse (seen under load as PortNotFound: it was deleted, then bound)."""
+    parts = agent_mod.build(allinone, allinone.admin_token_file.read_text().strip())
+    try:
+        read = parts.cni._ports
+
+        def read_after_the_create(client, container_id, ifname, network_id):
+            wait_for(lambda: api.list_ports(device_id=container_id), 10.0, 0.01, what="the port made beside")
+            return read(client, container_id, ifname, network_id)
+        monkeypatch.setattr(parts.cni, "_ports", read_after_the_create)
+        runtime = CniRuntime(conflist("cr-early", net.network["id"], allinone.agent_socket,
+                                      project=net.network["project_id"]))
+        env = {"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "early-1", "CNI_NETNS": f"/run/netns/{make_netns()}",
+               "CNI_IFNAME": "eth0"}
+
+        result = parts.cni.handle("ADD", env, runtime.request("ADD"), None)
+
+        [port] = _cni_ports(api, net)
+        assert result["interfaces"][0]["mac"] == port["mac_address"] and port["status"] == "ACTIVE"
+        parts.cni.handle("DEL", {**env, "CNI_COMMAND": "DEL"}, runtime.request("DEL"), None)
+    finally:
+        parts.cni.close()
+        parts.admin.close()
+        parts.service.host.ovs.close()
+    assert _cni_ports(api, net) == []
 
 
 def test_a_member_token_makes_its_projects_port_and_add_del_stay_exact(allinone, api, host, make_netns, tmp_path):

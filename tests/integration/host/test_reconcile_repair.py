@@ -1,12 +1,14 @@
 """The reconcile converges workloads to their ports: a fixed IP changed while bound reaches the
 namespace, and what an agent killed mid-bind left (a bare workload end, a binding with nothing
-plugged) is repaired."""
+plugged) is repaired; a VM's tap kept off the bridge is left alone without a word."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -119,3 +121,34 @@ def test_reconcile_keeps_addresses_of_allowed_address_pairs(allinone, api, agent
 
     assert _global_ipv4(ns) == ["10.94.5.100", "10.94.5.3"]
     assert agent.reconcile()["converged"] == []
+
+
+# Opens a tap the way QEMU does and holds it until its stdin closes (standard library only).
+HOLD_TAP = """
+import fcntl, os, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", sys.argv[1].encode(), 0x0002 | 0x1000))
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_vms_tap_kept_off_the_bridge_is_reported_once_not_every_round(allinone, api, agent, host):
+    port = ApiNetwork(api, "10.94.4").port(7)
+    tap = "tapk" + port["id"][:8]
+    agent.bind(port["id"], "tap", tap)
+    holder = subprocess.Popen(["nsenter", f"--net=/run/netns/{allinone.netns}", sys.executable, "-c", HOLD_TAP, tap],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        agent.unbind(port["id"])  # takes the tap off the bridge and keeps it: the VM holds it
+
+        rounds = [agent.reconcile()["removed"] for _ in range(3)]
+
+        assert rounds == [[], [], []]  # nothing was removed, so nothing is said, round after round
+        with host.iproute() as ipr:
+            assert ipr.link_lookup(ifname=tap), "the VM's tap was deleted"
+        assert host.ovs.port_by_id(port["id"]) is None
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)

@@ -16,7 +16,7 @@ from ovnet.config import Settings
 from ovnet.model.schema import Network, Port
 from tests.helpers.outbox import network_with_port
 
-pytestmark = pytest.mark.ovn
+pytestmark = [pytest.mark.ovn, pytest.mark.dialect]  # backup and restore use pg_dump on PostgreSQL
 
 
 def ovnet(settings, url: str, *args):

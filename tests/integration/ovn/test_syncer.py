@@ -12,7 +12,7 @@ from ovnet.ovn.syncer import Syncer
 from tests.helpers.outbox import change, network_with_port
 from tests.helpers.wait import wait_for
 
-pytestmark = pytest.mark.ovn
+pytestmark = [pytest.mark.ovn, pytest.mark.dialect]  # the outbox is read and locked in SQL
 
 
 def make_syncer(store, nb_server, tmp_path, **overrides):

@@ -18,6 +18,7 @@ def _pool(caller, prefixes, **attrs):
     return caller.post("/v2.0/subnetpools", {"subnetpool": {"name": "p", "prefixes": prefixes, **attrs}})
 
 
+@pytest.mark.dialect
 def test_crud_and_discovery(alice):
     scope = _scope(alice, 6, tags=["t"])
     assert (scope["ip_version"], scope["shared"], scope["project_id"], scope["tags"]) == (6, False, alice.project_id,
@@ -62,6 +63,7 @@ def test_sharing_is_admin_only_and_cannot_be_undone(admin, alice, bob):
                   400, "HTTPBadRequest")
 
 
+@pytest.mark.dialect
 def test_pools_in_one_scope_never_overlap(alice, bob, admin):
     scope = _scope(alice)
     first = _pool(alice, ["10.0.0.0/16"], address_scope_id=scope["id"])
@@ -102,6 +104,7 @@ def test_a_pool_joins_only_a_visible_scope_of_its_version(alice, bob, admin):
     assert bob.get("/v2.0/subnetpools").json()["subnetpools"][0]["address_scope_id"] == shared["id"]
 
 
+@pytest.mark.dialect
 def test_networks_show_the_scopes_of_their_pools(alice):
     v4, v6 = _scope(alice, 4), _scope(alice, 6)
     p4 = _pool(alice, ["10.0.0.0/16"], address_scope_id=v4["id"], default_prefixlen=24).json()["subnetpool"]

@@ -44,6 +44,7 @@ def test_a_body_that_is_not_an_object_is_400(client):
     assert r.status_code == 400 and r.json()["error"]["code"] == 400
 
 
+@pytest.mark.dialect
 def test_a_revoked_token_is_refused_at_once(store, client, alice):
     assert client.post(TOKENS, json=_auth(alice.token)).status_code == 201
     store.run(lambda s: revoke_tokens(s, OPERATOR, alice.project_id, alice.token))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.unit.api.conftest import neutron_error
 
 
@@ -31,6 +33,7 @@ def test_bind_sets_the_host_and_answers_port_network_and_the_ports_subnets(admin
     assert "X-Ovnet-Sync" not in again.headers
 
 
+@pytest.mark.dialect
 def test_a_port_bound_elsewhere_is_a_conflict_and_stays_there(admin, alice):
     _network, _v4, port = _arrange(alice)
     admin.put(f"/v2.0/ports/{port['id']}/bind_host", {"host": "chassis-a"})
@@ -51,6 +54,7 @@ def test_only_the_admin_binds_and_bad_requests_are_neutron_errors(admin, alice):
     assert admin.get(f"/v2.0/ports/{port['id']}").json()["port"]["binding:host_id"] == ""
 
 
+@pytest.mark.dialect
 def test_other_attributes_are_set_in_the_same_write(admin, alice):
     _network, _v4, port = _arrange(alice)
     attrs = {"device_id": "ep-1", "device_owner": "ovnet:docker", "name": "docker-ep",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.unit.api.conftest import neutron_error
+
+pytestmark = pytest.mark.dialect  # bulk writes: IPAM, unique constraints, one transaction
 
 
 def test_bulk_ports_get_distinct_addresses_and_macs_in_a_large_pool(alice):

@@ -105,6 +105,7 @@ def test_duplicate_or_too_many_address_pairs(alice, net, pairs, type_):
                   400, type_)
 
 
+@pytest.mark.dialect
 def test_tag_limits_and_case_sensitive_tag_filters(alice, net):
     neutron_error(alice.put(f"/v2.0/networks/{net['id']}/tags/{'x' * 61}"), 400, "HTTPBadRequest")
     neutron_error(alice.put(f"/v2.0/networks/{net['id']}/tags", {"tags": [f"t{i}" for i in range(51)]}), 400,
@@ -144,6 +145,7 @@ def test_405_names_the_allowed_methods(alice, net, method, path, allow):
     assert r.headers["allow"] == allow
 
 
+@pytest.mark.dialect
 def test_if_match_on_revision_number(alice, net):
     stale = {"If-Match": f"revision_number={net['revision_number'] + 5}"}
     body = neutron_error(alice.put(f"/v2.0/networks/{net['id']}", {"network": {"name": "x"}}, headers=stale),

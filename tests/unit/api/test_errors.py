@@ -181,6 +181,7 @@ def test_unknown_path_is_a_neutron_404(alice):
     neutron_error(alice.get("/v2.0/routers-of-mars"), 404, "HTTPNotFound")
 
 
+@pytest.mark.dialect
 def test_taken_fixed_ip_is_409_and_not_replaced(alice, net):
     alice.port(net[0]["id"], fixed_ips=[{"ip_address": "10.0.0.10"}])
     r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"], "fixed_ips": [{"ip_address": "10.0.0.10"}]}})
@@ -202,6 +203,7 @@ def test_ip_outside_the_named_subnet_is_400(alice, net):
     neutron_error(r, 400, "InvalidIpForSubnet")
 
 
+@pytest.mark.dialect
 def test_taken_mac_is_409(alice, net):
     alice.port(net[0]["id"], mac_address="fa:16:3e:aa:bb:cc")
     r = alice.post("/v2.0/ports", {"port": {"network_id": net[0]["id"], "mac_address": "FA:16:3E:AA:BB:CC"}})
@@ -211,6 +213,7 @@ def test_taken_mac_is_409(alice, net):
     assert alice.port(other["id"], mac_address="fa:16:3e:aa:bb:cc")["mac_address"] == "fa:16:3e:aa:bb:cc"
 
 
+@pytest.mark.dialect
 def test_exhausted_subnet_is_409(alice):
     network = alice.network()
     alice.subnet(network["id"], "10.2.0.0/29")  # pool .2 - .6
@@ -221,6 +224,7 @@ def test_exhausted_subnet_is_409(alice):
     assert _count(alice, "ports") == 5
 
 
+@pytest.mark.dialect
 def test_network_with_ports_is_409_network_in_use(alice, net):
     alice.port(net[0]["id"], device_owner="compute:nova")
     neutron_error(alice.delete(f"/v2.0/networks/{net[0]['id']}"), 409, "NetworkInUse")
@@ -236,12 +240,14 @@ def test_network_a_front_end_uses_is_409_naming_it(alice, net):
     assert alice.delete(f"/v2.0/networks/{net[0]['id']}").status_code == 204
 
 
+@pytest.mark.dialect
 def test_network_with_only_dhcp_ports_is_deleted_with_them(alice, net):
     alice.port(net[0]["id"], device_owner="network:dhcp")
     assert alice.delete(f"/v2.0/networks/{net[0]['id']}").status_code == 204
     assert (_count(alice, "networks"), _count(alice, "subnets"), _count(alice, "ports")) == (0, 0, 0)
 
 
+@pytest.mark.dialect
 def test_subnet_in_use_is_409(alice, net):
     alice.port(net[0]["id"])
     neutron_error(alice.delete(f"/v2.0/subnets/{net[1]['id']}"), 409, "SubnetInUse")
@@ -276,6 +282,7 @@ def test_address_pairs_need_port_security(alice, net):
     neutron_error(r, 409, "AddressPairAndPortSecurityRequired")
 
 
+@pytest.mark.dialect
 def test_bulk_create_with_one_bad_item_writes_nothing(alice, net):
     r = alice.post("/v2.0/ports", {"ports": [{"network_id": net[0]["id"]},
                                              {"network_id": net[0]["id"], "fixed_ips": [{"ip_address": "10.0.0.0"}]}]})
@@ -290,6 +297,7 @@ def test_member_cannot_act_for_another_project_or_share(alice, bob):
     assert _count(alice, "networks") == 0
 
 
+@pytest.mark.dialect
 def test_bad_list_parameters_are_400(alice):
     neutron_error(alice.get("/v2.0/networks?colour=red"), 400, "HTTPBadRequest")
     neutron_error(alice.get("/v2.0/networks?sort_key=colour"), 400, "HTTPBadRequest")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.tenant import keystone_error
 
 
+@pytest.mark.dialect
 def test_admin_finds_a_project_by_name_and_by_id(admin, alice, bob):
     r = admin.get("/v3/projects", params={"name": "alice"})
     assert r.status_code == 200, r.text
@@ -16,6 +19,7 @@ def test_admin_finds_a_project_by_name_and_by_id(admin, alice, bob):
     assert shown.json()["project"]["links"]["self"].endswith(f"/v3/projects/{bob.project_id}")
 
 
+@pytest.mark.dialect
 def test_admin_lists_every_project_and_filters_by_domain(admin, alice, bob):
     names = [p["name"] for p in admin.get("/v3/projects").json()["projects"]]
     assert names == ["admin", "alice", "bob"]
@@ -47,6 +51,7 @@ def test_unknown_v3_path_is_a_keystone_404_and_neutron_paths_keep_their_format(a
     assert "NeutronError" in admin.get("/v2.0/nothing").json()
 
 
+@pytest.mark.dialect
 def test_admin_creates_a_project_keystones_way_and_a_taken_name_is_409(admin):
     made = admin.post("/v3/projects", {"project": {"name": "carol"}})
     assert made.status_code == 201, made.text

@@ -19,6 +19,7 @@ def _raw_put(caller, path: str, content: str):
                              headers={"X-Auth-Token": caller.token, "Content-Type": "application/json"})
 
 
+@pytest.mark.dialect
 @pytest.mark.parametrize("body", [
     '{"network": {"name": %s}}',
     '{"network": {"description": %s}}',
@@ -33,6 +34,7 @@ def test_lone_surrogate_in_a_network_body_is_400_and_nothing_is_stored(alice, ad
     assert admin.get("/v2.0/networks").status_code == 200
 
 
+@pytest.mark.dialect
 @pytest.mark.parametrize("body", [
     '{"network": {"name": "x\\u0000"}}',
     '{"network": {"name": "n", "tags": ["a\\u0000b"]}}',
@@ -51,12 +53,14 @@ def test_model_refuses_a_nul_from_any_caller():
         attributes.string("name", "a\x00")
 
 
+@pytest.mark.dialect
 def test_a_valid_surrogate_pair_is_fine(alice):
     r = _raw_post(alice, "/v2.0/networks", '{"network": {"name": "\\ud83d\\ude00", "tags": ["\\ud83d\\ude00"]}}')
     assert r.status_code == 201, r.text
     assert alice.get("/v2.0/networks?tags=%F0%9F%98%80").json()["networks"][0]["name"] == "\U0001F600"
 
 
+@pytest.mark.dialect
 def test_lone_surrogate_in_port_attributes_and_tag_bodies_is_400(alice):
     net = alice.network()
     alice.subnet(net["id"], "10.0.0.0/24")
@@ -98,6 +102,7 @@ def test_model_refuses_a_surrogate_from_any_caller(store, alice):
         store.run(lambda s: create_network(s, Context(alice.project_id), {"tags": ["\udfff"]}, Defaults()))
 
 
+@pytest.mark.dialect
 @pytest.mark.parametrize("key, value", [
     ("id", "a"), ("name", "n"), ("tags", "red"), ("tags-any", "red"), ("not-tags", "red"),
     ("not-tags-any", "red"), ("revision_number", "1"), ("shared", "false"),
@@ -110,6 +115,7 @@ def test_a_filter_value_repeated_a_thousand_times_is_one_value(alice, key, value
     assert r.json()["networks"] == plain
 
 
+@pytest.mark.dialect
 def test_repeated_fixed_ips_filters_and_many_distinct_values(alice):
     net = alice.network()
     sub = alice.subnet(net["id"], "10.40.0.0/24")
@@ -122,6 +128,7 @@ def test_repeated_fixed_ips_filters_and_many_distinct_values(alice):
     neutron_error(alice.get(f"/v2.0/networks?tags-any={tags}"), 400, "HTTPBadRequest")
 
 
+@pytest.mark.dialect
 @pytest.mark.parametrize("query", ["revision_number=9223372036854775808", "revision_number=-9223372036854775809",
                                    "mtu=" + "9" * 40, "ip_version=99999999999999999999"])
 def test_integer_filters_beyond_64_bits_are_400(alice, query):
@@ -131,6 +138,7 @@ def test_integer_filters_beyond_64_bits_are_400(alice, query):
     assert alice.get("/v2.0/networks?revision_number=9223372036854775807").json()["networks"] == []
 
 
+@pytest.mark.dialect
 def test_fixed_ips_filter_keys_are_anded_values_of_one_key_ored(alice):
     net = alice.network()
     s1 = alice.subnet(net["id"], "10.40.0.0/24")
@@ -166,6 +174,7 @@ def test_stateful_dhcpv6_on_any_prefix_is_fine(alice):
     alice.subnet(net["id"], "fd00:2::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
 
 
+@pytest.mark.dialect
 def test_gateway_update_to_an_address_a_port_holds_is_409(alice):
     net = alice.network()
     sub = alice.subnet(net["id"], "10.40.0.0/24", allocation_pools=[{"start": "10.40.0.100", "end": "10.40.0.200"}])
@@ -192,6 +201,7 @@ def test_ipv6_modes_with_dhcp_off_are_400_on_create_and_update(alice):
     assert plain["ipv6_address_mode"] is None
 
 
+@pytest.mark.dialect
 def test_list_limits_of_neutron(alice):
     """Neutron's defaults: 5 DNS servers, 20 host routes, 10 allowed address pairs (no repeats), 50 tags."""
     net = alice.network()

@@ -8,6 +8,8 @@ import pytest
 
 from ovnet.model import loader
 
+pytestmark = pytest.mark.dialect  # filters, sort and pagination are SQL (NULL order, LIKE, collation)
+
 
 @pytest.fixture
 def ports(alice):

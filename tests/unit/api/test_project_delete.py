@@ -3,6 +3,8 @@ or those removed first in order with ?cascade=true, all or nothing."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.tenant import keystone_error, project_objects
 
 
@@ -15,6 +17,7 @@ def test_an_empty_project_is_deleted_and_its_tokens_fail_at_once(admin, alice):
     keystone_error(admin.delete(f"/v3/projects/{alice.project_id}"), 404)
 
 
+@pytest.mark.dialect
 def test_a_project_owning_resources_is_refused_naming_them(admin, alice):
     project_objects(alice, admin)
     body = keystone_error(admin.delete(f"/v3/projects/{alice.project_id}"), 409)
@@ -23,6 +26,7 @@ def test_a_project_owning_resources_is_refused_naming_them(admin, alice):
     assert alice.get("/v2.0/networks").status_code == 200  # nothing went, tokens included
 
 
+@pytest.mark.dialect
 def test_cascade_removes_everything_in_order(admin, alice, bob):
     project_objects(alice, admin)
     bob_net = bob.network()
@@ -39,6 +43,7 @@ def test_cascade_removes_everything_in_order(admin, alice, bob):
     assert bob.get(f"/v2.0/networks/{bob_net['id']}").status_code == 200  # another project is untouched
 
 
+@pytest.mark.dialect
 def test_cascade_is_all_or_nothing_when_another_project_depends_on_it(admin, alice, bob):
     net = admin.network(shared=True, project_id=alice.project_id)
     sub = alice.subnet(net["id"], "10.1.0.0/24")

@@ -9,6 +9,7 @@ from ovnet.model.common import Defaults
 from tests.unit.api.conftest import TestClient, neutron_error
 
 
+@pytest.mark.dialect
 def test_no_limit_by_default_and_admin_sets_one(admin, alice, bob):
     assert alice.get(f"/v2.0/quotas/{alice.project_id}").json()["quota"] == {
         "network": -1, "subnet": -1, "port": -1, "rbac_policy": -1, "router": -1, "floatingip": -1,
@@ -86,6 +87,7 @@ def test_router_quota(admin, alice):
     neutron_error(alice.post("/v2.0/routers", {"router": {"name": "r2"}}), 409, "OverQuota")
 
 
+@pytest.mark.dialect
 def test_security_group_router_and_floatingip_quotas(admin, alice, bob):
     """409 OverQuota past each limit (Neutron's quota_security_group, quota_security_group_rule,
     quota_router, quota_floatingip); the default group and the rules a group is made with count

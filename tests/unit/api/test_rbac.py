@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.unit.api.conftest import neutron_error
 
 RBAC = "/v2.0/rbac-policies"
@@ -12,6 +14,7 @@ def _share(caller, net_id: str, target: str):
                                                "action": "access_as_shared", "target_tenant": target}})
 
 
+@pytest.mark.dialect
 def test_owner_shares_with_one_project(alice, bob, admin):
     net = alice.network(name="a")
     sub = alice.subnet(net["id"], "10.70.0.0/24")
@@ -39,6 +42,7 @@ def test_owner_shares_with_one_project(alice, bob, admin):
     assert admin.get(RBAC).json()["rbac_policies"] == []
 
 
+@pytest.mark.dialect
 def test_shared_flag_and_wildcard_policy_are_one(alice, bob, admin):
     net = admin.network(name="pub", shared=True)
     wild = admin.get(f"{RBAC}?object_id={net['id']}").json()["rbac_policies"]
@@ -72,6 +76,7 @@ def test_rbac_errors(alice, bob, admin):
     neutron_error(alice.get(f"{RBAC}?colour=red"), 400, "HTTPBadRequest")
 
 
+@pytest.mark.dialect
 def test_retarget_and_network_delete_removes_policies(alice, bob, admin):
     net = alice.network()
     policy = _share(alice, net["id"], bob.project_id).json()["rbac_policy"]
@@ -82,6 +87,7 @@ def test_retarget_and_network_delete_removes_policies(alice, bob, admin):
     assert admin.get(RBAC).json()["rbac_policies"] == []
 
 
+@pytest.mark.dialect
 def test_shared_shows_what_the_caller_is_granted(alice, bob, admin):
     """Neutron's ``shared`` is per caller: true for a project the network is shared with (or
     for all), false for the owner when only another project was granted."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.unit.api.conftest import neutron_error
 
 RBAC = "/v2.0/rbac-policies"
@@ -24,6 +26,7 @@ def _uplink(admin) -> dict:
     return net
 
 
+@pytest.mark.dialect
 def test_external_to_one_project(admin, alice, bob):
     net = _uplink(admin)
     neutron_error(alice.get(f"/v2.0/networks/{net['id']}"), 404, "NetworkNotFound")

@@ -12,6 +12,7 @@ from tests.unit.api.conftest import neutron_error
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
+@pytest.mark.dialect
 def test_network_defaults(alice):
     net = alice.network(name="n")
     assert net["mtu"] == 1442 and net["status"] == "ACTIVE" and net["admin_state_up"] is True
@@ -21,6 +22,7 @@ def test_network_defaults(alice):
     assert alice.network(mtu=1400)["mtu"] == 1400
 
 
+@pytest.mark.dialect
 def test_update_bumps_revision_and_noop_does_not(alice):
     net = alice.network(name="n")
     updated = alice.put(f"/v2.0/networks/{net['id']}", {"network": {"name": "m", "admin_state_up": False}}).json()
@@ -29,6 +31,7 @@ def test_update_bumps_revision_and_noop_does_not(alice):
     assert same["network"]["revision_number"] == 2
 
 
+@pytest.mark.dialect
 def test_subnet_defaults_v4_and_v6(alice):
     net = alice.network()
     v4 = alice.subnet(net["id"], "10.0.0.0/24")
@@ -48,6 +51,7 @@ def test_subnet_without_gateway_and_with_a_gateway_mid_range(alice):
     assert mid["allocation_pools"] == [{"start": "10.0.1.1", "end": "10.0.1.3"}, {"start": "10.0.1.5", "end": "10.0.1.6"}]
 
 
+@pytest.mark.dialect
 def test_subnet_update_pools_dns_routes(alice):
     net = alice.network()
     sub = alice.subnet(net["id"], "10.0.0.0/24")
@@ -58,6 +62,7 @@ def test_subnet_update_pools_dns_routes(alice):
     assert alice.port(net["id"])["fixed_ips"][0]["ip_address"] == "10.0.0.100"
 
 
+@pytest.mark.dialect
 def test_port_defaults(alice, admin):
     net = alice.network()
     sub = alice.subnet(net["id"], "10.0.0.0/24")
@@ -76,6 +81,7 @@ def test_port_inherits_port_security_of_its_network(alice):
     assert alice.port(net["id"])["port_security_enabled"] is False
 
 
+@pytest.mark.dialect
 def test_requested_ip_and_mac_are_honoured(alice):
     net = alice.network()
     sub = alice.subnet(net["id"], "10.0.0.0/24", allocation_pools=[{"start": "10.0.0.10", "end": "10.0.0.20"}])
@@ -85,6 +91,7 @@ def test_requested_ip_and_mac_are_honoured(alice):
     assert port["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.0.0.200"}]
 
 
+@pytest.mark.dialect
 def test_deleted_ports_ips_are_free_again(alice):
     net = alice.network()
     alice.subnet(net["id"], "10.0.0.0/24")
@@ -93,6 +100,7 @@ def test_deleted_ports_ips_are_free_again(alice):
     assert alice.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.9"}])["fixed_ips"][0]["ip_address"] == "10.0.0.9"
 
 
+@pytest.mark.dialect
 def test_update_fixed_ips_keeps_frees_and_adds(alice):
     net = alice.network()
     sub = alice.subnet(net["id"], "10.0.0.0/24")
@@ -104,6 +112,7 @@ def test_update_fixed_ips_keeps_frees_and_adds(alice):
     assert alice.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.5"}])  # freed by the update
 
 
+@pytest.mark.dialect
 def test_binding_and_address_pairs(alice, admin):
     net = alice.network()
     alice.subnet(net["id"], "10.0.0.0/24")
@@ -127,6 +136,7 @@ def test_ipv6_slaac_port_gets_its_eui64_address(alice):
     neutron_error(r, 400, "InvalidInput")
 
 
+@pytest.mark.dialect
 def test_ipv6_stateful_allocation_and_request(alice):
     net = alice.network()
     v6 = alice.subnet(net["id"], "fd00:3::/64", ipv6_address_mode="dhcpv6-stateful", ipv6_ra_mode="dhcpv6-stateful")
@@ -136,6 +146,7 @@ def test_ipv6_stateful_allocation_and_request(alice):
     assert asked == [{"subnet_id": v6["id"], "ip_address": "fd00:3::abcd"}]
 
 
+@pytest.mark.dialect
 def test_tags_api(alice):
     net = alice.network()
     base = f"/v2.0/networks/{net['id']}/tags"
@@ -150,6 +161,7 @@ def test_tags_api(alice):
     assert alice.get(base).json() == {"tags": []}
 
 
+@pytest.mark.dialect
 def test_every_change_writes_an_outbox_row_and_status_comes_from_the_syncer(store, alice):
     def pending():
         with store.session(readonly=True) as s:
@@ -173,6 +185,7 @@ def test_every_change_writes_an_outbox_row_and_status_comes_from_the_syncer(stor
     assert shown["status"] == "ACTIVE" and shown["revision_number"] == 1
 
 
+@pytest.mark.dialect
 def test_snapshot_is_what_show_returns(store, admin, alice, bob):
     for caller in (alice, bob):
         net = caller.network()
@@ -266,6 +279,7 @@ def test_settings_give_the_network_mtu_and_the_mac_prefix(store, tmp_path):
         assert re.match(r"^02:aa:bb:cc:[0-9a-f]{2}:[0-9a-f]{2}$", port["mac_address"])
 
 
+@pytest.mark.dialect
 def test_update_with_subnet_only_entries_keeps_the_addresses_held_there(alice):
     net = alice.network()
     sub = alice.subnet(net["id"], "10.0.0.0/24")
@@ -332,6 +346,7 @@ def test_admin_binds_and_null_unbinds(alice, admin):
     assert again["binding:host_id"] == ""
 
 
+@pytest.mark.dialect
 @pytest.mark.parametrize("query", ["binding:host_id=host-1", "binding:host_id=", "binding:host_id=host-1&name=p",
                                    "sort_key=binding:host_id", "binding:vif_type=ovs", "binding:profile=x"])
 def test_member_may_not_filter_or_sort_on_what_it_cannot_see(alice, admin, query):

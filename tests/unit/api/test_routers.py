@@ -94,6 +94,7 @@ def test_provider_attributes_are_checked(admin):
 
 
 # -- routers -------------------------------------------------------------------------------------------
+@pytest.mark.dialect
 def test_router_with_gateway_interface_and_route(alice, public, private):
     net, sub = public
     router = _router(alice, name="r1", external_gateway_info={"network_id": net["id"]})
@@ -145,6 +146,7 @@ def test_router_interface_errors(alice, bob, admin, public, private):
     assert alice.delete(f"/v2.0/routers/{router['id']}").status_code == 204
 
 
+@pytest.mark.dialect
 def test_interface_by_port(alice, private):
     router = _router(alice)
     port = alice.port(private[0]["id"], fixed_ips=[{"ip_address": "192.168.1.254"}])
@@ -206,6 +208,7 @@ def test_floating_ip_lifecycle_and_errors(alice, admin, public, private):
     neutron_error(alice.get(f"/v2.0/floatingips/{fip['id']}"), 404, "FloatingIPNotFound")
 
 
+@pytest.mark.dialect
 def test_floating_ip_address_is_never_handed_out_twice(alice, admin, public):
     net, _ = public
     assert _fip(admin, net["id"], floating_ip_address="10.50.50.17").status_code == 201
@@ -222,6 +225,7 @@ def test_floating_ip_on_a_non_external_network_and_other_projects(alice, bob, pu
     assert bob.get("/v2.0/floatingips").json()["floatingips"] == []
 
 
+@pytest.mark.dialect
 def test_deleting_a_port_disassociates_its_floating_ip(alice, public, private):
     router = _router(alice, external_gateway_info={"network_id": public[0]["id"]})
     _add(alice, router["id"], subnet_id=private[1]["id"])

@@ -30,6 +30,7 @@ def _summary(rules: list[dict]) -> set[tuple]:
             for r in rules}
 
 
+@pytest.mark.dialect
 def test_the_default_group_appears_on_first_use_with_neutrons_rules(alice, bob):
     default = _default(alice)
     assert default["stateful"] is True and default["description"] == "Default security group"
@@ -42,6 +43,7 @@ def test_the_default_group_appears_on_first_use_with_neutrons_rules(alice, bob):
     assert [g["id"] for g in alice.get("/v2.0/security-groups").json()["security_groups"]] == [default["id"]]
 
 
+@pytest.mark.dialect
 def test_a_port_gets_default_unless_it_names_groups_and_they_are_updatable(alice):
     net = alice.network()
     web = _group(alice, "web")
@@ -61,6 +63,7 @@ def test_a_port_gets_default_unless_it_names_groups_and_they_are_updatable(alice
     assert listed[0]["security_groups"] == [web["id"]]
 
 
+@pytest.mark.dialect
 def test_rule_fields_protocols_and_filters(alice):
     group = _group(alice, "g")
     tcp = _rule(alice, group["id"], direction="ingress", protocol="TCP", port_range_min=22, port_range_max=22,
@@ -111,6 +114,7 @@ def test_rule_errors_are_neutrons(alice, attrs, status, type_):
                              {"security_group_rule": {"security_group_id": group["id"], **body}}), status, type_)
 
 
+@pytest.mark.dialect
 def test_duplicate_rules_are_409_even_spelled_differently(alice):
     group = _group(alice, "g")
     first = _rule(alice, group["id"], direction="ingress", protocol="tcp", port_range_min=80, port_range_max=80)
@@ -152,6 +156,7 @@ def test_group_errors_in_use_default_and_other_projects(alice, bob, admin):
     assert admin.delete(f"/v2.0/security-groups/{default['id']}").status_code == 204  # an admin may
 
 
+@pytest.mark.dialect
 def test_deleting_a_group_drops_rules_naming_it_as_remote(alice):
     a, b = _group(alice, "a"), _group(alice, "b")
     _rule(alice, a["id"], direction="ingress", remote_group_id=b["id"])

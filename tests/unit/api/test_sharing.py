@@ -58,6 +58,7 @@ def test_non_owner_may_not_set_owner_only_attributes_on_update(shared, bob, attr
     assert bob.get(f"/v2.0/ports/{port['id']}").json()["port"]["revision_number"] == port["revision_number"]
 
 
+@pytest.mark.dialect
 def test_unsharing_with_another_projects_port_there_is_409(shared, admin, alice, bob):
     net, _ = shared
     port = bob.port(net["id"])
@@ -69,6 +70,7 @@ def test_unsharing_with_another_projects_port_there_is_409(shared, admin, alice,
     assert admin.put(f"/v2.0/networks/{net['id']}", {"network": {"shared": False}}).status_code == 200
 
 
+@pytest.mark.dialect
 def test_network_owner_may_delete_another_projects_port_on_its_network(shared, admin, alice, bob):
     net, _ = shared
     port = bob.port(net["id"])

@@ -47,6 +47,7 @@ def test_bad_pools_are_400(alice, attrs, type_):
     assert alice.get("/v2.0/subnetpools").json()["subnetpools"] == []
 
 
+@pytest.mark.dialect
 def test_prefixes_may_only_grow_and_update_bumps_revision(alice):
     pool = _pool(alice, ["10.1.0.0/16"])
     r = alice.put(f"/v2.0/subnetpools/{pool['id']}", {"subnetpool": {"prefixes": ["10.0.0.0/8", "192.168.0.0/24"],
@@ -63,6 +64,7 @@ def test_prefixes_may_only_grow_and_update_bumps_revision(alice):
                   400, "HTTPBadRequest")
 
 
+@pytest.mark.dialect
 def test_scoping_shared_and_default_are_admin_only(admin, alice, bob):
     own = _pool(alice, ["10.0.0.0/8"])
     neutron_error(bob.get(f"/v2.0/subnetpools/{own['id']}"), 404, "SubnetPoolNotFound")
@@ -82,6 +84,7 @@ def test_scoping_shared_and_default_are_admin_only(admin, alice, bob):
     neutron_error(alice.get(f"/v2.0/subnetpools/{own['id']}"), 404, "SubnetPoolNotFound")
 
 
+@pytest.mark.dialect
 def test_subnets_take_the_next_free_prefix_from_the_pool(alice, bob, admin):
     pool = _pool(admin, ["10.10.0.0/23", "10.20.0.0/16"], default_prefixlen=24, min_prefixlen=20, shared=True)
     net_a, net_b = alice.network(), bob.network()
@@ -104,6 +107,7 @@ def test_subnets_take_the_next_free_prefix_from_the_pool(alice, bob, admin):
     assert {s["cidr"] for s in listed} == {"10.20.0.0/24", "10.20.16.0/20"}
 
 
+@pytest.mark.dialect
 def test_cidr_given_with_a_pool_must_lie_in_it_and_be_free(alice):
     pool = _pool(alice, ["10.30.0.0/16"], min_prefixlen=16, max_prefixlen=28)
     net = alice.network()
@@ -121,6 +125,7 @@ def test_cidr_given_with_a_pool_must_lie_in_it_and_be_free(alice):
                                                           "prefixlen": 24}}), 400, "HTTPBadRequest")
 
 
+@pytest.mark.dialect
 def test_pool_full_and_pool_in_use(alice):
     pool = _pool(alice, ["10.40.0.0/24"], default_prefixlen=25, min_prefixlen=24)
     net = alice.network()

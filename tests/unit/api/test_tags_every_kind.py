@@ -49,6 +49,7 @@ NOT_FOUND = {"networks": "Network", "subnets": "Subnet", "ports": "Port", "subne
              "security-groups": "SecurityGroup", "security-group-rules": "SecurityGroupRule"}
 
 
+@pytest.mark.dialect
 @pytest.mark.parametrize("path", KINDS)
 def test_every_tag_route_of_every_kind(alice, bob, resources, path):
     key, rid = resources[path]

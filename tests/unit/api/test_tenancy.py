@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.unit.api.conftest import neutron_error
 
 
+@pytest.mark.dialect
 def test_two_projects_use_the_same_cidr_and_the_same_fixed_ip(alice, bob):
     ports = []
     for caller in (alice, bob):
@@ -27,6 +30,7 @@ def test_member_reading_another_projects_port_gets_404(alice, bob):
     assert alice.get(f"/v2.0/ports/{port['id']}").json()["port"]["name"] == ""
 
 
+@pytest.mark.dialect
 def test_lists_show_only_the_callers_project_and_admin_sees_all(admin, alice, bob):
     alice.network(name="a")
     bob.network(name="b")
@@ -45,6 +49,7 @@ def test_admin_creates_on_behalf_of_a_project(admin, alice):
     assert [n["id"] for n in alice.get("/v2.0/networks").json()["networks"]] == [network["id"]]
 
 
+@pytest.mark.dialect
 def test_shared_network_is_visible_and_usable_but_not_owned(admin, alice, bob):
     network = admin.network(name="public", shared=True)
     admin.subnet(network["id"], "10.50.0.0/24")
@@ -68,6 +73,7 @@ def test_a_revoked_token_is_refused_on_the_next_request(store, alice, bob):
     assert bob.get("/v2.0/networks").status_code == 200
 
 
+@pytest.mark.dialect
 def test_an_expired_token_is_refused(store, alice):
     import datetime as dt
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -24,6 +25,7 @@ def test_ui_page_is_served_with_a_strict_policy_and_its_files_are_local(client):
     assert "location.search" not in script and "?token" not in script  # the token never goes in a URL
 
 
+@pytest.mark.dialect
 def test_metrics_count_requests_by_route_template_and_ports_by_status(client, alice):
     def scrape() -> dict:
         answer = client.get("/metrics")

@@ -14,12 +14,15 @@ import json
 import warnings
 from pathlib import Path
 
+import pytest
 from sqlalchemy import DateTime, Integer, MetaData, func, select, text
 
 from ovnet.api.app import create_app
 from ovnet.model.common import Defaults
 from ovnet.model.registry import BY_PLURAL
 from ovnet.model.store import Store
+
+pytestmark = pytest.mark.dialect  # issue 15: the upgrade is tested on SQLite and PostgreSQL
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -7,9 +7,13 @@ import json
 
 import pytest
 
+from ovnet.apiclient import ApiClient, ApiError
 from ovnet.host.docker import protocol as p
+from ovnet.host.docker.catalog import Catalog
+from ovnet.host.docker.ipam import IpamDriver, PoolLedger
 from ovnet.host.docker.app import IPAM_CAPABILITIES, NETWORK_CAPABILITIES, create_app
 from ovnet.host.docker.server import PluginServer, SocketInUse, bind_unix, plugin_socket
+from ovnet.runtime.process import free_port
 from tests.helpers.docker_http import post
 from tests.helpers.libnetwork_traces import load
 
@@ -81,6 +85,32 @@ def test_a_crash_is_http_500_with_err(served):
     driver.fail["release_pool"] = RuntimeError("disk on fire")
     status, body, _ = post(path, "IpamDriver.ReleasePool", b'{"PoolID":"pool-1"}')
     assert status == 500 and "disk on fire" in body["Err"]
+
+
+def test_an_api_refusal_is_an_answer_with_its_message_not_a_crash(served, caplog):
+    path, driver = served
+    driver.fail["create_endpoint"] = ApiError(409, "IpAddressAlreadyAllocated",
+                                              "IP address 10.0.0.5 already allocated in subnet s1.")
+    ep = next(c for c in load("s2-run-rm") if c["endpoint"] == "NetworkDriver.CreateEndpoint")["request"]
+    status, body, _ = post(path, "NetworkDriver.CreateEndpoint", json.dumps(ep).encode())
+    assert (status, body) == (200, {"Err": "the ovnet API refused: IP address 10.0.0.5 already allocated in subnet s1"})
+    assert not [r for r in caplog.records if r.exc_info], "a refusal logged a traceback"
+
+
+def test_an_unreachable_api_is_an_ipam_error_not_a_traceback(tmp_path, caplog):
+    # The real IPAM driver over an API address where nothing listens: connection refused.
+    catalog = Catalog(ApiClient(f"http://127.0.0.1:{free_port()}", "token"))
+    ipam = IpamDriver(catalog, PoolLedger(), unplug=lambda _port_id: None, chassis="c1")
+    server = PluginServer(create_app(Scripted(), ipam), plugin_socket("u", tmp_path))
+    server.start()
+    try:
+        request = {"PoolID": "10.9.9.0/24", "Address": "", "Options": {p.MAC_OPTION: "02:00:00:aa:bb:01"}}
+        status, body, _ = post(server.path, "IpamDriver.RequestAddress", json.dumps(request).encode())
+    finally:
+        server.stop()
+        catalog.api.close()
+    assert status == 200 and body["Error"].startswith("the ovnet API is not reachable (ConnectError"), body
+    assert not [r for r in caplog.records if r.exc_info], "an unreachable API logged a traceback"
 
 
 def test_malformed_body_is_a_clean_error_and_calls_nothing(served):

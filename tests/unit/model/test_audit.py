@@ -4,9 +4,13 @@ address outside its subnet, each named in one line; a healthy store has no findi
 
 from __future__ import annotations
 
+import pytest
+
 from ovnet.model.audit import ipam_findings, port_bindings
 from ovnet.model.schema import IPAllocation, Port, Subnet
 from tests.helpers.outbox import change, network_with_port
+
+pytestmark = pytest.mark.dialect  # the IPAM audit is SQL over the allocations
 
 
 def _findings(store) -> list[str]:

@@ -45,6 +45,7 @@ OPS = st.lists(st.one_of(st.just(("alloc", 0)), st.tuples(st.just("request"), st
                          st.tuples(st.just("free"), st.integers(0, 100))), max_size=40)
 
 
+@pytest.mark.dialect
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS, pool=st.tuples(st.integers(2, 14), st.integers(0, 12)))
 def test_random_allocate_free_sequences(store, ops, pool):
@@ -81,6 +82,7 @@ def test_random_allocate_free_sequences(store, ops, pool):
         assert len(in_db) == len(set(in_db)) and sorted(in_db) == sorted(held.values())
 
 
+@pytest.mark.dialect
 def test_large_pool_allocates_distinct_addresses_inside_the_pool(store):
     net_id, sub = _network(store, "10.8.0.0/16")
     ips = [_create(store, net_id)[1][0] for _ in range(300)]
@@ -89,6 +91,7 @@ def test_large_pool_allocates_distinct_addresses_inside_the_pool(store):
     assert all(first <= int(ipaddress.ip_address(ip)) <= last for ip in ips)
 
 
+@pytest.mark.dialect
 def test_large_pool_nearly_full_still_finds_the_last_free_address(store):
     net_id, sub = _network(store, "10.9.0.0/21", allocation_pools=[{"start": "10.9.0.2", "end": "10.9.7.254"}])
     (first, last), = sub["pools"]
@@ -105,6 +108,7 @@ def test_large_pool_nearly_full_still_finds_the_last_free_address(store):
     assert exc.value.type == "IpAddressGenerationFailure"
 
 
+@pytest.mark.dialect
 def test_concurrent_writers_never_share_an_address(store):
     net_id, sub = _network(store, "10.10.0.0/27")  # 29 addresses
     results: list[str] = []

@@ -11,6 +11,7 @@ from ovnet.model.tenancy import Context
 ADMIN = Context("admin-project", is_admin=True)
 
 
+@pytest.mark.dialect
 def test_generated_macs_collide_often_under_a_long_prefix_and_retries_keep_them_unique(store):
     # 5 fixed octets leave 256 MACs: collisions among 40 ports are near certain, so this passes only
     # if the unique constraint refuses the duplicate and Store.run retries with a new MAC.

@@ -15,6 +15,7 @@ def test_invalid_names_are_bad_requests(store, name):
         store.run(lambda s: create_project(s, name))
 
 
+@pytest.mark.dialect
 def test_lookup_by_name_and_token_counts_are_admin_only(store):
     def arrange(session):
         team = create_project(session, "x" * 64)

@@ -9,6 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ovnet.model.schema import Base, IPAllocation, Network, Port, Subnet
 
+pytestmark = pytest.mark.dialect  # migrations and SQL constraints are per engine
+
 
 def test_migrations_create_the_declared_schema(store):
     with store.engine.connect() as conn:
