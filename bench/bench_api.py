@@ -48,6 +48,7 @@ from tests.helpers.apiserver import ServerProcess  # noqa: E402
 BULK = 500  # ports per bulk request while filling up to --ports
 CONFIRMED_BULK = 1000  # ports in the bulk create that must be answered "confirmed"
 CONFIRMED_RUNS = 3
+LIST_RUNS = 7
 # Issue 14's targets
 CREATES_PER_S = 300.0
 CREATES_VS_READS = 0.6
@@ -80,7 +81,7 @@ def _rate(fn, count: int, clients: int) -> float:
     return per * clients / (time.perf_counter() - start)
 
 
-def _latency_ms(client: httpx.Client, url: str, runs: int = 7) -> tuple[float, float, int]:
+def _latency_ms(client: httpx.Client, url: str, runs: int = LIST_RUNS) -> tuple[float, float, int]:
     """Median and best milliseconds of GET ``url`` over ``runs``, and the item count of the last answer.
 
     The best run shows the cost on an idle machine; the median, what a loaded one gives."""
@@ -93,6 +94,12 @@ def _latency_ms(client: httpx.Client, url: str, runs: int = 7) -> tuple[float, f
         body = r.json()
         count = len(body.get("ports", [body.get("port")]))
     return statistics.median(times), min(times), count
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (/proc/<pid>/stat, proc(5))."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _verdict(ok: bool) -> str:
@@ -113,7 +120,7 @@ def main() -> None:
         settings = server.start()
         try:
             rows, targets, net_id = run(settings.api_url, settings.admin_token_file.read_text().strip(), args,
-                                        _spy(server.proc.pid, args.profile))
+                                        server.proc.pid, _spy(server.proc.pid, args.profile))
         finally:
             server.stop()
         _print(rows)
@@ -183,7 +190,9 @@ def _reconciled(base: str) -> bool:
         return False
 
 
-def run(base: str, token: str, args: argparse.Namespace, spy) -> tuple[list[Row], list[Row], str]:
+def run(base: str, token: str, args: argparse.Namespace, pid: int, spy) -> tuple[list[Row], list[Row], str]:
+    """The phases without NB against the server ``pid`` at ``base``; each rate's row also shows
+    the server's CPU milliseconds per request, which a loaded machine distorts less than rates."""
     local = threading.local()
 
     def client() -> httpx.Client:
@@ -209,14 +218,19 @@ def run(base: str, token: str, args: argparse.Namespace, spy) -> tuple[list[Row]
     baseline = _rate(health, 1000, 1)
     rows.append(("GET /healthz, 1 client (baseline)", f"{baseline:,.0f} req/s", "1.00"))
 
+    def rate_and_cpu(fn, count: int, clients: int) -> tuple[float, str]:
+        before = _cpu_s(pid)
+        rate = _rate(fn, count, clients)
+        return rate, f", server CPU {1000 * (_cpu_s(pid) - before) / (count // clients * clients):.2f} ms each"
+
     def creates(present: str, reads: float | None, phase: str | None = None) -> float:
         rate = 0.0
         for clients in (1, 8):
             with spy(phase) if phase and clients == 8 else contextlib.nullcontext():
-                rate = _rate(create, args.creates, clients)
+                rate, cpu = rate_and_cpu(create, args.creates, clients)
             vs_reads = f" ({rate / reads:.2f}x the network reads)" if reads else ""
             rows.append((f"port create, {clients} client{'s' if clients > 1 else ''}{present}",
-                         f"{rate:,.0f} ports/s", f"{rate / baseline:.2f}{vs_reads}"))
+                         f"{rate:,.0f} ports/s", f"{rate / baseline:.2f}{vs_reads}{cpu}"))
         return rate
     creates("", None)
     have = len(api.get("/v2.0/ports?fields=id").json()["ports"])
@@ -228,13 +242,15 @@ def run(base: str, token: str, args: argparse.Namespace, spy) -> tuple[list[Row]
         have += n
     fill_s = time.perf_counter() - fill_start
     rows.append((f"bulk fill to {args.ports:,} ports ({BULK}/request)", f"{fill_s:,.1f} s", ""))
+    before = _cpu_s(pid)
     with spy("list_all"):
         list_ms, list_best, listed = _latency_ms(api, "/v2.0/ports")
     rows.append((f"list all ports -> {listed:,} item(s)", f"{list_ms:,.1f} ms (best {list_best:,.1f})",
-                 f"{list_ms / (1000 / baseline):.1f}x a healthz"))
-    reads = _rate(show_network, args.creates, 8)
+                 f"{list_ms / (1000 / baseline):.1f}x a healthz, server CPU "
+                 f"{1000 * (_cpu_s(pid) - before) / LIST_RUNS:,.0f} ms each"))
+    reads, cpu = rate_and_cpu(show_network, args.creates, 8)
     rows.append((f"GET /v2.0/networks/{{id}}, 8 clients, {have:,} ports", f"{reads:,.0f} req/s",
-                 f"{reads / baseline:.2f}"))
+                 f"{reads / baseline:.2f}{cpu}"))
     rate = creates(f", {have:,} present", reads, "creates_8_clients")
     port = api.get("/v2.0/ports?limit=1").json()["ports"][0]
     ip = port["fixed_ips"][0]["ip_address"]

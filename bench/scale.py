@@ -23,7 +23,7 @@ The create asks for no NB confirmation (``X-Ovnet-Sync: nowait``) unless ``--cre
 ready time ends at ``ovn-installed``, which NB must have reached anyway. Results go to ``--out``
 (results.json, table.md; bench/scale_plot.py draws scale.png from them).
 
-    .venv/bin/python bench/scale.py --hosts 5 10 20 --ports-per-host 100
+    .venv/bin/python bench/scale.py --hosts 5 10 20 --ports-per-host 100 --create-bound  # DESIGN.md's table
 
 Goal (issue 13) on this 2-core machine: N = 20, P = 100 (2,000 bound ports) with p95 <= 1 s.
 """

@@ -3,8 +3,9 @@ its time: the top frames by own time (the frame on top of the stack) and by time
 (the frame anywhere on the stack; ovnet's own functions only), as percentages of the samples taken.
 
 py-spy reads the target's memory from outside (root, or ptrace permission), so the server under
-measure runs unmodified; only threads doing work are sampled (idle ones, waiting on a lock or a
-socket, are left out).
+measure runs unmodified. Only the thread holding the GIL is sampled: the profile shows where the
+process' Python CPU goes (threads waiting for the GIL, a lock or a socket are left out; so is C
+code that releases the GIL, such as SQLite running a statement).
 
     with Spy(pid, "creates", out_dir):   # out_dir/creates.txt holds the raw stacks
         ...the phase...
@@ -44,7 +45,7 @@ class Spy:
     def __enter__(self) -> Spy:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen([py_spy(), "record", "--pid", str(self.pid), "--rate", str(RATE),
-                                      "--format", "raw", "--function", "--nonblocking", "--output", str(self.path)],
+                                      "--format", "raw", "--function", "--gil", "--nonblocking", "--output", str(self.path)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
 

@@ -68,8 +68,8 @@ class Binder:
         """Bind ``port_id`` here as VIF ``kind`` into ``target`` (ovnet.host.attachment.Attachment
         says what target, ifname and owner mean per kind). Returns {"port_id", "kind", "device",
         "ready_s", "stages"} with ready_s the seconds from binding to ovn-installed and stages how
-        they split (ovnet.host.attach.Attached). Idempotent for the same
-        kind. Raises NotFound, Conflict, BadRequest, BindTimeout (after rolling back)."""
+        they split (ovnet.host.attach.Attached). Idempotent for the same kind. Raises NotFound,
+        Conflict, BadRequest, BindTimeout (after rolling back)."""
         if token:  # the admin's own requests skip this round-trip: the bind itself answers 404
             self._visible_port(port_id, token)
         attached = self.service.attach(port_id, kind, target, ifname=ifname, owner=owner)

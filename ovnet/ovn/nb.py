@@ -467,6 +467,8 @@ class NbClient:
 
     def _read_memberships(self, out: dict[str, list[Row]], guard: Any) -> None:
         for table in ORDER:
+            if not out[table]:  # e.g. every chunk of a rebuild into an empty NB: nothing to compare
+                continue
             for m in TABLE[table].memberships:
                 held: dict[str, set[str]] = {}
                 with guard:

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ovnet.model import loader
+
 pytestmark = pytest.mark.dialect  # filters, sort and pagination are SQL (NULL order, LIKE, collation)
 
 
@@ -101,3 +103,22 @@ def test_subnet_filters(alice):
     assert _names(alice.get("/v2.0/subnets?ip_version=6"), "subnets") == ["v6"]
     assert _names(alice.get("/v2.0/subnets?cidr=10.0.0.0/24"), "subnets") == ["v4"]
     assert sorted(_names(alice.get(f"/v2.0/subnets?network_id={network['id']}"), "subnets")) == ["v4", "v6"]
+
+
+def test_a_list_longer_than_one_child_chunk_shows_each_port_its_own_children(alice):
+    # Past loader.CHUNK parents, children are read by a subquery repeating the list's own
+    # conditions, order and limit instead of chunks of ids: each port must still get its own.
+    net = alice.network()
+    alice.subnet(net["id"], "10.70.0.0/16")
+    count = loader.CHUNK + 40
+    made = alice.post("/v2.0/ports", {"ports": [{"network_id": net["id"]}] * count}).json()["ports"]
+    by_id = {p["id"]: (p["fixed_ips"], p["security_groups"]) for p in made}
+    listed = alice.get(f"/v2.0/ports?network_id={net['id']}").json()["ports"]
+    assert {p["id"]: (p["fixed_ips"], p["security_groups"]) for p in listed} == by_id
+    first = alice.get(f"/v2.0/ports?network_id={net['id']}&limit={count - 10}&sort_key=id&sort_dir=desc").json()
+    assert len(first["ports"]) == count - 10
+    assert all((p["fixed_ips"], p["security_groups"]) == by_id[p["id"]] for p in first["ports"])
+    rest = alice.get(f"/v2.0/ports?network_id={net['id']}&limit={count}&sort_key=id&sort_dir=desc"
+                     f"&marker={first['ports'][-1]['id']}").json()["ports"]
+    assert [p["id"] for p in first["ports"] + rest] == sorted(by_id, reverse=True)
+    assert all((p["fixed_ips"], p["security_groups"]) == by_id[p["id"]] for p in rest)
