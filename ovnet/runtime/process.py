@@ -43,8 +43,18 @@ def read_pid(pidfile: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _task_state(stat_path: Path) -> str | None:
+    """The state letter of /proc/PID[/task/TID]/stat (R, S, D, Z, ...); None when it is gone."""
+    try:
+        return stat_path.read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
 def pid_alive(pid: int | None) -> bool:
-    """True when ``pid`` names a running process (a zombie counts as dead)."""
+    """True when ``pid`` names a running process. A zombie counts as dead once every thread of it
+    has exited: a multi-threaded process's leader shows Z as soon as it exits, while its other
+    threads are still exiting and still hold the process's files (a listening socket accepts)."""
     if not pid:
         return False
     try:
@@ -53,11 +63,15 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
+    proc = Path(f"/proc/{pid}")
+    state = _task_state(proc / "stat")
+    if state != "Z":
+        return state is not None
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = list((proc / "task").iterdir())
     except FileNotFoundError:
         return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return any(_task_state(task / "stat") not in (None, "Z", "X") for task in tasks)
 
 
 def stop_pid(pid: int, timeout: float = 5.0) -> None:

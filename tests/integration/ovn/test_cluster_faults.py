@@ -226,5 +226,13 @@ def test_a_whole_central_member_restarted_rejoins_both_clusters(repaired):
         assert wait_for(lambda: "Status: cluster member" in cluster.cluster_status(member, db), 30)
     # Its own replica caught up with what was written while it was away.
     sock = f"unix:{member.sock('nb')}"
-    assert wait_for(lambda: f"ovnet-{network['id']}" in run(
-        ["ovn-nbctl", f"--db={sock}", "--no-leader-only", "--bare", "--columns=name", "list", "Logical_Switch"]), 15)
+
+    def replica_has_network() -> bool:
+        try:
+            names = run(["ovn-nbctl", f"--db={sock}", "--no-leader-only", "--bare", "--columns=name",
+                         "list", "Logical_Switch"])
+        except RuntimeFailure:  # a rejoining member refuses clients until it has caught up
+            return False
+        return f"ovnet-{network['id']}" in names
+
+    assert wait_for(replica_has_network, 30)
