@@ -47,7 +47,7 @@ def _task_state(stat_path: Path) -> str | None:
     """The state letter of /proc/PID[/task/TID]/stat (R, S, D, Z, ...); None when it is gone."""
     try:
         return stat_path.read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before or while it was read (ESRCH)
         return None
 
 
@@ -69,7 +69,7 @@ def pid_alive(pid: int | None) -> bool:
         return state is not None
     try:
         tasks = list((proc / "task").iterdir())
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return False
     return any(_task_state(task / "stat") not in (None, "Z", "X") for task in tasks)
 
