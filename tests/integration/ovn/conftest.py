@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from ovnet.config import Settings
+from ovnet.ovn.nb import NbClient
 from ovnet.runtime.central import central_services
 from ovnet.runtime.process import free_port
 
@@ -57,3 +58,15 @@ def sb_settings(tmp_path, nb_server):
         yield settings
     finally:
         service.stop()
+
+
+@pytest.fixture
+def client(nb_server):
+    """An NbClient connected to ``nb_server``, stopped after the test."""
+    nb = NbClient(nb_server.url)
+    nb.start()
+    assert nb.wait_connected(10)
+    try:
+        yield nb
+    finally:
+        nb.stop()

@@ -17,17 +17,6 @@ from tests.helpers.samples import NET, PORT, SUB4, SUB6, snapshot
 pytestmark = pytest.mark.ovn
 
 
-@pytest.fixture
-def client(nb_server):
-    nb = NbClient(nb_server.url)
-    nb.start()
-    assert nb.wait_connected(10)
-    try:
-        yield nb
-    finally:
-        nb.stop()
-
-
 def test_converge_creates_rows_that_ovn_nbctl_sees_and_is_idempotent(nb_server, client):
     want = desired_rows(snapshot())
     changes = client.converge(want)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ovnet.ovn.diff import plan
-from ovnet.ovn.nb import NB_SCHEMA, NbClient, NbUnavailable
+from ovnet.ovn.nb import NB_SCHEMA, NbUnavailable
 from ovnet.ovn.nbread import read_nb
 from ovnet.ovn.registry import desired_rows
 from ovnet.ovn.translate import LSP
@@ -35,17 +35,6 @@ def _sorted(owned: dict) -> dict:
 
 def _one_drift(changes) -> bool:
     return len(changes) == 1 and "addresses is" in str(changes[0]) and "'ovnet:port_groups': ''" in str(changes[0])
-
-
-@pytest.fixture
-def client(nb_server):
-    nb = NbClient(nb_server.url)
-    nb.start()
-    assert nb.wait_connected(10)
-    try:
-        yield nb
-    finally:
-        nb.stop()
 
 
 def test_read_nb_equals_the_replica_with_drift_rows_not_owned_and_memberships(nb_server, client):
