@@ -15,9 +15,11 @@ from pyroute2 import netns as kernel_netns
 from ovnet.config import Settings
 from ovnet.runtime.central import ensure_db, list_dbs_probe
 from ovnet.runtime.daemon import Service
-from ovnet.runtime.process import RuntimeFailure, run
+from ovnet.runtime.process import RuntimeFailure, pid_alive, run, wait_until
 
 VSWITCH_SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
+# Seconds an ovn-controller told to "exit" gets to commit its SB cleanup before it is signalled.
+CONTROLLER_EXIT_TIMEOUT = 5.0
 
 
 def choose_datapath(preference: str = "auto") -> str:
@@ -177,8 +179,11 @@ def chassis_services(spec: ChassisSpec) -> list[Service]:
         return None if found == spec.name else f"chassis {spec.name} not registered in SB"
 
     def controller_exit(pid: int) -> None:
-        # "exit" makes ovn-controller remove its Chassis and Encap rows from SB before leaving.
+        # "exit" makes ovn-controller remove its Chassis and Encap rows from SB before leaving, but
+        # it answers before that cleanup is committed: the SIGTERM that follows this hook would cut
+        # it short and leave the chassis (and the ports it had claimed) up in SB.
         run(["ovn-appctl", "-t", str(spec.controller_ctl(pid)), "exit"], timeout=5)
+        wait_until(lambda: "still running" if pid_alive(pid) else None, CONTROLLER_EXIT_TIMEOUT)
 
     def drop_bridge(_pid: int) -> None:
         # Deleting the bridge removes its ports and, on the kernel datapath, its kernel devices.
