@@ -178,9 +178,10 @@ def main() -> None:
                                    ("ovnet sync --check", checks, check_cpu, 3.0)):
         m = statistics.median(runs)
         ovnet_cpu, nb_cpu = statistics.median(c[0] for c in cpus), statistics.median(c[1] for c in cpus)
-        print(f"{name} ({args.ports} ports): median {m:.2f} s over {len(runs)} runs (goal <= {goal:.0f} s), "
+        print(f"{'PASS' if m <= goal else 'MISS'}: {name} ({args.ports} ports): median {m:.2f} s over {len(runs)} "
+              f"runs ({' / '.join(f'{r:.2f}' for r in runs)}; goal <= {goal:.0f} s, {load()}), "
               f"{m / b:.1f}x the one-transact baseline ({b:.2f} s); CPU ovnet {ovnet_cpu:.2f} s + "
-              f"NB ovsdb-server {nb_cpu:.2f} s (the wall time on an idle machine is about their sum)")
+              f"NB ovsdb-server {nb_cpu:.2f} s (the wall time on an idle machine is at most about their sum)")
 
 
 if __name__ == "__main__":
