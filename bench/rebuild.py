@@ -10,7 +10,9 @@ a private NB ovsdb-server on a free port; a running Syncer (the server's), which
 Baseline of the same run: one OVSDB ``transact`` of the same rows into an empty NB in one
 transaction through python-ovs's JSON-RPC (ovsdb-server's own cost, no IDL, no ovnet), so a figure from a loaded machine can be read
 as a ratio. Prints the load average beside each figure, and the CPU seconds ovnet and the NB
-ovsdb-server spent (what the time would be on an idle machine: their work does not overlap much).
+ovsdb-server spent (about the time on an idle machine: their work overlaps little; the check reads
+NB beside the model, so there it is an upper bound). Ends with one PASS/MISS line per goal: the
+median over ``--runs``, each run's figure and the load.
 
     .venv/bin/python bench/rebuild.py [--ports 10000] [--runs 3]
 """
