@@ -3,7 +3,7 @@ with ``--ports`` logical switch ports (default 10,000; goals <= 10 s and <= 3 s)
 
 A SQLite model with one network, its subnet and ``--ports`` ports (bench/sync_flush.py's model);
 a private NB ovsdb-server on a free port; a running Syncer (the server's), which fills NB. Then:
-  - ``ovnet sync --check`` as a user runs it (a new process: imports, NB replica, model read,
+  - ``ovnet sync --check`` as a user runs it (a new process: imports, one NB read, model read,
     compare), ``--runs`` times;
   - the NB wipe: stop NB, delete its file, start it empty; the seconds until the running syncer's
     reconcile after the reconnect has rebuilt NB (checked afterwards: no drift), ``--runs`` times.
