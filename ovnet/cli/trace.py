@@ -20,6 +20,7 @@ import typer
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings, load_settings
+from ovnet.credentials import checked_option
 from ovnet.ovn import explain, trace
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed", "network:router_gateway")
@@ -204,7 +205,8 @@ def trace_command(
     proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
     dport: int = typer.Option(None, "--dport", min=0, max=65535, help="Destination port for tcp/udp (0-65535)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    token: str = typer.Option(None, "--token", envvar="OS_TOKEN", help="API token (default: the admin token)."),
+    token: str = typer.Option(None, "--token", envvar="OS_TOKEN", callback=checked_option,
+                             help="API token (default: the admin token)."),
     state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
                                    help="State directory (default /var/lib/ovnet)."),
 ) -> None:
