@@ -225,7 +225,12 @@ def trace_command(
         typer.echo("error: --dport needs --proto tcp or udp (ICMP has no ports)", err=True)
         raise typer.Exit(2)
     settings = load_settings(state_dir)
-    secret = token or settings.admin_token_file.read_text().strip()
+    try:
+        secret = token or settings.admin_token_file.read_text().strip()
+    except OSError:
+        typer.echo(f"error: no admin token at {settings.admin_token_file}: give --token or OS_TOKEN, "
+                   f"or run `ovnet up` first", err=True)
+        raise typer.Exit(2) from None
     try:
         with ApiClient(settings.api_endpoints, secret) as api:
             result = run_trace(api, settings, source, dest, proto, dport)

@@ -137,7 +137,10 @@ def test_a_bad_token_is_one_error_line_for_every_command_taking_one(installed, m
                                    codes=(1, 2))
             assert "printable ASCII" in line, (command, how, line)
             monkeypatch.delenv("OS_TOKEN", raising=False)
-    # the admin token file, which the commands without --token read
+    # without --token, the admin token file: missing, then holding the bad token
+    line = _one_error_line(*_ovnet(monkeypatch, capsys, "trace", "--from", "a", "--to", "10.0.0.1",
+                                   "--state-dir", str(installed)))
+    assert "no admin token" in line
     Settings(state_dir=installed).admin_token_file.write_text(token + "\n")
     for command in (["project", "list"], ["trace", "--from", "a", "--to", "10.0.0.1"]):
         line = _one_error_line(*_ovnet(monkeypatch, capsys, *command, "--state-dir", str(installed)), codes=(1, 2))
