@@ -17,6 +17,7 @@ import httpx
 import yaml
 
 from ovnet.config import Settings
+from ovnet.credentials import check_token
 from ovnet.tls import client_context
 
 CLOUD_NAME = "ovnet"
@@ -69,7 +70,8 @@ class ApiClient:
     ConnectTimeout is raised. Resource methods take and return Neutron-shaped dicts (the inner
     object, not the wrapper). ``list_*`` accept filters as keyword arguments; a list value repeats
     the key (OR). ``wait=False`` on a create or delete takes the answer before NB confirms the
-    write (the syncer applies it all the same, soon after).
+    write (the syncer applies it all the same, soon after). Raises TokenError (credentials) for a
+    token that cannot be a header.
     """
 
     def __init__(self, base_urls: str | Sequence[str], token: str, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -79,7 +81,7 @@ class ApiClient:
             raise ValueError("ApiClient needs at least one API URL")
         self.base_urls = [url.rstrip("/") for url in urls]
         self.http = httpx.Client(base_url=self.base_urls[0], timeout=timeout_s,
-                                 headers={"X-Auth-Token": token}, transport=transport, verify=client_context())
+                                 headers={"X-Auth-Token": check_token(token)}, transport=transport, verify=client_context())
 
     @property
     def base_url(self) -> str:

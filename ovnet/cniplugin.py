@@ -114,10 +114,16 @@ def _token(config: dict, sock: str) -> str:
     run_dir = sock.rpartition("/")[0]  # os.path.dirname, for the absolute paths a conflist holds
     path = config.get("token_file") or f"{run_dir.rpartition('/')[0]}/admin-token"
     try:
-        with open(path) as handle:
-            return handle.read().strip()
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            token = handle.read().strip()
     except OSError as exc:
         raise CniError(ERR_CONFIG, f"cannot read the agent token file {path}", str(exc)) from None
+    # A header value is visible ASCII (RFC 9110 §5.5): a line break would end _post's header early,
+    # so the agent would read the rest as headers of its own (ovnet.credentials, not imported: start-up).
+    if not all("!" <= char <= "~" for char in token):
+        raise CniError(ERR_CONFIG, f"the agent token file {path} holds a line break, blank or non-ASCII "
+                                   f"character inside the token", "tokens are printable ASCII")
+    return token
 
 
 def forward(verb: str, config: dict, raw_config: str, env: dict, timeout: float = TIMEOUT_S) -> bytes:

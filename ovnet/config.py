@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -33,6 +34,8 @@ GENEVE_OVERHEAD = 58  # bytes: outer IPv4 20 + UDP 8 + Geneve 8 + OVN option 8 +
 ROLES = ("all-in-one", "central", "compute")
 # Raft ports of clustered NB and SB between central members (OVN's ovn-ctl defaults).
 NB_RAFT_PORT, SB_RAFT_PORT = 6643, 6644
+DATAPATHS = ("auto", "system", "netdev")  # `ovnet up --datapath`: probe the kernel module, or force one
+MAX_PORT = 65535  # TCP ports are 16-bit (RFC 9293 §3.1); 0 would let the kernel pick one nobody can find
 
 
 def state_tag(state_dir: Path) -> str:
@@ -135,6 +138,7 @@ class Settings:
     enable_distributed_floating_ip: bool = False
 
     def __post_init__(self) -> None:
+        _check_types(self)
         for name in ("nb_remotes", "sb_remotes", "api_urls"):
             value = getattr(self, name)
             if isinstance(value, str):  # "a,b" from a file or a flag, as OVN writes remote lists
@@ -150,6 +154,7 @@ class Settings:
             object.__setattr__(self, "cluster_remotes", _split(self.cluster_remotes))
         object.__setattr__(self, "cluster_remotes", tuple(self.cluster_remotes))
         _check_cluster(self)
+        _check_wiring(self)
 
     # -- derived paths -------------------------------------------------------------------------
     @property
@@ -227,14 +232,17 @@ class Settings:
         return self.underlay_mtu - GENEVE_OVERHEAD
 
     # -- persistence ---------------------------------------------------------------------------
+    def as_json(self) -> dict[str, object]:
+        """These settings as settings.json holds them: paths as strings, tuples as lists."""
+        return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
+
     def save(self) -> Path:
         """Write these settings to ``<state_dir>/settings.json`` (mode 0600); return its path."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / SETTINGS_FILE
-        data = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
-                for k, v in dataclasses.asdict(self).items()}
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.write_text(json.dumps(self.as_json(), indent=2) + "\n")
         tmp.chmod(0o600)
         tmp.replace(path)
         return path
@@ -263,6 +271,62 @@ def _coerce(name: str, raw: str) -> object:
 
 def _split(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+# The Python types a field of each annotation may hold; a list stands for a tuple (JSON has none) and
+# a str for a Path (JSON has none either; both are converted in __post_init__ and _check_types).
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "Path": (str, Path),
+    "str | None": (str, type(None)), "tuple[str, ...]": (str, list, tuple),
+}
+
+
+def _check_types(settings: Settings) -> None:
+    """Raise SettingsError naming the first field whose value has the wrong type (a hand-edited
+    settings.json: ``"api_port": "x"`` is coerced, but ``true``, ``1.5`` or ``null`` would pass the
+    dataclass and crash a later command); turn a str Path into a Path."""
+    for f in dataclasses.fields(Settings):
+        value = getattr(settings, f.name)
+        bad_bool = isinstance(value, bool) and f.type in ("int", "float")  # bool is an int subclass
+        if bad_bool or not isinstance(value, _TYPES[f.type]) or (
+                isinstance(value, (list, tuple)) and not all(isinstance(v, str) for v in value)):
+            raise SettingsError(f"bad setting {f.name}={value!r}: want {_KIND_NAMES[f.type]} "
+                                f"(settings.json, OVNET_{f.name.upper()} or its flag)")
+        if f.type == "Path":
+            object.__setattr__(settings, f.name, Path(value))
+
+
+_KIND_NAMES = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a string",
+               "Path": "a path", "str | None": "a string", "tuple[str, ...]": "a list of strings"}
+
+
+def _check_wiring(settings: Settings) -> None:
+    """Raise SettingsError for a port outside 1-65535 (``agent_metrics_port``: 0 is off), a datapath
+    not in DATAPATHS, a ``listen_host`` or ``encap_ip`` that is not an IP address (ovsdb-server's
+    ``ptcp:PORT:IP`` and OVN's ``ovn-encap-ip`` take addresses only), two servers on one port or an
+    empty chassis name."""
+    for name in ("nb_port", "sb_port", "api_port", "agent_metrics_port"):
+        port, low = getattr(settings, name), 0 if name == "agent_metrics_port" else 1
+        if not low <= port <= MAX_PORT:
+            raise SettingsError(f"bad {name.replace('_', '-')} {port}: use a TCP port from {low} to {MAX_PORT} "
+                                f"(--{name.replace('_', '-')}, OVNET_{name.upper()})")
+    taken: dict[int, str] = {}
+    for name in ("nb_port", "sb_port", "api_port", "agent_metrics_port"):  # all served on listen_host
+        port, flag = getattr(settings, name), f"--{name.replace('_', '-')}"
+        if port and port in taken:
+            raise SettingsError(f"{flag} {port} is also {taken[port]}: give each server a port of its own")
+        taken[port] = flag
+    if settings.datapath not in DATAPATHS:
+        raise SettingsError(f"bad datapath {settings.datapath!r}: use one of {', '.join(DATAPATHS)} "
+                            f"(--datapath, OVNET_DATAPATH)")
+    for name in ("listen_host", "encap_ip"):
+        try:
+            ipaddress.ip_address(getattr(settings, name))
+        except ValueError:
+            raise SettingsError(f"bad {name.replace('_', '-')} {getattr(settings, name)!r}: use an IP address "
+                                f"(--{name.replace('_', '-')}, OVNET_{name.upper()})") from None
+    if not settings.chassis_name.strip():
+        raise SettingsError("the chassis name is empty: give --chassis-name or leave it to the host name")
 
 
 def _check_remote(remote: str) -> None:
@@ -345,10 +409,11 @@ def load_settings(state_dir: Path | str | None = None, **overrides: object) -> S
     unknown = set(values) - names
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))} (in {path} or OVNET_*)")
-    try:
-        values = {k: _coerce(k, v) if isinstance(v, str) else v for k, v in values.items()}
-    except ValueError as exc:
-        raise SettingsError(f"bad setting value ({exc}); check {path} and OVNET_* variables") from None
+    for name, value in values.items():
+        try:
+            values[name] = _coerce(name, value) if isinstance(value, str) else value
+        except ValueError as exc:
+            raise SettingsError(f"bad setting {name}={value!r} ({exc}); check {path} and OVNET_{name.upper()}") from None
     values["state_dir"] = state
     try:
         return Settings(**values)

@@ -44,6 +44,17 @@ def member_tokens(settings: Settings, created: list[str] | None = None) -> dict[
     return tokens
 
 
+def fresh_tokens(settings: Settings, note: testbed_demo.Progress) -> tuple[dict[str, str], list[str]]:
+    """Remove a previous (kept) demo, then issue the seed projects' tokens: ``(tokens, ids of the
+    projects made now)``. In this order because the clean-up deletes the projects that demo made,
+    which revokes every token of theirs. Raises ApiError, RuntimeFailure."""
+    if testbed_demo.Record.load(settings) is not None:
+        note("removing the previous demo")
+        testbed_demo.clean(settings, note)
+    created: list[str] = []
+    return member_tokens(settings, created), created
+
+
 def placement(chassis: list[str]) -> dict[str, tuple[str, str]]:
     """{workload: (hypervisor name, kind)} of the seed and the outside host (on none, ""); ``chassis``
     names the hypervisors by seed number."""
@@ -87,10 +98,12 @@ def demo(
             err.print(f"[red]error:[/] ovnet is not running ({', '.join(unhealthy)}): run `ovnet up` first")
             raise typer.Exit(1)
         started = time.monotonic()
-        created: list[str] = []
-        tokens = member_tokens(settings, created)
-        cells, timings = testbed_demo.run(settings, tokens, host, keep=keep,
-                                          progress=lambda msg: (err if json_ else console).print(f"  {msg}"),
+
+        def note(msg: str) -> None:
+            (err if json_ else console).print(f"  {msg}")
+
+        tokens, created = fresh_tokens(settings, note)
+        cells, timings = testbed_demo.run(settings, tokens, host, keep=keep, progress=note,
                                           judge=_judge(settings, tokens), projects=created)
     except (RuntimeFailure, RuntimeError, ApiError, ValueError, VmError, VmImageError, GuestError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")

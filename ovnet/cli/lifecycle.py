@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -13,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from ovnet.cli.port import unplug_all
-from ovnet.config import central_remotes, load_settings
+from ovnet.config import DATAPATHS, MAX_PORT, central_remotes, load_settings
 from ovnet.runtime import allinone, cleanup
 from ovnet.runtime.process import RuntimeFailure
 from ovnet.runtime.status import ServiceStatus, status_json
@@ -26,6 +27,10 @@ StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
                         help="State directory (default /var/lib/ovnet).")
 
 
+# --datapath's choices, so that typer refuses any other as a usage error (exit 2) before `up` writes anything.
+Datapath = Enum("Datapath", {name: name for name in DATAPATHS}, type=str)
+
+
 def _table(rows: list[ServiceStatus]) -> Table:
     table = Table("service", "pid", "alive", "healthy", "endpoint", "log")
     for r in rows:
@@ -36,10 +41,12 @@ def _table(rows: list[ServiceStatus]) -> Table:
 
 def up(
     state_dir: Path = StateDir,
-    nb_port: int = typer.Option(None, help="TCP port of the OVN NB DB (default 6641)."),
-    sb_port: int = typer.Option(None, help="TCP port of the OVN SB DB (default 6642)."),
-    api_port: int = typer.Option(None, help="TCP port of the API server (default 9696)."),
-    datapath: str = typer.Option(None, help="auto (default), system or netdev."),
+    nb_port: int = typer.Option(None, min=1, max=MAX_PORT, help="TCP port of the OVN NB DB (default 6641)."),
+    sb_port: int = typer.Option(None, min=1, max=MAX_PORT, help="TCP port of the OVN SB DB (default 6642)."),
+    api_port: int = typer.Option(None, min=1, max=MAX_PORT, help="TCP port of the API server (default 9696)."),
+    datapath: Datapath = typer.Option(None, case_sensitive=False,
+                                 help="auto (default): system when the openvswitch kernel module loads, else "
+                                      "netdev (userspace)."),
     role: str = typer.Option(None, help="all-in-one (default), central or compute."),
     central: str = typer.Option(None, help="compute: the central's address(es), comma-separated; sets "
                                            "--nb/--sb/--api from it and the ports."),
@@ -65,13 +72,19 @@ def up(
     try:
         remotes = central_remotes(central, nb_port or 6641, sb_port or 6642, api_port or 9696) if central else {}
         explicit = {k: v for k, v in (("nb_remotes", nb), ("sb_remotes", sb), ("api_urls", api)) if v}
-        settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath,
+        settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port,
+                                 datapath=datapath.value if datapath else None,
                                  role=role, encap_ip=encap_ip, sql_store=sql_url, chassis_name=chassis_name,
                                  listen_host=listen_host, cluster_size=cluster_size, cluster_member=cluster_member,
                                  cluster_remotes=cluster_remotes, **{**remotes, **explicit})
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    try:  # before the bar, so that the refusal is all it prints; allinone.up checks again under its lock
+        allinone.refuse_rewiring(settings)
+    except RuntimeFailure as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
     started = time.monotonic()
     # A bar over the all-in-one's services (it grows when added hosts' services come too); off a
     # terminal rich draws no bar and only the per-service lines remain, which scripts can read.

@@ -20,6 +20,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from ovnet.config import SettingsError
+from ovnet.credentials import TokenError
 
 # ``ovnet NAME`` -> (module, attribute), in the order ``ovnet --help`` lists them: a function is one
 # command, a typer.Typer a group of commands.
@@ -113,10 +114,11 @@ def _root() -> None:
 
 
 def main() -> None:
-    """The ``ovnet`` console script: the typer app, with unusable settings reported in one line."""
+    """The ``ovnet`` console script: the typer app, with unusable settings or an unusable token
+    (wherever a command meets them) reported in one line, exit 2 as for a usage error."""
     try:
         app()
-    except SettingsError as exc:
+    except (SettingsError, TokenError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise SystemExit(2) from None
 

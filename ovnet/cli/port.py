@@ -11,6 +11,7 @@ import typer
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import Settings, load_settings
+from ovnet.credentials import checked_option
 from ovnet.host.agentclient import AgentClient, local_admin_token
 from ovnet.host.binding import HOST_ID
 from ovnet.host.ovs import LocalOvs
@@ -21,7 +22,7 @@ app = typer.Typer(help="Bind ports to workloads on a host.", no_args_is_help=Tru
 
 StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="State directory (default /var/lib/ovnet).")
 Host = typer.Option(None, "--host", help="Hypervisor (chassis) whose agent does it; default this one.")
-Token = typer.Option(None, "--token", envvar="OS_TOKEN",
+Token = typer.Option(None, "--token", envvar="OS_TOKEN", callback=checked_option,
                      help="API token of the caller (default: the local admin token, when readable).")
 
 

@@ -20,6 +20,7 @@ import typer
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings, load_settings
+from ovnet.credentials import checked_option
 from ovnet.ovn import explain, trace
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed", "network:router_gateway")
@@ -204,7 +205,8 @@ def trace_command(
     proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
     dport: int = typer.Option(None, "--dport", min=0, max=65535, help="Destination port for tcp/udp (0-65535)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    token: str = typer.Option(None, "--token", envvar="OS_TOKEN", help="API token (default: the admin token)."),
+    token: str = typer.Option(None, "--token", envvar="OS_TOKEN", callback=checked_option,
+                             help="API token (default: the admin token)."),
     state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
                                    help="State directory (default /var/lib/ovnet)."),
 ) -> None:
@@ -223,7 +225,12 @@ def trace_command(
         typer.echo("error: --dport needs --proto tcp or udp (ICMP has no ports)", err=True)
         raise typer.Exit(2)
     settings = load_settings(state_dir)
-    secret = token or settings.admin_token_file.read_text().strip()
+    try:
+        secret = token or settings.admin_token_file.read_text().strip()
+    except OSError:
+        typer.echo(f"error: no admin token at {settings.admin_token_file}: give --token or OS_TOKEN, "
+                   f"or run `ovnet up` first", err=True)
+        raise typer.Exit(2) from None
     try:
         with ApiClient(settings.api_endpoints, secret) as api:
             result = run_trace(api, settings, source, dest, proto, dport)

@@ -10,6 +10,7 @@ import typer
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import load_settings
+from ovnet.credentials import checked_option
 from ovnet.host.agentclient import local_admin_token
 from ovnet.host.libvirt import interface_xml
 from ovnet.testbed import vm as vms
@@ -21,7 +22,7 @@ app = typer.Typer(help="Virtual machines (QEMU microvm, the test image) bound to
 
 StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR", help="State directory (default /var/lib/ovnet).")
 Host = typer.Option(None, "--host", help="Hypervisor (chassis) to use; default this one.")
-Token = typer.Option(None, "--token", envvar="OS_TOKEN", help="API token of the caller (default: the local admin).")
+Token = typer.Option(None, "--token", envvar="OS_TOKEN", callback=checked_option, help="API token of the caller (default: the local admin).")
 
 
 def _fail(exc: Exception) -> None:

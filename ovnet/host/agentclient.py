@@ -11,6 +11,7 @@ import httpx
 
 from ovnet.apiclient import decode
 from ovnet.config import ADMIN_TOKEN_FILE
+from ovnet.credentials import check_token
 from ovnet.tls import client_context
 
 # A bind waits up to settings.bind_timeout for ovn-installed; leave room above it.
@@ -30,11 +31,12 @@ def local_admin_token(socket: Path | str) -> str | None:
 class AgentClient:
     """Talks to the agent serving on ``socket`` (a path); ``token`` is the caller's API token, which
     decides whose ports may be bound. Without one the local admin token is sent when this user can
-    read it (local_admin_token); with none at all the agent answers 401 to all but healthz."""
+    read it (local_admin_token); with none at all the agent answers 401 to all but healthz. Raises
+    TokenError (credentials) for a token that cannot be a header."""
 
     def __init__(self, socket: Path | str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
         token = token or local_admin_token(socket)
-        headers = {"X-Auth-Token": token} if token else {}
+        headers = {"X-Auth-Token": check_token(token)} if token else {}
         transport = httpx.HTTPTransport(uds=str(socket), verify=client_context())
         self.http = httpx.Client(base_url="http://agent", transport=transport,
                                  headers=headers, timeout=timeout_s)

@@ -10,10 +10,11 @@ left half-started. ``down`` stops exactly the processes named in the pidfiles un
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 from contextlib import contextmanager
 
-from ovnet.config import SETTINGS_FILE, Settings
+from ovnet.config import SETTINGS_FILE, Settings, load_settings
 from ovnet.runtime import hosts, owned, public
 from ovnet.runtime.chassis import local_chassis, recorded_datapath
 from ovnet.runtime.daemon import Service
@@ -29,6 +30,14 @@ PACKAGES = {
     "ovn-northd": "ovn-central", "ovn-controller": "ovn-host", "ovn-appctl": "ovn-common",
     "ovn-sbctl": "ovn-common", "nsenter": "util-linux",
 }
+
+# What the running services were started with and others were told about (compute hosts' remotes,
+# clouds.yaml, CNI conflists, Docker's plugin name): changing one means stopping them first.
+WIRING = ("role", "listen_host", "nb_port", "sb_port", "api_port", "nb_remotes", "sb_remotes", "api_urls",
+          "encap_ip", "chassis_name", "netns", "bridge", "datapath", "sql_store", "cluster_size", "cluster_member",
+          "cluster_remotes", "docker_plugin", "agent_metrics_port", "physical_network", "public_netns",
+          "public_cidr")
+
 
 def services(settings: Settings) -> list[Service]:
     """Every service this machine runs in its role, in start order."""
@@ -108,8 +117,35 @@ def _forget_made(settings: Settings, fresh: bool, had_datapath: bool) -> None:
         (settings.state_dir / "datapath").unlink(missing_ok=True)
 
 
+def refuse_rewiring(settings: Settings) -> None:
+    """Raise RuntimeFailure (one line naming the fix) when any service of the installation in
+    ``settings.state_dir`` runs and ``settings`` differ from its settings.json in a WIRING field.
+
+    A running install is not rewired in place: ``ovnet up --api-port N`` would otherwise save N,
+    find ovnet-server alive and wait for it on N, where it never listens, while every later
+    command reads N. Restarting would move what compute hosts, clouds.yaml and CNI conflists
+    already point at, so the user stops it (``ovnet down``) knowingly instead.
+    """
+    path = settings.state_dir / SETTINGS_FILE
+    if not path.exists():
+        return
+    saved = json.loads(path.read_text())  # load_settings read it already: valid JSON object
+    wanted = settings.as_json()
+    changed = [name for name in WIRING if name in saved and saved[name] != wanted[name]]
+    if changed and any(s.pid() for s in services(load_settings(settings.state_dir))):
+        flags = ", ".join(f"{name} {saved[name]!r} -> {wanted[name]!r}" for name in changed)
+        raise RuntimeFailure(f"ovnet is running; changing {flags} needs `ovnet down` first "
+                             f"({path} left as it was)")
+
+
 def _up(settings: Settings, note: Progress) -> list[ServiceStatus]:
-    with _lock(settings), _remembered(settings):
+    with _lock(settings):
+        refuse_rewiring(settings)
+        return _started(settings, note)
+
+
+def _started(settings: Settings, note: Progress) -> list[ServiceStatus]:
+    with _remembered(settings):
         if settings.role == "compute" and not settings.admin_token_file.exists():
             raise RuntimeFailure(f"a compute host calls the API with the central's admin token: copy the "
                                  f"central's <state-dir>/admin-token to {settings.admin_token_file} (mode 0600)")

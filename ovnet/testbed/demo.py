@@ -140,9 +140,14 @@ def run(settings: Settings, tokens: dict[str, str], host: str, keep: bool = Fals
     demo (clean() deletes them). ``judge`` gets the measured cells and the record before anything
     is removed and returns them annotated (the CLI's ``ovnet trace`` of every cell). Returns the
     cells (seed.pairs() order) and timings in seconds by phase. Raises RuntimeFailure or ApiError
-    (after removing what it made).
+    (after removing what it made); RuntimeFailure, touching nothing, while a previous demo is
+    recorded: clean() it before issuing ``tokens``, as clean() deletes the projects it made and
+    so revokes their tokens, which a kept demo's projects are.
     """
     note = progress or (lambda _msg: None)
+    if Record.load(settings) is not None:
+        raise RuntimeFailure("a previous demo is still recorded: clean() it before issuing the tokens "
+                             "(`ovnet demo --clean`)")
     timings: dict[str, float] = {}
     try:
         build(settings, tokens, host, note, timings, projects)
@@ -168,11 +173,8 @@ def run(settings: Settings, tokens: dict[str, str], host: str, keep: bool = Fals
 
 def build(settings: Settings, tokens: dict[str, str], host: str, note: Progress, timings: dict[str, float],
           projects: list[str] = ()) -> None:
-    """Make the seed picture (a previous demo is cleaned first); see run(). The dockerd starts
-    while the API calls run; the VMs boot while the namespaces are plugged."""
-    if Record.load(settings) is not None:
-        note("removing the previous demo")
-        clean(settings, note)
+    """Make the seed picture; see run(). The dockerd starts while the API calls run; the VMs boot
+    while the namespaces are plugged."""
     started = time.monotonic()
     image = build_image(settings.cache_dir)  # reused when cached
     timings["vm image"] = time.monotonic() - started

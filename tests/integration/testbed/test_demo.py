@@ -17,10 +17,10 @@ import pytest
 from pyroute2 import IPRoute, netns
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.cli.demo import member_tokens
+from ovnet.cli.demo import fresh_tokens, member_tokens
 from ovnet.runtime import hosts, underlay
 from ovnet.host.vif import veth_host_name
-from ovnet.runtime.process import pid_alive, read_pid, wait_until
+from ovnet.runtime.process import RuntimeFailure, pid_alive, read_pid, wait_until
 from ovnet.testbed import cnicontainer, container, demo, seed, vm
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn, pytest.mark.qemu, pytest.mark.docker, pytest.mark.podman]
@@ -228,6 +228,33 @@ def test_failed_build_leaves_nothing(allinone):
     assert not root.exists()
     assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if _reads(p).startswith(b"dockerd\0")
                 and str(root).encode() in _reads(p)]
+
+
+def test_a_demo_over_a_kept_one_gets_tokens_its_clean_up_leaves_valid(allinone):
+    """`ovnet demo --keep; ovnet demo`: the second run removes the kept demo, whose projects go
+    with their tokens, so it must issue its tokens after that, not before (it got 401). A kept
+    demo of projects only stands in for the whole one: the projects are what revoke the tokens."""
+    kept: list[str] = []
+    member_tokens(allinone, kept)
+    demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, projects=kept).save()
+
+    with pytest.raises(RuntimeFailure, match="previous demo"):  # tokens issued before the clean-up
+        demo.run(allinone, member_tokens(allinone), f"hv{secrets.token_hex(3)}")
+    assert demo.Record.load(allinone).projects == kept  # refused before touching anything
+
+    said: list[str] = []
+    tokens, made = fresh_tokens(allinone, said.append)
+    try:
+        assert said[0] == "removing the previous demo" and demo.Record.load(allinone) is None
+        assert len(made) == len(seed.NETWORKS) and not set(made) & set(kept)
+        for token in tokens.values():
+            with ApiClient(allinone.api_endpoints, token) as member:
+                member.list_networks()  # 200, not 401: the token of a project that exists
+    finally:
+        with ApiClient.from_settings(allinone) as admin:
+            for project in made:
+                admin.delete_project(project, cascade=True)
+    assert _resources(allinone) == []
 
 
 def _reads(path: Path) -> bytes:

@@ -111,6 +111,18 @@ def test_plugin_version_and_errors_without_an_agent(tmp_path):
     assert str(tmp_path.parent / "admin-token") in error["msg"]  # beside the socket's run dir
 
 
+@pytest.mark.parametrize("content", ["a\nX-Injected: 1\n", "bögus\n", "x y\n", b"\xff\xfe"])
+def test_plugin_refuses_a_token_file_that_cannot_be_a_header(tmp_path, content):
+    """A line break would end the request's header early (the rest read as headers of the
+    plugin's choosing); a non-ASCII token cannot be one. A CNI error, code 7, never a traceback."""
+    token = tmp_path / "token"
+    token.write_bytes(content if isinstance(content, bytes) else content.encode())
+    config = {"cniVersion": "1.1.0", "name": "n", "agent_socket": str(tmp_path / "none.sock"),
+              "token_file": str(token)}
+    status, error = _run_plugin({"CNI_COMMAND": "ADD"}, json.dumps(config).encode())
+    assert (status, error["code"]) == (1, 7) and str(token) in error["msg"], error
+
+
 def test_plugin_imports_only_the_standard_librarys_c_modules():
     source = Path(cniplugin.__file__).read_text()
     imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
