@@ -92,6 +92,9 @@ class CniService:
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
         """Run one forwarded CNI request; returns the Result (ADD) or {}. Raises CniError."""
         request = p.parse_request(verb, env, config)
+        if verb in ("ADD", "CHECK") and not nsutil.is_netns(request.netns):
+            # Told before any port is made: the CNI spec's "invalid necessary environment variables".
+            raise CniError(p.ERR_ENV, f"CNI_NETNS {request.netns!r} is not a network namespace")
         api = ApiClient(self.binder.api_urls, token) if token else None
         try:
             return self._dispatch(request, api or self.admin, token)
@@ -143,6 +146,10 @@ class CniService:
             return net
         project = self._project_id(request.project, api) if request.project else None
         found = api.list_networks(name=request.network, **({"project_id": project} if project else {}))
+        if not found and is_uuid(request.network):
+            raise CniError(p.ERR_CONFIG, f"ovnet network {request.network} (the configuration's \"network\", an id) "
+                           "does not exist: it was deleted, or this token cannot see it; point the configuration "
+                           "at an existing network (ovnet cni install)")
         if len(found) != 1:
             raise CniError(p.ERR_CONFIG, f"{'no' if not found else 'more than one'} ovnet network is called "
                            f"{request.network!r}" + (f" in project {request.project}" if project else "")
