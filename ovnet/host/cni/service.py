@@ -38,6 +38,7 @@ import httpx
 from ovnet.apiclient import ApiClient, ApiError, is_uuid
 from ovnet.host import addressing, nsutil
 from ovnet.host.attach import HOST_ID
+from ovnet.host.attachment import VETH
 from ovnet.host.binding import Binder
 from ovnet.host.cni import protocol as p
 from ovnet.host.cni.protocol import Attachment, CniError
@@ -204,16 +205,8 @@ class CniService:
     def _plugged_into(self, port: dict, netns: str, ifname: str) -> bool:
         """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC. This
         host's OVS says so, not ``binding:host_id``, which a member's token does not show."""
-        if not self.binder.host.ovs.port_by_id(port["id"]):
-            return False
-        try:
-            with nsutil.iproute(netns) as ipr:
-                index = addressing.link_index(ipr, ifname)
-                if index is None:
-                    return False
-                return ipr.get_links(index)[0].get_attr("IFLA_ADDRESS") == port["mac_address"]
-        except OSError:
-            return False
+        owned = self.binder.host.ovs.port_by_id(port["id"])
+        return owned is not None and self.binder.service.plugin(VETH).holds(owned, netns, ifname)
 
     # -- verbs ---------------------------------------------------------------------------------
     def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
