@@ -123,9 +123,10 @@ class AttachService:
             owned = self.host.ovs.port_by_id(port_id)
             if owned and owned.kind != kind:
                 raise Conflict(f"port {port_id} is already plugged here as {owned.kind}; unbind it first")
-            if owned and owned.target != plugged_into(target, ifname) and (
-                    owned.target or not plugin.holds(owned, target, ifname)):
-                where = owned.target or "another target"  # the reconcile re-added it: none recorded
+            # The devices decide when the record differs: the same netns by name or by path, or an
+            # OVS port the agent's reconcile re-added (it records no target).
+            if owned and owned.target != plugged_into(target, ifname) and not plugin.holds(owned, target, ifname):
+                where = owned.target or "another target"
                 raise Conflict(f"port {port_id} is already plugged here into {where}; unbind it first")
             bound = bound or self._bind(port_id)
             marks = [time.monotonic()]

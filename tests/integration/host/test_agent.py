@@ -298,6 +298,7 @@ def test_a_veth_port_bound_into_one_netns_is_refused_into_another_until_unbound(
     refused("--netns", first, "--ifname", "eth1")
     refused("--netns", f"/run/netns/{second}")
     assert ovnet(allinone, "port", "bind", port["id"], "--netns", first).returncode == 0
+    assert ovnet(allinone, "port", "bind", port["id"], "--netns", f"/run/netns/{first}").returncode == 0  # by path
     # An OVS port the agent's reconcile re-added has no recorded target: the devices tell.
     host.ovs.del_port(veth_host_name(port["id"]))
     assert agent.reconcile()["replugged"] == [port["id"]]

@@ -190,6 +190,10 @@ def test_without_a_recorded_target_the_devices_tell_a_repeat_from_another_target
         with pytest.raises(Conflict, match="into another target; unbind it first"):
             svc.attach(PORT_ID, "veth", target, ifname=ifname)
         assert api.calls == [] and veth.log == []
+    # A record naming the same namespace differently (by path) defers to the devices as well.
+    recorded = OwnedPort("vh1", PORT_ID, "veth", "fa:16:3e:00:00:07", True, target="/run/netns/ns1/eth0")
+    svc, api, veth = service(FakeApi(changed=False), ovs=FakeOvs(owned=recorded), plugged=True)
+    assert svc.attach(PORT_ID, "veth", "ns1").device == "vh1"
 
 
 def test_one_port_is_attached_by_one_caller_at_a_time():
