@@ -15,7 +15,8 @@ refers to and its parent table). Each ``Table`` declares:
   ``name_of(object id)``, so a table with ``name_of`` keys its rows by the plain object id or by
   ``<id>/<part>`` with ``<part>`` in ``parts``; other tables with several rows per object leave it None;
 - ``parts``: the ``<part>``s of a named table's ``<id>/<part>`` keys (a network's ``drop``
-  Port_Group, its ``provnet`` switch port). A scoped read looks those names up too: an object
+  Port_Group, named after its key; its ``provnet`` switch port, named by the network id). A
+  scoped read looks up ``name_of(<id>/<part>)`` beside ``name_of(<id>)``: an object
   deleted from the model has no desired rows to name them, and its part rows must still be found
   to go with the delete's own sync, not wait for the next full reconcile. ``desired_rows``
   refuses a key with an undeclared part;
