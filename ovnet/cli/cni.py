@@ -58,6 +58,12 @@ def install(
         typer.echo(f"wrote {path}")
     typer.echo(f"CNI network {config['name']} -> ovnet network {net['name']} ({net['id']}): "
                f"podman run --network {config['name']} ...")
+    first = cni_install.read_before(conf_dir, config["name"])
+    if first:
+        typer.echo(f"warning: {first[0].name} sorts before {config['name']}.conflist in {conf_dir}: a runtime that "
+                   f"takes the first configuration (ctr run --cni) gets {first[0].name}; podman names its network "
+                   f"and is not affected. To make this one the first, install it with a --name that sorts before "
+                   f"{first[0].name} (e.g. --name 00-{config['name']})", err=True)
 
 
 def _networks(api: ApiClient, ref: str, project_id: str | None) -> list[dict]:

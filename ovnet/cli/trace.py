@@ -1,4 +1,4 @@
-"""``ovnet trace --from PORT|WORKLOAD --to IP|PORT``: why can A (not) reach B, in the model's terms.
+"""``ovnet trace --from PORT|WORKLOAD|outside --to IP|PORT``: why can A (not) reach B, in the model's terms.
 
 The endpoints are resolved through the API with the caller's token (a member finds and is told
 about its own project's objects only); the packet is traced by OVN's own ovn-trace against SB
@@ -22,10 +22,12 @@ from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
 from ovnet.ovn import explain, trace
+from ovnet.runtime import public
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed", "network:router_gateway")
 CLIENT_PORT = 40000  # the source port of a traced TCP/UDP request
 OUTSIDE_MAC = "02:00:00:00:00:01"  # an outside host's MAC: a localnet port checks none
+OUTSIDE = "outside"  # --from: the outside host (ovnet.runtime.public), unless a port has that name
 
 
 class TraceError(Exception):
@@ -199,8 +201,34 @@ def _verdict(request: explain.Explanation, back: explain.Explanation | None, sou
             "proto": proto, "dport": dport, "request": request.as_dict(), "reply": back.as_dict() if back else None}
 
 
+def outside_network(api: ApiClient, address: str) -> str:
+    """The id of the external network whose subnet holds the outside host's ``address``; TraceError
+    when the caller sees none."""
+    for net in api.list_networks(**{"router:external": "true"}):
+        if any(ipaddress.ip_address(address) in ipaddress.ip_network(s["cidr"])
+               for s in api.list_subnets(network_id=net["id"])):
+            return net["id"]
+    raise TraceError(f"no external network has a subnet holding the outside host's address {address}")
+
+
+def run_cli_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str, proto: str,
+                  dport: int | None) -> dict[str, Any]:
+    """``ovnet trace``: run_trace, or, for ``--from outside`` when no port or workload has that
+    name, run_trace_from_outside from the outside host (ovnet.runtime.public) to the floating IP
+    ``dest_ref``. Raises TraceError."""
+    if source_ref == OUTSIDE:
+        try:
+            find_port(api, source_ref)
+        except UnknownEndpoint:
+            address, _ = public.outside_address(settings)
+            return run_trace_from_outside(api, settings, outside_network(api, address), address, dest_ref,
+                                          proto, dport)
+    return run_trace(api, settings, source_ref, dest_ref, proto, dport)
+
+
 def trace_command(
-    source: str = typer.Option(..., "--from", help="Port id or name, or a workload (device_id)."),
+    source: str = typer.Option(..., "--from", help="Port id or name, a workload (device_id), or 'outside': the "
+                               "outside host on the public network (then --to is a floating IP)."),
     dest: str = typer.Option(..., "--to", help="An IP address, or a port id or name."),
     proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
     dport: int = typer.Option(None, "--dport", min=0, max=65535, help="Destination port for tcp/udp (0-65535)."),
@@ -233,7 +261,7 @@ def trace_command(
         raise typer.Exit(2) from None
     try:
         with ApiClient(settings.api_endpoints, secret) as api:
-            result = run_trace(api, settings, source, dest, proto, dport)
+            result = run_cli_trace(api, settings, source, dest, proto, dport)
     except (TraceError, ApiError, RuntimeError, subprocess.CalledProcessError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -113,8 +113,8 @@ class AttachService:
         have answered ({"port", "network", "subnets", "changed"}); no bind round trip is made.
 
         Raises BadRequest (bad kind, ifname or target), NotFound (no such port), Conflict (bound to
-        another host, plugged here as another kind, or in flight), BindTimeout (not installed within
-        ``bind_timeout``), OvsError; other ApiErrors pass through."""
+        another host, plugged here as another kind or into another target, or in flight),
+        BindTimeout (not installed within ``bind_timeout``), OvsError; other ApiErrors pass through."""
         plugin = self.plugin(kind)
         check_ifname(ifname)
         plugin.check(target, owner)
@@ -123,8 +123,11 @@ class AttachService:
             owned = self.host.ovs.port_by_id(port_id)
             if owned and owned.kind != kind:
                 raise Conflict(f"port {port_id} is already plugged here as {owned.kind}; unbind it first")
-            if owned and owned.target and owned.target != plugged_into(target, ifname):
-                raise Conflict(f"port {port_id} is already plugged here into {owned.target}; unbind it first")
+            # The devices decide when the record differs: the same netns by name or by path, or an
+            # OVS port the agent's reconcile re-added (it records no target).
+            if owned and owned.target != plugged_into(target, ifname) and not plugin.holds(owned, target, ifname):
+                where = owned.target or "another target"
+                raise Conflict(f"port {port_id} is already plugged here into {where}; unbind it first")
             bound = bound or self._bind(port_id)
             marks = [time.monotonic()]
             try:

@@ -7,6 +7,8 @@ changes only the calling thread's namespace, and a socket keeps the namespace it
 
 from __future__ import annotations
 
+import fcntl
+import os
 import socket
 import threading
 
@@ -14,6 +16,8 @@ from pyroute2 import IPRoute
 from pyroute2.netns import setns
 
 NETLINK_ROUTE = 0
+NS_GET_NSTYPE = 0xB703  # ioctl on a namespace file: its CLONE_NEW* type (linux/nsfs.h, Linux 4.11)
+CLONE_NEWNET = 0x40000000
 
 
 def _in_netns(netns: str | None, work):
@@ -35,6 +39,22 @@ def _in_netns(netns: str | None, work):
     if "error" in box:
         raise box["error"]
     return box["result"]
+
+
+def is_netns(netns: str) -> bool:
+    """True when ``netns`` (a name under /run/netns, as pyroute2's setns takes it, or a path)
+    opens as a network namespace; False for a missing file or any other file."""
+    path = netns if "/" in netns else f"/run/netns/{netns}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET
+    except OSError:  # ENOTTY: not a namespace file
+        return False
+    finally:
+        os.close(fd)
 
 
 def netns_socket(netns: str, family: int, kind: int, proto: int = 0) -> socket.socket:

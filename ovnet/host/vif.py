@@ -25,7 +25,7 @@ from pyroute2 import IPRoute, NetlinkError
 from ovnet.host import addressing, nsutil
 from ovnet.host.attachment import INTERNAL, TAP, VETH, Attachment, check_ifname, check_kind
 from ovnet.host.errors import BadRequest, Conflict
-from ovnet.host.ovs import LocalOvs
+from ovnet.host.ovs import LocalOvs, OwnedPort
 
 ALIAS_PREFIX = "ovnet:"
 # The kind an alias names once its device was taken off the bridge for good (Vif.release): no
@@ -93,6 +93,13 @@ class Vif:
         host-end device left for the caller to delete (VethVif's), here None."""
         self.unplug(port_id, final=True)
         return None
+
+    def holds(self, owned: OwnedPort, target: str, ifname: str) -> bool:
+        """True when ``owned`` (this kind's OVS port) is plugged into ``target`` as ``ifname``, read
+        from the devices themselves: for an OVS port without a recorded ``target`` (one the
+        agent's reconcile re-added). Here, for a device that is its own target (tap, internal):
+        the OVS port is that device."""
+        return owned.name == target
 
     def is_plugged(self, port_id: str) -> bool:
         """True when an owned OVS port for ``port_id`` exists and its device is present."""
@@ -180,6 +187,16 @@ class VethVif(Vif):
                     ipr.link("del", index=index)  # takes the peer with it
                 raise
         return host_end
+
+    def holds(self, owned: OwnedPort, target: str, ifname: str) -> bool:
+        """True when interface ``ifname`` in network namespace ``target`` carries ``owned``'s MAC
+        (False when the namespace cannot be entered)."""
+        try:
+            with nsutil.iproute(target) as ipr:
+                index = addressing.link_index(ipr, ifname)
+                return index is not None and ipr.get_links(index)[0].get_attr("IFLA_ADDRESS") == owned.mac
+        except OSError:
+            return False
 
     def release(self, port_id: str) -> str | None:
         """Take ``port_id``'s OVS port off the bridge at once (the port is being deleted) and mark

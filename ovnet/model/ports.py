@@ -31,7 +31,7 @@ COLUMNS = {
 # the admin token.
 ADMIN_ONLY = {"binding:host_id": "", "binding:profile": {}}
 # Ports a router or a floating IP owns: they come and go with that resource, never through the
-# port API (Neutron's L3 service refuses their deletion with 409).
+# port API (Neutron's L3 service refuses their deletion with 409 while that resource exists).
 SERVICE_OWNERS = ("network:router_interface", "network:router_gateway", "network:floatingip")
 ROUTER_OWNERS = SERVICE_OWNERS[:2]
 
@@ -383,14 +383,16 @@ def delete_port(session: Session, ctx: Context, port_id: str) -> None:
     The port's project, the owner of its network (Neutron's delete_port policy:
     admin_owner_or_network_owner) and an admin may; others get Forbidden, or NotFound when the
     port is invisible to them. Conflict (ServicePortInUse) for a port of a router or a floating IP
-    (``SERVICE_OWNERS``): those go with ``router remove subnet``, ``router unset
-    --external-gateway`` or ``floating ip delete``.
+    (``SERVICE_OWNERS``) while that router or floating IP (its device_id) exists: those go with
+    ``router remove subnet``, ``router unset --external-gateway`` or ``floating ip delete``. One
+    whose owner does not exist (an admin made it by hand, device_id empty or stale) may be
+    deleted, as Neutron's L3 plugin allows (``prevent_l3_port_deletion``).
     """
     port = get_visible(session, ctx, Port, port_id)
     network_owner = session.scalar(select(Network.project_id).where(Network.id == port.network_id))
     if not ctx.is_admin and ctx.project_id not in (port.project_id, network_owner):
         raise Forbidden("rule:delete_port is disallowed by policy")
-    if port.device_owner in SERVICE_OWNERS:
+    if port.device_owner in SERVICE_OWNERS and _owner_exists(session, port):
         raise Conflict(f"Port {port.id} cannot be deleted directly via the port API: has device owner "
                        f"{port.device_owner}.", "ServicePortInUse")
     for fip in session.scalars(select(FloatingIP).where(FloatingIP.port_id == port.id)):
@@ -398,6 +400,13 @@ def delete_port(session: Session, ctx: Context, port_id: str) -> None:
         fip.status = "DOWN"
         record_update(session, fip)
     remove_port(session, port)
+
+
+def _owner_exists(session: Session, port: Port) -> bool:
+    # The service resource a SERVICE_OWNERS port's device_id names, seen by anyone (another
+    # project's router still owns its port).
+    model = FloatingIP if port.device_owner == SERVICE_OWNERS[2] else Router
+    return bool(port.device_id) and session.get(model, port.device_id) is not None
 
 
 def remove_port(session: Session, port: Port) -> None:

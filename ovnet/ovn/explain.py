@@ -102,6 +102,20 @@ def _acl_step(hop: Hop, acl: Mapping[str, Any], lookup: Lookup) -> Step:
                 f"{rule_text(rule)}", {"security_group": group_id, "rule": rule_id, "port": port_id})
 
 
+def _delivered(port_name: str, lookup: Lookup) -> Step:
+    net = lookup("networks", port_name)
+    if net is not None:
+        # A provider network's localnet port is named by the network's id (routing.localnet_port)
+        # and is no Neutron port: the packet leaves OVN onto the physical network (the outside).
+        physnet = net.get("provider:physical_network")  # shown to admins only (Neutron policy)
+        onto = f" onto physical network {physnet}" if physnet else ""
+        return Step("delivered", f"leaves through the localnet port of network {_name(net, port_name)}{onto}",
+                    {"port": port_name, "network": port_name})
+    port = lookup("ports", port_name)
+    host = (port or {}).get("binding:host_id") or "no chassis (unbound)"
+    return Step("delivered", f"delivered to port {_name(port, port_name)} on {host}", {"port": port_name})
+
+
 def explain(trace: Trace, acls: list[Mapping[str, Any]], lookup: Lookup) -> Explanation:
     """The explanation of ``trace`` (see the module docstring)."""
     steps: list[Step] = []
@@ -131,10 +145,7 @@ def explain(trace: Trace, acls: list[Mapping[str, Any]], lookup: Lookup) -> Expl
         if hop.stage in ROUTE_STAGES:
             steps.append(Step("route", f"route {hop.match}"))
     if trace.delivered:
-        port = lookup("ports", trace.delivered_to)
-        host = (port or {}).get("binding:host_id") or "no chassis (unbound)"
-        steps.append(Step("delivered", f"delivered to port {_name(port, trace.delivered_to)} on {host}",
-                          {"port": trace.delivered_to}))
+        steps.append(_delivered(trace.delivered_to, lookup))
         allowed = [s for s in steps if s.kind == "allowed"]
         return Explanation("delivered", allowed[-1].text if allowed else steps[-1].text, steps)
     hop = trace.dropped_at

@@ -23,7 +23,7 @@ from ovs.db import idl as ovs_idl
 from ovsdbapp.backend.ovs_idl import command, connection, event, transaction
 
 from ovnet.ovn.diff import Change, held_in, plan
-from ovnet.ovn.registry import ORDER, TABLE, TABLES, object_id
+from ovnet.ovn.registry import ORDER, TABLE, TABLES, names_of, object_id
 from ovnet.ovn.translate import LSP, OWNER_KEY, Desired, Row
 
 LOG = logging.getLogger(__name__)
@@ -223,8 +223,7 @@ class _Converge(command.BaseCommand):
     __repr__ = __str__
 
     def run_idl(self, txn: ovs_idl.Transaction) -> None:
-        actual = self.api.read_owned(self.scope, known=self.known, desired=self.desired,
-                                     memberships=self.memberships)
+        actual = self.api.read_owned(self.scope, known=self.known, memberships=self.memberships)
         changes = _plan(self.api.idl, self.desired, actual, self.scope)
         _Writer(self.api.idl, txn).apply(changes)
         self.result = changes
@@ -418,13 +417,12 @@ class NbClient:
         return self.connected()
 
     def read_owned(self, scope: set[str] | None = None, lock: Any = None,
-                   known: Collection[str] = (), desired: Desired | None = None,
-                   memberships: bool = False) -> dict[str, list[Row]]:
+                   known: Collection[str] = (), memberships: bool = False) -> dict[str, list[Row]]:
         """Owned rows as plain data (``diff``'s actual shape); only ids in ``scope`` when given.
 
         Without ``scope`` every row is scanned. With it, rows of tables with names are found by
-        name (``Table.name_of`` of each object id in scope and of each ``desired`` key of those
-        objects) plus the rows whose NB UUIDs are in ``known`` (owned rows a full scan found under
+        name (``registry.names_of``: ``Table.name_of`` of each object id in scope and of its
+        ``<id>/<part>`` keys) plus the rows whose NB UUIDs are in ``known`` (owned rows a full scan found under
         another name); tables without names are always scanned.
 
         With ``memberships`` a row's membership key (``Membership.key`` in ``external_ids``, e.g.
@@ -443,15 +441,14 @@ class NbClient:
         out: dict[str, list[Row]] = {}
         for table in ORDER:
             rows = self._idl.tables[table].rows
-            name_of = TABLE[table].name_of
             with guard:
-                if scope is None or name_of is None:
+                if scope is None or TABLE[table].name_of is None:
                     candidates = list(rows.values())
                 else:
                     # A row keyed "<id>/<part>" (a network's drop Port_Group) is named after its key,
-                    # not its object id: look up both, or a scoped converge never finds it.
-                    names = {name_of(k) for k in scope} | {name_of(k) for k in (desired or {}).get(table, ())
-                                                           if object_id(k) in scope}
+                    # not its object id: every declared part is looked up, since a deleted object
+                    # has no desired rows left to name its part rows.
+                    names = names_of(table, scope)
                     candidates = [r for n in sorted(names) for r in _by_name(self._idl, table, n)]
                     seen = {r.uuid for r in candidates}
                     extra = (rows.get(uuid.UUID(u)) for u in known)
@@ -505,7 +502,7 @@ class NbClient:
         self._require()
         lock = self.ovsdb_connection.lock
         full = scope is None  # a full reconcile also checks memberships (read_owned)
-        actual = self.read_owned(scope, lock, desired=desired, memberships=full)
+        actual = self.read_owned(scope, lock, memberships=full)
         with lock:
             plan = _plan(self._idl, desired, actual, scope)
         if dry_run or not plan:

@@ -12,8 +12,14 @@ refers to and its parent table). Each ``Table`` declares:
 - ``name_of``: for tables whose rows have a ``name`` ovnet sets, the name of the row of an ovnet
   id. The NB client indexes ``name`` so a row is found without scanning the table; tables
   without it are scanned (keep those small: DHCP_Options). A scoped read looks rows up by
-  ``name_of(object id)``, so a table with ``name_of`` keys its rows by the plain object id;
-  tables with several rows per object (``<id>/<part>`` keys) leave it None;
+  ``name_of(object id)``, so a table with ``name_of`` keys its rows by the plain object id or by
+  ``<id>/<part>`` with ``<part>`` in ``parts``; other tables with several rows per object leave it None;
+- ``parts``: the ``<part>``s of a named table's ``<id>/<part>`` keys (a network's ``drop``
+  Port_Group, named after its key; its ``provnet`` switch port, named by the network id). A
+  scoped read looks up ``name_of(<id>/<part>)`` beside ``name_of(<id>)``: an object
+  deleted from the model has no desired rows to name them, and its part rows must still be found
+  to go with the delete's own sync, not wait for the next full reconcile. ``desired_rows``
+  refuses a key with an undeclared part;
 - ``unique_name``: NB refuses a second row with that name (an index in the NB schema), so a
   create is checked first against rows ovnet does not own (a "conflict", left to an operator);
 - ``parent``: for non-root tables, the parent table and column that hold the row (ovsdbapp's
@@ -80,6 +86,7 @@ class Table:
     name: str
     columns: tuple[str, ...]
     name_of: Callable[[str], str] | None = None
+    parts: tuple[str, ...] = ()
     unique_name: bool = False
     parent: Parent | None = None
     references: Mapping[str, str] = field(default_factory=dict)
@@ -89,12 +96,13 @@ class Table:
 TABLES: tuple[Table, ...] = (
     Table(LS, ("name", "other_config", "external_ids"), name_of=translate.switch_name),
     Table(DHCP, ("cidr", "options", "external_ids")),
-    Table(acls.PG, ("name", "external_ids"), name_of=acls.port_group_name, unique_name=True),
+    Table(acls.PG, ("name", "external_ids"), name_of=acls.port_group_name, parts=(acls.DROP_SUFFIX,),
+          unique_name=True),
     Table(acls.ACL, ("name", "priority", "direction", "match", "action", "external_ids"),
           parent=Parent(acls.PG, "acls", acls.PORT_GROUP_KEY)),
     Table(LSP, ("name", "type", "addresses", "port_security", "enabled", "options", "tag",
                 "dhcpv4_options", "dhcpv6_options", "external_ids"),
-          name_of=str, unique_name=True, parent=Parent(LS, "ports", NETWORK_KEY),
+          name_of=str, parts=(routing.PROVNET_SUFFIX,), unique_name=True, parent=Parent(LS, "ports", NETWORK_KEY),
           references={"dhcpv4_options": DHCP, "dhcpv6_options": DHCP},
           memberships=(Membership(acls.PG, "ports", acls.MEMBERSHIP_KEY),)),
     # A router's child tables are small (a few rows per router) and scanned; their rows' ovnet ids
@@ -132,9 +140,18 @@ def _check() -> None:
                   *(m.table for m in table.memberships)}
         if not needed <= before:
             raise ValueError(f"{table.name} must come after {sorted(needed - before)} in TABLES")
+        if table.parts and table.name_of is None:
+            raise ValueError(f"{table.name}: parts are looked up by name and need name_of")
 
 
 _check()
+
+
+def names_of(table: str, object_ids: Iterable[str]) -> set[str]:
+    """The ``name``s the rows of ``object_ids`` may have in ``table`` (one with ``name_of``):
+    ``name_of(id)`` and ``name_of(id/part)`` for each of the table's ``parts``."""
+    spec = TABLE[table]
+    return {spec.name_of(k) for i in object_ids for k in (i, *(f"{i}/{p}" for p in spec.parts))}
 
 
 def object_id(key: str) -> str:
@@ -150,7 +167,8 @@ def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str
     ids) only the rows of those objects are returned, which keeps a small change cheap when
     there are many ports. ``facts`` are what translations read beyond the model, same shape
     (items with an "id"), e.g. {"chassis": [...]} from OVN SB (``ovnet.ovn.sb``). Raises
-    ValueError when a translate function yields a table not in TABLES.
+    ValueError when a translate function yields a table not in TABLES, or a key of a named table
+    with a part not in that table's ``parts``.
     """
     view = ModelView({**snapshot, **(facts or {})})
     out: Desired = {name: {} for name in ORDER}
@@ -161,6 +179,8 @@ def desired_rows(snapshot: Mapping[str, list[Mapping[str, Any]]], scope: set[str
             for table, key, row in (r for rows_of in functions for r in rows_of(item, view)):
                 if table not in out:
                     raise ValueError(f"{name} {item['id']}: table {table} is not declared in TABLES")
+                if "/" in key and TABLE[table].name_of is not None and key.partition("/")[2] not in TABLE[table].parts:
+                    raise ValueError(f"{name} {item['id']}: {table} key {key!r} has a part not in its Table.parts")
                 out[table][key] = row
     return out
 

@@ -68,9 +68,12 @@ def lrp_name_of(key: str) -> str:
     return router_port_name(key.split("/")[1])
 
 
+PROVNET_SUFFIX = "provnet"
+
+
 def provnet_key(network_id: str) -> str:
-    """Ovnet id of a network's localnet Logical_Switch_Port."""
-    return f"{network_id}/provnet"
+    """Ovnet id of a network's localnet Logical_Switch_Port: ``<network id>/provnet``."""
+    return f"{network_id}/{PROVNET_SUFFIX}"
 
 
 def _ids(item: Item, kind: str, **extra: str) -> dict[str, str]:

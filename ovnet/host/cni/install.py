@@ -51,6 +51,25 @@ def conflist_path(conf_dir: Path, name: str) -> Path:
     return conf_dir / f"{check_name(name)}.conflist"
 
 
+# libcni's ConfFiles: the files a runtime reads from its config dir, in byte order of their names.
+CONF_SUFFIXES = (".conf", ".conflist", ".json")
+
+
+def read_before(conf_dir: Path, name: str) -> list[Path]:
+    """The network configurations in ``conf_dir`` that sort before CNI network ``name``'s conflist.
+
+    A runtime that uses the first one in name order (containerd's ``ctr run --cni``, libcni's
+    ConfFiles sorted) takes the first of these instead of ``name``; one that names its network
+    (``podman run --network name``) is not affected. Debian's podman ships
+    ``87-podman-bridge.conflist``, which sorts before most network names. ``name`` is not renamed
+    to come first: installing a second network would then move every such runtime's default
+    without a word. ValueError for an invalid name."""
+    ours = conflist_path(conf_dir, name).name
+    if not conf_dir.is_dir():
+        return []
+    return sorted(p for p in conf_dir.iterdir() if p.suffix in CONF_SUFFIXES and p.name < ours)
+
+
 def _write(path: Path, text: str, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

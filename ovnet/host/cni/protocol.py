@@ -12,6 +12,9 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from ovnet.host.attachment import check_ifname
+from ovnet.host.errors import BadRequest
+
 SUPPORTED_VERSIONS = ("0.4.0", "1.0.0", "1.1.0")
 
 # Error codes (CNI spec 1.1.0 "Error codes"; 100 and up are ovnet's own).
@@ -162,6 +165,11 @@ def parse_request(verb: str, env: dict, config: dict) -> Attachment:
         raise CniError(ERR_ENV, f"CNI_CONTAINERID {container_id!r} must start with a letter or digit, "
                                 "then letters, digits, '_', '.', '-'")
     ifname = _need(env, "CNI_IFNAME", verb)
+    if verb in ("ADD", "CHECK"):  # DEL stays lenient: a name ADD refused has nothing to remove
+        try:
+            check_ifname(ifname)
+        except BadRequest as exc:
+            raise CniError(ERR_ENV, f"CNI_IFNAME: {exc.message}") from None
     netns = env.get("CNI_NETNS") or ""
     if verb in ("ADD", "CHECK"):
         netns = _need(env, "CNI_NETNS", verb)

@@ -38,6 +38,7 @@ import httpx
 from ovnet.apiclient import ApiClient, ApiError, is_uuid
 from ovnet.host import addressing, nsutil
 from ovnet.host.attach import HOST_ID
+from ovnet.host.attachment import VETH
 from ovnet.host.binding import Binder
 from ovnet.host.cni import protocol as p
 from ovnet.host.cni.protocol import Attachment, CniError
@@ -92,6 +93,9 @@ class CniService:
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
         """Run one forwarded CNI request; returns the Result (ADD) or {}. Raises CniError."""
         request = p.parse_request(verb, env, config)
+        if verb in ("ADD", "CHECK") and not nsutil.is_netns(request.netns):
+            # Told before any port is made: the CNI spec's "invalid necessary environment variables".
+            raise CniError(p.ERR_ENV, f"CNI_NETNS {request.netns!r} is not a network namespace")
         api = ApiClient(self.binder.api_urls, token) if token else None
         try:
             return self._dispatch(request, api or self.admin, token)
@@ -143,6 +147,10 @@ class CniService:
             return net
         project = self._project_id(request.project, api) if request.project else None
         found = api.list_networks(name=request.network, **({"project_id": project} if project else {}))
+        if not found and is_uuid(request.network):
+            raise CniError(p.ERR_CONFIG, f"ovnet network {request.network} (the configuration's \"network\", an id) "
+                           "does not exist: it was deleted, or this token cannot see it; point the configuration "
+                           "at an existing network (ovnet cni install)")
         if len(found) != 1:
             raise CniError(p.ERR_CONFIG, f"{'no' if not found else 'more than one'} ovnet network is called "
                            f"{request.network!r}" + (f" in project {request.project}" if project else "")
@@ -197,16 +205,8 @@ class CniService:
     def _plugged_into(self, port: dict, netns: str, ifname: str) -> bool:
         """True when the port is plugged here and ``ifname`` in ``netns`` carries its MAC. This
         host's OVS says so, not ``binding:host_id``, which a member's token does not show."""
-        if not self.binder.host.ovs.port_by_id(port["id"]):
-            return False
-        try:
-            with nsutil.iproute(netns) as ipr:
-                index = addressing.link_index(ipr, ifname)
-                if index is None:
-                    return False
-                return ipr.get_links(index)[0].get_attr("IFLA_ADDRESS") == port["mac_address"]
-        except OSError:
-            return False
+        owned = self.binder.host.ovs.port_by_id(port["id"])
+        return owned is not None and self.binder.service.plugin(VETH).holds(owned, netns, ifname)
 
     # -- verbs ---------------------------------------------------------------------------------
     def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:

@@ -286,3 +286,32 @@ def test_reconcile_deletes_a_veth_an_agent_left_half_made(allinone, api, agent, 
     _nothing_left(host, port["id"], device)
     with host.iproute() as ipr:
         assert not ipr.link_lookup(ifname="vp" + device[2:])
+
+
+def test_a_veth_port_bound_into_one_netns_is_refused_into_another_until_unbound(allinone, api, agent, host,
+                                                                                make_netns):
+    # `ovnet port bind p1 --netns w2` after `--netns w1` once answered "bound" and left the NIC in
+    # w1 (new-user finding); as for --tap, it is refused until unbound. The same target is idempotent.
+    port = ApiNetwork(api, "10.91.0").port(30)
+    first, second = make_netns(), make_netns()
+    ovnet(allinone, "port", "bind", port["id"], "--netns", first)
+
+    def refused(*where: str, recorded: str = f"{first}/eth0") -> None:
+        done = ovnet(allinone, "port", "bind", port["id"], *where, check=False)
+        assert done.returncode == 1 and f"already plugged here into {recorded}; unbind it first" in done.stderr, done
+        assert [a["local"] for a in json.loads(ns_run(first, "ip", "-j", "-4", "addr", "show", "dev", "eth0").stdout)[0]
+                ["addr_info"]] == ["10.91.0.30"]
+
+    refused("--netns", second)
+    refused("--netns", first, "--ifname", "eth1")
+    refused("--netns", f"/run/netns/{second}")
+    assert ovnet(allinone, "port", "bind", port["id"], "--netns", first).returncode == 0
+    assert ovnet(allinone, "port", "bind", port["id"], "--netns", f"/run/netns/{first}").returncode == 0  # by path
+    # An OVS port the agent's reconcile re-added has no recorded target: the devices tell.
+    host.ovs.del_port(veth_host_name(port["id"]))
+    assert agent.reconcile()["replugged"] == [port["id"]]
+    refused("--netns", second, recorded="another target")
+    refused("--netns", first, "--ifname", "eth1", recorded="another target")
+    assert ovnet(allinone, "port", "bind", port["id"], "--netns", first).returncode == 0
+    ovnet(allinone, "port", "unbind", port["id"])
+    ovnet(allinone, "port", "bind", port["id"], "--netns", second)

@@ -150,6 +150,12 @@ def test_bad_requests_are_cni_error_objects(allinone, cni, make_netns):
         (cni.run("ADD", "", ns), 4),
         (cni.run("ADD", "c1", ""), 4),
         (cni.run("ADD", "-bad", ns), 4),
+        # README: 4 for a bad CNI_*, not the 100 an API refusal gets (new-user finding)
+        (cni.run("ADD", "c1", ns + "-gone"), 4),
+        (cni.run("ADD", "c1", "/etc/hostname"), 4),  # a file, not a namespace
+        (cni.run("CHECK", "c1", ns + "-gone"), 4),
+        (cni.run("ADD", "c1", ns, ifname="eth/0"), 4),
+        (cni.run("ADD", "c1", ns, ifname="x" * 16), 4),
         (cni.run("ADD", "c1", ns, stdin={**cni.request("ADD"), "network": "no-such-network"}), 7),
         (cni.run("GC"), 1),  # GC needs 1.1.0; this conflist says 1.0.0
         (cni.run("FROB", "c1", ns), 4),
@@ -157,6 +163,8 @@ def test_bad_requests_are_cni_error_objects(allinone, cni, make_netns):
     for reply, code in cases:
         assert reply.rc == 1 and reply.out["code"] == code, reply
         assert reply.out["msg"] and "Traceback" not in reply.stderr
+    gone = cni.run("ADD", "c1", ns, stdin={**cni.request("ADD"), "network": "0b6a4a4e-5d7e-4b7c-9a51-3d2b8f0c1e22"})
+    assert gone.out["code"] == 7 and "does not exist: it was deleted" in gone.out["msg"], gone
     version = cni.run("VERSION", stdin={"cniVersion": "1.0.0"})
     assert version.rc == 0 and version.out == {"cniVersion": "1.0.0", "supportedVersions": ["0.4.0", "1.0.0", "1.1.0"]}
 

@@ -146,6 +146,20 @@ def test_router_interface_errors(alice, bob, admin, public, private):
     assert alice.delete(f"/v2.0/routers/{router['id']}").status_code == 204
 
 
+def test_a_service_port_whose_router_or_floating_ip_does_not_exist_can_be_deleted(admin, alice, private):
+    # Neutron's prevent_l3_port_deletion: only a port whose router / floating IP (device_id)
+    # exists is ServicePortInUse; one an admin made by hand without one is deleted (new-user finding).
+    router = _router(alice, name="r1")
+    owned = admin.port(private[0]["id"], device_owner="network:router_interface", device_id=router["id"])
+    neutron_error(admin.delete(f"/v2.0/ports/{owned['id']}"), 409, "ServicePortInUse")
+    orphans = [admin.port(private[0]["id"], device_owner=owner, device_id=device_id)
+               for owner in ("network:router_interface", "network:router_gateway", "network:floatingip")
+               for device_id in ("", "0b6a4a4e-5d7e-4b7c-9a51-3d2b8f0c1e22", router["id"])
+               if not (owner != "network:floatingip" and device_id == router["id"])]
+    for port in orphans:
+        assert admin.delete(f"/v2.0/ports/{port['id']}").status_code == 204, port["device_owner"]
+
+
 @pytest.mark.dialect
 def test_interface_by_port(alice, private):
     router = _router(alice)

@@ -6,8 +6,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ovnet.apiclient import ApiError
+from ovnet.cli import trace as trace_cli
 from ovnet.cli.main import app
 from ovnet.cli.trace import UnknownEndpoint, find_destination
+from ovnet.config import Settings
 
 SOURCE = {"id": "p1", "network_id": "n1", "fixed_ips": [{"ip_address": "10.0.0.1"}]}
 
@@ -36,3 +38,27 @@ class NoPorts:
 def test_a_destination_that_is_no_address_says_so(ref):
     with pytest.raises(UnknownEndpoint, match="not a valid IP address"):
         find_destination(NoPorts(), ref, SOURCE)
+
+
+def test_from_outside_traces_from_the_outside_host_of_the_external_network(monkeypatch, tmp_path):
+    # `ovnet trace --from outside` once said "no port or workload 'outside'" (new-user finding)
+    class Api(NoPorts):
+        def list_networks(self, **filters):
+            assert filters == {"router:external": "true"}
+            return [{"id": "other-ext"}, {"id": "pub"}]
+
+        def list_subnets(self, network_id):
+            return [{"cidr": "10.50.50.0/24" if network_id == "pub" else "172.16.0.0/24"}]
+
+    seen = {}
+
+    def from_outside(api, settings, network_id, address, floating_ip, proto, dport):
+        seen.update(network=network_id, address=address, fip=floating_ip, proto=proto)
+        return {"verdict": "delivered"}
+    monkeypatch.setattr(trace_cli, "run_trace_from_outside", from_outside)
+    settings = Settings(state_dir=tmp_path)
+    assert trace_cli.run_cli_trace(Api(), settings, "outside", "10.50.50.20", "icmp", None) == {"verdict": "delivered"}
+    assert seen == {"network": "pub", "address": "10.50.50.1", "fip": "10.50.50.20", "proto": "icmp"}
+    with pytest.raises(trace_cli.TraceError, match="no external network"):
+        trace_cli.run_cli_trace(Api(), Settings(state_dir=tmp_path, public_cidr="192.0.2.0/24"), "outside",
+                                "10.50.50.20", "icmp", None)

@@ -74,6 +74,9 @@ class FakeVeth(Vif):
     def is_plugged(self, port_id: str) -> bool:
         return self.plugged
 
+    def holds(self, owned: OwnedPort, target: str, ifname: str) -> bool:
+        return (target, ifname) == ("ns1", "eth0")  # what the devices say: plugged into ns1 as eth0
+
 
 def service(api=None, ovs=None, plug_error=None, plugged=False) -> tuple[AttachService, FakeApi, FakeVeth]:
     api = api or FakeApi()
@@ -176,6 +179,20 @@ def test_attaching_again_into_another_target_is_a_conflict_before_binding():
             svc.attach(PORT_ID, "veth", target, ifname=ifname)
         assert api.calls == [] and veth.log == []
     svc, api, veth = service(FakeApi(changed=False), ovs=FakeOvs(owned=owned), plugged=True)
+    assert svc.attach(PORT_ID, "veth", "ns1").device == "vh1"
+
+
+def test_without_a_recorded_target_the_devices_tell_a_repeat_from_another_target():
+    # An OVS port the agent's reconcile re-added carries no target: the plugin reads the devices.
+    owned = OwnedPort("vh1", PORT_ID, "veth", "fa:16:3e:00:00:07", True)
+    for target, ifname in (("ns2", "eth0"), ("ns1", "eth5")):
+        svc, api, veth = service(FakeApi(changed=False), ovs=FakeOvs(owned=owned), plugged=True)
+        with pytest.raises(Conflict, match="into another target; unbind it first"):
+            svc.attach(PORT_ID, "veth", target, ifname=ifname)
+        assert api.calls == [] and veth.log == []
+    # A record naming the same namespace differently (by path) defers to the devices as well.
+    recorded = OwnedPort("vh1", PORT_ID, "veth", "fa:16:3e:00:00:07", True, target="/run/netns/ns1/eth0")
+    svc, api, veth = service(FakeApi(changed=False), ovs=FakeOvs(owned=recorded), plugged=True)
     assert svc.attach(PORT_ID, "veth", "ns1").device == "vh1"
 
 

@@ -53,3 +53,12 @@ def test_a_name_that_is_no_cni_network_name_is_refused_and_nothing_written(tmp_p
 @pytest.mark.parametrize("name", ["net1", "A.b_c-1", "9lives"])
 def test_cni_network_names_are_accepted(name):
     assert cni_install.check_name(name) == name
+
+
+def test_configurations_that_sort_first_are_reported(tmp_path):
+    # ctr run --cni took Debian's 87-podman-bridge.conflist over net1.conflist (new-user finding)
+    assert cni_install.read_before(tmp_path / "missing", "net1") == []
+    for name in ("87-podman-bridge.conflist", "10-old.conf", "zz-late.conflist", "zz.json", "notes.txt"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in cni_install.read_before(tmp_path, "net1")] == ["10-old.conf", "87-podman-bridge.conflist"]
+    assert cni_install.read_before(tmp_path, "00-net1") == []

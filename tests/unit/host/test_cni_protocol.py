@@ -54,6 +54,10 @@ def test_gc_reads_either_attachments_key():
      {"cniVersion": "1.0.0", "name": "n"}, 7),
     ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x", "CNI_ARGS": "junk"},
      {"cniVersion": "1.0.0", "name": "n"}, 4),
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth:0", "CNI_NETNS": "/x"},
+     {"cniVersion": "1.0.0", "name": "n"}, 4),
+    ("CHECK", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "a" * 16, "CNI_NETNS": "/x"},
+     {"cniVersion": "1.0.0", "name": "n"}, 4),
     ("STATUS", {}, {"cniVersion": "1.0.0", "name": "n"}, 1),
     ("GC", {}, {"cniVersion": "1.1.0", "name": "n"}, 7),
 ])

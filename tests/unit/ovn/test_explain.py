@@ -71,3 +71,16 @@ def test_a_member_sees_its_own_objects_named_and_no_others():
     own = {("networks", "net-a"): TOPOLOGY[("networks", "net-a")]}
     assert _hops_named(lambda c, i: own.get((c, i))) == [
         "switch of network A-net (net-a)", f"router {explain.UNSEEN}", f"switch {explain.UNSEEN}"]
+
+
+def test_a_packet_leaving_through_a_localnet_port_says_so():
+    # An admin's trace to the outside host ended "delivered to port (not visible to this project) on
+    # no chassis (unbound)": the localnet port, named by its network's id, is no Neutron port (new-user finding).
+    out = trace.Trace(hops=[], delivered_to="pub", dropped_at=None)
+    admin = {("networks", "pub"): {"id": "pub", "name": "public", "provider:physical_network": "public"}}
+    got = explain.explain(out, [], lambda c, i: admin.get((c, i)))
+    assert got.verdict == "delivered"
+    assert got.steps[-1].text == "leaves through the localnet port of network public (pub) onto physical network public"
+    member = {("networks", "pub"): {"id": "pub", "name": "public"}}  # provider:* is the admin's
+    assert explain.explain(out, [], lambda c, i: member.get((c, i))).steps[-1].text == \
+        "leaves through the localnet port of network public (pub)"

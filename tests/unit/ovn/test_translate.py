@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from ovnet.ovn.diff import diff
 from ovnet.model.registry import related_ids
-from ovnet.ovn.registry import TABLE, desired_rows, object_id
+from ovnet.ovn.registry import KINDS, TABLE, desired_rows, names_of, object_id
 from ovnet.ovn.translate import DHCP, LS, LSP, server_mac, switch_name
 from tests.helpers.samples import NET, PORT, SUB4, SUB6, snapshot
 
@@ -162,3 +164,14 @@ def test_scoped_translation_is_a_slice_of_the_full_one():
     for scope in ({PORT}, {SUB6}, {NET, PORT}, set()):
         part = desired_rows(snap, scope)
         assert part == {t: {k: r for k, r in rows.items() if object_id(k) in scope} for t, rows in full.items()}
+
+
+def test_a_named_tables_part_key_must_be_declared(monkeypatch):
+    # A scoped read finds a deleted object's "<id>/<part>" rows only by the parts its Table
+    # declares (a deleted network's drop Port_Group once stayed until the full reconcile).
+    def stray(network, view):
+        yield LS, f"{network['id']}/extra", {"name": switch_name(network["id"])}
+    monkeypatch.setitem(KINDS, "network", (*KINDS["network"], stray))
+    with pytest.raises(ValueError, match="part not in its Table.parts"):
+        desired_rows(snapshot())
+    assert names_of(LSP, [NET]) == {NET, f"{NET}/provnet"}
