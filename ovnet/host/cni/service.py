@@ -93,9 +93,6 @@ class CniService:
     def handle(self, verb: str, env: dict, config: dict, token: str | None) -> dict:
         """Run one forwarded CNI request; returns the Result (ADD) or {}. Raises CniError."""
         request = p.parse_request(verb, env, config)
-        if verb in ("ADD", "CHECK") and not nsutil.is_netns(request.netns):
-            # Told before any port is made: the CNI spec's "invalid necessary environment variables".
-            raise CniError(p.ERR_ENV, f"CNI_NETNS {request.netns!r} is not a network namespace")
         api = ApiClient(self.binder.api_urls, token) if token else None
         try:
             return self._dispatch(request, api or self.admin, token)
@@ -114,6 +111,12 @@ class CniService:
                 api.close()
 
     def _dispatch(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
+        if request.verb in ("ADD", "CHECK") and not nsutil.is_netns(request.netns):
+            # Told before any port is made (the CNI spec's "invalid necessary environment variables"),
+            # but after the token: a wrong one is 401 on every agent route, whatever else the request holds.
+            if token:
+                api.list_networks(limit=1)
+            raise CniError(p.ERR_ENV, f"CNI_NETNS {request.netns!r} is not a network namespace")
         if request.verb == "STATUS":
             api.list_networks(limit=1)  # the API answers with this token: ADD could be served
             return {}
