@@ -34,15 +34,18 @@ def check_name(name: str) -> str:
     return name
 
 
-def conflist(name: str, network: str, project: str | None, socket: Path) -> dict:
+def conflist(name: str, network: str, project: str | None, socket: Path, pool_size: int = 0) -> dict:
     """The network configuration list of CNI network ``name`` on ovnet network ``network`` (an id
-    or name) of ``project`` (or None), served by the agent on ``socket``. ValueError for a name
-    that is not a CNI network name."""
+    or name) of ``project`` (or None), served by the agent on ``socket``, whose agent keeps
+    ``pool_size`` ready ports for it (ovnet.host.cni.pool; 0: none). ValueError for a name that
+    is not a CNI network name."""
     check_name(name)
     plugin: dict = {"type": PLUGIN_TYPE, "network": network, "agent_socket": str(socket),
                     "capabilities": {"ips": True, "mac": True}}
     if project:
         plugin["project"] = project
+    if pool_size:
+        plugin["pool_size"] = pool_size
     return {"cniVersion": "1.0.0", "cniVersions": ["0.4.0", "1.0.0", "1.1.0"], "name": name, "plugins": [plugin]}
 
 
