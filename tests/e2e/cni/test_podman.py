@@ -170,9 +170,9 @@ def test_a_pooled_network_hands_ready_ports_to_containers_and_goes_with_its_netw
     finally:
         env.podman.podman("rm", "-f", "-t", "0", *made)
         ovnet_cli(None, "cni", "uninstall", name, "--conf-dir", str(env.conf_dir), "--bin-dir", str(env.bin_dir))
-    assert wait_for(lambda: not ports("compute:cni"), 5.0)
+    assert wait_for(lambda: not ports("compute:cni"), 30.0)
     refilled = wait_for(pool_full, 30.0, 0.1, what="the pool refilled")
 
     env.api.delete_network(net["id"])
 
-    assert wait_for(lambda: not refilled & env.ovs_port_ids(), 10.0)  # the agent's reconcile, 1 s apart
+    assert wait_for(lambda: not refilled & env.ovs_port_ids(), 30.0)  # the agent's reconcile, 1 s apart
