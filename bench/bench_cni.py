@@ -1,5 +1,4 @@
-"""CNI: `podman run --rm` on an ovnet network against Debian's reference bridge + host-local, and
-ADD alone, in the same run.
+"""CNI: `podman run --rm` on ovnet against Debian's bridge + host-local, and ADD alone, in one run.
 
 A private all-in-one, one ovnet network installed twice as a CNI network as `ovnet cni install`
 does it (network and project by id; ovnet.host.cni.install, into private dirs): ``ovnet-pool``
