@@ -110,8 +110,9 @@ def workload_ports(api: ApiClient, network_id: str) -> list[dict]:
     return [p for p in api.list_ports(network_id=network_id) if p["device_owner"] != POOL_DEVICE_OWNER]
 
 
-def pool_full(api: ApiClient, network_id: str, size: int, timeout: float = 60.0) -> float:
-    """Wait until the network's pool holds ``size`` ready (ACTIVE) ports; the seconds waited."""
+def pool_full(api: ApiClient, network_id: str, size: int, timeout: float = 60.0, poll_s: float = 0.005) -> float:
+    """Wait until the network's pool holds ``size`` ready (ACTIVE) ports, reading the API every
+    ``poll_s`` seconds; the seconds waited."""
     started = time.perf_counter()
     while True:
         ready = api.list_ports(network_id=network_id, device_owner=POOL_DEVICE_OWNER)
@@ -119,7 +120,7 @@ def pool_full(api: ApiClient, network_id: str, size: int, timeout: float = 60.0)
             return time.perf_counter() - started
         if time.perf_counter() - started > timeout:
             raise RuntimeError(f"the pool did not refill to {size} ready ports within {timeout:g} s")
-        time.sleep(0.005)
+        time.sleep(poll_s)
 
 
 @dataclass
