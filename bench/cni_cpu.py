@@ -8,7 +8,7 @@ three networks in turn (the reference beside the pool-less ovnet network, as ben
 is full, the CPU time (user + system, all threads, /proc/<pid>/stat) of each all-in-one service
 is read, the run, the pool full again (a take is refilled 1 s later), ``--settle`` seconds (the
 agent's work after DEL, the syncer's, OVN's), and the CPU time is read again. The pool is read
-every 100 ms meanwhile, which costs the API server a little in every row. Printed per network:
+every 0.5 s meanwhile, which costs the API server a little in every row. Printed per network:
 the median wall time and each service's mean CPU ms per run (under 1 ms left out); then the
 services' CPU over an idle interval as long as a mean run's (their own timers, no pool reads).
 
@@ -28,7 +28,7 @@ from ovnet.apiclient import ApiClient
 from ovnet.runtime import allinone
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-POLL_S = 0.1  # pool reads between runs: a 5 ms poll would itself cost the API server CPU
+POLL_S = 0.5  # pool reads between runs: each costs the API server CPU, counted in the rows
 
 
 def cpu_seconds(pid: int) -> float:
