@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.host.attachment import Attachment, check_ifname, check_kind, plugged_into
+from ovnet.host.attachment import VETH, Attachment, check_ifname, check_kind, plugged_into
 from ovnet.host.errors import BindTimeout, Conflict, NotFound
 from ovnet.host.vif import PLUGINS, HostContext, Vif
 
@@ -148,6 +148,33 @@ class AttachService:
             stages = {name: round(end - begin, 4)
                       for name, begin, end in zip(("bind", "plug", "installed"), [started] + marks, marks)}
             return Attached(attachment, device, round(marks[-1] - started, 4), stages)
+
+    def park(self, port: dict, network: dict, subnets: list[dict]) -> str:
+        """Plug ``port``, which the caller created bound to this chassis (Neutron JSON, with its
+        ``network`` and the ``subnets`` of its fixed IPs), as a veth whose workload end stays
+        parked on this host (ovnet.host.vif.VethVif.park), and wait for ``ovn-installed``: a port
+        ready to be handed to a workload at once (``unpark``). Returns the host end's name. On
+        failure the plug is rolled back and the port is the caller's to delete. Raises Conflict (in
+        flight), BindTimeout, OvsError."""
+        plugin = self.plugin(VETH)
+        with self._in_flight(port["id"]):
+            try:
+                device = plugin.park(Attachment.from_neutron(port, network, subnets, VETH, ""))
+                if not self.host.ovs.wait_installed(port["id"], self.bind_timeout):
+                    raise BindTimeout(f"parked port {port['id']} was not ovn-installed on chassis {self.chassis} "
+                                      f"within {self.bind_timeout:g} s")
+            except BaseException:
+                plugin.unplug(port["id"], final=True)
+                raise
+            return device
+
+    def unpark(self, port: dict, network: dict, subnets: list[dict], target: str, ifname: str) -> None:
+        """Hand parked ``port`` (``park``) to a workload: its end moves into netns ``target`` as
+        ``ifname`` and gets the port's addresses and routes. Raises BadRequest, Conflict (see
+        VethVif.unpark; then the caller unplugs the port)."""
+        check_ifname(ifname)
+        with self._in_flight(port["id"]):
+            self.plugin(VETH).unpark(Attachment.from_neutron(port, network, subnets, VETH, target, ifname))
 
     def _bind(self, port_id: str) -> dict:
         try:

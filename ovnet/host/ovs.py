@@ -184,6 +184,11 @@ class LocalOvs:
             self.del_port(name)
             raise OvsError(f"ovs-vswitchd could not open interface {name}: {error or 'no ofport'}")
 
+    def set_target(self, name: str, target: str) -> None:
+        """Record ``target`` (as add_port's) on owned interface ``name``, whose workload end was
+        moved there after the port was added (ovnet.host.vif.VethVif.unpark)."""
+        self._unwaited(self.api.db_set("Interface", name, ("external_ids", {TARGET: target})))
+
     def del_port(self, name: str, wait: bool = True) -> None:
         """Remove OVS port ``name`` from the bridge if it is there; with ``wait`` return once
         ovs-vswitchd has reconfigured, without once OVSDB has dropped the row."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import errno
 import pwd
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute, NetlinkError
@@ -144,6 +144,12 @@ def veth_host_name(port_id: str) -> str:
     return "vh" + port_id.replace("-", "")[:13]
 
 
+def veth_parked_name(port_id: str) -> str:
+    """A parked workload end's name (VethVif.park), in the bridge's namespace: ``vp`` + 13 hex
+    digits of its port id."""
+    return "vp" + port_id.replace("-", "")[:13]
+
+
 class VethVif(Vif):
     """A veth pair into a network namespace (a container): the peer is created right in
     ``attachment.target``, named ``attachment.ifname`` and carrying the port's MAC and MTU (one
@@ -152,10 +158,48 @@ class VethVif(Vif):
     kind = VETH
 
     def plug(self, attachment: Attachment) -> str:
+        return self._make(attachment, self._peer(attachment), self._configure_workload)
+
+    def park(self, attachment: Attachment) -> str:
+        """Plug ``attachment``'s port as ``plug`` does, but with the workload end parked: it stays
+        in the bridge's namespace as veth_parked_name(port id), down and without addresses (its MAC,
+        MTU and, on the userspace datapath, checksum setting are the port's already), until
+        ``unpark`` moves it into a workload. Returns the host end's name; raises as ``plug``."""
+        parked = veth_parked_name(attachment.port_id)
+
+        def checksum_off(_: Attachment) -> None:  # a device keeps it when it moves to another namespace
+            if self.host.datapath == "netdev":
+                addressing.tx_checksum_off(self.host.netns, parked)
+        return self._make(attachment, {"ifname": parked}, checksum_off)
+
+    def unpark(self, attachment: Attachment) -> None:
+        """Move the parked workload end of ``attachment``'s port (``park``) into
+        ``attachment.target`` as ``attachment.ifname`` (one netlink request moves and renames it),
+        give it its addresses and routes there and record that target on its OVS port. Raises
+        Conflict (no parked end, or the name is taken in the target), BadRequest (the namespace
+        cannot be entered). A failure leaves the end wherever it got: the caller unplugs the port,
+        and deleting the host end takes the end with it."""
+        parked = veth_parked_name(attachment.port_id)
+        with self.host.iproute() as ipr:
+            index = addressing.link_index(ipr, parked)
+            if index is None:
+                raise Conflict(f"port {attachment.port_id} has no parked interface {parked}")
+            try:
+                ipr.link("set", index=index, net_ns_fd=attachment.target, ifname=attachment.ifname)
+            except NetlinkError as exc:
+                raise Conflict(f"cannot move {parked} into {attachment.target} as {attachment.ifname}: {exc}") from None
+            except OSError as exc:  # opening the target namespace's file
+                raise BadRequest(f"network namespace {attachment.target!r} cannot be entered: {exc}") from None
+        self._configure_addresses(attachment)
+        self.host.ovs.set_target(veth_host_name(attachment.port_id), attachment.plugged_into)
+
+    def _make(self, attachment: Attachment, peer_link: dict, configure: Callable[[Attachment], None]) -> str:
+        """Create the pair (the peer as ``peer_link`` says: name and namespace), put its host end
+        on the bridge, then ``configure(attachment)`` the peer; on any error nothing is left."""
         port_id = attachment.port_id
         host_end = veth_host_name(port_id)
         mtu = attachment.mtu or 1500
-        peer = {**self._peer(attachment), "address": attachment.mac, "mtu": mtu}
+        peer = {**peer_link, "address": attachment.mac, "mtu": mtu}
         with self.host.iproute() as ipr:
             self._fresh_device(ipr, host_end, port_id)
             try:
@@ -179,7 +223,7 @@ class VethVif(Vif):
                 # On the bridge before the workload end is configured, so ovs-vswitchd and
                 # ovn-controller work on it meanwhile; the attach's wait reports a bad interface.
                 self._attach(host_end, attachment, wait=False)
-                self._configure_workload(attachment)
+                configure(attachment)
             except BaseException:
                 self.host.ovs.del_port(host_end)
                 index = addressing.link_index(ipr, host_end)
@@ -221,15 +265,19 @@ class VethVif(Vif):
         return {"ifname": attachment.ifname, "net_ns_fd": attachment.target}
 
     def _configure_workload(self, attachment: Attachment) -> None:
-        target, ifname = attachment.target, attachment.ifname
+        self._configure_addresses(attachment)
+        if self.host.datapath == "netdev":
+            addressing.tx_checksum_off(attachment.target, attachment.ifname)
+
+    @staticmethod
+    def _configure_addresses(attachment: Attachment) -> None:
+        target = attachment.target
         try:
             inner_socket = nsutil.iproute(target)
         except OSError as exc:
             raise BadRequest(f"network namespace {target!r} cannot be entered: {exc}") from None
         with inner_socket as inner:
-            addressing.configure(inner, ifname, attachment, link_made=True)
-        if self.host.datapath == "netdev":
-            addressing.tx_checksum_off(target, ifname)
+            addressing.configure(inner, attachment.ifname, attachment, link_made=True)
 
 
 class TapVif(Vif):

@@ -12,8 +12,10 @@ from ovnet.model.schema import Network, Port, Router, Subnet
 from ovnet.model.tenancy import Context, owner_project
 
 # Ports that go away with their network instead of keeping it in use (Neutron's NetworkInUse rule);
-# a router interface keeps it in use until ``router remove subnet``, as in Neutron.
-AUTO_DELETED_OWNERS = ("network:dhcp",)
+# a router interface keeps it in use until ``router remove subnet``, as in Neutron. Besides DHCP's:
+# the ready ports a host agent's CNI pool holds for containers to come (ovnet.host.cni.pool), no
+# workload's yet.
+AUTO_DELETED_OWNERS = ("network:dhcp", "compute:cni-pool")
 # A front-end that adopts a network it did not create (a Docker network made with
 # ``-o ovnet.network=NAME``) tags it ``in-use-by:<user>``: the network cannot be deleted while the
 # tag is there, as Neutron refuses while ports are on it; a Docker network without containers

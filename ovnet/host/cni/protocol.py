@@ -30,9 +30,14 @@ ERR_REFUSED = 100  # the ovnet API refused the port (address taken, outside the 
 ERR_DRIFT = 101  # CHECK: the port, the veth or its addresses differ from what ADD made
 
 DEVICE_OWNER = "compute:cni"
+# A ready port of the agent's pool (ovnet.host.cni.pool), no workload's yet. ``compute:``, not
+# ``network:``: a network: port gets no security groups, and taking it only rewrites the owner.
+# Its network's deletion deletes it (ovnet.model.networks.AUTO_DELETED_OWNERS).
+POOL_DEVICE_OWNER = "compute:cni-pool"
 IFNAME_TAG = "cni.ifname:"  # + CNI_IFNAME: with device_id = CNI_CONTAINERID, the attachment key
 HOST_TAG = "cni.host:"  # + the chassis that made the port: its agent's sweep owns leftovers
 NETWORK_TAG = "cni.net:"  # + the CNI network name: GC touches only its own network's ports
+POOL_MAX = 64  # ready ports per CNI network and interface name: each holds an address
 TAG_MAX = 60  # Neutron tags are at most 60 characters
 
 _CONTAINER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # CNI spec "Parameters"
@@ -68,7 +73,9 @@ class Attachment:
     ``network`` and ``project`` name the ovnet network (name or id) and its project (name or id, or
     None); ``name`` is the CNI network name; ``ips`` the static addresses asked for (IP strings,
     from runtimeConfig ``ips`` or CNI_ARGS ``IP=``), ``mac`` a static MAC or None; ``valid`` the
-    (container id, ifname) pairs GC must keep; ``prev_result`` the cached ADD Result or None.
+    (container id, ifname) pairs GC must keep; ``prev_result`` the cached ADD Result or None;
+    ``pool_size`` how many ready ports the agent keeps for ADDs like this one (the configuration's
+    ``pool_size``, 0: none; ovnet.host.cni.pool).
     """
 
     verb: str
@@ -83,6 +90,7 @@ class Attachment:
     mac: str | None = None
     valid: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     prev_result: dict | None = None
+    pool_size: int = 0
 
 
 def parse_cni_args(raw: str) -> dict[str, str]:
@@ -178,9 +186,12 @@ def parse_request(verb: str, env: dict, config: dict) -> Attachment:
         raise CniError(ERR_CONFIG, "runtimeConfig must be an object")
     args = parse_cni_args(env.get("CNI_ARGS", ""))
     prev = config.get("prevResult")
+    pool_size = config.get("pool_size", 0)
+    if type(pool_size) is not int or not 0 <= pool_size <= POOL_MAX:
+        raise CniError(ERR_CONFIG, f"pool_size must be a whole number from 0 to {POOL_MAX}")
     return Attachment(**common, container_id=container_id, netns=netns, ifname=ifname,
                       ips=_static_ips(runtime, args), mac=_static_mac(runtime, args),
-                      prev_result=prev if isinstance(prev, dict) else None)
+                      prev_result=prev if isinstance(prev, dict) else None, pool_size=pool_size)
 
 
 def build_result(ifname: str, netns: str, port: dict, network: dict, subnets: list[dict]) -> dict:

@@ -41,13 +41,11 @@ from ovnet.host.attach import HOST_ID
 from ovnet.host.attachment import VETH
 from ovnet.host.binding import Binder
 from ovnet.host.cni import protocol as p
+from ovnet.host.cni.pool import Key, Parked, PortPool, wait_active
 from ovnet.host.cni.protocol import Attachment, CniError
 from ovnet.host.errors import BindTimeout, HostError
 
 LOG = logging.getLogger(__name__)
-# Between reads of a port's status on its way to ACTIVE: the first soon (the status usually
-# follows ovn-installed within a few ms), then less often.
-ACTIVE_POLL_S = (0.002, 0.02)
 
 
 def _api_error(exc: ApiError, doing: str) -> CniError:
@@ -83,10 +81,13 @@ class CniService:
         # The ports this agent's ADDs made or found (admin's view), by attachment (container id,
         # ifname, CNI network name): a DEL of one still plugged here needs no API read to find it.
         self._added: dict[tuple[str, str, str], dict] = {}
+        self.pool = PortPool(binder)
 
     def close(self) -> None:
-        """Finish what answered DELs left to do and stop this service's threads."""
+        """Finish what answered DELs left to do, delete the pool's ready ports and stop this
+        service's threads."""
         self._deleting.shutdown(wait=True)
+        self.pool.close()
         self._reads.shutdown(wait=True)
 
     # -- entry -------------------------------------------------------------------------------------
@@ -214,7 +215,55 @@ class CniService:
     # -- verbs ---------------------------------------------------------------------------------
     def add(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
         """ADD: the attachment's port, plugged, ovn-installed and ACTIVE in the API; its Result in
-        the asked version."""
+        the asked version. With ``pool_size`` configured, a ready port of the pool
+        (ovnet.host.cni.pool) when there is one, and the pool refilled afterwards."""
+        key = self._pool_key(request, api)
+        parked = self.pool.take(key) if key else None
+        result = self._add_parked(request, parked) if parked else None
+        if result is None:
+            result = self._add_made(request, api, token)
+        if key:
+            self.pool.want(key, request.pool_size)
+        return result
+
+    def _pool_key(self, request: Attachment, api: ApiClient) -> Key | None:
+        """The pool serving ``request``, or None: only the admin's ADDs of a network and project
+        named by id (as `ovnet cni install` writes them) without a static IP or MAC."""
+        if (not request.pool_size or api is not self.admin or request.ips or request.mac
+                or not is_uuid(request.network) or not is_uuid(request.project or "")):
+            return None
+        return (request.name, request.network, request.project, request.ifname)
+
+    def _add_parked(self, request: Attachment, parked: Parked) -> dict | None:
+        """ADD with a ready port: its owner becomes the container (one bind_host write, which
+        also answers the current network and subnets) while its end moves into the container's
+        namespace, beside the read of the attachment's ports. Any failure, and an attachment
+        that has a port already (the repeated-ADD rules are _add_made's), discards the ready port
+        and answers None: the caller makes the port the usual way."""
+        port_id = parked.port["id"]
+        ports = self._reads.submit(self._ports, self.admin, request.container_id, request.ifname, request.network)
+        bound = self._reads.submit(self.admin.bind_port_host, port_id, self.chassis, device_id=request.container_id,
+                                   device_owner=p.DEVICE_OWNER, name=self._port_name(request))
+        try:
+            try:
+                self.binder.service.unpark(parked.port, parked.network, parked.subnets, request.netns, request.ifname)
+            finally:
+                wait([ports, bound])
+            answer = bound.result()
+            others = [port["id"] for port in ports.result() if port["id"] != port_id]
+            if others:
+                raise CniError(p.ERR_REFUSED, f"the attachment has port(s) {others} already")
+        except (CniError, ApiError, httpx.HTTPError, HostError) as exc:
+            LOG.info("CNI ADD: ready port %s not used (%s); making one", port_id, exc)
+            self.pool.discard(parked)
+            return None
+        port = answer["port"]
+        self._added[(request.container_id, request.ifname, request.name)] = port
+        result = p.build_result(request.ifname, request.netns, port, answer["network"], answer["subnets"])
+        return p.convert_result(result, request.version)
+
+    def _add_made(self, request: Attachment, api: ApiClient, token: str | None) -> dict:
+        """ADD with a port of its own: found (a repeated ADD) or created here."""
         early = self._create_early(request, api)
         try:
             net, existing, subnets = self._add_reads(request, api)
@@ -284,23 +333,17 @@ class CniService:
         self.binder.bind(port["id"], "veth", request.netns, token=token, ifname=request.ifname)
 
     def _wait_active(self, api: ApiClient, port_id: str) -> None:
-        """Return once the API shows ``port_id`` ACTIVE (issue 12: ACTIVE before the Result is
-        printed); BindTimeout after the attach's ``bind_timeout``. ovn-controller marks the port
-        up in SB as it sets ovn-installed, and northd and the syncer carry that to the API's
-        status a few tens of ms later, usually before the first read. No event of it reaches
-        the agent, hence the short reads."""
-        deadline = time.monotonic() + self.binder.service.bind_timeout
-        pause, longest = ACTIVE_POLL_S
-        while api.show_port(port_id)["status"] != "ACTIVE":
-            if time.monotonic() > deadline:
-                raise BindTimeout(f"port {port_id} is ovn-installed but not ACTIVE in the API after "
-                                  f"{self.binder.service.bind_timeout:g} s (is ovnet-server's syncer running?)")
-            time.sleep(pause)
-            pause = min(2 * pause, longest)
+        """ACTIVE in the API before the Result is printed (issue 12), within the attach's
+        bind_timeout (ovnet.host.cni.pool.wait_active)."""
+        wait_active(api, port_id, self.binder.service.bind_timeout)
+
+    @staticmethod
+    def _port_name(request: Attachment) -> str:
+        return f"cni-{request.container_id[:12]}-{request.ifname}"
 
     def _create_port(self, request: Attachment, net: dict, api: ApiClient) -> dict:
         attrs: dict = {
-            "network_id": net["id"], "name": f"cni-{request.container_id[:12]}-{request.ifname}",
+            "network_id": net["id"], "name": self._port_name(request),
             "device_id": request.container_id, "device_owner": p.DEVICE_OWNER,
             "tags": [p.tag(p.IFNAME_TAG, request.ifname), p.tag(p.NETWORK_TAG, request.name),
                      p.tag(p.HOST_TAG, self.chassis)],
@@ -459,8 +502,10 @@ class CniService:
         """Delete CNI ports made on this host that stayed unplugged (no OVS port with its veth:
         the container's namespace went away without a DEL, cni.md B.4 pitfall 1) for longer than
         ``grace_period``; returns their ids. Called by the agent's reconcile, after the binder's
-        own round has taken the OVS ports of vanished veths away."""
+        own round has taken the OVS ports of vanished veths away. The pool's sweep runs first
+        (ovnet.host.cni.pool.PortPool.sweep)."""
         now = time.monotonic() if now is None else now
+        self.pool.sweep()
         self._settle(None)
         with self._gate.exclusive():
             ports = self.admin.list_ports(device_owner=p.DEVICE_OWNER, tags=p.tag(p.HOST_TAG, self.chassis))

@@ -130,3 +130,49 @@ def test_netns_removed_behind_podmans_back_is_swept(cni_env):
     env.forget_cached_result(cid)  # podman skipped DEL and leaves its cache behind
     gone = env.wait_ports(0, timeout=30)  # the agent's sweep, after the grace period
     assert gone == [] and port["id"] not in env.ovs_port_ids()
+
+
+def test_a_pooled_network_hands_ready_ports_to_containers_and_goes_with_its_network(cni_env):
+    """`ovnet cni install --pool 2`: after a first container the agent keeps two ready ports; the
+    next containers get them (their ports become the containers', reachable from each other); a
+    removed container's port is deleted as usual; deleting the network takes the ready ports, and
+    the reconcile their OVS ports."""
+    env = cni_env
+    net = env.api.create_network(name=f"{env.network['name']}-pool")
+    env.api.create_subnet(network_id=net["id"], cidr="10.250.19.0/24", ip_version=4)
+    name = f"{env.name}-p"
+    ovnet_cli(env.settings, "cni", "install", net["id"], "--name", name, "--pool", "2", "--conf-dir",
+              str(env.conf_dir), "--bin-dir", str(env.bin_dir))
+
+    def ports(owner: str) -> list[dict]:
+        return env.api.list_ports(network_id=net["id"], device_owner=owner)
+
+    def pool_full() -> set[str]:
+        ready = ports("compute:cni-pool")
+        return {p["id"] for p in ready} if len(ready) == 2 and all(p["status"] == "ACTIVE" for p in ready) else set()
+
+    made = []
+    try:
+        made.append(env.podman.podman("run", "-d", "--network", name, IMAGE, "sleep", "600").stdout.strip())
+        ready = wait_for(pool_full, 30.0, 0.1, what="two ready ports")
+        for _ in range(2):
+            made.append(env.podman.podman("run", "-d", "--network", name, IMAGE, "sleep", "600").stdout.strip())
+        mine = {p["device_id"]: p for p in ports("compute:cni")}
+        assert set(mine) == set(made) and {mine[c]["id"] for c in made[1:]} == ready
+        for cid in made[1:]:
+            port = mine[cid]
+            assert port["status"] == "ACTIVE" and port["id"] in env.ovs_port_ids()
+            assert _inspect(env, cid)["NetworkSettings"]["Networks"][name]["IPAddress"] == \
+                port["fixed_ips"][0]["ip_address"]
+        target = mine[made[2]]["fixed_ips"][0]["ip_address"]
+        ping = env.podman.podman("exec", made[1], "ping", "-c", "2", "-W", "2", target, check=False)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+    finally:
+        env.podman.podman("rm", "-f", "-t", "0", *made)
+        ovnet_cli(None, "cni", "uninstall", name, "--conf-dir", str(env.conf_dir), "--bin-dir", str(env.bin_dir))
+    assert wait_for(lambda: not ports("compute:cni"), 30.0)
+    refilled = wait_for(pool_full, 30.0, 0.1, what="the pool refilled")
+
+    env.api.delete_network(net["id"])
+
+    assert wait_for(lambda: not refilled & env.ovs_port_ids(), 30.0)  # the agent's reconcile, 1 s apart

@@ -16,7 +16,7 @@ from pyroute2 import netns as pynetns
 
 from ovnet.apiclient import ApiClient
 from ovnet.host import agent as agent_mod
-from ovnet.host.vif import RELEASED, device_alias, veth_host_name
+from ovnet.host.vif import RELEASED, device_alias, veth_host_name, veth_parked_name
 from ovnet.runtime import allinone as aio
 from tests.helpers.allinone import private_settings
 from tests.helpers.cni_runtime import CniRuntime, conflist
@@ -344,3 +344,76 @@ def test_the_configured_project_by_id_or_name_and_a_wrong_one(allinone, api, net
         refused = runtime.run("ADD", "proj-ctr", ns)
         assert refused.rc == 1 and refused.out["code"] == 7 and "not in project" in refused.out["msg"]
     assert _cni_ports(api, net) == []
+
+
+def _pool_ports(api, net) -> list[dict]:
+    return api.list_ports(network_id=net.network["id"], device_owner="compute:cni-pool")
+
+
+def _pool_full(api, net, size: int) -> list[dict]:
+    ready = _pool_ports(api, net)
+    return ready if len(ready) == size and all(p["status"] == "ACTIVE" for p in ready) else []
+
+
+def test_a_pool_hands_out_ready_ports_and_goes_with_its_network(allinone, api, host, agent, net, make_netns):
+    """pool_size > 0: after the first ADD the agent keeps that many ready ports (ACTIVE, plugged,
+    their veth end parked); an ADD hands one out (owner, name, device_id rewritten, the end moved
+    into the container's namespace with its addresses); repeated ADD, CHECK, DEL and GC keep
+    their rules; GC leaves the pool alone; deleting the network deletes the ready ports."""
+    runtime = CniRuntime(conflist(f"cpl-{secrets.token_hex(3)}", net.network["id"], allinone.agent_socket,
+                                  version="1.1.0", project=net.network["project_id"], pool_size=2))
+    first_ns = make_netns()
+    first = runtime.add("pool-0", f"/run/netns/{first_ns}")  # no pool yet: made, then the pool fills
+    ready = {p["id"] for p in wait_for(lambda: _pool_full(api, net, 2), 30.0, 0.1, what="2 ready ports")}
+
+    ns = make_netns()
+    path = f"/run/netns/{ns}"
+    result = runtime.add("pool-1", path)
+
+    [port] = [p for p in _cni_ports(api, net) if p["device_id"] == "pool-1"]
+    assert port["id"] in ready and port["name"] == "cni-pool-1-eth0" and port["status"] == "ACTIVE"
+    assert {"cni.ifname:eth0", f"cni.net:{runtime.conflist['name']}"} <= set(port["tags"])
+    owned = host.ovs.port_by_id(port["id"])
+    assert owned.installed and owned.target == f"{path}/eth0"
+    ip = port["fixed_ips"][0]["ip_address"]
+    assert result["interfaces"] == [{"name": "eth0", "mac": port["mac_address"], "sandbox": path,
+                                     "mtu": net.network["mtu"]}]
+    assert result["ips"][0]["address"] == f"{ip}/24" and _addrs(ns) == [f"{ip}/24"]
+    first_ip = first["ips"][0]["address"].split("/")[0]
+    assert ns_run(ns, "ping", "-c", "1", "-W", "5", first_ip, check=False).returncode == 0
+    assert runtime.check("pool-1", path).rc == 0
+    assert runtime.add("pool-1", path) == result  # idempotent: the ready port it took is discarded
+    assert len(_cni_ports(api, net)) == 2
+
+    assert runtime.delete("pool-1", path).rc == 0 and runtime.delete("pool-0", f"/run/netns/{first_ns}").rc == 0
+    assert _cni_ports_after_dels(api, net) == []
+    refilled = {p["id"] for p in wait_for(lambda: _pool_full(api, net, 2), 30.0, 0.1, what="the pool refilled")}
+    assert runtime.gc([]).rc == 0 and {p["id"] for p in _pool_ports(api, net)} == refilled
+
+    api.delete_network(net.network["id"])  # not in use: the ready ports go with it
+
+    assert api.list_ports(device_owner="compute:cni-pool") == []
+    agent.reconcile()  # their OVS ports and veths go, and the pool forgets them
+    with host.iproute() as ipr:
+        for port_id in refilled:
+            assert host.ovs.port_by_id(port_id) is None and not ipr.link_lookup(ifname=veth_host_name(port_id))
+            assert not ipr.link_lookup(ifname=veth_parked_name(port_id))
+
+
+def test_ready_ports_go_when_the_agent_stops_and_after_it_was_killed(allinone, api, host, agent, net, make_netns):
+    runtime = CniRuntime(conflist(f"cpk-{secrets.token_hex(3)}", net.network["id"], allinone.agent_socket,
+                                  project=net.network["project_id"], pool_size=1))
+    runtime.add("pk-0", f"/run/netns/{make_netns()}")
+    [stale] = wait_for(lambda: _pool_full(api, net, 1), 30.0, 0.1, what="1 ready port")
+    agent_service = next(s for s in aio.services(allinone) if s.name == "ovnet-agent")
+    os.kill(agent_service.pid(), signal.SIGKILL)
+    wait_for(lambda: agent_service.pid() is None, 30.0, what="the killed agent gone")  # its threads exit too
+
+    aio.up(allinone)  # the new agent's pool holds none of the old one's ready ports: its sweep deletes them
+    agent.reconcile()
+    assert [p["id"] for p in _pool_ports(api, net)] == [] and host.ovs.port_by_id(stale["id"]) is None
+
+    runtime.add("pk-1", f"/run/netns/{make_netns()}")
+    [ready] = wait_for(lambda: _pool_full(api, net, 1), 30.0, 0.1, what="1 ready port again")
+    assert agent_service.stop()
+    assert _pool_ports(api, net) == [] and host.ovs.port_by_id(ready["id"]) is None

@@ -241,8 +241,9 @@ def test_network_a_front_end_uses_is_409_naming_it(alice, net):
 
 
 @pytest.mark.dialect
-def test_network_with_only_dhcp_ports_is_deleted_with_them(alice, net):
-    alice.port(net[0]["id"], device_owner="network:dhcp")
+@pytest.mark.parametrize("owner", ["network:dhcp", "compute:cni-pool"])  # a CNI agent's ready ports too
+def test_network_with_only_dhcp_ports_is_deleted_with_them(alice, net, owner):
+    alice.port(net[0]["id"], device_owner=owner)
     assert alice.delete(f"/v2.0/networks/{net[0]['id']}").status_code == 204
     assert (_count(alice, "networks"), _count(alice, "subnets"), _count(alice, "ports")) == (0, 0, 0)
 

@@ -21,6 +21,8 @@ def test_install_twice_then_uninstall(tmp_path):
     written = json.loads((conf / "n1.conflist").read_text())
     assert written["cniVersion"] == "1.0.0" and written["plugins"][0]["type"] == "ovnet"
     assert written["plugins"][0]["network"] == "net-id" and written["plugins"][0]["project"] == "proj-id"
+    assert "pool_size" not in written["plugins"][0]
+    assert cni_install.conflist("n1", "net-id", "proj-id", tmp_path / "s", pool_size=3)["plugins"][0]["pool_size"] == 3
     plugin = bins[0] / "ovnet"
     assert os.access(plugin, os.X_OK) and plugin.read_text().startswith("#!/") and " -IS\n" in plugin.read_text()
     reply = subprocess.run([str(plugin)], input=b'{"cniVersion":"1.0.0"}', env={"CNI_COMMAND": "VERSION"},

@@ -39,6 +39,12 @@ def test_ctr_del_with_empty_netns_is_valid():
     assert request.netns == "" and request.container_id.startswith("t-")
 
 
+def test_pool_size_is_read_from_the_configuration():
+    env = {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"}
+    assert p.parse_request("ADD", env, {"cniVersion": "1.0.0", "name": "n"}).pool_size == 0
+    assert p.parse_request("ADD", env, {"cniVersion": "1.0.0", "name": "n", "pool_size": 3}).pool_size == 3
+
+
 def test_gc_reads_either_attachments_key():
     config = {"cniVersion": "1.1.0", "name": "n", "cni.dev/attachments": [{"containerID": "a", "ifname": "eth0"}]}
     assert p.parse_request("GC", {}, config).valid == {("a", "eth0")}
@@ -60,6 +66,11 @@ def test_gc_reads_either_attachments_key():
      {"cniVersion": "1.0.0", "name": "n"}, 4),
     ("STATUS", {}, {"cniVersion": "1.0.0", "name": "n"}, 1),
     ("GC", {}, {"cniVersion": "1.1.0", "name": "n"}, 7),
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"},
+     {"cniVersion": "1.0.0", "name": "n", "pool_size": -1}, 7),
+    ("ADD", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"},
+     {"cniVersion": "1.0.0", "name": "n", "pool_size": p.POOL_MAX + 1}, 7),
+    ("DEL", {"CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0"}, {"cniVersion": "1.0.0", "name": "n", "pool_size": "2"}, 7),
 ])
 def test_bad_requests_raise_the_spec_code(verb, env, config, code):
     with pytest.raises(p.CniError) as caught:
