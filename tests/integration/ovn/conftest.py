@@ -9,6 +9,7 @@ import pytest
 
 from ovnet.config import Settings
 from ovnet.ovn.nb import NbClient
+from ovnet.ovn.syncer import Syncer
 from ovnet.runtime.central import central_services
 from ovnet.runtime.process import free_port
 
@@ -58,6 +59,18 @@ def sb_settings(tmp_path, nb_server):
         yield settings
     finally:
         service.stop()
+
+
+@pytest.fixture
+def sb_syncer(store, sb_settings):
+    """A started Syncer on ``nb_server`` and ``sb_settings``' SB (its periodic reconcile 60 s away),
+    stopped after the test."""
+    running = Syncer(store, sb_settings)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from ovnet.model import floatingips, networks, ports, routers, secgroups, sgrules, subnets
 from ovnet.model.common import Defaults
 from ovnet.model.tenancy import Context
-from ovnet.ovn.syncer import Syncer
 
 pytestmark = pytest.mark.ovn
 CTX = Context("p1")
@@ -20,13 +19,11 @@ DEFAULTS = Defaults(network_mtu=1442, physical_mtu=1500)
 
 
 @pytest.fixture
-def syncer(store, sb_settings):
+def syncer(sb_settings, request):
+    # The chassis goes in before the syncer starts: one joining later asks for a full reconcile.
     subprocess.run(["ovn-sbctl", f"--db={sb_settings.sb_connection}", "chassis-add", "hv1", "geneve", "127.0.0.1"],
                    check=True, capture_output=True)
-    running = Syncer(store, sb_settings)
-    running.start()
-    yield running
-    running.stop()
+    return request.getfixturevalue("sb_syncer")
 
 
 def _arrange(session) -> dict[str, str]:

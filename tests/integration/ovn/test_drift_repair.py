@@ -13,21 +13,12 @@ from ovnet.model import networks, ports, routers, secgroups, sgrules, subnets
 from ovnet.model.common import Defaults
 from ovnet.model.tenancy import Context
 from ovnet.ovn.acls import port_group_name
-from ovnet.ovn.syncer import Syncer
 from tests.helpers.wait import wait_for
 
 pytestmark = pytest.mark.ovn
 CTX = Context("p1")
 ADMIN = Context("admin", is_admin=True)
 DEFAULTS = Defaults(network_mtu=1442, physical_mtu=1500)
-
-
-@pytest.fixture
-def syncer(store, sb_settings):
-    running = Syncer(store, sb_settings)
-    running.start()
-    yield running
-    running.stop()
 
 
 def _uuid(nb_server, table: str, *where: str) -> list[str]:
@@ -42,7 +33,7 @@ def _lsp(nb_server, port_id: str) -> str:
     return nb_server.nbctl("--bare", "--columns=_uuid", "list", "Logical_Switch_Port", port_id).strip()
 
 
-def test_port_group_membership_and_acl_drift_is_repaired(store, nb_server, syncer):
+def test_port_group_membership_and_acl_drift_is_repaired(store, nb_server, sb_syncer):
     def arrange(session):
         web = secgroups.create_security_group(session, CTX, {"name": "web"}, Defaults())
         sgrules.create_rule(session, CTX, {"security_group_id": web.id, "direction": "ingress", "protocol": "tcp",
@@ -55,8 +46,8 @@ def test_port_group_membership_and_acl_drift_is_repaired(store, nb_server, synce
         b = ports.create_port(session, CTX, {"network_id": net.id}, Defaults())  # in "default" only
         return web.id, secgroups.ensure_default(session, "p1").id, a.id, b.id
     web, default, a, b = store.run(arrange)
-    assert syncer.flush(20)
-    assert syncer.drift() == []
+    assert sb_syncer.flush(20)
+    assert sb_syncer.drift() == []
     lsp_a, lsp_b = _lsp(nb_server, a), _lsp(nb_server, b)
     assert lsp_a in _pg_ports(nb_server, web) and lsp_b not in _pg_ports(nb_server, web)
 
@@ -72,11 +63,11 @@ def test_port_group_membership_and_acl_drift_is_repaired(store, nb_server, synce
     nb_server.nbctl("remove", "Port_Group", port_group_name(web), "acls", egress)  # non-root: the ACL goes
     nb_server.nbctl("--type=port-group", "acl-add", port_group_name(web), "to-lport", "900", "udp", "drop")
 
-    drift = syncer.drift()
+    drift = sb_syncer.drift()
     assert len(drift) == 4, drift  # two memberships, the rewritten ACL, the missing ACL
     assert any("ovnet:port_groups" in line for line in drift)
-    syncer.repair()
-    assert syncer.drift() == []
+    sb_syncer.repair()
+    assert sb_syncer.drift() == []
     assert lsp_a in _pg_ports(nb_server, web) and lsp_b not in _pg_ports(nb_server, web)
     assert lsp_b in _pg_ports(nb_server, default)
     matches = [nb_server.nbctl("get", "ACL", u, "match")
@@ -93,7 +84,7 @@ def _gateway_mtu(nb_server, router_id: str) -> str | None:
     return None
 
 
-def test_gateway_mtu_follows_a_network_mtu_change_at_once(store, nb_server, sb_settings, syncer):
+def test_gateway_mtu_follows_a_network_mtu_change_at_once(store, nb_server, sb_settings, sb_syncer):
     sb = ["ovn-sbctl", f"--db={sb_settings.sb_connection}"]
     subprocess.run([*sb, "chassis-add", "hv1", "geneve", "127.0.0.1"], check=True, capture_output=True)
     subprocess.run([*sb, "set", "Chassis", "hv1", "other_config:ovn-bridge-mappings=public:br-ex"], check=True,
@@ -115,9 +106,9 @@ def test_gateway_mtu_follows_a_network_mtu_change_at_once(store, nb_server, sb_s
         routers.add_router_interface(session, CTX, router.id, {"subnet_id": sub.id}, DEFAULTS)
         return net.id, router.id
     net_id, router_id = store.run(arrange)
-    assert syncer.flush(20)
+    assert sb_syncer.flush(20)
     assert wait_for(lambda: _gateway_mtu(nb_server, router_id) == "1442", timeout=60), _gateway_mtu(nb_server,
                                                                                                    router_id)
     store.run(lambda s: networks.update_network(s, CTX, net_id, {"mtu": 1400}, DEFAULTS))
-    assert syncer.flush(20)  # the change's own outbox rows, no reconcile
+    assert sb_syncer.flush(20)  # the change's own outbox rows, no reconcile
     assert _gateway_mtu(nb_server, router_id) == "1400"
