@@ -10,7 +10,6 @@ from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ovnet.model import store
-
 from ovnet.model.errors import Conflict, NotFound, PreconditionFailed
 from ovnet.model.schema import Outbox, StandardAttrs, utcnow
 from ovnet.model.tenancy import Context, require_owner, visible
