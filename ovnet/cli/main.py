@@ -1,175 +1,115 @@
-"""The ``ovnet`` command: a thin layer over the runtime library, the API client and the agent."""
+"""The ``ovnet`` command: a dispatcher over the command modules of ``ovnet.cli``, which call the
+runtime library, the API client and the agent.
+
+A command's module is imported only when that command runs, or when a help or a completion lists
+it. Importing every module up front cost each invocation ~0.5 s of CPU (pyroute2, httpx, the
+agent's and the test bed's modules), a sixth of ``ovnet sync --check`` over 10,000 ports
+(issue 15), and a command uses only its own.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import sys
-import time
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typer.core import TyperGroup
 
-from ovnet.cli.check import check as check_command
-from ovnet.cli.cni import app as cni_app
-from ovnet.cli.backup import backup as backup_command, restore as restore_command
-from ovnet.cli.demo import demo as demo_command
-from ovnet.cli.host import app as host_app
-from ovnet.cli.port import app as port_app, unplug_all
-from ovnet.cli.project import app as project_app
-from ovnet.cli.sync import sync as sync_command
-from ovnet.cli.trace import trace_command
-from ovnet.cli.units import install_units
-from ovnet.cli.vm import app as vm_app, libvirt_xml
-from ovnet.config import SettingsError, central_remotes, load_settings
-from ovnet.runtime import allinone, cleanup
-from ovnet.runtime.process import RuntimeFailure
-from ovnet.runtime.status import ServiceStatus, status_json
+from ovnet.config import SettingsError
 
-app = typer.Typer(help="ovnet: one virtual network for containers and VMs, over OVN.",
+# ``ovnet NAME`` -> (module, attribute), in the order ``ovnet --help`` lists them: a function is one
+# command, a typer.Typer a group of commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "up": ("ovnet.cli.lifecycle", "up"),
+    "status": ("ovnet.cli.lifecycle", "status"),
+    "down": ("ovnet.cli.lifecycle", "down"),
+    "sync": ("ovnet.cli.sync", "sync"),
+    "check": ("ovnet.cli.check", "check"),
+    "backup": ("ovnet.cli.backup", "backup"),
+    "restore": ("ovnet.cli.backup", "restore"),
+    "trace": ("ovnet.cli.trace", "trace_command"),
+    "install-units": ("ovnet.cli.units", "install_units"),
+    "demo": ("ovnet.cli.demo", "demo"),
+    "project": ("ovnet.cli.project", "app"),
+    "host": ("ovnet.cli.host", "app"),
+    "port": ("ovnet.cli.port", "app"),
+    "cni": ("ovnet.cli.cni", "app"),
+    "vm": ("ovnet.cli.vm", "app"),
+}
+# Commands of a group that live in another module: (group, name) -> (module, attribute).
+# ``port libvirt-xml`` reads the test bed's hypervisor records, which only the test bed's front-ends
+# (ovnet.cli.vm) may import, not ovnet.cli.port.
+GRAFTED: dict[tuple[str, str], tuple[str, str]] = {("port", "libvirt-xml"): ("ovnet.cli.vm", "libvirt_xml")}
+
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+def _attribute(spec: tuple[str, str]) -> Any:
+    module, name = spec
+    return getattr(importlib.import_module(module), name)
+
+
+@functools.cache
+def load_command(name: str) -> Any:
+    """The click command of ``ovnet NAME`` (a group for a command group), built by typer exactly as
+    ``Typer.command(NAME)`` / ``Typer.add_typer(..., name=NAME)`` build it, its module imported on
+    the first call. Raises KeyError for a name not in COMMANDS."""
+    target = _attribute(COMMANDS[name])
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        for (group, command), spec in GRAFTED.items():
+            if group == name:
+                target.command(command)(_attribute(spec))
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
+
+
+class _Commands(Mapping):
+    """COMMANDS as the {name: click command} mapping a TyperGroup holds, each loaded on lookup."""
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        return load_command(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class LazyGroup(TyperGroup):
+    """The root command group: its subcommands are COMMANDS, each imported when looked up."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = _Commands()
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Every command name, without loading any (TyperGroup's own reads every command)."""
+        return list(COMMANDS)
+
+
+app = typer.Typer(cls=LazyGroup,
+                  help="ovnet: one virtual network for containers and VMs, over OVN.",
                   epilog="Example: ovnet up && ovnet demo --keep, then open http://127.0.0.1:9696/ui "
                          "(token: /var/lib/ovnet/admin-token) and curl http://127.0.0.1:9696/metrics",
                   no_args_is_help=True,
                   pretty_exceptions_enable=False)
-# Off a terminal rich would wrap at 80 columns and cut paths; status rows are for copying.
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-StateDir = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
-                        help="State directory (default /var/lib/ovnet).")
 
 
-def _table(rows: list[ServiceStatus]) -> Table:
-    table = Table("service", "pid", "alive", "healthy", "endpoint", "log")
-    for r in rows:
-        health = "[green]yes[/]" if r.healthy else f"[red]no[/] ({r.reason})"
-        table.add_row(r.name, str(r.pid or "-"), "yes" if r.alive else "no", health, r.endpoint, r.log)
-    return table
-
-
-@app.command()
-def up(
-    state_dir: Path = StateDir,
-    nb_port: int = typer.Option(None, help="TCP port of the OVN NB DB (default 6641)."),
-    sb_port: int = typer.Option(None, help="TCP port of the OVN SB DB (default 6642)."),
-    api_port: int = typer.Option(None, help="TCP port of the API server (default 9696)."),
-    datapath: str = typer.Option(None, help="auto (default), system or netdev."),
-    role: str = typer.Option(None, help="all-in-one (default), central or compute."),
-    central: str = typer.Option(None, help="compute: the central's address(es), comma-separated; sets "
-                                           "--nb/--sb/--api from it and the ports."),
-    nb: str = typer.Option(None, help="NB remotes (tcp:IP:6641,...) the syncer and CLI use."),
-    sb: str = typer.Option(None, help="SB remotes (tcp:IP:6642,...) ovn-controller uses."),
-    api: str = typer.Option(None, help="API URLs (http://IP:9696,...) the agent and CLI use."),
-    encap_ip: str = typer.Option(None, help="compute: this host's Geneve tunnel address."),
-    chassis_name: str = typer.Option(None, help="This host's OVN chassis name (default: host name)."),
-    listen_host: str = typer.Option(None, help="Where this machine's NB, SB and API servers listen "
-                                                "(default 127.0.0.1; 0.0.0.0 for other machines)."),
-    sql_url: str = typer.Option(None, help="central: the model store several ovnet-servers share "
-                                           "(postgresql://USER:PASSWORD@HOST/DB; default SQLite)."),
-    cluster_size: int = typer.Option(None, help="central: 3 or 5 for Raft-clustered NB and SB (default 1)."),
-    cluster_member: int = typer.Option(None, help="central on real machines: this machine is member N."),
-    cluster_remotes: str = typer.Option(None, help="with --cluster-member: every member's address, in order."),
-) -> None:
-    """Start this machine's role (all-in-one: OVN central, this host's chassis, ovnet services;
-    central; compute) and return when all are healthy.
-
-    Example: ovnet up --role central --cluster-size 3, then on a compute host:
-    ovnet up --role compute --central 10.0.0.1 --encap-ip 10.0.0.21
-    """
-    try:
-        remotes = central_remotes(central, nb_port or 6641, sb_port or 6642, api_port or 9696) if central else {}
-        explicit = {k: v for k, v in (("nb_remotes", nb), ("sb_remotes", sb), ("api_urls", api)) if v}
-        settings = load_settings(state_dir, nb_port=nb_port, sb_port=sb_port, api_port=api_port, datapath=datapath,
-                                 role=role, encap_ip=encap_ip, sql_store=sql_url, chassis_name=chassis_name,
-                                 listen_host=listen_host, cluster_size=cluster_size, cluster_member=cluster_member,
-                                 cluster_remotes=cluster_remotes, **{**remotes, **explicit})
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    started = time.monotonic()
-    # A bar over the all-in-one's services (it grows when added hosts' services come too); off a
-    # terminal rich draws no bar and only the per-service lines remain, which scripts can read.
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("starting ovnet", total=len(allinone.services(settings)))
-
-        def progress(name: str, state: str) -> None:
-            if state == "starting":
-                bar.update(task, description=f"starting {name}")
-            elif state in ("started", "running"):
-                done = bar.tasks[0].completed + 1
-                bar.update(task, completed=done, total=max(done, bar.tasks[0].total or 0),
-                           description=f"{name} {state}")
-                bar.console.print(f"  {name} {state}")
-
-        try:
-            rows = allinone.up(settings, progress)
-        except RuntimeFailure as exc:
-            bar.stop()
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(1) from None
-        bar.update(task, description="ovnet is up")
-    console.print(_table(rows))
-    recorded = settings.state_dir / "datapath"  # none on a central: it runs no chassis
-    datapath_used = recorded.read_text().strip() if recorded.exists() else "none (central)"
-    kind = {"netdev": " (userspace, no openvswitch kernel module)", "system": " (kernel)"}.get(datapath_used, "")
-    console.print(f"ovnet is up ({settings.role}) in {time.monotonic() - started:.1f} s; datapath: "
-                  f"{datapath_used}{kind}; state: {settings.state_dir}")
-
-
-@app.command()
-def status(state_dir: Path = StateDir, json_: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """One row per service: pid, alive, healthy, endpoint, log. Exit 1 if any is unhealthy.
-
-    Example: ovnet status --json | jq -r '.[] | select(.healthy | not) | .name'
-    """
-    settings = load_settings(state_dir)
-    rows = allinone.status(settings)
-    if json_:
-        print(status_json(rows))
-    else:
-        console.print(f"role: {settings.role}" + (f" (NB/SB: {settings.cluster_size}-member Raft clusters)"
-                                                   if settings.cluster_size > 1 else ""))
-        console.print(f"remotes: NB {settings.nb_connection}  SB {settings.sb_connection}  "
-                      f"API {','.join(settings.api_endpoints)}")
-        console.print(_table(rows))
-    if not all(r.healthy for r in rows):
-        raise typer.Exit(1)
-
-
-@app.command()
-def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Also delete the state dir.")) -> None:
-    """Stop exactly the processes ovnet started (by pidfile) and remove what it created.
-
-    Example: ovnet down --purge
-    """
-    settings = load_settings(state_dir)
-    for what in cleanup.run_down_hooks(settings):  # e.g. the test bed's dockerd and VMs
-        console.print(f"  {what} stopped")
-    for name in unplug_all(settings) if purge else []:  # no agent would ever find them again
-        console.print(f"  {name} unplugged")
-    try:
-        allinone.down(settings, purge=purge, progress=lambda name, state: console.print(f"  {name} {state}"))
-    except RuntimeFailure as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-    console.print("ovnet is down" + (f"; {settings.state_dir} deleted" if purge else ""))
-
-
-app.command("sync")(sync_command)
-app.command("check")(check_command)
-app.command("backup")(backup_command)
-app.command("restore")(restore_command)
-app.command("trace")(trace_command)
-app.command("install-units")(install_units)
-app.add_typer(project_app, name="project")
-app.add_typer(host_app, name="host")
-app.command("demo")(demo_command)
-app.add_typer(port_app, name="port")
-app.add_typer(cni_app, name="cni")
-port_app.command("libvirt-xml")(libvirt_xml)
-app.add_typer(vm_app, name="vm")
+@app.callback()
+def _root() -> None:
+    # Typer makes a group of an app only when it has a callback or several commands; the commands
+    # here are added by LazyGroup, so this empty callback is what makes ``ovnet`` a group.
+    pass
 
 
 def main() -> None:

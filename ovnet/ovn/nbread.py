@@ -26,6 +26,7 @@ import ovs.timeval
 from ovs.db import schema as ovs_schema
 from ovs.db import types as ovs_types
 
+from ovnet.ovn import gcpause
 from ovnet.ovn.diff import held_in
 from ovnet.ovn.nb import NbUnavailable, monitored_columns
 from ovnet.ovn.registry import TABLES
@@ -65,6 +66,11 @@ def read_nb(remote: str, schema_path: str, timeout: float) -> NbView:
     cluster's, are tried in order and the leader is used, as python-ovs's IDL does, so a write the
     syncer just made is seen) within ``timeout`` seconds. Raises NbUnavailable when no remote
     answered as the database's leader in time, or NB refused the read."""
+    with gcpause.paused():  # 10,000 ports are ~10^6 objects (ovnet.ovn.gcpause)
+        return _read(remote, schema_path, timeout)
+
+
+def _read(remote: str, schema_path: str, timeout: float) -> NbView:
     deadline = ovs.timeval.msec() + int(timeout * 1000)
     problems = []
     for one in remote.split(","):

@@ -177,16 +177,28 @@ def status(settings: Settings) -> list[ServiceStatus]:
 def down(settings: Settings, purge: bool = False, progress: Progress | None = None) -> None:
     """Stop every service by its pidfile pid (reverse order), remove the namespaces and links ovnet
     recorded (an extra host's namespace only with ``purge`` while workload veths live there), and
-    with ``purge`` delete the state dir. Stopping what is not running is harmless."""
+    with ``purge`` delete the state dir. Stopping what is not running is harmless.
+
+    When stopping the hosts or a service raises (RuntimeFailure, OSError), the other services are
+    still stopped and the namespaces and links still removed, then the first error is raised and
+    the state dir is kept: one failed stop used to skip all of that and leave the namespaces
+    behind."""
     note = progress or (lambda _name, _state: None)
     if not settings.state_dir.exists():
         return
+    errors: list[Exception] = []
     with _lock(settings):
-        for name in hosts.stop_all(settings, keep_workloads=not purge):
-            note(f"host {name}", "stopped")
+        try:
+            for name in hosts.stop_all(settings, keep_workloads=not purge):
+                note(f"host {name}", "stopped")
+        except (RuntimeFailure, OSError) as exc:
+            errors.append(exc)
         for svc in reversed(services(settings)):
-            if svc.stop():
-                note(svc.name, "stopped")
+            try:
+                if svc.stop():
+                    note(svc.name, "stopped")
+            except (RuntimeFailure, OSError) as exc:
+                errors.append(exc)
         removed = owned.remove_all(settings.state_dir)
         for name in removed:
             note(name, "removed")
@@ -194,5 +206,7 @@ def down(settings: Settings, purge: bool = False, progress: Progress | None = No
         for name in hosts.prune_netns(settings, settle_s=5.0 if any(r.startswith("netns") for r in removed) else 0.0):
             note(f"netns {name}", "removed")
         (settings.state_dir / "datapath").unlink(missing_ok=True)
+    if errors:
+        raise errors[0]
     if purge:
         shutil.rmtree(settings.state_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import signal
 import socket
 import stat
@@ -145,11 +146,37 @@ def remove_dead_socket(path: Path) -> bool:
     return True
 
 
+# free_port picks from [FREE_PORT_FLOOR, start of the kernel's ephemeral range): bind(0) picks inside
+# that range, where every outgoing connection also takes its local port, so one made between the
+# pick and the caller's server binding it (a busy test suite makes thousands) broke the bind.
+FREE_PORT_FLOOR = 20000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+FREE_PORT_TRIES = 100
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default (ip-sysctl.rst, ip_local_port_range)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on ``host`` that nothing listens on right now (for tests and private instances)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port number on ``host`` that nothing is bound to right now, for a private instance to
+    listen on. Picked at random below the kernel's ephemeral port range (net.ipv4.
+    ip_local_port_range, ip-sysctl.rst), which outgoing connections draw from; when that range
+    leaves no room below it, the kernel's own pick (bind to port 0). Raises RuntimeFailure when
+    FREE_PORT_TRIES random ports are all taken."""
+    ceiling = _ephemeral_start()
+    for _ in range(FREE_PORT_TRIES):
+        port = FREE_PORT_FLOOR + secrets.randbelow(ceiling - FREE_PORT_FLOOR) if ceiling > FREE_PORT_FLOOR else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:  # bound by another socket, listening or not
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeFailure(f"no free TCP port on {host} among {FREE_PORT_TRIES} tried below {ceiling}")
 
 
 def wait_until(check, timeout: float, interval: float = 0.05, give_up=None):

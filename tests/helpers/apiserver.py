@@ -13,7 +13,9 @@ import httpx
 from ovnet.config import Settings, load_settings
 from ovnet.tls import client_context
 
-START_TIMEOUT_S = 30.0
+# A ceiling for a loaded machine (imports and migrations can take tens of seconds); the wait
+# ends at once when the process exits.
+START_TIMEOUT_S = 120.0
 
 
 class ServerProcess:

@@ -30,9 +30,10 @@ class ApiNetwork:
                                                 "ip_address": f"{self.prefix}.{host_octet}"}])
 
 
-def wait_status(api: ApiClient, port_id: str, status: str, timeout: float = 15.0) -> str:
+def wait_status(api: ApiClient, port_id: str, status: str, timeout: float = 60.0) -> str:
     """Wait until the port's status is ``status`` (the syncer's NB monitor sets it); returns the
-    last status seen."""
+    last status seen. The ceiling is for a loaded machine, where ovn-controller, northd and the
+    syncer each may lag seconds; a dead API server fails at once (show_port raises)."""
     seen: list[str] = []
     wait_for(lambda: seen.append(api.show_port(port_id)["status"]) or seen[-1] == status, timeout, 0.1)
     return seen[-1]

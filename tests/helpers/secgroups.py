@@ -15,12 +15,7 @@ from pyroute2 import netns
 
 from ovnet.apiclient import ApiClient
 from ovnet.host.agentclient import AgentClient
-
-
-def ns_run(name: str, *argv: str, timeout: float = 20, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command inside network namespace ``name``."""
-    return subprocess.run(["nsenter", f"--net=/run/netns/{name}", *argv], capture_output=True, text=True,
-                          timeout=timeout, check=check)
+from tests.helpers.hostnet import ns_run
 
 
 @dataclass
@@ -48,7 +43,7 @@ class Workloads:
         proc = subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", sys.executable, "-m", "ovnet.testbed.echo",
                                  "serve", ns, "--port", str(tcp_port), "--ready", str(ready), "--netns", ns])
         self.servers.append(proc)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a ceiling for a loaded machine; a dead server ends it at once
         while not ready.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"echo server in {ns} did not start")
@@ -74,13 +69,3 @@ def settle(nb_url: str) -> None:
     """Wait until every chassis has the flows of NB's current contents (ovn-nbctl --wait=hv)."""
     subprocess.run(["ovn-nbctl", f"--db={nb_url}", "--wait=hv", "--timeout=30", "sync"], check=True,
                    capture_output=True, timeout=60)
-
-
-def eventually(check, timeout: float = 15.0, interval: float = 0.3):
-    """``check()`` until it returns a truthy value or ``timeout`` seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)

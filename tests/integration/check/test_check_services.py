@@ -29,7 +29,7 @@ def _kill(settings, name: str) -> None:
     pid = next(svc.pid() for svc in aio.services(settings) if svc.name == name)
     assert pid, name
     os.kill(pid, signal.SIGKILL)
-    assert wait_until(lambda: f"{name} ({pid}) still alive" if pid_alive(pid) else None, 10) is None
+    assert wait_until(lambda: f"{name} ({pid}) still alive" if pid_alive(pid) else None, 30) is None
 
 
 def test_dead_services_are_findings_and_an_unreadable_nb_does_not_hide_them(tmp_path):

@@ -54,7 +54,7 @@ def _is_leader(member: cluster.Member, db: str) -> bool:
 
 
 def _leader(central, db: str) -> cluster.Member:
-    found = wait_for(lambda: [m for m in cluster.members(central) if _is_leader(m, db)], 10,
+    found = wait_for(lambda: [m for m in cluster.members(central) if _is_leader(m, db)], 30,
                      what=f"a {db} leader")
     return found[0]
 
@@ -133,7 +133,7 @@ def test_killing_the_nb_leader_under_8_writers_loses_no_acknowledged_write(repai
         assert wait_for(lambda: len(creators.acked) >= 2 * CLIENTS, 30, what="creates before the kill")
         killed = time.monotonic()
         _kill(central, leader, "ovsdb-nb")
-        wait_for(lambda: creators.first_confirmed_after(killed), 20)
+        wait_for(lambda: creators.first_confirmed_after(killed), 60)
         time.sleep(1.0)  # some writes on the new leader
     resumed = creators.first_confirmed_after(killed)
     assert creators.errors == []
@@ -161,7 +161,7 @@ def test_killing_the_active_northd_lets_a_standby_take_over(repaired, make_netns
     def active() -> list[cluster.Member]:
         return [m for m in cluster.members(central) if "Status: active" in status(m)]
 
-    first = wait_for(active, 15, what="an active ovn-northd")
+    first = wait_for(active, 30, what="an active ovn-northd")
     assert len(first) == 1
     _kill(central, first[0], "ovn-northd")
     killed = time.monotonic()

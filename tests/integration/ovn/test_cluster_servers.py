@@ -47,7 +47,7 @@ def test_killing_the_writer_server_leaves_the_other_writing_to_the_clustered_nb(
                      sync_interval=3600).save()
             second.settings = second.start()
             logs = {"central": central.log_dir / "ovnet-server.log", "second": second.state_dir / "server.log"}
-            assert wait_for(lambda: sum(TOOK in p.read_text() for p in logs.values()) == 1, 15), "no single writer"
+            assert wait_for(lambda: sum(TOOK in p.read_text() for p in logs.values()) == 1, 30), "no single writer"
             writer = next(n for n, p in logs.items() if TOOK in p.read_text())
             survivor = "second" if writer == "central" else "central"
             urls = {"central": central.api_url, "second": second.settings.api_url}

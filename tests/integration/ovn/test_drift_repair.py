@@ -116,7 +116,7 @@ def test_gateway_mtu_follows_a_network_mtu_change_at_once(store, nb_server, sb_s
         return net.id, router.id
     net_id, router_id = store.run(arrange)
     assert syncer.flush(20)
-    assert wait_for(lambda: _gateway_mtu(nb_server, router_id) == "1442", timeout=20), _gateway_mtu(nb_server,
+    assert wait_for(lambda: _gateway_mtu(nb_server, router_id) == "1442", timeout=60), _gateway_mtu(nb_server,
                                                                                                    router_id)
     store.run(lambda s: networks.update_network(s, CTX, net_id, {"mtu": 1400}, DEFAULTS))
     assert syncer.flush(20)  # the change's own outbox rows, no reconcile

@@ -55,7 +55,7 @@ def test_gateway_fails_over_to_the_other_chassis(tmp_path):
             sub = api.create_subnet(network_id=net["id"], cidr="192.168.1.0/24", ip_version=4)
             api.request("PUT", f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": sub["id"]})
             gw_port = api.list_ports(device_owner="network:router_gateway")[0]["id"]
-            assert wait_until(lambda: None if active_gateway(settings, gw_port) else "unbound", 15.0) is None
+            assert wait_until(lambda: None if active_gateway(settings, gw_port) else "unbound", 60.0) is None
             active = active_gateway(settings, gw_port)
             # The workload lives on a chassis that survives.
             survivor = next(s for n, s in chassis.items() if n != active)

@@ -152,6 +152,6 @@ def test_nb_replaced_by_an_empty_one_is_refilled_on_reconnect(store, nb_server, 
     assert nb_server.nbctl("ls-list") == ""
     # sync_interval is 60 s here: only the reconcile that follows a reconnect can refill it this soon.
     assert wait_for(lambda: nb_server.nbctl("--bare", "--columns=name", "find", "Logical_Switch_Port",
-                                            f"name={port.id}") == port.id, timeout=15)
+                                            f"name={port.id}") == port.id, timeout=30)
     assert port.id in nb_server.nbctl("lsp-list", f"ovnet-{net.id}")
     assert syncer.drift() == []

@@ -61,7 +61,7 @@ def _switches(nb_server) -> list[str]:
 
 
 def test_one_writer_applies_creates_through_either_server_once_and_a_killed_writer_is_replaced(nb_server, servers):
-    assert wait_for(lambda: sum(TOOK in _log(s) for s in servers) == 1, 10), "no single writer"
+    assert wait_for(lambda: sum(TOOK in _log(s) for s in servers) == 1, 30), "no single writer"
     writer, follower = sorted(servers, key=lambda s: TOOK not in _log(s))
 
     made = [_create(srv, f"n{i}") for i in range(3) for srv in servers]

@@ -19,7 +19,7 @@ def _kill_agent(settings) -> None:
     agent = next(s for s in aio.services(settings) if s.name == "ovnet-agent")
     pid = agent.pid()
     os.kill(pid, signal.SIGKILL)
-    assert wait_until(lambda: None if not pid_alive(pid) else "alive", 10.0) is None
+    assert wait_until(lambda: None if not pid_alive(pid) else "alive", 30.0) is None
 
 
 def test_down_removes_the_plugin_socket_of_a_killed_agent(allinone):

@@ -14,7 +14,9 @@ from ovnet.apiclient import ApiClient
 from ovnet.cli.trace import run_trace
 from ovnet.host.agentclient import AgentClient
 from tests.helpers.allinone import running_allinone
-from tests.helpers.secgroups import Workloads, eventually, ns_run, probe, settle
+from tests.helpers.hostnet import ns_run
+from tests.helpers.secgroups import Workloads, probe, settle
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.ovn]
 TCP = 7000
@@ -69,7 +71,7 @@ def check(stack, ns: str, source: dict, dest: dict, address: str, proto: str, dp
     def seen() -> bool:
         got = probe(ns, address, dport or TCP)
         return bool(got["echo"]) if proto == "tcp" else got["ping"]
-    observed = expected if eventually(lambda: seen() == expected) else not expected
+    observed = expected if wait_for(lambda: seen() == expected, interval=0.3) else not expected
     assert observed == expected, f"{source['name']} -> {address} {proto} {dport}: probe says {observed}"
     traced = run_trace(api, settings, source["id"], dest["id"], proto, dport)
     assert (traced["verdict"] == "delivered") == expected, traced
@@ -154,10 +156,10 @@ def test_port_security_off_lets_spoofed_traffic_pass_and_back_on_drops_it(stack)
     assert not spoofed_ping()
     api.update("port", "ports", spoofer["id"], {"port_security_enabled": False, "security_groups": []})
     settle(settings.nb_connection)
-    assert eventually(spoofed_ping)
+    assert wait_for(spoofed_ping, interval=0.3)
     api.update("port", "ports", spoofer["id"], {"port_security_enabled": True})
     settle(settings.nb_connection)
-    assert eventually(lambda: not spoofed_ping())
+    assert wait_for(lambda: not spoofed_ping(), interval=0.3)
     assert api.show_port(spoofer["id"])["security_groups"] == [default_group(api)["id"]]
 
 
@@ -179,13 +181,13 @@ def test_an_allowed_address_pair_vip_moves_between_two_ports(stack):
         return probe(c_ns, vip, TCP)["echo"]
 
     ns_run(f_ns, "ip", "addr", "add", f"{vip}/24", "dev", "eth0")
-    assert eventually(lambda: holder() == f_ns)
+    assert wait_for(lambda: holder() == f_ns, interval=0.3)
     ns_run(f_ns, "ip", "addr", "del", f"{vip}/24", "dev", "eth0")
     ns_run(s_ns, "ip", "addr", "add", f"{vip}/24", "dev", "eth0")
-    assert eventually(lambda: holder() == s_ns)
+    assert wait_for(lambda: holder() == s_ns, interval=0.3)
     ns_run(s_ns, "ip", "addr", "del", f"{vip}/24", "dev", "eth0")
     ns_run(o_ns, "ip", "addr", "add", f"{vip}/24", "dev", "eth0")
-    assert holder() is None and not eventually(lambda: holder() == o_ns, timeout=3)
+    assert holder() is None and not wait_for(lambda: holder() == o_ns, 3, 0.3)
 
 
 LINE_ECHO = """
@@ -225,7 +227,7 @@ def test_deleting_a_rule_cuts_connections_it_allowed(stack):
     ready, go = work.tmp / f"{s_ns}.line", work.tmp / f"{c_ns}.go"
     work.servers.append(subprocess.Popen(["nsenter", f"--net=/run/netns/{s_ns}", sys.executable, "-c", LINE_ECHO,
                                           str(TCP), str(ready)]))
-    assert eventually(ready.exists)
+    assert wait_for(ready.exists, interval=0.3)
     settle(settings.nb_connection)
     talker = subprocess.Popen(["nsenter", f"--net=/run/netns/{c_ns}", sys.executable, "-c", TALKER, "10.97.0.10",
                                str(TCP), str(go)], stdout=subprocess.PIPE, text=True)
