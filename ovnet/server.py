@@ -9,6 +9,7 @@ the runtime does that. ``--no-sync`` serves the API without OVN (model-only test
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 from pathlib import Path
 
@@ -22,6 +23,26 @@ from ovnet.model.tenancy import ADMIN_PROJECT, get_or_create_project, issue_toke
 from ovnet.ovn.metrics import NbConnectionCollector
 
 KEEP_ALIVE_S = 75  # seconds an idle client connection stays open (see main)
+# Objects allocated (less freed) between young-generation collections; CPython's default is 700.
+GC_YOUNG_THRESHOLD = 100_000
+
+
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a server that lists thousands of rows: move
+    what start-up built (modules, the app's routes, the store) out of its reach (``gc.freeze``),
+    and collect the young generation every GC_YOUNG_THRESHOLD allocations instead of 700.
+
+    Listing 10,000 ports allocates some 150,000 containers that live until the answer is sent.
+    With the defaults that ran ~260 young, ~24 middle and 2 full collections per listing, each
+    full one walking the whole heap: half of the listing's CPU (330 of 650 ms, measured in one
+    process). Frozen, with a young threshold of 10,000: ~16, ~2 and 0.15 (GC 65 ms a listing);
+    of 100,000: ~0.9, 0.1 and none (GC 20 ms; the listing 250-290 ms instead of 325-335).
+    Garbage without cycles is freed at once as before; cycles wait longer (at most some 100,000
+    objects, a few tens of MB; one young collection of that size takes ~20 ms)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def bootstrap_admin(store: Store, settings: Settings) -> str:
@@ -61,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     collectors = [NbConnectionCollector(syncer.nb.connected)] if syncer else []
     app = create_app(store, settings, on_commit=syncer.flush if syncer else None, collectors=collectors,
                      nb_connected=syncer.nb.connected if syncer else None)
+    tune_gc()
     try:
         # Idle connections are kept past httpx's 5 s pool expiry: with uvicorn's default, also 5 s,
         # a client reusing a connection just as the server drops it got "connection reset by

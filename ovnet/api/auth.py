@@ -7,6 +7,8 @@ a primary-key lookup costs less than keeping a cache coherent across API servers
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from ovnet.model.store import Store
 from ovnet.model.tenancy import Context, authenticate
 
@@ -19,4 +21,12 @@ class Authenticator:
         self.store = store
 
     def context(self, token: str | None) -> Context:
-        return self.store.run(lambda s: authenticate(s, token), readonly=True)
+        """``token``'s Context, read in a transaction of its own."""
+        return self.store.run(lambda s: self.context_in(s, token), readonly=True)
+
+    @staticmethod
+    def context_in(session: Session, token: str | None) -> Context:
+        """``token``'s Context, read in the caller's transaction ``session``: a write that starts
+        with it saves a transaction and a threadpool call, and still sees a revocation committed
+        before it began (its transaction reads the token row, on every server of the store)."""
+        return authenticate(session, token)

@@ -35,16 +35,30 @@ async def read_json(request: Request, max_bytes: int) -> dict:
     HTTPException 413 when the body exceeds ``max_bytes`` (checked on Content-Length and while
     reading); BadRequest when it nests deeper than MAX_DEPTH, is not valid JSON or not an object.
     """
+    return parse_json(await read_body(request, max_bytes), max_bytes)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes | None:
+    """The request body's bytes, or None when it exceeds ``max_bytes`` (by Content-Length, or
+    while reading: no more is read then). ``parse_json`` judges them later, so that a handler may
+    authenticate in between and answer 401 before 413 or 400."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
+        return None
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise _too_large(max_bytes)
+            return None
         chunks.append(chunk)
-    raw = b"".join(chunks) or b"null"
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes | None, max_bytes: int) -> dict:
+    """``body`` (``read_body``'s answer) as a JSON object, with the errors of ``read_json``."""
+    if body is None:
+        raise _too_large(max_bytes)
+    raw = body or b"null"
     try:
         text = raw.decode(json.detect_encoding(raw))
         check_depth(text)

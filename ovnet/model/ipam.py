@@ -17,9 +17,10 @@ import ipaddress
 import random
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ovnet.model import store
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.loader import Children
 from ovnet.model.schema import AllocationPool, IPAllocation, Subnet
@@ -133,19 +134,25 @@ def eui64(subnet: Subnet, mac: str) -> str:
     return str(network_of(subnet).network_address + int.from_bytes(bytes(iid), "big"))
 
 
+# Built once (each port create runs one): see store.connection.
+_HELD = select(IPAllocation.ip_address).where(IPAllocation.subnet_id == bindparam("subnet_id"))
+_HELD_OF = _HELD.where(IPAllocation.ip_address.in_(bindparam("candidates", expanding=True)))
+
+
 def _taken(session: Session, subnet_id: str, candidates: list[str] | None = None) -> set[str]:
-    query = select(IPAllocation.ip_address).where(IPAllocation.subnet_id == subnet_id)
-    if candidates is not None:
-        query = query.where(IPAllocation.ip_address.in_(candidates))
-    return set(session.scalars(query))
+    if candidates is None:
+        return set(store.connection(session).scalars(_HELD, {"subnet_id": subnet_id}))
+    return set(store.connection(session).scalars(_HELD_OF, {"subnet_id": subnet_id, "candidates": candidates}))
 
 
-def check_requested(session: Session, subnet: Subnet, ip: str, device_owner: str) -> None:
+def check_requested(session: Session, subnet: Subnet, ip: str, device_owner: str,
+                    held: set[str] | frozenset[str] = frozenset()) -> None:
     """Refuse a requested ``ip`` in ``subnet`` unless a port may hold it now.
 
     BadRequest (InvalidIpForSubnet) outside the subnet, on a reserved address, on the gateway
     (unless the port is a router's) or on an auto-address subnet; Conflict
-    (IpAddressAlreadyAllocated) when another port holds it.
+    (IpAddressAlreadyAllocated) when another port holds it, or ``held`` has it (addresses of
+    ``subnet`` this transaction gave out and has not written yet: a bulk create).
     """
     net, addr = network_of(subnet), ipaddress.ip_address(ip)
     if addr.version != net.version or addr not in net or int(addr) in reserved(net):
@@ -157,7 +164,7 @@ def check_requested(session: Session, subnet: Subnet, ip: str, device_owner: str
     if is_auto_address(subnet):
         raise BadRequest(f"IPv6 address {ip} cannot be directly assigned to a port on subnet {subnet.id} "
                          "as the subnet is configured for automatic addresses", "InvalidInput", "fixed_ips")
-    if _taken(session, subnet.id, [str(addr)]):
+    if str(addr) in held or _taken(session, subnet.id, [str(addr)]):
         raise Conflict(f"IP address {ip} already allocated in subnet {subnet.id}", "IpAddressAlreadyAllocated",
                        "fixed_ips")
 

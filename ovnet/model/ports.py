@@ -10,11 +10,12 @@ from __future__ import annotations
 import ipaddress
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
-from ovnet.model import attributes, ipam, loader, quotas, secgroups
-from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
+from ovnet.model import attributes, bulkwrite, ipam, loader, quotas, secgroups
+from ovnet.model.common import (Defaults, assign, change_record, get_owned, get_visible, record_change,
+                                record_update, visible_row)
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.loader import Loaded
 from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Router, Subnet, new_id
@@ -47,14 +48,14 @@ def _check_admin_only(ctx: Context, body: object, values: dict, action: str) -> 
             raise Forbidden(f"rule:{action}:{name} is disallowed by policy", field=name)
 
 
-def _check_network_owner_only(ctx: Context, network: Network, values: dict, action: str) -> None:
+def _check_network_owner_only(ctx: Context, network: Network | Row, values: dict, action: str) -> None:
     """Forbidden when a caller who neither is admin nor owns ``network`` (a project using a shared
     network) sets what Neutron's default policy keeps to the network owner (neutron/conf/policies/
     port.py: create_port|update_port:fixed_ips:ip_address, :mac_address, :port_security_enabled,
     :allowed_address_pairs, and a device_owner of network:*): with them it could take the owner's
     gateway address, spoof another port's MAC or send from any address on the owner's network.
     Asking for a subnet alone (``fixed_ips: [{"subnet_id"}]``) stays allowed. ``values`` are the
-    validated attributes the request gives."""
+    validated attributes the request gives; ``network`` is read for its ``project_id`` only."""
     if ctx.is_admin or network.project_id == ctx.project_id:
         return
     refused = {
@@ -70,14 +71,17 @@ def _check_network_owner_only(ctx: Context, network: Network, values: dict, acti
                             "owner or an admin may set it", field=rule.split(":")[0])
 
 
+# FOR UPDATE serialises allocations per network on PostgreSQL (SQLite writers are serial
+# already): concurrent writers would otherwise all pick the same lowest free address and most of
+# them would lose on the unique constraint and retry. Built once: see store.connection.
+_SUBNETS = (loader.rows_query(Subnet).where(Subnet.network_id == bindparam("network_id")).with_for_update(of=Subnet)
+            .order_by(Subnet.created_at, Subnet.id))
+
+
 def _subnets(session: Session, network_id: str) -> list[Loaded]:
-    # FOR UPDATE serialises allocations per network on PostgreSQL (SQLite writers are serial
-    # already): concurrent writers would otherwise all pick the same lowest free address and
-    # most of them would lose on the unique constraint and retry. Plain rows (loader), not ORM
-    # objects: IPAM only reads them, and loading Subnet entities was a fifth of a port create.
-    query = (loader.rows_query(Subnet).where(Subnet.network_id == network_id).with_for_update(of=Subnet)
-             .order_by(Subnet.created_at, Subnet.id))
-    return loader.load(session, ipam.POOLS, query)
+    # Plain rows (loader), not ORM objects: IPAM only reads them, and loading Subnet entities was
+    # a fifth of a port create.
+    return loader.load(session, ipam.POOLS, _SUBNETS, {"network_id": network_id})
 
 
 def _mac_in_use(session: Session, network_id: str, mac: str) -> bool:
@@ -104,26 +108,33 @@ def _pick_mac(session: Session, network_id: str, requested: str | None, prefix: 
     return _random_mac(prefix)
 
 
+NETWORK_COLUMNS = ("id", "project_id", "port_security_enabled")  # what a port create reads of its network
+
+
 class Batch:
     """What the ports of one create request share, read once: networks (as ``ctx`` sees them),
     their subnets, each project's default group, the quota count, and the addresses and MACs
     given out. A bulk create (``create_ports``) runs without autoflush, so the store does not
     show its earlier ports; the batch does. ``size``: how many ports the request makes."""
 
-    def __init__(self, defaults: Defaults, size: int = 1):
+    def __init__(self, defaults: Defaults, size: int = 1, deferred: bool = False):
         self.defaults, self.size = defaults, size
+        # With ``deferred``, create_port leaves its port out of the session and lists it here, its
+        # addresses and groups under it; create_ports inserts them all at the end (bulkwrite).
+        self.deferred: list[Port] | None = [] if deferred else None
         self.quota = quotas.Tally("port", defaults.quotas)
         self.default_groups: dict[str, str] = {}
         self.held: dict[str, set[str]] = {}  # subnet id -> addresses given out
-        self._networks: dict[str, Network] = {}
+        self._networks: dict[str, Row] = {}
         self._subnets: dict[str, list[Loaded]] = {}
         self._macs: dict[str, set[str]] = {}  # network id -> MACs given out
         self._free_macs: dict[str, list[str]] = {}
         self._free_ips: dict[str, list[str]] = {}  # subnet id -> random free addresses not given out yet
 
-    def network(self, session: Session, ctx: Context, network_id: str) -> Network:
+    def network(self, session: Session, ctx: Context, network_id: str) -> Row:
+        """The network's ``NETWORK_COLUMNS`` if ``ctx`` sees it (NotFound NetworkNotFound otherwise)."""
         if network_id not in self._networks:
-            self._networks[network_id] = get_visible(session, ctx, Network, network_id)
+            self._networks[network_id] = visible_row(session, ctx, Network, network_id, NETWORK_COLUMNS)
         return self._networks[network_id]
 
     def subnets(self, session: Session, network_id: str) -> list[Loaded]:
@@ -249,7 +260,7 @@ def _allocate_requested(session: Session, port: Port, requested: list[dict], sub
         if ip and (subnet.id, ip) in held:
             continue
         if ip:
-            ipam.check_requested(session, subnet, ip, port.device_owner)
+            ipam.check_requested(session, subnet, ip, port.device_owner, given.get(subnet.id, frozenset()))
         elif ipam.is_auto_address(subnet):
             ip = ipam.eui64(subnet, port.mac_address)
         else:
@@ -286,12 +297,19 @@ def _change_mac(session: Session, port: Port, mac: str) -> None:
 
 def create_ports(session: Session, ctx: Context, bodies: list, defaults: Defaults) -> list[Port]:
     """A bulk create (Neutron's ``{"ports": [...]}``): every port exactly as ``create_port`` makes
-    it, all or none (one transaction), written in one flush at the end. Raises what create_port
-    raises, for the first body that fails."""
-    batch = Batch(defaults, len(bodies))
+    it, all or none (one transaction), its rows inserted together at the end (bulkwrite: the ports
+    stay out of the session). Raises what create_port raises, for the first body that fails."""
+    batch = Batch(defaults, len(bodies), deferred=True)
     with session.no_autoflush:
         made = [create_port(session, ctx, body, defaults, batch) for body in bodies]
-    session.flush()  # the views show created_at and revision_number, set by the flush
+    session.flush()  # what the creates made through the session (a project's new default group) first
+    rows: list[object] = list(made)
+    for port in made:
+        rows += [*port.fixed_ips, *port.security_group_bindings]
+        for child in (*port.fixed_ips, *port.security_group_bindings):
+            child.port_id = port.id
+    rows += [change_record(port) for port in made]
+    bulkwrite.insert_all(session, rows)
     return made
 
 
@@ -322,14 +340,18 @@ def create_port(session: Session, ctx: Context, body: object, defaults: Defaults
     port = Port(id=new_id(), project_id=project_id, network_id=network.id, mac_address=mac, tags=list(values["tags"]),
                 fixed_ips=[], security_group_bindings=[])
     assign(port, values, COLUMNS)
-    session.add(port)
+    if batch.deferred is None:
+        session.add(port)
+    else:
+        batch.deferred.append(port)
     subnets = batch.subnets(session, network.id)
     if values.get("fixed_ips") is None:
         _allocate_default(session, port, subnets, batch)
     else:
         _allocate_requested(session, port, values["fixed_ips"], subnets, batch.held)
     secgroups.attach_on_create(session, ctx, port, values.get("security_groups"), batch.default_groups)
-    record_change(session, port)
+    if batch.deferred is None:
+        record_change(session, port)
     return port
 
 

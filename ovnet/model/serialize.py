@@ -7,11 +7,14 @@ still does for old clients.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 
 from ovnet.model.schema import FloatingIP, Network, Port, Router, SecurityGroup, SecurityGroupRule, StandardAttrs, Subnet
 
 
-def _time(value: dt.datetime) -> str:
+def _time(value: dt.datetime | str) -> str:
+    if isinstance(value, str):  # SQLite's text as stored, "YYYY-MM-DD HH:MM:SS.ffffff" (loader.rows_query)
+        return f"{value[:10]}T{value[11:19]}Z"
     return value.isoformat(timespec="seconds") + "Z"
 
 
@@ -71,6 +74,9 @@ def subnet_dict(subnet: Subnet) -> dict:
     }
 
 
+_GROUP_ID = operator.attrgetter("security_group_id")
+
+
 def port_dict(port: Port) -> dict:
     """A port as Neutron shows it with the binding, port-security and allowed-address-pairs attributes.
 
@@ -91,8 +97,10 @@ def port_dict(port: Port) -> dict:
         "binding:profile": dict(port.binding_profile),
         "binding:vif_details": {"port_filter": True} if port.binding_host_id else {},
         "port_security_enabled": port.port_security_enabled,
-        "allowed_address_pairs": [dict(p) for p in port.allowed_address_pairs],
-        "security_groups": [b.security_group_id for b in port.security_group_bindings],
+        # map, not list comprehensions: Python 3.11 makes a function per comprehension, and a
+        # listing of 10,000 ports ran 20,000 of them over lists nearly always empty or of one.
+        "allowed_address_pairs": list(map(dict, port.allowed_address_pairs)),
+        "security_groups": list(map(_GROUP_ID, port.security_group_bindings)),
     }
 
 

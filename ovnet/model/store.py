@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,6 +151,16 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def connection(session: Session) -> Connection:
+    """``session``'s connection for a Core statement, after the autoflush an ORM query would do
+    there (so it sees the session's pending rows, unless autoflush is off). A statement built once
+    with bind parameters and run here skips building it, its cache key and the ORM's execution
+    path: for the one-row reads of a port create that was 3x to 5x their cost."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def _is_race(exc: Exception) -> bool:

@@ -1,4 +1,5 @@
-"""A bulk port create (one transaction, one flush) gives the same answers as single creates would."""
+"""A bulk port create (one transaction, its rows inserted together at its end) gives the same answers
+as single creates would."""
 
 from __future__ import annotations
 
@@ -52,3 +53,19 @@ def test_bulk_ports_refuse_an_address_twice_in_one_request(alice):
     lowest = {"network_id": net["id"], "fixed_ips": [{"subnet_id": sub["id"], "ip_address": "10.63.0.2"}]}
     made = alice.post("/v2.0/ports", {"ports": [lowest, automatic, item, automatic]}).json()["ports"]
     assert [p["fixed_ips"][0]["ip_address"] for p in made] == ["10.63.0.2", "10.63.0.3", "10.63.0.9", "10.63.0.4"]
+
+
+def test_bulk_port_asking_for_an_address_an_earlier_port_of_the_request_got_is_refused(alice):
+    # The request's ports are written together at its end: the request's own earlier choices,
+    # not the store, must refuse the address (a unique-constraint failure would be a retry, then
+    # a 409 of the wrong kind).
+    net = alice.network()
+    sub = alice.subnet(net["id"], "10.64.0.0/24")
+    automatic = {"network_id": net["id"]}
+    same = {"network_id": net["id"], "fixed_ips": [{"subnet_id": sub["id"], "ip_address": "10.64.0.2"}]}
+    neutron_error(alice.post("/v2.0/ports", {"ports": [automatic, same]}), 409, "IpAddressAlreadyAllocated")
+    assert alice.get(f"/v2.0/ports?network_id={net['id']}").json()["ports"] == []
+    made = alice.post("/v2.0/ports", {"ports": [same, automatic]}).json()["ports"]
+    assert [p["fixed_ips"][0]["ip_address"] for p in made] == ["10.64.0.2", "10.64.0.3"]
+    shown = alice.get(f"/v2.0/ports/{made[1]['id']}").json()["port"]
+    assert shown == made[1]  # what the create answered is what the store holds

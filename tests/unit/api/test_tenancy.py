@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
-from tests.unit.api.conftest import neutron_error
+from ovnet.model.schema import Port
+from tests.unit.api.conftest import MAX_BODY, neutron_error
 
 
 @pytest.mark.dialect
@@ -71,6 +73,24 @@ def test_a_revoked_token_is_refused_on_the_next_request(store, alice, bob):
     store.run(lambda s: revoke_tokens(s, OPERATOR, alice.project_id, alice.token))
     neutron_error(alice.get("/v2.0/networks"), 401, "NotAuthorized")
     assert bob.get("/v2.0/networks").status_code == 200
+
+
+def test_a_create_checks_its_token_in_its_own_transaction_and_before_its_body(store, client, alice):
+    """A create reads the token in its write transaction: a revocation committed before it is
+    refused at once, nothing is written, and 401 still comes before 413 and 400."""
+    from ovnet.model.tenancy import OPERATOR, revoke_tokens
+
+    network = alice.network()
+    alice.port(network["id"])
+    store.run(lambda s: revoke_tokens(s, OPERATOR, alice.project_id, alice.token))
+    neutron_error(alice.post("/v2.0/ports", {"port": {"network_id": network["id"]}}), 401, "NotAuthorized")
+    neutron_error(alice.post("/v2.0/ports", {"ports": [{"network_id": network["id"]}] * 2}), 401, "NotAuthorized")
+    for headers in ({}, {"X-Auth-Token": "not-a-token"}):
+        for body in (b"{not json", b"[]", b" " * (MAX_BODY + 1)):
+            r = client.post("/v2.0/ports", content=body, headers={"Content-Type": "application/json", **headers})
+            neutron_error(r, 401, "NotAuthorized")
+    count = store.run(lambda s: s.scalar(select(func.count()).select_from(Port)), True)
+    assert count == 1
 
 
 @pytest.mark.dialect
