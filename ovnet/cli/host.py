@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.config import Settings, load_settings
+from ovnet.config import load_settings
 from ovnet.runtime import hosts
 from ovnet.runtime.process import RuntimeFailure
 
@@ -62,7 +62,8 @@ def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path =
         raise typer.Exit(1) from None
     # Also after a removal that could not reach the API: running this again clears what is left.
     try:
-        unbound = _unbind_all(settings, name)
+        with ApiClient.from_settings(settings) as api:
+            unbound = api.unbind_host(name)
     except (ApiError, httpx.HTTPError, OSError) as exc:
         if not found:
             err.print(f"[red]error:[/] no host {name!r} (and its ports could not be checked: {escape(str(exc))})")
@@ -76,16 +77,6 @@ def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path =
     for port_id in unbound:
         console.print(f"  port {port_id} unbound")
     console.print(f"host {name} removed" if found else f"host {name} was already gone")
-
-
-def _unbind_all(settings: Settings, chassis: str) -> list[str]:
-    """Clear ``binding:host_id`` of every port bound to ``chassis`` (admin token; the API then drops
-    their requested-chassis, so they go DOWN and may be bound elsewhere); returns their ids."""
-    with ApiClient.from_settings(settings) as api:
-        ports = api.list_ports(**{"binding:host_id": chassis})
-        for port in ports:
-            api.update_port(port["id"], **{"binding:host_id": ""})
-    return [port["id"] for port in ports]
 
 
 @app.command("list")

@@ -495,8 +495,13 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
             kernel_netns.remove(ns)
             removed.append(f"netns {ns}")
         owned.forget(settings.state_dir, netns_name=ns)
-    if record.host_created and hosts.remove(settings, record.host):
+    if record.host_created and hosts.host_settings(settings, record.host):
+        # As `ovnet host remove` does: the host, then the ports still bound to it (a user's),
+        # which a removed host would leave bound.
+        hosts.remove(settings, record.host)
         removed.append(f"host {record.host}")
+        with ApiClient.from_settings(settings) as admin:
+            removed += [f"binding {port_id}" for port_id in admin.unbind_host(record.host)]
     shutil.rmtree(_run_dir(settings))  # the record, echo pidfiles, logs and ready marks
     note(f"removed {len(removed)} things the demo made")
     return removed

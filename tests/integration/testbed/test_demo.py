@@ -257,6 +257,28 @@ def test_a_demo_over_a_kept_one_gets_tokens_its_clean_up_leaves_valid(allinone):
     assert _resources(allinone) == []
 
 
+def test_clean_removes_its_host_as_host_remove_does(allinone):
+    """A kept demo's added host goes with --clean as `ovnet host remove` takes it: a user's port
+    bound there is unbound, not left bound to a host that is gone (`ovnet check` then reported
+    it). A kept demo of its host only stands in for the whole one."""
+    from ovnet.host.agentclient import AgentClient
+    from tests.helpers.hostnet import ApiNetwork
+
+    host = f"hv{secrets.token_hex(3)}"
+    hosts.add(allinone, host)
+    demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, host=host, host_created=True).save()
+    with ApiClient.from_settings(allinone) as admin:
+        port = ApiNetwork(admin, "10.78.0").port(20)
+        with AgentClient(hosts.host_settings(allinone, host).agent_socket) as far:
+            far.bind(port["id"], "internal", f"ovi{secrets.token_hex(4)}")
+
+        removed = demo.clean(allinone)
+
+        assert f"host {host}" in removed and f"binding {port['id']}" in removed
+        assert admin.show_port(port["id"])["binding:host_id"] == ""
+    assert hosts.host_names(allinone) == []
+
+
 def _reads(path: Path) -> bytes:
     try:
         return path.read_bytes()
