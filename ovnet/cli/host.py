@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import load_settings
-from ovnet.runtime import hosts
+from ovnet.runtime import cleanup, hosts
 from ovnet.runtime.process import RuntimeFailure
 
 app = typer.Typer(help="Extra hypervisors (OVN chassis in network namespaces) joined to the all-in-one.",
@@ -50,12 +50,18 @@ def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2.")
 
 @app.command("remove")
 def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path = StateDir) -> None:
-    """Stop hypervisor NAME, delete its state, namespace and links, and unbind the ports bound to it.
+    """Remove the VMs running on hypervisor NAME, stop it, delete its state, namespace and links,
+    and unbind the ports bound to it.
 
     Example: ovnet host remove hv2
     """
     settings = load_settings(state_dir)
     try:
+        # Its workloads first (ovnet.runtime.cleanup hooks: the test bed's QEMU VMs), while its
+        # agent still answers their unbinds: they would outlive its bridge otherwise.
+        stopped = cleanup.run_host_remove_hooks(settings, name) if hosts.host_settings(settings, name) else []
+        for what in stopped:
+            console.print(f"  {what} removed")
         found = hosts.remove(settings, name)
     except RuntimeFailure as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")

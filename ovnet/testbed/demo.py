@@ -36,7 +36,7 @@ from pyroute2 import netns as kernel_netns
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
-from ovnet.runtime import hosts, owned, public, underlay
+from ovnet.runtime import cleanup, hosts, owned, public, underlay
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, wait_until
 from ovnet.testbed import cnicontainer, container, qemu, reach, seed, vm, workload
@@ -496,8 +496,9 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
             removed.append(f"netns {ns}")
         owned.forget(settings.state_dir, netns_name=ns)
     if record.host_created and hosts.host_settings(settings, record.host):
-        # As `ovnet host remove` does: the host, then the ports still bound to it (a user's),
-        # which a removed host would leave bound.
+        # As `ovnet host remove` does: the VMs still on it (a user's), then the host, then the
+        # ports still bound to it (a user's too), which a removed host would leave bound.
+        removed += cleanup.run_host_remove_hooks(settings, record.host)
         hosts.remove(settings, record.host)
         removed.append(f"host {record.host}")
         with ApiClient.from_settings(settings) as admin:
