@@ -461,11 +461,20 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     """Remove what the recorded demo made (echo servers, the Docker container, network and dockerd,
     VMs, bindings, the API's resources (_delete_resources), namespaces, the host it added);
     returns what was removed. Nothing recorded: nothing to do. Uses the admin token: the operator cleans up
-    whatever the projects made."""
+    whatever the projects made. Raises PublicInUse, before removing anything, when ports the demo
+    did not make (a user's router gateway or floating IP) are on its public network."""
     note = note or (lambda _msg: None)
     record = Record.load(settings)
     if record is None:
         return []
+    with ApiClient.from_settings(settings) as admin:
+        others = _others_on_public(admin, record)
+    if others:
+        # Checked before anything goes: the public network could not be deleted under them, and
+        # a clean-up failing there would leave the demo half-removed.
+        raise PublicInUse(f"the demo's network {seed.PUBLIC_NETWORK} holds ports it did not make: "
+                          f"{'; '.join(others)}. Remove them first (`openstack router unset --external-gateway`, "
+                          "`openstack floating ip delete`, `openstack port delete`); nothing was removed")
     removed: list[str] = []
     admin_token = settings.admin_token_file.read_text().strip()
     for wl in seed.WORKLOADS:
@@ -506,6 +515,20 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     shutil.rmtree(_run_dir(settings))  # the record, echo pidfiles, logs and ready marks
     note(f"removed {len(removed)} things the demo made")
     return removed
+
+
+class PublicInUse(RuntimeError):
+    """The recorded demo's public network holds ports of resources the demo did not make."""
+
+
+def _others_on_public(admin: ApiClient, record: Record) -> list[str]:
+    """The ports on the recorded public network that belong to no router or floating IP the demo
+    made, each as "port ID (DEVICE_OWNER of DEVICE_ID)"; none once that network is gone."""
+    if not record.public_network:
+        return []
+    mine = {*record.routers, *record.floatingips}
+    return [f"port {p['id']} ({p['device_owner'] or 'no owner'}{' of ' + p['device_id'] if p['device_id'] else ''})"
+            for p in admin.list_ports(network_id=record.public_network) if p["device_id"] not in mine]
 
 
 def _delete_resources(admin: ApiClient, record: Record) -> list[str]:
