@@ -252,6 +252,15 @@ class ApiClient:
         body: dict = {"host": host, **({"port": attrs} if attrs else {})}
         return self._call("PUT", f"/ports/{port_id}/bind_host", json=body)
 
+    def unbind_host(self, host: str) -> list[str]:
+        """Clear ``binding:host_id`` of every port bound to chassis ``host`` (admin token; the API
+        then drops their requested-chassis, so they go DOWN and may be bound elsewhere), as a
+        removed host leaves them; returns their ids. Raises ApiError."""
+        ports = self.list_ports(**{"binding:host_id": host})
+        for port in ports:
+            self.update_port(port["id"], **{"binding:host_id": ""})
+        return [port["id"] for port in ports]
+
     def delete_network(self, network_id: str) -> None:
         self.delete("networks", network_id)
 

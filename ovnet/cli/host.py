@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ovnet.apiclient import ApiClient, ApiError
-from ovnet.config import Settings, load_settings
-from ovnet.runtime import hosts
+from ovnet.config import load_settings
+from ovnet.runtime import cleanup, hosts
 from ovnet.runtime.process import RuntimeFailure
 
 app = typer.Typer(help="Extra hypervisors (OVN chassis in network namespaces) joined to the all-in-one.",
@@ -50,19 +50,26 @@ def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2.")
 
 @app.command("remove")
 def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path = StateDir) -> None:
-    """Stop hypervisor NAME, delete its state, namespace and links, and unbind the ports bound to it.
+    """Remove the VMs running on hypervisor NAME, stop it, delete its state, namespace and links,
+    and unbind the ports bound to it.
 
     Example: ovnet host remove hv2
     """
     settings = load_settings(state_dir)
     try:
+        # Its workloads first (ovnet.runtime.cleanup hooks: the test bed's QEMU VMs), while its
+        # agent still answers their unbinds: they would outlive its bridge otherwise.
+        stopped = cleanup.run_host_remove_hooks(settings, name) if hosts.host_settings(settings, name) else []
+        for what in stopped:
+            console.print(f"  {what} removed")
         found = hosts.remove(settings, name)
     except RuntimeFailure as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     # Also after a removal that could not reach the API: running this again clears what is left.
     try:
-        unbound = _unbind_all(settings, name)
+        with ApiClient.from_settings(settings) as api:
+            unbound = api.unbind_host(name)
     except (ApiError, httpx.HTTPError, OSError) as exc:
         if not found:
             err.print(f"[red]error:[/] no host {name!r} (and its ports could not be checked: {escape(str(exc))})")
@@ -76,16 +83,6 @@ def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path =
     for port_id in unbound:
         console.print(f"  port {port_id} unbound")
     console.print(f"host {name} removed" if found else f"host {name} was already gone")
-
-
-def _unbind_all(settings: Settings, chassis: str) -> list[str]:
-    """Clear ``binding:host_id`` of every port bound to ``chassis`` (admin token; the API then drops
-    their requested-chassis, so they go DOWN and may be bound elsewhere); returns their ids."""
-    with ApiClient.from_settings(settings) as api:
-        ports = api.list_ports(**{"binding:host_id": chassis})
-        for port in ports:
-            api.update_port(port["id"], **{"binding:host_id": ""})
-    return [port["id"] for port in ports]
 
 
 @app.command("list")

@@ -20,6 +20,10 @@ from ovnet.model.schema import Network, Port, Subnet
 from ovnet.model.tenancy import Context
 
 
+# Neutron's device_owner prefix for ports its own services own (routers, DHCP, floating IPs).
+NETWORK_OWNED = "network:"
+
+
 @dataclass(frozen=True)
 class Bound:
     """A port just bound (``changed``: this call wrote to it), its network and the subnets of its
@@ -39,8 +43,10 @@ def bind_port(session: Session, ctx: Context, port_id: str, host: str, attrs: di
 
     Admin only, like Neutron's ``update_port:binding:host_id`` policy (else Forbidden); NotFound
     when the port does not exist; Conflict ``PortBindingConflict`` when the port is bound to
-    another host (it must be unbound there first); BadRequest for an empty ``host`` or ``attrs``
-    naming binding:host_id, and as update_port for invalid ``attrs``.
+    another host (it must be unbound there first), ``PortNotBindable`` when the port's device_owner
+    (or the one ``attrs`` give it) is network:* (Neutron's prefix for ports its services own);
+    BadRequest for an empty ``host`` or ``attrs`` naming binding:host_id, and as update_port for
+    invalid ``attrs``.
 
     ``write=False`` (in a read-only session) answers only when nothing is to be written, i.e. the
     port is already bound to ``host`` and no ``attrs`` are given, and returns None otherwise: the
@@ -52,6 +58,12 @@ def bind_port(session: Session, ctx: Context, port_id: str, host: str, attrs: di
     if attrs and "binding:host_id" in attrs:
         raise BadRequest("binding:host_id is given as the host, not among the attributes", field="binding:host_id")
     port = get_visible(session, ctx, Port, port_id, (selectinload(Port.fixed_ips),))
+    owner = (attrs or {}).get("device_owner", port.device_owner) or ""
+    if isinstance(owner, str) and owner.startswith(NETWORK_OWNED):
+        # ovnet plugs these itself (router ports, OVN's DHCP, NAT addresses): no chassis ever
+        # reports such a port installed, so a workload bind would only wait out its timeout.
+        raise Conflict(f"port {port_id} has device owner {owner}: a port owned by network:* (a router, DHCP or a "
+                       "floating IP) cannot be bound to a workload", "PortNotBindable")
     if port.binding_host_id not in ("", host):
         raise Conflict(f"port {port_id} is bound to host {port.binding_host_id}; unbind it there first",
                        "PortBindingConflict")

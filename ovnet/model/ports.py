@@ -37,6 +37,13 @@ SERVICE_OWNERS = ("network:router_interface", "network:router_gateway", "network
 ROUTER_OWNERS = SERVICE_OWNERS[:2]
 
 
+def is_service_owner(device_owner: str | None) -> bool:
+    """Whether ``device_owner`` is a router's or a floating IP's (``SERVICE_OWNERS``, and Neutron's
+    network:router_interface_distributed / _ha_router_replicated_interface variants)."""
+    owner = device_owner or ""
+    return owner in SERVICE_OWNERS or owner.startswith(SERVICE_OWNERS[0])
+
+
 def _check_admin_only(ctx: Context, body: object, values: dict, action: str) -> None:
     """Forbidden when a member sets an admin-only attribute. On create the empty value (what
     leaving it out gives) is allowed, on update any mention is refused, as Neutron's policy engine
@@ -360,7 +367,9 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
 
     binding:host_id null or "" unbinds. ``security_groups`` replaces the port's groups; port
     security off needs none (Conflict PortSecurityPortHasSecurityGroup). Forbidden when a member changes binding:host_id or
-    binding:profile (admin only), NotFound when the port is invisible.
+    binding:profile (admin only), NotFound when the port is invisible. Conflict (ServicePortInUse)
+    when the update would change device_owner or device_id of a router's or floating IP's port, or
+    give a port such an owner (see ``_check_service_owner_kept``).
     """
     values = attributes.validate(attributes.PORT, "port", body, create=False)
     port = get_owned(session, ctx, Port, port_id, "update_port", (selectinload(Port.fixed_ips),))
@@ -372,6 +381,7 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
                      values.get("port_security_enabled", port.port_security_enabled))
     if "allowed_address_pairs" not in values and values.get("port_security_enabled") is False:
         _normalise_pairs({"allowed_address_pairs": port.allowed_address_pairs}, port.mac_address, False)
+    _check_service_owner_kept(session, port, values)
     security_was_on = port.port_security_enabled
     host_before = port.binding_host_id
     changed = assign(port, values, COLUMNS)
@@ -414,7 +424,7 @@ def delete_port(session: Session, ctx: Context, port_id: str) -> None:
     network_owner = session.scalar(select(Network.project_id).where(Network.id == port.network_id))
     if not ctx.is_admin and ctx.project_id not in (port.project_id, network_owner):
         raise Forbidden("rule:delete_port is disallowed by policy")
-    if port.device_owner in SERVICE_OWNERS and _owner_exists(session, port):
+    if is_service_owner(port.device_owner) and _owner_exists(session, port):
         raise Conflict(f"Port {port.id} cannot be deleted directly via the port API: has device owner "
                        f"{port.device_owner}.", "ServicePortInUse")
     for fip in session.scalars(select(FloatingIP).where(FloatingIP.port_id == port.id)):
@@ -422,6 +432,25 @@ def delete_port(session: Session, ctx: Context, port_id: str) -> None:
         fip.status = "DOWN"
         record_update(session, fip)
     remove_port(session, port)
+
+
+def _check_service_owner_kept(session: Session, port: Port, values: dict) -> None:
+    # A router's or floating IP's port carries that resource's NB rows (router port, SNAT, NAT)
+    # through its device_owner/device_id: changing them by hand would orphan those rows and let the
+    # port be deleted while the resource still needs it (the rule delete_port keeps). Routers gain
+    # ports through add_router_interface and gateways, never by a port update naming their owner.
+    changes = {name for name, column in (("device_owner", "device_owner"), ("device_id", "device_id"))
+               if name in values and (values[name] or "") != (getattr(port, column) or "")}
+    if not changes:
+        return
+    if is_service_owner(port.device_owner) and _owner_exists(session, port):
+        raise Conflict(f"Port {port.id} cannot have its {' and '.join(sorted(changes))} changed via the port API: "
+                       f"has device owner {port.device_owner} of {port.device_id}.", "ServicePortInUse")
+    owner = values.get("device_owner", port.device_owner)
+    if is_service_owner(owner):
+        raise Conflict(f"Port {port.id} cannot be given device owner {owner} or a device_id under it via the port "
+                       "API: routers take ports with add_router_interface, floating IPs make their own.",
+                       "ServicePortInUse", field="device_owner")
 
 
 def _owner_exists(session: Session, port: Port) -> bool:

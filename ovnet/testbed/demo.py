@@ -36,7 +36,7 @@ from pyroute2 import netns as kernel_netns
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
-from ovnet.runtime import hosts, owned, public, underlay
+from ovnet.runtime import cleanup, hosts, owned, public, underlay
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, wait_until
 from ovnet.testbed import cnicontainer, container, qemu, reach, seed, vm, workload
@@ -461,11 +461,20 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     """Remove what the recorded demo made (echo servers, the Docker container, network and dockerd,
     VMs, bindings, the API's resources (_delete_resources), namespaces, the host it added);
     returns what was removed. Nothing recorded: nothing to do. Uses the admin token: the operator cleans up
-    whatever the projects made."""
+    whatever the projects made. Raises PublicInUse, before removing anything, when ports the demo
+    did not make (a user's router gateway or floating IP) are on its public network."""
     note = note or (lambda _msg: None)
     record = Record.load(settings)
     if record is None:
         return []
+    with ApiClient.from_settings(settings) as admin:
+        others = _others_on_public(admin, record)
+    if others:
+        # Checked before anything goes: the public network could not be deleted under them, and
+        # a clean-up failing there would leave the demo half-removed.
+        raise PublicInUse(f"the demo's network {seed.PUBLIC_NETWORK} holds ports it did not make: "
+                          f"{'; '.join(others)}. Remove them first (`openstack router unset --external-gateway`, "
+                          "`openstack floating ip delete`, `openstack port delete`); nothing was removed")
     removed: list[str] = []
     admin_token = settings.admin_token_file.read_text().strip()
     for wl in seed.WORKLOADS:
@@ -495,11 +504,31 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
             kernel_netns.remove(ns)
             removed.append(f"netns {ns}")
         owned.forget(settings.state_dir, netns_name=ns)
-    if record.host_created and hosts.remove(settings, record.host):
+    if record.host_created and hosts.host_settings(settings, record.host):
+        # As `ovnet host remove` does: the VMs still on it (a user's), then the host, then the
+        # ports still bound to it (a user's too), which a removed host would leave bound.
+        removed += cleanup.run_host_remove_hooks(settings, record.host)
+        hosts.remove(settings, record.host)
         removed.append(f"host {record.host}")
+        with ApiClient.from_settings(settings) as admin:
+            removed += [f"binding {port_id}" for port_id in admin.unbind_host(record.host)]
     shutil.rmtree(_run_dir(settings))  # the record, echo pidfiles, logs and ready marks
     note(f"removed {len(removed)} things the demo made")
     return removed
+
+
+class PublicInUse(RuntimeError):
+    """The recorded demo's public network holds ports of resources the demo did not make."""
+
+
+def _others_on_public(admin: ApiClient, record: Record) -> list[str]:
+    """The ports on the recorded public network that belong to no router or floating IP the demo
+    made, each as "port ID (DEVICE_OWNER of DEVICE_ID)"; none once that network is gone."""
+    if not record.public_network:
+        return []
+    mine = {*record.routers, *record.floatingips}
+    return [f"port {p['id']} ({p['device_owner'] or 'no owner'}{' of ' + p['device_id'] if p['device_id'] else ''})"
+            for p in admin.list_ports(network_id=record.public_network) if p["device_id"] not in mine]
 
 
 def _delete_resources(admin: ApiClient, record: Record) -> list[str]:

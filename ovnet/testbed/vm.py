@@ -222,11 +222,14 @@ def _mark_ports(settings: Settings, token: str | None, port_ids: list[str], owne
             api.update_port(port_id, device_owner=owner, device_id=device)
 
 
-def stop_all(settings: Settings) -> list[str]:
-    """Remove every recorded VM (for ``ovnet down``): unbind through the agent while it runs, else
-    just stop QEMU by pid and drop the record. Returns the names."""
+def stop_all(settings: Settings, host: str | None = None) -> list[str]:
+    """Remove every recorded VM (for ``ovnet down``), or those on hypervisor ``host`` (a chassis
+    name, before that host is removed): unbind through the agent while it runs, else just stop
+    QEMU by pid and drop the record. Returns the names."""
     names = []
     for record in list_records(settings):
+        if host is not None and record.host != host:
+            continue
         try:
             remove(settings, record.name)
         except (VmError, ApiError, httpx.HTTPError):
@@ -239,3 +242,9 @@ def stop_all(settings: Settings) -> list[str]:
 def down_hook(settings: Settings) -> list[str]:
     """The ``ovnet.down`` hook (ovnet.runtime.cleanup): stop_all, as "VM NAME" lines."""
     return [f"VM {name}" for name in stop_all(settings)]
+
+
+def host_remove_hook(settings: Settings, host: str) -> list[str]:
+    """The ``ovnet.host_remove`` hook (ovnet.runtime.cleanup): stop_all of the VMs on ``host``, as
+    "VM NAME" lines."""
+    return [f"VM {name}" for name in stop_all(settings, host)]

@@ -71,6 +71,8 @@ def test_openstackclient_routers_and_floating_ips(nb_endpoint):  # noqa: F811 - 
 
     # Neutron's errors, through the CLI.
     assert "cannot be deleted directly" in osc.run("port", "delete", iface[0]["ID"], check=False).stderr
+    assert "cannot have its device_owner changed" in osc.run(
+        "port", "set", "--device-owner", "compute:foo", iface[0]["ID"], check=False).stderr
     assert "still has ports" in osc.run("router", "delete", "r1", check=False).stderr
     assert "already has a port on subnet" in osc.run("router", "add", "subnet", "r1", "s1", check=False).stderr
     assert "required by one or more floating IPs" in osc.run("router", "remove", "subnet", "r1", "s1",

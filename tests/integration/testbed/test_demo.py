@@ -257,6 +257,67 @@ def test_a_demo_over_a_kept_one_gets_tokens_its_clean_up_leaves_valid(allinone):
     assert _resources(allinone) == []
 
 
+def test_clean_removes_its_host_as_host_remove_does(allinone):
+    """A kept demo's added host goes with --clean as `ovnet host remove` takes it: a user's port
+    bound there is unbound, not left bound to a host that is gone (`ovnet check` then reported
+    it). A kept demo of its host only stands in for the whole one."""
+    from ovnet.host.agentclient import AgentClient
+    from tests.helpers.hostnet import ApiNetwork
+
+    host = f"hv{secrets.token_hex(3)}"
+    hosts.add(allinone, host)
+    demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, host=host, host_created=True).save()
+    with ApiClient.from_settings(allinone) as admin:
+        port = ApiNetwork(admin, "10.78.0").port(20)
+        with AgentClient(hosts.host_settings(allinone, host).agent_socket) as far:
+            far.bind(port["id"], "internal", f"ovi{secrets.token_hex(4)}")
+
+        removed = demo.clean(allinone)
+
+        assert f"host {host}" in removed and f"binding {port['id']}" in removed
+        assert admin.show_port(port["id"])["binding:host_id"] == ""
+    assert hosts.host_names(allinone) == []
+
+
+def test_clean_refuses_before_removing_anything_while_a_users_router_is_on_public(allinone):
+    """A user's router gateway on the demo's public network kept it from being deleted half-way
+    through --clean (409 SubnetInUse), after the demo's projects' resources were gone: now the
+    clean-up names that port and removes nothing until it is gone. A kept demo of its public
+    network, a project and a namespace stands in for the whole one."""
+    ns = f"ovd-{secrets.token_hex(4)}"
+    netns.create(ns)
+    try:
+        with ApiClient.from_settings(allinone) as admin:
+            public = admin.create_network(name=seed.PUBLIC_NETWORK, **{
+                "router:external": True, "provider:network_type": "flat",
+                "provider:physical_network": allinone.physical_network})
+            subnet = admin.create_subnet(network_id=public["id"], cidr="10.79.0.0/24", ip_version=4, enable_dhcp=False)
+            made: list[str] = []
+            member_tokens(allinone, made)
+            record = demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, public_network=public["id"],
+                                 networks=[public["id"]], subnets=[subnet["id"]], projects=made, netns=[ns])
+            record.save()
+            router = admin.create("router", "routers", {"name": "users", "external_gateway_info": {
+                "network_id": public["id"]}})
+            gateway = admin.list_ports(device_id=router["id"], device_owner="network:router_gateway")[0]
+
+            refused = _ovnet(allinone, "demo", "--clean")
+
+            assert refused.returncode == 1, refused.stdout
+            assert f"port {gateway['id']} (network:router_gateway of {router['id']})" in refused.stderr
+            assert "nothing was removed" in refused.stderr
+            assert demo.Record.load(allinone).projects == made and ns in netns.listnetns()
+            assert [p["id"] for p in admin.list_projects() if p["id"] in made] == made
+            assert admin.show_subnet(subnet["id"])["id"] == subnet["id"]
+
+            admin.delete("routers", router["id"])
+            assert f"network {public['id']}" in demo.clean(allinone)
+        assert _resources(allinone) == [] and ns not in netns.listnetns()
+    finally:
+        if ns in netns.listnetns():
+            netns.remove(ns)
+
+
 def _reads(path: Path) -> bytes:
     try:
         return path.read_bytes()

@@ -340,3 +340,57 @@ def test_workloads_on_a_host_survive_down_and_up(allinone):
 
     aio.down(allinone, purge=True)
     assert _leftovers(allinone, host_netns) == []
+
+
+def test_remove_removes_the_vms_on_the_host_first(allinone):
+    """`ovnet host remove` stops the VMs on the host (the test bed's ovnet.host_remove hook) while
+    its agent still unbinds their taps; a VM elsewhere stays. A `sleep` stands in for QEMU, as a
+    real guest would cost a boot; what the hook sees (record, pidfile, bound tap) is the same."""
+    import dataclasses
+    import json
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from ovnet.apiclient import ApiClient
+    from ovnet.cli.main import app
+    from ovnet.host.agentclient import AgentClient
+    from ovnet.testbed import vm as vm_mod
+    from tests.helpers.hostnet import ApiNetwork
+
+    name = _host_name()
+    hosts.add(allinone, name)
+    vm_mod.vm_dir(allinone).mkdir(parents=True, exist_ok=True)
+    stand_ins = {}
+
+    def fake_vm(vm_name: str, chassis: str, nics: tuple) -> vm_mod.VmRecord:
+        stand_ins[vm_name] = subprocess.Popen(["sleep", "600"])
+        record = vm_mod.VmRecord(name=vm_name, nics=nics, host=chassis, netns=None,
+                                 pidfile=str(vm_mod.vm_dir(allinone) / f"{vm_name}.pid"),
+                                 console=str(allinone.log_dir / f"vm-{vm_name}.console.log"),
+                                 shell=str(vm_mod.shell_path(allinone, vm_name)))
+        Path(record.pidfile).write_text(f"{stand_ins[vm_name].pid}\n")
+        (vm_mod.vm_dir(allinone) / f"{vm_name}.json").write_text(json.dumps(dataclasses.asdict(record)))
+        return record
+
+    try:
+        with ApiClient.from_settings(allinone) as api:
+            port = ApiNetwork(api, "10.77.0").port(20)
+            with AgentClient(hosts.host_settings(allinone, name).agent_socket) as far:
+                tap = far.bind(port["id"], "tap", f"ovt{secrets.token_hex(4)}")["device"]
+            there = fake_vm("vm-there", name, (vm_mod.VmNic(port["id"], tap, port["mac_address"]),))
+            here = fake_vm("vm-here", allinone.chassis_name, ())
+
+            done = CliRunner().invoke(app, ["host", "remove", name, "--state-dir", str(allinone.state_dir)])
+
+            assert done.exit_code == 0, done.output
+            assert "VM vm-there removed" in done.output and "vm-here" not in done.output
+            assert stand_ins["vm-there"].wait(timeout=10) is not None
+            assert [r.name for r in vm_mod.list_records(allinone)] == [here.name]
+            assert stand_ins["vm-here"].poll() is None
+            assert api.show_port(there.port_id)["binding:host_id"] == ""
+            assert hosts.host_names(allinone) == []
+    finally:
+        for proc in stand_ins.values():
+            proc.kill()
+            proc.wait()

@@ -67,3 +67,21 @@ def test_other_attributes_are_set_in_the_same_write(admin, alice):
     # Bound here already, attributes given: still a write.
     again = admin.put(f"/v2.0/ports/{port['id']}/bind_host", {"host": "chassis-a", "port": {"name": "renamed"}})
     assert again.json()["changed"] is True and again.json()["port"]["name"] == "renamed"
+
+
+def test_a_port_owned_by_network_is_refused_at_once_and_stays_unbound(admin, alice):
+    # New-user finding: binding a router interface waited out the 30 s ovn-installed timeout.
+    network, _v4, port = _arrange(alice)
+    router = admin.port(network["id"], device_owner="network:router_interface", device_id="r1")
+    dhcp = admin.port(network["id"], device_owner="network:dhcp")
+    for owned in (router, dhcp):
+        r = admin.put(f"/v2.0/ports/{owned['id']}/bind_host", {"host": "chassis-a"})
+        neutron_error(r, 409, "PortNotBindable")
+        assert owned["device_owner"] in r.json()["NeutronError"]["message"]
+        assert admin.get(f"/v2.0/ports/{owned['id']}").json()["port"]["binding:host_id"] == ""
+    r = admin.put(f"/v2.0/ports/{port['id']}/bind_host", {"host": "chassis-a", "port": {"device_owner": "network:x"}})
+    neutron_error(r, 409, "PortNotBindable")
+    after = admin.get(f"/v2.0/ports/{port['id']}").json()["port"]
+    assert (after["binding:host_id"], after["device_owner"]) == ("", "")
+    compute = admin.put(f"/v2.0/ports/{port['id']}/bind_host", {"host": "chassis-a", "port": {"device_owner": "compute:x"}})
+    assert compute.status_code == 200, compute.text

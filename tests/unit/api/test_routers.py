@@ -160,6 +160,42 @@ def test_a_service_port_whose_router_or_floating_ip_does_not_exist_can_be_delete
         assert admin.delete(f"/v2.0/ports/{port['id']}").status_code == 204, port["device_owner"]
 
 
+def test_a_service_port_keeps_its_owner_and_no_port_is_given_one(admin, alice, public, private):
+    # New-user finding: `port set --device-owner compute:foo` on a router interface answered 200,
+    # orphaned its NB rows and let it be deleted under a floating IP that needed it.
+    router = _router(alice, name="r1", external_gateway_info={"network_id": public[0]["id"]})
+    assert _add(alice, router["id"], subnet_id=private[1]["id"]).status_code == 200
+    vm = alice.port(private[0]["id"], device_owner="compute:nova", device_id="vm1")
+    fip = _fip(alice, public[0]["id"], port_id=vm["id"]).json()["floatingip"]
+    service = {owner: admin.get("/v2.0/ports", params={"device_owner": owner}).json()["ports"][0]
+               for owner in ("network:router_interface", "network:router_gateway", "network:floatingip")}
+    assert service["network:floatingip"]["device_id"] == fip["id"]
+    for owner, port in service.items():
+        # The interface is alice's; the gateway and floating IP ports belong to no project she sees.
+        for caller in (admin, alice) if owner == "network:router_interface" else (admin,):
+            for change in ({"device_owner": "compute:foo"}, {"device_id": "vm2"}, {"device_owner": ""}):
+                neutron_error(caller.put(f"/v2.0/ports/{port['id']}", {"port": change}), 409, "ServicePortInUse")
+        # Naming the values it already has changes nothing and is allowed.
+        same = {"device_owner": owner, "device_id": port["device_id"], "name": "kept"}
+        assert admin.put(f"/v2.0/ports/{port['id']}", {"port": same}).status_code == 200
+        after = admin.get(f"/v2.0/ports/{port['id']}").json()["port"]
+        assert (after["device_owner"], after["device_id"]) == (owner, port["device_id"])
+    for owner in ("network:router_interface", "network:router_interface_distributed", "network:router_gateway",
+                  "network:floatingip"):
+        neutron_error(admin.put(f"/v2.0/ports/{vm['id']}", {"port": {"device_owner": owner,
+                                                                     "device_id": router["id"]}}),
+                      409, "ServicePortInUse")
+    loose = admin.port(private[0]["id"], device_owner="network:router_interface")
+    neutron_error(admin.put(f"/v2.0/ports/{loose['id']}", {"port": {"device_id": router["id"]}}), 409,
+                  "ServicePortInUse")
+    assert admin.put(f"/v2.0/ports/{loose['id']}", {"port": {"device_owner": "compute:x"}}).status_code == 200
+    assert admin.get(f"/v2.0/ports/{vm['id']}").json()["port"]["device_owner"] == "compute:nova"
+    assert [p["id"] for p in alice.get("/v2.0/ports", params={"device_id": router["id"],
+                                                              "device_owner": "network:router_interface"})
+            .json()["ports"]] == [service["network:router_interface"]["id"]]
+    neutron_error(_remove(alice, router["id"], subnet_id=private[1]["id"]), 409, "RouterInterfaceInUseByFloatingIP")
+
+
 @pytest.mark.dialect
 def test_interface_by_port(alice, private):
     router = _router(alice)

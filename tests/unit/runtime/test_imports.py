@@ -48,7 +48,8 @@ def test_runtime_modules_form_no_cycle():
 
 
 def test_runtime_and_the_down_command_never_import_the_test_bed():
-    for path in [*(ROOT / "runtime").glob("*.py"), ROOT / "cli" / "main.py", ROOT / "cli" / "lifecycle.py"]:
+    for path in [*(ROOT / "runtime").glob("*.py"), ROOT / "cli" / "main.py", ROOT / "cli" / "lifecycle.py",
+                 ROOT / "cli" / "host.py"]:
         assert not any(m.startswith("ovnet.testbed") for m in _imports(path)), path
     loaded = subprocess.run([sys.executable, "-c", "import sys, ovnet.runtime.allinone, ovnet.runtime.hosts, "
                              "ovnet.runtime.cleanup; print(sorted(m for m in sys.modules if m.startswith('ovnet.')))"],
@@ -60,4 +61,11 @@ def test_the_test_bed_registers_its_down_hooks():
     hooks = {ep.name: ep.value for ep in entry_points(group="ovnet.down")}
     assert hooks == {"10-demo-docker": "ovnet.testbed.demo:down_hook", "20-vms": "ovnet.testbed.vm:down_hook"}
     for ep in entry_points(group="ovnet.down"):
+        assert callable(ep.load())
+
+
+def test_the_test_bed_registers_its_host_remove_hook():
+    hooks = {ep.name: ep.value for ep in entry_points(group="ovnet.host_remove")}
+    assert hooks == {"20-vms": "ovnet.testbed.vm:host_remove_hook"}
+    for ep in entry_points(group="ovnet.host_remove"):
         assert callable(ep.load())
