@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import typer
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient, ApiError, unreachable
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
 from ovnet.ovn import explain, trace
@@ -264,6 +265,9 @@ def trace_command(
             result = run_cli_trace(api, settings, source, dest, proto, dport)
     except (TraceError, ApiError, RuntimeError, subprocess.CalledProcessError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except httpx.TransportError as exc:
+        typer.echo(f"error: {unreachable(settings.api_endpoints, exc)}", err=True)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(result, indent=2))
