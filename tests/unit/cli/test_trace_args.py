@@ -78,3 +78,9 @@ def test_no_api_server_is_one_error_line_not_a_traceback(monkeypatch, tmp_path):
     assert got.exception is None or isinstance(got.exception, SystemExit), got.exception
     assert got.output.startswith(f"error: no API server reachable at {url} ("), got.output
     assert got.output.endswith("; is ovnet up?\n") and got.output.count("\n") == 1, got.output
+
+
+def test_from_outside_to_a_port_name_asks_for_a_floating_ip(tmp_path):
+    # `--from outside --to A-vm1` gave "400 HTTPBadRequest: Invalid input for floating_ip_address" (new-user finding)
+    with pytest.raises(trace_cli.TraceError, match=r"^--from outside needs --to a floating IP address, not 'A-vm1'$"):
+        trace_cli.run_cli_trace(NoPorts(), Settings(state_dir=tmp_path), "outside", "A-vm1", "icmp", None)
