@@ -60,6 +60,12 @@ def decode(response: httpx.Response) -> dict | None:
     return response.json() if response.content else None
 
 
+def unreachable(endpoints: Sequence[str], exc: httpx.TransportError) -> str:
+    """The one-line error every ``ovnet`` command prints when no API server at ``endpoints`` (base
+    URLs) answered with ``exc``: it names them and says ovnet may not be up."""
+    return f"no API server reachable at {', '.join(endpoints)} ({exc}); is ovnet up?"
+
+
 class ApiClient:
     """Neutron v2.0 client of the API servers at ``base_urls`` (one URL or several, each a server
     root such as "http://127.0.0.1:9696") with ``token``.

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ovnet.apiclient import ApiClient, ApiError, cloud_entry
+from ovnet.apiclient import ApiClient, ApiError, cloud_entry, unreachable
 from ovnet.config import Settings, load_settings
 from ovnet.model.errors import BadRequest
 from ovnet.model.tenancy import check_project_name
@@ -45,8 +45,7 @@ def _admin(state_dir: Path | None) -> Iterator[tuple[Settings, ApiClient]]:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     except httpx.TransportError as exc:
-        typer.echo(f"error: no API server reachable at {', '.join(settings.api_endpoints)} ({exc}); is ovnet up?",
-                   err=True)
+        typer.echo(f"error: {unreachable(settings.api_endpoints, exc)}", err=True)
         raise typer.Exit(1) from None
 
 

@@ -16,17 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import typer
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient, ApiError, unreachable
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
-from ovnet.ovn import explain, trace
+from ovnet.ovn import explain, sb, trace
 from ovnet.runtime import public
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed", "network:router_gateway")
 CLIENT_PORT = 40000  # the source port of a traced TCP/UDP request
 OUTSIDE_MAC = "02:00:00:00:00:01"  # an outside host's MAC: a localnet port checks none
+SB_TIMEOUT_S = 30.0  # as long as ovn-trace's own read of SB may take (trace.run)
 OUTSIDE = "outside"  # --from: the outside host (ovnet.runtime.public), unless a port has that name
 
 
@@ -104,14 +106,15 @@ def _gateway_mac(api: ApiClient, network_id: str) -> str:
     raise TraceError(f"network {network_id} has no router, so nothing leaves it")
 
 
-def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], src: Endpoint, dst: Endpoint,
-         proto: str, dport: int | None, committed: set[str] | None = None,
+def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], bindings: dict[str, str],
+         src: Endpoint, dst: Endpoint, proto: str, dport: int | None, committed: set[str] | None = None,
          eth_dst: str | None = None) -> tuple[trace.Trace, explain.Explanation]:
     """Trace one direction. A request (``committed`` None) opens new connections everywhere; a
     reply finds an established one in each zone where the request was ``committed`` and is new
     in the others, so it is traced again until the states match the zones it crossed.
     ``eth_dst``: the frame's destination MAC (default: the destination port's on the same
-    network, else the network's router); ``datapaths``: trace.datapath_names."""
+    network, else the network's router); ``datapaths``: trace.datapath_names; ``bindings``:
+    sb.port_bindings."""
     port = src.port
     same_net = dst.port is not None and dst.port["network_id"] == port["network_id"]
     eth_dst = eth_dst or (dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"]))
@@ -131,7 +134,8 @@ def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], src
             if wanted == states[:len(wanted)]:
                 break
             states = wanted
-    return parsed, explain.explain(parsed, acls, lambda c, i: _show(api, c, i))
+    return parsed, explain.explain(parsed, acls, lambda c, i: _show(api, c, i), bindings,
+                                   dst.port["id"] if dst.port else None)
 
 
 def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str, proto: str = "icmp",
@@ -149,11 +153,12 @@ def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str
     src = Endpoint(_address_on(source, version), source)
     acls = trace.acl_rows(settings.nb_connection) if acls is None else acls
     datapaths = trace.datapath_names(settings.sb_connection)
-    traced, request = _leg(api, settings.sb_connection, acls, datapaths, src, dst, proto, dport)
+    bindings = sb.port_bindings(settings.sb_connection, SB_TIMEOUT_S)
+    traced, request = _leg(api, settings.sb_connection, acls, datapaths, bindings, src, dst, proto, dport)
     back = None
     if request.verdict == "delivered" and dst.port is not None:
         replier = Endpoint(dst.address, reply_from) if reply_from else dst
-        _, back = _leg(api, settings.sb_connection, acls, datapaths, replier, src, proto, dport,
+        _, back = _leg(api, settings.sb_connection, acls, datapaths, bindings, replier, src, proto, dport,
                        trace.committed_ports(traced))
     return _verdict(request, back, {"port": source["id"], "address": src.address},
                     {"port": dst.port["id"] if dst.port else None, "address": dst.address}, proto, dport)
@@ -178,13 +183,14 @@ def run_trace_from_outside(api: ApiClient, settings: Settings, network_id: str, 
     dst = Endpoint(fip["fixed_ip_address"], inner)
     acls = trace.acl_rows(settings.nb_connection) if acls is None else acls
     datapaths = trace.datapath_names(settings.sb_connection)
+    bindings = sb.port_bindings(settings.sb_connection, SB_TIMEOUT_S)
     target = Endpoint(floating_ip, None)
-    traced, request = _leg(api, settings.sb_connection, acls, datapaths, outside, target, proto, dport,
+    traced, request = _leg(api, settings.sb_connection, acls, datapaths, bindings, outside, target, proto, dport,
                            eth_dst=gateways[0]["mac_address"])
     back = None
     if request.verdict == "delivered":
-        _, back = _leg(api, settings.sb_connection, acls, datapaths, dst, Endpoint(address, None), proto, dport,
-                       trace.committed_ports(traced))
+        _, back = _leg(api, settings.sb_connection, acls, datapaths, bindings, dst, Endpoint(address, None), proto,
+                       dport, trace.committed_ports(traced))
     return _verdict(request, back, {"port": None, "address": address},
                     {"port": inner["id"], "address": floating_ip}, proto, dport)
 
@@ -220,6 +226,10 @@ def run_cli_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref:
         try:
             find_port(api, source_ref)
         except UnknownEndpoint:
+            try:
+                ipaddress.ip_address(dest_ref)
+            except ValueError:
+                raise TraceError(f"--from {OUTSIDE} needs --to a floating IP address, not {dest_ref!r}") from None
             address, _ = public.outside_address(settings)
             return run_trace_from_outside(api, settings, outside_network(api, address), address, dest_ref,
                                           proto, dport)
@@ -262,8 +272,11 @@ def trace_command(
     try:
         with ApiClient(settings.api_endpoints, secret) as api:
             result = run_cli_trace(api, settings, source, dest, proto, dport)
-    except (TraceError, ApiError, RuntimeError, subprocess.CalledProcessError) as exc:
+    except (TraceError, ApiError, RuntimeError, subprocess.CalledProcessError, sb.SbUnavailable) as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except httpx.TransportError as exc:
+        typer.echo(f"error: {unreachable(settings.api_endpoints, exc)}", err=True)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(result, indent=2))

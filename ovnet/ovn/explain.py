@@ -26,7 +26,8 @@ UNSEEN = "(not visible to this project)"
 @dataclass
 class Step:
     """One fact of the explanation: ``kind`` is switch, router, allowed, no_rule, port_security,
-    nat, route, delivered or dropped; ``text`` says it in words; ``ids`` the objects it names."""
+    port_down, nat, route, delivered, unbound (output to a port no host has) or dropped; ``text``
+    says it in words; ``ids`` the objects it names."""
 
     kind: str
     text: str
@@ -102,7 +103,7 @@ def _acl_step(hop: Hop, acl: Mapping[str, Any], lookup: Lookup) -> Step:
                 f"{rule_text(rule)}", {"security_group": group_id, "rule": rule_id, "port": port_id})
 
 
-def _delivered(port_name: str, lookup: Lookup) -> Step:
+def _delivered(port_name: str, lookup: Lookup, bindings: Mapping[str, str]) -> Step:
     net = lookup("networks", port_name)
     if net is not None:
         # A provider network's localnet port is named by the network's id (routing.localnet_port)
@@ -112,12 +113,48 @@ def _delivered(port_name: str, lookup: Lookup) -> Step:
         return Step("delivered", f"leaves through the localnet port of network {_name(net, port_name)}{onto}",
                     {"port": port_name, "network": port_name})
     port = lookup("ports", port_name)
-    host = (port or {}).get("binding:host_id") or "no chassis (unbound)"
+    if not bindings.get(port_name):
+        # OVN outputs to a port no chassis has claimed, but no host has its interface: nothing gets it
+        return Step("unbound", f"output to port {_name(port, port_name)}, which is not bound to any host, so "
+                    "nothing receives it", {"port": port_name})
+    # binding:host_id is admin-only (Neutron policy): a member is told the port is bound, not where
+    host = (port or {}).get("binding:host_id") or "its host"
     return Step("delivered", f"delivered to port {_name(port, port_name)} on {host}", {"port": port_name})
 
 
-def explain(trace: Trace, acls: list[Mapping[str, Any]], lookup: Lookup) -> Explanation:
-    """The explanation of ``trace`` (see the module docstring)."""
+def _drop_step(trace: Trace, lookup: Lookup, to_port: str | None) -> Step:
+    """The decisive step of a packet dropped outside ACLs, in ovnet's terms where known."""
+    hop = trace.dropped_at
+    if hop is None:
+        return Step("dropped", "dropped at the first flow")
+    sender = trace.hops[0].inport
+    if to_port is not None and to_port == sender:
+        return Step("dropped", f"the destination is the sending port {_name(lookup('ports', sender), sender)} "
+                    "itself: a switch never sends a packet back out of the port it came in on", {"port": sender})
+    # admin_state_up false is the LSP's enabled=false: OVN drops what it sends in port security and
+    # what is sent to it in the L2 lookup, which knows no disabled port's MAC
+    checked = [_port_of(hop)] if hop.stage in PORT_SECURITY_STAGES else []
+    for port_id in [p for p in (*checked, to_port) if p]:
+        port = lookup("ports", port_id)
+        if port is not None and port.get("admin_state_up") is False:
+            return Step("port_down", f"port {_name(port, port_id)} is administratively down (admin_state_up "
+                        "false), so nothing passes through it", {"port": port_id})
+    if checked:
+        return Step("port_security", f"port security of port {_name(lookup('ports', checked[0]), checked[0])}: the "
+                    "packet's addresses are neither the port's own nor an allowed address pair", {"port": checked[0]})
+    if hop.stage in ROUTE_STAGES:
+        oid = _object_id(hop.datapath)
+        return Step("dropped", f"router {_name(lookup('routers', oid), oid)} has no route for it (broadcast and "
+                    "multicast addresses are never routed)", {"router": oid})
+    return Step("dropped", f"dropped at {hop.stage} of {hop.datapath}")
+
+
+def explain(trace: Trace, acls: list[Mapping[str, Any]], lookup: Lookup, bindings: Mapping[str, str],
+            to_port: str | None = None) -> Explanation:
+    """The explanation of ``trace`` (see the module docstring). ``bindings``: SB's Port_Binding
+    claims, {logical port: chassis name, "" when none} (ovnet.ovn.sb.port_bindings); a packet
+    output to a port no chassis claimed reaches nobody, so its verdict is "dropped". ``to_port``:
+    the id of the port the packet is addressed to (None for an outside address)."""
     steps: list[Step] = []
     by_hop = {id(hop): acl for hop, acl in acl_hits(trace, acls)}
     nats = {id(hop): (action, addr) for hop, action, addr in nat_actions(trace)}
@@ -142,22 +179,15 @@ def explain(trace: Trace, acls: list[Mapping[str, Any]], lookup: Lookup) -> Expl
             action, addr = nats[id(hop)]
             word = "SNAT" if "snat" in action else "DNAT"
             steps.append(Step("nat", f"{word} to {addr}", {"address": addr}))
-        if hop.stage in ROUTE_STAGES:
+        if hop.stage in ROUTE_STAGES and hop is not trace.dropped_at:
             steps.append(Step("route", f"route {hop.match}"))
     if trace.delivered:
-        steps.append(_delivered(trace.delivered_to, lookup))
+        steps.append(_delivered(trace.delivered_to, lookup, bindings))
+        if steps[-1].kind == "unbound":
+            return Explanation("dropped", steps[-1].text, steps)
         allowed = [s for s in steps if s.kind == "allowed"]
         return Explanation("delivered", allowed[-1].text if allowed else steps[-1].text, steps)
     hop = trace.dropped_at
-    if hop is not None and id(hop) in by_hop and steps and steps[-1].kind == "no_rule":
-        reason = steps[-1].text
-    elif hop is not None and hop.stage in PORT_SECURITY_STAGES:
-        port = lookup("ports", _port_of(hop))
-        reason = (f"port security of port {_name(port, _port_of(hop))}: the packet's addresses are neither the "
-                  "port's own nor an allowed address pair")
-        steps.append(Step("port_security", reason, {"port": _port_of(hop)}))
-    else:
-        where = f"{hop.stage} of {hop.datapath}" if hop else "the first flow"
-        reason = f"dropped at {where}"
-    steps.append(Step("dropped", reason))
-    return Explanation("dropped", reason, steps)
+    if not (hop is not None and id(hop) in by_hop and steps and steps[-1].kind == "no_rule"):
+        steps.append(_drop_step(trace, lookup, to_port))  # else the decisive no_rule step is already last
+    return Explanation("dropped", steps[-1].text, steps)

@@ -256,8 +256,10 @@ def test_trace_cli_as_a_member_tells_its_own_objects_only(stack):
         net = Net(member, "10.99.0")
         quiet = group(member, "quiet")
         a, b, c = net.port(10), net.port(11), net.port(12, security_groups=[quiet["id"]])
-        for p in (a, b, c):
+        down = net.port(14, admin_state_up=False)
+        for p in (a, b, c, down):
             work.start(p)
+        unbound = net.port(13)  # no workload: no host has it
     settle(settings.nb_connection)
     ok = _ovnet(settings, "trace", "--from", "p10", "--to", "10.99.0.11", "--json", "--token", token)
     assert ok.returncode == 0, ok.stderr
@@ -267,9 +269,35 @@ def test_trace_cli_as_a_member_tells_its_own_objects_only(stack):
     # ovn-trace prints datapath UUIDs; they are told as the member's own network
     switch = f"switch of network sg-10.99.0 ({net.network['id']})"
     assert result["request"]["steps"][0]["text"] == switch, result
+    # binding:host_id is the admin's: the member is told its port is bound, not the host's name
+    host = api.show_port(b["id"])["binding:host_id"]
+    assert host and result["request"]["steps"][-1]["text"] == f"delivered to port p11 ({b['id']}) on its host", result
+    assert host not in ok.stdout
     # ... and so to the admin, who sees every project's objects (default token: the admin's)
     as_admin = _ovnet(settings, "trace", "--from", a["id"], "--to", "10.99.0.11")
     assert as_admin.returncode == 0 and f"- {switch}" in as_admin.stdout, as_admin.stdout + as_admin.stderr
+    assert f"- delivered to port p11 ({b['id']}) on {host}\n" in as_admin.stdout, as_admin.stdout
+    # a ping to a port no host has is lost, and a disabled port passes nothing: neither is "delivered"
+    nobody = _ovnet(settings, "trace", "--from", "p10", "--to", unbound["id"], "--token", token)
+    assert nobody.returncode == 1, nobody.stdout + nobody.stderr
+    assert f"verdict: dropped — output to port p13 ({unbound['id']}), which is not bound to any host" in nobody.stdout
+    disabled = _ovnet(settings, "trace", "--from", "p10", "--to", down["id"], "--token", token)
+    assert disabled.returncode == 1, disabled.stdout + disabled.stderr
+    assert f"verdict: dropped — port p14 ({down['id']}) is administratively down" in disabled.stdout, disabled.stdout
+    itself = _ovnet(settings, "trace", "--from", "p10", "--to", "p10", "--token", token)
+    assert itself.returncode == 1, itself.stdout + itself.stderr
+    assert f"verdict: dropped — the destination is the sending port p10 ({a['id']}) itself" in itself.stdout, \
+        itself.stdout
+    with ApiClient(settings.api_endpoints, token) as member:
+        router = member.create("router", "routers", {"name": "sg-member-r"})
+        member.request("PUT", f"/v2.0/routers/{router['id']}/add_router_interface",
+                       json={"subnet_id": net.subnet["id"]})
+    settle(settings.nb_connection)
+    for group_address in ("255.255.255.255", "224.0.0.1"):
+        flooded = _ovnet(settings, "trace", "--from", "p10", "--to", group_address, "--token", token)
+        assert flooded.returncode == 1, flooded.stdout + flooded.stderr
+        assert f"verdict: dropped — router sg-member-r ({router['id']}) has no route for it (broadcast and " \
+            "multicast addresses are never routed)" in flooded.stdout, flooded.stdout
     blocked = _ovnet(settings, "trace", "--from", a["id"], "--to", c["id"], "--proto", "tcp", "--dport", "22",
                      "--token", token)
     assert blocked.returncode == 1, blocked.stderr

@@ -174,6 +174,17 @@ def test_demo_keep_then_clean(allinone):
             for r in routers)
         assert len(admin.list("floatingips")) == len(seed.FLOATING)
         assert len(admin.list("security-groups", name=seed.OPEN_GROUP)) == len(seed.NETWORKS)
+        floating = [f["floating_ip_address"] for f in admin.list("floatingips")]
+    # `ovnet trace` from the outside host: the closed floating IP's "no rule" step is told once, and
+    # a port name after --from outside is asked to be a floating IP (new-user findings)
+    from_outside = [_ovnet(allinone, "trace", "--from", "outside", "--to", address) for address in floating]
+    assert sorted(t.returncode for t in from_outside) == sorted(0 if o else 1 for o in seed.FLOATING.values())
+    closed = next(t for t in from_outside if t.returncode == 1)
+    steps = [line for line in closed.stdout.splitlines() if line.startswith("  - ")]
+    assert sum("no rule of the security groups" in line for line in steps) == 1, closed.stdout
+    to_a_name = _ovnet(allinone, "trace", "--from", "outside", "--to", "A-vm1")
+    assert to_a_name.returncode == 2 and to_a_name.stderr == \
+        "error: --from outside needs --to a floating IP address, not 'A-vm1'\n", to_a_name.stderr
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
     assert sorted(qemus) == sorted(VMS) == ["A-vm2", "B-vm3"]

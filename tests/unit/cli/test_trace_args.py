@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from typer.testing import CliRunner
 
@@ -62,3 +64,23 @@ def test_from_outside_traces_from_the_outside_host_of_the_external_network(monke
     with pytest.raises(trace_cli.TraceError, match="no external network"):
         trace_cli.run_cli_trace(Api(), Settings(state_dir=tmp_path, public_cidr="192.0.2.0/24"), "outside",
                                 "10.50.50.20", "icmp", None)
+
+
+def test_no_api_server_is_one_error_line_not_a_traceback(monkeypatch, tmp_path):
+    # `ovnet trace` with the API server down once printed httpx.ConnectError's traceback (new-user finding)
+    with socket.socket() as free:  # a loopback port nothing listens on once this socket is closed
+        free.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{free.getsockname()[1]}"
+    monkeypatch.setenv("OVNET_API_URLS", url)
+    got = CliRunner().invoke(app, ["trace", "--from", "a", "--to", "10.0.0.2", "--token", "t0ken",
+                                   "--state-dir", str(tmp_path)])
+    assert got.exit_code == 2, got.output
+    assert got.exception is None or isinstance(got.exception, SystemExit), got.exception
+    assert got.output.startswith(f"error: no API server reachable at {url} ("), got.output
+    assert got.output.endswith("; is ovnet up?\n") and got.output.count("\n") == 1, got.output
+
+
+def test_from_outside_to_a_port_name_asks_for_a_floating_ip(tmp_path):
+    # `--from outside --to A-vm1` gave "400 HTTPBadRequest: Invalid input for floating_ip_address" (new-user finding)
+    with pytest.raises(trace_cli.TraceError, match=r"^--from outside needs --to a floating IP address, not 'A-vm1'$"):
+        trace_cli.run_cli_trace(NoPorts(), Settings(state_dir=tmp_path), "outside", "A-vm1", "icmp", None)

@@ -25,26 +25,48 @@ ACLS = [
 ]
 
 
+BOUND = {"p1": "hv1", "p2": "hv2"}  # SB's Port_Binding claims (sb.port_bindings)
+
+
 def _lookup(collection, object_id):
     return OBJECTS.get((collection, object_id))
 
 
 def test_delivered_names_the_rule_and_the_chassis():
-    got = explain.explain(trace.parse((DATA / "trace_allowed.txt").read_text()), ACLS, _lookup)
+    got = explain.explain(trace.parse((DATA / "trace_allowed.txt").read_text()), ACLS, _lookup, BOUND)
     assert got.verdict == "delivered"
     assert got.reason == "allowed by security group web (g) rule r-ssh: ingress IPv4 tcp 22 from 10.0.0.0/8"
     assert got.steps[-1].text == "delivered to port server (p2) on hv2"
     assert [s.kind for s in got.steps] == ["switch", "allowed", "allowed", "delivered"]
 
 
+def test_output_to_a_port_no_host_has_reaches_nobody():
+    # A trace to an unbound port said "verdict: delivered ... on no chassis (unbound)" while a ping
+    # lost every packet (new-user finding)
+    got = explain.explain(trace.parse((DATA / "trace_allowed.txt").read_text()), ACLS, _lookup, {"p1": "hv1", "p2": ""})
+    assert got.verdict == "dropped"
+    assert got.reason == "output to port server (p2), which is not bound to any host, so nothing receives it"
+    assert [s.kind for s in got.steps] == ["switch", "allowed", "allowed", "unbound"]
+
+
+def test_a_member_is_told_a_bound_port_is_bound_without_its_host():
+    # binding:host_id is admin-only: a member's bound port was told "on no chassis (unbound)" (new-user finding)
+    member = {k: {f: v for f, v in o.items() if f != "binding:host_id"} for k, o in OBJECTS.items()}
+    got = explain.explain(trace.parse((DATA / "trace_allowed.txt").read_text()), ACLS, lambda c, i: member.get((c, i)),
+                          BOUND)
+    assert got.verdict == "delivered"
+    assert got.steps[-1].text == "delivered to port server (p2) on its host"
+    assert "hv2" not in str(got.as_dict())
+
+
 def test_dropped_names_the_groups_of_the_receiving_port():
-    got = explain.explain(trace.parse((DATA / "trace_dropped.txt").read_text()), ACLS, _lookup)
+    got = explain.explain(trace.parse((DATA / "trace_dropped.txt").read_text()), ACLS, _lookup, BOUND)
     assert got.verdict == "dropped"
     assert got.reason == "no rule of the security groups of port server (p2) (web (g)) allows it entering the port"
 
 
 def test_a_member_sees_no_other_projects_names():
-    got = explain.explain(trace.parse((DATA / "trace_dropped.txt").read_text()), ACLS, lambda c, i: None)
+    got = explain.explain(trace.parse((DATA / "trace_dropped.txt").read_text()), ACLS, lambda c, i: None, BOUND)
     assert "server" not in got.reason and "web" not in got.reason and explain.UNSEEN in got.reason
     assert got.as_dict()["verdict"] == "dropped"
 
@@ -59,7 +81,7 @@ TOPOLOGY = {("networks", "net-a"): {"id": "net-a", "name": "A-net"}, ("routers",
 
 def _hops_named(lookup):
     parsed = trace.parse((DATA / "trace_snat_to_localnet.txt").read_text(), DATAPATHS)
-    return [s.text for s in explain.explain(parsed, [], lookup).steps if s.kind in ("switch", "router")]
+    return [s.text for s in explain.explain(parsed, [], lookup, BOUND).steps if s.kind in ("switch", "router")]
 
 
 def test_an_admin_sees_every_switch_and_router_named():
@@ -78,9 +100,61 @@ def test_a_packet_leaving_through_a_localnet_port_says_so():
     # no chassis (unbound)": the localnet port, named by its network's id, is no Neutron port (new-user finding).
     out = trace.Trace(hops=[], delivered_to="pub", dropped_at=None)
     admin = {("networks", "pub"): {"id": "pub", "name": "public", "provider:physical_network": "public"}}
-    got = explain.explain(out, [], lambda c, i: admin.get((c, i)))
+    got = explain.explain(out, [], lambda c, i: admin.get((c, i)), {"pub": ""})
     assert got.verdict == "delivered"
     assert got.steps[-1].text == "leaves through the localnet port of network public (pub) onto physical network public"
     member = {("networks", "pub"): {"id": "pub", "name": "public"}}  # provider:* is the admin's
-    assert explain.explain(out, [], lambda c, i: member.get((c, i))).steps[-1].text == \
+    assert explain.explain(out, [], lambda c, i: member.get((c, i)), {"pub": ""}).steps[-1].text == \
         "leaves through the localnet port of network public (pub)"
+
+
+def test_a_port_administratively_down_is_told_as_such_not_as_port_security():
+    # `openstack port set --disable` was told "dropped — port security ..." (new-user finding): the
+    # LSP's enabled=false drops in the port security stages too
+    hop = trace.Hop("egress", "ovnet-n", "p1", "p2", 1, "ls_out_check_port_sec", 'outport == "p2"', 150, ["drop;"])
+    dropped = trace.Trace(hops=[hop], delivered_to=None, dropped_at=hop)
+    down = {**OBJECTS, ("ports", "p2"): {**OBJECTS[("ports", "p2")], "admin_state_up": False}}
+    got = explain.explain(dropped, ACLS, lambda c, i: down.get((c, i)), BOUND)
+    assert got.verdict == "dropped"
+    assert got.reason == ("port server (p2) is administratively down (admin_state_up false), so nothing passes "
+                          "through it")
+    up = {**OBJECTS, ("ports", "p2"): {**OBJECTS[("ports", "p2")], "admin_state_up": True}}
+    assert explain.explain(dropped, ACLS, lambda c, i: up.get((c, i)), BOUND).reason.startswith(
+        "port security of port server (p2): ")
+
+
+def test_a_security_group_drop_is_told_once():
+    # the outside host's trace to a floating IP printed its "no rule ... allows it" step twice (new-user finding)
+    got = explain.explain(trace.parse((DATA / "trace_dropped.txt").read_text()), ACLS, _lookup, BOUND)
+    assert [s.text for s in got.steps].count(got.reason) == 1 and got.steps[-1].kind == "no_rule"
+
+
+def test_broadcast_or_multicast_to_a_router_is_told_as_not_routed():
+    # --to 255.255.255.255 or 224.0.0.1 ended "dropped at lr_in_ip_routing of ovnet-<router>" (new-user finding)
+    hop = trace.Hop("ingress", "ovnet-r1", "rp1", "", 12, "lr_in_ip_routing", "ip4.mcast || ip6.mcast", 10460,
+                    ["drop;"])
+    got = explain.explain(trace.Trace(hops=[hop], delivered_to=None, dropped_at=hop), [],
+                          lambda c, i: TOPOLOGY.get((c, i)), {})
+    assert got.reason == "router A-r (r1) has no route for it (broadcast and multicast addresses are never routed)"
+    assert [s.kind for s in got.steps] == ["router", "dropped"]  # no "route ip4.mcast || ..." step for the drop
+
+
+def _dropped_at_l2_lookup() -> trace.Trace:
+    hop = trace.Hop("ingress", "ovnet-n", "p1", "", 27, "ls_in_l2_lkup", "eth.dst == 02:00:00:00:00:02", 50, ["drop;"])
+    return trace.Trace(hops=[hop], delivered_to=None, dropped_at=hop)
+
+
+def test_a_packet_to_its_own_port_is_told_as_a_hairpin():
+    # --to its own port ended "dropped at ls_in_l2_lkup of ovnet-<id>" (new-user finding)
+    got = explain.explain(_dropped_at_l2_lookup(), ACLS, _lookup, BOUND, to_port="p1")
+    assert got.reason == ("the destination is the sending port client (p1) itself: a switch never sends a packet "
+                          "back out of the port it came in on")
+    assert explain.explain(_dropped_at_l2_lookup(), ACLS, _lookup, BOUND, to_port="p2").reason == \
+        "dropped at ls_in_l2_lkup of ovnet-n"
+
+
+def test_a_packet_to_a_disabled_port_is_told_the_port_is_down():
+    # OVN's L2 lookup knows no disabled port's MAC, so a packet to it drops there
+    down = {**OBJECTS, ("ports", "p2"): {**OBJECTS[("ports", "p2")], "admin_state_up": False}}
+    got = explain.explain(_dropped_at_l2_lookup(), ACLS, lambda c, i: down.get((c, i)), BOUND, to_port="p2")
+    assert got.reason.startswith("port server (p2) is administratively down") and got.steps[-1].kind == "port_down"
