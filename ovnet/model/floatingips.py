@@ -78,7 +78,7 @@ def _associate(session: Session, ctx: Context, fip: FloatingIP, port_id: str | N
         fip.status = "DOWN"
         return
     port = get_visible(session, ctx, Port, port_id)
-    if port.device_owner in ports.SERVICE_OWNERS:
+    if ports.is_service_owner(port.device_owner):
         raise _bad(f"Port {port.id} has owner {port.device_owner} and cannot be associated with a floating IP.")
     alloc = _fixed_ipv4(port, fixed_ip)
     taken = session.scalar(select(FloatingIP).where(

@@ -258,6 +258,15 @@ def test_floating_ip_lifecycle_and_errors(alice, admin, public, private):
     neutron_error(alice.get(f"/v2.0/floatingips/{fip['id']}"), 404, "FloatingIPNotFound")
 
 
+def test_no_floating_ip_on_a_router_port_of_any_interface_owner(admin, public, private):
+    # Neutron's distributed and HA-replicated interface owners are router ports too.
+    for owner in ("network:router_interface", "network:router_interface_distributed"):
+        port = admin.port(private[0]["id"], device_owner=owner)
+        r = _fip(admin, public[0]["id"], port_id=port["id"])
+        neutron_error(r, 400, "BadRequest")
+        assert f"has owner {owner} and cannot be associated" in r.json()["NeutronError"]["message"]
+
+
 @pytest.mark.dialect
 def test_floating_ip_address_is_never_handed_out_twice(alice, admin, public):
     net, _ = public
