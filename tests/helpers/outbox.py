@@ -3,8 +3,10 @@ for syncer tests that write the store directly."""
 
 from __future__ import annotations
 
-from ovnet.model.common import record_change
+from ovnet.model import networks, subnets
+from ovnet.model.common import Defaults, record_change
 from ovnet.model.schema import IPAllocation, Network, Port, Subnet
+from ovnet.model.tenancy import Context
 
 
 def change(store, *rows):
@@ -26,3 +28,15 @@ def network_with_port(store, ip="10.0.0.5"):
                 fixed_ips=[IPAllocation(subnet_id=sub.id, ip_address=ip)])
     change(store, port)
     return net, sub, port
+
+
+def public_network(session, defaults: Defaults) -> Network:
+    """The external flat network "public" (physical network "public") and its subnet 10.50.50.0/24,
+    made through the model by the admin in ``session`` (flushed, not committed)."""
+    admin = Context("admin", is_admin=True)
+    public = networks.create_network(session, admin, {"name": "public", "router:external": True,
+                                                      "provider:network_type": "flat",
+                                                      "provider:physical_network": "public"}, defaults)
+    session.flush()
+    subnets.create_subnet(session, admin, {"network_id": public.id, "cidr": "10.50.50.0/24", "ip_version": 4})
+    return public

@@ -11,6 +11,7 @@ import pytest
 from ovnet.model import floatingips, networks, ports, routers, secgroups, sgrules, subnets
 from ovnet.model.common import Defaults
 from ovnet.model.tenancy import Context
+from tests.helpers.outbox import public_network
 
 pytestmark = pytest.mark.ovn
 CTX = Context("p1")
@@ -30,11 +31,7 @@ def _arrange(session) -> dict[str, str]:
     # One of every kind with NB rows: a provider (localnet) network, a network with a drop
     # Port_Group and DHCP options, a security group with a rule, a port in it, a router with a
     # gateway and an interface, a floating IP on the port.
-    public = networks.create_network(session, ADMIN, {"name": "public", "router:external": True,
-                                                      "provider:network_type": "flat",
-                                                      "provider:physical_network": "public"}, DEFAULTS)
-    session.flush()
-    subnets.create_subnet(session, ADMIN, {"network_id": public.id, "cidr": "10.50.50.0/24", "ip_version": 4})
+    public = public_network(session, DEFAULTS)
     net = networks.create_network(session, CTX, {"name": "blue"}, DEFAULTS)
     web = secgroups.create_security_group(session, CTX, {"name": "web"}, DEFAULTS)
     session.flush()

@@ -13,11 +13,11 @@ from ovnet.model import networks, ports, routers, secgroups, sgrules, subnets
 from ovnet.model.common import Defaults
 from ovnet.model.tenancy import Context
 from ovnet.ovn.acls import port_group_name
+from tests.helpers.outbox import public_network
 from tests.helpers.wait import wait_for
 
 pytestmark = pytest.mark.ovn
 CTX = Context("p1")
-ADMIN = Context("admin", is_admin=True)
 DEFAULTS = Defaults(network_mtu=1442, physical_mtu=1500)
 
 
@@ -91,11 +91,7 @@ def test_gateway_mtu_follows_a_network_mtu_change_at_once(store, nb_server, sb_s
                    capture_output=True)
 
     def arrange(session):
-        public = networks.create_network(session, ADMIN, {"name": "public", "router:external": True,
-                                                          "provider:network_type": "flat",
-                                                          "provider:physical_network": "public"}, DEFAULTS)
-        session.flush()
-        subnets.create_subnet(session, ADMIN, {"network_id": public.id, "cidr": "10.50.50.0/24", "ip_version": 4})
+        public = public_network(session, DEFAULTS)
         net = networks.create_network(session, CTX, {"name": "blue"}, DEFAULTS)
         session.flush()
         sub = subnets.create_subnet(session, CTX, {"network_id": net.id, "cidr": "10.0.0.0/24", "ip_version": 4})
