@@ -3,16 +3,18 @@
 A port create's flush (4 objects in 4 tables) went through the unit of work's dependency sort,
 cascades and per-object bookkeeping, a fifth of the create's CPU; one executemany per table does
 the same writes. The objects stay transient (never in the session): the caller builds them, this
-module fills in their column defaults (so they show what the row holds) and inserts their rows.
+module fills in their column defaults (so they show what the row holds) and inserts their rows
+(prepared.insert_rows: on the driver's cursor, without SQLAlchemy's execution path either).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
+
+from ovnet.model import prepared
 
 
 def fill_defaults(obj: object) -> dict:
@@ -45,13 +47,5 @@ def insert_all(session: Session, objects: Iterable[object]) -> None:
     by_table: dict[Table, list[dict]] = {}
     for obj in objects:
         by_table.setdefault(type(obj).__table__, []).append(fill_defaults(obj))
-    conn = session.connection()
     for table, rows in by_table.items():
-        conn.execute(_insert(table), rows)
-
-
-@functools.cache
-def _insert(table: Table) -> Insert:
-    # Built once per table: a new insert() per call cost its construction and its cache key,
-    # a twentieth of a single port create's CPU (4 tables).
-    return insert(table)
+        prepared.insert_rows(session, table, rows)

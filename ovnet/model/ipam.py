@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ovnet.model import store
+from ovnet.model.prepared import Prepared
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.loader import Children
 from ovnet.model.schema import AllocationPool, IPAllocation, Subnet
@@ -134,14 +135,24 @@ def eui64(subnet: Subnet, mac: str) -> str:
     return str(network_of(subnet).network_address + int.from_bytes(bytes(iid), "big"))
 
 
-# Built once (each port create runs one): see store.connection.
-_HELD = select(IPAllocation.ip_address).where(IPAllocation.subnet_id == bindparam("subnet_id"))
-_HELD_OF = _HELD.where(IPAllocation.ip_address.in_(bindparam("candidates", expanding=True)))
+_HELD_QUERY = select(IPAllocation.ip_address).where(IPAllocation.subnet_id == bindparam("subnet_id"))
+_HELD = Prepared(_HELD_QUERY)
+# A port create checks up to CANDIDATES addresses: as that many fixed parameters the statement's
+# text never changes (prepared.py), where an expanding IN is compiled again for every call.
+_HELD_OF_FEW = Prepared(_HELD_QUERY.where(IPAllocation.ip_address.in_(
+    [bindparam(f"c{i}") for i in range(CANDIDATES)])))
+_HELD_OF = _HELD_QUERY.where(IPAllocation.ip_address.in_(bindparam("candidates", expanding=True)))
 
 
 def _taken(session: Session, subnet_id: str, candidates: list[str] | None = None) -> set[str]:
     if candidates is None:
-        return set(store.connection(session).scalars(_HELD, {"subnet_id": subnet_id}))
+        return set(_HELD.scalars(session, {"subnet_id": subnet_id}))
+    if not candidates:
+        return set()
+    if len(candidates) <= CANDIDATES:
+        # Fewer candidates fill the parameters by repeating themselves: the same IN set.
+        params = {f"c{i}": candidates[i % len(candidates)] for i in range(CANDIDATES)}
+        return set(_HELD_OF_FEW.scalars(session, {"subnet_id": subnet_id, **params}))
     return set(store.connection(session).scalars(_HELD_OF, {"subnet_id": subnet_id, "candidates": candidates}))
 
 
