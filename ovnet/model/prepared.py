@@ -21,12 +21,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Table, insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
-
-from ovnet.model import store
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ def _params(plan: _Plan, given: dict) -> tuple | dict:
 class Prepared:
     """A Core ``statement`` (SELECT, INSERT, UPDATE or DELETE) run on the driver; build it once,
     at import, with named ``bindparam``s. Methods take the session (whose transaction it joins,
-    after the autoflush an ORM query would do: ``store.connection``) and the parameter values by
+    after the autoflush an ORM query would do) and the parameter values by
     name. Raises ValueError on first use if the statement has an expanding parameter; driver
     errors as SQLAlchemy's (``sqlalchemy.exc.DBAPIError`` subclasses)."""
 
@@ -90,7 +88,9 @@ class Prepared:
 
     def rows(self, session: Session, params: dict | None = None) -> list[tuple]:
         """Every row, as named tuples (attributes by the selected columns' keys)."""
-        conn = store.connection(session)
+        if session.autoflush:
+            session.flush()
+        conn = _connection(session)
         plan = self._plan_for(conn.dialect)
         raw = _run(conn, plan, _params(plan, params or {}))
         if any(plan.results):
@@ -112,6 +112,16 @@ class Prepared:
     def scalars(self, session: Session, params: dict | None = None) -> Iterator:
         """The first column of every row."""
         return (row[0] for row in self.rows(session, params))
+
+
+def _connection(session: Session) -> Connection:
+    # Session.connection() walks the session's transaction states on every call, a tenth of a
+    # single create's CPU for its dozen statements: keep the answer for the transaction's life.
+    transaction = session.get_transaction()
+    known = session.info.get("ovnet_connection")
+    if known is None or known[0] is not transaction:
+        known = session.info["ovnet_connection"] = (transaction, session.connection())
+    return known[1]
 
 
 def _run(conn, plan: _Plan, params: tuple | dict, many: list | None = None) -> list[tuple]:
@@ -139,7 +149,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     as one executemany. The session is not flushed first (the caller writes rows it built)."""
     if not rows:
         return
-    conn = session.connection()
+    conn = _connection(session)
     keys = tuple(rows[0])
     plan = _INSERTS.get((table, keys, conn.dialect.name))
     if plan is None:
