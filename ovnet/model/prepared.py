@@ -92,7 +92,7 @@ class Prepared:
             session.flush()
         conn = _connection(session)
         plan = self._plan_for(conn.dialect)
-        raw = _run(conn, plan, _params(plan, params or {}))
+        raw = _run(conn, plan.sql, _params(plan, params or {}))
         if any(plan.results):
             convert = plan.results
             raw = [tuple(v if f is None or v is None else f(v) for f, v in zip(convert, r)) for r in raw]
@@ -124,18 +124,23 @@ def _connection(session: Session) -> Connection:
     return known[1]
 
 
-def _run(conn, plan: _Plan, params: tuple | dict, many: list | None = None) -> list[tuple]:
-    dbapi = conn.connection.dbapi_connection
-    cursor = dbapi.cursor()
+def execute_text(conn: Connection, sql: str) -> None:
+    """Run ``sql`` (no parameters, no rows wanted: ``BEGIN IMMEDIATE``) on ``conn``'s driver
+    connection; driver errors raised as SQLAlchemy's, as for a Prepared statement."""
+    _run(conn, sql, ())
+
+
+def _run(conn: Connection, sql: str, params: tuple | dict, many: list | None = None) -> list[tuple]:
+    cursor = conn.connection.dbapi_connection.cursor()
     try:
         if many is not None:
-            cursor.executemany(plan.sql, many)
+            cursor.executemany(sql, many)
             return []
-        cursor.execute(plan.sql, params)
+        cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(plan.sql, params if many is None else many, exc,
-                                  conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+        raise DBAPIError.instance(sql, params if many is None else many, exc, conn.dialect.loaded_dbapi.Error,
+                                  dialect=conn.dialect) from exc
     finally:
         cursor.close()
 
@@ -154,4 +159,4 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     plan = _INSERTS.get((table, keys, conn.dialect.name))
     if plan is None:
         plan = _INSERTS[(table, keys, conn.dialect.name)] = _plan(insert(table), conn.dialect, keys)
-    _run(conn, plan, (), [_params(plan, row) for row in rows])
+    _run(conn, plan.sql, (), [_params(plan, row) for row in rows])
