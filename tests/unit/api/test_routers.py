@@ -271,10 +271,26 @@ def test_no_floating_ip_on_a_router_port_of_any_interface_owner(admin, public, p
 def test_floating_ip_address_is_never_handed_out_twice(alice, admin, public):
     net, _ = public
     assert _fip(admin, net["id"], floating_ip_address="10.50.50.17").status_code == 201
-    neutron_error(_fip(alice, net["id"], floating_ip_address="10.50.50.17"), 409, "IpAddressAlreadyAllocated")
+    neutron_error(_fip(admin, net["id"], floating_ip_address="10.50.50.17"), 409, "IpAddressAlreadyAllocated")
     got = {_fip(alice, net["id"]).json()["floatingip"]["floating_ip_address"] for _ in range(10)}
     assert len(got) == 10 and "10.50.50.17" not in got
     neutron_error(_fip(alice, net["id"]), 409, "IpAddressGenerationFailure")
+
+
+def test_only_an_admin_chooses_a_floating_ip_address(alice, admin, public):
+    # Neutron's default policy create_floatingip:floating_ip_address is admin only: a member could
+    # otherwise pick a known public address before the project it was meant for. A member may
+    # still name the subnet to take the next address from.
+    net, sub = public
+    body = neutron_error(_fip(alice, net["id"], floating_ip_address="10.50.50.15"), 403, "PolicyNotAuthorized")
+    assert "floating_ip_address" in body["message"]
+    neutron_error(_fip(alice, net["id"], floating_ip_address="10.50.50.15", subnet_id=sub["id"]), 403,
+                  "PolicyNotAuthorized")
+    assert alice.get("/v2.0/floatingips").json()["floatingips"] == []
+    assert _fip(alice, net["id"], subnet_id=sub["id"]).status_code == 201
+    chosen = _fip(admin, net["id"], floating_ip_address="10.50.50.15", project_id=alice.project_id)
+    assert chosen.status_code == 201, chosen.text
+    assert chosen.json()["floatingip"]["project_id"] == alice.project_id
 
 
 def test_floating_ip_on_a_non_external_network_and_other_projects(alice, bob, public, private):
