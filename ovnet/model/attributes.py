@@ -26,6 +26,12 @@ MAX_HOST_ROUTES = 20
 MAX_ADDRESS_PAIRS = 10
 MAX_TAGS = 50
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+# The other spellings of a MAC that clients send and Neutron accepts, storing xx:xx:xx:xx:xx:xx
+# (neutron-lib converts a port's MAC through netaddr's EUI parser before validating it; these are
+# its common formats): six groups of one or two hex digits split by ":" or "-", three groups of
+# four split by "." (Cisco), or twelve digits.
+MAC_SPELLINGS = re.compile(r"^(?:[0-9a-f]{1,2}([:-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}"
+                           r"|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}|[0-9a-f]{12})$")
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 NETWORK_TYPES = ("flat", "vlan", "geneve")  # provider:network_type values ovnet carries
 UNSET = object()
@@ -178,9 +184,15 @@ def nullable(check: Check) -> Check:
 
 
 def mac_address(field: str, value: Any) -> str:
+    """A unicast MAC in any spelling of MAC_SPELLINGS (any case), returned as lowercase
+    xx:xx:xx:xx:xx:xx; BadRequest for anything else, a multicast or the all-zero address."""
     text = string(field, value).lower()
     if not MAC_RE.match(text):
-        raise invalid_input(field, f"'{value}' is not a valid MAC address")
+        if not MAC_SPELLINGS.match(text):
+            raise invalid_input(field, f"'{value}' is not a valid MAC address")
+        groups = re.split(r"[:.-]", text)
+        digits = "".join(g.zfill(2) for g in groups) if len(groups) == 6 else "".join(groups)
+        text = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
     if int(text[:2], 16) & 1 or text == "00:00:00:00:00:00":
         raise invalid_input(field, f"'{value}' is not a valid unicast MAC address")
     return text

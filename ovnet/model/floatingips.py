@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ovnet.model import attributes, ports, quotas
 from ovnet.model.attributes import Attr
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
-from ovnet.model.errors import BadRequest, Conflict, NotFound
+from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotFound
 from ovnet.model.routers import INTERFACE, external_network
 from ovnet.model.schema import FloatingIP, IPAllocation, Port, Router, new_id
 from ovnet.model.tenancy import Context, owner_project
@@ -100,9 +100,15 @@ def create_floatingip(session: Session, ctx: Context, body: object, defaults: De
     Raises BadRequest (invalid input, a network that is not external, a port without a suitable
     IPv4 address), NotFound (NetworkNotFound, PortNotFound, ExternalGatewayForFloatingIPNotFound),
     Conflict (IpAddressAlreadyAllocated, IpAddressGenerationFailure when the pools are exhausted,
-    FloatingIPPortAlreadyAssociated), Forbidden (another project as a member).
+    FloatingIPPortAlreadyAssociated), Forbidden (another project, or ``floating_ip_address``, as a
+    member).
     """
     values = attributes.validate(ATTRIBUTES, "floatingip", body, create=True)
+    if "floating_ip_address" in values and not ctx.is_admin:
+        # Neutron's default policy (create_floatingip:floating_ip_address): a member takes what the
+        # pools give, or a subnet's next address, never a chosen public address.
+        raise Forbidden("rule:create_floatingip:floating_ip_address is disallowed by policy",
+                        field="floating_ip_address")
     project_id = owner_project(ctx, values, "floatingip")
     quotas.check(session, project_id, "floatingip", defaults.quotas)
     net = external_network(session, ctx, values["floating_network_id"], "floatingip")

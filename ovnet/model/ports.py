@@ -378,7 +378,8 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
     security off needs none (Conflict PortSecurityPortHasSecurityGroup). Forbidden when a member changes binding:host_id or
     binding:profile (admin only), NotFound when the port is invisible. Conflict (ServicePortInUse)
     when the update would change device_owner or device_id of a router's or floating IP's port, or
-    give a port such an owner (see ``_check_service_owner_kept``).
+    give a port such an owner (see ``_check_service_owner_kept``). BadRequest when ``fixed_ips``
+    would drop the address a floating IP is associated with, or leave a router's port without one.
     """
     values = attributes.validate(attributes.PORT, "port", body, create=False)
     port = get_owned(session, ctx, Port, port_id, "update_port", (selectinload(Port.fixed_ips),))
@@ -402,6 +403,7 @@ def update_port(session: Session, ctx: Context, port_id: str, body: object) -> P
     if "fixed_ips" in values:
         before = [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
         _allocate_requested(session, port, values["fixed_ips"], _subnets(session, port.network_id))
+        _check_addresses_kept(session, port)
         changed = changed or before != [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
     if changed:
         record_update(session, port)
@@ -460,6 +462,28 @@ def _check_service_owner_kept(session: Session, port: Port, values: dict) -> Non
         raise Conflict(f"Port {port.id} cannot be given device owner {owner} or a device_id under it via the port "
                        "API: routers take ports with add_router_interface, floating IPs make their own.",
                        "ServicePortInUse", field="device_owner")
+
+
+def _check_addresses_kept(session: Session, port: Port) -> None:
+    # What other resources built on a port's addresses must survive a fixed_ips update: a floating
+    # IP's NAT points at the address it was associated with (Neutron's L3 plugin refuses the change,
+    # prevent_internal_ip_change_for_fip) and shows the address its own port holds, and a router's
+    # port is an OVN router port, which needs at least one network (the rule add_router_interface
+    # applies when it takes a port).
+    held = {a.ip_address for a in port.fixed_ips}
+    needed = [(fip.fixed_ip_address, f"floating IP {fip.id} is associated with")
+              for fip in session.scalars(select(FloatingIP).where(FloatingIP.port_id == port.id))]
+    if port.device_owner == SERVICE_OWNERS[2] and port.device_id:
+        fip = session.get(FloatingIP, port.device_id)
+        if fip is not None:
+            needed.append((fip.floating_ip_address, f"is floating IP {fip.id}'s address"))
+    for address, why in needed:
+        if address and address not in held:
+            raise BadRequest(f"Bad port request: the fixed_ips of port {port.id} must keep {address}, which {why}.",
+                             "BadRequest", "fixed_ips")
+    if not held and port.device_owner in ROUTER_OWNERS and _owner_exists(session, port):
+        raise BadRequest(f"Bad port request: port {port.id} of router {port.device_id} must keep at least one "
+                         "fixed IP.", "BadRequest", "fixed_ips")
 
 
 def _owner_exists(session: Session, port: Port) -> bool:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, and_, cast, not_, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, case, cast, false, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from ovnet.model import attributes, loader
@@ -139,12 +139,42 @@ def where_clause(kind, filters: dict[str, list[str]]) -> ColumnElement[bool]:
     return and_(true(), *clauses)
 
 
+def _equal(expr, value) -> ColumnElement[bool]:
+    # The marker's value as a typed bound parameter: SQLAlchemy refuses ordering comparisons with a
+    # bare None/True/False (an ArgumentError, i.e. a 500, for a marker with a NULL or boolean key).
+    return expr.is_(None) if value is None else expr == literal(value, expr.type)
+
+
+def _beyond(expr, value, ascending: bool) -> ColumnElement[bool]:
+    # Rows past ``value`` in the sort direction. Past a NULL there is nothing of the same nullness:
+    # the key's nullness flag (_sort_keys) orders NULLs against values.
+    if value is None:
+        return false()
+    bound = literal(value, expr.type)
+    return expr > bound if ascending else expr < bound
+
+
 def _keyset(keys: list[tuple[object, bool]], marker_values: list) -> ColumnElement[bool]:
     ors = []
     for i, (expr, ascending) in enumerate(keys):
-        equal = [k == v for (k, _), v in zip(keys[:i], marker_values[:i])]
-        ors.append(and_(*equal, expr > marker_values[i] if ascending else expr < marker_values[i]))
+        equal = [_equal(k, v) for (k, _), v in zip(keys[:i], marker_values[:i])]
+        ors.append(and_(*equal, _beyond(expr, marker_values[i], ascending)))
     return or_(*ors)
+
+
+def _nullable(expr) -> bool:
+    # A column attribute knows; any other expression (PORT_STATUS) is taken as nullable, which
+    # costs one more ORDER BY term and is never wrong.
+    return getattr(getattr(expr, "expression", expr), "nullable", True)
+
+
+def _sort_keys(expr, ascending: bool) -> list[tuple[object, bool]]:
+    """The ORDER BY terms of one sort key: ``expr`` itself, preceded for a column that may be NULL
+    by a flag ordering NULLs before every value (after them when descending), as MySQL-backed
+    Neutron sorts, the same on SQLite and PostgreSQL (whose own NULL orders differ)."""
+    if not _nullable(expr):
+        return [(expr, ascending)]
+    return [(case((expr.is_(None), 0), else_=1), ascending), (expr, ascending)]
 
 
 def list_rows(session: Session, ctx: Context, kind, filters: dict[str, list[str]],
@@ -174,7 +204,7 @@ def list_rows(session: Session, ctx: Context, kind, filters: dict[str, list[str]
             raise BadRequest(f"{key} is invalid attribute for sort_key", "HTTPBadRequest", "sort_key")
         if direction not in ("asc", "desc"):
             raise BadRequest(f"{direction} is invalid value for sort_dir", "HTTPBadRequest", "sort_dir")
-        keys.append((columns[key].expr, direction == "asc"))
+        keys.extend(_sort_keys(columns[key].expr, direction == "asc"))
     keys.append((model.id, keys[0][1] if keys else True))
     if page_reverse:
         keys = [(expr, not ascending) for expr, ascending in keys]

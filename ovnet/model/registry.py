@@ -47,6 +47,7 @@ from ovnet.model import (
 from ovnet.model.loader import Children
 from ovnet.model.query import Column, fixed_ips_filter, standard_columns
 from ovnet.model.schema import (
+    PORT_STATUS,
     AddressScope,
     FloatingIP,
     IPAllocation,
@@ -226,7 +227,7 @@ PORT = Kind(
         **standard_columns(Port),
         "network_id": Column(Port.network_id),
         "mac_address": Column(Port.mac_address, attributes.mac_address),
-        "status": Column(Port.status),
+        "status": Column(PORT_STATUS),
         "admin_state_up": Column(Port.admin_state_up, attributes.boolean),
         "device_id": Column(Port.device_id),
         "device_owner": Column(Port.device_owner),

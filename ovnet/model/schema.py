@@ -21,6 +21,8 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    case,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -177,6 +179,8 @@ class Port(StandardAttrs, Base):
     network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), index=True)
     mac_address: Mapped[str] = mapped_column(String(32))
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What OVN says (Logical_Switch_Port.up, written by the syncer), not what the API shows: see
+    # port_status.
     status: Mapped[str] = mapped_column(String(16), default="DOWN")
     device_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     device_owner: Mapped[str] = mapped_column(String(255), default="")
@@ -191,6 +195,19 @@ class Port(StandardAttrs, Base):
     security_group_bindings: Mapped[list[PortSecurityGroup]] = relationship(
         order_by="PortSecurityGroup.security_group_id", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+def port_status(admin_state_up: bool, ovn_status: str) -> str:
+    """The ``status`` Neutron shows for a port: "DOWN" while ``admin_state_up`` is false whatever
+    the datapath says, else ``ovn_status`` (the ``Port.status`` column, "ACTIVE" or "DOWN" from
+    Logical_Switch_Port.up). Keeping OVN's word in the column lets a re-enabled port show it at
+    once: OVN's ``up`` does not change with ``enabled``, so no event would bring it back.
+    (Neutron ML2: an administratively down port is reported DOWN.)"""
+    return ovn_status if admin_state_up else "DOWN"
+
+
+# port_status as SQL, for filtering, sorting and counting ports by the status the API shows.
+PORT_STATUS = case((Port.admin_state_up == false(), "DOWN"), else_=Port.status)
 
 
 class IPAllocation(Base):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import operator
 
-from ovnet.model.schema import FloatingIP, Network, Port, Router, SecurityGroup, SecurityGroupRule, StandardAttrs, Subnet
+from ovnet.model.schema import (FloatingIP, Network, Port, Router, SecurityGroup, SecurityGroupRule, StandardAttrs,
+                                 Subnet, port_status)
 
 
 def _time(value: dt.datetime | str) -> str:
@@ -87,7 +88,7 @@ def port_dict(port: Port) -> dict:
         "network_id": port.network_id,
         "mac_address": port.mac_address,
         "admin_state_up": port.admin_state_up,
-        "status": port.status,
+        "status": port_status(port.admin_state_up, port.status),
         "device_id": port.device_id,
         "device_owner": port.device_owner,
         "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in port.fixed_ips],

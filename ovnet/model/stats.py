@@ -7,12 +7,13 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ovnet.model.schema import Outbox, Port, utcnow
+from ovnet.model.schema import PORT_STATUS, Outbox, utcnow
 
 
 def ports_by_status(session: Session) -> dict[str, int]:
-    """{status: number of ports} over every project, e.g. {"ACTIVE": 3, "DOWN": 5}."""
-    rows = session.execute(select(Port.status, func.count()).group_by(Port.status))
+    """{status: number of ports} over every project, e.g. {"ACTIVE": 3, "DOWN": 5}, by the status
+    the API shows (schema.port_status)."""
+    rows = session.execute(select(PORT_STATUS, func.count()).group_by(PORT_STATUS))
     return {status or "": count for status, count in rows}
 
 

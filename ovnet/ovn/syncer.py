@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ovnet.config import Settings
 from ovnet.model import registry as model_registry
 from ovnet.model import syncer_io
+from ovnet.model.schema import port_status
 from ovnet.model.store import Store
 from ovnet.ovn import gcpause, metrics, registry, routing
 from ovnet.ovn.diff import plan
@@ -272,11 +273,12 @@ class Syncer:
 
 
 def _status_drift(snap: dict, desired: dict, up: dict[str, bool]) -> list[tuple[str, str, str]]:
-    # (port id, status in the model, status from ``up``) for each synced port that differs.
+    # (port id, status shown, status ``up`` makes it show) for each synced port that differs. An
+    # administratively down port shows DOWN whatever OVN says (schema.port_status): not a drift.
     out = []
     for port in snap["ports"]:
         if port["id"] in desired[LSP]:
-            want = "ACTIVE" if up.get(port["id"]) else "DOWN"
+            want = port_status(port["admin_state_up"], "ACTIVE" if up.get(port["id"]) else "DOWN")
             if port.get("status") != want:
                 out.append((port["id"], port.get("status"), want))
     return out

@@ -169,3 +169,28 @@ def test_extensions_name_what_this_round_added(alice):
     assert {"address-scope", "revision-if-match", "rbac-policies", "subnet_allocation"} <= aliases
     # Neither is served: address scopes cannot be shared by RBAC, pools have no prefix actions.
     assert not {"rbac-address-scope", "subnetpool-prefix-ops", "default-subnetpools"} & aliases
+
+
+@pytest.mark.parametrize("spelling", ["FA-16-3E-0A-0B-0C", "fa16.3e0a.0b0c", "FA163E0A0B0C", "fa:16:3e:a:b:c",
+                                      "Fa:16:3E:0a:0B:0c"])
+def test_mac_spellings_neutron_accepts_are_stored_canonical(alice, net, spelling):
+    # neutron-lib converts a port's MAC through netaddr before validating it, so these spellings
+    # are one address: the same port is found by any of them and a second port cannot take it.
+    port = alice.port(net["id"], mac_address=spelling)
+    assert port["mac_address"] == "fa:16:3e:0a:0b:0c"
+    found = alice.get("/v2.0/ports", params={"mac_address": spelling}).json()["ports"]
+    assert [p["id"] for p in found] == [port["id"]]
+    neutron_error(alice.post("/v2.0/ports", {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:0a:0b:0c"}}),
+                  409, "MacAddressInUse")
+    pairs = alice.put(f"/v2.0/ports/{port['id']}", {"port": {"allowed_address_pairs": [
+        {"ip_address": "10.9.9.9", "mac_address": "FA-16-3E-0A-0B-0D"}]}})
+    assert pairs.json()["port"]["allowed_address_pairs"][0]["mac_address"] == "fa:16:3e:0a:0b:0d"
+
+
+@pytest.mark.parametrize("spelling", ["fa:16:3e:0a:0b", "fa-16:3e-0a-0b-0c", "fa16.3e0a.0b0", "fa163e0a0b0c0",
+                                      "fa:16:3e:0a:0b:0c:0d", "fa:16:3e:0a:0b:0g", "01-00-5e-00-00-01", "000000000000"])
+def test_other_mac_spellings_are_400(alice, net, spelling):
+    neutron_error(alice.post("/v2.0/ports", {"port": {"network_id": net["id"], "mac_address": spelling}}),
+                  400, "HTTPBadRequest")
+    assert alice.get("/v2.0/ports").json()["ports"] == []
+

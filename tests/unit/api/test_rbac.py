@@ -28,7 +28,7 @@ def test_owner_shares_with_one_project(alice, bob, admin):
     # Neutron shows shared: true to a project the network is shared with (test below).
     assert bob.get(f"/v2.0/networks/{net['id']}").json()["network"]["shared"] is True
     port = bob.port(net["id"])
-    neutron_error(bob.post("/v2.0/ports", {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:0:0:1"}}),
+    neutron_error(bob.post("/v2.0/ports", {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:00:00:0g"}}),
                   400, "HTTPBadRequest")
     neutron_error(bob.post("/v2.0/ports", {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:00:00:01"}}),
                   403, "PolicyNotAuthorized")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ovnet.model import syncer_io
+from ovnet.model import stats, syncer_io
 from tests.unit.api.conftest import neutron_error
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -183,6 +183,31 @@ def test_every_change_writes_an_outbox_row_and_status_comes_from_the_syncer(stor
         assert syncer_io.set_port_status(s, "gone", "ACTIVE") is False
     shown = alice.get(f"/v2.0/ports/{port['id']}").json()["port"]
     assert shown["status"] == "ACTIVE" and shown["revision_number"] == 1
+
+
+@pytest.mark.dialect
+def test_an_administratively_down_port_is_down_whatever_ovn_says(store, alice):
+    net = alice.network()
+    up, down = alice.port(net["id"], name="up"), alice.port(net["id"], name="down")
+    with store.session() as s:  # OVN has both ports up (the syncer's write)
+        assert syncer_io.set_port_status(s, up["id"], "ACTIVE") and syncer_io.set_port_status(s, down["id"], "ACTIVE")
+    changed = alice.put(f"/v2.0/ports/{down['id']}", {"port": {"admin_state_up": False}})
+    assert changed.status_code == 200 and changed.json()["port"]["status"] == "DOWN"
+    assert alice.get(f"/v2.0/ports/{down['id']}").json()["port"]["status"] == "DOWN"
+
+    def names(query: str) -> list[str]:
+        return [p["name"] for p in alice.get(f"/v2.0/ports?{query}").json()["ports"]]
+    # Filters, sorting and pages go by the status shown, not by OVN's word under it.
+    assert names("status=DOWN") == ["down"] and names("status=ACTIVE") == ["up"]
+    assert names("sort_key=status&sort_dir=asc") == ["up", "down"]
+    assert names("sort_key=status&sort_dir=desc") == ["down", "up"]
+    assert names(f"sort_key=status&sort_dir=asc&limit=1&marker={up['id']}") == ["down"]
+    with store.session(readonly=True) as s:
+        assert [p["status"] for p in syncer_io.snapshot(s, ("port",), ids=[down["id"]])["ports"]] == ["DOWN"]
+        assert stats.ports_by_status(s) == {"ACTIVE": 1, "DOWN": 1}
+    # Enabled again, it shows what OVN says at once: OVN's up did not change, so no event would come.
+    changed = alice.put(f"/v2.0/ports/{down['id']}", {"port": {"admin_state_up": True}})
+    assert changed.json()["port"]["status"] == "ACTIVE" and names("status=DOWN") == []
 
 
 @pytest.mark.dialect

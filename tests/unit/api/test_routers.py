@@ -271,10 +271,26 @@ def test_no_floating_ip_on_a_router_port_of_any_interface_owner(admin, public, p
 def test_floating_ip_address_is_never_handed_out_twice(alice, admin, public):
     net, _ = public
     assert _fip(admin, net["id"], floating_ip_address="10.50.50.17").status_code == 201
-    neutron_error(_fip(alice, net["id"], floating_ip_address="10.50.50.17"), 409, "IpAddressAlreadyAllocated")
+    neutron_error(_fip(admin, net["id"], floating_ip_address="10.50.50.17"), 409, "IpAddressAlreadyAllocated")
     got = {_fip(alice, net["id"]).json()["floatingip"]["floating_ip_address"] for _ in range(10)}
     assert len(got) == 10 and "10.50.50.17" not in got
     neutron_error(_fip(alice, net["id"]), 409, "IpAddressGenerationFailure")
+
+
+def test_only_an_admin_chooses_a_floating_ip_address(alice, admin, public):
+    # Neutron's default policy create_floatingip:floating_ip_address is admin only: a member could
+    # otherwise pick a known public address before the project it was meant for. A member may
+    # still name the subnet to take the next address from.
+    net, sub = public
+    body = neutron_error(_fip(alice, net["id"], floating_ip_address="10.50.50.15"), 403, "PolicyNotAuthorized")
+    assert "floating_ip_address" in body["message"]
+    neutron_error(_fip(alice, net["id"], floating_ip_address="10.50.50.15", subnet_id=sub["id"]), 403,
+                  "PolicyNotAuthorized")
+    assert alice.get("/v2.0/floatingips").json()["floatingips"] == []
+    assert _fip(alice, net["id"], subnet_id=sub["id"]).status_code == 201
+    chosen = _fip(admin, net["id"], floating_ip_address="10.50.50.15", project_id=alice.project_id)
+    assert chosen.status_code == 201, chosen.text
+    assert chosen.json()["floatingip"]["project_id"] == alice.project_id
 
 
 def test_floating_ip_on_a_non_external_network_and_other_projects(alice, bob, public, private):
@@ -293,3 +309,35 @@ def test_deleting_a_port_disassociates_its_floating_ip(alice, public, private):
     assert fip["port_id"] == vm["id"]
     assert alice.delete(f"/v2.0/ports/{vm['id']}").status_code == 204
     assert alice.get(f"/v2.0/floatingips/{fip['id']}").json()["floatingip"]["port_id"] is None
+
+
+def test_fixed_ips_updates_keep_the_addresses_floating_ips_and_routers_are_built_on(alice, admin, public, private):
+    # Adversarial-client finding: the port of an associated floating IP could move to another
+    # address or none (the NAT kept pointing at the old one, free for the next port), and a
+    # router's port could lose every address (an OVN router port without networks: NB refuses it,
+    # so the drift could never be repaired).
+    net, sub = private
+    router = _router(alice, external_gateway_info={"network_id": public[0]["id"]})
+    assert _add(alice, router["id"], subnet_id=sub["id"]).status_code == 200
+    vm = alice.port(net["id"])
+    address = vm["fixed_ips"][0]["ip_address"]
+    fip = _fip(alice, public[0]["id"], port_id=vm["id"]).json()["floatingip"]
+    interface = alice.get("/v2.0/ports", params={"device_owner": "network:router_interface"}).json()["ports"][0]
+    gateway = admin.get("/v2.0/ports", params={"device_owner": "network:router_gateway"}).json()["ports"][0]
+    fip_port = admin.get("/v2.0/ports", params={"device_owner": "network:floatingip"}).json()["ports"][0]
+    refused = [(alice, vm, [{"ip_address": "192.168.1.99"}]), (alice, vm, []),
+               (admin, fip_port, [{"ip_address": "10.50.50.19"}]), (admin, fip_port, []),
+               (alice, interface, []), (admin, gateway, [])]
+    for caller, port, fixed_ips in refused:
+        body = neutron_error(caller.put(f"/v2.0/ports/{port['id']}", {"port": {"fixed_ips": fixed_ips}}),
+                             400, "BadRequest")
+        assert body["detail"] == "fixed_ips"
+        assert caller.get(f"/v2.0/ports/{port['id']}").json()["port"]["fixed_ips"] == port["fixed_ips"]
+    # Adding an address beside the one that is needed is fine, and so is any change once the
+    # floating IP is disassociated.
+    kept = alice.put(f"/v2.0/ports/{vm['id']}", {"port": {"fixed_ips": [
+        {"ip_address": address}, {"ip_address": "192.168.1.99"}]}})
+    assert kept.status_code == 200, kept.text
+    assert alice.put(f"/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": None}}).status_code == 200
+    moved = alice.put(f"/v2.0/ports/{vm['id']}", {"port": {"fixed_ips": [{"ip_address": "192.168.1.98"}]}})
+    assert moved.status_code == 200, moved.text
