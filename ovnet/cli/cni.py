@@ -36,6 +36,12 @@ def install(
 
     Example: ovnet cni install net1 --project tenant-a && podman run --network net1 ...
     """
+    if name is not None:
+        try:  # a malformed --name is a usage error (exit 2), told before the API is asked
+            cni_install.check_name(name)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     settings = load_settings(state_dir)
     try:
         with ApiClient.from_settings(settings) as api:

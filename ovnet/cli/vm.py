@@ -67,6 +67,11 @@ def run(
 
     Example: ovnet vm run vm1 --port p1 --port p2 --wait 60
     """
+    try:  # malformed arguments are a usage error (exit 2), told before the API is asked
+        vms.check_run_args(name, port, tap)
+    except VmError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings = load_settings(state_dir)
     try:
         with _api(settings, token) as api:

@@ -38,7 +38,29 @@ def _ovnet(monkeypatch, capsys, *args: str) -> tuple[int, list[str]]:
     return done.value.code, [line for line in (out.out + out.err).splitlines() if line.strip()]
 
 
+@pytest.mark.parametrize("args", [
+    ["host", "add", "Bad_Name"],
+    ["vm", "run", "bad name!", "--port", "p1"],
+    ["vm", "run", "vm1", "--port", "p1", "--port", "p1"],
+    ["vm", "run", "vm1", "--port", "p1", "--port", "p2", "--tap", "t1"],
+    ["cni", "install", "net1", "--name", "-bad"],
+    ["cni", "uninstall", "-bad"],
+    ["project", "create", "bad name!"],
+    ["trace", "--from", "a", "--to", "10.0.0.1", "--proto", "sctp"],
+    ["port", "bind", "p1"],
+    ["up", "--no-such-option"],
+])
+def test_a_malformed_argument_is_a_usage_error(state, monkeypatch, capsys, args):
+    status, lines = _ovnet(monkeypatch, capsys, *args)
+    assert status == 2, (status, lines)
+    assert not any("unreachable" in line or "no admin token" in line for line in lines), lines
+
+
 @pytest.mark.parametrize("args, says", [
+    (["host", "add", "hv9"], "the all-in-one is not running"),
+    (["vm", "rm", "nosuch"], "no VM nosuch"),
+    (["project", "create", "fine"], "no admin token"),
+    (["cni", "install", "net1", "--name", "fine"], "cannot look the network up"),
     (["port", "bind", "p1", "--netns", "w1", "--token", "t0ken"], "no API server reachable at {url} ("),
     (["port", "unbind", "p1", "--token", "t0ken"], "no API server reachable at {url} ("),
 ])
