@@ -65,6 +65,11 @@ def install(
         raise typer.Exit(2) from None
     for path in cni_install.install(config, conf_dir, _bin_dirs(bin_dir)):
         typer.echo(f"wrote {path}")
+    try:
+        cni_install.record_install(settings.state_dir, conf_dir, _bin_dirs(bin_dir))
+    except OSError as exc:
+        typer.echo(f"warning: {conf_dir} not recorded in {settings.state_dir} ({exc}): `ovnet project delete "
+                   f"--cascade` will not find this conflist there", err=True)
     typer.echo(f"CNI network {config['name']} -> ovnet network {net['name']} ({net['id']}): "
                f"podman run --network {config['name']} ...")
     first = cni_install.read_before(conf_dir, config["name"])
