@@ -116,7 +116,7 @@ def find_port(api: ApiClient, ref: str, list_containers: Callable[[], list[engin
     """The port (API dict) that ``ref`` names, among the ports the caller of ``api`` sees: a port's
     id or name; a workload's ``device_id`` (a VM's name, a CNI container's id); else a Docker or
     Podman container of this machine (``list_containers``: ovnet.cli.engines.containers) by name,
-    full id or unique id prefix, or a unique prefix of a port's id or of a device_id (a container
+    full id or unique id prefix, or a unique prefix of a port's id or of a workload's device_id (a container
     of an engine the CLI cannot reach, such as the demo's own). Raises NoMatch; Ambiguous (a
     workload with several NICs, several ports of that name, a prefix of several ids) listing
     the ports or candidates; ApiError for other API errors."""
@@ -136,9 +136,11 @@ def find_port(api: ApiClient, ref: str, list_containers: Callable[[], list[engin
 def _find_workload(api: ApiClient, ref: str, list_containers: Callable[[], list[engines.Container]]) -> dict:
     containers = {c.id: c for c in list_containers()}
     ports = api.list_ports()
+    # Workloads only (Neutron's "compute:" owners: Docker, CNI, VMs), so that a prefix never names a
+    # router or DHCP port by its router's or network's id.
     by_device: dict[str, list[dict]] = {}
     for port in ports:
-        if port.get("device_id"):
+        if port.get("device_id") and (port.get("device_owner") or "").startswith("compute:"):
             by_device.setdefault(port["device_id"], []).append(port)
     pool = [Candidate(f"{c.engine} container {(c.names or (c.id[:12],))[0]}", c.id, c.names) for c in containers.values()]
     pool += [Candidate(f"port {p['id']}", p["id"]) for p in ports]

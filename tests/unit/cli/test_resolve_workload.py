@@ -16,9 +16,9 @@ DOCKER_ID = "9d1e" + "2" * 60
 ENDPOINT = "e7" + "3" * 62
 
 
-def _port(pid: str, name: str = "", device_id: str = "", ip: str = "10.0.0.9") -> dict:
-    return {"id": pid, "name": name, "device_id": device_id, "network_id": "net1", "project_id": "p1",
-            "fixed_ips": [{"ip_address": ip}]}
+def _port(pid: str, name: str = "", device_id: str = "", ip: str = "10.0.0.9", owner: str = "compute:x") -> dict:
+    return {"id": pid, "name": name, "device_id": device_id, "device_owner": owner if device_id else "",
+            "network_id": "net1", "project_id": "p1", "fixed_ips": [{"ip_address": ip}]}
 
 
 PORTS = [
@@ -31,6 +31,7 @@ PORTS = [
     _port("eeee0000-0000-4000-8000-000000000007", "", INFRA_ID),
     _port("ffff0000-0000-4000-8000-000000000008", "dup"),
     _port("ffff0000-0000-4000-8000-000000000009", "dup"),
+    _port("12340000-0000-4000-8000-00000000000a", "", "5a5a" + "6" * 28, owner="network:router_interface"),
 ]
 CONTAINERS = [
     engines.Container("podman", PODMAN_ID, ("web",)),
@@ -110,6 +111,7 @@ def test_a_name_of_several_ports_is_ambiguous():
     ("nothing", r"^no port or workload 'nothing' \(a port's id or name, a VM's name, a Docker or Podman"),
     ("vm", r"^no port or workload 'vm'"),  # a name is matched whole: no prefix of "vm1", "vm2"
     ("elsewhere", r"^docker container elsewhere has no ovnet port that this token sees$"),
+    ("5a5a", r"^no port or workload '5a5a'"),  # a router's id is no workload's: only its exact id matches
 ])
 def test_unknown_or_portless_says_so(ref, message):
     with pytest.raises(NoMatch, match=message):
