@@ -142,7 +142,8 @@ def _find_workload(api: ApiClient, ref: str, list_containers: Callable[[], list[
     for port in ports:
         if port.get("device_id") and (port.get("device_owner") or "").startswith("compute:"):
             by_device.setdefault(port["device_id"], []).append(port)
-    pool = [Candidate(f"{c.engine} container {(c.names or (c.id[:12],))[0]}", c.id, c.names) for c in containers.values()]
+    pool = [Candidate(f"{c.engine} container {(c.names or (c.id[:12],))[0]}", c.id, c.names)
+            for c in containers.values()]
     pool += [Candidate(f"port {p['id']}", p["id"]) for p in ports]
     pool += [Candidate(f"workload {d}", d) for d in by_device]
     found = match(ref, pool)

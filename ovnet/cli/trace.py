@@ -234,9 +234,9 @@ def run_cli_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref:
 
 
 def trace_command(
-    source: str = typer.Option(..., "--from", help="Port id or name, a workload (device_id, a VM's name), a Docker or Podman "
-                               "container (name, id or unique id prefix), or 'outside': the outside host "
-                               "on the public network (then --to is a floating IP)."),
+    source: str = typer.Option(..., "--from", help="Port id or name, a workload (device_id, a VM's name), a "
+                               "Docker or Podman container (name, id or unique id prefix), or 'outside': the "
+                               "outside host on the public network (then --to is a floating IP)."),
     dest: str = typer.Option(..., "--to", help="An IP address, or a port or workload as --from takes it."),
     proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
     dport: int = typer.Option(None, "--dport", min=0, max=65535, help="Destination port for tcp/udp (0-65535)."),
