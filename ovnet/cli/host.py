@@ -40,9 +40,14 @@ def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2.")
     Example: ovnet host add hv2
     """
     settings = load_settings(state_dir)
+    try:  # a malformed name is a usage error (exit 2), told before anything is started
+        hosts.check_name(settings, name)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     try:
         row = hosts.add(settings, name)
-    except (ValueError, RuntimeFailure) as exc:
+    except RuntimeFailure as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print(_table([row]))

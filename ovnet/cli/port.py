@@ -3,12 +3,14 @@ host, through that host's agent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import typer
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient, ApiError, unreachable
 from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
@@ -45,10 +47,20 @@ def _agent(state_dir: Path | None, host: str | None, token: str | None) -> Agent
     return AgentClient(sock, token)
 
 
-def _fail(exc: Exception) -> None:
-    message = f"{exc.type}: {exc.message}" if isinstance(exc, ApiError) else f"agent unreachable: {exc}"
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+@contextmanager
+def _failing(settings: Settings, what: str) -> Iterator[None]:
+    """Refusals and unreachable servers inside the block as one ``error:`` line, exit 1. ``what``
+    is "api" (an unreachable API server gets the message every command gives) or "agent"."""
+    try:
+        yield
+    except ApiError as exc:
+        typer.echo(f"error: {exc.type}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except httpx.HTTPError as exc:
+        message = (unreachable(settings.api_endpoints, exc) if what == "api" and isinstance(exc, httpx.TransportError)
+                   else f"{what} unreachable: {exc}")
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command("bind")
@@ -70,12 +82,10 @@ def bind(
         typer.echo("error: give exactly one of --netns, --tap, --internal", err=True)
         raise typer.Exit(2)
     kind, target = chosen[0]
-    port = _port_id(load_settings(state_dir), port, token)
-    try:
-        with _agent(state_dir, host, token) as agent:
-            done = agent.bind(port, kind, target, ifname=ifname, owner=owner)
-    except (ApiError, httpx.HTTPError) as exc:
-        _fail(exc)
+    settings = load_settings(state_dir)
+    port = _port_id(settings, port, token)
+    with _failing(settings, "agent"), _agent(state_dir, host, token) as agent:
+        done = agent.bind(port, kind, target, ifname=ifname, owner=owner)
     typer.echo(f"port {done['port_id']} bound as {done['kind']} on {done['device']}; "
                f"ovn-installed after {done['ready_s'] * 1000:.0f} ms")
 
@@ -92,15 +102,14 @@ def unbind(port: str = typer.Argument(..., help="Port name or id."),
     """
     settings = load_settings(state_dir)
     port = _port_id(settings, port, token)
-    try:
+    with _failing(settings, "api"):
         host = host or _bound_host(settings, port, token)
-        if host and host != settings.chassis_name and host_settings(settings, host) is None:
+        gone = bool(host) and host != settings.chassis_name and host_settings(settings, host) is None
+        if gone:
             _clear_binding(settings, port, host, token)
-        else:
-            with _agent(state_dir, host, token) as agent:
-                agent.unbind(port)
-    except (ApiError, httpx.HTTPError) as exc:
-        _fail(exc)
+    if not gone:
+        with _failing(settings, "agent"), _agent(state_dir, host, token) as agent:
+            agent.unbind(port)
     typer.echo(f"port {port} unbound")
 
 
@@ -113,11 +122,8 @@ def _api(settings: Settings, token: str | None) -> ApiClient:
 
 
 def _port_id(settings: Settings, port: str, token: str | None) -> str:
-    try:
-        with _api(settings, token) as api:
-            return resolve_or_exit(api, "ports", port)
-    except (ApiError, httpx.HTTPError) as exc:
-        _fail(exc)
+    with _failing(settings, "api"), _api(settings, token) as api:
+        return resolve_or_exit(api, "ports", port)
 
 
 def _bound_host(settings: Settings, port: str, token: str | None) -> str:

@@ -22,6 +22,7 @@ import typer
 from ovnet.apiclient import ApiClient, ApiError, unreachable
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
+from ovnet.cli import resolve
 from ovnet.ovn import explain, sb, trace
 from ovnet.runtime import public
 
@@ -57,18 +58,14 @@ def _show(api: ApiClient, collection: str, object_id: str) -> dict | None:
 
 
 def find_port(api: ApiClient, ref: str) -> dict:
-    """The port ``ref`` names: its id, its name, or its device_id (a workload); UnknownEndpoint if
-    none, TraceError if many."""
-    port = _show(api, "ports", ref)
-    if port is not None:
-        return port
-    for key in ("name", "device_id"):
-        found = api.list_ports(**{key: ref})
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise TraceError(f"{len(found)} ports have {key} {ref!r}; give a port id")
-    raise UnknownEndpoint(f"no port or workload {ref!r}")
+    """The port ``ref`` names (ovnet.cli.resolve.find_port: a port's id or name, a VM, a Docker or
+    Podman container); UnknownEndpoint if none, TraceError listing the candidates if several."""
+    try:
+        return resolve.find_port(api, ref)
+    except resolve.NoMatch as exc:
+        raise UnknownEndpoint(str(exc)) from None
+    except resolve.Ambiguous as exc:
+        raise TraceError("\n  ".join([str(exc), *exc.candidates])) from None
 
 
 def _address_on(port: dict, version: int) -> str:
@@ -237,9 +234,10 @@ def run_cli_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref:
 
 
 def trace_command(
-    source: str = typer.Option(..., "--from", help="Port id or name, a workload (device_id), or 'outside': the "
+    source: str = typer.Option(..., "--from", help="Port id or name, a workload (device_id, a VM's name), a "
+                               "Docker or Podman container (name, id or unique id prefix), or 'outside': the "
                                "outside host on the public network (then --to is a floating IP)."),
-    dest: str = typer.Option(..., "--to", help="An IP address, or a port id or name."),
+    dest: str = typer.Option(..., "--to", help="An IP address, or a port or workload as --from takes it."),
     proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
     dport: int = typer.Option(None, "--dport", min=0, max=65535, help="Destination port for tcp/udp (0-65535)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import httpx
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.cli.resolve import resolve_or_exit
@@ -67,6 +70,11 @@ def run(
 
     Example: ovnet vm run vm1 --port p1 --port p2 --wait 60
     """
+    try:  # malformed arguments are a usage error (exit 2), told before the API is asked
+        vms.check_run_args(name, port, tap)
+    except VmError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings = load_settings(state_dir)
     try:
         with _api(settings, token) as api:
@@ -101,16 +109,19 @@ def rm(name: str = typer.Argument(..., help="VM name."), token: str = Token, sta
 
 @app.command("list")
 def list_(state_dir: Path = StateDir) -> None:
-    """One line per VM: name, running, host, port, tap, lease.
+    """One row per VM under a header, as the other list commands: name, state (QEMU's pid or
+    stopped), host, ports, taps and eth0's DHCP lease.
 
     Example: ovnet vm list
     """
+    table = Table("name", "state", "host", "ports", "taps", "lease")
     for record in vms.list_records(load_settings(state_dir)):
         line = wait_console(Path(record.console), LINE_LEASE, 0, suffix=" dev=eth0")
         lease = parse_lease(line).get("ip", "-") if line else "-"
         state = f"pid {record.pid()}" if record.pid() else "stopped"
-        ports, taps = (",".join(getattr(n, f) for n in record.nics) for f in ("port_id", "tap"))
-        typer.echo(f"{record.name}\t{state}\t{record.host}\t{ports}\t{taps}\t{lease}")
+        ports, taps = (", ".join(getattr(n, f) for n in record.nics) for f in ("port_id", "tap"))
+        table.add_row(escape(record.name), state, escape(record.host), ports, taps, lease)
+    Console(width=200).print(table)
 
 
 def libvirt_xml(

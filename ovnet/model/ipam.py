@@ -89,9 +89,12 @@ def check_pools(net: IPNetwork, pools: Iterable[dict], gateway: str | None) -> l
     ranges: list[Range] = []
     for pool in pools:
         start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
-        if start not in net or end not in net or int(start) > int(end):
+        if start not in net or end not in net:
             raise BadRequest(f"The allocation pool {start}-{end} spans beyond the subnet cidr {net}.",
                              "InvalidAllocationPool", "allocation_pools")
+        if int(start) > int(end):  # Neutron: "is not valid"; here also why
+            raise BadRequest(f"The allocation pool {start}-{end} is not valid: its start {start} is after its end "
+                             f"{end}.", "InvalidAllocationPool", "allocation_pools")
         if any(int(start) <= r <= int(end) for r in reserved(net)):
             raise BadRequest(f"The allocation pool {start}-{end} holds a reserved address of {net}.",
                              "InvalidAllocationPool", "allocation_pools")

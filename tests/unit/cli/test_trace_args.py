@@ -8,12 +8,19 @@ import pytest
 from typer.testing import CliRunner
 
 from ovnet.apiclient import ApiError
+from ovnet.cli import engines
 from ovnet.cli import trace as trace_cli
 from ovnet.cli.main import app
 from ovnet.cli.trace import UnknownEndpoint, find_destination
 from ovnet.config import Settings
 
 SOURCE = {"id": "p1", "network_id": "n1", "fixed_ips": [{"ip_address": "10.0.0.1"}]}
+
+
+@pytest.fixture(autouse=True)
+def no_containers(monkeypatch):
+    # a name no port has is also looked up among this machine's containers: here there are none
+    monkeypatch.setattr(engines, "containers", lambda: [])
 
 
 @pytest.mark.parametrize("args", [
