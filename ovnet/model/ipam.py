@@ -164,7 +164,9 @@ def check_requested(session: Session, subnet: Subnet, ip: str, device_owner: str
     """Refuse a requested ``ip`` in ``subnet`` unless a port may hold it now.
 
     BadRequest (InvalidIpForSubnet) outside the subnet, on a reserved address, on the gateway
-    (unless the port is a router's) or on an auto-address subnet; Conflict
+    (unless the port is a router's interface there: a router's gateway port on an external
+    subnet must not take the address of the upstream router the subnet routes through) or on
+    an auto-address subnet; Conflict
     (IpAddressAlreadyAllocated) when another port holds it, or ``held`` has it (addresses of
     ``subnet`` this transaction gave out and has not written yet: a bulk create).
     """
@@ -172,7 +174,7 @@ def check_requested(session: Session, subnet: Subnet, ip: str, device_owner: str
     if addr.version != net.version or addr not in net or int(addr) in reserved(net):
         raise BadRequest(f"IP address {ip} is not a valid IP for the specified subnet.", "InvalidIpForSubnet",
                          "fixed_ips")
-    if ip == subnet.gateway_ip and not device_owner.startswith("network:router"):
+    if ip == subnet.gateway_ip and not device_owner.startswith("network:router_interface"):
         raise BadRequest(f"IP address {ip} is the gateway of subnet {subnet.id}.", "InvalidIpForSubnet",
                          "fixed_ips")
     if is_auto_address(subnet):
