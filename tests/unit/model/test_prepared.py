@@ -28,6 +28,19 @@ def _network(store, **attrs) -> str:
         return net.id
 
 
+def _subnet_and_port(store) -> tuple[str, str]:
+    """A network with a /24 subnet and one port (no address yet): (subnet id, port id)."""
+    net_id = _network(store)
+    with store.session() as s:
+        sub = Subnet(project_id="p", network_id=net_id, cidr="10.0.0.0/24", ip_version=4,
+                     dns_nameservers=[], host_routes=[], tags=[])
+        port = Port(project_id="p", network_id=net_id, mac_address="fa:16:3e:00:00:02", tags=[],
+                    binding_profile={}, allowed_address_pairs=[])
+        s.add_all([sub, port])
+        s.flush()
+        return sub.id, port.id
+
+
 def test_rows_carry_the_types_sqlalchemy_gives(store):
     """Booleans as bool, JSON decoded, timestamps as datetime, NULL as None: exactly the values
     of the same statement through Connection.execute."""
@@ -83,16 +96,7 @@ def test_inserted_rows_read_back_through_the_orm(store):
 def test_a_driver_error_is_sqlalchemys_and_the_store_retries_it(store):
     """A unique-constraint violation on the driver's cursor raises sqlalchemy's IntegrityError
     (what Store.run retries), and the transaction is rolled back: nothing of it stays."""
-    net_id = _network(store)
-    with store.session() as s:
-        sub = Subnet(project_id="p", network_id=net_id, cidr="10.0.0.0/24", ip_version=4,
-                     dns_nameservers=[], host_routes=[], tags=[])
-        s.add(sub)
-        port = Port(project_id="p", network_id=net_id, mac_address="fa:16:3e:00:00:02", tags=[],
-                    binding_profile={}, allowed_address_pairs=[])
-        s.add(port)
-        s.flush()
-        sub_id, port_id = sub.id, port.id
+    sub_id, port_id = _subnet_and_port(store)
     rows = [{"port_id": port_id, "subnet_id": sub_id, "ip_address": "10.0.0.9"}]
     with store.session() as s:
         prepared.insert_rows(s, IPAllocation.__table__, rows)
@@ -117,18 +121,10 @@ def test_a_driver_error_is_sqlalchemys_and_the_store_retries_it(store):
 def test_taken_finds_exactly_the_held_candidates(store, count):
     """The candidate check: up to CANDIDATES through the fixed statement (fewer repeat
     themselves), more through the expanding one; both find exactly the held ones."""
-    net_id = _network(store)
+    sub_id, port_id = _subnet_and_port(store)
     with store.session() as s:
-        sub = Subnet(project_id="p", network_id=net_id, cidr="10.0.0.0/24", ip_version=4,
-                     dns_nameservers=[], host_routes=[], tags=[])
-        s.add(sub)
-        port = Port(project_id="p", network_id=net_id, mac_address="fa:16:3e:00:00:03", tags=[],
-                    binding_profile={}, allowed_address_pairs=[])
-        s.add(port)
-        s.flush()
         for last in (2, 4):
-            s.add(IPAllocation(port_id=port.id, subnet_id=sub.id, ip_address=f"10.0.0.{last}"))
-        sub_id = sub.id
+            s.add(IPAllocation(port_id=port_id, subnet_id=sub_id, ip_address=f"10.0.0.{last}"))
     candidates = [f"10.0.0.{i}" for i in range(1, count + 1)]
     with store.session(readonly=True) as s:
         assert ipam._taken(s, sub_id, candidates) == {"10.0.0.2", "10.0.0.4"} & set(candidates)
