@@ -35,7 +35,9 @@ ATTRIBUTES = {
     "default_prefixlen": Attr(in_range(0, 128)),
     "min_prefixlen": Attr(in_range(0, 128)),
     "max_prefixlen": Attr(in_range(0, 128)),
-    "shared": Attr(boolean, default=False),
+    # Set at creation only (neutron-lib's subnetpool definition: allow_put False): unsharing would
+    # strand the subnets other projects took from the pool.
+    "shared": Attr(boolean, default=False, put=False),
     "is_default": Attr(boolean, default=False),
     "ip_version": attributes.READ_ONLY,
     "address_scope_id": Attr(nullable_uuid_string, default=None),
@@ -127,7 +129,8 @@ def create_subnetpool(session: Session, ctx: Context, body: object) -> SubnetPoo
 
 def update_subnetpool(session: Session, ctx: Context, pool_id: str, body: object) -> SubnetPool:
     """Update name, description, prefixes (may only grow: every old prefix must stay covered),
-    prefix-length bounds, shared, is_default, address_scope_id (null leaves the scope).
+    prefix-length bounds, is_default, address_scope_id (null leaves the scope); ``shared`` is
+    read-only (BadRequest).
     BadRequest (IllegalSubnetPoolPrefixUpdate, IllegalSubnetPoolPrefixBounds, the scope's:
     addressscopes.check_pool), Forbidden as for create."""
     values = attributes.validate(ATTRIBUTES, "subnetpool", body, create=False)
