@@ -103,6 +103,7 @@ class Settings:
     # a project of containers easily holds thousands of ports. Per-project limits: /v2.0/quotas.
     quota_network: int = -1
     quota_subnet: int = -1
+    quota_subnetpool: int = -1
     quota_port: int = -1
     quota_rbac_policy: int = -1
     quota_router: int = -1

@@ -166,7 +166,7 @@ def check_requested(session: Session, subnet: Subnet, ip: str, device_owner: str
     BadRequest (InvalidIpForSubnet) outside the subnet, on a reserved address, on the gateway
     (unless the port is a router's interface there: a router's gateway port on an external
     subnet must not take the address of the upstream router the subnet routes through) or on
-    an auto-address subnet; Conflict
+    an auto-address subnet (unless the port is a router's interface); Conflict
     (IpAddressAlreadyAllocated) when another port holds it, or ``held`` has it (addresses of
     ``subnet`` this transaction gave out and has not written yet: a bulk create).
     """
@@ -177,7 +177,9 @@ def check_requested(session: Session, subnet: Subnet, ip: str, device_owner: str
     if ip == subnet.gateway_ip and not device_owner.startswith("network:router_interface"):
         raise BadRequest(f"IP address {ip} is the gateway of subnet {subnet.id}.", "InvalidIpForSubnet",
                          "fixed_ips")
-    if is_auto_address(subnet):
+    if is_auto_address(subnet) and not device_owner.startswith("network:router_interface"):
+        # A router's interface takes the subnet's gateway address there (Neutron exempts
+        # ROUTER_INTERFACE_OWNERS from AllocationOnAutoAddressSubnet); hosts configure their own.
         raise BadRequest(f"IPv6 address {ip} cannot be directly assigned to a port on subnet {subnet.id} "
                          "as the subnet is configured for automatic addresses", "InvalidInput", "fixed_ips")
     if str(addr) in held or _taken(session, subnet.id, [str(addr)]):

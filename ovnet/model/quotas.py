@@ -1,5 +1,5 @@
-"""Per-project quotas on how many networks, subnets, ports, RBAC policies, routers, floating IPs,
-security groups and security group rules a project holds (Neutron "quotas" extension, its DbQuotaDriver semantics).
+"""Per-project quotas on how many networks, subnets, subnet pools, ports, RBAC policies, routers,
+floating IPs, security groups and security group rules a project holds (Neutron "quotas" extension, its DbQuotaDriver semantics).
 
 A project's limit of a resource is its row in ``quotas`` or else the deployment default
 (``Defaults.quotas``, from settings); -1 is unlimited. Creating past the limit is Conflict
@@ -19,12 +19,13 @@ from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.prepared import Prepared
 from ovnet.model.query import INT32_MAX
 from ovnet.model.schema import (FloatingIP, Network, Port, Quota, RbacPolicy, Router, SecurityGroup,
-                                SecurityGroupRule, Subnet)
+                                SecurityGroupRule, Subnet, SubnetPool)
 from ovnet.model.tenancy import Context
 
 UNLIMITED = -1
 # resource name (the key in a quota body) -> the table whose rows of a project count against it
-COUNTED: dict[str, type] = {"network": Network, "subnet": Subnet, "port": Port, "rbac_policy": RbacPolicy,
+COUNTED: dict[str, type] = {"network": Network, "subnet": Subnet, "subnetpool": SubnetPool, "port": Port,
+                            "rbac_policy": RbacPolicy,
                             "router": Router, "floatingip": FloatingIP, "security_group": SecurityGroup,
                             "security_group_rule": SecurityGroupRule}
 

@@ -306,6 +306,7 @@ SUBNETPOOL = Kind(
         "address_scope_id": Column(SubnetPool.address_scope_id),
     },
     extensions={"subnet_allocation": ("Subnet Allocation", "Subnet pools and subnets allocated from them.")},
+    needs_defaults=("create",),
     attributes=subnetpools.ATTRIBUTES,
 )
 

@@ -14,9 +14,9 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ovnet.model import addressscopes, attributes
+from ovnet.model import addressscopes, attributes, quotas
 from ovnet.model.attributes import Attr, boolean, cidr, in_range, list_of, nullable_uuid_string
-from ovnet.model.common import assign, delete_unused, get_owned, get_visible, record_change, record_update
+from ovnet.model.common import Defaults, assign, delete_unused, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.schema import Subnet, SubnetPool
 from ovnet.model.serialize import standard_dict
@@ -35,7 +35,9 @@ ATTRIBUTES = {
     "default_prefixlen": Attr(in_range(0, 128)),
     "min_prefixlen": Attr(in_range(0, 128)),
     "max_prefixlen": Attr(in_range(0, 128)),
-    "shared": Attr(boolean, default=False),
+    # Set at creation only (neutron-lib's subnetpool definition: allow_put False): unsharing would
+    # strand the subnets other projects took from the pool.
+    "shared": Attr(boolean, default=False, put=False),
     "is_default": Attr(boolean, default=False),
     "ip_version": attributes.READ_ONLY,
     "address_scope_id": Attr(nullable_uuid_string, default=None),
@@ -96,17 +98,19 @@ def _check_one_default(session: Session, pool: SubnetPool) -> None:
                          f"already exists ({other}).", "InvalidInput", "is_default")
 
 
-def create_subnetpool(session: Session, ctx: Context, body: object) -> SubnetPool:
+def create_subnetpool(session: Session, ctx: Context, body: object, defaults: Defaults) -> SubnetPool:
     """Create a subnet pool from a request body's inner dict.
 
     ``prefixes``: non-empty list of CIDRs of one IP version (ip_version is derived). Bounds default
     to min 8/64, default = min, max 32/128. BadRequest (InvalidInput,
     IllegalSubnetPoolPrefixBounds, and the address scope's errors: addressscopes.check_pool);
-    Forbidden when a member sets shared or is_default or another project.
+    Forbidden when a member sets shared or is_default or another project; Conflict (OverQuota)
+    past the project's subnetpool quota (``defaults.quotas``).
     """
     values = attributes.validate(ATTRIBUTES, "subnetpool", body, create=True)
     project_id = owner_project(ctx, values, "subnetpool")
     _check_admin_only(ctx, values, "create_subnetpool")
+    quotas.check(session, project_id, "subnetpool", defaults.quotas)
     version, prefixes = _collapse(values["prefixes"])
     values.setdefault("min_prefixlen", DEFAULT_MIN_PREFIXLEN[version])
     values.setdefault("default_prefixlen", values["min_prefixlen"])
@@ -127,7 +131,8 @@ def create_subnetpool(session: Session, ctx: Context, body: object) -> SubnetPoo
 
 def update_subnetpool(session: Session, ctx: Context, pool_id: str, body: object) -> SubnetPool:
     """Update name, description, prefixes (may only grow: every old prefix must stay covered),
-    prefix-length bounds, shared, is_default, address_scope_id (null leaves the scope).
+    prefix-length bounds, is_default, address_scope_id (null leaves the scope); ``shared`` is
+    read-only (BadRequest).
     BadRequest (IllegalSubnetPoolPrefixUpdate, IllegalSubnetPoolPrefixBounds, the scope's:
     addressscopes.check_pool), Forbidden as for create."""
     values = attributes.validate(ATTRIBUTES, "subnetpool", body, create=False)

@@ -15,6 +15,7 @@ from ovnet.model import attributes, ipam, quotas, subnetpools
 from ovnet.model.common import DEFAULTS, Defaults, assign, get_owned, record_change, record_update
 from ovnet.model.errors import BadRequest, Conflict
 from ovnet.model.networks import IPV6_MIN_MTU
+from ovnet.model.ports import ROUTER_OWNERS
 from ovnet.model.schema import AllocationPool, IPAllocation, Network, Port, Subnet
 from ovnet.model.tenancy import Context, owner_project
 
@@ -197,13 +198,24 @@ def update_subnet(session: Session, ctx: Context, subnet_id: str, body: object) 
 
 
 def delete_subnet(session: Session, ctx: Context, subnet_id: str) -> None:
-    """Delete a subnet; Conflict (SubnetInUse) while a port other than DHCP holds an address in it."""
+    """Delete a subnet; Conflict (SubnetInUse) while a port other than DHCP holds an address in it.
+
+    An IPv6 subnet whose hosts configure their own addresses (ipam.is_auto_address) is held only
+    by a router's ports: the addresses it gave other ports go with it, as Neutron's delete_subnet
+    deallocates them (only router interfaces block it there; a router's gateway blocks it here
+    too, as its router port cannot lose its last address).
+    """
     subnet = get_owned(session, ctx, Subnet, subnet_id, "delete_subnet")
     users = session.execute(
         select(IPAllocation, Port.device_owner).join(Port, Port.id == IPAllocation.port_id)
         .where(IPAllocation.subnet_id == subnet.id)
     ).all()
-    if any(owner not in RELEASED_OWNERS for _, owner in users):
+    if ipam.is_auto_address(subnet):
+        # startswith: the distributed and HA variants of an interface's owner start the same way.
+        blocking = [owner for _, owner in users if owner.startswith(ROUTER_OWNERS)]
+    else:
+        blocking = [owner for _, owner in users if owner not in RELEASED_OWNERS]
+    if blocking:
         raise Conflict(f"Unable to complete operation on subnet {subnet.id}: "
                        "One or more ports have an IP allocation from this subnet.", "SubnetInUse")
     for alloc, _ in users:

@@ -194,3 +194,24 @@ def test_other_mac_spellings_are_400(alice, net, spelling):
                   400, "HTTPBadRequest")
     assert alice.get("/v2.0/ports").json()["ports"] == []
 
+
+@pytest.mark.parametrize("mode", ["slaac", "dhcpv6-stateless"])
+def test_an_auto_address_subnet_is_deleted_with_the_addresses_it_gave(alice, net, mode):
+    # Neutron's delete_subnet deallocates what an auto-address IPv6 subnet gave ordinary ports;
+    # only a router's port holds it (SubnetInUse), as a stateful subnet's ports still do.
+    v4 = alice.subnet(net["id"], "10.1.0.0/24")
+    auto = alice.subnet(net["id"], "fd01::/64", ipv6_ra_mode=mode, ipv6_address_mode=mode)
+    stateful = alice.subnet(net["id"], "fd02::/64", ipv6_ra_mode="dhcpv6-stateful",
+                            ipv6_address_mode="dhcpv6-stateful")
+    port = alice.port(net["id"])
+    assert {f["subnet_id"] for f in port["fixed_ips"]} == {v4["id"], auto["id"], stateful["id"]}
+    neutron_error(alice.delete(f"/v2.0/subnets/{stateful['id']}"), 409, "SubnetInUse")
+    assert alice.delete(f"/v2.0/subnets/{auto['id']}").status_code == 204
+    after = alice.get(f"/v2.0/ports/{port['id']}").json()["port"]
+    assert {f["subnet_id"] for f in after["fixed_ips"]} == {v4["id"], stateful["id"]}
+    router = alice.post("/v2.0/routers", {"router": {"name": "r"}}).json()["router"]
+    held = alice.subnet(net["id"], "fd03::/64", ipv6_ra_mode=mode, ipv6_address_mode=mode)
+    added = alice.put(f"/v2.0/routers/{router['id']}/add_router_interface", {"subnet_id": held["id"]})
+    assert added.status_code == 200, added.text
+    neutron_error(alice.delete(f"/v2.0/subnets/{held['id']}"), 409, "SubnetInUse")
+    assert alice.get(f"/v2.0/subnets/{held['id']}").status_code == 200

@@ -12,7 +12,7 @@ from tests.unit.api.conftest import TestClient, neutron_error
 @pytest.mark.dialect
 def test_no_limit_by_default_and_admin_sets_one(admin, alice, bob):
     assert alice.get(f"/v2.0/quotas/{alice.project_id}").json()["quota"] == {
-        "network": -1, "subnet": -1, "port": -1, "rbac_policy": -1, "router": -1, "floatingip": -1,
+        "network": -1, "subnet": -1, "subnetpool": -1, "port": -1, "rbac_policy": -1, "router": -1, "floatingip": -1,
         "security_group": -1, "security_group_rule": -1}
     r = admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"network": 2, "port": 3}})
     assert r.status_code == 200 and r.json()["quota"]["network"] == 2
@@ -116,3 +116,20 @@ def test_security_group_router_and_floatingip_quotas(admin, alice, bob):
     assert bob.post("/v2.0/security-groups", {"security_group": {"name": "web"}}).status_code == 201
     assert bob.post("/v2.0/routers", {"router": {"name": "r1"}}).status_code == 201
     assert bob.post("/v2.0/routers", {"router": {"name": "r2"}}).status_code == 201
+
+
+@pytest.mark.dialect
+def test_subnetpool_quota(admin, alice, bob):
+    """Neutron counts subnet pools against quota_subnetpool (``openstack quota set --subnetpools``):
+    the key was refused as unrecognised and any number of pools could be made."""
+    def pool(caller, prefix: str):
+        return caller.post("/v2.0/subnetpools", {"subnetpool": {"name": "p", "prefixes": [prefix]}})
+
+    assert admin.put(f"/v2.0/quotas/{alice.project_id}", {"quota": {"subnetpool": 1}}).status_code == 200
+    assert pool(alice, "10.60.0.0/16").status_code == 201
+    neutron_error(pool(alice, "10.61.0.0/16"), 409, "OverQuota")
+    neutron_error(alice.post("/v2.0/subnetpools", {"subnetpools": [{"prefixes": ["10.62.0.0/16"]}]}), 409, "OverQuota")
+    assert len(alice.get("/v2.0/subnetpools").json()["subnetpools"]) == 1
+    assert alice.get(f"/v2.0/quotas/{alice.project_id}/details").json()["quota"]["subnetpool"] == {
+        "limit": 1, "used": 1, "reserved": 0}
+    assert pool(bob, "10.63.0.0/16").status_code == 201

@@ -363,3 +363,20 @@ def test_fixed_ips_updates_keep_the_addresses_floating_ips_and_routers_are_built
     assert alice.put(f"/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": None}}).status_code == 200
     moved = alice.put(f"/v2.0/ports/{vm['id']}", {"port": {"fixed_ips": [{"ip_address": "192.168.1.98"}]}})
     assert moved.status_code == 200, moved.text
+
+
+@pytest.mark.parametrize("mode", ["slaac", "dhcpv6-stateless"])
+def test_a_router_interface_takes_the_gateway_of_an_auto_address_subnet(alice, mode):
+    # Adversarial-client finding: `router add subnet` on a SLAAC subnet (the usual IPv6 set-up)
+    # answered 400, as the interface's gateway address counted as an address chosen on an
+    # auto-address subnet. Neutron exempts router interfaces from that rule; other ports keep it.
+    net = alice.network()
+    sub = alice.subnet(net["id"], "fd05::/64", ipv6_ra_mode=mode, ipv6_address_mode=mode)
+    router = _router(alice)
+    added = _add(alice, router["id"], subnet_id=sub["id"])
+    assert added.status_code == 200, added.text
+    interface = alice.get(f"/v2.0/ports/{added.json()['port_id']}").json()["port"]
+    assert interface["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "fd05::1"}]
+    neutron_error(alice.post("/v2.0/ports", {"port": {"network_id": net["id"],
+                                                      "fixed_ips": [{"ip_address": "fd05::99"}]}}),
+                  400, "InvalidInput")

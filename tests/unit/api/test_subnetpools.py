@@ -136,3 +136,18 @@ def test_pool_full_and_pool_in_use(alice):
     for s in subnets:
         assert alice.delete(f"/v2.0/subnets/{s['id']}").status_code == 204
     assert alice.delete(f"/v2.0/subnetpools/{pool['id']}").status_code == 204
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_shared_is_set_at_creation_only(admin, alice, shared):
+    # neutron-lib's subnetpool attribute map: shared allows POST, not PUT. Unsharing a pool whose
+    # prefixes other projects' subnets hold answered 200 and left those subnets on a pool their
+    # projects could no longer see.
+    pool = _pool(admin, ["10.30.0.0/16"], default_prefixlen=24, shared=not shared)
+    body = neutron_error(admin.put(f"/v2.0/subnetpools/{pool['id']}", {"subnetpool": {"shared": shared}}),
+                         400, "HTTPBadRequest")
+    assert body["detail"] == "shared"
+    assert admin.get(f"/v2.0/subnetpools/{pool['id']}").json()["subnetpool"]["shared"] is (not shared)
+    if not shared:
+        assert _pool_subnet(alice, alice.network()["id"], pool["id"]).status_code == 201
+        assert [p["id"] for p in alice.get("/v2.0/subnetpools").json()["subnetpools"]] == [pool["id"]]
