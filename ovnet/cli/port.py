@@ -3,14 +3,12 @@ host, through that host's agent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import typer
 
-from ovnet.apiclient import ApiClient, ApiError, unreachable
+from ovnet.apiclient import ApiClient
+from ovnet.cli.failing import failing
 from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
@@ -47,22 +45,6 @@ def _agent(state_dir: Path | None, host: str | None, token: str | None) -> Agent
     return AgentClient(sock, token)
 
 
-@contextmanager
-def _failing(settings: Settings, what: str) -> Iterator[None]:
-    """Refusals and unreachable servers inside the block as one ``error:`` line, exit 1. ``what``
-    is "api" (an unreachable API server gets the message every command gives) or "agent"."""
-    try:
-        yield
-    except ApiError as exc:
-        typer.echo(f"error: {exc.type}: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    except httpx.HTTPError as exc:
-        message = (unreachable(settings.api_endpoints, exc) if what == "api" and isinstance(exc, httpx.TransportError)
-                   else f"{what} unreachable: {exc}")
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(1) from None
-
-
 @app.command("bind")
 def bind(
     port: str = typer.Argument(..., help="Port name or id."),
@@ -84,7 +66,7 @@ def bind(
     kind, target = chosen[0]
     settings = load_settings(state_dir)
     port = _port_id(settings, port, token)
-    with _failing(settings, "agent"), _agent(state_dir, host, token) as agent:
+    with failing(settings, "agent"), _agent(state_dir, host, token) as agent:
         done = agent.bind(port, kind, target, ifname=ifname, owner=owner)
     typer.echo(f"port {done['port_id']} bound as {done['kind']} on {done['device']}; "
                f"ovn-installed after {done['ready_s'] * 1000:.0f} ms")
@@ -102,13 +84,13 @@ def unbind(port: str = typer.Argument(..., help="Port name or id."),
     """
     settings = load_settings(state_dir)
     port = _port_id(settings, port, token)
-    with _failing(settings, "api"):
+    with failing(settings, "api"):
         host = host or _bound_host(settings, port, token)
         gone = bool(host) and host != settings.chassis_name and host_settings(settings, host) is None
         if gone:
             _clear_binding(settings, port, host, token)
     if not gone:
-        with _failing(settings, "agent"), _agent(state_dir, host, token) as agent:
+        with failing(settings, "agent"), _agent(state_dir, host, token) as agent:
             agent.unbind(port)
     typer.echo(f"port {port} unbound")
 
@@ -122,7 +104,7 @@ def _api(settings: Settings, token: str | None) -> ApiClient:
 
 
 def _port_id(settings: Settings, port: str, token: str | None) -> str:
-    with _failing(settings, "api"), _api(settings, token) as api:
+    with failing(settings, "api"), _api(settings, token) as api:
         return resolve_or_exit(api, "ports", port)
 
 

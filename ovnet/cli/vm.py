@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient
+from ovnet.cli.failing import failing
 from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import load_settings
 from ovnet.credentials import checked_option
@@ -29,10 +29,7 @@ Token = typer.Option(None, "--token", envvar="OS_TOKEN", callback=checked_option
 
 
 def _fail(exc: Exception) -> None:
-    message = f"{exc.type}: {exc.message}" if isinstance(exc, ApiError) else str(exc)
-    if isinstance(exc, httpx.HTTPError):
-        message = f"agent or API unreachable: {exc}"
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
 
 
@@ -76,11 +73,12 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     settings = load_settings(state_dir)
+    with failing(settings, "api"), _api(settings, token) as api:
+        port = [resolve_or_exit(api, "ports", p) for p in port]
     try:
-        with _api(settings, token) as api:
-            port = [resolve_or_exit(api, "ports", p) for p in port]
-        record = vms.run(settings, name, port, host=host, tap=tap, image=image, token=token)
-    except (VmError, VmImageError, ApiError, httpx.HTTPError) as exc:
+        with failing(settings, "agent"):  # the API is only told which VM the ports are, on a best effort
+            record = vms.run(settings, name, port, host=host, tap=tap, image=image, token=token)
+    except (VmError, VmImageError) as exc:
         _fail(exc)
     nics = ", ".join(f"eth{i} tap {n.tap} MAC {n.mac}" for i, n in enumerate(record.nics))
     typer.echo(f"VM {name} runs (pid {record.pid()}) on host {record.host}, {nics}; console: {record.console}")
@@ -100,9 +98,11 @@ def rm(name: str = typer.Argument(..., help="VM name."), token: str = Token, sta
 
     Example: ovnet vm rm vm1
     """
+    settings = load_settings(state_dir)
     try:
-        record = vms.remove(load_settings(state_dir), name, token=token)
-    except (VmError, ApiError, httpx.HTTPError) as exc:
+        with failing(settings, "agent"):
+            record = vms.remove(settings, name, token=token)
+    except VmError as exc:
         _fail(exc)
     typer.echo(f"VM {name} stopped; port {', '.join(n.port_id for n in record.nics)} unbound on host {record.host}")
 
@@ -135,11 +135,11 @@ def libvirt_xml(
     settings = load_settings(state_dir)
     try:
         hypervisor = vms.host_of(settings, host)
-        with _api(settings, token) as api:
-            body = api.show_port(resolve_or_exit(api, "ports", port))
-            network = api.show_network(body["network_id"])
-    except (VmError, ApiError, httpx.HTTPError) as exc:
+    except VmError as exc:
         _fail(exc)
+    with failing(settings, "api"), _api(settings, token) as api:
+        body = api.show_port(resolve_or_exit(api, "ports", port))
+        network = api.show_network(body["network_id"])
     recorded = hypervisor.state_dir / "datapath"
     datapath = recorded.read_text().strip() if recorded.exists() else hypervisor.datapath
     typer.echo(interface_xml(body, network, bridge=hypervisor.bridge, userspace_datapath=datapath == "netdev"))

@@ -297,7 +297,10 @@ def _build_project(settings: Settings, project: str, token: str,
         for nic in (n for n in seed.nics() if n.project == project and n.workload not in containers):
             subnet = subnets[nic.network]
             groups = [default, opened] if nic.workload in seed.OPEN else [default]
+            # device_id = the workload (Nova's convention: the instance), so `ovnet trace --from A-vm1`
+            # finds it; device_owner stays empty for a namespace (the topology page tells kinds by it).
             port = api.create_port(network_id=subnet["network_id"], name=f"{nic.workload}-{nic.ifname}",
+                                   device_id=nic.workload,
                                    fixed_ips=[{"subnet_id": subnet["id"], "ip_address": nic.address}],
                                    security_groups=groups)
             record.add("ports", {"id": port["id"], "socket": ""})

@@ -185,6 +185,14 @@ def test_demo_keep_then_clean(allinone):
     to_a_name = _ovnet(allinone, "trace", "--from", "outside", "--to", "A-vm1")
     assert to_a_name.returncode == 2 and to_a_name.stderr == \
         "error: --from outside needs --to a floating IP address, not 'A-vm1'\n", to_a_name.stderr
+    # a workload by its name, as the README's example has it (new-user finding: "no port or workload");
+    # the two-NIC A-vm2 is refused with its two ports listed
+    by_name = _ovnet(allinone, "trace", "--from", "A-vm1", "--to", "192.168.1.5")
+    assert by_name.returncode == 0 and "verdict: delivered" in by_name.stdout, by_name.stderr
+    two_nics = _ovnet(allinone, "trace", "--from", "A-vm2", "--to", "192.168.1.3")
+    assert two_nics.returncode == 2 and two_nics.stderr.startswith(
+        "error: 2 ports of workload 'A-vm2'; give a port id:\n"), two_nics.stderr
+    assert all(f"\n  A-vm2-eth{i}: port " in two_nics.stderr for i in (0, 1)), two_nics.stderr
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
     assert sorted(qemus) == sorted(VMS) == ["A-vm2", "B-vm3"]

@@ -63,6 +63,8 @@ def test_a_malformed_argument_is_a_usage_error(state, monkeypatch, capsys, args)
     (["cni", "install", "net1", "--name", "fine"], "cannot look the network up"),
     (["port", "bind", "p1", "--netns", "w1", "--token", "t0ken"], "no API server reachable at {url} ("),
     (["port", "unbind", "p1", "--token", "t0ken"], "no API server reachable at {url} ("),
+    (["vm", "run", "vm1", "--port", "p1", "--token", "t0ken"], "no API server reachable at {url} ("),
+    (["port", "libvirt-xml", "p1", "--token", "t0ken"], "no API server reachable at {url} ("),
 ])
 def test_a_refusal_or_failure_is_status_1_in_one_line(state, monkeypatch, capsys, args, says):
     status, lines = _ovnet(monkeypatch, capsys, *args)
