@@ -49,6 +49,7 @@ class Binder:
         self.service, self.api_urls = service, api_urls
         self.host, self.admin, self.chassis = service.host, service.api, service.chassis
         self._orphans: set[str] = set()  # bound here with nothing plugged, as the last round saw
+        self._namespaces = converge.NamespaceIds()  # workload namespaces as the bridge's sees them
 
     def _visible_port(self, port_id: str, token: str | None) -> dict:
         # The caller's token decides whether the port exists for it; the port itself is read
@@ -259,21 +260,23 @@ class Binder:
         an agent killed mid-plug leaves."""
         names: set[str] = set()
         devices: dict[str, tuple[str, str, bool]] = {}
-        ends: dict[str, converge.WorkloadEnd] = {}
-        namespaces = None
+        moved: dict[str, linkscan.Link] = {}
         for link in linkscan.links(self.host.netns):  # not pyroute2's dump: see ovnet.host.linkscan
             names.add(link.name)
             record = parse_alias(link.alias)
             if record:
-                moved = link.peer_nsid is not None
-                devices[record[0]] = (link.name, record[1], record[1] != VETH or moved)
-                if record[1] == VETH and moved:
-                    if namespaces is None:
-                        with self.host.iproute() as ipr:
-                            namespaces = converge.namespaces_by_nsid(ipr)
-                    end = converge.workload_end(link, namespaces)
-                    if end is not None:
-                        ends[record[0]] = end
+                away = link.peer_nsid is not None
+                devices[record[0]] = (link.name, record[1], record[1] != VETH or away)
+                if record[1] == VETH and away:
+                    moved[record[0]] = link
+        ends: dict[str, converge.WorkloadEnd] = {}
+        if moved:
+            with self.host.iproute() as ipr:
+                namespaces = self._namespaces.resolve(ipr, {link.peer_nsid for link in moved.values()})
+            for port_id, link in moved.items():
+                end = converge.workload_end(link, namespaces)
+                if end is not None:
+                    ends[port_id] = end
         return names, devices, ends
 
 
