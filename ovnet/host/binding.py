@@ -49,6 +49,7 @@ class Binder:
         self.service, self.api_urls = service, api_urls
         self.host, self.admin, self.chassis = service.host, service.api, service.chassis
         self._orphans: set[str] = set()  # bound here with nothing plugged, as the last round saw
+        self._vanished: set[str] = set()  # ports whose device went with its namespace, for take_vanished
         self._namespaces = converge.NamespaceIds()  # workload namespaces as the bridge's sees them
 
     def _visible_port(self, port_id: str, token: str | None) -> dict:
@@ -186,6 +187,8 @@ class Binder:
             if entry.port_id not in bound or entry.name not in links:
                 self.service.plugin(entry.kind).unplug(entry.port_id)
                 report.removed.append(entry.port_id)
+                if entry.name not in links:
+                    self._vanished.add(entry.port_id)
         on_bridge = {o.port_id for o in owned}
         for port_id, (name, kind, complete) in devices.items():
             if port_id in busy or port_id in on_bridge:
@@ -206,6 +209,13 @@ class Binder:
             LOG.info("reconcile: removed %s, replugged %s, converged %s, unbound %s",
                      report.removed, report.replugged, report.converged, report.unbound)
         return report
+
+    def take_vanished(self) -> set[str]:
+        """Ids of the ports whose OVS port a reconcile (this process's, start-up included) removed
+        because its device had vanished (a veth goes with its workload's namespace), since the
+        last call; the CNI sweep deletes such CNI ports without waiting for its grace period."""
+        taken, self._vanished = self._vanished, set()
+        return taken
 
     def _converge(self, ends: dict[str, converge.WorkloadEnd], bound: dict[str, dict],
                   report: ReconcileReport) -> None:
