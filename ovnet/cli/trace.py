@@ -156,19 +156,20 @@ def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], bin
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, proto,
                                dport=dport, sport=CLIENT_PORT)
         parsed = _traced(sb_url, datapath, flow, datapaths, trace.CT_REQUEST, set())
-        asked, asker, committed = (parsed, src, dst), src, set()
+        request, committed = (parsed, src, dst), set()
     else:
         committed = trace.committed_ports(request[0])
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, kind,
                                dport=CLIENT_PORT, sport=dport or 0, tcp_flags="0x012")
         parsed = _traced(sb_url, datapath, flow, datapaths, trace.CT_REPLY, committed)
-        asked, asker = request, request[1]
+    # (for a request, the answer within its own trace: a router answering a ping to itself)
+    asked, asker, target = request
     cut = trace.missed_unsnat(parsed)
-    if cut is not None and parsed.hops[cut[0]].datapath in trace.snat_routers(asked[0]):
+    if cut is not None and parsed.hops[cut[0]].datapath in trace.snat_routers(asked):
         start, mac = cut
         hop = parsed.hops[start]
         # the answer as the SNATing router turns it back: from the address the source asked, to the source
-        flow = trace.microflow(hop.inport, OUTSIDE_MAC, mac, asked[2].address, asker.address, kind,
+        flow = trace.microflow(hop.inport, OUTSIDE_MAC, mac, target.address, asker.address, kind,
                                dport=CLIENT_PORT, sport=dport or 0, tcp_flags="0x012")
         rest = _traced(sb_url, hop.datapath, flow, datapaths, trace.CT_REPLY,
                        committed | trace.committed_ports(parsed, start))

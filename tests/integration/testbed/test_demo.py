@@ -185,6 +185,7 @@ def test_demo_keep_then_clean(allinone):
     to_a_name = _ovnet(allinone, "trace", "--from", "outside", "--to", "A-vm1")
     assert to_a_name.returncode == 2 and to_a_name.stderr == \
         "error: --from outside needs --to a floating IP address, not 'A-vm1'\n", to_a_name.stderr
+    _trace_across_routers(allinone)
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
     assert sorted(qemus) == sorted(VMS) == ["A-vm2", "B-vm3"]
@@ -219,6 +220,49 @@ def test_demo_keep_then_clean(allinone):
     assert _resources(allinone) == []
     assert not (allinone.state_dir / demo.DEMO_DIR).exists()
     assert _ovnet(allinone, "demo", "--clean").stdout.strip() == "no demo to remove"
+
+
+def _trace_across_routers(settings) -> None:
+    """`ovnet trace` to the other project's floating IP (was "ovn-trace failed: unknown logical
+    port"), to routers' own addresses (was "dropped"), and to a floating IP whose port is disabled
+    (was a raw OVN stage), as the new user found them; a real ping from B-vm2 agrees."""
+    with ApiClient.from_settings(settings) as admin:
+        port = {p["id"]: p for p in admin.list_ports()}
+        a_vm1 = _port_named(port, "A-vm1-eth0")["id"]
+        routers = {r["id"]: r for r in admin.list("routers")}
+        fips = admin.list("floatingips")
+        subnet_gw = admin.list_subnets(id=_port_named(port, "B-vm2-eth0")["fixed_ips"][0]["subnet_id"])[0]["gateway_ip"]
+    to_a_vm1 = next(f["floating_ip_address"] for f in fips if f["port_id"] == a_vm1)
+    # the other floating IP of the open ones (FLOATING): B-vm1's, behind tenant-b's router
+    to_b_vm1 = next(f["floating_ip_address"] for f in fips if "tenant-b" in routers[f["router_id"]]["name"])
+    other_router = next(r["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+                        for r in routers.values() if "tenant-a" in r["name"])
+    b_vm2 = demo.workload_netns(settings, "B-vm2")
+    for source, dest, says in [("B-vm2-eth0", to_a_vm1, "un-SNAT to "), ("A-vm1-eth0", to_b_vm1, "un-SNAT to "),
+                               ("B-vm2-eth0", other_router, "answers it itself"),
+                               ("B-vm2-eth0", subnet_gw, "answers it itself")]:
+        got = _ovnet(settings, "trace", "--from", source, "--to", dest)
+        assert got.returncode == 0 and says in got.stdout, (source, dest, got.stdout, got.stderr)
+        assert got.stdout.rstrip().splitlines()[-2].startswith(f"  - delivered to port {source} ")  # back to the source
+    for dest in (to_a_vm1, other_router, subnet_gw):
+        assert subprocess.run(["ip", "netns", "exec", b_vm2, "ping", "-c1", "-W2", dest],
+                              capture_output=True).returncode == 0, dest
+    with ApiClient.from_settings(settings) as admin:
+        admin.request("PUT", f"/v2.0/ports/{a_vm1}", json={"port": {"admin_state_up": False}})
+        try:
+            for source in ("outside", "B-vm2-eth0", "A-vm2-eth1"):
+                got = _ovnet(settings, "trace", "--from", source, "--to", to_a_vm1)
+                assert got.returncode == 1, (source, got.stdout, got.stderr)
+                assert got.stdout.rstrip().endswith(f"port A-vm1-eth0 ({a_vm1}) is administratively down "
+                                                    "(admin_state_up false), so nothing passes through it"), got.stdout
+        finally:
+            admin.request("PUT", f"/v2.0/ports/{a_vm1}", json={"port": {"admin_state_up": True}})
+
+
+def _port_named(ports: dict[str, dict], name: str) -> dict:
+    """The one port of ``ports`` (by id) named ``name``."""
+    found, = [p for p in ports.values() if p["name"] == name]
+    return found
 
 
 def test_failed_build_leaves_nothing(allinone):
