@@ -145,10 +145,11 @@ def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], bin
     coming back to the request's source through a router that SNATed the request is traced on
     from that router with the un-SNATed address (ovn-trace keeps no conntrack table to do so).
     ``eth_dst``: the frame's destination MAC (default: the destination port's on the same
-    network, else the network's router); ``datapaths``: trace.datapath_names; ``bindings``:
+    network, unless addressed by a floating IP; else the network's router); ``datapaths``: trace.datapath_names; ``bindings``:
     sb.port_bindings."""
     port = src.port
-    same_net = dst.port is not None and dst.port["network_id"] == port["network_id"]
+    # a floating IP (dst.local) is reached through the router even from its port's own network
+    same_net = dst.port is not None and dst.local is None and dst.port["network_id"] == port["network_id"]
     eth_dst = eth_dst or (dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"]))
     datapath = f"ovnet-{port['network_id']}"
     kind = "icmp-reply" if proto == "icmp" else proto
@@ -199,8 +200,9 @@ def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str
     # a router that answers itself (its own address) sends its answer back within the request's trace
     if request.verdict == "delivered" and dst.port is not None and traced.delivered_to != source["id"]:
         replier = Endpoint(dst.local or dst.address, reply_from or dst.port)
-        # the reply goes to the source's address as the request's last SNAT left it
-        seen = Endpoint(trace.source_after_snat(traced) or src.address, source)
+        # the reply goes to the source's address as the request's last SNAT left it: a router's
+        snat = trace.source_after_snat(traced)
+        seen = Endpoint(snat, None) if snat else src
         _, back = _leg(api, settings.sb_connection, acls, datapaths, bindings, replier, seen, proto, dport,
                        (traced, src, dst))
     return _verdict(request, back, {"port": source["id"], "address": src.address},

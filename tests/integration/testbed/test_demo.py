@@ -244,6 +244,14 @@ def _trace_across_routers(settings) -> None:
         got = _ovnet(settings, "trace", "--from", source, "--to", dest)
         assert got.returncode == 0 and says in got.stdout, (source, dest, got.stdout, got.stderr)
         assert got.stdout.rstrip().splitlines()[-2].startswith(f"  - delivered to port {source} ")  # back to the source
+    # from the floating IP's own network the request still goes through the router (it was sent to
+    # the port's MAC, which port security drops); the reply of that router hairpin is left out: its
+    # un-SNAT inside one router is not resumed (ovn-trace keeps no conntrack table)
+    hairpin = _ovnet(settings, "trace", "--from", "A-vm2-eth0", "--to", to_a_vm1, "--json")
+    request = json.loads(hairpin.stdout)["request"]
+    assert request["verdict"] == "delivered" and request["steps"][-1]["ids"]["port"] == a_vm1, hairpin.stdout
+    assert [s["text"] for s in request["steps"] if s["kind"] == "nat"][-1] == \
+        f"DNAT to {_port_named(port, 'A-vm1-eth0')['fixed_ips'][0]['ip_address']}"
     for dest in (to_a_vm1, other_router, subnet_gw):
         assert subprocess.run(["ip", "netns", "exec", b_vm2, "ping", "-c1", "-W2", dest],
                               capture_output=True).returncode == 0, dest
