@@ -144,6 +144,11 @@ def _drop_step(trace: Trace, lookup: Lookup, to_port: str | None) -> Step:
     if checked:
         return Step("port_security", f"port security of port {_name(lookup('ports', checked[0]), checked[0])}: the "
                     "packet's addresses are neither the port's own nor an allowed address pair", {"port": checked[0]})
+    if hop.stage == ANSWER_STAGE and hop.match.startswith(("ip4.dst == {", "ip6.dst == {")):
+        # northd's catch-all for a router's own addresses, below the flows answering pings (and ARP/ND)
+        oid = _object_id(hop.datapath)
+        return Step("dropped", f"the destination is an address of router {_name(lookup('routers', oid), oid)}, "
+                    "which answers pings to it and drops anything else", {"router": oid})
     if hop.stage in ROUTE_STAGES:
         oid = _object_id(hop.datapath)
         return Step("dropped", f"router {_name(lookup('routers', oid), oid)} has no route for it (broadcast and "

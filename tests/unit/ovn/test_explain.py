@@ -180,3 +180,15 @@ def test_a_resumed_un_snat_is_told_as_such():
     nats = [s.text for s in explain.explain(whole, [], lambda c, i: None, {whole.delivered_to: "hv1"}).steps
             if s.kind == "nat"]
     assert nats == ["SNAT to 10.50.50.10", "un-SNAT to 192.168.1.5"]
+
+
+def test_tcp_or_udp_to_a_routers_own_address_is_told_as_such():
+    # was "dropped at lr_in_ip_input of ovnet-<router>" (a router answers pings only)
+    hop = trace.Hop("ingress", "ovnet-r1", "lrp-1", "", 3, "lr_in_ip_input", "ip4.dst == {192.168.1.1}", 60, ["drop;"])
+    got = explain.explain(trace.Trace(hops=[hop], delivered_to=None, dropped_at=hop), [],
+                          lambda c, i: TOPOLOGY.get((c, i)), {})
+    assert got.reason == "the destination is an address of router A-r (r1), which answers pings to it and drops " \
+                         "anything else"
+    other = trace.Hop("ingress", "ovnet-r1", "lrp-1", "", 3, "lr_in_ip_input", "ip4.mcast", 95, ["drop;"])
+    assert explain.explain(trace.Trace(hops=[other], delivered_to=None, dropped_at=other), [],
+                           lambda c, i: TOPOLOGY.get((c, i)), {}).reason == "dropped at lr_in_ip_input of ovnet-r1"
