@@ -165,7 +165,7 @@ def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], bin
         parsed = _traced(sb_url, datapath, flow, datapaths, trace.CT_REPLY, committed)
     # (for a request, the answer within its own trace: a router answering a ping to itself)
     asked, asker, target = request
-    cut = trace.missed_unsnat(parsed)
+    cut = trace.missed_unsnat(parsed, trace.source_after_snat(asked))
     if cut is not None and parsed.hops[cut[0]].datapath in trace.snat_routers(asked):
         start, mac = cut
         hop = parsed.hops[start]

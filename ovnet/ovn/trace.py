@@ -182,18 +182,26 @@ def ct_states(trace: Trace, committed: set[str] = frozenset()) -> list[str]:
             for port, after in zip(trace.ct_lookups, trace.ct_after)]
 
 
-def missed_unsnat(trace: Trace) -> tuple[int, str] | None:
-    """Where ovn-trace assumed a router's un-SNAT away (it has no conntrack table, so the reply to
-    a connection the router SNATed keeps the router's own address as its destination): the index
-    of the first hop of that router pipeline (its lr_in_admission flow for the port) and the MAC
-    the packet entered the router with; None when no hop did."""
+def missed_unsnat(trace: Trace, snat_address: str | None = None) -> tuple[int, str] | None:
+    """Where ovn-trace assumed a router's un-SNAT away (it has no conntrack table, so the answer to
+    a connection the router SNATed keeps the router's own address as its destination): an
+    lr_in_unsnat flow that found no entry, or, within one router (a floating IP behind the router
+    that SNATed the request), the egress loop that sends a packet for ``snat_address`` back into
+    the router. Returns the index of the first hop of the router pipeline the packet then
+    entered (its lr_in_admission flow for the port) and the MAC it entered with; None when no hop
+    did."""
     for i, hop in enumerate(trace.hops):
         if hop.stage == "lr_in_unsnat" and any(UNSNAT_MISSED in a for a in hop.actions):
-            entries = [(j, m.group(1)) for j, h in enumerate(trace.hops[:i]) if h.stage == "lr_in_admission"
-                       and h.datapath == hop.datapath for m in [ADMISSION_MAC_RE.search(h.match)]
-                       if m and m.group(2) == hop.inport]
-            if entries:
-                return entries[-1]
+            port, before = hop.inport, trace.hops[:i]
+        elif (snat_address and hop.stage == "lr_out_egr_loop" and i + 1 < len(trace.hops)
+              and re.match(rf"ip[46]\.dst == {re.escape(snat_address)} ", hop.match)):
+            port, before = hop.outport, trace.hops[:i + 2]
+        else:
+            continue
+        entries = [(j, m.group(1)) for j, h in enumerate(before) if h.stage == "lr_in_admission"
+                   and h.datapath == hop.datapath for m in [ADMISSION_MAC_RE.search(h.match)] if m and m.group(2) == port]
+        if entries:
+            return entries[-1]
     return None
 
 

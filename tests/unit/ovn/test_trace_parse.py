@@ -85,3 +85,17 @@ def test_an_answer_to_an_snat_address_is_resumed_after_the_un_snat_ovn_trace_ass
     assert whole.ct_lookups == [SENDER, SENDER] and whole.ct_after[-1] > start
     assert trace.missed_unsnat(whole) is None
     assert trace.missed_unsnat(trace.parse((DATA / "trace_allowed.txt").read_text())) is None
+
+
+def test_an_answer_looped_back_into_the_router_that_snated_its_request_is_resumed_there():
+    # B-vm2 -> B-vm1's floating IP behind the same router: the reply to the SNAT address 10.50.50.10
+    # loops back into the router (lr_out_egr_loop), which ovn-trace then drops at lr_in_arp_resolve
+    # while a real ping is answered
+    looped = trace.parse((DATA / "trace_hairpin_reply.txt").read_text())
+    assert looped.dropped_at.stage == "lr_in_arp_resolve" and looped.dropped_at.datapath == ROUTER_B
+    start, mac = trace.missed_unsnat(looped, "10.50.50.10")
+    assert looped.hops[start - 1].stage == "lr_out_egr_loop"
+    assert (looped.hops[start].stage, looped.hops[start].inport, mac) == (
+        "lr_in_admission", "lrp-f7759f7b-35cd-43a5-8921-e7dc92bce13c", "fa:16:3e:ba:95:16")
+    # a loop for another address (a floating IP the request itself was sent to) is a hop like any other
+    assert trace.missed_unsnat(looped) is None and trace.missed_unsnat(looped, "10.50.50.1") is None
