@@ -9,7 +9,11 @@ under a header per pipeline (``ingress(dp="ovnet-<id>", inport="<port>")``). Thi
 microflow, runs ovn-trace, parses the hops and maps the ACL hops back to the NB ACL rows that made
 them (by their match, which northd copies into the flow inside ``&& (...)``), whose
 ``external_ids`` name ovnet's security group and rule. No pipeline is re-implemented here: the
-verdict is the last action ovn-trace reports (``output`` to a port, or ``drop``).
+verdict is the last action ovn-trace reports (``output`` to a port, or ``drop``). What ovn-trace
+cannot know, it is told: the conntrack state of each lookup (``--ct``, from the zones the
+connection was committed in: ct_states), and, having no conntrack table, where an answer is
+un-SNATed (missed_unsnat): the trace is run again from that router with the restored address
+and joined (resumed).
 """
 
 from __future__ import annotations
