@@ -193,6 +193,7 @@ def test_demo_keep_then_clean(allinone):
     assert two_nics.returncode == 2 and two_nics.stderr.startswith(
         "error: 2 ports of workload 'A-vm2'; give a port id:\n"), two_nics.stderr
     assert all(f"\n  A-vm2-eth{i}: port " in two_nics.stderr for i in (0, 1)), two_nics.stderr
+    _trace_across_routers(allinone)
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
     assert sorted(qemus) == sorted(VMS) == ["A-vm2", "B-vm3"]
@@ -227,6 +228,58 @@ def test_demo_keep_then_clean(allinone):
     assert _resources(allinone) == []
     assert not (allinone.state_dir / demo.DEMO_DIR).exists()
     assert _ovnet(allinone, "demo", "--clean").stdout.strip() == "no demo to remove"
+
+
+def _trace_across_routers(settings) -> None:
+    """`ovnet trace` to the other project's floating IP (was "ovn-trace failed: unknown logical
+    port"), to routers' own addresses (was "dropped"), and to a floating IP whose port is disabled
+    (was a raw OVN stage), as the new user found them; a real ping from B-vm2 agrees."""
+    with ApiClient.from_settings(settings) as admin:
+        port = {p["id"]: p for p in admin.list_ports()}
+        a_vm1 = _port_named(port, "A-vm1-eth0")["id"]
+        routers = {r["id"]: r for r in admin.list("routers")}
+        fips = admin.list("floatingips")
+        subnet_gw = admin.list_subnets(id=_port_named(port, "B-vm2-eth0")["fixed_ips"][0]["subnet_id"])[0]["gateway_ip"]
+    to_a_vm1 = next(f["floating_ip_address"] for f in fips if f["port_id"] == a_vm1)
+    # the other floating IP of the open ones (FLOATING): B-vm1's, behind tenant-b's router
+    to_b_vm1 = next(f["floating_ip_address"] for f in fips if "tenant-b" in routers[f["router_id"]]["name"])
+    other_router = next(r["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+                        for r in routers.values() if "tenant-a" in r["name"])
+    b_vm2 = demo.workload_netns(settings, "B-vm2")
+    # to a floating IP behind the other router and behind its own (its answer loops back in the router)
+    for source, dest, says in [("B-vm2-eth0", to_a_vm1, "un-SNAT to "), ("A-vm1-eth0", to_b_vm1, "un-SNAT to "),
+                               ("B-vm2-eth0", to_b_vm1, "un-SNAT to "), ("B-vm2-eth0", other_router, "answers it itself"),
+                               ("B-vm2-eth0", subnet_gw, "answers it itself")]:
+        got = _ovnet(settings, "trace", "--from", source, "--to", dest)
+        assert got.returncode == 0 and says in got.stdout, (source, dest, got.stdout, got.stderr)
+        assert got.stdout.rstrip().splitlines()[-2].startswith(f"  - delivered to port {source} ")  # back to the source
+    # from the floating IP's own network the request still goes through the router (it was sent to
+    # the port's MAC, which port security drops)
+    hairpin = _ovnet(settings, "trace", "--from", "A-vm2-eth0", "--to", to_a_vm1, "--json")
+    assert hairpin.returncode == 0, hairpin.stdout
+    request = json.loads(hairpin.stdout)["request"]
+    assert request["steps"][-1]["ids"]["port"] == a_vm1, hairpin.stdout
+    assert [s["text"] for s in request["steps"] if s["kind"] == "nat"][-1] == \
+        f"DNAT to {_port_named(port, 'A-vm1-eth0')['fixed_ips'][0]['ip_address']}"
+    for dest in (to_a_vm1, to_b_vm1, other_router, subnet_gw):
+        assert subprocess.run(["ip", "netns", "exec", b_vm2, "ping", "-c1", "-W2", dest],
+                              capture_output=True).returncode == 0, dest
+    with ApiClient.from_settings(settings) as admin:
+        admin.request("PUT", f"/v2.0/ports/{a_vm1}", json={"port": {"admin_state_up": False}})
+        try:
+            for source in ("outside", "B-vm2-eth0", "A-vm2-eth1"):
+                got = _ovnet(settings, "trace", "--from", source, "--to", to_a_vm1)
+                assert got.returncode == 1, (source, got.stdout, got.stderr)
+                assert got.stdout.rstrip().endswith(f"port A-vm1-eth0 ({a_vm1}) is administratively down "
+                                                    "(admin_state_up false), so nothing passes through it"), got.stdout
+        finally:
+            admin.request("PUT", f"/v2.0/ports/{a_vm1}", json={"port": {"admin_state_up": True}})
+
+
+def _port_named(ports: dict[str, dict], name: str) -> dict:
+    """The one port of ``ports`` (by id) named ``name``."""
+    found, = [p for p in ports.values() if p["name"] == name]
+    return found
 
 
 def test_failed_build_leaves_nothing(allinone):
