@@ -25,7 +25,8 @@ from ovnet.testbed.reach import Cell
 from ovnet.testbed.vmimage import VmImageError
 
 console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+# soft_wrap: an error stays one line (however long the ports it names), as README promises.
+err = Console(stderr=True, soft_wrap=True)
 SUMMARY_WIDTH = 100  # the summary, timing and blocked-cell lines fit a 100-column terminal
 
 

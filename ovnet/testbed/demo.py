@@ -461,20 +461,20 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     """Remove what the recorded demo made (echo servers, the Docker container, network and dockerd,
     VMs, bindings, the API's resources (_delete_resources), namespaces, the host it added);
     returns what was removed. Nothing recorded: nothing to do. Uses the admin token: the operator cleans up
-    whatever the projects made. Raises PublicInUse, before removing anything, when ports the demo
-    did not make (a user's router gateway or floating IP) are on its public network."""
+    whatever the projects made. Raises DemoNetworkInUse, before removing anything, when ports the
+    demo did not make (a user's port, router gateway or floating IP) are on any of its networks."""
     note = note or (lambda _msg: None)
     record = Record.load(settings)
     if record is None:
         return []
     with ApiClient.from_settings(settings) as admin:
-        others = _others_on_public(admin, record)
+        others = _others_on_demo_networks(admin, record)
     if others:
-        # Checked before anything goes: the public network could not be deleted under them, and
-        # a clean-up failing there would leave the demo half-removed.
-        raise PublicInUse(f"the demo's network {seed.PUBLIC_NETWORK} holds ports it did not make: "
-                          f"{'; '.join(others)}. Remove them first (`openstack router unset --external-gateway`, "
-                          "`openstack floating ip delete`, `openstack port delete`); nothing was removed")
+        # Checked before anything goes: a subnet or network could not be deleted under them
+        # (409 SubnetInUse), and a clean-up failing there would leave the demo half-removed.
+        raise DemoNetworkInUse(f"the demo's networks hold ports it did not make: {'; '.join(others)}. Remove them "
+                               "first (`openstack port delete`, `openstack router unset --external-gateway`, "
+                               "`openstack floating ip delete`); nothing was removed")
     removed: list[str] = []
     admin_token = settings.admin_token_file.read_text().strip()
     for wl in seed.WORKLOADS:
@@ -517,18 +517,32 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     return removed
 
 
-class PublicInUse(RuntimeError):
-    """The recorded demo's public network holds ports of resources the demo did not make."""
+class DemoNetworkInUse(RuntimeError):
+    """The recorded demo's networks (its projects' and the public one) hold ports of resources the
+    demo did not make."""
 
 
-def _others_on_public(admin: ApiClient, record: Record) -> list[str]:
-    """The ports on the recorded public network that belong to no router or floating IP the demo
-    made, each as "port ID (DEVICE_OWNER of DEVICE_ID)"; none once that network is gone."""
-    if not record.public_network:
+def _others_on_demo_networks(admin: ApiClient, record: Record) -> list[str]:
+    """The ports on the recorded networks that are neither the demo's own (recorded ports, its
+    routers' interfaces and gateways, its floating IPs) nor removed with their network (DHCP),
+    each as "port ID NAME (DEVICE_OWNER of DEVICE_ID, project P) on network NET"; none once those
+    networks are gone."""
+    networks = [record.public_network] if record.public_network else []
+    networks += [n for n in record.networks if n not in networks]
+    if not networks:
         return []
-    mine = {*record.routers, *record.floatingips}
-    return [f"port {p['id']} ({p['device_owner'] or 'no owner'}{' of ' + p['device_id'] if p['device_id'] else ''})"
-            for p in admin.list_ports(network_id=record.public_network) if p["device_id"] not in mine]
+    mine_devices = {*record.routers, *record.floatingips}
+    mine_ports = {p["id"] for p in record.ports}
+    names = {n["id"]: n["name"] for n in admin.list_networks(id=networks)}
+    others = []
+    for p in admin.list_ports(network_id=networks):
+        if p["id"] in mine_ports or p["device_id"] in mine_devices or p["device_owner"] == "network:dhcp":
+            continue
+        owner = (p["device_owner"] or "no owner") + (f" of {p['device_id']}" if p["device_id"] else "")
+        named = f"port {p['id']}" + (f" {p['name']}" if p["name"] else "")
+        network = names.get(p["network_id"], p["network_id"])
+        others.append(f"{named} ({owner}, project {p['project_id']}) on network {network}")
+    return others
 
 
 def _delete_resources(admin: ApiClient, record: Record) -> list[str]:

@@ -290,11 +290,12 @@ def test_clean_removes_its_host_as_host_remove_does(allinone):
     assert hosts.host_names(allinone) == []
 
 
-def test_clean_refuses_before_removing_anything_while_a_users_router_is_on_public(allinone):
-    """A user's router gateway on the demo's public network kept it from being deleted half-way
-    through --clean (409 SubnetInUse), after the demo's projects' resources were gone: now the
-    clean-up names that port and removes nothing until it is gone. A kept demo of its public
-    network, a project and a namespace stands in for the whole one."""
+def test_clean_refuses_before_removing_anything_while_a_users_port_is_on_a_demo_network(allinone):
+    """A user's router gateway on the demo's public network, or an admin's port on a project's
+    network, kept it from being deleted half-way through --clean (409 SubnetInUse), after the
+    demo's projects' resources were gone: now the clean-up names those ports and removes nothing
+    until they are gone. A kept demo of its public network, a project network, a project and a
+    namespace stands in for the whole one."""
     ns = f"ovd-{secrets.token_hex(4)}"
     netns.create(ns)
     try:
@@ -305,24 +306,37 @@ def test_clean_refuses_before_removing_anything_while_a_users_router_is_on_publi
             subnet = admin.create_subnet(network_id=public["id"], cidr="10.79.0.0/24", ip_version=4, enable_dhcp=False)
             made: list[str] = []
             member_tokens(allinone, made)
+            net1 = admin.create_network(name="net1", project_id=made[0])
+            sub1 = admin.create_subnet(network_id=net1["id"], cidr="192.168.1.0/24", ip_version=4)
+            theirs = admin.create_port(network_id=net1["id"], name="demo-vm")
             record = demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, public_network=public["id"],
-                                 networks=[public["id"]], subnets=[subnet["id"]], projects=made, netns=[ns])
+                                 networks=[public["id"], net1["id"]], subnets=[subnet["id"], sub1["id"]],
+                                 ports=[{"id": theirs["id"], "socket": ""}], projects=made, netns=[ns])
             record.save()
             router = admin.create("router", "routers", {"name": "users", "external_gateway_info": {
                 "network_id": public["id"]}})
             gateway = admin.list_ports(device_id=router["id"], device_owner="network:router_gateway")[0]
+            users = admin.create_port(network_id=net1["id"], name="admins")
 
             refused = _ovnet(allinone, "demo", "--clean")
 
             assert refused.returncode == 1, refused.stdout
-            assert f"port {gateway['id']} (network:router_gateway of {router['id']})" in refused.stderr
+            assert f"port {gateway['id']} (network:router_gateway of {router['id']}, project " in refused.stderr
+            assert f"port {users['id']} admins (no owner, project {users['project_id']}) on network net1" \
+                in refused.stderr
+            assert theirs["id"] not in refused.stderr  # the demo's own port is no obstacle
             assert "nothing was removed" in refused.stderr
             assert demo.Record.load(allinone).projects == made and ns in netns.listnetns()
             assert [p["id"] for p in admin.list_projects() if p["id"] in made] == made
             assert admin.show_subnet(subnet["id"])["id"] == subnet["id"]
+            assert admin.show_port(theirs["id"])["id"] == theirs["id"]
 
             admin.delete("routers", router["id"])
-            assert f"network {public['id']}" in demo.clean(allinone)
+            with pytest.raises(demo.DemoNetworkInUse, match=users["id"]):
+                demo.clean(allinone)
+            admin.delete_port(users["id"])
+            removed = demo.clean(allinone)
+            assert f"network {public['id']}" in removed and f"network {net1['id']}" in removed
         assert _resources(allinone) == [] and ns not in netns.listnetns()
     finally:
         if ns in netns.listnetns():
