@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
 import time
@@ -106,7 +107,9 @@ def demo(
         tokens, created = fresh_tokens(settings, note)
         cells, timings = testbed_demo.run(settings, tokens, host, keep=keep, progress=note,
                                           judge=_judge(settings, tokens), projects=created)
-    except (RuntimeFailure, RuntimeError, ApiError, ValueError, VmError, VmImageError, GuestError) as exc:
+    # A helper command that hangs (docker, podman) is one error line too, never a traceback.
+    except (RuntimeFailure, RuntimeError, ApiError, ValueError, VmError, VmImageError, GuestError,
+            subprocess.TimeoutExpired) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     where = placement([settings.chassis_name, host])

@@ -113,10 +113,19 @@ def remove_engine(root: Path, netns: str | None) -> bool:
     if not root.exists():
         return False
     engine = PrivateDockerd(root, netns=netns)
-    if engine.pid():
-        containers = engine.docker("ps", "-aq", check=False, timeout=30).stdout.split()
-        if containers:
-            engine.docker("rm", "-f", *containers, check=False, timeout=60)
-        engine.docker("network", "prune", "-f", check=False, timeout=60)
+    try:
+        if engine.pid():
+            containers = engine.docker("ps", "-aq", check=False, timeout=30).stdout.split()
+            if containers:
+                engine.docker("rm", "-f", *containers, check=False, timeout=60)
+            engine.docker("network", "prune", "-f", check=False, timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        # dockerd waits on a network plugin that is gone (its host was removed first): stop it by
+        # pid anyway, so it does not run on, and say what could not be removed.
+        engine.stop()
+        engine.destroy()
+        raise RuntimeFailure(f"the dockerd under {root} did not answer `docker {' '.join(exc.cmd[3:5])}` within "
+                             f"{exc.timeout:.0f} s (its network plugin's host is gone?); it was stopped, but its "
+                             "containers' ports and Docker networks may be left in the API") from None
     engine.destroy()
     return True

@@ -606,6 +606,25 @@ def down_hook(settings: Settings) -> list[str]:
     return stopped + (["the demo's Podman containers"] if stop_podman(settings) else [])
 
 
+def host_remove_hook(settings: Settings, host: str) -> list[str]:
+    """The ``ovnet.host_remove`` hook (ovnet.runtime.cleanup): before hypervisor ``host`` goes, stop
+    the recorded demo's dockerd when it runs in that host's namespace, and its Podman containers
+    when their CNI agent is that host's, as down_hook does for all. Now, while the host's Docker
+    plugin and agent still answer their DELs: once the host is gone dockerd's ``rm -f`` hangs on the
+    vanished plugin and the containers' conmon lives on."""
+    record = Record.load(settings)
+    removed = hosts.host_settings(settings, host)
+    if record is None or removed is None:
+        return []
+    chassis = [settings.chassis_name, record.host]
+    stopped = []
+    if record.docker_root and removed.netns and record.docker_netns == removed.netns and stop_docker(settings, record):
+        stopped.append("the demo's dockerd")
+    if any(w.kind == "podman" and chassis[w.hypervisor] == host for w in seed.WORKLOADS) and stop_podman(settings):
+        stopped.append("the demo's Podman containers")
+    return stopped
+
+
 def _unbind(port: dict, token: str) -> bool:
     if not Path(port["socket"]).exists():
         return False  # that agent is gone, and with it (`ovnet down`) its bridge and ports

@@ -290,6 +290,43 @@ def test_clean_removes_its_host_as_host_remove_does(allinone):
     assert hosts.host_names(allinone) == []
 
 
+def test_host_remove_stops_the_demos_dockerd_and_podman_containers_on_it(allinone):
+    """After `demo --keep; host remove hv2` the demo's dockerd (in hv2's namespace) and its Podman
+    container (CNI through hv2's agent) ran on; the next demo's `docker rm -f` hung on the gone
+    plugin (a traceback after 60 s). Now host remove stops them first, while hv2 still answers. A
+    kept demo of its host, its dockerd and one Podman container stands in for the whole one."""
+    from tests.helpers.hostnet import ApiNetwork
+
+    host = f"hv{secrets.token_hex(3)}"
+    hosts.add(allinone, host)
+    far = hosts.host_settings(allinone, host)
+    record = demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, host=host, host_created=True,
+                         docker_root=str(demo.docker_root(allinone)), docker_netns=far.netns,
+                         podman_root=str(cnicontainer.engine_root(allinone.state_dir / demo.DEMO_DIR,
+                                                                  underlay.tag(allinone.state_dir))))
+    record.save()
+    dockerd = container.start_engine(Path(record.docker_root), far.netns)
+    with ApiClient.from_settings(allinone) as admin:
+        net = ApiNetwork(admin, "10.76.0")
+        podman = cnicontainer.start(Path(record.podman_root), far.agent_socket, net.network["id"],
+                                    allinone.admin_token_file.read_text().strip())
+        made = cnicontainer.run(podman, "A-vm3", "10.76.0.9")
+        assert pid_alive(dockerd.pid()) and pid_alive(made["pid"])
+        conmon = int(Path(f"/proc/{made['pid']}/stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent
+        assert b"conmon" in Path(f"/proc/{conmon}/cmdline").read_bytes()
+
+        removed = _ovnet(allinone, "host", "remove", host)
+
+        assert removed.returncode == 0, removed.stderr
+        assert "the demo's dockerd removed" in removed.stdout
+        assert "the demo's Podman containers removed" in removed.stdout
+        assert dockerd.pid() is None and not Path(record.docker_root).exists()
+        assert wait_until(lambda: "still running" if pid_alive(made["pid"]) or pid_alive(conmon) else None, 10) is None
+        assert not Path(record.podman_root).exists()
+        assert admin.list_ports(network_id=net.network["id"], device_owner="compute:cni") == []
+    assert hosts.host_names(allinone) == []
+
+
 def test_clean_refuses_before_removing_anything_while_a_users_port_is_on_a_demo_network(allinone):
     """A user's router gateway on the demo's public network, or an admin's port on a project's
     network, kept it from being deleted half-way through --clean (409 SubnetInUse), after the
