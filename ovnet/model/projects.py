@@ -14,7 +14,8 @@ its tokens and the project row.
 
 All in one transaction: if any step is refused (a subnet of another project allocated from its
 pool), nothing is deleted and the refusal says which object. Other projects' ports on its
-networks are looked for first, and the refusal names each with its project. A project holding an admin token (the installation's own) is never deleted.
+networks are looked for first, and the refusal names each with its project. A project holding
+an admin token (the installation's own) is never deleted.
 """
 
 from __future__ import annotations
