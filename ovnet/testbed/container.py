@@ -62,10 +62,11 @@ def run(engine: PrivateDockerd, name: str, plugin: str, network_id: str, project
     """Run container ``name`` (hostname too) at ``address`` on a Docker network named like it
     that adopts ovnet network ``network_id`` of ``project`` through plugin ``plugin`` with its
     subnet ``subnet`` (a CIDR: Docker takes ``--ip`` only on a network given a subnet), and wait
-    until its echo service listens. Returns {"id", "pid", "endpoint"} (the endpoint id is the
-    device_id of the ovnet port the plugin made). Raises RuntimeFailure."""
+    until its echo service listens. Returns {"id", "pid", "endpoint", "network"} (the endpoint id
+    is the device_id of the ovnet port the plugin made; network the Docker network's id). Raises
+    RuntimeFailure."""
     network = f"{name}-net"
-    _docker(engine, "network", "create", "-d", plugin, "--ipam-driver", plugin,
+    docker_network = _docker(engine, "network", "create", "-d", plugin, "--ipam-driver", plugin,
             "--ipam-opt", f"ovnet.network={network_id}", "--ipam-opt", f"ovnet.project={project}",
             "-o", f"ovnet.project={project}", "--subnet", subnet, network)
     container = _docker(engine, "run", "-d", "--name", name, "--hostname", name, "--network", network,
@@ -78,7 +79,7 @@ def run(engine: PrivateDockerd, name: str, plugin: str, network_id: str, project
     if reason is not None:
         logs = engine.docker("logs", container, check=False).stderr.strip()
         raise RuntimeFailure(f"container {name}: echo port {ECHO_PORT} {reason} after {LISTEN_TIMEOUT_S:g} s ({logs})")
-    return {"id": container, "pid": pid, "endpoint": endpoint}
+    return {"id": container, "pid": pid, "endpoint": endpoint, "network": docker_network}
 
 
 def listening(pid: int, port: int) -> bool:

@@ -36,6 +36,7 @@ from pyroute2 import netns as kernel_netns
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
+from ovnet.host.docker import pools
 from ovnet.runtime import cleanup, hosts, owned, public, underlay
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, wait_until
@@ -63,7 +64,8 @@ class Record:
     ``vm.remove`` unbinds, and the container's, which the plugin deletes with it);
     ``projects`` those the demo created; ``nic_ports`` a port id by "workload/ifname";
     ``floating`` a floating IP address by workload; ``gateways`` a router's gateway address by
-    project; ``public_network`` the external network's id."""
+    project; ``public_network`` the external network's id; ``docker_networks`` the ids of the
+    Docker networks its dockerd made (each claims its ovnet network with a tag)."""
 
     path: Path
     host: str = ""
@@ -80,6 +82,7 @@ class Record:
     ports: list[dict] = field(default_factory=list)
     routers: list[str] = field(default_factory=list)
     floatingips: list[str] = field(default_factory=list)
+    docker_networks: list[str] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
     nic_ports: dict[str, str] = field(default_factory=dict)
     floating: dict[str, str] = field(default_factory=dict)
@@ -365,6 +368,7 @@ def _run_container(settings: Settings, engine: PrivateDockerd, wl: seed.Workload
     nic = wl.nics[0]
     made = container.run(engine, wl.name, plugin, network_id, wl.project, seed.NETWORKS[wl.project][nic.network],
                          nic.address)
+    record.add("docker_networks", made["network"])
     _container_port(settings, wl, made["endpoint"], token, record)
 
 
@@ -549,8 +553,16 @@ def _delete_resources(admin: ApiClient, record: Record) -> list[str]:
     """Delete the recorded API resources, those that hold others first: floating IPs, the routers
     (their interfaces, then each router with its gateway port), ports, subnets, networks (the
     public one last), the groups (the projects' ``default`` ones too) and the projects the demo
-    made. What is gone already (404) is skipped. Returns what was deleted."""
+    made. What is gone already (404) is skipped. First, the claims (in-use tags) its Docker networks
+    left on its networks: called once its dockerd is gone, they are stale (a dockerd that hung on
+    a removed host's plugin was stopped without removing its networks). Returns what was deleted."""
     removed: list[str] = []
+    if record.docker_networks and record.networks:
+        claims = {pools.in_use_tag(d) for d in record.docker_networks}
+        for network in admin.list_networks(id=record.networks):
+            for tag in claims & set(network["tags"]):
+                admin.remove_tag("networks", network["id"], tag)
+                removed.append(f"claim {tag} on network {network['id']}")
 
     def gone(kind: str, resource_id: str, call: Callable[[], object]) -> None:
         try:

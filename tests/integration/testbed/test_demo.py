@@ -327,6 +327,32 @@ def test_host_remove_stops_the_demos_dockerd_and_podman_containers_on_it(allinon
     assert hosts.host_names(allinone) == []
 
 
+def test_clean_drops_the_stale_claims_of_its_docker_networks(allinone):
+    """A dockerd that hung on a removed host's plugin was stopped without removing its Docker
+    network, whose in-use tag then kept the demo's network (409 NetworkInUse) for good: --clean
+    drops the claims of the Docker networks the demo recorded, once its dockerd is gone, and
+    leaves another claim alone. A kept demo of one network stands in for the whole one."""
+    from ovnet.host.docker import pools
+
+    docker_network, users = secrets.token_hex(32), secrets.token_hex(32)
+    with ApiClient.from_settings(allinone) as admin:
+        net = admin.create_network(name="net1")
+        other = admin.create_network(name="users-net")
+        for network, claimant in ((net, docker_network), (other, users)):
+            admin.add_tag("networks", network["id"], pools.in_use_tag(claimant))
+        demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, networks=[net["id"], other["id"]],
+                    docker_networks=[docker_network]).save()
+
+        with pytest.raises(ApiError) as kept:  # the users' claim still holds its network
+            demo.clean(allinone)
+        assert kept.value.type == "NetworkInUse" and other["id"] in kept.value.message
+
+        assert admin.list_networks(id=net["id"]) == []  # its own claim dropped, then deleted
+        admin.remove_tag("networks", other["id"], pools.in_use_tag(users))
+        assert f"network {other['id']}" in demo.clean(allinone)
+    assert demo.Record.load(allinone) is None
+
+
 def test_clean_refuses_before_removing_anything_while_a_users_port_is_on_a_demo_network(allinone):
     """A user's router gateway on the demo's public network, or an admin's port on a project's
     network, kept it from being deleted half-way through --clean (409 SubnetInUse), after the
