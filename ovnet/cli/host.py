@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path =
         for what in stopped:
             console.print(f"  {what} removed")
         found = hosts.remove(settings, name)
-    except RuntimeFailure as exc:
+    except (RuntimeFailure, subprocess.TimeoutExpired) as exc:  # a hook's hung command: one line too
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     # Also after a removal that could not reach the API: running this again clears what is left.
