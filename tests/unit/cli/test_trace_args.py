@@ -116,8 +116,11 @@ class FloatingIps(NoPorts):
         return [f for f in fips if f["floating_ip_address"] == filters["floating_ip_address"]]
 
     def list_ports(self, **filters):
-        wanted = filters["fixed_ips"].removeprefix("ip_address=")
-        return [p for p in self.PORTS.values() if p["fixed_ips"][0]["ip_address"] == wanted]
+        # by address (the destination's holder) or by name (the port a floating IP leads to)
+        if "fixed_ips" in filters:
+            wanted = filters["fixed_ips"].removeprefix("ip_address=")
+            return [p for p in self.PORTS.values() if p["fixed_ips"][0]["ip_address"] == wanted]
+        return [p for p in self.PORTS.values() if filters.get("name") == p["id"]]
 
 
 def test_a_floating_ip_destination_is_the_port_it_leads_to():
