@@ -112,18 +112,37 @@ def _post(sock_path: str, path: str, body: bytes, token: str, timeout: float) ->
 
 def _token(config: dict, sock: str) -> str:
     run_dir = sock.rpartition("/")[0]  # os.path.dirname, for the absolute paths a conflist holds
-    path = config.get("token_file") or f"{run_dir.rpartition('/')[0]}/admin-token"
+    given = config.get("token_file")
+    path = given or f"{run_dir.rpartition('/')[0]}/admin-token"
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             token = handle.read().strip()
     except OSError as exc:
-        raise CniError(ERR_CONFIG, f"cannot read the agent token file {path}", str(exc)) from None
+        raise CniError(ERR_CONFIG, *_token_problem(sock, path, bool(given), exc)) from None
     # A header value is visible ASCII (RFC 9110 §5.5): a line break would end _post's header early,
     # so the agent would read the rest as headers of its own (ovnet.credentials, not imported: start-up).
     if not all("!" <= char <= "~" for char in token):
         raise CniError(ERR_CONFIG, f"the agent token file {path} holds a line break, blank or non-ASCII "
                                    f"character inside the token", "tokens are printable ASCII")
     return token
+
+
+def _token_problem(sock: str, path: str, given: bool, exc: OSError) -> tuple[str, str]:
+    """The CNI error msg and details for an unreadable token file: which agent socket it was for,
+    where the token was looked for and why there (a socket outside an ovnet state dir, whose
+    token is <state>/admin-token beside <state>/run/agent.sock, is the usual cause)."""
+    try:
+        posix.stat(sock)
+        socket_state = f"agent_socket {sock} exists"
+    except OSError:
+        socket_state = f"agent_socket {sock} does not exist either"
+    if given:
+        return (f"cannot read token_file {path} (set in the network configuration) for the ovnet agent at {sock}",
+                f"{exc.strerror or exc}; {socket_state}")
+    return (f"no agent token for agent_socket {sock}: looked for {path}, two levels above the socket, where an "
+            f"ovnet state dir keeps it (<state>/run/agent.sock, <state>/admin-token)",
+            f"{exc.strerror or exc}; {socket_state}. Point agent_socket at <state>/run/agent.sock of the "
+            f"installation (ovnet cni install writes it), or set token_file in the plugin's configuration")
 
 
 def forward(verb: str, config: dict, raw_config: str, env: dict, timeout: float = TIMEOUT_S) -> bytes:

@@ -91,7 +91,7 @@ class Settings:
     sync_interval: float = 60.0  # seconds between full NB reconciles
     bind_timeout: float = 30.0  # seconds a port may take to become ovn-installed
     agent_sync_interval: float = 5.0  # seconds between host-agent reconciles (workloads follow port changes)
-    cni_grace_period: float = 60.0  # seconds a CNI port may stay unplugged (netns gone, no DEL) before deletion
+    cni_grace_period: float = 60.0  # seconds a CNI port may stay unplugged before deletion (a vanished veth: none)
     # seconds a port Docker's IPAM request made may stay unclaimed by an endpoint (dockerd died
     # between RequestAddress and CreateEndpoint) before the agent deletes it
     docker_ipam_grace_period: float = 60.0

@@ -162,10 +162,10 @@ def check(
     state_dir: Path = typer.Option(None, "--state-dir", envvar="OVNET_STATE_DIR",
                                    help="State directory (default /var/lib/ovnet)."),
     json_: bool = typer.Option(False, "--json", help="Print the findings as a JSON list."),
-    settle: float = typer.Option(None, "--settle", min=0.0, metavar="SECONDS",
-                                 help="When anything is found, read every layer again after SECONDS and report "
-                                      "only what both readings found (default: one agent round + 1 s, at most "
-                                      f"{SETTLE_MAX_S:g}; 0: one reading)."),
+    settle: float = typer.Option(None, "--settle", metavar="SECONDS",
+                                 help="When anything is found, read every layer again after SECONDS (0 to "
+                                      f"{SETTLE_MAX_S:g}) and report only what both readings found (default: one "
+                                      f"agent round + 1 s, at most {SETTLE_MAX_S:g}; 0: one reading)."),
 ) -> None:
     """Check model, OVN NB, OVN SB, every host's OVS (through its agent) and the IPAM against each
     other, and that every service of this state dir runs healthy; print one line per finding; exit 0
@@ -175,6 +175,11 @@ def check(
     Example: ovnet check || ovnet sync
     """
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    # Checked here rather than by typer's min/max, whose refusal is a multi-line box.
+    if settle is not None and not 0.0 <= settle <= SETTLE_MAX_S:
+        err.print(f"[red]error:[/] --settle must be between 0 and {SETTLE_MAX_S:g} seconds, not {settle:g}",
+                  markup=True, highlight=False)
+        raise typer.Exit(2)
     settings = load_settings(state_dir)
     found, unreadable = collect_layers(settings, default_settle_s(settings) if settle is None else settle)
     if json_:

@@ -36,6 +36,12 @@ def install(
 
     Example: ovnet cni install net1 --project tenant-a && podman run --network net1 ...
     """
+    if name is not None:
+        try:  # a malformed --name is a usage error (exit 2), told before the API is asked
+            cni_install.check_name(name)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     settings = load_settings(state_dir)
     try:
         with ApiClient.from_settings(settings) as api:
@@ -59,6 +65,11 @@ def install(
         raise typer.Exit(2) from None
     for path in cni_install.install(config, conf_dir, _bin_dirs(bin_dir)):
         typer.echo(f"wrote {path}")
+    try:
+        cni_install.record_install(settings.state_dir, conf_dir, _bin_dirs(bin_dir))
+    except OSError as exc:
+        typer.echo(f"warning: {conf_dir} not recorded in {settings.state_dir} ({exc}): `ovnet project delete "
+                   f"--cascade` will not find this conflist there", err=True)
     typer.echo(f"CNI network {config['name']} -> ovnet network {net['name']} ({net['id']}): "
                f"podman run --network {config['name']} ...")
     first = cni_install.read_before(conf_dir, config["name"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
 import time
@@ -25,7 +26,8 @@ from ovnet.testbed.reach import Cell
 from ovnet.testbed.vmimage import VmImageError
 
 console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+# soft_wrap: an error stays one line (however long the ports it names), as README promises.
+err = Console(stderr=True, soft_wrap=True)
 SUMMARY_WIDTH = 100  # the summary, timing and blocked-cell lines fit a 100-column terminal
 
 
@@ -105,7 +107,9 @@ def demo(
         tokens, created = fresh_tokens(settings, note)
         cells, timings = testbed_demo.run(settings, tokens, host, keep=keep, progress=note,
                                           judge=_judge(settings, tokens), projects=created)
-    except (RuntimeFailure, RuntimeError, ApiError, ValueError, VmError, VmImageError, GuestError) as exc:
+    # A helper command that hangs (docker, podman) is one error line too, never a traceback.
+    except (RuntimeFailure, RuntimeError, ApiError, ValueError, VmError, VmImageError, GuestError,
+            subprocess.TimeoutExpired) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     where = placement([settings.chassis_name, host])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,9 +41,14 @@ def add(name: str = typer.Argument(..., help="Host and chassis name, e.g. hv2.")
     Example: ovnet host add hv2
     """
     settings = load_settings(state_dir)
+    try:  # a malformed name is a usage error (exit 2), told before anything is started
+        hosts.check_name(settings, name)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     try:
         row = hosts.add(settings, name)
-    except (ValueError, RuntimeFailure) as exc:
+    except RuntimeFailure as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print(_table([row]))
@@ -63,7 +69,7 @@ def remove(name: str = typer.Argument(..., help="Host name."), state_dir: Path =
         for what in stopped:
             console.print(f"  {what} removed")
         found = hosts.remove(settings, name)
-    except RuntimeFailure as exc:
+    except (RuntimeFailure, subprocess.TimeoutExpired) as exc:  # a hook's hung command: one line too
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     # Also after a removal that could not reach the API: running this again clears what is left.

@@ -141,11 +141,11 @@ def down(state_dir: Path = StateDir, purge: bool = typer.Option(False, help="Als
     Example: ovnet down --purge
     """
     settings = load_settings(state_dir)
-    for what in cleanup.run_down_hooks(settings):  # e.g. the test bed's dockerd and VMs
-        console.print(f"  {what} stopped")
-    for name in unplug_all(settings) if purge else []:  # no agent would ever find them again
-        console.print(f"  {name} unplugged")
     try:
+        for what in cleanup.run_down_hooks(settings):  # e.g. the test bed's dockerd and VMs
+            console.print(f"  {what} stopped")
+        for name in unplug_all(settings) if purge else []:  # no agent would ever find them again
+            console.print(f"  {name} unplugged")
         allinone.down(settings, purge=purge, progress=lambda name, state: console.print(f"  {name} {state}"))
     except RuntimeFailure as exc:
         err.print(f"[red]error:[/] {exc}")

@@ -101,7 +101,9 @@ class LazyGroup(TyperGroup):
 app = typer.Typer(cls=LazyGroup,
                   help="ovnet: one virtual network for containers and VMs, over OVN.",
                   epilog="Example: ovnet up && ovnet demo --keep, then open http://127.0.0.1:9696/ui "
-                         "(token: /var/lib/ovnet/admin-token) and curl http://127.0.0.1:9696/metrics",
+                         "(token: /var/lib/ovnet/admin-token) and curl http://127.0.0.1:9696/metrics.  "
+                         "Exit status: 0 done, 2 usage error (a malformed argument, told before anything is "
+                         "asked), 1 refused or failed; check, sync and trace document their own.",
                   no_args_is_help=True,
                   pretty_exceptions_enable=False)
 

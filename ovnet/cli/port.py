@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import typer
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient
+from ovnet.cli.failing import failing
 from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
@@ -45,12 +45,6 @@ def _agent(state_dir: Path | None, host: str | None, token: str | None) -> Agent
     return AgentClient(sock, token)
 
 
-def _fail(exc: Exception) -> None:
-    message = f"{exc.type}: {exc.message}" if isinstance(exc, ApiError) else f"agent unreachable: {exc}"
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
 @app.command("bind")
 def bind(
     port: str = typer.Argument(..., help="Port name or id."),
@@ -70,12 +64,10 @@ def bind(
         typer.echo("error: give exactly one of --netns, --tap, --internal", err=True)
         raise typer.Exit(2)
     kind, target = chosen[0]
-    port = _port_id(load_settings(state_dir), port, token)
-    try:
-        with _agent(state_dir, host, token) as agent:
-            done = agent.bind(port, kind, target, ifname=ifname, owner=owner)
-    except (ApiError, httpx.HTTPError) as exc:
-        _fail(exc)
+    settings = load_settings(state_dir)
+    port = _port_id(settings, port, token)
+    with failing(settings, "agent"), _agent(state_dir, host, token) as agent:
+        done = agent.bind(port, kind, target, ifname=ifname, owner=owner)
     typer.echo(f"port {done['port_id']} bound as {done['kind']} on {done['device']}; "
                f"ovn-installed after {done['ready_s'] * 1000:.0f} ms")
 
@@ -92,15 +84,14 @@ def unbind(port: str = typer.Argument(..., help="Port name or id."),
     """
     settings = load_settings(state_dir)
     port = _port_id(settings, port, token)
-    try:
+    with failing(settings, "api"):
         host = host or _bound_host(settings, port, token)
-        if host and host != settings.chassis_name and host_settings(settings, host) is None:
+        gone = bool(host) and host != settings.chassis_name and host_settings(settings, host) is None
+        if gone:
             _clear_binding(settings, port, host, token)
-        else:
-            with _agent(state_dir, host, token) as agent:
-                agent.unbind(port)
-    except (ApiError, httpx.HTTPError) as exc:
-        _fail(exc)
+    if not gone:
+        with failing(settings, "agent"), _agent(state_dir, host, token) as agent:
+            agent.unbind(port)
     typer.echo(f"port {port} unbound")
 
 
@@ -113,11 +104,8 @@ def _api(settings: Settings, token: str | None) -> ApiClient:
 
 
 def _port_id(settings: Settings, port: str, token: str | None) -> str:
-    try:
-        with _api(settings, token) as api:
-            return resolve_or_exit(api, "ports", port)
-    except (ApiError, httpx.HTTPError) as exc:
-        _fail(exc)
+    with failing(settings, "api"), _api(settings, token) as api:
+        return resolve_or_exit(api, "ports", port)
 
 
 def _bound_host(settings: Settings, port: str, token: str | None) -> str:

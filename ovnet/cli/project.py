@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ovnet.apiclient import ApiClient, ApiError, cloud_entry, unreachable
 from ovnet.config import Settings, load_settings
+from ovnet.host.cni import install as cni_install
 from ovnet.model.errors import BadRequest
 from ovnet.model.tenancy import check_project_name
 
@@ -128,10 +129,16 @@ def delete(name: str = typer.Argument(..., help="An existing project's name or i
 
     Example: ovnet project delete tenant-a --cascade
     """
-    with _admin(state_dir) as (_settings, api):
+    with _admin(state_dir) as (settings, api):
         project = api.find_project(name)
         if project is None:
             raise ApiError(404, "Not Found", f"Could not find project: {name}.")
         gone = api.delete_project(project["id"], cascade)
     what = ", ".join(f"{n} {plural}" for plural, n in gone.items() if n)
     typer.echo(f"deleted project {project['name']}" + (f" and {what}" if what else ""))
+    # Its networks are gone, so the CNI networks `ovnet cni install` made of them could only fail.
+    removed, left = cni_install.remove_project(settings.state_dir, project["id"])
+    for path in removed:
+        typer.echo(f"removed {path}")
+    for line in left:
+        typer.echo(f"warning: {line}", err=True)

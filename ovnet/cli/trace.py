@@ -22,7 +22,8 @@ import typer
 from ovnet.apiclient import ApiClient, ApiError, unreachable
 from ovnet.config import Settings, load_settings
 from ovnet.credentials import checked_option
-from ovnet.ovn import explain, sb, trace
+from ovnet.cli import resolve
+from ovnet.ovn import explain, routing, sb, trace
 from ovnet.runtime import public
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed", "network:router_gateway")
@@ -42,10 +43,13 @@ class UnknownEndpoint(TraceError):
 
 @dataclass
 class Endpoint:
-    """A port (API dict) with the address used on it; ``port`` None for an outside address."""
+    """A port (API dict) with the address used on it; ``port`` None for an outside address.
+    ``local``: the port's own address when ``address`` is a floating IP that leads to it (DNAT),
+    the address its replies leave from."""
 
     address: str
     port: dict | None
+    local: str | None = None
 
 
 def _show(api: ApiClient, collection: str, object_id: str) -> dict | None:
@@ -57,18 +61,14 @@ def _show(api: ApiClient, collection: str, object_id: str) -> dict | None:
 
 
 def find_port(api: ApiClient, ref: str) -> dict:
-    """The port ``ref`` names: its id, its name, or its device_id (a workload); UnknownEndpoint if
-    none, TraceError if many."""
-    port = _show(api, "ports", ref)
-    if port is not None:
-        return port
-    for key in ("name", "device_id"):
-        found = api.list_ports(**{key: ref})
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise TraceError(f"{len(found)} ports have {key} {ref!r}; give a port id")
-    raise UnknownEndpoint(f"no port or workload {ref!r}")
+    """The port ``ref`` names (ovnet.cli.resolve.find_port: a port's id or name, a VM, a Docker or
+    Podman container); UnknownEndpoint if none, TraceError listing the candidates if several."""
+    try:
+        return resolve.find_port(api, ref)
+    except resolve.NoMatch as exc:
+        raise UnknownEndpoint(str(exc)) from None
+    except resolve.Ambiguous as exc:
+        raise TraceError("\n  ".join([str(exc), *exc.candidates])) from None
 
 
 def _address_on(port: dict, version: int) -> str:
@@ -79,9 +79,10 @@ def _address_on(port: dict, version: int) -> str:
 
 
 def find_destination(api: ApiClient, ref: str, source: dict) -> Endpoint:
-    """``ref`` as an address (the port holding it, preferably on the source's network, or an
-    outside address) or as a port. UnknownEndpoint when it is neither a valid IP address nor a
-    port the caller can see."""
+    """``ref`` as an address (the port an associated floating IP of that address leads to, else
+    the port holding it, preferably on the source's network, else an outside address: an
+    unassociated floating IP too) or as a port. UnknownEndpoint when it is neither a valid IP
+    address nor a port the caller can see."""
     try:
         address = str(ipaddress.ip_address(ref))
     except ValueError:
@@ -93,9 +94,20 @@ def find_destination(api: ApiClient, ref: str, source: dict) -> Endpoint:
                              "can see") from None
         version = ipaddress.ip_address(source["fixed_ips"][0]["ip_address"]).version if source["fixed_ips"] else 4
         return Endpoint(_address_on(port, version), port)
-    holders = api.list_ports(fixed_ips=f"ip_address={address}")
+    fip = _floating_ip(api, address)
+    if fip is not None:
+        return Endpoint(address, find_port(api, fip["port_id"]), fip["fixed_ip_address"])
+    # a floating IP's own port is no logical port: an unassociated one leads nowhere, like an outside address
+    holders = [p for p in api.list_ports(fixed_ips=f"ip_address={address}")
+               if p.get("device_owner") != routing.FLOATINGIP_OWNER]
     holders.sort(key=lambda p: p["network_id"] != source["network_id"])
     return Endpoint(address, holders[0] if holders else None)
+
+
+def _floating_ip(api: ApiClient, address: str) -> dict | None:
+    # the floating IP's own port on the external network is no logical port (OVN has a NAT rule)
+    found = api.list("floatingips", floating_ip_address=address)
+    return found[0] if found and found[0].get("port_id") else None
 
 
 def _gateway_mac(api: ApiClient, network_id: str) -> str:
@@ -106,34 +118,60 @@ def _gateway_mac(api: ApiClient, network_id: str) -> str:
     raise TraceError(f"network {network_id} has no router, so nothing leaves it")
 
 
+def _traced(sb_url: str, datapath: str, flow: str, datapaths: dict[str, str], first: str,
+            committed: set[str]) -> trace.Trace:
+    """ovn-trace of ``flow`` with every ct_next first in state ``first``, traced again until each
+    lookup's state is the one trace.ct_states gives for ``committed`` (the request's zones, for
+    a reply)."""
+    states = [first] * trace.CT_LOOKUPS
+    for _ in range(3):
+        parsed = trace.parse(trace.run(sb_url, datapath, flow, states), datapaths)
+        wanted = trace.ct_states(parsed, committed)
+        if wanted == states[:len(wanted)]:
+            break
+        states = wanted
+    return parsed
+
+
 def _leg(api: ApiClient, sb_url: str, acls: list, datapaths: dict[str, str], bindings: dict[str, str],
-         src: Endpoint, dst: Endpoint, proto: str, dport: int | None, committed: set[str] | None = None,
-         eth_dst: str | None = None) -> tuple[trace.Trace, explain.Explanation]:
-    """Trace one direction. A request (``committed`` None) opens new connections everywhere; a
-    reply finds an established one in each zone where the request was ``committed`` and is new
-    in the others, so it is traced again until the states match the zones it crossed.
+         src: Endpoint, dst: Endpoint, proto: str, dport: int | None, request: tuple[trace.Trace, Endpoint,
+         Endpoint] | None = None, eth_dst: str | None = None) -> tuple[trace.Trace, explain.Explanation]:
+    """Trace one direction. A request (``request`` None) opens new connections everywhere; a
+    reply, given ``request`` = (the request's trace, source, destination), finds an established
+    connection in each zone where the request was committed and is new in the others. An answer
+    coming back to the request's source through a router that SNATed the request is traced on
+    from that router with the un-SNATed address (ovn-trace keeps no conntrack table to do so).
     ``eth_dst``: the frame's destination MAC (default: the destination port's on the same
-    network, else the network's router); ``datapaths``: trace.datapath_names; ``bindings``:
+    network, unless addressed by a floating IP; else the network's router); ``datapaths``: trace.datapath_names; ``bindings``:
     sb.port_bindings."""
     port = src.port
-    same_net = dst.port is not None and dst.port["network_id"] == port["network_id"]
+    # a floating IP (dst.local) is reached through the router even from its port's own network
+    same_net = dst.port is not None and dst.local is None and dst.port["network_id"] == port["network_id"]
     eth_dst = eth_dst or (dst.port["mac_address"] if same_net else _gateway_mac(api, port["network_id"]))
     datapath = f"ovnet-{port['network_id']}"
-    if committed is None:
+    kind = "icmp-reply" if proto == "icmp" else proto
+    if request is None:
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, proto,
                                dport=dport, sport=CLIENT_PORT)
-        parsed = trace.parse(trace.run(sb_url, datapath, flow, trace.CT_REQUEST), datapaths)
+        parsed = _traced(sb_url, datapath, flow, datapaths, trace.CT_REQUEST, set())
+        request, committed = (parsed, src, dst), set()
     else:
-        kind = "icmp-reply" if proto == "icmp" else proto
+        committed = trace.committed_ports(request[0])
         flow = trace.microflow(port["id"], port["mac_address"], eth_dst, src.address, dst.address, kind,
                                dport=CLIENT_PORT, sport=dport or 0, tcp_flags="0x012")
-        states = [trace.CT_REPLY] * trace.CT_LOOKUPS
-        for _ in range(3):
-            parsed = trace.parse(trace.run(sb_url, datapath, flow, states), datapaths)
-            wanted = trace.reply_states(parsed.ct_lookups, committed)
-            if wanted == states[:len(wanted)]:
-                break
-            states = wanted
+        parsed = _traced(sb_url, datapath, flow, datapaths, trace.CT_REPLY, committed)
+    # (for a request, the answer within its own trace: a router answering a ping to itself)
+    asked, asker, target = request
+    cut = trace.missed_unsnat(parsed, trace.source_after_snat(asked))
+    if cut is not None and parsed.hops[cut[0]].datapath in trace.snat_routers(asked):
+        start, mac = cut
+        hop = parsed.hops[start]
+        # the answer as the SNATing router turns it back: from the address the source asked, to the source
+        flow = trace.microflow(hop.inport, OUTSIDE_MAC, mac, target.address, asker.address, kind,
+                               dport=CLIENT_PORT, sport=dport or 0, tcp_flags="0x012")
+        rest = _traced(sb_url, hop.datapath, flow, datapaths, trace.CT_REPLY,
+                       committed | trace.committed_ports(parsed, start))
+        parsed = trace.resumed(parsed, start, asker.address, rest)
     return parsed, explain.explain(parsed, acls, lambda c, i: _show(api, c, i), bindings,
                                    dst.port["id"] if dst.port else None)
 
@@ -156,10 +194,14 @@ def run_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref: str
     bindings = sb.port_bindings(settings.sb_connection, SB_TIMEOUT_S)
     traced, request = _leg(api, settings.sb_connection, acls, datapaths, bindings, src, dst, proto, dport)
     back = None
-    if request.verdict == "delivered" and dst.port is not None:
-        replier = Endpoint(dst.address, reply_from) if reply_from else dst
-        _, back = _leg(api, settings.sb_connection, acls, datapaths, bindings, replier, src, proto, dport,
-                       trace.committed_ports(traced))
+    # a router that answers itself (its own address) sends its answer back within the request's trace
+    if request.verdict == "delivered" and dst.port is not None and traced.delivered_to != source["id"]:
+        replier = Endpoint(dst.local or dst.address, reply_from or dst.port)
+        # the reply goes to the source's address as the request's last SNAT left it: a router's
+        snat = trace.source_after_snat(traced)
+        seen = Endpoint(snat, None) if snat else src
+        _, back = _leg(api, settings.sb_connection, acls, datapaths, bindings, replier, seen, proto, dport,
+                       (traced, src, dst))
     return _verdict(request, back, {"port": source["id"], "address": src.address},
                     {"port": dst.port["id"] if dst.port else None, "address": dst.address}, proto, dport)
 
@@ -171,26 +213,24 @@ def run_trace_from_outside(api: ApiClient, settings: Settings, network_id: str, 
     ``floating_ip``, sent to the MAC of the gateway port of the floating IP's router (that port
     answers ARP for it); the reply is traced from the port the floating IP leads to. Raises
     TraceError when no floating IP has that address or it is not associated."""
-    found = api.list("floatingips", floating_ip_address=floating_ip)
-    if not found or not found[0].get("port_id"):
+    fip = _floating_ip(api, floating_ip)
+    if fip is None:
         raise TraceError(f"no associated floating IP {floating_ip}")
-    fip = found[0]
     gateways = api.list_ports(device_id=fip["router_id"], device_owner="network:router_gateway")
     if not gateways:
         raise TraceError(f"router {fip['router_id']} of floating IP {floating_ip} has no gateway")
     inner = find_port(api, fip["port_id"])
     outside = Endpoint(address, {"id": network_id, "mac_address": OUTSIDE_MAC, "network_id": network_id})
-    dst = Endpoint(fip["fixed_ip_address"], inner)
     acls = trace.acl_rows(settings.nb_connection) if acls is None else acls
     datapaths = trace.datapath_names(settings.sb_connection)
     bindings = sb.port_bindings(settings.sb_connection, SB_TIMEOUT_S)
-    target = Endpoint(floating_ip, None)
+    target = Endpoint(floating_ip, inner, fip["fixed_ip_address"])
     traced, request = _leg(api, settings.sb_connection, acls, datapaths, bindings, outside, target, proto, dport,
                            eth_dst=gateways[0]["mac_address"])
     back = None
     if request.verdict == "delivered":
-        _, back = _leg(api, settings.sb_connection, acls, datapaths, bindings, dst, Endpoint(address, None), proto,
-                       dport, trace.committed_ports(traced))
+        _, back = _leg(api, settings.sb_connection, acls, datapaths, bindings, Endpoint(target.local, inner),
+                       Endpoint(address, None), proto, dport, (traced, outside, target))
     return _verdict(request, back, {"port": None, "address": address},
                     {"port": inner["id"], "address": floating_ip}, proto, dport)
 
@@ -237,9 +277,10 @@ def run_cli_trace(api: ApiClient, settings: Settings, source_ref: str, dest_ref:
 
 
 def trace_command(
-    source: str = typer.Option(..., "--from", help="Port id or name, a workload (device_id), or 'outside': the "
+    source: str = typer.Option(..., "--from", help="Port id or name, a workload (device_id, a VM's name), a "
+                               "Docker or Podman container (name, id or unique id prefix), or 'outside': the "
                                "outside host on the public network (then --to is a floating IP)."),
-    dest: str = typer.Option(..., "--to", help="An IP address, or a port id or name."),
+    dest: str = typer.Option(..., "--to", help="An IP address, or a port or workload as --from takes it."),
     proto: str = typer.Option("icmp", "--proto", help="icmp, tcp or udp."),
     dport: int = typer.Option(None, "--dport", min=0, max=65535, help="Destination port for tcp/udp (0-65535)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
-from ovnet.apiclient import ApiClient, ApiError
+from ovnet.apiclient import ApiClient
+from ovnet.cli.failing import failing
 from ovnet.cli.resolve import resolve_or_exit
 from ovnet.config import load_settings
 from ovnet.credentials import checked_option
@@ -26,10 +29,7 @@ Token = typer.Option(None, "--token", envvar="OS_TOKEN", callback=checked_option
 
 
 def _fail(exc: Exception) -> None:
-    message = f"{exc.type}: {exc.message}" if isinstance(exc, ApiError) else str(exc)
-    if isinstance(exc, httpx.HTTPError):
-        message = f"agent or API unreachable: {exc}"
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
 
 
@@ -67,12 +67,18 @@ def run(
 
     Example: ovnet vm run vm1 --port p1 --port p2 --wait 60
     """
+    try:  # malformed arguments are a usage error (exit 2), told before the API is asked
+        vms.check_run_args(name, port, tap)
+    except VmError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings = load_settings(state_dir)
+    with failing(settings, "api"), _api(settings, token) as api:
+        port = [resolve_or_exit(api, "ports", p) for p in port]
     try:
-        with _api(settings, token) as api:
-            port = [resolve_or_exit(api, "ports", p) for p in port]
-        record = vms.run(settings, name, port, host=host, tap=tap, image=image, token=token)
-    except (VmError, VmImageError, ApiError, httpx.HTTPError) as exc:
+        with failing(settings, "agent"):  # the API is only told which VM the ports are, on a best effort
+            record = vms.run(settings, name, port, host=host, tap=tap, image=image, token=token)
+    except (VmError, VmImageError) as exc:
         _fail(exc)
     nics = ", ".join(f"eth{i} tap {n.tap} MAC {n.mac}" for i, n in enumerate(record.nics))
     typer.echo(f"VM {name} runs (pid {record.pid()}) on host {record.host}, {nics}; console: {record.console}")
@@ -92,25 +98,30 @@ def rm(name: str = typer.Argument(..., help="VM name."), token: str = Token, sta
 
     Example: ovnet vm rm vm1
     """
+    settings = load_settings(state_dir)
     try:
-        record = vms.remove(load_settings(state_dir), name, token=token)
-    except (VmError, ApiError, httpx.HTTPError) as exc:
+        with failing(settings, "agent"):
+            record = vms.remove(settings, name, token=token)
+    except VmError as exc:
         _fail(exc)
     typer.echo(f"VM {name} stopped; port {', '.join(n.port_id for n in record.nics)} unbound on host {record.host}")
 
 
 @app.command("list")
 def list_(state_dir: Path = StateDir) -> None:
-    """One line per VM: name, running, host, port, tap, lease.
+    """One row per VM under a header, as the other list commands: name, state (QEMU's pid or
+    stopped), host, ports, taps and eth0's DHCP lease.
 
     Example: ovnet vm list
     """
+    table = Table("name", "state", "host", "ports", "taps", "lease")
     for record in vms.list_records(load_settings(state_dir)):
         line = wait_console(Path(record.console), LINE_LEASE, 0, suffix=" dev=eth0")
         lease = parse_lease(line).get("ip", "-") if line else "-"
         state = f"pid {record.pid()}" if record.pid() else "stopped"
-        ports, taps = (",".join(getattr(n, f) for n in record.nics) for f in ("port_id", "tap"))
-        typer.echo(f"{record.name}\t{state}\t{record.host}\t{ports}\t{taps}\t{lease}")
+        ports, taps = (", ".join(getattr(n, f) for n in record.nics) for f in ("port_id", "tap"))
+        table.add_row(escape(record.name), state, escape(record.host), ports, taps, lease)
+    Console(width=200).print(table)
 
 
 def libvirt_xml(
@@ -124,11 +135,11 @@ def libvirt_xml(
     settings = load_settings(state_dir)
     try:
         hypervisor = vms.host_of(settings, host)
-        with _api(settings, token) as api:
-            body = api.show_port(resolve_or_exit(api, "ports", port))
-            network = api.show_network(body["network_id"])
-    except (VmError, ApiError, httpx.HTTPError) as exc:
+    except VmError as exc:
         _fail(exc)
+    with failing(settings, "api"), _api(settings, token) as api:
+        body = api.show_port(resolve_or_exit(api, "ports", port))
+        network = api.show_network(body["network_id"])
     recorded = hypervisor.state_dir / "datapath"
     datapath = recorded.read_text().strip() if recorded.exists() else hypervisor.datapath
     typer.echo(interface_xml(body, network, bridge=hypervisor.bridge, userspace_datapath=datapath == "netdev"))

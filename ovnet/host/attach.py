@@ -182,8 +182,8 @@ class AttachService:
         except ApiError as exc:
             if exc.status == 404:
                 raise NotFound(f"port {port_id} could not be found") from None
-            if exc.status == 409:
-                raise Conflict(exc.message) from None
+            if exc.status == 409:  # the API's own type (PortNotBindable, PortBindingConflict) is kept
+                raise Conflict(exc.message, exc.type) from None
             raise
 
     def _rollback(self, plugin: Vif, port_id: str, unbind: bool) -> None:

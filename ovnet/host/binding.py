@@ -49,6 +49,8 @@ class Binder:
         self.service, self.api_urls = service, api_urls
         self.host, self.admin, self.chassis = service.host, service.api, service.chassis
         self._orphans: set[str] = set()  # bound here with nothing plugged, as the last round saw
+        self._vanished: set[str] = set()  # ports whose device went with its namespace, for take_vanished
+        self._namespaces = converge.NamespaceIds()  # workload namespaces as the bridge's sees them
 
     def _visible_port(self, port_id: str, token: str | None) -> dict:
         # The caller's token decides whether the port exists for it; the port itself is read
@@ -185,6 +187,8 @@ class Binder:
             if entry.port_id not in bound or entry.name not in links:
                 self.service.plugin(entry.kind).unplug(entry.port_id)
                 report.removed.append(entry.port_id)
+                if entry.name not in links:
+                    self._vanished.add(entry.port_id)
         on_bridge = {o.port_id for o in owned}
         for port_id, (name, kind, complete) in devices.items():
             if port_id in busy or port_id in on_bridge:
@@ -205,6 +209,13 @@ class Binder:
             LOG.info("reconcile: removed %s, replugged %s, converged %s, unbound %s",
                      report.removed, report.replugged, report.converged, report.unbound)
         return report
+
+    def take_vanished(self) -> set[str]:
+        """Ids of the ports whose OVS port a reconcile (this process's, start-up included) removed
+        because its device had vanished (a veth goes with its workload's namespace), since the
+        last call; the CNI sweep deletes such CNI ports without waiting for its grace period."""
+        taken, self._vanished = self._vanished, set()
+        return taken
 
     def _converge(self, ends: dict[str, converge.WorkloadEnd], bound: dict[str, dict],
                   report: ReconcileReport) -> None:
@@ -259,21 +270,23 @@ class Binder:
         an agent killed mid-plug leaves."""
         names: set[str] = set()
         devices: dict[str, tuple[str, str, bool]] = {}
-        ends: dict[str, converge.WorkloadEnd] = {}
-        namespaces = None
+        moved: dict[str, linkscan.Link] = {}
         for link in linkscan.links(self.host.netns):  # not pyroute2's dump: see ovnet.host.linkscan
             names.add(link.name)
             record = parse_alias(link.alias)
             if record:
-                moved = link.peer_nsid is not None
-                devices[record[0]] = (link.name, record[1], record[1] != VETH or moved)
-                if record[1] == VETH and moved:
-                    if namespaces is None:
-                        with self.host.iproute() as ipr:
-                            namespaces = converge.namespaces_by_nsid(ipr)
-                    end = converge.workload_end(link, namespaces)
-                    if end is not None:
-                        ends[record[0]] = end
+                away = link.peer_nsid is not None
+                devices[record[0]] = (link.name, record[1], record[1] != VETH or away)
+                if record[1] == VETH and away:
+                    moved[record[0]] = link
+        ends: dict[str, converge.WorkloadEnd] = {}
+        if moved:
+            with self.host.iproute() as ipr:
+                namespaces = self._namespaces.resolve(ipr, {link.peer_nsid for link in moved.values()})
+            for port_id, link in moved.items():
+                end = converge.workload_end(link, namespaces)
+                if end is not None:
+                    ends[port_id] = end
         return names, devices, ends
 
 

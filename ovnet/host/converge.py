@@ -34,24 +34,58 @@ class WorkloadEnd:
     index: int
 
 
-def namespaces_by_nsid(ipr: IPRoute) -> dict[int, str]:
-    """Named network namespaces by the id ``ipr``'s namespace has for them (ids exist only for
-    namespaces a link points into)."""
-    found: dict[int, str] = {}
-    for name in listnetns():
-        try:
-            fd = os.open(os.path.join(NETNS_RUN_DIR, name), os.O_RDONLY)
-        except OSError:
-            continue  # removed meanwhile
-        try:
-            nsid = (ipr.get_netnsid(fd=fd) or {}).get("nsid")
-        except NetlinkError:
-            nsid = None
-        finally:
-            os.close(fd)
-        if nsid is not None and nsid < 2**31:  # 0xffffffff: no id assigned
-            found[nsid] = name
-    return found
+def _nsid_of(ipr: IPRoute, path: str) -> int | None:
+    """The id ``ipr``'s namespace has for the namespace at ``path``; None when it has none (or the
+    name went away meanwhile)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        nsid = (ipr.get_netnsid(fd=fd) or {}).get("nsid")
+    except NetlinkError:
+        nsid = None
+    finally:
+        os.close(fd)
+    return nsid if nsid is not None and nsid < 2**31 else None  # 0xffffffff: no id assigned
+
+
+class NamespaceIds:
+    """Named network namespaces (/run/netns) by the id one namespace (the bridge's, whose
+    IPRoute each call is given) has for them; ids exist only for namespaces a link points into.
+
+    Asking the kernel means opening each namespace; on one machine running many chassis most
+    named namespaces are other chassis' and their workloads'. So each namespace's answer is kept,
+    keyed by its nsfs inode (device, inode number and change time: a namespace deleted and
+    another made under the same name, even reusing the inode number, differs in time), and only
+    new namespaces are opened, plus those without an id when an id asked for is unknown (a
+    namespace gains one when a veth end first moves into it). One instance per namespace asking.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, int, int], int | None] = {}  # nsfs key -> nsid or None
+
+    def resolve(self, ipr: IPRoute, wanted: Iterable[int]) -> dict[int, str]:
+        """{nsid: namespace name} holding at least every id of ``wanted`` that a named namespace
+        has (the others are missing: a namespace without a name cannot be entered)."""
+        wanted = set(wanted)
+        current: dict[tuple[int, int, int], str] = {}
+        for name in listnetns():
+            try:
+                st = os.stat(os.path.join(NETNS_RUN_DIR, name))
+            except OSError:
+                continue  # removed meanwhile
+            current[(st.st_dev, st.st_ino, st.st_ctime_ns)] = name
+        known = {key: self._known[key] for key in current if key in self._known}
+        for key, name in current.items():
+            if key not in known:
+                known[key] = _nsid_of(ipr, os.path.join(NETNS_RUN_DIR, name))
+        if wanted - {nsid for nsid in known.values() if nsid is not None}:
+            for key, nsid in known.items():
+                if nsid is None:
+                    known[key] = _nsid_of(ipr, os.path.join(NETNS_RUN_DIR, current[key]))
+        self._known = known
+        return {nsid: current[key] for key, nsid in known.items() if nsid is not None}
 
 
 def workload_end(link: linkscan.Link, namespaces: dict[int, str]) -> WorkloadEnd | None:

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ovnet.model.errors import BadRequest
+from ovnet.model.restoreplan import sqlite_uri
 from ovnet.model.store import Store
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -75,19 +76,29 @@ def backup(store: Store, dest: Path) -> None:
         raise
 
 
-def restore(store: Store, src: Path) -> None:
-    """Replace the content of ``store`` by the copy in ``src`` (made by ``backup`` from a store of
-    the same kind), then migrate it to the current schema. OSError when ``src`` cannot be read;
-    BadRequest when ``src`` is not such a copy (the store is left as it was); subprocess.CalledProcessError with pg_restore's message (nothing changed then)."""
-    src = Path(src)
+def check_kind(store: Store, src: Path) -> None:
+    """Raise BadRequest unless ``src`` starts as a backup of ``store``'s kind does (a SQLite file
+    for SQLite, a pg_dump custom archive for PostgreSQL); OSError when it cannot be read."""
     with open(src, "rb") as f:
         magic = f.read(16)
     if store.url.startswith("sqlite"):
         if magic != SQLITE_MAGIC:
             raise BadRequest(f"{src} is not a SQLite backup (this store is SQLite)")
+    elif not magic.startswith(PGDUMP_MAGIC):
+        raise BadRequest(f"{src} is not a pg_dump custom-format backup (this store is PostgreSQL)")
+
+
+def restore(store: Store, src: Path) -> None:
+    """Replace the content of ``store`` by the copy in ``src`` (made by ``backup`` from a store of
+    the same kind), then migrate it to the current schema. OSError when ``src`` cannot be read;
+    BadRequest when ``src`` is not such a copy (the store is left as it was); subprocess.CalledProcessError with pg_restore's message (nothing changed then)."""
+    src = Path(src)
+    check_kind(store, src)
+    if store.url.startswith("sqlite"):
         store.dispose()
         try:
-            with closing(sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)) as copy:
+            # Read only and lock-free, so no -wal/-shm files are left beside the backup.
+            with closing(sqlite3.connect(sqlite_uri(src), uri=True)) as copy:
                 # A file that only starts like SQLite fails here, before the live store is touched.
                 copy.execute("PRAGMA quick_check").fetchall()
                 with closing(sqlite3.connect(_sqlite_path(store.url))) as live:
@@ -95,8 +106,6 @@ def restore(store: Store, src: Path) -> None:
         except sqlite3.Error as exc:
             raise BadRequest(f"{src} is not a usable SQLite backup: {exc}") from exc
     else:
-        if not magic.startswith(PGDUMP_MAGIC):
-            raise BadRequest(f"{src} is not a pg_dump custom-format backup (this store is PostgreSQL)")
         args, env, _schema = _pg_target(store)
         store.dispose()
         subprocess.run(["pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner", *args, str(src)],

@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ovnet.model import store
 from ovnet.model.errors import Conflict, NotFound, PreconditionFailed
+from ovnet.model.prepared import Prepared
 from ovnet.model.schema import Outbox, StandardAttrs, utcnow
 from ovnet.model.tenancy import Context, require_owner, visible
 
@@ -52,22 +52,22 @@ def _not_found(model: type, resource_id: str) -> NotFound:
     return NotFound(f"{model.noun.label} {resource_id} could not be found.", f"{model.noun.error}NotFound")
 
 
-_VISIBLE_ROW: dict[tuple, Select] = {}  # (model, column names, admin?) -> statement
+_VISIBLE_ROW: dict[tuple, Prepared] = {}  # (model, column names, admin?) -> statement
 
 
-def visible_row(session: Session, ctx: Context, model: type, resource_id: str, names: tuple[str, ...]) -> Row:
-    """The columns ``names`` of the row ``resource_id`` of ``model`` as a Row (attributes by those
+def visible_row(session: Session, ctx: Context, model: type, resource_id: str, names: tuple[str, ...]) -> tuple:
+    """The columns ``names`` of the row ``resource_id`` of ``model`` as a named tuple (attributes by those
     names) if ``ctx`` may see it, else NotFound as ``get_visible``. For a caller that only reads a
     few columns: no ORM entity, and the statement is built once per (model, names, admin or not),
-    with the caller's project as a bind parameter (see store.connection)."""
+    with the caller's project as a bind parameter (see prepared.py)."""
     key = (model, names, ctx.is_admin)
     query = _VISIBLE_ROW.get(key)
     if query is None:
         caller = Context(project_id=bindparam("caller"), is_admin=ctx.is_admin)
-        query = _VISIBLE_ROW[key] = select(*(getattr(model, n) for n in names)).where(
-            model.id == bindparam("id"), visible(caller, model))
+        query = _VISIBLE_ROW[key] = Prepared(select(*(getattr(model, n) for n in names)).where(
+            model.id == bindparam("id"), visible(caller, model)))
     params = {"id": resource_id} if ctx.is_admin else {"id": resource_id, "caller": ctx.project_id}
-    row = store.connection(session).execute(query, params).first()
+    row = query.first(session, params)
     if row is None:
         raise _not_found(model, resource_id)
     return row

@@ -18,7 +18,8 @@ from ovnet.model.common import (Defaults, assign, change_record, get_owned, get_
                                 record_update, visible_row)
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
 from ovnet.model.loader import Loaded
-from ovnet.model.schema import FloatingIP, IPAllocation, Network, Port, Router, Subnet, new_id
+from ovnet.model.prepared import Prepared
+from ovnet.model.schema import AllocationPool, FloatingIP, IPAllocation, Network, Port, Router, Subnet, new_id
 from ovnet.model.tenancy import OPERATOR, Context, owner_project
 
 COLUMNS = {
@@ -80,15 +81,23 @@ def _check_network_owner_only(ctx: Context, network: Network | Row, values: dict
 
 # FOR UPDATE serialises allocations per network on PostgreSQL (SQLite writers are serial
 # already): concurrent writers would otherwise all pick the same lowest free address and most of
-# them would lose on the unique constraint and retry. Built once: see store.connection.
-_SUBNETS = (loader.rows_query(Subnet).where(Subnet.network_id == bindparam("network_id")).with_for_update(of=Subnet)
-            .order_by(Subnet.created_at, Subnet.id))
+# them would lose on the unique constraint and retry. Built once: see prepared.py.
+_SUBNETS = Prepared(loader.rows_query(Subnet).where(Subnet.network_id == bindparam("network_id"))
+                    .with_for_update(of=Subnet).order_by(Subnet.created_at, Subnet.id))
+_POOLS = Prepared(select(*ipam.POOLS.columns).join(Subnet, Subnet.id == AllocationPool.subnet_id)
+                  .add_columns(AllocationPool.subnet_id).where(Subnet.network_id == bindparam("network_id"))
+                  .order_by(*ipam.POOLS.order))
 
 
 def _subnets(session: Session, network_id: str) -> list[Loaded]:
-    # Plain rows (loader), not ORM objects: IPAM only reads them, and loading Subnet entities was
-    # a fifth of a port create.
-    return loader.load(session, ipam.POOLS, _SUBNETS, {"network_id": network_id})
+    """The network's subnets as plain rows shaped like Subnet (``loader.Loaded``, with their
+    ``allocation_pools``), not ORM objects: IPAM only reads them, and loading Subnet entities
+    was a fifth of a port create. Two statements: the subnets, and every pool of the network."""
+    pools: dict[str, list] = {}
+    for pool in _POOLS.rows(session, {"network_id": network_id}):
+        pools.setdefault(pool.subnet_id, []).append(pool)
+    rows = _SUBNETS.rows(session, {"network_id": network_id})
+    return [Loaded(row._fields, row, {ipam.POOLS.name: pools.get(row.id, [])}) for row in rows]
 
 
 def _mac_in_use(session: Session, network_id: str, mac: str) -> bool:

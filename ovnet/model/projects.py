@@ -12,9 +12,10 @@ goes with it); 3. ports; 4. subnets; 5. networks; 6. security groups (with their
 ``default`` included); 7. subnet pools; then RBAC policies it made or that name it, its quotas,
 its tokens and the project row.
 
-All in one transaction: if any step is refused (another project's port on one of its networks,
-a subnet of another project allocated from its pool), nothing is deleted and the refusal says
-which object. A project holding an admin token (the installation's own) is never deleted.
+All in one transaction: if any step is refused (a subnet of another project allocated from its
+pool), nothing is deleted and the refusal says which object. Other projects' ports on its
+networks are looked for first, and the refusal names each with its project. A project holding
+an admin token (the installation's own) is never deleted.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def delete_project(session: Session, ctx: Context, project_id: str, cascade: boo
         raise Conflict(f"Project {project.name} still owns {what}; delete them first, or delete the project "
                        "with cascade.", "ProjectInUse")
     if counts:
+        blocking = _others_ports(session, project.id)
+        if blocking:
+            # Said up front, naming each port and its project: the step that would fail (the subnet
+            # delete) could only say "one or more ports have an IP allocation".
+            raise Conflict(f"Project {project.name} cannot be deleted with cascade: its networks hold ports of other "
+                           f"projects: {'; '.join(blocking)}. Delete them first; nothing was deleted.", "ProjectInUse")
         _remove_resources(session, ctx, project.id)
         left = owned(session, project.id)
         if left:  # a kind this order does not know yet: refuse rather than orphan it
@@ -82,6 +89,30 @@ def delete_project(session: Session, ctx: Context, project_id: str, cascade: boo
     session.delete(project)
     session.flush()
     return {**counts, "tokens": tokens}
+
+
+def _others_ports(session: Session, project_id: str) -> list[str]:
+    """The ports on ``project_id``'s networks that its cascade would not remove, each as "port ID
+    [NAME] (DEVICE_OWNER) of project NAME on network NAME-or-ID". A router gateway or floating IP
+    port has no project of its own (Neutron's ""): it belongs to its router's or floating IP's."""
+    rows = session.execute(
+        select(Port.id, Port.name, Port.device_owner, Port.project_id, Port.device_id, Network.id, Network.name)
+        .join(Network, Network.id == Port.network_id)
+        .where(Network.project_id == project_id, Port.device_owner.not_in(networks.AUTO_DELETED_OWNERS))
+        .order_by(Network.name, Port.id)).all()
+    devices = {row[4] for row in rows if not row[3]}
+    device_projects = dict(session.execute(select(Router.id, Router.project_id).where(Router.id.in_(devices))).all())
+    device_projects.update(session.execute(select(FloatingIP.id, FloatingIP.project_id)
+                                           .where(FloatingIP.id.in_(devices))).all())
+    names = dict(session.execute(select(Project.id, Project.name)).all())
+    blocking = []
+    for port_id, name, owner, port_project, device_id, net_id, net_name in rows:
+        holder = port_project or device_projects.get(device_id, "")
+        if holder == project_id:
+            continue
+        blocking.append(f"port {port_id}{' ' + name if name else ''} ({owner or 'no owner'}) of project "
+                        f"{names.get(holder, holder or '(none)')} on network {net_name or net_id}")
+    return blocking
 
 
 def _ids(session: Session, model: type, project_id: str, *where) -> list[str]:

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, store
+from ovnet.model import attributes
 from ovnet.model.errors import BadRequest, Conflict, Forbidden
+from ovnet.model.prepared import Prepared
 from ovnet.model.query import INT32_MAX
 from ovnet.model.schema import (FloatingIP, Network, Port, Quota, RbacPolicy, Router, SecurityGroup,
                                 SecurityGroupRule, Subnet, SubnetPool)
@@ -43,11 +44,12 @@ def used(session: Session, project_id: str) -> dict[str, int]:
 
 
 # Built once (every create runs it): see tenancy._TOKEN_ROW.
-_LIMIT = select(Quota.limit).where(Quota.project_id == bindparam("project_id"), Quota.resource == bindparam("resource"))
+_LIMIT = Prepared(select(Quota.limit).where(Quota.project_id == bindparam("project_id"),
+                                            Quota.resource == bindparam("resource")))
 
 
 def _limit(session: Session, project_id: str, resource: str, defaults: Mapping[str, int]) -> int:
-    limit = store.connection(session).scalar(_LIMIT, {"project_id": project_id, "resource": resource})
+    limit = _LIMIT.scalar(session, {"project_id": project_id, "resource": resource})
     return defaults.get(resource, UNLIMITED) if limit is None else limit
 
 

@@ -26,7 +26,7 @@ from ovnet.model import attributes, quotas
 from ovnet.model.attributes import Attr
 from ovnet.model.common import DEFAULTS, Defaults, get_owned, record_update
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotFound
-from ovnet.model.schema import FloatingIP, Network, Port, RbacPolicy, Router
+from ovnet.model.schema import FloatingIP, Network, Port, Project, RbacPolicy, Router
 from ovnet.model.tenancy import Context, owner_project
 
 SHARED = "access_as_shared"
@@ -84,12 +84,20 @@ def list_policies(session: Session, ctx: Context, filters: dict[str, list[str]])
     return list(session.scalars(query))
 
 
-def _check_target(ctx: Context, target: str) -> None:
+def _check_target(session: Session, ctx: Context, target: str) -> None:
+    # ovnet is its own identity service, so a target that is no project's id grants nothing to
+    # anyone; a project's name there (a client that did not resolve it) would also make a second,
+    # useless policy beside the one by id.
     if target == EVERYONE and not ctx.is_admin:
         raise Forbidden("rule:create_rbac_policy:target_tenant is disallowed by policy: only admin may share "
                         "with every project", field="target_tenant")
-    if not target:
-        raise BadRequest("Invalid input for target_tenant: it must name a project or be '*'", field="target_tenant")
+    if target == EVERYONE:
+        return
+    if not target or session.get(Project, target) is None:
+        named = session.scalar(select(Project.id).where(Project.name == target)) if target else None
+        hint = f" (project {target} has id {named}: give the id)" if named else ""
+        raise BadRequest(f"Invalid input for target_tenant: {target!r} is not a project id or '*'{hint}",
+                         field="target_tenant")
 
 
 def _policies(network_id: str, action: str):
@@ -204,12 +212,13 @@ def forget(session: Session, network_id: str) -> None:
 
 
 def create_policy(session: Session, ctx: Context, body: object, defaults: Defaults = DEFAULTS) -> RbacPolicy:
-    """Create a policy from a request body's inner dict. BadRequest for invalid input, NotFound
+    """Create a policy from a request body's inner dict. BadRequest for invalid input (a
+    ``target_tenant`` that is neither "*" nor a project's id, e.g. its name), NotFound
     (NetworkNotFound) for a network ``ctx`` cannot see, Forbidden when ``ctx`` does not own it or
     a member targets "*", Conflict (DuplicateRbacPolicy)."""
     values = attributes.validate(ATTRS, "rbac_policy", body, create=True)
     owner_project(ctx, values, "rbac_policy")
-    _check_target(ctx, values["target_tenant"])
+    _check_target(session, ctx, values["target_tenant"])
     network = get_owned(session, ctx, Network, values["object_id"], "create_rbac_policy")
     quotas.check(session, network.project_id, "rbac_policy", defaults.quotas)
     return grant(session, network, values["target_tenant"], values["action"])
@@ -223,7 +232,7 @@ def update_policy(session: Session, ctx: Context, policy_id: str, body: object) 
     old, target = policy.target_project, values.get("target_tenant", policy.target_project)
     if target == old:
         return policy
-    _check_target(ctx, target)
+    _check_target(session, ctx, target)
     network = session.get(Network, policy.object_id)
     check_ungrant(session, network, old, "RbacPolicyInUse", policy.action)
     if _exists(session, network.id, target, policy.action):

@@ -12,9 +12,10 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ovnet.model import attributes, quotas, store
+from ovnet.model import attributes, quotas
 from ovnet.model.common import Defaults, assign, get_owned, get_visible, record_change, record_update
 from ovnet.model.errors import Conflict, NotFound
+from ovnet.model.prepared import Prepared
 from ovnet.model.schema import (
     DefaultSecurityGroup,
     Port,
@@ -61,15 +62,15 @@ def ensure_default(session: Session, project_id: str) -> SecurityGroup:
     return group
 
 
-# Built once (each port create runs it): see store.connection.
-_DEFAULT_GROUP = select(DefaultSecurityGroup.security_group_id).where(
-    DefaultSecurityGroup.project_id == bindparam("project_id"))
+# Built once (each port create runs it): see prepared.py.
+_DEFAULT_GROUP = Prepared(select(DefaultSecurityGroup.security_group_id).where(
+    DefaultSecurityGroup.project_id == bindparam("project_id")))
 
 
 def default_group_id(session: Session, project_id: str) -> str:
     """The id of the project's ``default`` group (ensure_default's, made if missing). Nearly
     always it exists: then this is one primary-key read of its marker row, no ORM entity."""
-    found = store.connection(session).scalar(_DEFAULT_GROUP, {"project_id": project_id})
+    found = _DEFAULT_GROUP.scalar(session, {"project_id": project_id})
     return found if found is not None else ensure_default(session, project_id).id
 
 

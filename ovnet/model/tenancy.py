@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from ovnet.model import store
+from ovnet.model.prepared import Prepared
 from ovnet.model.errors import BadRequest, Conflict, Forbidden, NotAuthorized, NotFound
 from ovnet.model.schema import Network, Port, Project, RbacPolicy, Subnet, Token, utcnow
 
@@ -168,14 +168,15 @@ def revoke_tokens(session: Session, ctx: Context, project_id: str, token: str | 
 
 # Built once: every request runs it, and building the statement (and its cache key) cost
 # several times its execution on SQLite.
-_TOKEN_ROW = select(Token.project_id, Token.role, Token.expires_at).where(Token.token_hash == bindparam("digest"))
+_TOKEN_ROW = Prepared(select(Token.project_id, Token.role, Token.expires_at).where(
+    Token.token_hash == bindparam("digest")))
 
 
 def authenticate(session: Session, token: str | None) -> Context:
     """The Context of ``token``; NotAuthorized if it is missing, unknown (revoked) or expired."""
     if not token:
         raise NotAuthorized("Authentication required: send a token in X-Auth-Token")
-    row = store.connection(session).execute(_TOKEN_ROW, {"digest": hash_token(token)}).first()
+    row = _TOKEN_ROW.first(session, {"digest": hash_token(token)})
     if row is None:
         raise NotAuthorized("The token is not valid")
     if row.expires_at is not None and row.expires_at <= utcnow():

@@ -20,13 +20,15 @@ PORT_SECURITY_STAGES = ("ls_in_check_port_sec", "ls_in_apply_port_sec", "ls_out_
                         "ls_out_apply_port_sec", "ls_in_port_sec_l2", "ls_in_port_sec_ip", "ls_out_port_sec_ip",
                         "ls_out_port_sec_l2")
 ROUTE_STAGES = ("lr_in_ip_routing",)
+ANSWER_STAGE = "lr_in_ip_input"  # where a router turns a ping to its own address into the echo reply
 UNSEEN = "(not visible to this project)"
 
 
 @dataclass
 class Step:
     """One fact of the explanation: ``kind`` is switch, router, allowed, no_rule, port_security,
-    port_down, nat, route, delivered, unbound (output to a port no host has) or dropped; ``text``
+    port_down, nat, route, answered (a router replies to a packet for its own address), delivered,
+    unbound (output to a port no host has) or dropped; ``text``
     says it in words; ``ids`` the objects it names."""
 
     kind: str
@@ -142,6 +144,11 @@ def _drop_step(trace: Trace, lookup: Lookup, to_port: str | None) -> Step:
     if checked:
         return Step("port_security", f"port security of port {_name(lookup('ports', checked[0]), checked[0])}: the "
                     "packet's addresses are neither the port's own nor an allowed address pair", {"port": checked[0]})
+    if hop.stage == ANSWER_STAGE and hop.match.startswith(("ip4.dst == {", "ip6.dst == {")):
+        # northd's catch-all for a router's own addresses, below the flows answering pings (and ARP/ND)
+        oid = _object_id(hop.datapath)
+        return Step("dropped", f"the destination is an address of router {_name(lookup('routers', oid), oid)}, "
+                    "which answers pings to it and drops anything else", {"router": oid})
     if hop.stage in ROUTE_STAGES:
         oid = _object_id(hop.datapath)
         return Step("dropped", f"router {_name(lookup('routers', oid), oid)} has no route for it (broadcast and "
@@ -177,16 +184,20 @@ def explain(trace: Trace, acls: list[Mapping[str, Any]], lookup: Lookup, binding
                 steps.append(_acl_step(hop, acl, lookup))
         if id(hop) in nats:
             action, addr = nats[id(hop)]
-            word = "SNAT" if "snat" in action else "DNAT"
+            word = {"ct_unsnat": "un-SNAT"}.get(action, "SNAT" if "snat" in action else "DNAT")
             steps.append(Step("nat", f"{word} to {addr}", {"address": addr}))
         if hop.stage in ROUTE_STAGES and hop is not trace.dropped_at:
             steps.append(Step("route", f"route {hop.match}"))
+        if hop.stage == ANSWER_STAGE and any("<->" in a for a in hop.actions):  # ip4.dst <-> ip4.src
+            oid = _object_id(hop.datapath)
+            steps.append(Step("answered", f"router {_name(lookup('routers', oid), oid)} answers it itself (the "
+                              "address is its own); the answer goes back to the sender", {"router": oid}))
     if trace.delivered:
         steps.append(_delivered(trace.delivered_to, lookup, bindings))
         if steps[-1].kind == "unbound":
             return Explanation("dropped", steps[-1].text, steps)
-        allowed = [s for s in steps if s.kind == "allowed"]
-        return Explanation("delivered", allowed[-1].text if allowed else steps[-1].text, steps)
+        decisive = [s for s in steps if s.kind == "answered"] or [s for s in steps if s.kind == "allowed"]
+        return Explanation("delivered", decisive[-1].text if decisive else steps[-1].text, steps)
     hop = trace.dropped_at
     if not (hop is not None and id(hop) in by_hop and steps and steps[-1].kind == "no_rule"):
         steps.append(_drop_step(trace, lookup, to_port))  # else the decisive no_rule step is already last

@@ -52,14 +52,18 @@ class _Idl(connection.OvsdbIdl):
     things ovnet needs of it.
     """
 
-    def __init__(self, remote: str, helper: ovs_idl.SchemaHelper, handler: event.RowEventHandler):
+    def __init__(self, remote: str, helper: ovs_idl.SchemaHelper, handler: event.RowEventHandler,
+                 on_connected: Callable[[], None] | None = None):
         super().__init__(remote, helper)
         self._handler = handler
+        self._on_connected = on_connected
         self._was_monitoring = False
+        self.epoch = 0  # how many times the replica has been (re)loaded; read from other threads
 
     def run(self) -> bool:
         """python-ovs's run(); besides, on reaching a replica, arm one pass over every remote
-        without back-off for the next disconnect. python-ovs skips the back-off only for a
+        without back-off for the next disconnect, count the (re)load in ``epoch`` and call
+        ``on_connected``. python-ovs skips the back-off only for a
         disconnect it forces itself; when a Raft leader dies the connection just drops, and the
         1 s back-off (python-ovs's minimum) before each try of a follower that has no leader yet
         made NB writes wait ~3-5 s after a leader's SIGKILL instead of ~1-2 s (DESIGN.md facts).
@@ -68,6 +72,9 @@ class _Idl(connection.OvsdbIdl):
         monitoring = self.state == self.IDL_S_MONITORING and self._session.is_connected()
         if monitoring and not self._was_monitoring:
             self._session.reset_backoff()
+            self.epoch += 1
+            if self._on_connected is not None:
+                self._on_connected()
         self._was_monitoring = monitoring
         return changed
 
@@ -374,15 +381,17 @@ class NbClient:
     ``start()`` returns at once; the connection (re)connects in its own thread. ``on_port_up``
     is called from ovsdbapp's notification thread with (port id, up: bool) whenever the ``up``
     column of an owned Logical_Switch_Port changes or one appears already up (an OVSDB monitor,
-    not polling).
+    not polling). ``on_connected()`` is called from the connection thread each time the replica
+    has been (re)loaded, i.e. when ``epoch`` grows.
     """
 
-    def __init__(self, remote: str, on_port_up: Callable[[str, bool], None] | None = None):
+    def __init__(self, remote: str, on_port_up: Callable[[str, bool], None] | None = None,
+                 on_connected: Callable[[], None] | None = None):
         helper = ovs_idl.SchemaHelper(location=NB_SCHEMA)
         for table, columns in monitored_columns().items():
             helper.register_columns(table, sorted(columns))
         self._events = event.RowEventHandler()
-        self._idl = _Idl(remote, helper, self._events)
+        self._idl = _Idl(remote, helper, self._events, on_connected)
         self._idl.cap_backoff(MAX_BACKOFF_MS)
         for table in TABLES:
             if table.name_of is not None:
@@ -408,6 +417,13 @@ class NbClient:
     def connected(self) -> bool:
         """True when NB is connected and its contents are replicated."""
         return self._idl.is_connected() and self._idl.state == self._idl.IDL_S_MONITORING
+
+    @property
+    def epoch(self) -> int:
+        """How many times the replica has been (re)loaded since ``start()`` (0: never): a
+        reconnect shows as a new value even when it was too quick for anyone to see
+        ``connected()`` false (a Raft failover, an NB restarted in under a second)."""
+        return self._idl.epoch
 
     def wait_connected(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for ``connected()``; return it."""

@@ -58,7 +58,10 @@ class Syncer:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
-        self.nb = NbClient(settings.nb_connection, on_port_up=self._on_port_up)
+        # A (re)loaded replica wakes the worker: its reconcile and the flushes waiting on the
+        # outbox need not wait for the next OUTBOX_POLL.
+        self._wake = threading.Event()
+        self.nb = NbClient(settings.nb_connection, on_port_up=self._on_port_up, on_connected=self._wake.set)
         # Gateway chassis come from SB; a chassis joining or leaving asks for a reconcile.
         self.sb = ChassisWatcher(settings.sb_connection, on_change=self._chassis_changed)
         self._reconcile_soon = threading.Event()
@@ -66,7 +69,6 @@ class Syncer:
         self._cond = threading.Condition()
         self._requested = 0
         self._served = 0
-        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._status: queue.Queue[tuple[str, bool] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -186,31 +188,34 @@ class Syncer:
     # -- worker ----------------------------------------------------------------------------------
     def _work(self) -> None:
         next_reconcile = 0.0
-        was_connected = False
+        # The NB epoch last reconciled: a reconnect (a new epoch) is reconciled even when it was
+        # too quick for this loop to see NB disconnected. None: reconcile at the next chance.
+        reconciled: int | None = None
         while not self._stopping.is_set():
             self._wake.wait(OUTBOX_POLL)
             self._wake.clear()
             if self._stopping.is_set():
                 return
             if not self._is_writer():
-                was_connected = False  # so that taking the role over starts with a reconcile
+                reconciled = None  # so that taking the role over starts with a reconcile
                 continue
             if not self.nb.connected():
-                if was_connected:
+                if reconciled is not None:
                     LOG.warning("OVN NB %s unreachable; changes wait in the outbox", self.settings.nb_connection)
-                was_connected = False
+                reconciled = None
                 continue
             try:
-                if not was_connected or time.monotonic() >= next_reconcile or self._reconcile_soon.is_set():
+                epoch = self.nb.epoch  # read before the repair: a reconnect during it repairs again
+                if epoch != reconciled or time.monotonic() >= next_reconcile or self._reconcile_soon.is_set():
                     self._reconcile_soon.clear()
-                    if not was_connected:
+                    if epoch != reconciled:
                         LOG.info("OVN NB %s connected; reconciling", self.settings.nb_connection)
                     repaired = self.repair()
                     if repaired:
                         LOG.warning("reconcile repaired %d difference(s), first: %s", len(repaired),
                                     "; ".join(repaired[:5]))
                     next_reconcile = time.monotonic() + self.settings.sync_interval
-                    was_connected = True
+                    reconciled = epoch
                 self._drain()
             except Exception:  # noqa: BLE001 - the outbox keeps the work; log and retry
                 LOG.exception("NB sync failed; retrying in %.1f s", RETRY_DELAY)

@@ -9,7 +9,11 @@ under a header per pipeline (``ingress(dp="ovnet-<id>", inport="<port>")``). Thi
 microflow, runs ovn-trace, parses the hops and maps the ACL hops back to the NB ACL rows that made
 them (by their match, which northd copies into the flow inside ``&& (...)``), whose
 ``external_ids`` name ovnet's security group and rule. No pipeline is re-implemented here: the
-verdict is the last action ovn-trace reports (``output`` to a port, or ``drop``).
+verdict is the last action ovn-trace reports (``output`` to a port, or ``drop``). What ovn-trace
+cannot know, it is told: the conntrack state of each lookup (``--ct``, from the zones the
+connection was committed in: ct_states), and, having no conntrack table, where an answer is
+un-SNATed (missed_unsnat): the trace is run again from that router with the restored address
+and joined (resumed).
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ import json
 import re
 import subprocess
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 HEADER_RE = re.compile(r'^(ingress|egress)\(dp="([^"]*)"(?:, inport="([^"]*)")?(?:, outport="([^"]*)")?\)')
 HOP_RE = re.compile(r"^\s*(\d+)\. (\w+) \([^)]*\): (.*), priority (\d+), uuid ([0-9a-f]+)$")
 OUTPUT_RE = re.compile(r'/\* output to "([^"]*)"')
-NAT_RE = re.compile(r"(ct_(?:s|d)nat(?:_in_czone)?)\(([^)]*)\)")
+NAT_RE = re.compile(r"(ct_(?:s|d|uns)nat(?:_in_czone)?)\(([^)]*)\)")
+ADMISSION_MAC_RE = re.compile(r"eth\.dst == ([0-9a-f:]{17}) && inport == \"([^\"]*)\"")
+# ovn-trace keeps no conntrack table: a reply's un-SNAT (ct_snat with no address) is assumed away
+UNSNAT_MISSED = "assuming no un-snat entry"
 ACL_STAGES = ("ls_in_acl", "ls_out_acl", "ls_in_acl_eval", "ls_out_acl_eval")
 # Connection-tracking states handed to each ct_next of a trace (ovn-trace --ct): a request opens a
 # new connection at every conntrack zone it crosses; a reply belongs to an established one.
@@ -54,12 +61,13 @@ class Trace:
     """A parsed trace: ``hops`` in order; ``delivered_to`` the logical port it was output to
     (None when dropped); ``dropped_at`` the hop whose action dropped it; ``ct_lookups`` the
     logical port whose conntrack zone each ct_next looked in, in order (a pipeline's zone is its
-    inport's on ingress, its outport's on egress)."""
+    inport's on ingress, its outport's on egress); ``ct_after`` how many hops came before each."""
 
     hops: list[Hop]
     delivered_to: str | None
     dropped_at: Hop | None
     ct_lookups: list[str] = field(default_factory=list)
+    ct_after: list[int] = field(default_factory=list)
 
     @property
     def delivered(self) -> bool:
@@ -129,6 +137,7 @@ def parse(text: str, datapaths: Mapping[str, str] | None = None) -> Trace:
     datapaths = datapaths or {}
     hops: list[Hop] = []
     lookups: list[str] = []
+    after: list[int] = []
     pipeline = datapath = inport = outport = ""
     for line in text.splitlines():
         # a multicast output (e.g. _MC_unknown to a localnet port) prints its egress pipelines indented
@@ -145,6 +154,7 @@ def parse(text: str, datapaths: Mapping[str, str] | None = None) -> Trace:
         stripped = line.strip()
         if stripped.startswith("ct_next(ct_state="):
             lookups.append(inport if pipeline == "ingress" else outport)
+            after.append(len(hops))
         elif hops and stripped and not stripped.startswith(("#", "---")):
             hops[-1].actions.append(stripped)
     # The packet ends where the last flow left it: output to a port at the end of an egress
@@ -152,24 +162,64 @@ def parse(text: str, datapaths: Mapping[str, str] | None = None) -> Trace:
     last = hops[-1] if hops else None
     outputs = [m.group(1) for a in (last.actions if last else []) for m in [OUTPUT_RE.search(a)] if m]
     if last is not None and last.pipeline == "egress" and outputs:
-        return Trace(hops, outputs[-1], None, lookups)
-    return Trace(hops, None, last, lookups)
+        return Trace(hops, outputs[-1], None, lookups, after)
+    return Trace(hops, None, last, lookups, after)
 
 
-def committed_ports(trace: Trace) -> set[str]:
+def committed_ports(trace: Trace, hops: int | None = None) -> set[str]:
     """The logical ports in whose conntrack zone the traced packet was committed as allowed
-    (``ct_commit`` without ``ct_mark.blocked = 1``): a reply finds its connection there."""
+    (``ct_commit`` without ``ct_mark.blocked = 1``) by its first ``hops`` hops (all by default):
+    a reply finds its connection there."""
     out = set()
-    for hop in trace.hops:
+    for hop in trace.hops[:hops]:
         if any("ct_commit" in a and "blocked = 1" not in a for a in hop.actions):
             out.add(hop.inport if hop.pipeline == "ingress" else hop.outport)
     return out
 
 
-def reply_states(lookups: list[str], committed: set[str]) -> list[str]:
-    """The conntrack state of each ct_next of a reply: established in the zones where the request
-    was committed, new elsewhere (where the request passed statelessly)."""
-    return [CT_REPLY if port in committed else CT_REQUEST for port in lookups]
+def ct_states(trace: Trace, committed: set[str] = frozenset()) -> list[str]:
+    """The conntrack state each ct_next of ``trace`` should have seen: established (as a reply) in
+    the zones of ``committed`` (where the request of a traced reply was committed) and in those an
+    earlier hop of this same trace committed to (a router that answers a request itself sends the
+    answer back through the sender's zone, where conntrack knows the connection); new elsewhere."""
+    return [CT_REPLY if port in committed or port in committed_ports(trace, after) else CT_REQUEST
+            for port, after in zip(trace.ct_lookups, trace.ct_after)]
+
+
+def missed_unsnat(trace: Trace, snat_address: str | None = None) -> tuple[int, str] | None:
+    """Where ovn-trace assumed a router's un-SNAT away (it has no conntrack table, so the answer to
+    a connection the router SNATed keeps the router's own address as its destination): an
+    lr_in_unsnat flow that found no entry, or, within one router (a floating IP behind the router
+    that SNATed the request), the egress loop that sends a packet for ``snat_address`` back into
+    the router. Returns the index of the first hop of the router pipeline the packet then
+    entered (its lr_in_admission flow for the port) and the MAC it entered with; None when no hop
+    did."""
+    for i, hop in enumerate(trace.hops):
+        if hop.stage == "lr_in_unsnat" and any(UNSNAT_MISSED in a for a in hop.actions):
+            port, before = hop.inport, trace.hops[:i]
+        elif (snat_address and hop.stage == "lr_out_egr_loop" and i + 1 < len(trace.hops)
+              and re.match(rf"ip[46]\.dst == {re.escape(snat_address)} ", hop.match)):
+            port, before = hop.outport, trace.hops[:i + 2]
+        else:
+            continue
+        entries = [(j, m.group(1)) for j, h in enumerate(before) if h.stage == "lr_in_admission"
+                   and h.datapath == hop.datapath for m in [ADMISSION_MAC_RE.search(h.match)] if m and m.group(2) == port]
+        if entries:
+            return entries[-1]
+    return None
+
+
+def resumed(first: Trace, start: int, address: str, rest: Trace) -> Trace:
+    """``first``'s hops before ``start`` (missed_unsnat) then ``rest``: the trace of the same packet
+    resumed at that router after the un-SNAT of its destination to ``address``, recorded as a
+    ``ct_unsnat(address)`` action on rest's first hop (nat_actions reports it)."""
+    hops = list(rest.hops)
+    if hops:
+        hops[0] = replace(hops[0], actions=[f"ct_unsnat({address})", *hops[0].actions])
+    before = [(port, after) for port, after in zip(first.ct_lookups, first.ct_after) if after <= start]
+    lookups = before + [(port, start + after) for port, after in zip(rest.ct_lookups, rest.ct_after)]
+    return Trace(first.hops[:start] + hops, rest.delivered_to, rest.dropped_at, [p for p, _ in lookups],
+                 [a for _, a in lookups])
 
 
 def acl_matches(hop: Hop) -> list[str]:
@@ -214,7 +264,21 @@ def acl_hits(trace: Trace, acls: Iterable[Mapping[str, Any]]) -> list[tuple[Hop,
     return hits
 
 
+def snat_routers(trace: Trace) -> set[str]:
+    """The datapaths (router names) whose hops SNATed the traced packet."""
+    return {hop.datapath for hop, action, _ in nat_actions(trace) if action.startswith("ct_snat")}
+
+
+def source_after_snat(trace: Trace) -> str | None:
+    """The packet's source address as its last SNAT left it (None when no hop SNATed it): where a
+    reply is sent."""
+    snats = [address for _, action, address in nat_actions(trace) if action.startswith("ct_snat")]
+    return snats[-1] if snats else None
+
+
 def nat_actions(trace: Trace) -> list[tuple[Hop, str, str]]:
-    """Every NAT a hop applied: (hop, "ct_snat" | "ct_dnat" | ..., address)."""
-    return [(hop, m.group(1), m.group(2)) for hop in trace.hops for a in hop.actions for m in NAT_RE.finditer(a)
-            if m.group(2)]
+    """Every NAT a hop applied: (hop, "ct_snat" | "ct_dnat" | ..., address); "ct_unsnat" is the
+    un-SNAT ``resumed`` recorded."""
+    # an action reads ct_snat(A), ovn-trace's result line ct_snat(ip4.src=A): the address either way
+    return [(hop, m.group(1), m.group(2).rpartition("=")[2]) for hop in trace.hops for a in hop.actions
+            for m in NAT_RE.finditer(a) if m.group(2)]

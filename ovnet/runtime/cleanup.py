@@ -8,7 +8,8 @@ any service. The test bed registers the demo's dockerd and its QEMU VMs this way
 detached: nothing else would stop it), so the product depends on the test bed in no direction.
 Likewise ``hook(settings, host) -> list[str]`` under ``ovnet.host_remove`` runs before a host is
 removed (``ovnet host remove``, ``ovnet demo --clean``): the test bed stops the QEMU VMs running
-on it, which would otherwise outlive their host's bridge and still be listed on it.
+on it, which would otherwise outlive their host's bridge and still be listed on it, and the demo's
+dockerd and Podman containers whose plugin or CNI agent is that host's.
 Entry points are read from the installed package's metadata (``pip install -e .``, ``make venv``).
 """
 

@@ -51,6 +51,10 @@ class Service:
     start_timeout: float = 30.0
     start_limit: float = 0.0
     sockets: list[Path] = field(default_factory=list)
+    # The process this object spawned (not a detaching daemon): waited for once it is stopped or
+    # dies, so that it is reaped and its Popen not dropped while running (a ResourceWarning). A
+    # command that starts it and exits leaves it running, as it must.
+    _child: subprocess.Popen | None = field(default=None, init=False, repr=False, compare=False)
 
     def pid(self) -> int | None:
         """The pid from the pidfile if that process is alive, else None."""
@@ -72,9 +76,9 @@ class Service:
                 raise RuntimeFailure(f"{self.name} failed to start (exit {done.returncode}); see {self.log}")
         else:
             with open(self.log, "ab") as log:
-                proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-            self.pidfile.write_text(f"{proc.pid}\n")
+                self._child = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                               stderr=subprocess.STDOUT, start_new_session=True)
+            self.pidfile.write_text(f"{self._child.pid}\n")
         self.wait_healthy()
 
     def wait_healthy(self) -> None:
@@ -85,6 +89,7 @@ class Service:
         started, delay = time.monotonic(), 0.05
         while True:
             if self.pid() is None:
+                self._forget_child()
                 raise RuntimeFailure(f"{self.name} exited while starting; {self._log_tail()}")
             reason, listening = self._probe()
             if reason is None:
@@ -124,12 +129,20 @@ class Service:
                 except RuntimeFailure:
                     pass  # a graceful exit is a courtesy; the signal below is the guarantee
             stop_pid(pid)
+        self._forget_child()
         self.pidfile.unlink(missing_ok=True)
         for path in self.sockets:
             remove_dead_socket(path)
         if self.after_stop:
             self.after_stop()
         return pid is not None
+
+    def _forget_child(self) -> None:
+        # Called once the process is gone: wait() returns at once (stop_pid may have reaped it
+        # already, which Popen takes as an exit status of 0).
+        if self._child is not None:
+            self._child.wait(timeout=5.0)
+            self._child = None
 
     def check(self) -> str | None:
         """None when running and healthy, else why not ("not running" or the probe's reason)."""

@@ -123,6 +123,13 @@ def _share_token(settings: Settings, host: Settings) -> None:
         copy.write_text(token.read_text())
 
 
+def check_name(settings: Settings, name: str) -> None:
+    """ValueError unless ``name`` can name a host: NAME_RE, and not the all-in-one's chassis name."""
+    if not NAME_RE.match(name) or name == settings.chassis_name:
+        raise ValueError(f"host name {name!r} must match {NAME_RE.pattern} and differ from the all-in-one's chassis "
+                         f"name {settings.chassis_name!r}")
+
+
 def add(settings: Settings, name: str) -> HostStatus:
     """Start host ``name`` (create it unless recorded); idempotent; returns its status.
 
@@ -130,9 +137,7 @@ def add(settings: Settings, name: str) -> HostStatus:
     RuntimeFailure when something cannot start, after stopping the host again (unless it was
     running before this call) and deleting the record this call made.
     """
-    if not NAME_RE.match(name) or name == settings.chassis_name:
-        raise ValueError(f"host name {name!r} must match {NAME_RE.pattern} and differ from the all-in-one's chassis "
-                         f"name {settings.chassis_name!r}")
+    check_name(settings, name)
     local = local_chassis(settings)
     reason = chassis_services(local)[-1].check()
     if reason is not None:

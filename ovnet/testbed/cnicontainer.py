@@ -10,6 +10,7 @@ Probes from the container run in its network namespace, entered through its pid.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from ovnet.apiclient import write_private
@@ -80,8 +81,12 @@ def container_pid(podman: PrivatePodman, name: str) -> int:
 
 def remove(root: Path) -> bool:
     """Remove the containers under ``root`` (their CNI DELs delete the ports) and ``root`` itself.
-    Returns whether anything was there. Safe in any state."""
+    Returns whether anything was there. Safe in any state; RuntimeFailure when podman hangs."""
     if not root.exists():
         return False
-    engine(root).destroy()
+    try:
+        engine(root).destroy()
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeFailure(f"podman under {root} did not remove its containers within {exc.timeout:.0f} s "
+                             "(their CNI agent's host is gone?)") from None
     return True

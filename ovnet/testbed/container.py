@@ -62,10 +62,11 @@ def run(engine: PrivateDockerd, name: str, plugin: str, network_id: str, project
     """Run container ``name`` (hostname too) at ``address`` on a Docker network named like it
     that adopts ovnet network ``network_id`` of ``project`` through plugin ``plugin`` with its
     subnet ``subnet`` (a CIDR: Docker takes ``--ip`` only on a network given a subnet), and wait
-    until its echo service listens. Returns {"id", "pid", "endpoint"} (the endpoint id is the
-    device_id of the ovnet port the plugin made). Raises RuntimeFailure."""
+    until its echo service listens. Returns {"id", "pid", "endpoint", "network"} (the endpoint id
+    is the device_id of the ovnet port the plugin made; network the Docker network's id). Raises
+    RuntimeFailure."""
     network = f"{name}-net"
-    _docker(engine, "network", "create", "-d", plugin, "--ipam-driver", plugin,
+    docker_network = _docker(engine, "network", "create", "-d", plugin, "--ipam-driver", plugin,
             "--ipam-opt", f"ovnet.network={network_id}", "--ipam-opt", f"ovnet.project={project}",
             "-o", f"ovnet.project={project}", "--subnet", subnet, network)
     container = _docker(engine, "run", "-d", "--name", name, "--hostname", name, "--network", network,
@@ -78,7 +79,7 @@ def run(engine: PrivateDockerd, name: str, plugin: str, network_id: str, project
     if reason is not None:
         logs = engine.docker("logs", container, check=False).stderr.strip()
         raise RuntimeFailure(f"container {name}: echo port {ECHO_PORT} {reason} after {LISTEN_TIMEOUT_S:g} s ({logs})")
-    return {"id": container, "pid": pid, "endpoint": endpoint}
+    return {"id": container, "pid": pid, "endpoint": endpoint, "network": docker_network}
 
 
 def listening(pid: int, port: int) -> bool:
@@ -113,10 +114,19 @@ def remove_engine(root: Path, netns: str | None) -> bool:
     if not root.exists():
         return False
     engine = PrivateDockerd(root, netns=netns)
-    if engine.pid():
-        containers = engine.docker("ps", "-aq", check=False, timeout=30).stdout.split()
-        if containers:
-            engine.docker("rm", "-f", *containers, check=False, timeout=60)
-        engine.docker("network", "prune", "-f", check=False, timeout=60)
+    try:
+        if engine.pid():
+            containers = engine.docker("ps", "-aq", check=False, timeout=30).stdout.split()
+            if containers:
+                engine.docker("rm", "-f", *containers, check=False, timeout=60)
+            engine.docker("network", "prune", "-f", check=False, timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        # dockerd waits on a network plugin that is gone (its host was removed first): stop it by
+        # pid anyway, so it does not run on, and say what could not be removed.
+        engine.stop()
+        engine.destroy()
+        raise RuntimeFailure(f"the dockerd under {root} did not answer `docker {' '.join(exc.cmd[3:5])}` within "
+                             f"{exc.timeout:.0f} s (its network plugin's host is gone?); it was stopped, but its "
+                             "containers' ports and Docker networks may be left in the API") from None
     engine.destroy()
     return True

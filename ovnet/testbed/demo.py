@@ -36,6 +36,7 @@ from pyroute2 import netns as kernel_netns
 from ovnet.apiclient import ApiClient, ApiError
 from ovnet.config import Settings
 from ovnet.host.agentclient import AgentClient
+from ovnet.host.docker import pools
 from ovnet.runtime import cleanup, hosts, owned, public, underlay
 from ovnet.runtime.daemon import Service
 from ovnet.runtime.process import RuntimeFailure, wait_until
@@ -63,7 +64,8 @@ class Record:
     ``vm.remove`` unbinds, and the container's, which the plugin deletes with it);
     ``projects`` those the demo created; ``nic_ports`` a port id by "workload/ifname";
     ``floating`` a floating IP address by workload; ``gateways`` a router's gateway address by
-    project; ``public_network`` the external network's id."""
+    project; ``public_network`` the external network's id; ``docker_networks`` the ids of the
+    Docker networks its dockerd made (each claims its ovnet network with a tag)."""
 
     path: Path
     host: str = ""
@@ -80,6 +82,7 @@ class Record:
     ports: list[dict] = field(default_factory=list)
     routers: list[str] = field(default_factory=list)
     floatingips: list[str] = field(default_factory=list)
+    docker_networks: list[str] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
     nic_ports: dict[str, str] = field(default_factory=dict)
     floating: dict[str, str] = field(default_factory=dict)
@@ -297,7 +300,10 @@ def _build_project(settings: Settings, project: str, token: str,
         for nic in (n for n in seed.nics() if n.project == project and n.workload not in containers):
             subnet = subnets[nic.network]
             groups = [default, opened] if nic.workload in seed.OPEN else [default]
+            # device_id = the workload (Nova's convention: the instance), so `ovnet trace --from A-vm1`
+            # finds it; device_owner stays empty for a namespace (the topology page tells kinds by it).
             port = api.create_port(network_id=subnet["network_id"], name=f"{nic.workload}-{nic.ifname}",
+                                   device_id=nic.workload,
                                    fixed_ips=[{"subnet_id": subnet["id"], "ip_address": nic.address}],
                                    security_groups=groups)
             record.add("ports", {"id": port["id"], "socket": ""})
@@ -365,6 +371,7 @@ def _run_container(settings: Settings, engine: PrivateDockerd, wl: seed.Workload
     nic = wl.nics[0]
     made = container.run(engine, wl.name, plugin, network_id, wl.project, seed.NETWORKS[wl.project][nic.network],
                          nic.address)
+    record.add("docker_networks", made["network"])
     _container_port(settings, wl, made["endpoint"], token, record)
 
 
@@ -461,20 +468,20 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     """Remove what the recorded demo made (echo servers, the Docker container, network and dockerd,
     VMs, bindings, the API's resources (_delete_resources), namespaces, the host it added);
     returns what was removed. Nothing recorded: nothing to do. Uses the admin token: the operator cleans up
-    whatever the projects made. Raises PublicInUse, before removing anything, when ports the demo
-    did not make (a user's router gateway or floating IP) are on its public network."""
+    whatever the projects made. Raises DemoNetworkInUse, before removing anything, when ports the
+    demo did not make (a user's port, router gateway or floating IP) are on any of its networks."""
     note = note or (lambda _msg: None)
     record = Record.load(settings)
     if record is None:
         return []
     with ApiClient.from_settings(settings) as admin:
-        others = _others_on_public(admin, record)
+        others = _others_on_demo_networks(admin, record)
     if others:
-        # Checked before anything goes: the public network could not be deleted under them, and
-        # a clean-up failing there would leave the demo half-removed.
-        raise PublicInUse(f"the demo's network {seed.PUBLIC_NETWORK} holds ports it did not make: "
-                          f"{'; '.join(others)}. Remove them first (`openstack router unset --external-gateway`, "
-                          "`openstack floating ip delete`, `openstack port delete`); nothing was removed")
+        # Checked before anything goes: a subnet or network could not be deleted under them
+        # (409 SubnetInUse), and a clean-up failing there would leave the demo half-removed.
+        raise DemoNetworkInUse(f"the demo's networks hold ports it did not make: {'; '.join(others)}. Remove them "
+                               "first (`openstack port delete`, `openstack router unset --external-gateway`, "
+                               "`openstack floating ip delete`); nothing was removed")
     removed: list[str] = []
     admin_token = settings.admin_token_file.read_text().strip()
     for wl in seed.WORKLOADS:
@@ -517,26 +524,48 @@ def clean(settings: Settings, note: Progress | None = None) -> list[str]:
     return removed
 
 
-class PublicInUse(RuntimeError):
-    """The recorded demo's public network holds ports of resources the demo did not make."""
+class DemoNetworkInUse(RuntimeError):
+    """The recorded demo's networks (its projects' and the public one) hold ports of resources the
+    demo did not make."""
 
 
-def _others_on_public(admin: ApiClient, record: Record) -> list[str]:
-    """The ports on the recorded public network that belong to no router or floating IP the demo
-    made, each as "port ID (DEVICE_OWNER of DEVICE_ID)"; none once that network is gone."""
-    if not record.public_network:
+def _others_on_demo_networks(admin: ApiClient, record: Record) -> list[str]:
+    """The ports on the recorded networks that are neither the demo's own (recorded ports, its
+    routers' interfaces and gateways, its floating IPs) nor removed with their network (DHCP),
+    each as "port ID NAME (DEVICE_OWNER of DEVICE_ID, project P) on network NET"; none once those
+    networks are gone."""
+    networks = [record.public_network] if record.public_network else []
+    networks += [n for n in record.networks if n not in networks]
+    if not networks:
         return []
-    mine = {*record.routers, *record.floatingips}
-    return [f"port {p['id']} ({p['device_owner'] or 'no owner'}{' of ' + p['device_id'] if p['device_id'] else ''})"
-            for p in admin.list_ports(network_id=record.public_network) if p["device_id"] not in mine]
+    mine_devices = {*record.routers, *record.floatingips}
+    mine_ports = {p["id"] for p in record.ports}
+    names = {n["id"]: n["name"] for n in admin.list_networks(id=networks)}
+    others = []
+    for p in admin.list_ports(network_id=networks):
+        if p["id"] in mine_ports or p["device_id"] in mine_devices or p["device_owner"] == "network:dhcp":
+            continue
+        owner = (p["device_owner"] or "no owner") + (f" of {p['device_id']}" if p["device_id"] else "")
+        named = f"port {p['id']}" + (f" {p['name']}" if p["name"] else "")
+        network = names.get(p["network_id"], p["network_id"])
+        others.append(f"{named} ({owner}, project {p['project_id']}) on network {network}")
+    return others
 
 
 def _delete_resources(admin: ApiClient, record: Record) -> list[str]:
     """Delete the recorded API resources, those that hold others first: floating IPs, the routers
     (their interfaces, then each router with its gateway port), ports, subnets, networks (the
     public one last), the groups (the projects' ``default`` ones too) and the projects the demo
-    made. What is gone already (404) is skipped. Returns what was deleted."""
+    made. What is gone already (404) is skipped. First, the claims (in-use tags) its Docker networks
+    left on its networks: called once its dockerd is gone, they are stale (a dockerd that hung on
+    a removed host's plugin was stopped without removing its networks). Returns what was deleted."""
     removed: list[str] = []
+    if record.docker_networks and record.networks:
+        claims = {pools.in_use_tag(d) for d in record.docker_networks}
+        for network in admin.list_networks(id=record.networks):
+            for tag in claims & set(network["tags"]):
+                admin.remove_tag("networks", network["id"], tag)
+                removed.append(f"claim {tag} on network {network['id']}")
 
     def gone(kind: str, resource_id: str, call: Callable[[], object]) -> None:
         try:
@@ -590,6 +619,25 @@ def down_hook(settings: Settings) -> list[str]:
     agents' CNI routes)."""
     stopped = ["the demo's dockerd"] if stop_docker(settings) else []
     return stopped + (["the demo's Podman containers"] if stop_podman(settings) else [])
+
+
+def host_remove_hook(settings: Settings, host: str) -> list[str]:
+    """The ``ovnet.host_remove`` hook (ovnet.runtime.cleanup): before hypervisor ``host`` goes, stop
+    the recorded demo's dockerd when it runs in that host's namespace, and its Podman containers
+    when their CNI agent is that host's, as down_hook does for all. Now, while the host's Docker
+    plugin and agent still answer their DELs: once the host is gone dockerd's ``rm -f`` hangs on the
+    vanished plugin and the containers' conmon lives on."""
+    record = Record.load(settings)
+    removed = hosts.host_settings(settings, host)
+    if record is None or removed is None:
+        return []
+    chassis = [settings.chassis_name, record.host]
+    stopped = []
+    if record.docker_root and removed.netns and record.docker_netns == removed.netns and stop_docker(settings, record):
+        stopped.append("the demo's dockerd")
+    if any(w.kind == "podman" and chassis[w.hypervisor] == host for w in seed.WORKLOADS) and stop_podman(settings):
+        stopped.append("the demo's Podman containers")
+    return stopped
 
 
 def _unbind(port: dict, token: str) -> bool:

@@ -120,6 +120,17 @@ def host_of(settings: Settings, host: str | None) -> Settings:
     return other
 
 
+def check_run_args(name: str, ports: Sequence[str], tap: str | None) -> None:
+    """VmError unless ``name``, ``ports`` (ids or names, one per NIC) and ``tap`` can make a VM:
+    a valid name, one or more distinct ports, a tap name only for a single port."""
+    if not NAME_RE.fullmatch(name):
+        raise VmError(f"invalid VM name {name!r}: 1-40 of A-Z a-z 0-9 _ . -, starting with a letter or digit")
+    if not ports or len(set(ports)) != len(ports):
+        raise VmError(f"a VM needs one or more distinct ports, got {list(ports)}")
+    if tap and len(ports) > 1:
+        raise VmError("--tap names the tap of a VM with a single port")
+
+
 def run(settings: Settings, name: str, ports: str | Sequence[str], *, host: str | None = None,
         tap: str | None = None, image: Path | None = None, token: str | None = None,
         compressed: bool = False) -> VmRecord:
@@ -134,12 +145,7 @@ def run(settings: Settings, name: str, ports: str | Sequence[str], *, host: str 
     taken, bind timeout). On any error nothing is left.
     """
     port_ids = [ports] if isinstance(ports, str) else list(ports)
-    if not NAME_RE.fullmatch(name):
-        raise VmError(f"invalid VM name {name!r}: 1-40 of A-Z a-z 0-9 _ . -, starting with a letter or digit")
-    if not port_ids or len(set(port_ids)) != len(port_ids):
-        raise VmError(f"a VM needs one or more distinct ports, got {port_ids}")
-    if tap and len(port_ids) > 1:
-        raise VmError("--tap names the tap of a VM with a single port")
+    check_run_args(name, port_ids, tap)
     if load_record(settings, name) is not None:
         raise VmError(f"VM {name} exists; `ovnet vm rm {name}` first")
     chosen: VmImage = load_image(image) if image else current_image(settings.cache_dir)

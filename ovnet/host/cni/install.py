@@ -17,6 +17,9 @@ from pathlib import Path
 from ovnet import cniplugin
 
 DEFAULT_CONF_DIR = Path("/etc/cni/net.d")
+# In the state dir: the (conf dir, bin dirs) each `ovnet cni install` wrote into, so that deleting a
+# project can find its conflists wherever --conf-dir put them.
+INSTALLS_FILE = "cni-installs.json"
 # Debian's podman and containerd search /usr/lib/cni (compiled in) and /opt/cni/bin (cni.md B.3).
 DEFAULT_BIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 PLUGIN_TYPE = "ovnet"
@@ -110,12 +113,58 @@ def install(config: dict, conf_dir: Path, bin_dirs: list[Path]) -> list[Path]:
     return written
 
 
-def _ours(path: Path) -> bool:
+def _ovnet_plugins(path: Path) -> list[dict]:
+    """The ovnet plugin entries of the network configuration at ``path`` (none: not ovnet's)."""
     try:
         data = json.loads(path.read_text())
-        return any(p.get("type") == PLUGIN_TYPE for p in data.get("plugins", []))
+        return [p for p in data.get("plugins", []) if isinstance(p, dict) and p.get("type") == PLUGIN_TYPE]
     except (OSError, ValueError, AttributeError):
-        return False
+        return []
+
+
+def _ours(path: Path) -> bool:
+    return bool(_ovnet_plugins(path))
+
+
+def record_install(state_dir: Path, conf_dir: Path, bin_dirs: list[Path]) -> None:
+    """Remember in ``state_dir`` that a conflist went into ``conf_dir`` with the plugin in
+    ``bin_dirs`` (INSTALLS_FILE, a JSON list of {"conf_dir", "bin_dirs"}, absolute paths). Raises
+    OSError when the state dir cannot be written."""
+    entry = {"conf_dir": str(conf_dir.absolute()), "bin_dirs": [str(d.absolute()) for d in bin_dirs]}
+    known = _recorded(state_dir)
+    if entry not in known:
+        _write(state_dir / INSTALLS_FILE, json.dumps([*known, entry], indent=2) + "\n", 0o644)
+
+
+def _recorded(state_dir: Path) -> list[dict]:
+    try:
+        entries = json.loads((state_dir / INSTALLS_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return [e for e in entries if isinstance(e, dict) and "conf_dir" in e] if isinstance(entries, list) else []
+
+
+def remove_project(state_dir: Path, project_id: str) -> tuple[list[Path], list[str]]:
+    """Uninstall every CNI network of project ``project_id`` (an ovnet conflist whose plugin names
+    that project id, as ``ovnet cni install`` writes it) from the config dirs recorded in
+    ``state_dir`` and DEFAULT_CONF_DIR, with the plugin where no ovnet conflist is left (as
+    uninstall). Returns (the files removed, one line per conflist that could not be, saying why)."""
+    places = {str(DEFAULT_CONF_DIR): [str(d) for d in DEFAULT_BIN_DIRS]}
+    for entry in _recorded(state_dir):
+        places.setdefault(entry["conf_dir"], []).extend(d for d in entry.get("bin_dirs", [])
+                                                        if d not in places.get(entry["conf_dir"], []))
+    removed: list[Path] = []
+    left: list[str] = []
+    for conf_dir, bin_dirs in places.items():
+        folder = Path(conf_dir)
+        mine = sorted(p for p in folder.glob("*.conflist")
+                      if any(plugin.get("project") == project_id for plugin in _ovnet_plugins(p)))
+        for path in mine:
+            try:
+                removed += uninstall(path.stem, folder, [Path(d) for d in bin_dirs])
+            except (OSError, ValueError) as exc:
+                left.append(f"{path} left: {exc}")
+    return removed, left
 
 
 def uninstall(name: str, conf_dir: Path, bin_dirs: list[Path]) -> list[Path]:

@@ -21,7 +21,8 @@ port's deletion in the API and the veth pair's in the kernel follow in the agent
 done, a request of the same attachment (ADD, DEL, CHECK), an ADD asking for a static IP or MAC
 (which the port being deleted may still hold), GC and the sweep wait for them. An agent killed
 meanwhile leaves a port that is unplugged (the sweep deletes it after the grace period) and a veth
-marked released (the reconcile deletes it).
+marked released (the reconcile deletes it). A port whose veth vanished with its namespace (a
+container killed without DEL) is deleted by the sweep that follows the round that saw it go.
 """
 
 from __future__ import annotations
@@ -501,9 +502,11 @@ class CniService:
     def sweep(self, now: float | None = None) -> list[str]:
         """Delete CNI ports made on this host that stayed unplugged (no OVS port with its veth:
         the container's namespace went away without a DEL, cni.md B.4 pitfall 1) for longer than
-        ``grace_period``; returns their ids. Called by the agent's reconcile, after the binder's
-        own round has taken the OVS ports of vanished veths away. The pool's sweep runs first
-        (ovnet.host.cni.pool.PortPool.sweep)."""
+        ``grace_period``, or at once when the binder saw their veth vanish (Binder.take_vanished:
+        the namespace is gone, so no ADD can plug that port again, and the port should go as a DEL
+        would have taken it, not linger as a host finding of ``ovnet check``); returns their ids.
+        Called by the agent's reconcile, after the binder's own round has taken the OVS ports of
+        vanished veths away. The pool's sweep runs first (ovnet.host.cni.pool.PortPool.sweep)."""
         now = time.monotonic() if now is None else now
         self.pool.sweep()
         self._settle(None)
@@ -514,9 +517,10 @@ class CniService:
                          if p.tag(p.HOST_TAG, self.chassis) in port["tags"] and port["id"] not in plugged}
             self._unplugged_since = {i: self._unplugged_since.get(i, now) for i in unplugged}
             self._added = {key: port for key, port in self._added.items() if port["id"] in plugged}
+            vanished = self.binder.take_vanished()
             removed = []
             for port_id, since in list(self._unplugged_since.items()):
-                if now - since < self.grace_period:
+                if now - since < self.grace_period and port_id not in vanished:
                     continue
                 try:
                     self._release(self.admin, unplugged[port_id], None)

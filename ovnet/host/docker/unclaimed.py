@@ -9,6 +9,10 @@ CNI sweep does for ports of vanished namespaces. A slow but live endpoint create
 over: the grace period outlasts any RequestAddress-to-CreateEndpoint gap, and the delete carries
 the revision the sweep saw (If-Match), so a port claimed meanwhile is refused the delete (412)
 and kept.
+
+A port made before the host tag existed names no chassis, and nothing else tells whose dockerd
+asked for it, so every agent's sweep takes such a port as its own: the grace period and If-Match
+keep a live claim safe as above, and the agents that lose the race to delete it see a 404.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ LOG = logging.getLogger(__name__)
 
 
 class UnclaimedSweep:
-    """Deletes the unclaimed IPAM ports of chassis ``chassis`` older than ``grace_s`` seconds (as
-    this process has seen them: the clock starts when a round first sees a port unclaimed)."""
+    """Deletes the unclaimed IPAM ports of chassis ``chassis`` (and those naming no chassis) older
+    than ``grace_s`` seconds (as this process has seen them: the clock starts when a round first
+    sees a port unclaimed)."""
 
     def __init__(self, api: ApiClient, chassis: str, grace_s: float):
         self.api, self.chassis, self.grace_s = api, chassis, grace_s
@@ -35,9 +40,10 @@ class UnclaimedSweep:
         ids of the ports it deleted. ApiError/httpx errors of the list pass through; a refused
         delete leaves the port to the next round."""
         now = time.monotonic() if now is None else now
-        mine = pools.ipam_host_tag(self.chassis)
-        unclaimed = {p["id"]: p for p in self.api.list_ports(tags=mine)
-                     if pools.IPAM_TAG in p["tags"] and mine in p["tags"] and not p["device_id"]}
+        # Every unclaimed IPAM port of every host in one indexed read: they live only between a
+        # RequestAddress and its CreateEndpoint, so the list stays short however many hosts run.
+        unclaimed = {p["id"]: p for p in self.api.list_ports(tags=pools.IPAM_TAG, device_id="")
+                     if pools.IPAM_TAG in p["tags"] and not p["device_id"] and self._ours(p["tags"])}
         self._since = {i: self._since.get(i, now) for i in unclaimed}
         removed = []
         for port_id, since in sorted(self._since.items()):
@@ -47,6 +53,11 @@ class UnclaimedSweep:
         if removed:
             LOG.info("removed IPAM ports no Docker endpoint claimed within %g s: %s", self.grace_s, removed)
         return removed
+
+    def _ours(self, tags: list[str]) -> bool:
+        """True for a port this chassis' IPAM made, or one made before ports named their chassis."""
+        hosts = [t for t in tags if t.startswith(pools.IPAM_HOST_TAG)]
+        return hosts == [pools.ipam_host_tag(self.chassis)] or not hosts
 
     def _delete(self, port: dict) -> bool:
         try:

@@ -53,17 +53,20 @@ def build_seed(settings, tokens: dict[str, str], make_netns) -> dict[str, list[d
 
 
 def add_router_and_floating_ip(settings, tokens: dict[str, str], ports: list[dict]) -> None:
-    """The public network (admin), and tenant-a's router on it with interfaces in both its
-    networks and a floating IP for its first port (tenant-a's token)."""
+    """The public network (admin), and each project's router on it with interfaces in both its
+    networks (its own token), as the demo has them; a floating IP for tenant-a's first port."""
     with ApiClient.from_settings(settings) as admin:
         public = admin.create_network(name="public", **{"router:external": True, "provider:network_type": "flat",
                                                         "provider:physical_network": "public"})
         admin.create_subnet(network_id=public["id"], cidr="10.50.50.0/24", ip_version=4, enable_dhcp=False)
+    for project in ("tenant-a", "tenant-b"):
+        with ApiClient(settings.api_url, tokens[project]) as api:
+            router = api.create("router", "routers", {"name": f"router-{project[-1]}",
+                                                      "external_gateway_info": {"network_id": public["id"]}})
+            for subnet in (s for s in api.list_subnets() if s["network_id"] != public["id"]):
+                api.request("PUT", f"/v2.0/routers/{router['id']}/add_router_interface",
+                            json={"subnet_id": subnet["id"]})
     with ApiClient(settings.api_url, tokens["tenant-a"]) as api:
-        router = api.create("router", "routers", {"name": "router-a",
-                                                  "external_gateway_info": {"network_id": public["id"]}})
-        for subnet in (s for s in api.list_subnets() if s["network_id"] != public["id"]):
-            api.request("PUT", f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet["id"]})
         api.create("floatingip", "floatingips", {"floating_network_id": public["id"], "port_id": ports[0]["id"]})
 
 
@@ -106,6 +109,17 @@ def listed_networks(driver) -> list[tuple[str, str, int]]:
             for li in driver.find_elements(By.CSS_SELECTOR, "#listing li[data-network-id]")]
 
 
+def group_boxes(driver) -> list[dict]:
+    """Each drawn group's box ({"id", "label", "x1", "y1", "x2", "y2"}, model coordinates), as the
+    page publishes it on #graph for those who cannot read a canvas."""
+    return json.loads(driver.find_element("id", "graph").get_attribute("data-groups"))
+
+
+def intersect(a: dict, b: dict) -> bool:
+    """Whether two boxes share any area (touching edges do not count)."""
+    return a["x1"] < b["x2"] and b["x1"] < a["x2"] and a["y1"] < b["y2"] and b["y1"] < a["y2"]
+
+
 def test_topology_page_shows_what_the_token_sees(tmp_path, make_netns):
     require_chromium()
     with running_allinone(tmp_path, agent_sync_interval=3600.0) as settings:
@@ -122,21 +136,28 @@ def test_topology_page_shows_what_the_token_sees(tmp_path, make_netns):
             wait_page(driver, lambda d: counts(d)["ports"] == all_ports)
             # Router interface, gateway and floating IP ports are drawn as the router's and the
             # floating IP's edges, not as ports.
-            assert counts(driver) == {"networks": 5, "ports": all_ports, "routers": 1, "floatingips": 1}
+            assert counts(driver) == {"networks": 5, "ports": all_ports, "routers": 2, "floatingips": 1}
             assert "(not served)" not in _text(driver, "counts")
             listed = listed_networks(driver)
             assert {n for n, _p, _c in listed} == set(networks)
             assert sum(c for _n, _p, c in listed) == all_ports
             drawn = json.loads(driver.find_element("id", "graph").get_attribute("data-drawn"))
-            assert drawn == {"router": 1, "network": 5, "port": all_ports, "fip": 1, "interface": 2, "gateway": 1,
+            assert drawn == {"router": 2, "network": 5, "port": all_ports, "fip": 1, "interface": 4, "gateway": 2,
                              "nat": 1, "pool": 1, "attach": all_ports}
             assert "tenant-a" in _text(driver, "listing") and "tenant-b" in _text(driver, "listing")
             bound_here = sum(w.hypervisor == 0 and w.kind == "netns" for w in seed.WORKLOADS for _ in w.nics)
             wait_page(driver, lambda d: f"{bound_here} active" in _text(d, "counts"))
             assert driver.execute_script("return document.querySelectorAll('#graph canvas').length") > 0
             loaded = driver.execute_script("return window.ovnetTopology.ports.length")
-            assert loaded == all_ports + 4  # and the router's 2 interfaces, its gateway, the floating IP's port
+            assert loaded == all_ports + 7  # and the routers' 4 interfaces, 2 gateways, the floating IP's port
             time.sleep(1.0)  # let the layout settle before the picture
+            # One box per project, none over another (tenant-b's router, pulled towards the admin's
+            # public network, stretched its box over tenant-a's).
+            boxes = group_boxes(driver)
+            assert len(boxes) == 3, boxes
+            for i, one in enumerate(boxes):
+                for other in boxes[i + 1:]:
+                    assert not intersect(one, other), (one, other)
             shot = tmp_path / "topology-admin.png"
             driver.save_screenshot(str(shot))
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
@@ -175,6 +196,14 @@ def test_topology_page_shows_what_the_token_sees(tmp_path, make_netns):
             assert driver.execute_script("return window.ovnetTopology.ports.filter(p => !p.device_owner.startsWith("
                                          "'network:')).every(p => p.project_id === arguments[0])", a_project)
             assert tokens["tenant-a"] not in driver.current_url
+            # Its own project by name (it may read it), the admin's public network's by id (it may not).
+            wait_page(driver, lambda d: _text(d, "scope") == "member: tenant-a")
+            assert "tenant-a" in _text(driver, "listing") and f"project {a_project[:8]}" not in _text(driver, "listing")
+            public_owner = next(n["project_id"] for n in seen_by_a if n["router:external"])
+            assert f"project {public_owner[:8]}" in _text(driver, "listing")
+            Select(driver.find_element("id", "group")).select_by_value("project")
+            labels = wait_page(driver, lambda d: sorted(b["label"] for b in group_boxes(d)))
+            assert labels == sorted([f"project {public_owner[:8]}", "tenant-a"])
             driver.save_screenshot(str(tmp_path / "topology-member.png"))
             shutil.copy(tmp_path / "topology-member.png", SCREENSHOT_DIR / "topology-member.png")
 

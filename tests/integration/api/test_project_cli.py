@@ -4,6 +4,7 @@ but never token values, token issues a working member token, an unreachable API 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -167,6 +168,36 @@ def test_delete_refuses_a_project_that_owns_resources_then_cascades(endpoint):
     assert "doomed" not in _table(_ovnet_project(state, "list").output)
     missing = _ovnet_project(state, "delete", "doomed")
     assert missing.exit_code == 1 and "Could not find project: doomed" in missing.output
+
+
+def test_delete_cascade_removes_the_projects_cni_conflists_and_only_those(endpoint, tmp_path):
+    # `project delete --cascade` left the conflists of `ovnet cni install` behind (new-user finding)
+    from ovnet.cli.cni import app as cni_app
+    state = endpoint.settings.state_dir
+    conf, bins = tmp_path / "conf", [tmp_path / "bin1", tmp_path / "bin2"]
+    where = ["--conf-dir", str(conf), *(a for b in bins for a in ("--bin-dir", str(b))), "--state-dir", str(state)]
+    nets = {}
+    for name in ("gone", "kept"):
+        assert _ovnet_project(state, "create", f"cni-{name}").exit_code == 0
+        with ApiClient(endpoint.settings.api_url, endpoint.token) as admin:
+            project = admin.find_project(f"cni-{name}")["id"]
+            nets[name] = admin.create_network(name=f"cn-{name}", project_id=project)
+        installed = runner.invoke(cni_app, ["install", nets[name]["id"], "--name", f"cni-{name}", *where])
+        assert installed.exit_code == 0, installed.output
+    foreign = conf / "cni-other.conflist"  # another plugin's network that names the project: not ovnet's
+    foreign.write_text(json.dumps({"name": "cni-other", "plugins": [{"type": "bridge",
+                                                                      "project": nets["gone"]["project_id"]}]}))
+
+    done = _ovnet_project(state, "delete", "cni-gone", "--cascade")
+    assert done.exit_code == 0, done.output
+    assert f"removed {conf / 'cni-gone.conflist'}" in done.output
+    assert sorted(p.name for p in conf.iterdir()) == ["cni-kept.conflist", "cni-other.conflist"]
+    assert all((b / "ovnet").exists() for b in bins)  # cni-kept still needs the plugin
+
+    done = _ovnet_project(state, "delete", "cni-kept", "--cascade")
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in conf.iterdir()) == ["cni-other.conflist"]
+    assert not any((b / "ovnet").exists() for b in bins) and f"removed {bins[1] / 'ovnet'}" in done.output
 
 
 def test_cni_install_of_a_network_that_does_not_exist_says_so(endpoint, tmp_path):

@@ -121,6 +121,13 @@ def test_bind_refuses_unknown_port_and_bad_input_with_neutron_errors(allinone, a
     assert api.show_port(port["id"])["binding:host_id"] == ""
     cli = ovnet(allinone, "port", "bind", port["id"], "--tap", "t1", "--netns", "x", check=False)
     assert cli.returncode == 2 and "exactly one" in cli.stderr
+    # README: a network:* port is refused at once as 409 PortNotBindable, through the agent too
+    # (its 409s all came back as PortBindingConflict).
+    dhcp = api.create_port(network_id=port["network_id"], device_owner="network:dhcp")
+    with pytest.raises(ApiError) as service:
+        agent.bind(dhcp["id"], "veth", make_netns())
+    assert (service.value.status, service.value.type) == (409, "PortNotBindable")
+    assert api.show_port(dhcp["id"])["binding:host_id"] == ""
 
 
 def test_member_token_cannot_bind_another_projects_port(allinone, api, make_netns):

@@ -87,6 +87,24 @@ def test_a_port_no_endpoint_claimed_is_swept_after_the_grace_period_only(drivers
     assert side.port_of(address) is None  # the address is free again
 
 
+def test_a_port_made_before_ports_named_their_host_is_swept_and_another_hosts_is_not(drivers):
+    api, attach = drivers
+    side = DockerSide(api, attach, "10.95.3")
+    legacy = side.port_of(side.request_address("02:00:00:95:03:01"))
+    other = side.port_of(side.request_address("02:00:00:95:03:02"))
+    # As an older release's IPAM left it: the IPAM tag, no chassis named; and one of another host.
+    api.remove_tag("ports", legacy["id"], pools.ipam_host_tag(attach.chassis))
+    api.remove_tag("ports", other["id"], pools.ipam_host_tag(attach.chassis))
+    api.add_tag("ports", other["id"], pools.ipam_host_tag("hv-elsewhere"))
+    sweep = UnclaimedSweep(api, attach.chassis, GRACE_S)
+
+    assert sweep.sweep(now=0.0) == []
+    assert sweep.sweep(now=GRACE_S) == [legacy["id"]]
+
+    assert side.port_of(legacy["fixed_ips"][0]["ip_address"]) is None
+    assert side.port_of(other["fixed_ips"][0]["ip_address"])["id"] == other["id"]
+
+
 def test_a_slow_but_live_endpoint_create_keeps_its_port(drivers):
     api, attach = drivers
     side = DockerSide(api, attach, "10.95.1")

@@ -51,13 +51,15 @@ def test_backup_then_restore_gives_back_the_model_and_its_nb(nb_server, store, t
 
     with store.session() as session:  # the model moves on: the port goes, another network comes
         session.delete(session.get(Port, port.id))
-    network_with_port(store, ip="10.0.0.9")
+    later_net, _sub, later_port = network_with_port(store, ip="10.0.0.9")
     assert ovnet(settings, store.url, "sync").returncode == 0
     assert nb_view(nb_server) != at_backup
 
     back = ovnet(settings, store.url, "restore", str(tmp_path / "copy"))
     assert back.returncode == 0, back.stderr
     assert "restored the model" in back.stdout and "repaired" in back.stdout
+    # What was made after the copy is told (read from the copy itself, SQLite file or pg_dump archive).
+    assert f"dropped network blue ({later_net.id})" in back.stdout and f"dropped port {later_port.id}" in back.stdout
     assert nb_view(nb_server) == at_backup
     with store.session() as session:
         assert [n.id for n in session.scalars(select(Network))] == [net.id]

@@ -185,6 +185,15 @@ def test_demo_keep_then_clean(allinone):
     to_a_name = _ovnet(allinone, "trace", "--from", "outside", "--to", "A-vm1")
     assert to_a_name.returncode == 2 and to_a_name.stderr == \
         "error: --from outside needs --to a floating IP address, not 'A-vm1'\n", to_a_name.stderr
+    # a workload by its name, as the README's example has it (new-user finding: "no port or workload");
+    # the two-NIC A-vm2 is refused with its two ports listed
+    by_name = _ovnet(allinone, "trace", "--from", "A-vm1", "--to", "192.168.1.5")
+    assert by_name.returncode == 0 and "verdict: delivered" in by_name.stdout, by_name.stderr
+    two_nics = _ovnet(allinone, "trace", "--from", "A-vm2", "--to", "192.168.1.3")
+    assert two_nics.returncode == 2 and two_nics.stderr.startswith(
+        "error: 2 ports of workload 'A-vm2'; give a port id:\n"), two_nics.stderr
+    assert all(f"\n  A-vm2-eth{i}: port " in two_nics.stderr for i in (0, 1)), two_nics.stderr
+    _trace_across_routers(allinone)
     # A-vm2 (two NICs, on the added host) and B-vm3 are real QEMU processes on their ports' taps
     qemus = _qemu_vms(allinone)
     assert sorted(qemus) == sorted(VMS) == ["A-vm2", "B-vm3"]
@@ -219,6 +228,58 @@ def test_demo_keep_then_clean(allinone):
     assert _resources(allinone) == []
     assert not (allinone.state_dir / demo.DEMO_DIR).exists()
     assert _ovnet(allinone, "demo", "--clean").stdout.strip() == "no demo to remove"
+
+
+def _trace_across_routers(settings) -> None:
+    """`ovnet trace` to the other project's floating IP (was "ovn-trace failed: unknown logical
+    port"), to routers' own addresses (was "dropped"), and to a floating IP whose port is disabled
+    (was a raw OVN stage), as the new user found them; a real ping from B-vm2 agrees."""
+    with ApiClient.from_settings(settings) as admin:
+        port = {p["id"]: p for p in admin.list_ports()}
+        a_vm1 = _port_named(port, "A-vm1-eth0")["id"]
+        routers = {r["id"]: r for r in admin.list("routers")}
+        fips = admin.list("floatingips")
+        subnet_gw = admin.list_subnets(id=_port_named(port, "B-vm2-eth0")["fixed_ips"][0]["subnet_id"])[0]["gateway_ip"]
+    to_a_vm1 = next(f["floating_ip_address"] for f in fips if f["port_id"] == a_vm1)
+    # the other floating IP of the open ones (FLOATING): B-vm1's, behind tenant-b's router
+    to_b_vm1 = next(f["floating_ip_address"] for f in fips if "tenant-b" in routers[f["router_id"]]["name"])
+    other_router = next(r["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+                        for r in routers.values() if "tenant-a" in r["name"])
+    b_vm2 = demo.workload_netns(settings, "B-vm2")
+    # to a floating IP behind the other router and behind its own (its answer loops back in the router)
+    for source, dest, says in [("B-vm2-eth0", to_a_vm1, "un-SNAT to "), ("A-vm1-eth0", to_b_vm1, "un-SNAT to "),
+                               ("B-vm2-eth0", to_b_vm1, "un-SNAT to "), ("B-vm2-eth0", other_router, "answers it itself"),
+                               ("B-vm2-eth0", subnet_gw, "answers it itself")]:
+        got = _ovnet(settings, "trace", "--from", source, "--to", dest)
+        assert got.returncode == 0 and says in got.stdout, (source, dest, got.stdout, got.stderr)
+        assert got.stdout.rstrip().splitlines()[-2].startswith(f"  - delivered to port {source} ")  # back to the source
+    # from the floating IP's own network the request still goes through the router (it was sent to
+    # the port's MAC, which port security drops)
+    hairpin = _ovnet(settings, "trace", "--from", "A-vm2-eth0", "--to", to_a_vm1, "--json")
+    assert hairpin.returncode == 0, hairpin.stdout
+    request = json.loads(hairpin.stdout)["request"]
+    assert request["steps"][-1]["ids"]["port"] == a_vm1, hairpin.stdout
+    assert [s["text"] for s in request["steps"] if s["kind"] == "nat"][-1] == \
+        f"DNAT to {_port_named(port, 'A-vm1-eth0')['fixed_ips'][0]['ip_address']}"
+    for dest in (to_a_vm1, to_b_vm1, other_router, subnet_gw):
+        assert subprocess.run(["ip", "netns", "exec", b_vm2, "ping", "-c1", "-W2", dest],
+                              capture_output=True).returncode == 0, dest
+    with ApiClient.from_settings(settings) as admin:
+        admin.request("PUT", f"/v2.0/ports/{a_vm1}", json={"port": {"admin_state_up": False}})
+        try:
+            for source in ("outside", "B-vm2-eth0", "A-vm2-eth1"):
+                got = _ovnet(settings, "trace", "--from", source, "--to", to_a_vm1)
+                assert got.returncode == 1, (source, got.stdout, got.stderr)
+                assert got.stdout.rstrip().endswith(f"port A-vm1-eth0 ({a_vm1}) is administratively down "
+                                                    "(admin_state_up false), so nothing passes through it"), got.stdout
+        finally:
+            admin.request("PUT", f"/v2.0/ports/{a_vm1}", json={"port": {"admin_state_up": True}})
+
+
+def _port_named(ports: dict[str, dict], name: str) -> dict:
+    """The one port of ``ports`` (by id) named ``name``."""
+    found, = [p for p in ports.values() if p["name"] == name]
+    return found
 
 
 def test_failed_build_leaves_nothing(allinone):
@@ -290,11 +351,75 @@ def test_clean_removes_its_host_as_host_remove_does(allinone):
     assert hosts.host_names(allinone) == []
 
 
-def test_clean_refuses_before_removing_anything_while_a_users_router_is_on_public(allinone):
-    """A user's router gateway on the demo's public network kept it from being deleted half-way
-    through --clean (409 SubnetInUse), after the demo's projects' resources were gone: now the
-    clean-up names that port and removes nothing until it is gone. A kept demo of its public
-    network, a project and a namespace stands in for the whole one."""
+def test_host_remove_stops_the_demos_dockerd_and_podman_containers_on_it(allinone):
+    """After `demo --keep; host remove hv2` the demo's dockerd (in hv2's namespace) and its Podman
+    container (CNI through hv2's agent) ran on; the next demo's `docker rm -f` hung on the gone
+    plugin (a traceback after 60 s). Now host remove stops them first, while hv2 still answers. A
+    kept demo of its host, its dockerd and one Podman container stands in for the whole one."""
+    from tests.helpers.hostnet import ApiNetwork
+
+    host = f"hv{secrets.token_hex(3)}"
+    hosts.add(allinone, host)
+    far = hosts.host_settings(allinone, host)
+    record = demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, host=host, host_created=True,
+                         docker_root=str(demo.docker_root(allinone)), docker_netns=far.netns,
+                         podman_root=str(cnicontainer.engine_root(allinone.state_dir / demo.DEMO_DIR,
+                                                                  underlay.tag(allinone.state_dir))))
+    record.save()
+    dockerd = container.start_engine(Path(record.docker_root), far.netns)
+    with ApiClient.from_settings(allinone) as admin:
+        net = ApiNetwork(admin, "10.76.0")
+        podman = cnicontainer.start(Path(record.podman_root), far.agent_socket, net.network["id"],
+                                    allinone.admin_token_file.read_text().strip())
+        made = cnicontainer.run(podman, "A-vm3", "10.76.0.9")
+        assert pid_alive(dockerd.pid()) and pid_alive(made["pid"])
+        conmon = int(Path(f"/proc/{made['pid']}/stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent
+        assert b"conmon" in Path(f"/proc/{conmon}/cmdline").read_bytes()
+
+        removed = _ovnet(allinone, "host", "remove", host)
+
+        assert removed.returncode == 0, removed.stderr
+        assert "the demo's dockerd removed" in removed.stdout
+        assert "the demo's Podman containers removed" in removed.stdout
+        assert dockerd.pid() is None and not Path(record.docker_root).exists()
+        assert wait_until(lambda: "still running" if pid_alive(made["pid"]) or pid_alive(conmon) else None, 10) is None
+        assert not Path(record.podman_root).exists()
+        assert admin.list_ports(network_id=net.network["id"], device_owner="compute:cni") == []
+    assert hosts.host_names(allinone) == []
+
+
+def test_clean_drops_the_stale_claims_of_its_docker_networks(allinone):
+    """A dockerd that hung on a removed host's plugin was stopped without removing its Docker
+    network, whose in-use tag then kept the demo's network (409 NetworkInUse) for good: --clean
+    drops the claims of the Docker networks the demo recorded, once its dockerd is gone, and
+    leaves another claim alone. A kept demo of one network stands in for the whole one."""
+    from ovnet.host.docker import pools
+
+    docker_network, users = secrets.token_hex(32), secrets.token_hex(32)
+    with ApiClient.from_settings(allinone) as admin:
+        net = admin.create_network(name="net1")
+        other = admin.create_network(name="users-net")
+        for network, claimant in ((net, docker_network), (other, users)):
+            admin.add_tag("networks", network["id"], pools.in_use_tag(claimant))
+        demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, networks=[net["id"], other["id"]],
+                    docker_networks=[docker_network]).save()
+
+        with pytest.raises(ApiError) as kept:  # the users' claim still holds its network
+            demo.clean(allinone)
+        assert kept.value.type == "NetworkInUse" and other["id"] in kept.value.message
+
+        assert admin.list_networks(id=net["id"]) == []  # its own claim dropped, then deleted
+        admin.remove_tag("networks", other["id"], pools.in_use_tag(users))
+        assert f"network {other['id']}" in demo.clean(allinone)
+    assert demo.Record.load(allinone) is None
+
+
+def test_clean_refuses_before_removing_anything_while_a_users_port_is_on_a_demo_network(allinone):
+    """A user's router gateway on the demo's public network, or an admin's port on a project's
+    network, kept it from being deleted half-way through --clean (409 SubnetInUse), after the
+    demo's projects' resources were gone: now the clean-up names those ports and removes nothing
+    until they are gone. A kept demo of its public network, a project network, a project and a
+    namespace stands in for the whole one."""
     ns = f"ovd-{secrets.token_hex(4)}"
     netns.create(ns)
     try:
@@ -305,24 +430,37 @@ def test_clean_refuses_before_removing_anything_while_a_users_router_is_on_publi
             subnet = admin.create_subnet(network_id=public["id"], cidr="10.79.0.0/24", ip_version=4, enable_dhcp=False)
             made: list[str] = []
             member_tokens(allinone, made)
+            net1 = admin.create_network(name="net1", project_id=made[0])
+            sub1 = admin.create_subnet(network_id=net1["id"], cidr="192.168.1.0/24", ip_version=4)
+            theirs = admin.create_port(network_id=net1["id"], name="demo-vm")
             record = demo.Record(allinone.state_dir / demo.DEMO_DIR / demo.RECORD_FILE, public_network=public["id"],
-                                 networks=[public["id"]], subnets=[subnet["id"]], projects=made, netns=[ns])
+                                 networks=[public["id"], net1["id"]], subnets=[subnet["id"], sub1["id"]],
+                                 ports=[{"id": theirs["id"], "socket": ""}], projects=made, netns=[ns])
             record.save()
             router = admin.create("router", "routers", {"name": "users", "external_gateway_info": {
                 "network_id": public["id"]}})
             gateway = admin.list_ports(device_id=router["id"], device_owner="network:router_gateway")[0]
+            users = admin.create_port(network_id=net1["id"], name="admins")
 
             refused = _ovnet(allinone, "demo", "--clean")
 
             assert refused.returncode == 1, refused.stdout
-            assert f"port {gateway['id']} (network:router_gateway of {router['id']})" in refused.stderr
+            assert f"port {gateway['id']} (network:router_gateway of {router['id']}, project " in refused.stderr
+            assert f"port {users['id']} admins (no owner, project {users['project_id']}) on network net1" \
+                in refused.stderr
+            assert theirs["id"] not in refused.stderr  # the demo's own port is no obstacle
             assert "nothing was removed" in refused.stderr
             assert demo.Record.load(allinone).projects == made and ns in netns.listnetns()
             assert [p["id"] for p in admin.list_projects() if p["id"] in made] == made
             assert admin.show_subnet(subnet["id"])["id"] == subnet["id"]
+            assert admin.show_port(theirs["id"])["id"] == theirs["id"]
 
             admin.delete("routers", router["id"])
-            assert f"network {public['id']}" in demo.clean(allinone)
+            with pytest.raises(demo.DemoNetworkInUse, match=users["id"]):
+                demo.clean(allinone)
+            admin.delete_port(users["id"])
+            removed = demo.clean(allinone)
+            assert f"network {public['id']}" in removed and f"network {net1['id']}" in removed
         assert _resources(allinone) == [] and ns not in netns.listnetns()
     finally:
         if ns in netns.listnetns():

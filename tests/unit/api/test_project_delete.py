@@ -47,10 +47,28 @@ def test_cascade_removes_everything_in_order(admin, alice, bob):
 def test_cascade_is_all_or_nothing_when_another_project_depends_on_it(admin, alice, bob):
     net = admin.network(shared=True, project_id=alice.project_id)
     sub = alice.subnet(net["id"], "10.1.0.0/24")
-    bob.port(net["id"], device_owner="compute:nova")
+    port = bob.port(net["id"], device_owner="compute:nova", name="bobs")
     body = keystone_error(admin.delete(f"/v3/projects/{alice.project_id}", params={"cascade": "true"}), 409)
-    assert sub["id"] in body["message"]  # the step that was refused names its object
+    bob_name = admin.get(f"/v3/projects/{bob.project_id}").json()["project"]["name"]
+    # the blocking port named with its project, not "one or more ports have an IP allocation"
+    assert f"port {port['id']} bobs (compute:nova) of project {bob_name} on network" in body["message"]
+    assert "nothing was deleted" in body["message"]
     assert alice.get(f"/v2.0/networks/{net['id']}").status_code == 200
+    assert alice.get(f"/v2.0/subnets/{sub['id']}").status_code == 200
+
+
+@pytest.mark.dialect
+def test_cascade_names_another_projects_router_gateway_on_its_external_network(admin, alice, bob):
+    ext = admin.network(**{"router:external": True}, project_id=alice.project_id)
+    admin.subnet(ext["id"], "203.0.120.0/24", project_id=alice.project_id)
+    router = bob.post("/v2.0/routers", {"router": {"external_gateway_info": {"network_id": ext["id"]}}})
+    assert router.status_code == 201, router.text
+    mine = alice.post("/v2.0/routers", {"router": {"external_gateway_info": {"network_id": ext["id"]}}})
+    assert mine.status_code == 201, mine.text
+    body = keystone_error(admin.delete(f"/v3/projects/{alice.project_id}", params={"cascade": "true"}), 409)
+    assert "(network:router_gateway) of project" in body["message"]
+    assert body["message"].count("network:router_gateway") == 1  # alice's own gateway goes with her router
+    assert admin.get(f"/v2.0/routers/{mine.json()['router']['id']}").status_code == 200
 
 
 def test_members_may_not_and_the_admin_project_is_never_deleted(admin, alice, bob):

@@ -102,3 +102,20 @@ def test_shared_shows_what_the_caller_is_granted(alice, bob, admin):
     everyone = admin.put(f"/v2.0/networks/{net['id']}", {"network": {"shared": True}}).json()["network"]
     assert everyone["shared"] is True
     assert [n["shared"] for n in alice.get("/v2.0/networks").json()["networks"]] == [True]
+
+
+def test_a_target_that_is_no_projects_id_is_refused_naming_the_id(alice, bob, admin):
+    """New-user finding: sharing once with a project's name and once with its id made two
+    policies, the one by name granting nothing. A target must be "*" or a project's id; a name
+    is refused with the id it should have been, and nothing is made."""
+    net = alice.network(name="a")
+    bob_name = admin.get(f"/v3/projects/{bob.project_id}").json()["project"]["name"]
+    by_name = neutron_error(_share(alice, net["id"], bob_name), 400, "HTTPBadRequest")
+    assert bob.project_id in by_name["message"] and by_name["detail"] == "target_tenant"
+    neutron_error(_share(alice, net["id"], "no-such-project"), 400, "HTTPBadRequest")
+    assert alice.get(RBAC).json()["rbac_policies"] == []
+    policy = _share(alice, net["id"], bob.project_id).json()["rbac_policy"]
+    neutron_error(_share(alice, net["id"], bob.project_id), 409, "DuplicateRbacPolicy")
+    moved = alice.put(f"{RBAC}/{policy['id']}", {"rbac_policy": {"target_tenant": bob_name}})
+    neutron_error(moved, 400, "HTTPBadRequest")
+    assert [p["target_tenant"] for p in alice.get(RBAC).json()["rbac_policies"]] == [bob.project_id]

@@ -224,6 +224,28 @@ def test_gateway_must_be_external_and_fixed_ips_admin_only(alice, admin, public,
     assert admin.get("/v2.0/ports", params={"device_owner": "network:router_gateway"}).json()["ports"] == []
 
 
+def test_a_gateway_never_takes_the_external_subnets_gateway_address(admin, public):
+    """New-user finding: an admin's router gateway could take 10.50.50.1, the external subnet's
+    gateway (the upstream router, the outside host): every floating IP's and SNAT's next hop then
+    answered from the wrong MAC. Only a router's interface takes a subnet's gateway address;
+    creating or moving a gateway there is refused and nothing is made."""
+    net, sub = public
+    gateway_ip = sub["gateway_ip"]
+    made = admin.post("/v2.0/routers", {"router": {"name": "xr", "external_gateway_info": {
+        "network_id": net["id"], "external_fixed_ips": [{"subnet_id": sub["id"], "ip_address": gateway_ip}]}}})
+    assert neutron_error(made, 400, "InvalidIpForSubnet")["detail"] == "fixed_ips"
+    assert admin.get("/v2.0/routers", params={"name": "xr"}).json()["routers"] == []
+    router = _router(admin, external_gateway_info={"network_id": net["id"]})
+    moved = admin.put(f"/v2.0/routers/{router['id']}", {"router": {"external_gateway_info": {
+        "network_id": net["id"], "external_fixed_ips": [{"ip_address": gateway_ip}]}}})
+    neutron_error(moved, 400, "InvalidIpForSubnet")
+    kept = admin.get(f"/v2.0/routers/{router['id']}").json()["router"]["external_gateway_info"]
+    assert kept == router["external_gateway_info"]
+    gateway = admin.get("/v2.0/ports", params={"device_owner": "network:router_gateway"}).json()["ports"][0]
+    neutron_error(admin.put(f"/v2.0/ports/{gateway['id']}", {"port": {"fixed_ips": [{"ip_address": gateway_ip}]}}),
+                  400, "InvalidIpForSubnet")
+
+
 # -- floating IPs --------------------------------------------------------------------------------------
 def test_floating_ip_lifecycle_and_errors(alice, admin, public, private):
     net, sub = public

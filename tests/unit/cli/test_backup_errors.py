@@ -8,22 +8,6 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from typer.testing import CliRunner
-
-from ovnet.cli.main import app
-from ovnet.model.store import Store
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'model.db'}"
-    Store(url).migrate()
-    monkeypatch.setenv("OVNET_SQL_URL", url)
-    monkeypatch.setenv("OVNET_STATE_DIR", str(tmp_path / "state"))
-
-    def run(*args):
-        return CliRunner().invoke(app, list(args))
-    return run
 
 
 def _one_error_line(result) -> str:

@@ -145,3 +145,11 @@ def test_a_bad_token_is_one_error_line_for_every_command_taking_one(installed, m
     for command in (["project", "list"], ["trace", "--from", "a", "--to", "10.0.0.1"]):
         line = _one_error_line(*_ovnet(monkeypatch, capsys, *command, "--state-dir", str(installed)), codes=(1, 2))
         assert "printable ASCII" in line, (command, line)
+
+
+@pytest.mark.parametrize("value", ["100", "30.5", "-1", "nan"])
+def test_check_settle_outside_0_to_30_seconds_is_one_usage_error_line(state, monkeypatch, capsys, value):
+    # README: --settle is at most 30; 100 was taken silently. Refused before any layer is read.
+    line = _one_error_line(*_ovnet(monkeypatch, capsys, "check", "--settle", value, "--state-dir", str(state)))
+    assert line.startswith("error: --settle must be between 0 and 30 seconds"), line
+    assert not state.exists()

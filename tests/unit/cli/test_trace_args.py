@@ -8,12 +8,19 @@ import pytest
 from typer.testing import CliRunner
 
 from ovnet.apiclient import ApiError
+from ovnet.cli import engines
 from ovnet.cli import trace as trace_cli
 from ovnet.cli.main import app
 from ovnet.cli.trace import UnknownEndpoint, find_destination
 from ovnet.config import Settings
 
 SOURCE = {"id": "p1", "network_id": "n1", "fixed_ips": [{"ip_address": "10.0.0.1"}]}
+
+
+@pytest.fixture(autouse=True)
+def no_containers(monkeypatch):
+    # a name no port has is also looked up among this machine's containers: here there are none
+    monkeypatch.setattr(engines, "containers", lambda: [])
 
 
 @pytest.mark.parametrize("args", [
@@ -84,3 +91,39 @@ def test_from_outside_to_a_port_name_asks_for_a_floating_ip(tmp_path):
     # `--from outside --to A-vm1` gave "400 HTTPBadRequest: Invalid input for floating_ip_address" (new-user finding)
     with pytest.raises(trace_cli.TraceError, match=r"^--from outside needs --to a floating IP address, not 'A-vm1'$"):
         trace_cli.run_cli_trace(NoPorts(), Settings(state_dir=tmp_path), "outside", "A-vm1", "icmp", None)
+
+
+class FloatingIps(NoPorts):
+    """A caller who sees floating IP 10.50.50.12 -> port "inner" (192.168.1.3) and its own port on
+    the external network (no logical port: OVN has a NAT rule for it), and 10.50.50.20 unassociated."""
+
+    PORTS = {"inner": {"id": "inner", "network_id": "n2", "fixed_ips": [{"ip_address": "192.168.1.3"}]},
+             "fip-port": {"id": "fip-port", "network_id": "pub", "device_owner": "network:floatingip",
+                          "fixed_ips": [{"ip_address": "10.50.50.12"}]},
+             "fip-port-2": {"id": "fip-port-2", "network_id": "pub", "device_owner": "network:floatingip",
+                            "fixed_ips": [{"ip_address": "10.50.50.20"}]}}
+
+    def request(self, method, path):
+        port = self.PORTS.get(path.rpartition("/")[2])
+        if port is None:
+            raise ApiError(404, "PortNotFound", path)
+        return {"port": port}
+
+    def list(self, collection, **filters):
+        assert collection == "floatingips"
+        fips = [{"floating_ip_address": "10.50.50.12", "port_id": "inner", "fixed_ip_address": "192.168.1.3"},
+                {"floating_ip_address": "10.50.50.20", "port_id": None, "fixed_ip_address": None}]
+        return [f for f in fips if f["floating_ip_address"] == filters["floating_ip_address"]]
+
+    def list_ports(self, **filters):
+        wanted = filters["fixed_ips"].removeprefix("ip_address=")
+        return [p for p in self.PORTS.values() if p["fixed_ips"][0]["ip_address"] == wanted]
+
+
+def test_a_floating_ip_destination_is_the_port_it_leads_to():
+    # --to another router's floating IP traced the reply from the floating IP's own port, which is
+    # no logical port: "ovn-trace failed: ... unknown logical port" (new-user finding)
+    got = find_destination(FloatingIps(), "10.50.50.12", SOURCE)
+    assert (got.address, got.port["id"], got.local) == ("10.50.50.12", "inner", "192.168.1.3")
+    unassociated = find_destination(FloatingIps(), "10.50.50.20", SOURCE)  # leads nowhere, like an outside address
+    assert (unassociated.address, unassociated.port, unassociated.local) == ("10.50.50.20", None, None)

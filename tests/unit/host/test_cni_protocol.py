@@ -126,6 +126,28 @@ def test_plugin_version_and_errors_without_an_agent(tmp_path):
     assert str(tmp_path.parent / "admin-token") in error["msg"]  # beside the socket's run dir
 
 
+
+def test_a_socket_outside_a_state_dir_is_told_with_where_the_token_was_looked_for(tmp_path):
+    # new-user finding: a conflist whose agent_socket is not <state>/run/agent.sock got only "cannot
+    # read the agent token file" and an errno, which did not say what was wrong with the conflist
+    sock = tmp_path / "elsewhere" / "agent.sock"
+    sock.parent.mkdir()
+    sock.touch()
+    config = {"cniVersion": "1.1.0", "name": "n", "agent_socket": str(sock)}
+    status, error = _run_plugin({"CNI_COMMAND": "ADD"}, json.dumps(config).encode())
+    assert (status, error["code"]) == (1, 7)
+    assert error["msg"] == (f"no agent token for agent_socket {sock}: looked for {tmp_path / 'admin-token'}, two "
+                            "levels above the socket, where an ovnet state dir keeps it (<state>/run/agent.sock, "
+                            "<state>/admin-token)")
+    assert error["details"].startswith(f"No such file or directory; agent_socket {sock} exists. Point agent_socket")
+    assert "token_file" in error["details"]
+    sock.unlink()
+    config["token_file"] = str(tmp_path / "my-token")
+    status, error = _run_plugin({"CNI_COMMAND": "DEL"}, json.dumps(config).encode())
+    assert error["code"] == 7 and error["msg"] == (f"cannot read token_file {tmp_path / 'my-token'} (set in the "
+                                                   f"network configuration) for the ovnet agent at {sock}")
+    assert error["details"] == f"No such file or directory; agent_socket {sock} does not exist either"
+
 @pytest.mark.parametrize("content", ["a\nX-Injected: 1\n", "bögus\n", "x y\n", b"\xff\xfe"])
 def test_plugin_refuses_a_token_file_that_cannot_be_a_header(tmp_path, content):
     """A line break would end the request's header early (the rest read as headers of the

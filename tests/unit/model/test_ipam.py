@@ -137,3 +137,10 @@ def test_default_pools_skip_network_broadcast_and_gateway():
     net6 = ipaddress.ip_network("fd00::/120")
     assert ipam.default_pools(net6, None) == [(int(net6[1]), int(net6[255]))]
     assert ipam.default_pools(ipaddress.ip_network("10.0.0.0/31"), None) == [(int(net4[0]), int(net4[1]))]
+
+
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_candidate_ipv4_text_is_the_addresss_own_text(value):
+    """The fast formatter of random candidates writes what ipaddress writes (what the store holds
+    and what a requested address is compared with)."""
+    assert ipam._ipv4_text(value) == str(ipaddress.IPv4Address(value))

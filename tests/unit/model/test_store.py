@@ -102,3 +102,29 @@ def test_migration_0006_gives_existing_external_networks_their_everyone_grant(tm
         assert [tuple(r) for r in rows] == [("public", "access_as_external", "*", "p")]
     finally:
         store.dispose()
+
+
+def test_a_write_that_cannot_take_sqlites_lock_raises_sqlalchemys_error_and_is_retried(tmp_path, monkeypatch):
+    """BEGIN IMMEDIATE runs on the driver's connection; when another process holds the write
+    lock past the busy timeout, the error still comes as sqlalchemy's OperationalError, which
+    Store.run retries (every attempt here), and then raises."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from ovnet.model import store as store_module
+
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(store_module, "RETRY_JITTER_S", 0.0)
+    st = store_module.Store(f"sqlite:///{tmp_path / 'model.db'}")
+    st.migrate()
+    other = sqlite3.connect(tmp_path / "model.db", isolation_level=None)
+    attempts = []
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="locked"):
+            st.run(lambda s: attempts.append(s.connection()))
+    finally:
+        other.close()
+        st.dispose()
+    assert attempts == []  # the lock was never had, so the work never ran

@@ -158,3 +158,37 @@ def test_a_packet_to_a_disabled_port_is_told_the_port_is_down():
     down = {**OBJECTS, ("ports", "p2"): {**OBJECTS[("ports", "p2")], "admin_state_up": False}}
     got = explain.explain(_dropped_at_l2_lookup(), ACLS, lambda c, i: down.get((c, i)), BOUND, to_port="p2")
     assert got.reason.startswith("port server (p2) is administratively down") and got.steps[-1].kind == "port_down"
+
+
+def test_a_router_answering_a_ping_to_its_own_address_is_the_reason_it_is_delivered():
+    answered = trace.parse((DATA / "trace_router_answers.txt").read_text())
+    router = "6aafd57a-6b07-44e5-bfe9-338db33d6ab8"
+    names = {("routers", router): {"id": router, "name": "B-r"}}
+    got = explain.explain(answered, [], lambda c, i: names.get((c, i)), {answered.delivered_to: "hv1"})
+    assert got.verdict == "delivered"
+    assert got.reason == f"router B-r ({router}) answers it itself (the address is its own); the answer goes back " \
+                         "to the sender"
+    assert [s.kind for s in got.steps].index("answered") < [s.kind for s in got.steps].index("delivered")
+    assert "answered" not in [s.kind for s in explain.explain(trace.parse((DATA / "trace_allowed.txt").read_text()),
+                                                              ACLS, _lookup, BOUND).steps]
+
+
+def test_a_resumed_un_snat_is_told_as_such():
+    missed = trace.parse((DATA / "trace_unsnat_missed.txt").read_text())
+    start, _ = trace.missed_unsnat(missed)
+    whole = trace.resumed(missed, start, "192.168.1.5", trace.parse((DATA / "trace_unsnat_resumed.txt").read_text()))
+    nats = [s.text for s in explain.explain(whole, [], lambda c, i: None, {whole.delivered_to: "hv1"}).steps
+            if s.kind == "nat"]
+    assert nats == ["SNAT to 10.50.50.10", "un-SNAT to 192.168.1.5"]
+
+
+def test_tcp_or_udp_to_a_routers_own_address_is_told_as_such():
+    # was "dropped at lr_in_ip_input of ovnet-<router>" (a router answers pings only)
+    hop = trace.Hop("ingress", "ovnet-r1", "lrp-1", "", 3, "lr_in_ip_input", "ip4.dst == {192.168.1.1}", 60, ["drop;"])
+    got = explain.explain(trace.Trace(hops=[hop], delivered_to=None, dropped_at=hop), [],
+                          lambda c, i: TOPOLOGY.get((c, i)), {})
+    assert got.reason == "the destination is an address of router A-r (r1), which answers pings to it and drops " \
+                         "anything else"
+    other = trace.Hop("ingress", "ovnet-r1", "lrp-1", "", 3, "lr_in_ip_input", "ip4.mcast", 95, ["drop;"])
+    assert explain.explain(trace.Trace(hops=[other], delivered_to=None, dropped_at=other), [],
+                           lambda c, i: TOPOLOGY.get((c, i)), {}).reason == "dropped at lr_in_ip_input of ovnet-r1"

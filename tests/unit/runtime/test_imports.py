@@ -66,6 +66,7 @@ def test_the_test_bed_registers_its_down_hooks():
 
 def test_the_test_bed_registers_its_host_remove_hook():
     hooks = {ep.name: ep.value for ep in entry_points(group="ovnet.host_remove")}
-    assert hooks == {"20-vms": "ovnet.testbed.vm:host_remove_hook"}
+    assert hooks == {"10-demo-containers": "ovnet.testbed.demo:host_remove_hook",
+                     "20-vms": "ovnet.testbed.vm:host_remove_hook"}
     for ep in entry_points(group="ovnet.host_remove"):
         assert callable(ep.load())

@@ -19,16 +19,15 @@ def _listener(path) -> socket.socket:
 def test_socket_of_a_killed_process_is_removed(tmp_path):
     path = tmp_path / "plugin.sock"
     # A real process binds and listens, then dies by SIGKILL: its socket file stays behind.
-    child = subprocess.Popen([sys.executable, "-c", (
-        "import socket, sys, time\n"
-        "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)\n"
-        "print('ready', flush=True); time.sleep(60)\n"), str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        assert remove_dead_socket(path) is False and path.exists()  # alive: kept
-    finally:
-        child.kill()
-        child.wait()
+    with subprocess.Popen([sys.executable, "-c", (
+            "import socket, sys, time\n"
+            "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)\n"
+            "print('ready', flush=True); time.sleep(60)\n"), str(path)], stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout.readline().strip() == "ready"
+            assert remove_dead_socket(path) is False and path.exists()  # alive: kept
+        finally:
+            child.kill()  # leaving the with block closes its stdout pipe and waits for it
     assert path.exists()
     assert remove_dead_socket(path) is True
     assert not path.exists()

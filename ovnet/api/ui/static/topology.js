@@ -20,6 +20,9 @@
 
   const $ = (id) => document.getElementById(id);
   let cy = null, timer = null, lastShape = "", state = null;
+  // Project names a member may read one by one (its own: Keystone's identity:get_project policy),
+  // kept for the session (a name never changes); null where the API refused (another project's).
+  let memberNames = {};
 
   class AuthError extends Error {}
 
@@ -38,12 +41,24 @@
     const [networks, subnets, ports, routers, fips, projects] = await Promise.all([
       get("/v2.0/networks"), get("/v2.0/subnets"), get("/v2.0/ports"), get("/v2.0/routers"),
       get("/v2.0/floatingips"), get("/v3/projects")]);
-    return {
+    const data = {
       networks: networks ? networks.networks : [], subnets: subnets ? subnets.subnets : [],
       ports: ports ? ports.ports : [], routers: routers ? routers.routers : [],
       floatingips: fips ? fips.floatingips : [], routersServed: routers !== null, fipsServed: fips !== null,
-      projects: projects ? Object.fromEntries(projects.projects.map((p) => [p.id, p.name])) : null,
+      admin: projects !== null,
     };
+    if (projects) {
+      data.projects = Object.fromEntries(projects.projects.map((p) => [p.id, p.name]));
+    } else {  // a member may not list projects, but may read its own (and is refused the others)
+      const ids = new Set([...data.networks, ...data.ports, ...data.routers, ...data.floatingips]
+        .map((o) => o.project_id).filter((id) => id && !(id in memberNames)));
+      await Promise.all([...ids].map(async (id) => {
+        const found = await get(`/v3/projects/${encodeURIComponent(id)}`);
+        memberNames[id] = found ? found.project.name : null;
+      }));
+      data.projects = memberNames;
+    }
+    return data;
   }
 
   function kindOf(port) {
@@ -72,7 +87,7 @@
     };
     for (const n of data.networks) {
       const cidrs = (subnetsOf[n.id] || []).map((s) => s.cidr).join("\n");
-      const owner = groupBy === "host" && data.projects ? `${projectName(data, n.project_id)} · ` : "";
+      const owner = groupBy === "host" && data.admin ? `${projectName(data, n.project_id)} · ` : "";
       els.push({ group: "nodes", classes: "network" + (n["router:external"] ? " external" : ""),
                  data: { id: `net:${n.id}`, label: `${owner}${n.name || short(n.id)}${cidrs ? "\n" + cidrs : ""}`,
                          w: Math.max(120, 16 + 7.5 * Math.max(...`${owner}${n.name}\n${cidrs}`.split("\n").map((l) => l.length))),
@@ -191,7 +206,9 @@
         const others = members.filter(".port").filter((p) => !pos[p.id()]);
         placePorts(others, x + nets.length * COL, 95, 1);
         members.filter(".router").forEach((r, i) => {
-          const xs = r.connectedEdges().targets(".network").map((n) => (pos[n.id()] || { x }).x);
+          // Over its own group's networks only: a gateway's external network sits in another
+          // group, and a router pulled towards it stretched its box over that group.
+          const xs = r.connectedEdges().targets(".network").filter((n) => members.contains(n)).map((n) => pos[n.id()].x);
           pos[r.id()] = { x: xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : x + i * COL, y: ROUTER_Y };
         });
         x += Math.max(1, nets.length + (others.length ? 1 : 0)) * COL + 70;
@@ -225,8 +242,32 @@
 
   function layout() {
     const pos = positions($("group").value);
-    cy.layout({ name: "preset", positions: (node) => pos[node.id()] || { x: 0, y: 0 }, fit: true, padding: 40 }).run();
+    cy.layout({ name: "preset", positions: (node) => pos[node.id()] || { x: 0, y: 0 }, fit: false }).run();
+    separateGroups();
+    cy.fit(undefined, 40);
     if (cy.zoom() > 1.6) { cy.zoom(1.6); cy.center(); }
+  }
+
+  // A group's box is only known once drawn: it grows with its members' labels (a long network
+  // name, its subnets) and its own title. Walking the groups left to right, each one that starts
+  // before the previous one ends (plus a gap) is moved right, with everything in it.
+  const GROUP_GAP = 30;
+
+  function separateGroups() {
+    let right = -Infinity;
+    const groups = cy.nodes(".group").sort((a, b) => a.boundingBox().x1 - b.boundingBox().x1);
+    groups.forEach((g) => {
+      const box = g.boundingBox();
+      if (box.x1 < right + GROUP_GAP) g.descendants().shift({ x: right + GROUP_GAP - box.x1 });
+      right = g.boundingBox().x2;
+    });
+  }
+
+  function groupBoxes() {
+    return cy.nodes(".group").map((g) => {
+      const box = g.boundingBox();
+      return { id: g.id(), label: g.data("label"), x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 };
+    });
   }
 
   function render(data) {
@@ -255,6 +296,7 @@
       drawn[cls] = cy.elements(`.${cls}`).length;
     }
     $("graph").dataset.drawn = JSON.stringify(drawn);
+    $("graph").dataset.groups = JSON.stringify(groupBoxes());  // each group's box, model coordinates
     summary(data, hostColor);
   }
 
@@ -274,7 +316,7 @@
       item(Object.keys(hostColor).length, "hypervisors"),
     ].join("");
     const own = (data.networks[0] || data.ports[0] || {}).project_id;
-    $("scope").textContent = data.projects ? "admin: all projects" : `member: ${own ? projectName(data, own) : "no resources yet"}`;
+    $("scope").textContent = data.admin ? "admin: all projects" : `member: ${own ? projectName(data, own) : "no resources yet"}`;
     legend(hostColor, new Set(shown.map(kindOf)));
     listing(data);
     $("status").textContent = `updated ${new Date().toLocaleTimeString()} · polling every ${POLL_MS / 1000} s`;
@@ -355,6 +397,7 @@
   function signOut(message) {
     sessionStorage.removeItem(KEY);
     clearInterval(timer);
+    memberNames = {};  // the next token may be another project's
     if (cy) { cy.destroy(); cy = null; lastShape = ""; }
     $("view").hidden = true;
     $("controls").hidden = true;
