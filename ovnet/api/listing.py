@@ -43,7 +43,8 @@ def parse(items: list[tuple[str, str]]) -> ListRequest:
         elif key == "sort_dir":
             dirs.append(value)
         elif key == "page_reverse":
-            req.page_reverse = value.lower() in ("true", "1")
+            # Neutron's api_common.get_page_reverse: "true" in any case; anything else is false.
+            req.page_reverse = value.lower() == "true"
         else:
             req.filters.setdefault(key, []).append(value)
     if len(dirs) > len(keys):

@@ -103,6 +103,14 @@ def test_pages_sorted_on_a_key_that_is_null_or_boolean_walk_every_row_once(alice
     assert set(first[:3] if direction == "asc" else first[3:]) == plain
 
 
+@pytest.mark.parametrize("value, reverse", [("True", True), ("true", True), ("TRUE", True), ("1", False),
+                                            ("yes", False), ("False", False), ("", False)])
+def test_page_reverse_is_true_only_when_it_says_true(alice, ports, value, reverse):
+    # As Neutron reads it: page_reverse=1 was a reversed page here and a forward one there.
+    names = _names(alice.get(f"/v2.0/ports?limit=2&sort_key=name&sort_dir=asc&page_reverse={value}"))
+    assert names == (["p09", "p10"] if reverse else ["p00", "p01"])
+
+
 def test_pagination_previous_link_and_page_reverse(alice, ports):
     first = alice.get("/v2.0/ports?limit=4&sort_key=name").json()
     assert [link["rel"] for link in first["ports_links"]] == ["next"]
