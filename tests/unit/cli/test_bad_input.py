@@ -16,20 +16,11 @@ import sys
 import pytest
 
 from ovnet.apiclient import ApiClient
-from ovnet.cli.main import main
 from ovnet.config import SETTINGS_FILE, Settings
 from ovnet.credentials import TokenError
 from ovnet.host.agentclient import AgentClient
 from ovnet.runtime import allinone
-
-
-def _ovnet(monkeypatch, capsys, *args: str) -> tuple[int, list[str]]:
-    """Run ``ovnet ARGS``: (exit status, non-blank output lines of stdout and stderr)."""
-    monkeypatch.setattr(sys, "argv", ["ovnet", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
-    out = capsys.readouterr()
-    return done.value.code, [line for line in (out.out + out.err).splitlines() if line.strip()]
+from tests.helpers.cli import run_ovnet
 
 
 def _one_error_line(status: int, lines: list[str], codes: tuple[int, ...] = (2,)) -> str:
@@ -50,7 +41,7 @@ def state(tmp_path, monkeypatch):
 @pytest.mark.parametrize("args", [["--api-port", "99999"], ["--api-port", "0"], ["--nb-port", "-1"],
                                   ["--sb-port", "65536"], ["--datapath", "foo"], ["--datapath", "kernel"]])
 def test_a_bad_up_option_is_a_usage_error_before_anything_is_written(state, monkeypatch, capsys, args):
-    status, lines = _ovnet(monkeypatch, capsys, "up", "--state-dir", str(state), *args)
+    status, lines = run_ovnet(monkeypatch, capsys, "up", "--state-dir", str(state), *args)
     assert status == 2 and any(args[0] in line for line in lines), lines
     assert not state.exists()
 
@@ -63,7 +54,7 @@ def test_a_bad_up_option_is_a_usage_error_before_anything_is_written(state, monk
 ])
 def test_settings_that_cannot_work_together_are_refused_before_anything_is_written(state, monkeypatch, capsys,
                                                                                    args, says):
-    line = _one_error_line(*_ovnet(monkeypatch, capsys, "up", "--state-dir", str(state), *args))
+    line = _one_error_line(*run_ovnet(monkeypatch, capsys, "up", "--state-dir", str(state), *args))
     assert says in line
     assert not state.exists()
 
@@ -82,7 +73,7 @@ def test_a_broken_settings_file_is_one_error_line_for_every_command(state, monke
     state.mkdir()
     (state / SETTINGS_FILE).write_text(json.dumps(broken))
     for command in COMMANDS:
-        line = _one_error_line(*_ovnet(monkeypatch, capsys, *command, "--state-dir", str(state)))
+        line = _one_error_line(*run_ovnet(monkeypatch, capsys, *command, "--state-dir", str(state)))
         assert next(iter(broken)) in line.replace("-", "_"), (command, line)
     assert json.loads((state / SETTINGS_FILE).read_text()) == broken
 
@@ -97,7 +88,7 @@ def test_a_changed_setting_on_a_running_install_is_refused_and_not_saved(state, 
         server.pidfile.parent.mkdir(parents=True, exist_ok=True)
         server.pidfile.write_text(f"{sleeper.pid}\n")
         for args in (["--api-port", "19696"], ["--datapath", "netdev"]):
-            line = _one_error_line(*_ovnet(monkeypatch, capsys, "up", "--state-dir", str(state), *args), codes=(1,))
+            line = _one_error_line(*run_ovnet(monkeypatch, capsys, "up", "--state-dir", str(state), *args), codes=(1,))
             assert "ovnet is running" in line and "`ovnet down` first" in line, line
             assert (state / SETTINGS_FILE).read_bytes() == before
     finally:
@@ -133,23 +124,23 @@ def test_a_bad_token_is_one_error_line_for_every_command_taking_one(installed, m
             extra = ["--token", token] if how == "flag" else []
             if how == "env":
                 monkeypatch.setenv("OS_TOKEN", token)
-            line = _one_error_line(*_ovnet(monkeypatch, capsys, *command, *extra, "--state-dir", str(installed)),
+            line = _one_error_line(*run_ovnet(monkeypatch, capsys, *command, *extra, "--state-dir", str(installed)),
                                    codes=(1, 2))
             assert "printable ASCII" in line, (command, how, line)
             monkeypatch.delenv("OS_TOKEN", raising=False)
     # without --token, the admin token file: missing, then holding the bad token
-    line = _one_error_line(*_ovnet(monkeypatch, capsys, "trace", "--from", "a", "--to", "10.0.0.1",
+    line = _one_error_line(*run_ovnet(monkeypatch, capsys, "trace", "--from", "a", "--to", "10.0.0.1",
                                    "--state-dir", str(installed)))
     assert "no admin token" in line
     Settings(state_dir=installed).admin_token_file.write_text(token + "\n")
     for command in (["project", "list"], ["trace", "--from", "a", "--to", "10.0.0.1"]):
-        line = _one_error_line(*_ovnet(monkeypatch, capsys, *command, "--state-dir", str(installed)), codes=(1, 2))
+        line = _one_error_line(*run_ovnet(monkeypatch, capsys, *command, "--state-dir", str(installed)), codes=(1, 2))
         assert "printable ASCII" in line, (command, line)
 
 
 @pytest.mark.parametrize("value", ["100", "30.5", "-1", "nan"])
 def test_check_settle_outside_0_to_30_seconds_is_one_usage_error_line(state, monkeypatch, capsys, value):
     # README: --settle is at most 30; 100 was taken silently. Refused before any layer is read.
-    line = _one_error_line(*_ovnet(monkeypatch, capsys, "check", "--settle", value, "--state-dir", str(state)))
+    line = _one_error_line(*run_ovnet(monkeypatch, capsys, "check", "--settle", value, "--state-dir", str(state)))
     assert line.startswith("error: --settle must be between 0 and 30 seconds"), line
     assert not state.exists()

@@ -10,11 +10,10 @@ The commands run in this process through the console script's main(), with no se
 from __future__ import annotations
 
 import socket
-import sys
 
 import pytest
 
-from ovnet.cli.main import main
+from tests.helpers.cli import run_ovnet
 
 
 @pytest.fixture
@@ -30,14 +29,6 @@ def state(tmp_path, monkeypatch):
     return url
 
 
-def _ovnet(monkeypatch, capsys, *args: str) -> tuple[int, list[str]]:
-    monkeypatch.setattr(sys, "argv", ["ovnet", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
-    out = capsys.readouterr()
-    return done.value.code, [line for line in (out.out + out.err).splitlines() if line.strip()]
-
-
 @pytest.mark.parametrize("args", [
     ["host", "add", "Bad_Name"],
     ["vm", "run", "bad name!", "--port", "p1"],
@@ -51,7 +42,7 @@ def _ovnet(monkeypatch, capsys, *args: str) -> tuple[int, list[str]]:
     ["up", "--no-such-option"],
 ])
 def test_a_malformed_argument_is_a_usage_error(state, monkeypatch, capsys, args):
-    status, lines = _ovnet(monkeypatch, capsys, *args)
+    status, lines = run_ovnet(monkeypatch, capsys, *args)
     assert status == 2, (status, lines)
     assert not any("unreachable" in line or "no admin token" in line for line in lines), lines
 
@@ -67,7 +58,7 @@ def test_a_malformed_argument_is_a_usage_error(state, monkeypatch, capsys, args)
     (["port", "libvirt-xml", "p1", "--token", "t0ken"], "no API server reachable at {url} ("),
 ])
 def test_a_refusal_or_failure_is_status_1_in_one_line(state, monkeypatch, capsys, args, says):
-    status, lines = _ovnet(monkeypatch, capsys, *args)
+    status, lines = run_ovnet(monkeypatch, capsys, *args)
     assert status == 1 and len(lines) == 1 and lines[0].startswith("error: "), (status, lines)
     assert says.format(url=state) in lines[0]
     assert "agent" not in lines[0]  # only the API server is away: the agent is not blamed
