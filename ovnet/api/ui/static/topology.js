@@ -315,7 +315,11 @@
       item(data.floatingips.length, "floating IPs", data.fipsServed ? "" : "(not served)"),
       item(Object.keys(hostColor).length, "hypervisors"),
     ].join("");
-    const own = (data.networks[0] || data.ports[0] || {}).project_id;
+    // A member sees other projects' networks only when they are shared or external to it: its own
+    // project is that of a network that is neither (the list's order is by id, so the first network
+    // may well be the admin's public one), else of a port of its own.
+    const own = (data.networks.find((n) => !n.shared && !n["router:external"])
+                 || data.ports.find((p) => !(p.device_owner || "").startsWith("network:")) || {}).project_id;
     $("scope").textContent = data.admin ? "admin: all projects" : `member: ${own ? projectName(data, own) : "no resources yet"}`;
     legend(hostColor, new Set(shown.map(kindOf)));
     listing(data);
