@@ -101,7 +101,8 @@ _BY_IDS: dict[int, tuple[Children, Select]] = {}  # id(spec) -> (spec, its query
 
 def _children_of(spec: Children) -> Select:
     """The query of ``spec``'s rows whose parent is in the list bound as ``parents``, built once
-    per spec (a port create and a show load one parent's children: see store.connection)."""
+    per spec (a show loads one parent's children, and building the statement cost several
+    times running it on SQLite)."""
     known = _BY_IDS.get(id(spec))
     if known is None or known[0] is not spec:
         known = _BY_IDS[id(spec)] = (spec, _child_query(spec, bindparam("parents", expanding=True)))

@@ -70,13 +70,15 @@ def _params(plan: _Plan, given: dict) -> tuple | dict:
 
 
 class Prepared:
-    """A Core ``statement`` (SELECT, INSERT, UPDATE or DELETE) run on the driver; build it once,
-    at import, with named ``bindparam``s. Methods take the session (whose transaction it joins,
-    after the autoflush an ORM query would do) and the parameter values by
-    name. Raises ValueError on first use if the statement has an expanding parameter; driver
-    errors as SQLAlchemy's (``sqlalchemy.exc.DBAPIError`` subclasses)."""
+    """A Core SELECT ``statement`` run on the driver (inserts go through ``insert_rows``); build it
+    once, at import, with named ``bindparam``s. Methods take the session (whose transaction it
+    joins, after the autoflush an ORM query would do) and the parameter values by name. Raises
+    ValueError for a statement that is no SELECT and, on first use, for one with an expanding
+    parameter; driver errors as SQLAlchemy's (``sqlalchemy.exc.DBAPIError`` subclasses)."""
 
     def __init__(self, statement: Executable):
+        if not statement.is_select:
+            raise ValueError("Prepared takes a SELECT; insert_rows writes rows")
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 

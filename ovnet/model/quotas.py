@@ -43,7 +43,7 @@ def used(session: Session, project_id: str) -> dict[str, int]:
             for name, model in COUNTED.items()}
 
 
-# Built once (every create runs it): see tenancy._TOKEN_ROW.
+# Built once (every create runs it): see prepared.py.
 _LIMIT = Prepared(select(Quota.limit).where(Quota.project_id == bindparam("project_id"),
                                             Quota.resource == bindparam("resource")))
 

@@ -73,6 +73,13 @@ def test_the_session_is_flushed_first(store):
         assert NETWORK.scalar(s, {"id": "late-one"}) == "late-one"
 
 
+def test_only_a_select_is_prepared():
+    from sqlalchemy import delete
+
+    with pytest.raises(ValueError, match="SELECT"):
+        Prepared(delete(Network).where(Network.id == bindparam("id")))
+
+
 def test_an_expanding_parameter_is_refused(store):
     query = Prepared(select(Network.id).where(Network.id.in_(bindparam("ids", expanding=True))))
     with store.session(readonly=True) as s, pytest.raises(ValueError, match="expanding"):
